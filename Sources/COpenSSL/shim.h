@@ -1,0 +1,38 @@
+/* The one C face of OpenSSL (libcrypto 3.x) for Swift. Only Sources/Protocol/Crypto imports it.
+ * Macros and variadic functions do not import into Swift; the wrappers below stand in for them. */
+#ifndef FERRY_COPENSSL_SHIM_H
+#define FERRY_COPENSSL_SHIM_H
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/dh.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/objects.h>
+#include <openssl/params.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+static inline void copenssl_free(void *p) { OPENSSL_free(p); }
+static inline long copenssl_bio_get_mem_data(BIO *b, char **pp) { return BIO_get_mem_data(b, pp); }
+
+/* STACK_OF(X509) helpers: the sk_X509_* names are macros. */
+static inline STACK_OF(X509) *copenssl_sk_x509_new(void) { return sk_X509_new_null(); }
+static inline int copenssl_sk_x509_push(STACK_OF(X509) *sk, X509 *x) { return sk_X509_push(sk, x); }
+static inline void copenssl_sk_x509_free(STACK_OF(X509) *sk) { sk_X509_free(sk); }
+static inline void copenssl_sk_x509_pop_free(STACK_OF(X509) *sk) { sk_X509_pop_free(sk, X509_free); }
+static inline int copenssl_sk_x509_num(const STACK_OF(X509) *sk) { return sk_X509_num(sk); }
+static inline X509 *copenssl_sk_x509_value(const STACK_OF(X509) *sk, int i) { return sk_X509_value(sk, i); }
+
+/* GENERAL_NAMES (subjectAltName) helpers. */
+static inline int copenssl_sk_general_name_num(const GENERAL_NAMES *sk) { return sk_GENERAL_NAME_num(sk); }
+static inline GENERAL_NAME *copenssl_sk_general_name_value(const GENERAL_NAMES *sk, int i) { return sk_GENERAL_NAME_value(sk, i); }
+static inline void copenssl_general_names_free(GENERAL_NAMES *sk) { GENERAL_NAMES_free(sk); }
+#endif
