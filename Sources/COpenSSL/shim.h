@@ -35,4 +35,11 @@ static inline X509 *copenssl_sk_x509_value(const STACK_OF(X509) *sk, int i) { re
 static inline int copenssl_sk_general_name_num(const GENERAL_NAMES *sk) { return sk_GENERAL_NAME_num(sk); }
 static inline GENERAL_NAME *copenssl_sk_general_name_value(const GENERAL_NAMES *sk, int i) { return sk_GENERAL_NAME_value(sk, i); }
 static inline void copenssl_general_names_free(GENERAL_NAMES *sk) { GENERAL_NAMES_free(sk); }
+
+/* Key agreement (crypto layer): OSSL_PARAM_BLD builds the "pub" BIGNUM parameter of an FFDHE peer key, which
+ * OSSL_PARAM_construct_BN could only take in native byte order. */
+#include <openssl/param_build.h>
+/* EVP_PKEY_fromdata selections: composite macros, which do not import into Swift. */
+static inline int copenssl_selection_public_key(void) { return EVP_PKEY_PUBLIC_KEY; }
+static inline int copenssl_selection_keypair(void) { return EVP_PKEY_KEYPAIR; }
 #endif

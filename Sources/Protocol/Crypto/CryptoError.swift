@@ -1,4 +1,5 @@
-// Errors of the crypto layer, and the one choke point every OpenSSL return code passes through.
+// Errors of the crypto layer, the one choke point every OpenSSL return code passes through (STYLE 13), and the few
+// helpers every file in Crypto/ needs at the C boundary.
 internal import COpenSSL
 
 /// A failure inside the crypto layer. Wire-facing code maps these to coarse alerts; the detail is for logs and tests.
@@ -59,4 +60,51 @@ func check(_ rc: Int32, _ function: StaticString, _ kind: CryptoError.Kind = .li
 func check<T>(_ pointer: T?, _ function: StaticString, _ kind: CryptoError.Kind = .library) throws(CryptoError) -> T {
     guard let pointer else { throw CryptoError(kind, openSSLErrorText("\(function)")) }
     return pointer
+}
+
+/// The same for calls that return 1 on success, 0 on a failure that the peer's data caused (e.g. a signature that does
+/// not verify) and a negative value on an internal error. Only used where 0 must not be confused with misuse.
+@inline(__always)
+func checkPositive(_ rc: Int32, _ function: StaticString, _ kind: CryptoError.Kind = .library) throws(CryptoError) {
+    if rc <= 0 { throw CryptoError(kind, openSSLErrorText("\(function)")) }
+}
+
+/// Our own misuse of OpenSSL, or an allocation failure inside it: not the peer's fault and not recoverable (STYLE 5).
+@inline(never)
+func openSSLFailure(_ function: StaticString, file: StaticString = #file, line: UInt = #line) -> Never {
+    preconditionFailure("OpenSSL call failed: \(openSSLErrorText("\(function)"))", file: file, line: line)
+}
+
+// MARK: - Helpers for the C boundary, shared by the files in Crypto/
+
+/// A NUL-terminated C string for a Swift string literal. `OSSL_PARAM_construct_*` stores the key and value pointers, so
+/// they must outlive the call: a literal lives in the binary for the whole run, while an implicit String → pointer
+/// conversion would dangle as soon as the call returns. OpenSSL never writes through these pointers.
+@inline(__always)
+func cString(_ literal: StaticString) -> UnsafeMutablePointer<CChar> {
+    precondition(literal.hasPointerRepresentation, "C strings must be literals")
+    return UnsafeMutableRawPointer(mutating: literal.utf8Start).assumingMemoryBound(to: CChar.self)
+}
+
+/// A readable base address for a buffer that may be empty. An empty Swift buffer can have a nil base address, and some
+/// OpenSSL entry points reject NULL even with length 0 (a NULL HMAC key means "keep the old key"). With length 0 OpenSSL
+/// reads nothing, so the NUL byte of an empty literal is a safe stand-in.
+@inline(__always)
+func nonNullBase(_ buffer: UnsafeRawBufferPointer) -> UnsafePointer<UInt8> {
+    if let base = buffer.baseAddress { return base.assumingMemoryBound(to: UInt8.self) }
+    return ("" as StaticString).utf8Start
+}
+
+extension Array where Element == UInt8 {
+    /// `withUnsafeBytes` with a typed error: the standard library's version only rethrows `any Error`.
+    func withCryptoBytes<R, Failure: Error>(_ body: (UnsafeRawBufferPointer) throws(Failure) -> R) throws(Failure) -> R {
+        try withUnsafeBytes { buffer in Result { () throws(Failure) -> R in try body(buffer) } }.get()
+    }
+
+    /// `withUnsafeMutableBytes` with a typed error.
+    mutating func withCryptoMutableBytes<R, Failure: Error>(
+        _ body: (UnsafeMutableRawBufferPointer) throws(Failure) -> R
+    ) throws(Failure) -> R {
+        try withUnsafeMutableBytes { buffer in Result { () throws(Failure) -> R in try body(buffer) } }.get()
+    }
 }

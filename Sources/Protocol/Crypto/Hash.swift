@@ -1,25 +1,75 @@
 // Incremental hashing (EVP_MD_CTX): the handshake transcript and the whole-file SHA-256 of uploads.
 internal import COpenSSL
 
+extension HashFunction {
+    /// The EVP_MD. EVP_sha256() and friends return static objects that are never freed; the first EVP_DigestInit_ex
+    /// with one fetches the provider implementation.
+    var evpMD: OpaquePointer {
+        let md: OpaquePointer? = switch self {
+        case .sha256: EVP_sha256()
+        case .sha384: EVP_sha384()
+        case .sha512: EVP_sha512()
+        }
+        guard let md else { openSSLFailure("EVP_sha*") }
+        return md
+    }
+
+    /// The name the default provider knows the digest by, for the "digest" OSSL_PARAM of HMAC and HKDF.
+    var providerName: StaticString {
+        switch self {
+        case .sha256: "SHA2-256"
+        case .sha384: "SHA2-384"
+        case .sha512: "SHA2-512"
+        }
+    }
+}
+
 /// A running hash. `snapshot()` returns the digest so far and keeps going (the transcript needs that at every flight).
 /// EVP digest calls fail only on allocation failure or misuse, so these methods do not throw: a failure traps.
 public final class DigestContext {
     public let function: HashFunction
+    private let context: OpaquePointer  // EVP_MD_CTX, owned
 
     public init(_ function: HashFunction) {
         self.function = function
-        fatalError("TODO(crypto)")
+        guard let context = EVP_MD_CTX_new() else { openSSLFailure("EVP_MD_CTX_new") }
+        self.context = context
+        guard EVP_DigestInit_ex(context, function.evpMD, nil) == 1 else { openSSLFailure("EVP_DigestInit_ex") }
     }
 
-    public func update(_ bytes: UnsafeRawBufferPointer) { fatalError("TODO(crypto)") }
+    /// An independent copy of `other`'s state.
+    private init(copying other: DigestContext) {
+        function = other.function
+        guard let context = EVP_MD_CTX_new() else { openSSLFailure("EVP_MD_CTX_new") }
+        self.context = context
+        guard EVP_MD_CTX_copy_ex(context, other.context) == 1 else { openSSLFailure("EVP_MD_CTX_copy_ex") }
+    }
+
+    deinit { EVP_MD_CTX_free(context) }
+
+    public func update(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        guard EVP_DigestUpdate(context, base, bytes.count) == 1 else { openSSLFailure("EVP_DigestUpdate") }
+    }
 
     public func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
 
-    /// The digest of everything so far; the context can still be updated afterwards.
-    public func snapshot() -> [UInt8] { fatalError("TODO(crypto)") }
+    /// The digest of everything so far; the context can still be updated afterwards. Finalizing destroys an EVP_MD_CTX's
+    /// state, so this finalizes a copy.
+    public func snapshot() -> [UInt8] {
+        let copy = DigestContext(copying: self)
+        return [UInt8](unsafeUninitializedCapacity: function.outputLength) { buffer, initialized in
+            var length: UInt32 = 0
+            guard EVP_DigestFinal_ex(copy.context, buffer.baseAddress, &length) == 1 else {
+                openSSLFailure("EVP_DigestFinal_ex")
+            }
+            precondition(Int(length) == function.outputLength, "digest length \(length) for \(function)")
+            initialized = Int(length)
+        }
+    }
 
     /// An independent copy (EVP_MD_CTX_copy_ex).
-    public func copy() -> DigestContext { fatalError("TODO(crypto)") }
+    public func copy() -> DigestContext { DigestContext(copying: self) }
 
     public static func hash(_ function: HashFunction, _ bytes: [UInt8]) -> [UInt8] {
         let context = DigestContext(function)

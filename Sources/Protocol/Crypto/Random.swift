@@ -1,8 +1,18 @@
 // Randomness comes from OpenSSL's CSPRNG (RAND_bytes). It is not I/O in the sans-I/O sense: it has no observable effect.
 internal import COpenSSL
 
+/// Fills `buffer` from RAND_bytes. A failure means the CSPRNG is not seeded (or broken); continuing would hand out
+/// predictable keys and nonces, so it traps rather than throws.
 func fillRandom(_ buffer: UnsafeMutableRawBufferPointer) {
-    fatalError("TODO(crypto): RAND_bytes; trap on failure (an unseeded CSPRNG must never be used)")
+    guard var next = buffer.baseAddress else { return }  // empty buffer
+    var remaining = buffer.count
+    while remaining > 0 {
+        // RAND_bytes takes an int length; a larger request is filled in chunks.
+        let chunk = min(remaining, Int(Int32.max))
+        guard RAND_bytes(next.assumingMemoryBound(to: UInt8.self), Int32(chunk)) == 1 else { openSSLFailure("RAND_bytes") }
+        next += chunk
+        remaining -= chunk
+    }
 }
 
 func randomBytes(_ count: Int) -> [UInt8] {

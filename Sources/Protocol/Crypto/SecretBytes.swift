@@ -17,7 +17,7 @@ public final class SecretBytes: @unchecked Sendable {
 
     public convenience init<C: Collection>(copying bytes: C) where C.Element == UInt8 {
         self.init(zeroedCount: bytes.count)
-        _ = UnsafeMutableRawBufferPointer(start: base, count: count).copyBytes(from: bytes)
+        UnsafeMutableRawBufferPointer(start: base, count: count).copyBytes(from: bytes)
     }
 
     deinit {

@@ -1,40 +1,176 @@
 // Signing keys (loaded from PEM bytes) and public keys (from certificates) for CertificateVerify.
+//
+// Schemes (RFC 8446 §4.2.3), and what each needs from the key:
+//   ed25519                 Ed25519 key; PureEdDSA, so EVP_DigestSign with no digest (RFC 8032 §5.1.6)
+//   ecdsa_secp256r1_sha256  EC key on P-256; DER-encoded ECDSA-Sig-Value
+//   ecdsa_secp384r1_sha384  EC key on P-384; likewise
+//   rsa_pss_rsae_sha*       rsaEncryption key of at least 2048 bits; RSASSA-PSS, MGF1 with the same hash,
+//                           salt length = hash length (RFC 8446 §4.2.3), enforced exactly on verify
+// A key on another curve, an RSA key under 2048 bits, an RSASSA-PSS-only key or any other type supports no scheme.
 internal import COpenSSL
 
 /// A private key: Ed25519, ECDSA P-256 / P-384, or RSA ≥ 2048 bits. Freed (and zeroed by OpenSSL) in deinit.
 public final class SigningKey: @unchecked Sendable {
     // @unchecked: the EVP_PKEY is immutable after init; OpenSSL allows concurrent signing with one key.
 
+    /// The EVP_PKEY, owned. Internal so that Certificate can check it against a certificate (X509_check_private_key).
+    let pkey: OpaquePointer
+    private let supportedSchemes: [SignatureScheme]
+
     /// Parses a PEM private key (PKCS#8 "PRIVATE KEY", or the traditional "RSA/EC PRIVATE KEY" forms), unencrypted.
+    /// Only the first key in `pem` is read. A key of an unsupported type or size still loads, with `schemes` empty.
     public init(pem: [UInt8]) throws(CryptoError) {
-        fatalError("TODO(crypto)")
+        let bio = try check(BIO_new(BIO_s_mem()), "BIO_new")
+        defer { BIO_free(bio) }
+        // BIO_write copies, so the BIO never points into the Swift array (BIO_new_mem_buf would).
+        guard pem.count > 0, pem.count <= Int(Int32.max), BIO_write(bio, pem, Int32(pem.count)) == Int32(pem.count) else {
+            throw CryptoError(.malformedInput, "PEM private key of \(pem.count) bytes")
+        }
+        // The decoders accept PKCS#8 as well as the traditional RSA and EC forms. The password callback refuses at once:
+        // without it OpenSSL would prompt on the terminal for an encrypted key.
+        let key = try check(PEM_read_bio_PrivateKey(bio, nil, { _, _, _, _ in -1 }, nil), "PEM_read_bio_PrivateKey",
+                            .malformedInput)
+        pkey = key
+        supportedSchemes = signatureSchemes(of: key)
     }
 
+    deinit { EVP_PKEY_free(pkey) }
+
     /// The schemes this key can sign with, best first (an RSA key: PSS-SHA256, -SHA384, -SHA512).
-    public var schemes: [SignatureScheme] { fatalError("TODO(crypto)") }
+    public var schemes: [SignatureScheme] { supportedSchemes }
 
     /// Throws `.unsupportedKey` when `scheme` is not in `schemes`.
     func sign(_ message: [UInt8], scheme: SignatureScheme) throws(CryptoError) -> [UInt8] {
-        fatalError("TODO(crypto)")
+        guard supportedSchemes.contains(scheme) else {
+            throw CryptoError(.unsupportedKey, "\(scheme) with a key that supports \(supportedSchemes)")
+        }
+        let maximumLength = Int(EVP_PKEY_get_size(pkey))
+        guard maximumLength > 0 else { throw CryptoError(.library, openSSLErrorText("EVP_PKEY_get_size")) }
+        var signature = [UInt8](repeating: 0, count: maximumLength)
+        var length = maximumLength
+        try withSignatureContext(pkey, scheme: scheme, signing: true) { (context) throws(CryptoError) in
+            try message.withCryptoBytes { (message) throws(CryptoError) in
+                try check(EVP_DigestSign(context, &signature, &length, nonNullBase(message), message.count), "EVP_DigestSign")
+            }
+        }
+        return Array(signature.prefix(length))  // ECDSA's DER signature is usually shorter than the maximum
     }
 }
 
 /// A public key, from a certificate or a DER SubjectPublicKeyInfo.
 final class PublicKey {
+    /// The EVP_PKEY, owned.
+    let pkey: OpaquePointer
+    private let supportedSchemes: [SignatureScheme]
+
     /// Takes ownership of an EVP_PKEY reference (e.g. from X509_get_pubkey).
     init(owning pkey: OpaquePointer) {
-        fatalError("TODO(crypto)")
+        self.pkey = pkey
+        supportedSchemes = signatureSchemes(of: pkey)
     }
 
-    init(subjectPublicKeyInfo der: [UInt8]) throws(CryptoError) {
-        fatalError("TODO(crypto)")
+    /// Throws `.malformedInput` when the DER does not decode or has trailing bytes.
+    convenience init(subjectPublicKeyInfo der: [UInt8]) throws(CryptoError) {
+        guard let key = decodePublicKey(der) else { throw CryptoError(.malformedInput, "d2i_PUBKEY") }
+        self.init(owning: key)
     }
+
+    deinit { EVP_PKEY_free(pkey) }
 
     /// The schemes this key verifies; empty for unsupported keys (RSA < 2048 bits, other curves, DSA…).
-    var schemes: [SignatureScheme] { fatalError("TODO(crypto)") }
+    var schemes: [SignatureScheme] { supportedSchemes }
 
     /// True only for a valid signature under `scheme`; false for every failure (wrong scheme for the key included).
+    /// OpenSSL refuses non-DER ECDSA encodings (it re-encodes and compares) and, with the salt length fixed to the hash
+    /// length, PSS signatures made with any other salt length.
     func verify(_ signature: [UInt8], message: [UInt8], scheme: SignatureScheme) -> Bool {
-        fatalError("TODO(crypto)")
+        guard supportedSchemes.contains(scheme) else { return false }
+        do {
+            return try withSignatureContext(pkey, scheme: scheme, signing: false) { (context) throws(CryptoError) -> Bool in
+                try signature.withCryptoBytes { (signature) throws(CryptoError) -> Bool in
+                    try message.withCryptoBytes { (message) throws(CryptoError) -> Bool in
+                        let result = EVP_DigestVerify(context, nonNullBase(signature), signature.count,
+                                                      nonNullBase(message), message.count)
+                        if result != 1 { ERR_clear_error() }  // a bad signature is an answer, not an error to report later
+                        return result == 1
+                    }
+                }
+            }
+        } catch {
+            return false
+        }
     }
+}
+
+// MARK: - Shared between signing and verifying
+
+extension SignatureScheme {
+    /// The digest for EVP_DigestSignInit; nil for Ed25519, which hashes internally (PureEdDSA).
+    fileprivate var digest: OpaquePointer? {
+        switch self {
+        case .ed25519: nil
+        case .ecdsaSecp256r1SHA256, .rsaPSSSHA256: HashFunction.sha256.evpMD
+        case .ecdsaSecp384r1SHA384, .rsaPSSSHA384: HashFunction.sha384.evpMD
+        case .rsaPSSSHA512: HashFunction.sha512.evpMD
+        }
+    }
+
+    fileprivate var isRSAPSS: Bool { self == .rsaPSSSHA256 || self == .rsaPSSSHA384 || self == .rsaPSSSHA512 }
+}
+
+/// What `key` can sign or verify with. Decided once per key, from its type, curve and size.
+private func signatureSchemes(of key: OpaquePointer) -> [SignatureScheme] {
+    if EVP_PKEY_is_a(key, cString("ED25519")) == 1 { return [.ed25519] }
+    if EVP_PKEY_is_a(key, cString("EC")) == 1 {
+        switch namedCurve(of: key).map({ OBJ_sn2nid($0) }) {
+        case NID_X9_62_prime256v1: return [.ecdsaSecp256r1SHA256]
+        case NID_secp384r1: return [.ecdsaSecp384r1SHA384]
+        default: return []
+        }
+    }
+    // "RSA" is the rsaEncryption key type only; an id-RSASSA-PSS key ("RSA-PSS") would need the rsa_pss_pss_* schemes.
+    if EVP_PKEY_is_a(key, cString("RSA")) == 1, EVP_PKEY_get_bits(key) >= 2048 {
+        return [.rsaPSSSHA256, .rsaPSSSHA384, .rsaPSSSHA512]
+    }
+    return []
+}
+
+/// An EVP_MD_CTX set up for `scheme` with `key`, for one EVP_DigestSign / EVP_DigestVerify.
+private func withSignatureContext<R>(_ key: OpaquePointer, scheme: SignatureScheme, signing: Bool,
+                                     _ body: (OpaquePointer) throws(CryptoError) -> R) throws(CryptoError) -> R {
+    let context = try check(EVP_MD_CTX_new(), "EVP_MD_CTX_new")
+    defer { EVP_MD_CTX_free(context) }
+    var keyContext: OpaquePointer?  // owned by `context`
+    if signing {
+        try check(EVP_DigestSignInit(context, &keyContext, scheme.digest, nil, key), "EVP_DigestSignInit")
+    } else {
+        try check(EVP_DigestVerifyInit(context, &keyContext, scheme.digest, nil, key), "EVP_DigestVerifyInit")
+    }
+    if scheme.isRSAPSS {
+        let keyContext = try check(keyContext, "EVP_DigestSignInit")
+        try checkPositive(EVP_PKEY_CTX_set_rsa_padding(keyContext, RSA_PKCS1_PSS_PADDING), "EVP_PKEY_CTX_set_rsa_padding")
+        // RSA_PSS_SALTLEN_DIGEST: salt length = hash length when signing, and exactly that when verifying.
+        try checkPositive(EVP_PKEY_CTX_set_rsa_pss_saltlen(keyContext, RSA_PSS_SALTLEN_DIGEST), "EVP_PKEY_CTX_set_rsa_pss_saltlen")
+        try checkPositive(EVP_PKEY_CTX_set_rsa_mgf1_md(keyContext, scheme.digest), "EVP_PKEY_CTX_set_rsa_mgf1_md")
+    }
+    return try body(context)
+}
+
+/// The curve's short name ("prime256v1", "secp384r1"…) of an EC key given by a named-curve OID, or nil. A key decoded
+/// from explicit curve parameters is refused even when OpenSSL matches them to a named curve: PKIX allows only
+/// namedCurve (RFC 5480 §2.1.1), and Wycheproof has explicit-parameter keys whose cofactor is wrong but whose prime,
+/// curve and generator match P-256.
+func namedCurve(of key: OpaquePointer) -> String? {
+    var explicit: Int32 = 0
+    if EVP_PKEY_get_int_param(key, cString("decoded-from-explicit"), &explicit) != 1 {
+        _ = openSSLErrorText("EVP_PKEY_get_int_param")  // not reported: treat as named
+        explicit = 0
+    }
+    var name = [CChar](repeating: 0, count: 80)
+    var length = 0
+    guard explicit == 0, EVP_PKEY_get_group_name(key, &name, name.count, &length) == 1 else {
+        _ = openSSLErrorText("EVP_PKEY_get_group_name")  // drain the error queue
+        return nil
+    }
+    return String(decoding: name.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

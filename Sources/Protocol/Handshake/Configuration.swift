@@ -1,0 +1,138 @@
+// What each side brings to a session: preferences, identity, trust and rotation policy.
+
+/// The algorithm lists a side offers (client) or accepts in order of preference (server).
+public struct AlgorithmPreferences: Sendable, Equatable {
+    public var cipherSuites: [CipherSuite]
+    public var groups: [KeyExchangeGroup]
+    public var hashes: [HashFunction]
+    public var signatureSchemes: [SignatureScheme]
+
+    public init(cipherSuites: [CipherSuite], groups: [KeyExchangeGroup], hashes: [HashFunction],
+                signatureSchemes: [SignatureScheme]) {
+        self.cipherSuites = cipherSuites
+        self.groups = groups
+        self.hashes = hashes
+        self.signatureSchemes = signatureSchemes
+    }
+
+    /// Server defaults: AES-256-GCM first (AES-NI makes it the fastest here, docs/PERFORMANCE.md), every group.
+    public static let serverDefault = AlgorithmPreferences(
+        cipherSuites: [.aes256GCM, .chacha20Poly1305, .aes128GCM, .aes256CBCHMACSHA256],
+        groups: [.x25519, .secp256r1, .ffdhe3072, .ffdhe2048],
+        hashes: [.sha256, .sha384, .sha512],
+        signatureSchemes: [.ed25519, .ecdsaSecp256r1SHA256, .ecdsaSecp384r1SHA384, .rsaPSSSHA256, .rsaPSSSHA384, .rsaPSSSHA512])
+
+    /// Client defaults. The client sends a share for every group it offers (no HelloRetryRequest round trip), so it
+    /// offers only the cheap elliptic-curve groups unless configured otherwise.
+    public static let clientDefault = AlgorithmPreferences(
+        cipherSuites: [.aes256GCM, .chacha20Poly1305, .aes128GCM, .aes256CBCHMACSHA256],
+        groups: [.x25519, .secp256r1],
+        hashes: [.sha256, .sha384, .sha512],
+        signatureSchemes: [.ed25519, .ecdsaSecp256r1SHA256, .ecdsaSecp384r1SHA384, .rsaPSSSHA256, .rsaPSSSHA384, .rsaPSSSHA512])
+
+    /// Refuses empty, repeated or oversized lists (a bug in the caller's configuration, reported before any session).
+    public func validate() throws(ConfigurationError) {
+        func check<T: Hashable>(_ list: [T], _ name: String) throws(ConfigurationError) {
+            guard !list.isEmpty else { throw ConfigurationError("\(name): the list is empty") }
+            guard list.count <= Limits.maxOfferedAlgorithms else {
+                throw ConfigurationError("\(name): at most \(Limits.maxOfferedAlgorithms) entries")
+            }
+            guard Set(list).count == list.count else { throw ConfigurationError("\(name): an entry is repeated") }
+        }
+        try check(cipherSuites, "cipher suites")
+        try check(groups, "groups")
+        try check(hashes, "hashes")
+        try check(signatureSchemes, "signature schemes")
+    }
+}
+
+public struct ConfigurationError: Error, Equatable, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A side's certificate chain and the matching private key.
+public struct Identity: Sendable {
+    public let chain: [Certificate]
+    public let key: SigningKey
+
+    /// Checks that the chain is non-empty, short enough, and that the key is the leaf's and can sign.
+    public init(chain: [Certificate], key: SigningKey) throws(ConfigurationError) {
+        guard let leaf = chain.first else { throw ConfigurationError("the certificate file has no certificate") }
+        guard chain.count <= Limits.maxCertificateChainLength else {
+            throw ConfigurationError("certificate chain longer than \(Limits.maxCertificateChainLength)")
+        }
+        guard leaf.matches(key) else { throw ConfigurationError("the private key does not belong to the certificate") }
+        guard !key.schemes.isEmpty else {
+            throw ConfigurationError("the private key cannot sign with any supported scheme (RSA needs ≥ 2048 bits)")
+        }
+        self.chain = chain
+        self.key = key
+    }
+
+    /// For tests only: an identity whose key need not match its certificate (an impostor).
+    init(uncheckedChain chain: [Certificate], key: SigningKey) {
+        self.chain = chain
+        self.key = key
+    }
+
+    /// Loads a PEM chain (leaf first) and a PEM private key from bytes the caller read.
+    public init(chainPEM: [UInt8], keyPEM: [UInt8]) throws(ConfigurationError) {
+        let chain: [Certificate]
+        let key: SigningKey
+        do { chain = try Certificate.chain(fromPEM: chainPEM) } catch { throw ConfigurationError("certificate: \(error)") }
+        do { key = try SigningKey(pem: keyPEM) } catch { throw ConfigurationError("private key: \(error)") }
+        try self.init(chain: chain, key: key)
+    }
+}
+
+public struct ServerConfiguration: Sendable {
+    public var versions: [ProtocolVersion] = [.v1]
+    public var preferences: AlgorithmPreferences = .serverDefault
+    public var identity: Identity
+    /// The CA bundle client certificates must chain to.
+    public var clientTrust: TrustStore
+    /// The server's rotation policy; announced to the client, which rotates at the stricter of both.
+    public var rotation: RotationPolicy = .none
+    /// Largest Data chunk the server accepts (announced in ServerParameters).
+    public var maxDataChunk: Int = Limits.maxDataChunk
+
+    public init(identity: Identity, clientTrust: TrustStore) {
+        self.identity = identity
+        self.clientTrust = clientTrust
+    }
+}
+
+public struct ClientConfiguration: Sendable {
+    public var versions: [ProtocolVersion] = [.v1]
+    public var preferences: AlgorithmPreferences = .clientDefault
+    public var identity: Identity
+    /// The CA bundle the server's certificate must chain to.
+    public var serverTrust: TrustStore
+    /// The name (DNS) or IP address the server's certificate must carry in its subjectAltName.
+    public var serverName: String
+    public var rotation: RotationPolicy = .none
+
+    public init(identity: Identity, serverTrust: TrustStore, serverName: String) {
+        self.identity = identity
+        self.serverTrust = serverTrust
+        self.serverName = serverName
+    }
+}
+
+/// What both sides agreed on, reported when the handshake completes.
+public struct SessionParameters: Sendable, Equatable {
+    public let version: ProtocolVersion
+    public let cipherSuite: CipherSuite
+    public let group: KeyExchangeGroup
+    public let hash: HashFunction
+    /// The scheme the server signed with, and the one the client signed with.
+    public let serverSignature: SignatureScheme
+    public let clientSignature: SignatureScheme
+    /// The verified identity of the peer: certificate CN, else first subjectAltName.
+    public let peerIdentity: String
+    /// The rotation policy in force for this session (the stricter of both sides').
+    public let rotation: RotationPolicy
+    /// Largest Data chunk this session uses.
+    public let maxDataChunk: Int
+}

@@ -1,0 +1,156 @@
+// Framing and protection of records (docs/PROTOCOL.md §5).
+//
+//   record = type (u8) ‖ length (u32, big-endian) ‖ body[length]
+//   type 0x01 plaintext: body = message type (u8) ‖ message body        — only before keys exist
+//   type 0x02 sealed:    body = AEAD(key, nonce, aad = header, plaintext = message type ‖ message body)
+//
+// The length is checked against the current limit as soon as the header is in, before any byte of the body is
+// buffered for it; the limit is small until the peer has proved who it is (STYLE.md §8). A record that is not complete
+// yet consumes nothing. Sealed records are opened in place in the inbound buffer, and sealed in place in the outbound
+// buffer, so a Data chunk is copied once on the way in and once on the way out.
+
+enum RecordType: UInt8 {
+    case plaintext = 0x01
+    case sealed = 0x02
+}
+
+struct RecordLayer {
+    private var inbound: [UInt8] = []
+    private var readIndex = 0
+    private(set) var outbound: [UInt8] = []
+
+    /// Keys for what we send; nil until the handshake keys exist (then only plaintext may be sent).
+    var sendKeys: TrafficKeys?
+    /// Keys for what we receive; nil until the handshake keys exist.
+    var receiveKeys: TrafficKeys?
+    /// The largest record body accepted now (Limits.maxRecordBodyBeforeAuthentication until the peer is authenticated).
+    var maxInboundBody = Limits.maxRecordBodyBeforeAuthentication
+    /// True during the handshake: see the plaintext case in `nextMessage`.
+    var acceptsPlaintextAlerts = true
+
+    /// Bytes received and not yet consumed.
+    var bufferedInbound: Int { inbound.count - readIndex }
+
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        if readIndex > 0, readIndex == inbound.count || readIndex >= 1 << 16 {
+            inbound.removeSubrange(0..<readIndex)
+            readIndex = 0
+        }
+        inbound.append(contentsOf: bytes)
+    }
+
+    /// The next whole message, opened; nil when more bytes are needed. The slice is valid until the next call.
+    mutating func nextMessage() throws(ProtocolError) -> (type: MessageType, body: ArraySlice<UInt8>)? {
+        let available = inbound.count - readIndex
+        guard available >= Limits.recordHeaderLength else { return nil }
+        let typeByte = inbound[readIndex]
+        var length = 0
+        for offset in 1...4 { length = length << 8 | Int(inbound[readIndex + offset]) }
+        guard let recordType = RecordType(rawValue: typeByte) else {
+            throw .decode("unknown record type 0x\(String(typeByte, radix: 16))")
+        }
+        guard length <= maxInboundBody else {
+            throw .overflow("record of \(length) bytes exceeds the limit of \(maxInboundBody)")
+        }
+        guard length >= 1 else { throw .decode("empty record") }
+        guard available >= Limits.recordHeaderLength + length else { return nil }
+
+        let recordStart = readIndex
+        let recordEnd = readIndex + Limits.recordHeaderLength + length
+        let plaintext: Range<Int>
+        switch recordType {
+        case .plaintext:
+            plaintext = recordStart + Limits.recordHeaderLength..<recordEnd
+            if receiveKeys != nil {
+                // A peer that rejects our hello cannot have keys yet, so its alert comes in plaintext: accepted during
+                // the handshake only (an alert only ends the connection, which an attacker can do anyway).
+                guard acceptsPlaintextAlerts, inbound[plaintext.lowerBound] == MessageType.alert.rawValue else {
+                    throw .unexpected("plaintext record after keys were established")
+                }
+            }
+        case .sealed:
+            guard let keys = receiveKeys else { throw .unexpected("sealed record before keys were established") }
+            do {
+                let range = try inbound.withUnsafeMutableBytesTyped { (buffer) throws(CryptoError) in
+                    try keys.open(record: UnsafeMutableRawBufferPointer(rebasing: buffer[recordStart..<recordEnd]))
+                }
+                plaintext = recordStart + range.lowerBound..<recordStart + range.upperBound
+            } catch {
+                // One error for every authentication failure (bad tag, bad MAC, bad padding, replayed, reordered).
+                throw ProtocolError(.badRecordMAC, "record \(keys.sequence) of epoch \(keys.epoch) failed authentication")
+            }
+        }
+        readIndex = recordEnd
+        guard !plaintext.isEmpty else { throw .decode("record without a message type") }
+        let typeValue = inbound[plaintext.lowerBound]
+        guard let type = MessageType(rawValue: typeValue) else {
+            throw .unexpected("unknown message type 0x\(String(typeValue, radix: 16))")
+        }
+        if recordType == .plaintext, !type.mayBePlaintext {
+            throw .unexpected("\(type) in a plaintext record")
+        }
+        return (type, inbound[plaintext.lowerBound + 1..<plaintext.upperBound])
+    }
+
+    // MARK: Sending
+
+    /// Writes one message in a plaintext record (hellos, and alerts before keys exist).
+    mutating func writePlaintext(_ type: MessageType, body: [UInt8]) {
+        precondition(sendKeys == nil, "plaintext \(type) after keys were installed")
+        writeHeader(.plaintext, length: 1 + body.count)
+        outbound.append(type.rawValue)
+        outbound.append(contentsOf: body)
+    }
+
+    /// Seals one message into the outbound buffer.
+    mutating func writeSealed(_ type: MessageType, body: UnsafeRawBufferPointer) throws(CryptoError) {
+        try writeSealed(typeByte: type.rawValue, body: body)
+    }
+
+    /// `typeByte` is a MessageType's raw value, except in tests that send unknown types.
+    mutating func writeSealed(typeByte: UInt8, body: UnsafeRawBufferPointer) throws(CryptoError) {
+        guard let keys = sendKeys else { preconditionFailure("sealed message 0x\(String(typeByte, radix: 16)) before keys") }
+        let plaintextLength = 1 + body.count
+        precondition(plaintextLength <= Limits.maxMessageLength, "message of \(plaintextLength) bytes")
+        let sealedLength = keys.sealedLength(plaintextLength: plaintextLength)
+        let recordStart = outbound.count
+        writeHeader(.sealed, length: sealedLength)
+        outbound.append(contentsOf: repeatElement(0, count: keys.plaintextOffset))
+        outbound.append(typeByte)
+        outbound.append(contentsOf: body)
+        outbound.append(contentsOf: repeatElement(0, count: sealedLength - keys.plaintextOffset - plaintextLength))
+        let recordEnd = outbound.count
+        try outbound.withUnsafeMutableBytesTyped { (buffer) throws(CryptoError) in
+            try keys.seal(record: UnsafeMutableRawBufferPointer(rebasing: buffer[recordStart..<recordEnd]),
+                          plaintextLength: plaintextLength)
+        }
+    }
+
+    mutating func writeSealed(_ type: MessageType, body: [UInt8]) throws(CryptoError) {
+        try body.withUnsafeBytesTyped { (buffer) throws(CryptoError) in try writeSealed(type, body: buffer) }
+    }
+
+    /// Everything written so far, handed to the caller to send.
+    mutating func takeOutbound() -> [UInt8] {
+        defer { outbound = [] }
+        return outbound
+    }
+
+    private mutating func writeHeader(_ type: RecordType, length: Int) {
+        outbound.append(type.rawValue)
+        for shift in stride(from: 24, through: 0, by: -8) { outbound.append(UInt8(truncatingIfNeeded: length >> shift)) }
+    }
+}
+
+extension RecordLayer {
+    /// Writes an alert with whatever keys exist (plaintext before the handshake keys, sealed after).
+    mutating func writeAlert(_ error: ProtocolError) {
+        var encoder = WireEncoder()
+        AlertMessage(code: error.alert.rawValue, reason: error.wireText).encode(into: &encoder)
+        if sendKeys == nil {
+            writePlaintext(.alert, body: encoder.bytes)
+        } else {
+            try? writeSealed(.alert, body: encoder.bytes)  // sealing failed: the session ends without the alert
+        }
+    }
+}

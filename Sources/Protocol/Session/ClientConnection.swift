@@ -1,0 +1,178 @@
+// The client side of one session, sans I/O (docs/PROTOCOL.md §8). The ClientHello is in the output from the start.
+//
+// Upload scope (one upload at a time; several one after another per session):
+//
+//   idle ──startUpload()──► awaitingAccept ──Accepted──► sending ──finishUpload()──► awaitingCommit ──Committed──► idle
+//                               │                         │  ▲ sendData()               │
+//                               └──UploadError──► idle    │  └──┘                       └──UploadError──► idle
+//                                                         ├──abortUpload() / send Abort──► idle
+//                                                         └──UploadError / send Abort──► idle (uploadFailed)
+//
+// When the server fails an upload mid-stream, the client answers with Abort so the server knows no more Data of that
+// upload follows (the server drops Data until then).
+
+public enum ClientEvent: Equatable {
+    /// The server is authenticated and its name checked; uploads may start.
+    case handshakeCompleted(SessionParameters)
+    /// The server takes the file from `offset` on: send Data from there.
+    case uploadAccepted(offset: UInt64)
+    /// The file is durable on the server.
+    case uploadCommitted(UploadReceipt)
+    /// The server refused or failed the upload; the session goes on.
+    case uploadFailed(UploadFailure)
+    case rotated(RotationEvent)
+    /// The server said Goodbye.
+    case peerClosed
+}
+
+public struct ClientConnection {
+    enum Upload {
+        case idle
+        case awaitingAccept(UploadRequest)
+        case sending(UploadRequest, sent: UInt64)
+        case awaitingCommit(UploadRequest)
+    }
+
+    var core: SessionCore<ClientHandshake, Upload>
+
+    /// Builds the ClientHello (generating one key share per offered group): `takeOutput()` has it at once.
+    public init(configuration: ClientConfiguration) throws(ProtocolError) {
+        core = SessionCore(handshake: try ClientHandshake(configuration: configuration), initialUpload: .idle)
+    }
+
+    public mutating func receive(_ bytes: UnsafeRawBufferPointer) { core.receive(bytes) }
+
+    public mutating func receive(_ bytes: [UInt8]) { bytes.withUnsafeBytes { core.receive($0) } }
+
+    /// The next event, nil when more bytes are needed. A thrown error has already queued an alert in the output (unless
+    /// the peer sent one) and closed the session.
+    public mutating func nextEvent(now: Now) throws(ProtocolError) -> ClientEvent? {
+        try core.step(now: now, { (input, channel, upload) throws(ProtocolError) -> ClientEvent? in
+            switch input {
+            case .rotated(let event): return .rotated(event)
+            case .goodbye: return .peerClosed
+            case .message(let type, let body): return try Self.handleUpload(type, body, channel: &channel, upload: &upload, now: now)
+            }
+        }, completed: { .handshakeCompleted($0) })
+    }
+
+    private static func handleUpload(_ type: MessageType, _ body: ArraySlice<UInt8>, channel: inout SecureChannel,
+                                      upload: inout Upload, now: Now) throws(ProtocolError) -> ClientEvent? {
+        switch (upload, type) {
+        case (.awaitingAccept(let request), .accepted):
+            let accepted = try AcceptedMessage.decode(body)
+            guard accepted.offset <= request.size else { throw .illegal("accepted at offset \(accepted.offset) past the end") }
+            upload = .sending(request, sent: accepted.offset)
+            return .uploadAccepted(offset: accepted.offset)
+        case (.awaitingCommit(let request), .committed):
+            let receipt = try UploadReceipt.decode(body)
+            guard receipt.size == request.size else { throw .illegal("committed \(receipt.size) bytes of \(request.size)") }
+            upload = .idle
+            return .uploadCommitted(receipt)
+        case (.awaitingAccept, .uploadError), (.awaitingCommit, .uploadError):
+            upload = .idle
+            return .uploadFailed(try UploadFailure.decode(body))
+        case (.sending, .uploadError):
+            let failure = try UploadFailure.decode(body)
+            try channel.send(.abort, body: [], now: now)  // tells the server no more Data of this upload follows
+            upload = .idle
+            return .uploadFailed(failure)
+        case (.idle, _), (.awaitingAccept, _), (.sending, _), (.awaitingCommit, _):
+            throw .unexpected("\(type) while the upload is \(upload.name)")
+        }
+    }
+
+    // MARK: Commands
+
+    /// Sends Open. Only when no upload is in progress.
+    public mutating func startUpload(_ request: UploadRequest, now: Now) {
+        core.command("startUpload") { (channel, upload) throws(ProtocolError) in
+            guard case .idle = upload else { preconditionFailure("startUpload() while the upload is \(upload.name)") }
+            var encoder = WireEncoder()
+            request.encode(into: &encoder)
+            try channel.send(.open, body: encoder.bytes, now: now)
+            upload = .awaitingAccept(request)
+        }
+    }
+
+    /// Largest chunk `sendData` takes (the server's announced maximum).
+    public var maxDataChunk: Int { core.channel?.parameters.maxDataChunk ?? Limits.maxDataChunk }
+
+    /// False while the current key is at its usage limit and its rotation has not completed (one round trip).
+    public var canSendData: Bool { core.channel?.canSendData ?? false }
+
+    /// Seals one chunk of the current upload (at most `maxDataChunk` bytes; the total must not pass the declared size).
+    public mutating func sendData(_ chunk: UnsafeRawBufferPointer, now: Now) {
+        core.command("sendData") { (channel, upload) throws(ProtocolError) in
+            guard case .sending(let request, let sent) = upload else {
+                if case .idle = upload { return }  // the server failed the upload meanwhile: drop the chunk
+                preconditionFailure("sendData() while the upload is \(upload.name)")
+            }
+            precondition(chunk.count <= channel.parameters.maxDataChunk, "chunk of \(chunk.count) bytes")
+            precondition(UInt64(chunk.count) <= request.size - sent, "sendData past the declared size")
+            try channel.sendData(chunk, now: now)
+            upload = .sending(request, sent: sent + UInt64(chunk.count))
+        }
+    }
+
+    public mutating func sendData(_ chunk: [UInt8], now: Now) { chunk.withUnsafeBytes { sendData($0, now: now) } }
+
+    /// Sends Close with the SHA-256 of the whole file, after exactly the declared number of bytes.
+    public mutating func finishUpload(digest: [UInt8], now: Now) {
+        core.command("finishUpload") { (channel, upload) throws(ProtocolError) in
+            guard case .sending(let request, let sent) = upload else {
+                if case .idle = upload { return }
+                preconditionFailure("finishUpload() while the upload is \(upload.name)")
+            }
+            precondition(sent == request.size, "finishUpload() after \(sent) of \(request.size) bytes")
+            precondition(digest.count == Limits.fileDigestLength, "digest of \(digest.count) bytes")
+            var encoder = WireEncoder()
+            CloseMessage(digest: digest).encode(into: &encoder)
+            try channel.send(.close, body: encoder.bytes, now: now)
+            upload = .awaitingCommit(request)
+        }
+    }
+
+    /// Abandons the current upload (e.g. the local file could not be read); the server discards what it received.
+    public mutating func abortUpload(now: Now) {
+        core.command("abortUpload") { (channel, upload) throws(ProtocolError) in
+            guard case .sending = upload else { return }
+            try channel.send(.abort, body: [], now: now)
+            upload = .idle
+        }
+    }
+
+    public mutating func goodbye(now: Now) {
+        core.command("goodbye") { (channel, _) throws(ProtocolError) in try channel.send(.goodbye, body: [], now: now) }
+    }
+
+    public mutating func close(_ alert: AlertCode, reason: String) { core.close(with: ProtocolError(alert, reason)) }
+
+    public mutating func handleTimer(now: Now) throws(ProtocolError) {
+        try core.channelCommand { (channel) throws(ProtocolError) in try channel.handleTimer(now: now) }
+    }
+
+    public mutating func rotateNow() throws(ProtocolError) {
+        try core.channelCommand { (channel) throws(ProtocolError) in try channel.rotateNow() }
+    }
+
+    // MARK: Output and status
+
+    public mutating func takeOutput() -> [UInt8] { core.takeOutput() }
+    public var isClosed: Bool { core.isClosed }
+    public var isEstablished: Bool { core.channel != nil }
+    public var parameters: SessionParameters? { core.channel?.parameters }
+    public var nextDeadline: UInt64? { core.channel?.nextDeadline }
+    public var rotations: (sent: Int, received: Int) { (core.channel?.rotationsSent ?? 0, core.channel?.rotationsReceived ?? 0) }
+}
+
+extension ClientConnection.Upload {
+    var name: String {
+        switch self {
+        case .idle: "idle"
+        case .awaitingAccept: "awaiting Accepted"
+        case .sending: "sending data"
+        case .awaitingCommit: "awaiting Committed"
+        }
+    }
+}

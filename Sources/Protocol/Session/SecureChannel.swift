@@ -1,0 +1,258 @@
+// The established channel: application keys for both directions, their rotation, and the connection-scope messages
+// (Alert, Goodbye, Rotate*). Upload-scope messages pass through to the client or server machine.
+//
+// Rotation of one direction, initiator I (the sender whose keys change), responder R (docs/PROTOCOL.md §7):
+//
+//   I: RotateInit{epoch n+1, share_I}   ──────►   R: (share_R, Z) = respond(share_I); derive secret[n+1]
+//      … I keeps sending Data under epoch n …
+//   I: derive secret[n+1] from Z        ◄──────   R: RotateReply{epoch n+1, share_R}
+//   I: RotateCommit (last record of n)  ──────►   R: switch receive keys to n+1
+//   I: switch send keys to n+1, zero epoch n      (records after RotateCommit are under n+1)
+//
+// Each direction has its own epoch chain and its own rotation in flight at most; both may rotate at once.
+//
+//   send side:     idle ──start──► awaitingReply ──RotateReply / send RotateCommit, switch──► idle
+//   receive side:  idle ──RotateInit / send RotateReply──► awaitingCommit ──RotateCommit / switch──► idle
+
+struct SecureChannel {
+    private enum SendRotation {
+        case idle
+        case awaitingReply(initiator: KeyExchangeInitiator, epoch: UInt32, reason: RotationEvent.Reason)
+    }
+
+    private enum ReceiveRotation {
+        case idle
+        case awaitingCommit(secret: SecretBytes, epoch: UInt32)
+    }
+
+    /// What a received message meant for the layer above.
+    enum Input {
+        case message(MessageType, ArraySlice<UInt8>)
+        case rotated(RotationEvent)
+        case goodbye
+    }
+
+    var records: RecordLayer  // settable for TestingHooks.swift only
+    let parameters: SessionParameters
+    /// What our sending side obeys: the stricter of ours and the peer's announced policy (client), or ours (server).
+    var sendPolicy: RotationPolicy
+    /// What we ask of the peer's sending side, by RotateRequest when it lags (our own policy).
+    var receivePolicy: RotationPolicy
+    private var sendRotation = SendRotation.idle
+    private var receiveRotation = ReceiveRotation.idle
+    /// The receive epoch for which we already sent a RotateRequest (one request per epoch).
+    private var requestedForEpoch: UInt32?
+    private(set) var rotationsSent = 0
+    private(set) var rotationsReceived = 0
+
+    init(records: RecordLayer, parameters: SessionParameters, sendPolicy: RotationPolicy, receivePolicy: RotationPolicy) {
+        precondition(records.sendKeys != nil && records.receiveKeys != nil, "channel without application keys")
+        self.records = records
+        self.parameters = parameters
+        self.sendPolicy = sendPolicy
+        self.receivePolicy = receivePolicy
+        self.records.maxInboundBody = Limits.maxRecordBodyAfterAuthentication
+        self.records.acceptsPlaintextAlerts = false
+    }
+
+    private var sendKeys: TrafficKeys {
+        guard let keys = records.sendKeys else { preconditionFailure("channel lost its send keys") }
+        return keys
+    }
+
+    private var receiveKeys: TrafficKeys {
+        guard let keys = records.receiveKeys else { preconditionFailure("channel lost its receive keys") }
+        return keys
+    }
+
+    // MARK: Receiving
+
+    mutating func append(_ bytes: UnsafeRawBufferPointer) { records.append(bytes) }
+
+    /// The next input for the layer above; nil when more bytes are needed.
+    mutating func nextInput(now: Now) throws(ProtocolError) -> Input? {
+        while true {
+            guard let (type, body) = try records.nextMessage() else { return nil }
+            try enforceReceiveLimits()
+            switch type {
+            case .alert:
+                let alert = try AlertMessage.decode(body)
+                throw ProtocolError(AlertCode(rawValue: alert.code) ?? .internalError, alert.reason, origin: .peer)
+            case .goodbye:
+                try EmptyBody.decode(body)
+                return .goodbye
+            case .rotateRequest:
+                try EmptyBody.decode(body)
+                if case .idle = sendRotation { try startRotation(reason: .peerRequest) }
+                // else: a rotation of that direction is already in flight, which is what the peer asked for.
+                continue
+            case .rotateInit:
+                try handleRotateInit(RotationShare.decode(body))
+                continue
+            case .rotateReply:
+                return .rotated(try handleRotateReply(RotationShare.decode(body), now: now))
+            case .rotateCommit:
+                try EmptyBody.decode(body)
+                return .rotated(try handleRotateCommit(now: now))
+            case .clientHello, .serverHello, .serverParameters, .certificate, .certificateVerify, .finished:
+                throw .unexpected("\(type) after the handshake")
+            case .open, .accepted, .data, .close, .committed, .uploadError, .abort:
+                return .message(type, body)
+            }
+        }
+    }
+
+    /// The peer must rotate before the hard limit; past our policy (plus one record of slack for a RotateInit that is
+    /// already on its way) we ask it to, once per epoch.
+    private mutating func enforceReceiveLimits() throws(ProtocolError) {
+        let keys = receiveKeys
+        let slack = KeyUsageLimits.units(keys.suite, plaintextLength: Limits.maxMessageLength) * 16
+        guard keys.usage <= KeyUsageLimits.hardLimit(keys.suite) + slack else {
+            throw ProtocolError(.keyUsageExceeded, "peer used epoch \(keys.epoch) for \(keys.usage) units")
+        }
+        guard case .idle = receiveRotation, requestedForEpoch != keys.epoch,
+              let limit = receivePolicy.afterBytes, keys.bytes >= limit + UInt64(Limits.maxMessageLength)
+        else { return }
+        requestedForEpoch = keys.epoch
+        try seal(.rotateRequest, body: [])
+    }
+
+    private mutating func handleRotateInit(_ message: RotationShare) throws(ProtocolError) {
+        guard case .idle = receiveRotation else { throw .unexpected("RotateInit while a rotation is in flight") }
+        let keys = receiveKeys
+        guard message.epoch == keys.epoch &+ 1, message.epoch != 0 else {
+            throw .illegal("RotateInit for epoch \(message.epoch), expected \(keys.epoch &+ 1)")
+        }
+        do {
+            let (share, shared) = try KeyExchangeResponder.respond(group: parameters.group, initiatorShare: message.share)
+            let next = try KeySchedule.nextEpochSecret(parameters.hash, current: keys.secret, epoch: message.epoch,
+                                                       initiatorShare: message.share, responderShare: share, sharedSecret: shared)
+            var encoder = WireEncoder()
+            RotationShare(epoch: message.epoch, share: share).encode(into: &encoder)
+            try seal(.rotateReply, body: encoder.bytes)
+            receiveRotation = .awaitingCommit(secret: next, epoch: message.epoch)
+        } catch let error as CryptoError {
+            throw ProtocolError(.illegalParameter, "rotation key share rejected: \(error)")
+        } catch {
+            throw error as? ProtocolError ?? ProtocolError(.internalError, "\(error)")
+        }
+    }
+
+    private mutating func handleRotateReply(_ message: RotationShare, now: Now) throws(ProtocolError) -> RotationEvent {
+        guard case let .awaitingReply(initiator, epoch, reason) = sendRotation else {
+            throw .unexpected("RotateReply without a RotateInit")
+        }
+        guard message.epoch == epoch else { throw .illegal("RotateReply for epoch \(message.epoch), expected \(epoch)") }
+        let old = sendKeys
+        let next: TrafficKeys
+        do {
+            let shared = try initiator.complete(responderShare: message.share)
+            let secret = try KeySchedule.nextEpochSecret(parameters.hash, current: old.secret, epoch: epoch,
+                                                         initiatorShare: initiator.share, responderShare: message.share,
+                                                         sharedSecret: shared)
+            next = try TrafficKeys(suite: parameters.cipherSuite, hash: parameters.hash, secret: secret, epoch: epoch,
+                                   installedAt: now.monotonicNanoseconds, encrypting: true)
+        } catch {
+            throw ProtocolError(.illegalParameter, "rotation key share rejected: \(error)")
+        }
+        // RotateCommit is the last record under the old keys; everything after it uses the new ones.
+        try seal(.rotateCommit, body: [])
+        records.sendKeys = next  // the old TrafficKeys is released here: its secret and cipher contexts are zeroed
+        sendRotation = .idle
+        rotationsSent += 1
+        return RotationEvent(direction: .send, epoch: epoch, bytesUnderOldKeys: old.bytes,
+                             secondsUnderOldKeys: now.seconds(since: old.installedAt), reason: reason)
+    }
+
+    private mutating func handleRotateCommit(now: Now) throws(ProtocolError) -> RotationEvent {
+        guard case let .awaitingCommit(secret, epoch) = receiveRotation else {
+            throw .unexpected("RotateCommit without a RotateInit")
+        }
+        let old = receiveKeys
+        do {
+            records.receiveKeys = try TrafficKeys(suite: parameters.cipherSuite, hash: parameters.hash, secret: secret,
+                                                  epoch: epoch, installedAt: now.monotonicNanoseconds, encrypting: false)
+        } catch {
+            throw ProtocolError(.internalError, "installing receive keys: \(error)")
+        }
+        receiveRotation = .idle
+        rotationsReceived += 1
+        return RotationEvent(direction: .receive, epoch: epoch, bytesUnderOldKeys: old.bytes,
+                             secondsUnderOldKeys: now.seconds(since: old.installedAt), reason: .peer)
+    }
+
+    // MARK: Sending
+
+    /// Whether a full Data record may be sealed now (false only at the hard usage limit while a rotation is in flight).
+    var canSendData: Bool { !sendKeys.wouldExceedHardLimit(plaintextLength: Limits.maxMessageLength) }
+
+    mutating func send(_ type: MessageType, body: [UInt8], now: Now) throws(ProtocolError) {
+        try seal(type, body: body)
+        try rotateIfDue(now: now)
+    }
+
+    mutating func sendData(_ chunk: UnsafeRawBufferPointer, now: Now) throws(ProtocolError) {
+        precondition(canSendData, "sendData past the key usage limit: check canSendData first")
+        do { try records.writeSealed(.data, body: chunk) } catch { throw ProtocolError(.internalError, "sealing: \(error)") }
+        try rotateIfDue(now: now)
+    }
+
+    /// Starts a rotation of our sending keys now (unless one is in flight).
+    mutating func rotateNow() throws(ProtocolError) {
+        if case .idle = sendRotation { try startRotation(reason: .caller) }
+    }
+
+    /// Time-based rotation: call when `nextDeadline` passes.
+    mutating func handleTimer(now: Now) throws(ProtocolError) { try rotateIfDue(now: now) }
+
+    /// When `handleTimer` should be called next (monotonic nanoseconds), if a time-based rotation is pending.
+    var nextDeadline: UInt64? {
+        guard case .idle = sendRotation, let seconds = sendPolicy.afterSeconds, sendKeys.bytes > 0 else { return nil }
+        return sendKeys.installedAt &+ seconds &* 1_000_000_000
+    }
+
+    mutating func takeOutbound() -> [UInt8] { records.takeOutbound() }
+
+    var hasOutbound: Bool { !records.outbound.isEmpty }
+
+    /// Seals an alert as the last record (errors while sealing are moot: the session is ending anyway).
+    mutating func sealAlert(_ error: ProtocolError) {
+        var encoder = WireEncoder()
+        AlertMessage(code: error.alert.rawValue, reason: error.wireText).encode(into: &encoder)
+        try? records.writeSealed(.alert, body: encoder.bytes)
+    }
+
+    private mutating func seal(_ type: MessageType, body: [UInt8]) throws(ProtocolError) {
+        do { try records.writeSealed(type, body: body) } catch { throw ProtocolError(.internalError, "sealing: \(error)") }
+    }
+
+    private mutating func rotateIfDue(now: Now) throws(ProtocolError) {
+        guard case .idle = sendRotation else { return }
+        let keys = sendKeys
+        let reason: RotationEvent.Reason
+        if let limit = sendPolicy.afterBytes, keys.bytes >= limit {
+            reason = .bytes
+        } else if keys.usage >= KeyUsageLimits.softLimit(keys.suite) {
+            reason = .usageLimit
+        } else if let seconds = sendPolicy.afterSeconds, keys.bytes > 0,
+                  now.monotonicNanoseconds >= keys.installedAt &+ seconds &* 1_000_000_000 {
+            reason = .time
+        } else {
+            return
+        }
+        try startRotation(reason: reason)
+    }
+
+    private mutating func startRotation(reason: RotationEvent.Reason) throws(ProtocolError) {
+        let epoch = sendKeys.epoch &+ 1
+        guard epoch != 0 else { throw ProtocolError(.keyUsageExceeded, "epoch counter exhausted") }
+        let initiator: KeyExchangeInitiator
+        do { initiator = try KeyExchangeInitiator(group: parameters.group) } catch {
+            throw ProtocolError(.internalError, "rotation key generation: \(error)")
+        }
+        var encoder = WireEncoder()
+        RotationShare(epoch: epoch, share: initiator.share).encode(into: &encoder)
+        try seal(.rotateInit, body: encoder.bytes)
+        sendRotation = .awaitingReply(initiator: initiator, epoch: epoch, reason: reason)
+    }
+}

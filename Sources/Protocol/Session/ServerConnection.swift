@@ -1,0 +1,195 @@
+// The server side of one session, sans I/O: bytes and `now` in, bytes and events out (docs/PROTOCOL.md §8).
+//
+// Driving it (the daemon's read callback does only this):
+//     connection.receive(bytes)
+//     while let event = try connection.nextEvent(now: now) { handle(event) }   // on a throw: send takeOutput(), close
+//     send(connection.takeOutput())
+//
+// Upload scope (one upload at a time; several one after another per session):
+//
+//   idle ──Open──► deciding ──accept()──► receiving ──Close──► finishing ──commit()──► idle
+//                     │                    │  ▲  │                │
+//                     └──reject()──► idle  │  └──┘ Data           └──fail()──► idle
+//                                          ├──Abort──► idle (uploadAborted)
+//                                          └──fail()──► discarding ──Close / Abort──► idle (Data dropped meanwhile)
+//
+// A message the current upload state does not expect ends the session with unexpected_message: the client is not
+// following the protocol. Refusals the client can act on (bad name, exists, digest mismatch…) are UploadError messages,
+// and the session carries on.
+
+public enum ServerEvent: Equatable {
+    /// The client is authenticated; `parameters.peerIdentity` is its verified identity.
+    case handshakeCompleted(SessionParameters)
+    /// Open: answer with `accept(offset:now:)` or `reject(_:now:)`.
+    case uploadRequested(UploadRequest)
+    /// A chunk of the current upload, decrypted, in order. Valid until the next call into the connection.
+    case uploadData(ArraySlice<UInt8>)
+    /// Close: every declared byte arrived; `digest` is the client's SHA-256 of the file. Answer with `commit` once the
+    /// file is durable under its final name, or `fail`.
+    case uploadFinished(digest: [UInt8])
+    /// The client aborted the upload: discard the partial file.
+    case uploadAborted(UploadFailure)
+    case rotated(RotationEvent)
+    /// The client said Goodbye: send `takeOutput()` and close.
+    case peerClosed
+}
+
+public struct ServerConnection {
+    enum Upload {
+        case idle
+        case deciding(UploadRequest)
+        case receiving(UploadRequest, received: UInt64)
+        case finishing(UploadRequest)
+        case discarding
+    }
+
+    var core: SessionCore<ServerHandshake, Upload>
+
+    public init(configuration: ServerConfiguration) {
+        core = SessionCore(handshake: ServerHandshake(configuration: configuration), initialUpload: .idle)
+    }
+
+    // MARK: Input
+
+    public mutating func receive(_ bytes: UnsafeRawBufferPointer) { core.receive(bytes) }
+
+    public mutating func receive(_ bytes: [UInt8]) { bytes.withUnsafeBytes { core.receive($0) } }
+
+    /// The next event, nil when more bytes are needed. A thrown error has already queued an alert in the output (unless
+    /// the peer sent one) and closed the session; the caller sends `takeOutput()` and closes the socket.
+    public mutating func nextEvent(now: Now) throws(ProtocolError) -> ServerEvent? {
+        try core.step(now: now, { (input, _, upload) throws(ProtocolError) -> ServerEvent? in
+            switch input {
+            case .rotated(let event): return .rotated(event)
+            case .goodbye: return .peerClosed
+            case .message(let type, let body): return try Self.handleUpload(type, body, upload: &upload)
+            }
+        }, completed: { .handshakeCompleted($0) })
+    }
+
+    private static func handleUpload(_ type: MessageType, _ body: ArraySlice<UInt8>,
+                                      upload: inout Upload) throws(ProtocolError) -> ServerEvent? {
+        switch (upload, type) {
+        case (.idle, .open):
+            let request = try UploadRequest.decode(body)
+            upload = .deciding(request)
+            return .uploadRequested(request)
+        case (.receiving(let request, let received), .data):
+            guard UInt64(body.count) <= request.size - received else {
+                throw .illegal("Data beyond the declared size of \(request.size) bytes")
+            }
+            upload = .receiving(request, received: received + UInt64(body.count))
+            return .uploadData(body)
+        case (.receiving(let request, let received), .close):
+            let close = try CloseMessage.decode(body)
+            guard received == request.size else { throw .illegal("Close after \(received) of \(request.size) bytes") }
+            if let announced = request.expectedDigest, !constantTimeEqual(announced, close.digest) {
+                throw .illegal("the Close digest differs from the one announced in Open")
+            }
+            upload = .finishing(request)
+            return .uploadFinished(digest: close.digest)
+        case (.receiving, .abort):
+            try EmptyBody.decode(body)
+            upload = .idle
+            return .uploadAborted(UploadFailure(.aborted, "the client aborted the upload"))
+        case (.discarding, .data):
+            return nil  // sent before the client saw our UploadError
+        case (.discarding, .close), (.discarding, .abort):
+            upload = .idle
+            return nil
+        case (.idle, _), (.deciding, _), (.receiving, _), (.finishing, _), (.discarding, _):
+            throw .unexpected("\(type) while the upload is \(upload.name)")
+        }
+    }
+
+    // MARK: Commands from the daemon
+
+    /// Accepts the requested upload, starting at `offset` (0 unless resuming).
+    public mutating func accept(offset: UInt64 = 0, now: Now) {
+        core.command("accept") { (channel, upload) throws(ProtocolError) in
+            guard case .deciding(let request) = upload else { preconditionFailure("accept() while the upload is \(upload.name)") }
+            precondition(offset <= request.size, "accept offset past the end of the file")
+            var encoder = WireEncoder()
+            AcceptedMessage(offset: offset).encode(into: &encoder)
+            try channel.send(.accepted, body: encoder.bytes, now: now)
+            upload = .receiving(request, received: offset)
+        }
+    }
+
+    /// Refuses the requested upload (bad name, exists, too large…); the session goes on.
+    public mutating func reject(_ failure: UploadFailure, now: Now) {
+        core.command("reject") { (channel, upload) throws(ProtocolError) in
+            guard case .deciding = upload else { preconditionFailure("reject() while the upload is \(upload.name)") }
+            try Self.send(failure, on: &channel, now: now)
+            upload = .idle
+        }
+    }
+
+    /// Reports that the file is durable under its final name.
+    public mutating func commit(_ receipt: UploadReceipt, now: Now) {
+        core.command("commit") { (channel, upload) throws(ProtocolError) in
+            guard case .finishing = upload else { preconditionFailure("commit() while the upload is \(upload.name)") }
+            var encoder = WireEncoder()
+            receipt.encode(into: &encoder)
+            try channel.send(.committed, body: encoder.bytes, now: now)
+            upload = .idle
+        }
+    }
+
+    /// Fails the current upload (storage error, digest mismatch…). Data still in flight is then discarded.
+    public mutating func fail(_ failure: UploadFailure, now: Now) {
+        core.command("fail") { (channel, upload) throws(ProtocolError) in
+            switch upload {
+            case .receiving: upload = .discarding
+            case .finishing: upload = .idle
+            case .idle, .deciding, .discarding: preconditionFailure("fail() while the upload is \(upload.name)")
+            }
+            try Self.send(failure, on: &channel, now: now)
+        }
+    }
+
+    /// Ends the session politely (shutdown): Goodbye; the caller closes after sending the output.
+    public mutating func goodbye(now: Now) {
+        core.command("goodbye") { (channel, _) throws(ProtocolError) in try channel.send(.goodbye, body: [], now: now) }
+    }
+
+    /// Ends the session with an alert (handshake or idle timeout…); the caller sends `takeOutput()` and closes.
+    public mutating func close(_ alert: AlertCode, reason: String) { core.close(with: ProtocolError(alert, reason)) }
+
+    /// Call when `nextDeadline` has passed (time-based rotation).
+    public mutating func handleTimer(now: Now) throws(ProtocolError) {
+        try core.channelCommand { (channel) throws(ProtocolError) in try channel.handleTimer(now: now) }
+    }
+
+    /// Rotates our sending keys now.
+    public mutating func rotateNow() throws(ProtocolError) {
+        try core.channelCommand { (channel) throws(ProtocolError) in try channel.rotateNow() }
+    }
+
+    private static func send(_ failure: UploadFailure, on channel: inout SecureChannel, now: Now) throws(ProtocolError) {
+        var encoder = WireEncoder()
+        failure.encode(into: &encoder)
+        try channel.send(.uploadError, body: encoder.bytes, now: now)
+    }
+
+    // MARK: Output and status
+
+    public mutating func takeOutput() -> [UInt8] { core.takeOutput() }
+    public var isClosed: Bool { core.isClosed }
+    public var isEstablished: Bool { core.channel != nil }
+    public var parameters: SessionParameters? { core.channel?.parameters }
+    public var nextDeadline: UInt64? { core.channel?.nextDeadline }
+    public var rotations: (sent: Int, received: Int) { (core.channel?.rotationsSent ?? 0, core.channel?.rotationsReceived ?? 0) }
+}
+
+extension ServerConnection.Upload {
+    var name: String {
+        switch self {
+        case .idle: "idle"
+        case .deciding: "awaiting the server's decision"
+        case .receiving: "receiving data"
+        case .finishing: "being committed"
+        case .discarding: "failed (discarding data)"
+        }
+    }
+}

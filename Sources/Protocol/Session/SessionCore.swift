@@ -1,0 +1,165 @@
+// The part of a connection both roles share: handshake, then the established channel with the role's upload state,
+// then closed. It owns the error rule: any ProtocolError queues an alert (unless the peer sent one) and closes.
+
+/// What ClientHandshake and ServerHandshake offer the core.
+protocol HandshakeDriver {
+    mutating func append(_ bytes: UnsafeRawBufferPointer)
+    mutating func takeOutbound() -> [UInt8]
+    /// Returns the channel when the handshake completes (the handshake is consumed into it).
+    mutating func advance(now: Now) throws(ProtocolError) -> SecureChannel?
+    mutating func writeAlert(_ error: ProtocolError)
+}
+
+extension ClientHandshake: HandshakeDriver {}
+extension ServerHandshake: HandshakeDriver {}
+
+struct SessionCore<Handshake: HandshakeDriver, Upload> {
+    enum State {
+        case handshaking(Handshake)
+        case established(SecureChannel, Upload)
+        case closed
+    }
+
+    /// What one step of input produced.
+    enum Step {
+        case handshakeCompleted(SessionParameters)
+        case input(SecureChannel.Input)
+    }
+
+    var state: State  // settable for TestingHooks.swift only
+    /// Output taken from the handshake when it was consumed, and the final alert.
+    private var pendingOutput: [UInt8] = []
+    private let initialUpload: Upload
+
+    init(handshake: Handshake, initialUpload: Upload) {
+        state = .handshaking(handshake)
+        self.initialUpload = initialUpload
+    }
+
+    mutating func receive(_ bytes: UnsafeRawBufferPointer) {
+        switch state {
+        case .handshaking(var handshake):
+            state = .closed  // leave no second reference to the buffers while mutating (no copy-on-write)
+            handshake.append(bytes)
+            state = .handshaking(handshake)
+        case .established(var channel, let upload):
+            state = .closed
+            channel.append(bytes)
+            state = .established(channel, upload)
+        case .closed:
+            break  // bytes after the end are dropped
+        }
+    }
+
+    /// Runs one step: the handshake, or one input of the channel handed to `handle` with the upload state.
+    /// Errors close the session (alert queued) and are rethrown.
+    mutating func step<R>(now: Now, _ handle: (SecureChannel.Input, inout SecureChannel, inout Upload) throws(ProtocolError) -> R?,
+                          completed: (SessionParameters) -> R) throws(ProtocolError) -> R? {
+        do throws(ProtocolError) {
+            switch state {
+            case .handshaking(var handshake):
+                state = .closed
+                let channel: SecureChannel?
+                do throws(ProtocolError) {
+                    channel = try handshake.advance(now: now)
+                } catch {
+                    state = .handshaking(handshake)
+                    throw error
+                }
+                // On completion the handshake's unsent output moved into the channel with the record layer.
+                guard let channel else {
+                    state = .handshaking(handshake)
+                    return nil
+                }
+                state = .established(channel, initialUpload)
+                return completed(channel.parameters)
+            case .established(var channel, var upload):
+                state = .closed
+                defer { state = .established(channel, upload) }
+                guard let input = try channel.nextInput(now: now) else { return nil }
+                return try handle(input, &channel, &upload)
+            case .closed:
+                return nil
+            }
+        } catch {
+            close(with: error)
+            throw error
+        }
+    }
+
+    /// Runs a command on the established channel. Before the handshake completes a command is our bug; after the
+    /// session closed it is moot. A failure closes the session.
+    mutating func command(_ name: String, _ body: (inout SecureChannel, inout Upload) throws(ProtocolError) -> Void) {
+        switch state {
+        case .closed:
+            return
+        case .handshaking:
+            preconditionFailure("\(name) before the handshake completed")
+        case .established(var channel, var upload):
+            state = .closed
+            do {
+                try body(&channel, &upload)
+                state = .established(channel, upload)
+            } catch {
+                state = .established(channel, upload)
+                close(with: error)
+            }
+        }
+    }
+
+    /// Like `command`, but rethrows (timers and rotation, where the caller wants to know).
+    mutating func channelCommand(_ body: (inout SecureChannel) throws(ProtocolError) -> Void) throws(ProtocolError) {
+        guard case .established(var channel, let upload) = state else { return }
+        state = .closed
+        do {
+            try body(&channel)
+            state = .established(channel, upload)
+        } catch {
+            state = .established(channel, upload)
+            close(with: error)
+            throw error
+        }
+    }
+
+    mutating func takeOutput() -> [UInt8] {
+        var output = pendingOutput
+        pendingOutput = []
+        switch state {
+        case .handshaking(var handshake):
+            state = .closed
+            output += handshake.takeOutbound()
+            state = .handshaking(handshake)
+        case .established(var channel, let upload):
+            state = .closed
+            output += channel.takeOutbound()
+            state = .established(channel, upload)
+        case .closed:
+            break
+        }
+        return output
+    }
+
+    /// Queues an alert (unless the peer sent one: alerts are never answered) and closes.
+    mutating func close(with error: ProtocolError) {
+        switch state {
+        case .handshaking(var handshake):
+            pendingOutput += handshake.takeOutbound()
+            if error.origin == .local {
+                handshake.writeAlert(error)
+                pendingOutput += handshake.takeOutbound()
+            }
+        case .established(var channel, _):
+            if error.origin == .local { channel.sealAlert(error) }
+            pendingOutput += channel.takeOutbound()
+        case .closed:
+            break
+        }
+        state = .closed
+    }
+
+    var channel: SecureChannel? {
+        if case .established(let channel, _) = state { channel } else { nil }
+    }
+
+    var isClosed: Bool { if case .closed = state { true } else { false } }
+}

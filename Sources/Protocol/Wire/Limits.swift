@@ -1,0 +1,57 @@
+// Every bound of the protocol, in one place, with where it comes from (docs/PROTOCOL.md §10 "Limits").
+
+public enum ProtocolVersion: UInt16, CaseIterable, Sendable {
+    /// Ferry protocol version 1: the handshake, rotation and the upload messages of this file set.
+    case v1 = 0x0001
+}
+
+public enum Limits {
+    // MARK: Records (§5)
+
+    /// Record header: type (1) ‖ length (4).
+    public static let recordHeaderLength = 5
+
+    /// Largest record body accepted before the peer is authenticated (its Finished verified). Small on purpose: an
+    /// unauthenticated peer can make us buffer at most this much per connection. It fits the largest hello (every
+    /// group's share, ffdhe3072 included: ≈ 1 KiB) and a certificate chain of up to `maxCertificateChainLength` certificates of
+    /// typical size (an RSA-4096 certificate is ≈ 1.4 KiB of DER).
+    public static let maxRecordBodyBeforeAuthentication = 8 * 1024
+
+    /// Largest file chunk in one Data message: 64 KiB, the top of the 16–64 KiB range, so the per-record costs
+    /// (header, nonce, tag, one system call) are amortised over many bytes and disk writes stay large.
+    public static let maxDataChunk = 64 * 1024
+
+    /// Largest message (type byte + body) once authenticated: a full Data chunk plus room for its type byte.
+    public static let maxMessageLength = 1 + maxDataChunk
+
+    /// Largest expansion of a sealed record: AEAD tag 16; CBC-HMAC: IV 16 + up to a full block of padding 16 + tag 32.
+    public static let maxSealingOverhead = 64
+
+    /// Largest record body after authentication.
+    public static let maxRecordBodyAfterAuthentication = maxMessageLength + maxSealingOverhead
+
+    // MARK: Handshake (§6)
+
+    public static let randomLength = 32
+    /// Entries in each offered list (versions, suites, groups, hashes, signature schemes).
+    public static let maxOfferedAlgorithms = 16
+    /// Certificates in one chain: leaf + up to three intermediates.
+    public static let maxCertificateChainLength = 4
+    /// Largest certificate (DER) in a chain.
+    public static let maxCertificateLength = 6 * 1024
+    /// Largest signature: RSA-4096 is 512 bytes, DER ECDSA P-384 ≤ 104.
+    public static let maxSignatureLength = 1024
+    /// Largest key share of any group we know (ffdhe3072: 384 bytes); leaves room for a hybrid group's share.
+    public static let maxKeyShareLength = 2048
+    /// Largest extensions block in a hello or ServerParameters.
+    public static let maxExtensionsLength = 1024
+    /// Alert and error texts.
+    public static let maxReasonLength = 256
+
+    // MARK: Uploads (§8)
+
+    /// A relative path in Open, UTF-8 bytes (PATH_MAX is 4096 on Linux).
+    public static let maxPathLength = 4096
+    /// SHA-256 of the whole file.
+    public static let fileDigestLength = 32
+}

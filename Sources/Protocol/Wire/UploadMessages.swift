@@ -1,0 +1,137 @@
+// Upload-scope messages (docs/PROTOCOL.md §8). Data has no struct: its body is the chunk itself.
+
+/// Open: the client asks to store a file.
+public struct UploadRequest: Equatable, Sendable {
+    /// Relative path with "/" separators, UTF-8. The protocol checks only its length; the daemon validates the name.
+    public var path: String
+    /// Exact size in bytes.
+    public var size: UInt64
+    /// Replace an existing file of that name (if the server allows it).
+    public var overwrite: Bool
+    /// The whole-file SHA-256, when the client knows it in advance (optional; Close always carries it).
+    public var expectedDigest: [UInt8]?
+
+    public init(path: String, size: UInt64, overwrite: Bool = false, expectedDigest: [UInt8]? = nil) {
+        self.path = path
+        self.size = size
+        self.overwrite = overwrite
+        self.expectedDigest = expectedDigest
+    }
+
+    static let flagOverwrite: UInt8 = 0x01
+    static let flagHasDigest: UInt8 = 0x02
+
+    func encode(into encoder: inout WireEncoder) {
+        encoder.text(path)
+        encoder.u64(size)
+        encoder.u8((overwrite ? Self.flagOverwrite : 0) | (expectedDigest != nil ? Self.flagHasDigest : 0))
+        if let expectedDigest { encoder.raw(expectedDigest) }
+    }
+
+    static func decode(_ body: ArraySlice<UInt8>) throws(ProtocolError) -> UploadRequest {
+        var decoder = WireDecoder(body)
+        let path = try decoder.text(maxBytes: Limits.maxPathLength)
+        guard !path.isEmpty else { throw .decode("empty path") }
+        let size = try decoder.u64()
+        let flags = try decoder.u8()
+        guard flags & ~(flagOverwrite | flagHasDigest) == 0 else { throw .decode("unknown Open flags 0x\(String(flags, radix: 16))") }
+        let digest = flags & flagHasDigest != 0 ? try decoder.raw(Limits.fileDigestLength) : nil
+        try decoder.finish()
+        return UploadRequest(path: path, size: size, overwrite: flags & flagOverwrite != 0, expectedDigest: digest)
+    }
+}
+
+/// Accepted: the server will take the file, starting at `offset` (0 in v1; the field lets resume come without a wire change).
+struct AcceptedMessage: Equatable {
+    var offset: UInt64
+
+    func encode(into encoder: inout WireEncoder) { encoder.u64(offset) }
+
+    static func decode(_ body: ArraySlice<UInt8>) throws(ProtocolError) -> AcceptedMessage {
+        var decoder = WireDecoder(body)
+        let message = AcceptedMessage(offset: try decoder.u64())
+        try decoder.finish()
+        return message
+    }
+}
+
+/// Close: all bytes are sent; this is their SHA-256.
+struct CloseMessage: Equatable {
+    var digest: [UInt8]
+
+    func encode(into encoder: inout WireEncoder) { encoder.raw(digest) }
+
+    static func decode(_ body: ArraySlice<UInt8>) throws(ProtocolError) -> CloseMessage {
+        var decoder = WireDecoder(body)
+        let message = CloseMessage(digest: try decoder.raw(Limits.fileDigestLength))
+        try decoder.finish()
+        return message
+    }
+}
+
+/// Committed: the file is durable under its final name.
+public struct UploadReceipt: Equatable, Sendable {
+    /// The name the server stored the file under (relative to the client's area).
+    public var storedName: String
+    public var size: UInt64
+    public var digest: [UInt8]
+
+    public init(storedName: String, size: UInt64, digest: [UInt8]) {
+        self.storedName = storedName
+        self.size = size
+        self.digest = digest
+    }
+
+    func encode(into encoder: inout WireEncoder) {
+        encoder.text(storedName)
+        encoder.u64(size)
+        encoder.raw(digest)
+    }
+
+    static func decode(_ body: ArraySlice<UInt8>) throws(ProtocolError) -> UploadReceipt {
+        var decoder = WireDecoder(body)
+        let receipt = UploadReceipt(storedName: try decoder.text(maxBytes: Limits.maxPathLength), size: try decoder.u64(),
+                                    digest: try decoder.raw(Limits.fileDigestLength))
+        try decoder.finish()
+        return receipt
+    }
+}
+
+/// Why the server refused or failed an upload. Upload scope: the session goes on.
+public enum UploadErrorCode: UInt16, Sendable, Hashable {
+    case badPath = 0x0001
+    case exists = 0x0002
+    case tooLarge = 0x0003
+    case noSpace = 0x0004
+    case digestMismatch = 0x0005
+    case sizeMismatch = 0x0006
+    case storageFailure = 0x0007
+    case permissionDenied = 0x0008
+    case aborted = 0x0009
+    case busy = 0x000A
+    /// Received code this version does not know; the text still says what happened.
+    case unknown = 0xFFFF
+}
+
+public struct UploadFailure: Error, Equatable, Sendable {
+    public var code: UploadErrorCode
+    public var message: String
+
+    public init(_ code: UploadErrorCode, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    func encode(into encoder: inout WireEncoder) {
+        encoder.u16(code.rawValue)
+        encoder.text(String(decoding: Array(message.utf8.prefix(Limits.maxReasonLength)), as: UTF8.self))
+    }
+
+    static func decode(_ body: ArraySlice<UInt8>) throws(ProtocolError) -> UploadFailure {
+        var decoder = WireDecoder(body)
+        let code = try decoder.u16()
+        let failure = UploadFailure(UploadErrorCode(rawValue: code) ?? .unknown, try decoder.text(maxBytes: Limits.maxReasonLength))
+        try decoder.finish()
+        return failure
+    }
+}

@@ -1,0 +1,145 @@
+// Key rotation: by volume, by time, on request; hundreds of rotations in each direction with every byte delivered.
+import XCTest
+@testable import Protocol
+
+final class RotationTests: XCTestCase {
+    /// A long stream with rotation every few KiB: hundreds of rotations each way, bytes delivered exactly.
+    func testLongStreamWithFrequentRotationInBothDirections() throws {
+        for suite in [CipherSuite.aes256GCM, .chacha20Poly1305, .aes256CBCHMACSHA256] {
+            var client = try Fixtures.clientConfiguration()
+            client.preferences.cipherSuites = [suite]
+            client.rotation = RotationPolicy(afterBytes: 8 * 1024)
+            var server = try Fixtures.serverConfiguration()
+            var pair = try SessionPair(client: client, server: server)
+            pair.pump()
+            XCTAssertEqual(pair.client.parameters?.rotation, RotationPolicy(afterBytes: 8 * 1024))
+
+            let total = 3 * 1024 * 1024
+            let data = (0..<total).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ $0 >> 11) }
+            pair.onServerEvent = { pair, event in
+                switch event {
+                case .uploadRequested: pair.server.accept(now: pair.now)
+                case .uploadFinished(let digest):
+                    pair.server.commit(UploadReceipt(storedName: "big", size: UInt64(total), digest: digest), now: pair.now)
+                default: break
+                }
+            }
+            pair.client.startUpload(UploadRequest(path: "big", size: UInt64(total)), now: pair.now)
+            pair.pump()
+            var offset = 0
+            while offset < total {
+                // Several chunks go out before the peer answers: data keeps flowing while a rotation is in flight.
+                for _ in 0..<3 where offset < total {
+                    let end = min(offset + 4096, total)
+                    data[offset..<end].withUnsafeBytes { pair.client.sendData($0, now: pair.now) }
+                    offset = end
+                }
+                // The server's direction carries little data: it rotates on the caller's request, once per batch.
+                try pair.server.rotateNow()
+                pair.pump()
+            }
+            pair.client.finishUpload(digest: DigestContext.hash(.sha256, data), now: pair.now)
+            pair.pump()
+
+            XCTAssertNil(pair.clientError, suite.name)
+            XCTAssertNil(pair.serverError, suite.name)
+            XCTAssertTrue(pair.received == data, "\(suite.name): bytes delivered exactly")
+            let clientRotations = pair.client.rotations
+            let serverRotations = pair.server.rotations
+            XCTAssertGreaterThanOrEqual(clientRotations.sent, 250, suite.name)  // one per 12 KiB batch
+            XCTAssertGreaterThanOrEqual(serverRotations.sent, 250, suite.name)
+            XCTAssertEqual(clientRotations.sent, serverRotations.received, suite.name)
+            XCTAssertEqual(serverRotations.sent, clientRotations.received, suite.name)
+            let rotated = pair.clientEvents.compactMap { if case .rotated(let event) = $0 { event } else { nil } }
+            let sends = rotated.filter { $0.direction == .send }
+            XCTAssertEqual(sends.map(\.epoch), Array(1...UInt32(sends.count)), "epochs count up by one")
+            XCTAssertTrue(sends.allSatisfy { $0.reason == .bytes && $0.bytesUnderOldKeys >= 8 * 1024 })
+            XCTAssertTrue(rotated.filter { $0.direction == .receive }.allSatisfy { $0.reason == .peer })
+            XCTAssertTrue(pair.clientEvents.contains { if case .uploadCommitted = $0 { true } else { false } })
+        }
+    }
+
+    /// The server's policy binds the client: a client with no policy of its own rotates at the server's threshold.
+    func testServerPolicyBindsTheClient() throws {
+        var server = try Fixtures.serverConfiguration()
+        server.rotation = RotationPolicy(afterBytes: 16 * 1024)
+        var pair = try SessionPair(client: Fixtures.clientConfiguration(), server: server)
+        pair.pump()
+        XCTAssertEqual(pair.client.parameters?.rotation.afterBytes, 16 * 1024)
+        pair.upload([UInt8](repeating: 7, count: 200 * 1024), chunk: 4096)
+        XCTAssertGreaterThanOrEqual(pair.client.rotations.sent, 10)
+        XCTAssertNil(pair.serverError)
+    }
+
+    /// A client that ignores the server's policy is asked to rotate (RotateRequest) and then does.
+    func testLaggingPeerIsAskedToRotate() throws {
+        var server = try Fixtures.serverConfiguration()
+        server.rotation = RotationPolicy(afterBytes: 64 * 1024)
+        var pair = try SessionPair(client: Fixtures.clientConfiguration(), server: server)
+        pair.pump()
+        // Pretend the client did not hear the server's policy.
+        guard case .established(var channel, let upload) = pair.client.core.state else { return XCTFail("not established") }
+        channel.sendPolicy = .none
+        pair.client.core.state = .established(channel, upload)
+        pair.upload([UInt8](repeating: 1, count: 1024 * 1024), chunk: 16 * 1024)
+        XCTAssertNil(pair.serverError)
+        XCTAssertGreaterThanOrEqual(pair.client.rotations.sent, 5)
+        XCTAssertTrue(pair.clientEvents.contains { if case .rotated(let e) = $0 { e.reason == .peerRequest } else { false } })
+    }
+
+    func testTimeBasedRotationWaitsForTrafficUnderTheKey() throws {
+        var client = try Fixtures.clientConfiguration()
+        client.rotation = RotationPolicy(afterSeconds: 30)
+        var pair = try SessionPair(client: client, server: Fixtures.serverConfiguration())
+        pair.pump()
+        XCTAssertNil(pair.client.nextDeadline, "nothing sent under the key yet: no timer")
+        pair.client.startUpload(UploadRequest(path: "slow", size: 100), now: pair.now)
+        pair.onServerEvent = { pair, event in if case .uploadRequested = event { pair.server.accept(now: pair.now) } }
+        pair.pump()
+        let deadline = try XCTUnwrap(pair.client.nextDeadline)
+        XCTAssertEqual(deadline, Fixtures.now(1).monotonicNanoseconds + 30_000_000_000)
+        pair.now = Fixtures.now(20)
+        try pair.client.handleTimer(now: pair.now)
+        pair.pump()
+        XCTAssertEqual(pair.client.rotations.sent, 0)
+        pair.now = Fixtures.now(31)
+        try pair.client.handleTimer(now: pair.now)
+        pair.pump()
+        XCTAssertEqual(pair.client.rotations.sent, 1)
+        let event = pair.clientEvents.compactMap { if case .rotated(let e) = $0 { e } else { nil } }.first
+        XCTAssertEqual(event?.reason, .time)
+        XCTAssertEqual(event?.secondsUnderOldKeys ?? 0, 30, accuracy: 0.001)
+    }
+
+    /// Records sealed under an epoch cannot be opened after the receiver moved on: the old keys are gone.
+    func testRecordOfAnOldEpochIsRejectedAfterRotation() throws {
+        var pair = try SessionPair(client: Fixtures.clientConfiguration(), server: Fixtures.serverConfiguration())
+        pair.pump()
+        pair.onServerEvent = { pair, event in if case .uploadRequested = event { pair.server.accept(now: pair.now) } }
+        pair.client.startUpload(UploadRequest(path: "f", size: 1 << 20), now: pair.now)
+        pair.pump()
+        pair.client.sendData([UInt8](repeating: 3, count: 100), now: pair.now)
+        let oldRecord = pair.client.takeOutput()
+        pair.server.receive(oldRecord)
+        pair.drainServer()
+        try pair.client.rotateNow()
+        pair.pump()
+        XCTAssertEqual(pair.server.rotations.received, 1)
+        pair.server.receive(oldRecord)
+        pair.drainServer()
+        XCTAssertEqual(pair.serverError?.alert, .badRecordMAC)
+    }
+
+    func testHardLimitsAndConfigurationBounds() {
+        // 2^34 AES blocks of usage ≈ 2^38 bytes in full records (docs/PROTOCOL.md §7.4).
+        let aes = KeyUsageLimits.maxRotateAfterBytes(.aes256GCM)
+        XCTAssertGreaterThan(aes, 250 * (1 << 30))
+        XCTAssertLessThanOrEqual(aes, 1 << 38)
+        XCTAssertEqual(KeyUsageLimits.units(.aes256GCM, plaintextLength: 16), 2)
+        XCTAssertEqual(KeyUsageLimits.units(.chacha20Poly1305, plaintextLength: 65537), 1)
+        XCTAssertGreaterThan(KeyUsageLimits.maxRotateAfterBytes(.chacha20Poly1305), aes)
+        XCTAssertEqual(RotationPolicy(afterBytes: 10).stricter(RotationPolicy(afterBytes: 5, afterSeconds: 9)),
+                       RotationPolicy(afterBytes: 5, afterSeconds: 9))
+        XCTAssertEqual(RotationPolicy(afterBytes: 0, afterSeconds: 0), .none)
+    }
+}

@@ -1,0 +1,133 @@
+// Two in-memory peers and the bytes between them (STYLE.md §15: no sockets; every stage reachable).
+import XCTest
+@testable import Protocol
+
+enum Fixtures {
+    static var pki: TestPKI { TestPKI.shared }
+
+    static func identity(_ test: TestIdentity) throws -> Identity {
+        try Identity(chainPEM: test.chainPEM, keyPEM: test.keyPEM)
+    }
+
+    static func now(_ seconds: UInt64 = 1) -> Now {
+        Now(monotonicNanoseconds: seconds * 1_000_000_000, unixSeconds: pki.validUnixTime)
+    }
+
+    static func serverConfiguration(_ identity: TestIdentity? = nil, key: TestKeyType = .ecdsaP256,
+                                    clientCA: [UInt8]? = nil) throws -> ServerConfiguration {
+        try ServerConfiguration(identity: self.identity(identity ?? pki.server(key)),
+                                clientTrust: TrustStore(pemBundle: clientCA ?? pki.caPEM))
+    }
+
+    static func clientConfiguration(_ identity: TestIdentity? = nil, key: TestKeyType = .ecdsaP256,
+                                    serverCA: [UInt8]? = nil, serverName: String = "localhost") throws -> ClientConfiguration {
+        try ClientConfiguration(identity: self.identity(identity ?? pki.client(key)),
+                                serverTrust: TrustStore(pemBundle: serverCA ?? pki.caPEM), serverName: serverName)
+    }
+
+    /// Splits a byte stream into whole records (header included).
+    static func records(in bytes: [UInt8]) -> [[UInt8]] {
+        var result: [[UInt8]] = []
+        var index = 0
+        while index + Limits.recordHeaderLength <= bytes.count {
+            let length = bytes[index + 1..<index + 5].reduce(0) { $0 << 8 | Int($1) }
+            let end = index + Limits.recordHeaderLength + length
+            guard end <= bytes.count else { break }
+            result.append(Array(bytes[index..<end]))
+            index = end
+        }
+        return result
+    }
+}
+
+/// A client and a server wired back to back. `pump` moves bytes until neither side has anything to say.
+struct SessionPair {
+    var client: ClientConnection
+    var server: ServerConnection
+    var clientEvents: [ClientEvent] = []
+    var serverEvents: [ServerEvent] = []
+    var clientError: ProtocolError?
+    var serverError: ProtocolError?
+    var now: Now
+    /// Bytes the server received as upload data, in order.
+    var received: [UInt8] = []
+    /// Called on each server event (e.g. to accept uploads); returns nothing, acts on the pair.
+    var onServerEvent: ((inout SessionPair, ServerEvent) -> Void)?
+
+    init(client: ClientConfiguration, server: ServerConfiguration, now: Now = Fixtures.now()) throws {
+        self.client = try ClientConnection(configuration: client)
+        self.server = ServerConnection(configuration: server)
+        self.now = now
+    }
+
+    /// Moves bytes both ways until quiet. `tamper` may rewrite what travels client→server (a man in the middle).
+    mutating func pump(clientToServer tamper: (([UInt8]) -> [UInt8])? = nil, limit: Int = 100_000) {
+        for _ in 0..<limit {
+            var moved = false
+            var toServer = client.takeOutput()
+            if let tamper, !toServer.isEmpty { toServer = tamper(toServer) }
+            if !toServer.isEmpty {
+                moved = true
+                server.receive(toServer)
+            }
+            drainServer()
+            let toClient = server.takeOutput()
+            if !toClient.isEmpty {
+                moved = true
+                client.receive(toClient)
+            }
+            drainClient()
+            if !moved { return }
+        }
+        XCTFail("pump did not settle")
+    }
+
+    mutating func drainServer() {
+        do {
+            while let event = try server.nextEvent(now: now) {
+                if case .uploadData(let chunk) = event {
+                    received.append(contentsOf: chunk)
+                    serverEvents.append(.uploadData([]))  // keep the log small
+                } else {
+                    serverEvents.append(event)
+                }
+                if let handler = onServerEvent { handler(&self, event) }
+            }
+        } catch {
+            if serverError == nil { serverError = error }
+        }
+    }
+
+    mutating func drainClient() {
+        do {
+            while let event = try client.nextEvent(now: now) { clientEvents.append(event) }
+        } catch {
+            if clientError == nil { clientError = error }
+        }
+    }
+
+    var handshakeCompleted: Bool { client.isEstablished && server.isEstablished }
+
+    /// Runs a whole upload of `data` in `chunk`-sized Data messages, the server accepting and committing.
+    mutating func upload(_ data: [UInt8], path: String = "file.bin", chunk: Int = Limits.maxDataChunk) {
+        onServerEvent = { pair, event in
+            switch event {
+            case .uploadRequested: pair.server.accept(now: pair.now)
+            case .uploadFinished(let digest):
+                pair.server.commit(UploadReceipt(storedName: path, size: UInt64(data.count), digest: digest), now: pair.now)
+            default: break
+            }
+        }
+        client.startUpload(UploadRequest(path: path, size: UInt64(data.count)), now: now)
+        pump()
+        var offset = 0
+        while offset < data.count {
+            let end = min(offset + chunk, data.count)
+            data[offset..<end].withUnsafeBytes { client.sendData($0, now: now) }
+            offset = end
+            pump()
+        }
+        client.finishUpload(digest: DigestContext.hash(.sha256, data), now: now)
+        pump()
+    }
+}
