@@ -14,28 +14,36 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
     ],
     targets: [
         .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .target(name: "Protocol", dependencies: ["COpenSSL"]),
+        // The one Swift face of libuv, shared by the daemon, the client and the load test.
+        .target(name: "EventLoop", dependencies: ["CLibUV"]),
         .executableTarget(
             name: "Daemon",
             dependencies: [
-                "Protocol", "CLibUV",
+                "Protocol", "EventLoop",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ]),
         .executableTarget(
             name: "Client",
             dependencies: [
-                "Protocol", "CLibUV",
+                "Protocol", "EventLoop", "COpenSSL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ]),
         .testTarget(
             name: "ProtocolTests",
             dependencies: ["Protocol"],
             exclude: ["Vectors"]),
+        .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Protocol"]),
+        .testTarget(name: "ClientTests", dependencies: ["Client", "Protocol"]),
     ],
     swiftLanguageModes: [.v6]
 )

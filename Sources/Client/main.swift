@@ -1,15 +1,11 @@
-// ferry: placeholder entry point until the daemon issue lands (see README).
+// ferry: the Ferry client.
 import ArgumentParser
-import Protocol
 
-@main
-struct FerryClient: ParsableCommand {
+struct Ferry: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ferry",
-        abstract: "The Ferry client.",
-        discussion: "Uploads and the CA tooling are is not built yet; see the README.")
-
-    func run() throws {
-        throw ValidationError("ferry is not implemented yet: only the protocol core exists (see README)")
-    }
+        abstract: "Upload files to a ferryd server over an authenticated, encrypted channel; run a small CA.",
+        subcommands: [UploadCommand.self, CACommand.self])
 }
+
+Ferry.main()

@@ -1,15 +1,51 @@
-// ferryd: placeholder entry point until the daemon issue lands (see README).
+// ferryd: the Ferry daemon.
+//   ferryd --config FILE                 run in the foreground, logging to stderr
+//   ferryd check-config --config FILE    validate the configuration (and the files it names), print the effective one
 import ArgumentParser
-import Protocol
+import Foundation
+import Logging
 
-@main
 struct Ferryd: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ferryd",
         abstract: "The Ferry secure file-transfer daemon.",
-        discussion: "The daemon itself (listeners, storage, systemd integration) is not built yet; see the README.")
+        discussion: "Runs in the foreground and logs to stderr; under systemd use the ferryd.service unit.",
+        subcommands: [RunCommand.self, CheckConfigCommand.self],
+        defaultSubcommand: RunCommand.self)
+}
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the daemon (the default).")
+
+    @Option(help: "Configuration file.")
+    var config = "/etc/ferry/ferryd.toml"
 
     func run() throws {
-        throw ValidationError("ferryd is not implemented yet: only the protocol core exists (see README)")
+        let loaded = try DaemonRuntime.load(configPath: config)
+        LoggingSystem.bootstrap { label in
+            LineLogHandler(label: label, level: loaded.logLevel, format: loaded.logFormat)
+        }
+        let logger = Logger(label: "ferryd")
+        do {
+            try Server(settings: loaded.settings, logger: logger).run()
+        } catch {
+            logger.critical("cannot start", metadata: ["error": "\(error)"])
+            throw ExitCode(1)
+        }
     }
 }
+
+struct CheckConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config", abstract: "Validate the configuration and print the effective settings.")
+
+    @Option(help: "Configuration file.")
+    var config = "/etc/ferry/ferryd.toml"
+
+    func run() throws {
+        let loaded = try DaemonRuntime.load(configPath: config)
+        print(loaded.effectiveTOML, terminator: loaded.effectiveTOML.hasSuffix("\n") ? "" : "\n")
+    }
+}
+
+Ferryd.main()

@@ -80,7 +80,7 @@ final class CBCHMACCipher {
               output: UnsafeMutableRawBufferPointer) throws(CryptoError) {
         precondition(output.count == Self.sealedLength(plaintextLength: plaintext.count),
                      "CBC seal output of \(output.count) bytes for \(plaintext.count) bytes of plaintext")
-        // CBC needs an IV the attacker cannot predict (RFC 5246 §6.2.3.2 note on chained IVs), hence fresh randomness.
+        // RFC 5246 §6.2.3.2: the CBC IV "MUST be unpredictable", hence fresh randomness for every record.
         fillRandom(UnsafeMutableRawBufferPointer(rebasing: output[..<Self.ivLength]))
         try sealAfterIV(authenticatedPrefix: authenticatedPrefix, plaintext: plaintext, output: output)
     }
@@ -88,7 +88,8 @@ final class CBCHMACCipher {
     /// Test hook for known-answer tests: `seal` with a caller-given IV instead of a random one. Never use it for traffic.
     func seal(authenticatedPrefix: UnsafeRawBufferPointer, plaintext: UnsafeRawBufferPointer,
               output: UnsafeMutableRawBufferPointer, fixedIVForTesting iv: [UInt8]) throws(CryptoError) {
-        precondition(iv.count == Self.ivLength && output.count == Self.sealedLength(plaintextLength: plaintext.count))
+        precondition(iv.count == Self.ivLength && output.count == Self.sealedLength(plaintextLength: plaintext.count),
+                     "CBC test seal with a \(iv.count)-byte IV into \(output.count) bytes")
         UnsafeMutableRawBufferPointer(rebasing: output[..<Self.ivLength]).copyBytes(from: iv)
         try sealAfterIV(authenticatedPrefix: authenticatedPrefix, plaintext: plaintext, output: output)
     }
@@ -157,11 +158,13 @@ final class CBCHMACCipher {
         let target = inPlace ? out + Self.ivLength : out
         var written: Int32 = 0
         var finalLength: Int32 = 0
-        guard EVP_CipherInit_ex(cipher, nil, nil, nil, iv, -1) == 1,
-              EVP_CipherUpdate(cipher, target, &written, iv + Self.ivLength, Int32(ciphertextLength)) == 1,
-              EVP_CipherFinal_ex(cipher, target + Int(written), &finalLength) == 1 else {
+        do throws(CryptoError) {
+            try check(EVP_CipherInit_ex(cipher, nil, nil, nil, iv, -1), "EVP_CipherInit_ex(iv)")
+            try check(EVP_CipherUpdate(cipher, target, &written, iv + Self.ivLength, Int32(ciphertextLength)), "EVP_CipherUpdate")
+            try check(EVP_CipherFinal_ex(cipher, target + Int(written), &finalLength), "EVP_CipherFinal_ex")  // padding
+        } catch {
+            // `check` drained "bad decrypt" from the queue; the caller sees only `rejected`.
             OPENSSL_cleanse(target, ciphertextLength)
-            ERR_clear_error()  // drop "bad decrypt" so it cannot surface in a later, unrelated report
             throw rejected
         }
         let plaintextLength = Int(written) + Int(finalLength)
@@ -169,8 +172,9 @@ final class CBCHMACCipher {
         return plaintextLength
     }
 
-    /// CBC reads each ciphertext block again after writing the previous plaintext block, so input and output must not
-    /// share any bytes (unlike the AEADs, where exactly in place is fine).
+    /// Apart from the exact in-place layouts that seal and open handle, input and output must not share bytes: with a
+    /// partial overlap, output written early would overwrite input (or the previous ciphertext block CBC still needs)
+    /// before it is read.
     private static func preconditionDisjoint(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) {
         guard a.count > 0, b.count > 0, let aStart = a.baseAddress, let bStart = b.baseAddress else { return }
         precondition(aStart + a.count <= bStart || bStart + b.count <= aStart, "CBC input and output overlap")

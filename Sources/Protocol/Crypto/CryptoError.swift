@@ -62,17 +62,16 @@ func check<T>(_ pointer: T?, _ function: StaticString, _ kind: CryptoError.Kind 
     return pointer
 }
 
-/// The same for calls that return 1 on success, 0 on a failure that the peer's data caused (e.g. a signature that does
-/// not verify) and a negative value on an internal error. Only used where 0 must not be confused with misuse.
+/// For calls that no peer input can make fail (digests, RAND_bytes, allocating a context): a failure is our misuse or
+/// memory exhaustion, not the peer's fault and not recoverable, so it traps with the reason (STYLE 5).
 @inline(__always)
-func checkPositive(_ rc: Int32, _ function: StaticString, _ kind: CryptoError.Kind = .library) throws(CryptoError) {
-    if rc <= 0 { throw CryptoError(kind, openSSLErrorText("\(function)")) }
+func checkOrTrap(_ rc: Int32, _ function: StaticString, file: StaticString = #file, line: UInt = #line) {
+    do { try check(rc, function) } catch { preconditionFailure("OpenSSL call failed: \(error)", file: file, line: line) }
 }
 
-/// Our own misuse of OpenSSL, or an allocation failure inside it: not the peer's fault and not recoverable (STYLE 5).
-@inline(never)
-func openSSLFailure(_ function: StaticString, file: StaticString = #file, line: UInt = #line) -> Never {
-    preconditionFailure("OpenSSL call failed: \(openSSLErrorText("\(function)"))", file: file, line: line)
+@inline(__always)
+func checkOrTrap<T>(_ pointer: T?, _ function: StaticString, file: StaticString = #file, line: UInt = #line) -> T {
+    do { return try check(pointer, function) } catch { preconditionFailure("OpenSSL call failed: \(error)", file: file, line: line) }
 }
 
 // MARK: - Helpers for the C boundary, shared by the files in Crypto/

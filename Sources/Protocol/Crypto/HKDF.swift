@@ -56,7 +56,7 @@ enum HKDF {
         defer { EVP_KDF_CTX_free(context) }
         // The mode goes as its UTF-8 name (EVP_KDF-HKDF(7) accepts a string or an int): a literal lives for the whole
         // call, where an `&int` pointer stored in an OSSL_PARAM would dangle.
-        // Empty buffers still get a non-NULL pointer: a NULL octet string parameter is an error in OpenSSL 3.0.
+        // Empty buffers (an empty salt or info) still get a non-NULL pointer, so OpenSSL never sees NULL data.
         var params = [
             OSSL_PARAM_construct_utf8_string(cString("digest"), cString(function.providerName), 0),
             OSSL_PARAM_construct_utf8_string(cString("mode"), cString(mode), 0),

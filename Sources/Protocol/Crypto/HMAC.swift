@@ -36,9 +36,11 @@ final class HMACContext {
         ]
         // A NULL key would mean "keep the previous key", so an empty key still passes a non-NULL pointer.
         // OpenSSL copies the key into the context and clears it when the context is freed.
-        guard EVP_MAC_init(context, nonNullBase(key), key.count, &params) == 1 else {
+        do throws(CryptoError) {
+            try check(EVP_MAC_init(context, nonNullBase(key), key.count, &params), "EVP_MAC_init")
+        } catch {
             EVP_MAC_CTX_free(context)
-            throw CryptoError(.library, openSSLErrorText("EVP_MAC_init"))
+            throw error
         }
         self.context = context
     }

@@ -10,8 +10,7 @@ extension HashFunction {
         case .sha384: EVP_sha384()
         case .sha512: EVP_sha512()
         }
-        guard let md else { openSSLFailure("EVP_sha*") }
-        return md
+        return checkOrTrap(md, "EVP_sha*")
     }
 
     /// The name the default provider knows the digest by, for the "digest" OSSL_PARAM of HMAC and HKDF.
@@ -32,24 +31,22 @@ public final class DigestContext {
 
     public init(_ function: HashFunction) {
         self.function = function
-        guard let context = EVP_MD_CTX_new() else { openSSLFailure("EVP_MD_CTX_new") }
-        self.context = context
-        guard EVP_DigestInit_ex(context, function.evpMD, nil) == 1 else { openSSLFailure("EVP_DigestInit_ex") }
+        context = checkOrTrap(EVP_MD_CTX_new(), "EVP_MD_CTX_new")
+        checkOrTrap(EVP_DigestInit_ex(context, function.evpMD, nil), "EVP_DigestInit_ex")
     }
 
     /// An independent copy of `other`'s state.
     private init(copying other: DigestContext) {
         function = other.function
-        guard let context = EVP_MD_CTX_new() else { openSSLFailure("EVP_MD_CTX_new") }
-        self.context = context
-        guard EVP_MD_CTX_copy_ex(context, other.context) == 1 else { openSSLFailure("EVP_MD_CTX_copy_ex") }
+        context = checkOrTrap(EVP_MD_CTX_new(), "EVP_MD_CTX_new")
+        checkOrTrap(EVP_MD_CTX_copy_ex(context, other.context), "EVP_MD_CTX_copy_ex")
     }
 
     deinit { EVP_MD_CTX_free(context) }
 
     public func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        guard EVP_DigestUpdate(context, base, bytes.count) == 1 else { openSSLFailure("EVP_DigestUpdate") }
+        checkOrTrap(EVP_DigestUpdate(context, base, bytes.count), "EVP_DigestUpdate")
     }
 
     public func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
@@ -60,9 +57,7 @@ public final class DigestContext {
         let copy = DigestContext(copying: self)
         return [UInt8](unsafeUninitializedCapacity: function.outputLength) { buffer, initialized in
             var length: UInt32 = 0
-            guard EVP_DigestFinal_ex(copy.context, buffer.baseAddress, &length) == 1 else {
-                openSSLFailure("EVP_DigestFinal_ex")
-            }
+            checkOrTrap(EVP_DigestFinal_ex(copy.context, buffer.baseAddress, &length), "EVP_DigestFinal_ex")
             precondition(Int(length) == function.outputLength, "digest length \(length) for \(function)")
             initialized = Int(length)
         }

@@ -172,18 +172,25 @@ private enum Ephemeral {
             let key = try fromData(group, selection: copenssl_selection_public_key()) { (builder) throws(CryptoError) in
                 try check(OSSL_PARAM_BLD_push_BN(builder, cString("pub"), y), "OSSL_PARAM_BLD_push_BN")
             }
-            // RFC 7919 §5.1: "the peer MUST verify that 1 < Y < p-1" — done here explicitly, not left to the provider.
-            guard let p = bigNumberParameter(key, "p").flatMap({ BN_bin2bn($0, Int32($0.count), nil) }) else {
+            do throws(CryptoError) {
+                try checkRange(y, of: key)
+            } catch {
                 EVP_PKEY_free(key)
-                throw CryptoError(.library, openSSLErrorText("EVP_PKEY_get_bn_param(p)"))
-            }
-            defer { BN_free(p) }
-            let inRange = BN_sub_word(p, 1) == 1 && BN_is_zero(y) == 0 && BN_is_one(y) == 0 && BN_cmp(y, p) < 0
-            guard inRange else {
-                EVP_PKEY_free(key)
-                throw CryptoError(.invalidPeerShare, "\(group) share outside 1 < y < p - 1")
+                throw error
             }
             return try validated(key)
+        }
+    }
+
+    /// RFC 7919 §5.1: "the peer MUST verify that 1 < Y < p-1". Done here explicitly rather than left to the provider's
+    /// check, so the rule the RFC states is visible in the code.
+    private static func checkRange(_ y: OpaquePointer, of key: OpaquePointer) throws(CryptoError) {
+        var pMinusOne: OpaquePointer?
+        try check(EVP_PKEY_get_bn_param(key, cString("p"), &pMinusOne), "EVP_PKEY_get_bn_param(p)")
+        defer { BN_free(pMinusOne) }
+        try check(BN_sub_word(pMinusOne, 1), "BN_sub_word")
+        guard BN_is_zero(y) == 0, BN_is_one(y) == 0, BN_cmp(y, pMinusOne) < 0 else {
+            throw CryptoError(.invalidPeerShare, "FFDHE share outside 1 < y < p - 1")
         }
     }
 
@@ -195,9 +202,11 @@ private enum Ephemeral {
             throw CryptoError(.library, openSSLErrorText("EVP_PKEY_CTX_new_from_pkey"))
         }
         defer { EVP_PKEY_CTX_free(context) }
-        guard EVP_PKEY_public_check(context) == 1 else {
+        do throws(CryptoError) {
+            try check(EVP_PKEY_public_check(context), "EVP_PKEY_public_check", .invalidPeerShare)
+        } catch {
             EVP_PKEY_free(key)
-            throw CryptoError(.invalidPeerShare, openSSLErrorText("EVP_PKEY_public_check"))
+            throw error
         }
         return key
     }
@@ -208,11 +217,11 @@ private enum Ephemeral {
         try check(EVP_PKEY_derive_init(context), "EVP_PKEY_derive_init")
         if group == .ffdhe2048 || group == .ffdhe3072 {
             // Keep leading zero bytes: the secret is always the length of p (RFC 8446 §7.4.1).
-            try checkPositive(EVP_PKEY_CTX_set_dh_pad(context, 1), "EVP_PKEY_CTX_set_dh_pad")
+            try check(EVP_PKEY_CTX_set_dh_pad(context, 1), "EVP_PKEY_CTX_set_dh_pad")
         }
         // The peer key was validated when it was built (peerKey), so the check is not repeated here (validate 0);
         // OpenSSL still refuses a peer whose group differs from ours.
-        try checkPositive(EVP_PKEY_derive_set_peer_ex(context, peer, 0), "EVP_PKEY_derive_set_peer_ex", .invalidPeerShare)
+        try check(EVP_PKEY_derive_set_peer_ex(context, peer, 0), "EVP_PKEY_derive_set_peer_ex", .invalidPeerShare)
         let secret = SecretBytes(zeroedCount: group.secretLength)
         try secret.withUnsafeMutableBytes { (out) throws(CryptoError) in
             var length = out.count
@@ -252,7 +261,8 @@ private enum Ephemeral {
     /// A BIGNUM parameter of `key` ("p", "g", "pub"), big-endian, minimal length.
     static func bigNumberParameter(_ key: OpaquePointer, _ name: StaticString) -> [UInt8]? {
         var value: OpaquePointer?
-        guard EVP_PKEY_get_bn_param(key, cString(name), &value) == 1, let value else { return nil }
+        guard (try? check(EVP_PKEY_get_bn_param(key, cString(name), &value), "EVP_PKEY_get_bn_param")) != nil,
+              let value else { return nil }
         defer { BN_free(value) }
         var bytes = [UInt8](repeating: 0, count: Int((BN_num_bits(value) + 7) / 8))
         guard BN_bn2binpad(value, &bytes, Int32(bytes.count)) == Int32(bytes.count) else { return nil }
@@ -311,16 +321,12 @@ private enum Ephemeral {
         guard let key = decodePublicKey(der) else { return nil }
         defer { EVP_PKEY_free(key) }
         guard EVP_PKEY_is_a(key, cString("EC")) == 1, let curve = namedCurve(of: key) else { return nil }
-        guard EVP_PKEY_set_utf8_string_param(key, cString("point-format"), cString("uncompressed")) == 1 else {
-            _ = openSSLErrorText("EVP_PKEY_set_utf8_string_param")
-            return nil
-        }
+        guard (try? check(EVP_PKEY_set_utf8_string_param(key, cString("point-format"), cString("uncompressed")),
+                          "EVP_PKEY_set_utf8_string_param")) != nil else { return nil }
         var point = [UInt8](repeating: 0, count: 1 + 2 * 66)  // room for P-521
         var length = 0
-        guard EVP_PKEY_get_octet_string_param(key, cString("encoded-pub-key"), &point, point.count, &length) == 1 else {
-            _ = openSSLErrorText("EVP_PKEY_get_octet_string_param")
-            return nil
-        }
+        guard (try? check(EVP_PKEY_get_octet_string_param(key, cString("encoded-pub-key"), &point, point.count, &length),
+                          "EVP_PKEY_get_octet_string_param")) != nil else { return nil }
         return (curve, Array(point.prefix(length)))
     }
 }

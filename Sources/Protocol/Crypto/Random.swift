@@ -9,7 +9,7 @@ func fillRandom(_ buffer: UnsafeMutableRawBufferPointer) {
     while remaining > 0 {
         // RAND_bytes takes an int length; a larger request is filled in chunks.
         let chunk = min(remaining, Int(Int32.max))
-        guard RAND_bytes(next.assumingMemoryBound(to: UInt8.self), Int32(chunk)) == 1 else { openSSLFailure("RAND_bytes") }
+        checkOrTrap(RAND_bytes(next.assumingMemoryBound(to: UInt8.self), Int32(chunk)), "RAND_bytes")
         next += chunk
         remaining -= chunk
     }

@@ -20,9 +20,10 @@ public final class SigningKey: @unchecked Sendable {
     /// Parses a PEM private key (PKCS#8 "PRIVATE KEY", or the traditional "RSA/EC PRIVATE KEY" forms), unencrypted.
     /// Only the first key in `pem` is read. A key of an unsupported type or size still loads, with `schemes` empty.
     public init(pem: [UInt8]) throws(CryptoError) {
-        let bio = try check(BIO_new(BIO_s_mem()), "BIO_new")
+        // A secure-memory BIO: its copy of the key text is cleared when freed. BIO_write copies, so the BIO never
+        // points into the Swift array (BIO_new_mem_buf would).
+        let bio = try check(BIO_new(BIO_s_secmem()), "BIO_new")
         defer { BIO_free(bio) }
-        // BIO_write copies, so the BIO never points into the Swift array (BIO_new_mem_buf would).
         guard pem.count > 0, pem.count <= Int(Int32.max), BIO_write(bio, pem, Int32(pem.count)) == Int32(pem.count) else {
             throw CryptoError(.malformedInput, "PEM private key of \(pem.count) bytes")
         }
@@ -89,10 +90,12 @@ final class PublicKey {
             return try withSignatureContext(pkey, scheme: scheme, signing: false) { (context) throws(CryptoError) -> Bool in
                 try signature.withCryptoBytes { (signature) throws(CryptoError) -> Bool in
                     try message.withCryptoBytes { (message) throws(CryptoError) -> Bool in
+                        // 1 = valid, 0 = invalid, < 0 = could not be checked (e.g. a malformed DER signature). All but
+                        // 1 are "false"; going through `check` also drains the error queue, so a bad signature is an
+                        // answer here and never resurfaces in a later, unrelated error report.
                         let result = EVP_DigestVerify(context, nonNullBase(signature), signature.count,
                                                       nonNullBase(message), message.count)
-                        if result != 1 { ERR_clear_error() }  // a bad signature is an answer, not an error to report later
-                        return result == 1
+                        return (try? check(result, "EVP_DigestVerify")) != nil
                     }
                 }
             }
@@ -148,10 +151,10 @@ private func withSignatureContext<R>(_ key: OpaquePointer, scheme: SignatureSche
     }
     if scheme.isRSAPSS {
         let keyContext = try check(keyContext, "EVP_DigestSignInit")
-        try checkPositive(EVP_PKEY_CTX_set_rsa_padding(keyContext, RSA_PKCS1_PSS_PADDING), "EVP_PKEY_CTX_set_rsa_padding")
+        try check(EVP_PKEY_CTX_set_rsa_padding(keyContext, RSA_PKCS1_PSS_PADDING), "EVP_PKEY_CTX_set_rsa_padding")
         // RSA_PSS_SALTLEN_DIGEST: salt length = hash length when signing, and exactly that when verifying.
-        try checkPositive(EVP_PKEY_CTX_set_rsa_pss_saltlen(keyContext, RSA_PSS_SALTLEN_DIGEST), "EVP_PKEY_CTX_set_rsa_pss_saltlen")
-        try checkPositive(EVP_PKEY_CTX_set_rsa_mgf1_md(keyContext, scheme.digest), "EVP_PKEY_CTX_set_rsa_mgf1_md")
+        try check(EVP_PKEY_CTX_set_rsa_pss_saltlen(keyContext, RSA_PSS_SALTLEN_DIGEST), "EVP_PKEY_CTX_set_rsa_pss_saltlen")
+        try check(EVP_PKEY_CTX_set_rsa_mgf1_md(keyContext, scheme.digest), "EVP_PKEY_CTX_set_rsa_mgf1_md")
     }
     return try body(context)
 }
@@ -162,14 +165,11 @@ private func withSignatureContext<R>(_ key: OpaquePointer, scheme: SignatureSche
 /// curve and generator match P-256.
 func namedCurve(of key: OpaquePointer) -> String? {
     var explicit: Int32 = 0
-    if EVP_PKEY_get_int_param(key, cString("decoded-from-explicit"), &explicit) != 1 {
-        _ = openSSLErrorText("EVP_PKEY_get_int_param")  // not reported: treat as named
-        explicit = 0
-    }
+    guard (try? check(EVP_PKEY_get_int_param(key, cString("decoded-from-explicit"), &explicit),
+                      "EVP_PKEY_get_int_param")) != nil, explicit == 0 else { return nil }
     var name = [CChar](repeating: 0, count: 80)
     var length = 0
-    guard explicit == 0, EVP_PKEY_get_group_name(key, &name, name.count, &length) == 1 else {
-        _ = openSSLErrorText("EVP_PKEY_get_group_name")  // drain the error queue
+    guard (try? check(EVP_PKEY_get_group_name(key, &name, name.count, &length), "EVP_PKEY_get_group_name")) != nil else {
         return nil
     }
     return String(decoding: name.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)

@@ -47,7 +47,7 @@ final class CertificateParsingTests: XCTestCase {
             ("empty", []),
             ("text without a block", Array("hello, not a certificate\n".utf8)),
             ("binary garbage", (0..<600).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }),
-            ("DER instead of PEM", derOf(good)),
+            ("DER instead of PEM", certificateDER(fromPEM: good)),
             ("truncated block", truncatedBlock),
             ("good block then truncated block", good + truncatedBlock),
             ("bad base64", badBase64),
@@ -83,12 +83,12 @@ final class CertificateParsingTests: XCTestCase {
             let again = try Certificate(der: certificate.der)
             XCTAssertEqual(again.der, certificate.der)
             XCTAssertEqual(again.identity, certificate.identity)
-            XCTAssertEqual(certificate.der, derOf(identity.chainPEM))  // what `openssl x509 -outform DER` gives
+            XCTAssertEqual(certificate.der, certificateDER(fromPEM: identity.chainPEM))  // what `openssl x509 -outform DER` gives
         }
     }
 
     func testMalformedDERIsRejected() {
-        let der = derOf(pki.server(.ecdsaP256).chainPEM)
+        let der = certificateDER(fromPEM: pki.server(.ecdsaP256).chainPEM)
         var flippedTag = der
         flippedTag[0] = 0x31  // SET instead of SEQUENCE
         var badLength = der
@@ -115,7 +115,7 @@ final class CertificateParsingTests: XCTestCase {
     }
 
     func testEveryTruncationIsRejectedWithoutCrashing() {
-        let der = derOf(pki.intermediateCAPEM)
+        let der = certificateDER(fromPEM: pki.intermediateCAPEM)
         for length in 0..<der.count {
             XCTAssertThrowsError(try Certificate(der: Array(der.prefix(length))), "length \(length)")
         }
@@ -124,7 +124,7 @@ final class CertificateParsingTests: XCTestCase {
     func testSingleByteCorruptionsNeverCrash() {
         // Either parses (a byte inside a signature or a string) or throws; never traps. Flipping the sign bit of
         // every byte in turn covers tags, lengths and values.
-        let der = derOf(pki.server(.ed25519).chainPEM)
+        let der = certificateDER(fromPEM: pki.server(.ed25519).chainPEM)
         var parsed = 0
         for index in der.indices {
             var corrupted = der
@@ -187,7 +187,7 @@ final class CertificateParsingTests: XCTestCase {
 }
 
 /// The DER of the first block of a PEM file, decoded independently of the code under test.
-func derOf(_ pem: [UInt8]) -> [UInt8] {
+func certificateDER(fromPEM pem: [UInt8]) -> [UInt8] {
     let text = String(decoding: pem, as: UTF8.self)
     guard let begin = text.range(of: "-----BEGIN CERTIFICATE-----"),
           let end = text.range(of: "-----END CERTIFICATE-----", range: begin.upperBound..<text.endIndex),

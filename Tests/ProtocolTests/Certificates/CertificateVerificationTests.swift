@@ -95,7 +95,7 @@ final class CertificateVerificationTests: XCTestCase {
     }
 
     func testATamperedSignatureIsABadSignature() throws {
-        var der = derOf(pki.server(.ecdsaP256).chainPEM)
+        var der = certificateDER(fromPEM: pki.server(.ecdsaP256).chainPEM)
         guard let last = der.indices.last else { return XCTFail("no DER") }
         der[last] ^= 0x01  // the last byte of the CA's RSA signature
         let tampered = try Certificate(der: der)
@@ -213,7 +213,7 @@ final class CertificateVerificationTests: XCTestCase {
     }
 
     func testTrustStoreRejectsBadBundles() {
-        for bundle in [[], Array("garbage".utf8), pki.client(.ed25519).keyPEM, derOf(pki.caPEM)] {
+        for bundle in [[], Array("garbage".utf8), pki.client(.ed25519).keyPEM, certificateDER(fromPEM: pki.caPEM)] {
             XCTAssertThrowsError(try TrustStore(pemBundle: bundle)) { error in
                 XCTAssertEqual((error as? CryptoError)?.kind, .malformedInput)
             }

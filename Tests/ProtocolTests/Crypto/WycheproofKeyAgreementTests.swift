@@ -6,7 +6,9 @@
 // point. The path is: decode the SPKI (d2i_PUBKEY, test hook) → it must name P-256 (on the wire there is no curve name
 // to check, so this step stands in for "the peer's share is meant for this group") → convert to the uncompressed point
 // → `complete`. A vector counts as rejected if any step refuses it. Compressed points in the SPKI are converted like any
-// other; on the wire itself the wrapper refuses compressed points (checked here too).
+// other; on the wire itself the wrapper refuses compressed points (checked here too). OpenSSL's SPKI decoder already
+// refuses points that are off the curve, so for those vectors the raw 65 bytes are also sent as a share on their own,
+// and our check must refuse them as well (19 of 19, including the 16 invalid-curve-attack points).
 import XCTest
 @testable import Protocol
 
@@ -70,6 +72,8 @@ final class WycheproofKeyAgreementTests: XCTestCase {
         let file = try Wycheproof.load("ecdh_secp256r1_test.json", as: Group.self)
         var tally = Wycheproof.Tally(file, name: "ecdh_secp256r1")
         var wrongCurveRejectedOnTheWire = 0, wrongCurveWith65Bytes = 0
+        var refusedAt = ["SPKI decode": 0, "curve name": 0, "wire share": 0], acceptedAcceptable = 0
+        var rawPointsTried = 0, rawPointsRefused = 0
         for group in file.testGroups {
             XCTAssertEqual(group.curve, "secp256r1")
             for test in group.tests {
@@ -81,12 +85,29 @@ final class WycheproofKeyAgreementTests: XCTestCase {
                 if let decoded = KeyExchangeInitiator.uncompressedPointForTesting(subjectPublicKeyInfo: try CryptoTestSupport.bytes(test.public)) {
                     let onTheWire = try? initiator.complete(responderShare: decoded.point).bytes
                     if decoded.curve == "prime256v1" { secret = onTheWire }
+                    if test.result != .valid {
+                        if decoded.curve != "prime256v1" {
+                            refusedAt["curve name", default: 0] += 1
+                        } else if onTheWire == nil {
+                            refusedAt["wire share", default: 0] += 1
+                        }
+                    }
                     if test.flags.contains("WrongCurve") && decoded.point.count == 65 {
                         // The point of another curve, sent as a 65-byte share, must fail the on-curve check by itself.
                         wrongCurveWith65Bytes += 1
                         if onTheWire == nil { wrongCurveRejectedOnTheWire += 1 }
                     }
+                } else if test.result != .valid {
+                    refusedAt["SPKI decode", default: 0] += 1
+                    // OpenSSL's decoder already refuses points off the curve. To exercise our own check on those
+                    // points, take the raw 65 bytes out of a standard-form P-256 SPKI and send them as a share.
+                    let der = try CryptoTestSupport.bytes(test.public)
+                    if der.count == Self.p256SPKIPrefix.count + 65, Array(der.prefix(Self.p256SPKIPrefix.count)) == Self.p256SPKIPrefix {
+                        rawPointsTried += 1
+                        if (try? initiator.complete(responderShare: Array(der.suffix(65)))) == nil { rawPointsRefused += 1 }
+                    }
                 }
+                if test.result == .acceptable && secret != nil { acceptedAcceptable += 1 }
                 switch test.result {
                 case .valid: XCTAssertEqual(secret, expected, context)
                 case .invalid: XCTAssertNil(secret, context)
@@ -95,10 +116,22 @@ final class WycheproofKeyAgreementTests: XCTestCase {
                 tally.exercise(test.result)
             }
         }
+        print("ecdh_secp256r1: invalid/acceptable vectors refused at \(refusedAt.sorted { $0.key < $1.key }); "
+              + "acceptable accepted: \(acceptedAcceptable); wrong-curve 65-byte points refused by the wire check alone: "
+              + "\(wrongCurveRejectedOnTheWire) of \(wrongCurveWith65Bytes)")
+        print("ecdh_secp256r1: raw points of refused standard-form SPKIs refused on the wire: \(rawPointsRefused) of \(rawPointsTried)")
+        XCTAssertGreaterThanOrEqual(rawPointsTried, 16)  // at least the 16 InvalidCurveAttack vectors
+        XCTAssertEqual(rawPointsRefused, rawPointsTried)
         XCTAssertGreaterThan(wrongCurveWith65Bytes, 0)
         XCTAssertEqual(wrongCurveRejectedOnTheWire, wrongCurveWith65Bytes)
         tally.assertCounts(valid: 330, invalid: 52, acceptable: 230)
     }
+
+    /// SEQUENCE { SEQUENCE { id-ecPublicKey, prime256v1 }, BIT STRING (66 bytes: 00 ‖ point) }, RFC 5480 §2.
+    private static let p256SPKIPrefix: [UInt8] = [
+        0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
+        0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+    ]
 
     /// The SPKI of a compressed-point vector decodes, but its compressed form is refused on the wire.
     func testCompressedPointsAreRefusedOnTheWire() throws {

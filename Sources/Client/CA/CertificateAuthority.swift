@@ -1,0 +1,294 @@
+// A file-based certificate authority for Ferry: `ca.crt` and `ca.key` in one directory, and leaves issued from them.
+//
+//   initialize(directory:)  ──►  DIR/ca.key (0600, PKCS#8)  DIR/ca.crt (0644)
+//   CertificateAuthority(directory:)  loads them back (and checks they belong together and form a valid CA)
+//   issue(name:role:…)      ──►  OUT/NAME.key (0600, PKCS#8)  OUT/NAME.crt (0644, the leaf only)
+//
+// Profiles (RFC 5280 §4.2):
+//   CA    basicConstraints critical CA:TRUE; keyUsage critical keyCertSign, cRLSign; subjectKeyIdentifier
+//   leaf  basicConstraints critical CA:FALSE; keyUsage critical digitalSignature; extendedKeyUsage serverAuth or
+//         clientAuth; subjectAltName (servers only, see below); subjectKeyIdentifier; authorityKeyIdentifier
+// keyUsage is digitalSignature alone for every key type: Ferry's handshake signs an ephemeral DH exchange (like TLS 1.3)
+// and never encrypts to the certificate key, so RSA leaves need no keyEncipherment.
+//
+// Client certificates carry no subjectAltName. Ferry identifies a client by its subject CN (Certificate.identity) and
+// checks no name against client certificates; a DNS:alice SAN would claim a host name the client does not have, and
+// OpenSSL's sslclient purpose does not need a SAN (RFC 5280 §4.2.1.6 requires one only when the subject is empty).
+//
+// The NAME.crt file holds the leaf alone; peers are configured with ca.crt separately (both sides trust the same CA,
+// and a Ferry chain sent on the wire need not include the anchor).
+import Foundation
+internal import COpenSSL
+
+struct CertificateAuthority {
+    static let certificateFileName = "ca.crt"
+    static let keyFileName = "ca.key"
+    static let defaultName = "Ferry CA"
+    /// Ten years for the CA, 397 days for leaves: the CA/Browser Forum's leaf maximum, which keeps renewal a yearly
+    /// habit. Both are overridable; `maximumDays` only stops typos (100 years).
+    static let defaultCADays = 3650
+    static let defaultLeafDays = 397
+    static let maximumDays = 36_500
+    /// notBefore is backdated by this much so that a peer whose clock is a little behind accepts a fresh certificate.
+    static let clockSkewAllowance: Int64 = 5 * 60
+    /// ub-common-name (RFC 5280 Appendix A.1): a CN holds at most 64 characters.
+    static let maximumNameLength = 64
+    /// CA files are a few KiB; anything much larger is not one.
+    static let maximumFileSize = 1 << 20
+
+    /// What a leaf certificate is for.
+    enum Role: Equatable, Sendable {
+        /// serverAuth, with these subjectAltNames (at least one: clients check the server's name against them only).
+        case server(sans: [SubjectAltName])
+        /// clientAuth, no subjectAltName.
+        case client
+    }
+
+    let directory: URL
+    let certificatePath: String
+    let keyPath: String
+    /// The CA's commonName.
+    let name: String
+    let keyType: CAKeyType
+    let notAfter: Date
+    private let certificate: X509Certificate
+    private let key: PrivateKey
+
+    /// Loads DIR/ca.crt and DIR/ca.key and checks that the key is the certificate's, that the certificate is a CA and
+    /// that it has not expired.
+    init(directory: URL, now: Date = Date()) throws(CAError) {
+        let certificatePath = directory.appendingPathComponent(Self.certificateFileName).path
+        let keyPath = directory.appendingPathComponent(Self.keyFileName).path
+        let certificate = try X509Certificate(
+            pem: readSmallFile(certificatePath, limit: Self.maximumFileSize), path: certificatePath)
+        var keyPEM = try readSmallFile(keyPath, limit: Self.maximumFileSize)
+        defer { zeroize(&keyPEM) }
+        let key = try PrivateKey(pem: keyPEM, path: keyPath)
+
+        guard X509_check_private_key(certificate.x509, key.pkey) == 1 else {
+            throw openSSLFailure("\(keyPath) is not the key of \(certificatePath)", .invalidCA)
+        }
+        guard X509_check_ca(certificate.x509) >= 1 else {
+            throw CAError.invalidCA("\(certificatePath) is not a CA certificate (basicConstraints CA:TRUE is missing)")
+        }
+        guard let notAfter = certificate.notAfterUnixTime else {
+            throw CAError.invalidCA("\(certificatePath): unreadable notAfter")
+        }
+        guard notAfter > Int64(now.timeIntervalSince1970) else {
+            throw CAError.invalidCA("\(certificatePath) expired on \(Self.format(notAfter)): make a new CA")
+        }
+        self.directory = directory
+        self.certificatePath = certificatePath
+        self.keyPath = keyPath
+        self.name = certificate.commonName ?? "(no CN)"
+        self.keyType = key.type
+        self.notAfter = Date(timeIntervalSince1970: TimeInterval(notAfter))
+        self.certificate = certificate
+        self.key = key
+    }
+
+    /// Creates a CA in `directory` (made, 0700, if missing): a new key of `keyType` and a self-signed certificate
+    /// CN=`name`, valid from now − 5 minutes for `days` days. Refuses to replace an existing ca.key or ca.crt unless
+    /// `force`. Returns the new CA, loaded back from the files written.
+    @discardableResult
+    static func initialize(directory: URL, name: String = defaultName, keyType: CAKeyType = .ecdsaP256,
+                           days: Int = defaultCADays, force: Bool = false, now: Date = Date()) throws(CAError) -> CertificateAuthority {
+        try validateCommonName(name, what: "CA name")
+        try validateDays(days)
+        let certificatePath = directory.appendingPathComponent(certificateFileName).path
+        let keyPath = directory.appendingPathComponent(keyFileName).path
+        try makeDirectory(directory)
+        if !force {
+            for path in [keyPath, certificatePath] where FileManager.default.fileExists(atPath: path) {
+                throw CAError(.alreadyExists, "\(path) already exists: a CA is already set up in \(directory.path) "
+                              + "(pass --force to replace it; certificates it issued will stop verifying)")
+            }
+        }
+
+        let start = Int64(now.timeIntervalSince1970)
+        let key = try PrivateKey.generate(keyType)
+        let spec = CertificateSpec(
+            commonName: name, notBefore: start - clockSkewAllowance, notAfter: start + Int64(days) * 86_400,
+            extensions: [
+                (NID_basic_constraints, "critical,CA:TRUE"),
+                (NID_key_usage, "critical,keyCertSign,cRLSign"),
+                (NID_subject_key_identifier, "hash"),
+            ])
+        let (certificate, _) = try CertificateBuilder.build(spec, subjectKey: key, issuer: nil)
+        try writePair(key: key, certificate: certificate, keyPath: keyPath, certificatePath: certificatePath, replacing: force)
+        return try CertificateAuthority(directory: directory, now: now)
+    }
+
+    /// Issues a leaf for `name` (its CN and file name) with a new key of `keyType`, valid from now − 5 minutes for
+    /// `days` days (not past the CA's own expiry), and writes OUT/NAME.key and OUT/NAME.crt (OUT made, 0700, if
+    /// missing). Refuses to replace existing files unless `force`.
+    @discardableResult
+    func issue(name: String, role: Role, keyType: CAKeyType = .ed25519, days: Int = defaultLeafDays,
+               outputDirectory: URL, force: Bool = false, now: Date = Date()) throws(CAError) -> IssuedCertificate {
+        try Self.validateLeafName(name)
+        try Self.validateDays(days)
+        let start = Int64(now.timeIntervalSince1970)
+        let notBefore = start - Self.clockSkewAllowance
+        let notAfter = start + Int64(days) * 86_400
+        let caNotAfter = Int64(self.notAfter.timeIntervalSince1970)
+        guard notAfter <= caNotAfter else {
+            let remaining = (caNotAfter - start) / 86_400
+            throw CAError.invalidArgument("a certificate valid for \(days) days would outlive the CA, which expires on "
+                                          + "\(Self.format(caNotAfter)): pass --days \(remaining) or less")
+        }
+
+        var extensions: [(nid: Int32, value: String)] = [
+            (NID_basic_constraints, "critical,CA:FALSE"),
+            (NID_key_usage, "critical,digitalSignature"),
+        ]
+        let sans: [SubjectAltName]
+        switch role {
+        case .server(let given):
+            guard !given.isEmpty else {
+                throw CAError.invalidArgument("a server certificate needs at least one subjectAltName (DNS:host or IP:address)"
+                                              + ": clients check the server's name against these only")
+            }
+            guard given.count <= SubjectAltName.maximumCount else {
+                throw CAError.invalidArgument("\(given.count) subjectAltNames, at most \(SubjectAltName.maximumCount)")
+            }
+            guard Set(given.map(\.matchKey)).count == given.count else {
+                throw CAError.invalidArgument("a subjectAltName is listed twice")
+            }
+            sans = given
+            extensions.append((NID_ext_key_usage, "serverAuth"))
+            // Safe to join: every entry was validated and re-written canonically (SubjectAltName), so none holds a comma.
+            extensions.append((NID_subject_alt_name, given.map(\.description).joined(separator: ",")))
+        case .client:
+            sans = []
+            extensions.append((NID_ext_key_usage, "clientAuth"))
+        }
+        extensions.append((NID_subject_key_identifier, "hash"))
+        extensions.append((NID_authority_key_identifier, "keyid:always"))
+
+        let keyPath = outputDirectory.appendingPathComponent(name + ".key").path
+        let certificatePath = outputDirectory.appendingPathComponent(name + ".crt").path
+        try Self.makeDirectory(outputDirectory)
+        if !force {
+            for path in [keyPath, certificatePath] where FileManager.default.fileExists(atPath: path) {
+                throw CAError(.alreadyExists, "\(path) already exists (pass --force to replace it)")
+            }
+        }
+
+        let leafKey = try PrivateKey.generate(keyType)
+        let spec = CertificateSpec(commonName: name, notBefore: notBefore, notAfter: notAfter, extensions: extensions)
+        let (leaf, serial) = try CertificateBuilder.build(spec, subjectKey: leafKey, issuer: (certificate, key))
+        // A cheap self-check before anything is written: the signature verifies under the CA's public key.
+        guard let caPublicKey = X509_get0_pubkey(certificate.x509), X509_verify(leaf.x509, caPublicKey) == 1 else {
+            throw openSSLFailure("X509_verify: the new certificate does not verify under the CA key")
+        }
+        try Self.writePair(key: leafKey, certificate: leaf, keyPath: keyPath, certificatePath: certificatePath,
+                           replacing: force)
+        return IssuedCertificate(
+            name: name, role: role, keyType: keyType, certificatePath: certificatePath, keyPath: keyPath,
+            serialHex: serial.map { String(format: "%02x", $0) }.joined(separator: ":"),
+            notBefore: Date(timeIntervalSince1970: TimeInterval(notBefore)),
+            notAfter: Date(timeIntervalSince1970: TimeInterval(notAfter)), subjectAltNames: sans,
+            issuer: self.name)
+    }
+
+    // MARK: - Helpers
+
+    /// Stages both files, then commits the key first: a certificate never appears without its key.
+    private static func writePair(key: PrivateKey, certificate: X509Certificate, keyPath: String,
+                                  certificatePath: String, replacing: Bool) throws(CAError) {
+        let stagedKey = try key.withPKCS8PEM { (pem) throws(CAError) in
+            try StagedFile.stage(pem, at: keyPath, mode: 0o600)
+        }
+        let stagedCertificate: StagedFile
+        do throws(CAError) {
+            stagedCertificate = try StagedFile.stage(try certificate.pem(), at: certificatePath, mode: 0o644, exactMode: true)
+        } catch {
+            stagedKey.discard()
+            throw error
+        }
+        do throws(CAError) {
+            try stagedKey.commit(replacing: replacing)
+        } catch {
+            stagedCertificate.discard()
+            throw error
+        }
+        do throws(CAError) {
+            try stagedCertificate.commit(replacing: replacing)
+        } catch {
+            // The key is in place without its certificate. Without --force it was new, so remove it again; with
+            // --force the old key is gone already and the error says which file is missing.
+            if !replacing { _ = unlink(keyPath) }
+            throw error
+        }
+    }
+
+    private static func makeDirectory(_ directory: URL) throws(CAError) {
+        do {
+            try FileManager.default.createDirectory(
+                at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw CAError(.io, "cannot create directory \(directory.path): \(error.localizedDescription)")
+        }
+    }
+
+    /// A CA name: 1–64 characters (ub-common-name), no control characters, no leading or trailing space.
+    static func validateCommonName(_ name: String, what: String) throws(CAError) {
+        let count = name.unicodeScalars.count
+        guard count >= 1, count <= maximumNameLength else {
+            throw CAError.invalidArgument("\(what) must be 1–\(maximumNameLength) characters, got \(count)")
+        }
+        guard !name.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) else {
+            throw CAError.invalidArgument("\(what) \"\(printable(name))\" contains control characters")
+        }
+        guard name.trimmingSpaces == name else {
+            throw CAError.invalidArgument("\(what) \"\(name)\" has leading or trailing spaces")
+        }
+    }
+
+    /// A leaf name is also a file name (NAME.crt, NAME.key): ASCII letters, digits and ". _ @ -", starting with a letter
+    /// or digit, so it can neither escape the output directory nor hide as a dot file. 1–64 characters.
+    static func validateLeafName(_ name: String) throws(CAError) {
+        try validateCommonName(name, what: "name")
+        guard let first = name.utf8.first, isAlphanumeric(first),
+              name.utf8.allSatisfy({ isAlphanumeric($0) || ".-_@".utf8.contains($0) }) else {
+            throw CAError.invalidArgument("name \"\(printable(name))\" must start with a letter or digit and hold only "
+                                          + "letters, digits, '.', '-', '_' and '@' (it is also the file name)")
+        }
+    }
+
+    static func validateDays(_ days: Int) throws(CAError) {
+        guard days >= 1, days <= maximumDays else {
+            throw CAError.invalidArgument("days must be 1…\(maximumDays), got \(days)")
+        }
+    }
+
+    private static func isAlphanumeric(_ byte: UInt8) -> Bool {
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+            || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+    }
+
+    /// "2036-05-01 12:00:00 UTC".
+    static func format(_ unixTime: Int64) -> String {
+        var time = time_t(unixTime)
+        var fields = tm()
+        guard gmtime_r(&time, &fields) != nil else { return "\(unixTime)" }
+        return String(format: "%04d-%02d-%02d %02d:%02d:%02d UTC", Int(fields.tm_year) + 1900, Int(fields.tm_mon) + 1,
+                      Int(fields.tm_mday), Int(fields.tm_hour), Int(fields.tm_min), Int(fields.tm_sec))
+    }
+}
+
+/// What `issue` wrote, for the command to print.
+struct IssuedCertificate: Equatable, Sendable {
+    let name: String
+    let role: CertificateAuthority.Role
+    let keyType: CAKeyType
+    let certificatePath: String
+    let keyPath: String
+    /// The serial number as colon-separated hex, as `openssl x509 -text` prints it.
+    let serialHex: String
+    let notBefore: Date
+    let notAfter: Date
+    let subjectAltNames: [SubjectAltName]
+    /// The issuing CA's commonName.
+    let issuer: String
+}

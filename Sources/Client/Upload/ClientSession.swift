@@ -1,0 +1,284 @@
+// One session of an upload run: connect, handshake, then files one after another, each streamed from disk in 1 MiB
+// reads cut into Data records, never more than `highWater` bytes queued on the socket (so memory stays bounded
+// whatever the file size), SHA-256 computed on the way.
+//
+//   connecting ─► handshaking ─► idle ─► (Open) awaitingAccept ─► sending ─► (Close) awaitingCommit ─► idle … ─► Goodbye
+import EventLoop
+import Foundation
+import Protocol
+
+final class ClientSession: TCPConnectionDelegate {
+    /// Stop reading the file while this much is queued on the socket.
+    static let highWater = 4 << 20
+    static let readSize = 1 << 20
+
+    private unowned let engine: UploadEngine
+    private var tcp: TCPConnection?
+    private var connection: ClientConnection?
+    private var current: Current?
+    private var ended = false
+    private var established = false
+    private let rotationTimer: LoopTimer
+
+    private final class Current {
+        let index: Int
+        let file: PlannedFile
+        let started = EventLoop.hrtimeNanoseconds
+        var fd: Int32?
+        var offset: UInt64 = 0
+        var reading = false
+        var sent: UInt64 = 0
+        var rotationsAtStart: Int
+        let digest = DigestContext(.sha256)
+        var closed = false
+
+        init(index: Int, file: PlannedFile, rotationsAtStart: Int) {
+            self.index = index
+            self.file = file
+            self.rotationsAtStart = rotationsAtStart
+        }
+    }
+
+    init(engine: UploadEngine) {
+        self.engine = engine
+        rotationTimer = LoopTimer(loop: engine.loop)
+    }
+
+    func start() {
+        let target = engine.target
+        TCPConnection.connect(loop: engine.loop, host: target.host, port: target.port) { [self] result in
+            switch result {
+            case .failure(let error):
+                end(error: "cannot connect to \(target.host):\(target.port): \(error.message)")
+            case .success(let tcp):
+                self.tcp = tcp
+                tcp.delegate = self
+                tcp.setNoDelay(true)
+                do {
+                    var connection = try ClientConnection(configuration: target.configuration)
+                    tcp.write(connection.takeOutput())
+                    self.connection = connection
+                    tcp.startReading()
+                } catch {
+                    end(error: "\(error)")
+                }
+            }
+        }
+    }
+
+    // MARK: TCPConnectionDelegate
+
+    func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
+        self.connection?.receive(bytes)
+        drain()
+    }
+
+    func connectionDidReachEnd(_ connection: TCPConnection) {
+        end(error: established ? "the server closed the connection" : "the server closed the connection during the handshake")
+    }
+
+    func connection(_ connection: TCPConnection, didFail error: UVError) {
+        end(error: "connection error: \(error.message)")
+    }
+
+    func connectionDidDrain(_ connection: TCPConnection) { pump() }
+
+    func connectionDidClose(_ connection: TCPConnection) { end(error: nil) }
+
+    // MARK: Protocol events
+
+    private func drain() {
+        guard var connection else { return }
+        self.connection = nil
+        var failure: ProtocolError?
+        var events: [ClientEvent] = []
+        do {
+            while let event = try connection.nextEvent(now: Clock.now()) { events.append(event) }
+        } catch {
+            failure = error
+        }
+        self.connection = connection
+        for event in events { handle(event) }
+        flush()
+        if let failure { return end(error: describe(failure)) }
+        armRotationTimer()
+    }
+
+    private func handle(_ event: ClientEvent) {
+        switch event {
+        case .handshakeCompleted:
+            established = true
+            startNextFile()
+        case .uploadAccepted(let offset):
+            guard let current else { return }
+            current.offset = offset
+            current.sent = offset
+            openAndSend(current)
+        case .uploadCommitted(let receipt):
+            guard let current else { return }
+            complete(current, stored: receipt.storedName, digest: receipt.digest, error: nil)
+            startNextFile()
+        case .uploadFailed(let failure):
+            guard let current else { return }
+            complete(current, stored: nil, digest: nil, error: "server refused: \(failure.message)")
+            startNextFile()
+        case .rotated:
+            break  // counted through `connection.rotations`
+        case .peerClosed:
+            end(error: current == nil ? nil : "the server said goodbye during the upload")
+        }
+    }
+
+    private func startNextFile() {
+        guard current == nil else { return }
+        guard let index = engine.nextFile() else {
+            connection?.goodbye(now: Clock.now())
+            flush()
+            ended = true
+            tcp?.closeAfterPendingWrites()
+            return
+        }
+        let file = engine.files[index]
+        current = Current(index: index, file: file, rotationsAtStart: connection?.rotations.sent ?? 0)
+        connection?.startUpload(UploadRequest(path: file.remotePath, size: file.size, overwrite: engine.target.overwrite),
+                                now: Clock.now())
+        engine.progress(index, bytes: 0)
+    }
+
+    private func openAndSend(_ current: Current) {
+        FileIO.open(engine.loop, path: current.file.localPath, flags: O_RDONLY | O_CLOEXEC, mode: 0) { [self] result in
+            switch result {
+            case .success(let fd):
+                current.fd = fd
+                if current.closed { return closeFile(current) }
+                pump()
+            case .failure(let error):
+                abort(current, reason: "cannot open \(current.file.localPath): \(error.message)")
+            }
+        }
+    }
+
+    /// Reads and sends while the socket's queue is below the high-water mark.
+    private func pump() {
+        guard let current, let fd = current.fd, !current.reading, var connection, let tcp else { return }
+        if current.sent == current.file.size {
+            guard !current.closed else { return }
+            current.closed = true
+            self.connection = nil
+            connection.finishUpload(digest: current.digest.snapshot(), now: Clock.now())
+            self.connection = connection
+            closeFile(current)
+            return flush()
+        }
+        guard tcp.pendingWriteBytes < Self.highWater, connection.canSendData else { return }
+        let count = Int(min(UInt64(Self.readSize), current.file.size - current.sent))
+        current.reading = true
+        FileIO.read(engine.loop, fd: fd, count: count, offset: Int64(current.sent)) { [self] result in
+            current.reading = false
+            guard self.current === current else { return }
+            switch result {
+            case .failure(let error):
+                abort(current, reason: "reading \(current.file.localPath): \(error.message)")
+            case .success(let bytes) where bytes.isEmpty:
+                abort(current, reason: "\(current.file.localPath) shrank while it was being uploaded")
+            case .success(let bytes):
+                send(bytes, of: current)
+                pump()
+            }
+        }
+    }
+
+    private func send(_ bytes: [UInt8], of current: Current) {
+        guard var connection else { return }
+        self.connection = nil
+        let chunk = connection.maxDataChunk
+        bytes.withUnsafeBytes { buffer in
+            current.digest.update(buffer)
+            var start = 0
+            while start < buffer.count {
+                let end = min(start + chunk, buffer.count)
+                connection.sendData(UnsafeRawBufferPointer(rebasing: buffer[start..<end]), now: Clock.now())
+                start = end
+            }
+        }
+        self.connection = connection
+        current.sent += UInt64(bytes.count)
+        engine.progress(current.index, bytes: current.sent)
+        flush()
+    }
+
+    private func abort(_ current: Current, reason: String) {
+        connection?.abortUpload(now: Clock.now())
+        flush()
+        complete(current, stored: nil, digest: nil, error: reason)
+        startNextFile()
+    }
+
+    private func complete(_ current: Current, stored: String?, digest: [UInt8]?, error: String?) {
+        closeFile(current)
+        self.current = nil
+        let seconds = Double(EventLoop.hrtimeNanoseconds - current.started) / 1e9
+        let rotations = (connection?.rotations.sent ?? current.rotationsAtStart) - current.rotationsAtStart
+        engine.finished(current.index, result: FileResult(
+            file: current.file, stored: stored, bytes: error == nil ? current.file.size : current.sent,
+            sha256: digest.map { $0.map { String(format: "%02x", $0) }.joined() }, seconds: seconds,
+            rotations: rotations, error: error))
+    }
+
+    private func closeFile(_ current: Current) {
+        current.closed = true
+        if let fd = current.fd {
+            current.fd = nil
+            FileIO.close(engine.loop, fd: fd) { _ in }
+        }
+    }
+
+    // MARK: Output and teardown
+
+    private func flush() {
+        guard var connection, let tcp else { return }
+        let output = connection.takeOutput()
+        self.connection = connection
+        if !output.isEmpty { tcp.write(output) }
+    }
+
+    private func armRotationTimer() {
+        guard let deadline = connection?.nextDeadline else { return rotationTimer.stop() }
+        let now = Clock.now().monotonicNanoseconds
+        rotationTimer.start(afterMilliseconds: deadline > now ? (deadline - now) / 1_000_000 + 1 : 0) { [self] in
+            guard var connection else { return }
+            self.connection = nil
+            do { try connection.handleTimer(now: Clock.now()) } catch {}
+            self.connection = connection
+            flush()
+            pump()
+        }
+    }
+
+    private func describe(_ error: ProtocolError) -> String {
+        var text = error.origin == .peer ? "the server refused the session: \(error.alert.name)" : "\(error.alert.name)"
+        if !error.detail.isEmpty { text += " (\(error.detail))" }
+        return text
+    }
+
+    /// Ends the session once: fails the file in progress, frees the timer and socket, tells the engine.
+    private func end(error: String?) {
+        if let current {
+            complete(current, stored: nil, digest: nil, error: error ?? "the connection closed during the upload")
+        }
+        guard !endedReported else { return }
+        endedReported = true
+        rotationTimer.close()
+        if let tcp, !ended { ended = true; tcp.close() }
+        engine.sessionEnded(self, error: established ? nil : error)
+    }
+    private var endedReported = false
+}
+
+enum Clock {
+    static func now() -> Now {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return Now(monotonicNanoseconds: UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec), unixSeconds: Int64(time(nil)))
+    }
+}

@@ -1,0 +1,141 @@
+// `ferry upload`: many files, N sessions at once, progress while it runs, a summary (or JSON) at the end.
+import ArgumentParser
+import EventLoop
+import Foundation
+import Protocol
+
+struct UploadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "upload",
+        abstract: "Upload files and directories (recursively) to a ferryd server.",
+        discussion: """
+            Defaults for --server, --ca, --cert, --key and --parallel come from ~/.config/ferry/client.toml (or --config), \
+            so daily use is `ferry upload big.iso`. Exits non-zero if any file failed.
+            """)
+
+    @Argument(help: "Files and directories to upload.")
+    var paths: [String]
+
+    @Option(help: "Server as HOST:PORT (IPv6 as [ADDR]:PORT).")
+    var server: String?
+
+    @Option(help: "CA bundle that signed the server's certificate (PEM).")
+    var ca: String?
+
+    @Option(help: "This client's certificate chain (PEM).")
+    var cert: String?
+
+    @Option(help: "This client's private key (PEM).")
+    var key: String?
+
+    @Option(help: "Name the server's certificate must carry (default: the host of --server).")
+    var serverName: String?
+
+    @Option(help: "Number of concurrent sessions (1-64).")
+    var parallel: Int?
+
+    @Option(help: "Directory on the server (under your own area) to store the files in.")
+    var dest: String?
+
+    @Option(help: "Rotate keys after this much data (e.g. 64MiB, 1GiB; 0 = only the server's policy and the hard limits).")
+    var rotateAfterBytes: String?
+
+    @Flag(help: "Replace files that already exist on the server (if the server allows it).")
+    var overwrite = false
+
+    @Flag(help: "Print one JSON object on stdout instead of the human summary.")
+    var json = false
+
+    @Flag(help: "Print nothing but failures.")
+    var quiet = false
+
+    @Option(help: "Client configuration file (default ~/.config/ferry/client.toml).")
+    var config: String?
+
+    func run() throws {
+        let settings: ClientSettings
+        do { settings = try ClientSettings.load(path: config) } catch { throw ValidationError("\(error)") }
+        guard let serverText = server ?? settings.server else {
+            throw ValidationError("no server: pass --server HOST:PORT or set `server` in the client configuration")
+        }
+        let (host, port) = try Self.parseServer(serverText)
+        guard let caPath = ca ?? settings.ca, let certPath = cert ?? settings.certificate, let keyPath = key ?? settings.key else {
+            throw ValidationError("--ca, --cert and --key are needed (or `ca`, `certificate`, `key` in the client configuration)")
+        }
+        let parallel = parallel ?? settings.parallel
+        guard (1...64).contains(parallel) else { throw ValidationError("--parallel must be between 1 and 64") }
+
+        var configuration: ClientConfiguration
+        do {
+            let identity = try Identity(chainPEM: try Self.read(certPath, "certificate"), keyPEM: try Self.read(keyPath, "private key"))
+            let trust = try TrustStore(pemBundle: try Self.read(caPath, "CA bundle"))
+            configuration = ClientConfiguration(identity: identity, serverTrust: trust, serverName: serverName ?? settings.serverName ?? host)
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        var rotateBytes = settings.rotateAfterBytes
+        if let text = rotateAfterBytes {
+            do { rotateBytes = try ByteSize.parse(text) } catch { throw ValidationError("--rotate-after-bytes: \(error)") }
+        }
+        configuration.rotation = RotationPolicy(afterBytes: rotateBytes, afterSeconds: settings.rotateAfterSeconds)
+
+        let files: [PlannedFile]
+        do { files = try UploadPlan.make(paths: paths, destination: dest) } catch { throw ValidationError("\(error)") }
+
+        let loop = try EventLoop()
+        // The event loop connects to address literals; "localhost" is the one name resolved here.
+        let address = host == "localhost" ? "127.0.0.1" : host
+        let engine = UploadEngine(loop: loop, target: UploadTarget(host: address, port: port, configuration: configuration,
+                                                                     overwrite: overwrite), files: files)
+        let display = ProgressDisplay(mode: ProgressDisplay.defaultMode(quiet: quiet || json, json: json), engine: engine)
+        let ticker = LoopTimer(loop: loop)
+        var remaining = files.count
+        engine.onFileDone = { result in
+            display.fileDone(result)
+            remaining -= 1
+            if remaining == 0 { ticker.close() }
+        }
+        ticker.start(afterMilliseconds: 200, repeatMilliseconds: 200) { display.redraw() }
+        engine.run(parallel: parallel)
+        _ = loop.close()
+
+        let seconds = Double(EventLoop.hrtimeNanoseconds - engine.startedAt) / 1e9
+        let report = UploadReport(results: engine.results, seconds: seconds)
+        if json {
+            print(report.json())
+        } else if !quiet {
+            for result in engine.results { print(ProgressDisplay.summary(result)) }
+            let rate = seconds > 0 ? Double(report.bytes) / seconds : 0
+            print("\(engine.results.filter(\.ok).count) of \(files.count) files, \(ProgressDisplay.bytes(report.bytes)) in "
+                + String(format: "%.2f s (%@/s)", seconds, ProgressDisplay.bytes(UInt64(rate))))
+        }
+        if !report.ok { throw ExitCode(1) }
+    }
+
+    static func parseServer(_ text: String) throws -> (String, UInt16) {
+        let host: Substring
+        let portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
+                throw ValidationError("server '\(text)': expected [IPv6]:PORT")
+            }
+            host = text[text.index(after: text.startIndex)..<close]
+            portText = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { throw ValidationError("server '\(text)': expected HOST:PORT") }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+        }
+        guard let port = UInt16(portText), port > 0 else { throw ValidationError("server '\(text)': bad port") }
+        return (String(host), port)
+    }
+
+    static func read(_ path: String, _ what: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: (path as NSString).expandingTildeInPath) else {
+            throw ValidationError("cannot read the \(what) at \(path)")
+        }
+        return [UInt8](data)
+    }
+}

@@ -1,0 +1,118 @@
+// Every ferryd configuration key, declared once: section, name, type, default, bounds, reloadability and doc line.
+// The loader, the validator, `renderEffective()` (check-config) and `restartRequiredChanges` all read this table;
+// config/ferryd.toml documents the same keys at length (a test checks that it sets every key to its default).
+//
+// Reload policy: a SIGHUP reload applies a new value to what starts after it (new connections, new handshakes, new
+// uploads, the next log line); sessions already running keep the values they started with. Keys that would need
+// sockets re-bound, threads re-spawned or in-flight uploads moved need a restart (`reloadable: false`):
+//   server.listen, server.workers   the listeners and worker loops are made once, at start-up
+//   storage.root, storage.staging   open .part files live there; moving them under a running upload would lose it,
+//                                   and under systemd ProtectSystem=strict a new root is not even writable
+//   metrics.listen                  a listening socket, like server.listen
+
+import Logging
+import Protocol
+
+enum ConfigKeys {
+    static let all: [ConfigKey] = [
+        // MARK: [server]
+        .listenAddresses("server", "listen", \.server.listen, default: ["127.0.0.1:7443"], reloadable: false,
+                         doc: "Addresses to accept connections on: \"ipv4:port\", \"[ipv6]:port\" or \"localhost:port\"."),
+        .integer("server", "workers", \.server.workers, default: 0, min: 0, max: 256, reloadable: false,
+                 doc: "Worker threads, each running its own event loop; 0 = one per CPU core."),
+        .integer("server", "shutdown_grace", \.server.shutdownGraceSeconds, default: 30, min: 0, max: 3600,
+                 unit: "seconds", reloadable: true,
+                 doc: "On SIGTERM, how long running uploads may finish before their connections are closed."),
+
+        // MARK: [identity]
+        .path("identity", "certificate", \.identity.certificate, default: nil, isDirectory: false, reloadable: true,
+              doc: "The server's certificate chain (PEM, leaf first)."),
+        .path("identity", "private_key", \.identity.privateKey, default: nil, isDirectory: false, credential: true,
+              reloadable: true,
+              doc: "The certificate's private key (PEM); a bare file name is taken from $CREDENTIALS_DIRECTORY when set."),
+        .path("identity", "client_ca", \.identity.clientCA, default: nil, isDirectory: false, reloadable: true,
+              doc: "CA bundle (PEM) that client certificates must chain to."),
+
+        // MARK: [storage]
+        .path("storage", "root", \.storage.root, default: "/var/lib/ferry", isDirectory: true, reloadable: false,
+              doc: "Directory that receives uploads, as <root>/<client identity>/<path>."),
+        .boolean("storage", "allow_overwrite", \.storage.allowOverwrite, default: false, reloadable: true,
+                 doc: "Whether a client may replace an existing file when it asks to overwrite."),
+        .component("storage", "staging", \.storage.staging, default: ".staging", reloadable: false,
+                   doc: "Directory under root for partial uploads (.part files); one name, no '/'."),
+
+        // MARK: [protocol]
+        .algorithms("protocol", "ciphers", \.protocol.ciphers,
+                    default: [.aes256GCM, .aes128GCM, .chacha20Poly1305, .aes256CBCHMACSHA256], reloadable: true,
+                    doc: "Record protection suites accepted, most preferred first."),
+        .algorithms("protocol", "groups", \.protocol.groups, default: [.x25519, .secp256r1, .ffdhe3072, .ffdhe2048],
+                    reloadable: true, doc: "Key-exchange groups accepted, most preferred first."),
+        .algorithms("protocol", "hashes", \.protocol.hashes, default: [.sha256, .sha384, .sha512], reloadable: true,
+                    doc: "Transcript and key-derivation hashes accepted, most preferred first."),
+        .algorithms("protocol", "signatures", \.protocol.signatures,
+                    default: [.ed25519, .ecdsaSecp256r1SHA256, .ecdsaSecp384r1SHA384, .rsaPSSSHA256, .rsaPSSSHA384,
+                              .rsaPSSSHA512],
+                    reloadable: true, doc: "Handshake signature schemes accepted, most preferred first."),
+        .byteSize("protocol", "rotate_after_bytes", \.protocol.rotateAfterBytes, default: 1 << 30,
+                  max: KeyUsageLimits.maxRotateAfterBytes(.chacha20Poly1305), reloadable: true,
+                  doc: "Rotate a direction's keys after this much data; 0 = only at the AEAD usage limit."),
+        .integer("protocol", "rotate_after_seconds", \.protocol.rotateAfterSeconds, default: 3600, min: 0,
+                 max: 86400 * 7, unit: "seconds", reloadable: true,
+                 doc: "Rotate a direction's keys after this long (if it sent anything); 0 = never on time."),
+
+        // MARK: [limits]
+        .integer("limits", "max_sessions", \.limits.maxSessions, default: 10_000, min: 1, max: 1_000_000, reloadable: true,
+                 doc: "Connections open at once, handshaking or not; more are closed on accept."),
+        .integer("limits", "handshake_timeout", \.limits.handshakeTimeoutSeconds, default: 10, min: 1, max: 300,
+                 unit: "seconds", reloadable: true, doc: "Time a new connection has to complete the handshake."),
+        .integer("limits", "idle_timeout", \.limits.idleTimeoutSeconds, default: 300, min: 1, max: 86400,
+                 unit: "seconds", reloadable: true, doc: "An authenticated connection that sends nothing this long is closed."),
+        .byteSize("limits", "max_file_size", \.limits.maxFileSize, default: 1 << 40, max: UInt64(Int64.max),
+                  reloadable: true, doc: "Largest file a client may upload; 0 = unlimited."),
+
+        // MARK: [log]
+        .choice("log", "level", \.log.level, default: Logger.Level.info, reloadable: true,
+                doc: "Least severe level that is logged."),
+        .choice("log", "format", \.log.format, default: DaemonConfig.LogFormat.logfmt, reloadable: true,
+                doc: "Log line format: logfmt (key=value) or json (one object per line)."),
+
+        // MARK: [metrics]
+        .optionalListenAddress("metrics", "listen", \.metrics.listen, reloadable: false,
+                               doc: "Address of the plain-text metrics endpoint; \"\" = no metrics listener."),
+    ]
+
+    /// Section names, in table order.
+    static let sections: [String] = all.reduce(into: []) { names, key in
+        if !names.contains(key.section) { names.append(key.section) }
+    }
+
+    static func key(section: String, name: String) -> ConfigKey? {
+        all.first { $0.section == section && $0.name == name }
+    }
+
+    /// Checks that involve more than one key, after every key was read. `line` locates a key for the message.
+    static func validateAcrossKeys(_ config: DaemonConfig, line: (String) -> Int?) throws(ConfigError) {
+        // protocol.rotate_after_bytes against the AEAD usage limit of every configured cipher (docs/PROTOCOL.md §7.4):
+        // volume rotation must come before the point where the record layer would stop sending on its own.
+        let requested = config.protocol.rotateAfterBytes
+        if requested > 0,
+           let strictest = config.protocol.ciphers.min(by: {
+               KeyUsageLimits.maxRotateAfterBytes($0) < KeyUsageLimits.maxRotateAfterBytes($1)
+           }) {
+            let limit = KeyUsageLimits.maxRotateAfterBytes(strictest)
+            if requested > limit {
+                let key = "protocol.rotate_after_bytes"
+                throw ConfigError(
+                    .outOfBounds, key: key, line: line(key),
+                    "'\(key)' is \(requested) bytes (\(ByteSize.approximate(requested))), above \(limit) bytes "
+                        + "(\(ByteSize.approximate(limit))), the AEAD usage limit of cipher '\(strictest.name)': one key may "
+                        + "protect at most 2^34 AES blocks before the confidentiality bound weakens (docs/PROTOCOL.md §7.4). "
+                        + "Lower it, or remove '\(strictest.name)' from 'protocol.ciphers'")
+            }
+        }
+        // Protocol's own check (list lengths, repeats): the per-key checks already cover it, so a failure is our bug.
+        do { try config.protocolPreferences().validate() } catch {
+            preconditionFailure("protocol lists passed the key checks but not AlgorithmPreferences.validate: \(error)")
+        }
+    }
+}

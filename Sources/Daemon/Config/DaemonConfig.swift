@@ -1,0 +1,117 @@
+// The effective configuration of ferryd: what the loader produced from the file, after every check.
+//
+// The fields start at zero values on purpose: the defaults, bounds and docs live once, in ConfigKeys.all (the way
+// redis keeps them in config.c static_configs[] while the server struct is zero-initialised), and `defaults` applies
+// them. A field without an entry in the table is a bug that the tests catch (every key renders and round-trips).
+
+import Foundation
+import Logging
+import Protocol
+
+struct DaemonConfig: Equatable, Sendable {
+    var server = ServerSection()
+    var identity = IdentitySection()
+    var storage = StorageSection()
+    var `protocol` = ProtocolSection()
+    var limits = LimitsSection()
+    var log = LogSection()
+    var metrics = MetricsSection()
+
+    struct ServerSection: Equatable, Sendable {
+        var listen: [ListenAddress] = []
+        /// 0 = one worker per core (see `workerCount(activeProcessors:)`).
+        var workers = 0
+        var shutdownGraceSeconds = 0
+    }
+
+    /// Absolute file URLs, resolved against the configuration file's directory.
+    struct IdentitySection: Equatable, Sendable {
+        var certificate = DaemonConfig.unsetPath
+        var privateKey = DaemonConfig.unsetPath
+        var clientCA = DaemonConfig.unsetPath
+    }
+
+    struct StorageSection: Equatable, Sendable {
+        /// Absolute directory URL.
+        var root = DaemonConfig.unsetPath
+        var allowOverwrite = false
+        /// One path component: the directory under `root` that holds .part files.
+        var staging = ""
+    }
+
+    struct ProtocolSection: Equatable, Sendable {
+        var ciphers: [CipherSuite] = []
+        var groups: [KeyExchangeGroup] = []
+        var hashes: [HashFunction] = []
+        var signatures: [SignatureScheme] = []
+        /// 0 = no volume rotation (the AEAD hard limit still applies).
+        var rotateAfterBytes: UInt64 = 0
+        /// 0 = no time rotation.
+        var rotateAfterSeconds = 0
+    }
+
+    struct LimitsSection: Equatable, Sendable {
+        var maxSessions = 0
+        var handshakeTimeoutSeconds = 0
+        var idleTimeoutSeconds = 0
+        /// 0 = unlimited.
+        var maxFileSize: UInt64 = 0
+    }
+
+    enum LogFormat: String, CaseIterable, Sendable {
+        case logfmt
+        case json
+    }
+
+    struct LogSection: Equatable, Sendable {
+        var level = Logger.Level.info
+        var format = LogFormat.logfmt
+    }
+
+    struct MetricsSection: Equatable, Sendable {
+        /// nil = no metrics listener.
+        var listen: ListenAddress?
+    }
+
+    /// The value of a required path before the file sets it. Never seen outside the loader: a configuration without
+    /// the key is refused.
+    static let unsetPath = URL(fileURLWithPath: "/", isDirectory: true)
+
+    /// Every key at its declared default; the three identity paths have no default and are given here.
+    static func defaults(certificate: URL, privateKey: URL, clientCA: URL) -> DaemonConfig {
+        var config = DaemonConfig()
+        for key in ConfigKeys.all { key.applyDefault(&config) }
+        config.identity = IdentitySection(certificate: certificate, privateKey: privateKey, clientCA: clientCA)
+        return config
+    }
+
+    // MARK: What the rest of the daemon reads
+
+    /// The algorithm lists for `ServerConfiguration.preferences`, in the configured order of preference.
+    func protocolPreferences() -> AlgorithmPreferences {
+        AlgorithmPreferences(cipherSuites: self.protocol.ciphers, groups: self.protocol.groups,
+                             hashes: self.protocol.hashes, signatureSchemes: self.protocol.signatures)
+    }
+
+    /// The rotation policy for `ServerConfiguration.rotation` (0 in either setting means "not on this criterion").
+    func rotationPolicy() -> RotationPolicy {
+        RotationPolicy(afterBytes: self.protocol.rotateAfterBytes, afterSeconds: UInt64(self.protocol.rotateAfterSeconds))
+    }
+
+    /// Worker threads to start: `server.workers`, or one per core when it is 0.
+    func workerCount(activeProcessors: Int = ProcessInfo.processInfo.activeProcessorCount) -> Int {
+        server.workers == 0 ? max(1, activeProcessors) : server.workers
+    }
+
+    /// The keys (dotted names) whose value differs between `old` and `self` and that a SIGHUP reload cannot apply.
+    /// Empty = the reload can take the new configuration as a whole. The daemon logs these and keeps running with
+    /// the old values for them until a restart (or refuses the reload: its choice).
+    func restartRequiredChanges(from old: DaemonConfig) -> [String] {
+        ConfigKeys.all.filter { !$0.reloadable && $0.render(old) != $0.render(self) }.map(\.path)
+    }
+
+    /// Every key whose value differs (for the reload log line).
+    func changedKeys(from old: DaemonConfig) -> [String] {
+        ConfigKeys.all.filter { $0.render(old) != $0.render(self) }.map(\.path)
+    }
+}

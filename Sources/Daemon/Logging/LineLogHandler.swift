@@ -1,0 +1,99 @@
+// One line per event on stderr, as logfmt or JSON, with a syslog priority prefix ("<6>") when stderr is the journal
+// ($JOURNAL_STREAM), so journald keeps the level. Metadata carries the session id on every line of a session.
+// Key material and file contents are never passed to the logger in the first place.
+import Foundation
+import Logging
+
+enum LogFormat: String, Sendable {
+    case logfmt, json
+}
+
+struct LineLogHandler: LogHandler {
+    var logLevel: Logger.Level
+    var metadata: Logger.Metadata = [:]
+    let label: String
+    let format: LogFormat
+    let journal: Bool
+
+    init(label: String, level: Logger.Level, format: LogFormat, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.label = label
+        logLevel = level
+        self.format = format
+        journal = environment["JOURNAL_STREAM"] != nil
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
+             file: String, function: String, line: UInt) {
+        var fields = metadata
+        if let explicit { fields.merge(explicit) { $1 } }
+        let text = render(level: level, message: "\(message)", fields: fields)
+        let prefix = journal ? "<\(Self.syslogPriority(level))>" : ""
+        FileHandle.standardError.write(Data((prefix + text + "\n").utf8))
+    }
+
+    func render(level: Logger.Level, message: String, fields: Logger.Metadata) -> String {
+        switch format {
+        case .logfmt:
+            var parts: [String] = []
+            if !journal { parts.append("ts=\(Self.timestamp())") }
+            parts.append("level=\(level)")
+            parts.append("msg=\(Self.logfmtValue(message))")
+            for (key, value) in fields.sorted(by: { $0.key < $1.key }) { parts.append("\(key)=\(Self.logfmtValue("\(value)"))") }
+            return parts.joined(separator: " ")
+        case .json:
+            var object: [(String, String)] = [("ts", Self.timestamp()), ("level", "\(level)"), ("msg", message)]
+            for (key, value) in fields.sorted(by: { $0.key < $1.key }) { object.append((key, "\(value)")) }
+            return "{" + object.map { "\(Self.jsonString($0.0)):\(Self.jsonString($0.1))" }.joined(separator: ",") + "}"
+        }
+    }
+
+    static func syslogPriority(_ level: Logger.Level) -> Int {
+        switch level {
+        case .trace, .debug: 7
+        case .info: 6
+        case .notice: 5
+        case .warning: 4
+        case .error: 3
+        case .critical: 2
+        }
+    }
+
+    static func timestamp() -> String {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        var parts = tm()
+        var seconds = spec.tv_sec
+        gmtime_r(&seconds, &parts)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                      parts.tm_hour, parts.tm_min, parts.tm_sec, spec.tv_nsec / 1_000_000)
+    }
+
+    static func logfmtValue(_ value: String) -> String {
+        let needsQuotes = value.isEmpty || value.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0.asciiValue.map { $0 < 0x20 } ?? false }
+        guard needsQuotes else { return value }
+        return "\"" + escape(value) + "\""
+    }
+
+    static func jsonString(_ value: String) -> String { "\"" + escape(value) + "\"" }
+
+    private static func escape(_ value: String) -> String {
+        var out = ""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,37 @@
+// What the running daemon needs, resolved from the configuration once (files read, certificates parsed), so a worker
+// never touches the config file or parses PEM on the loop thread. Rebuilt on reload.
+import Foundation
+import Protocol
+
+struct ListenAddress: Equatable, Sendable, CustomStringConvertible {
+    var host: String
+    var port: UInt16
+
+    var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+struct RuntimeSettings: Sendable {
+    var listen: [ListenAddress]
+    /// Worker threads (each with its own loop), already resolved from 0 = one per core.
+    var workers: Int
+    var protocolConfiguration: ServerConfiguration
+    var storageRoot: URL
+    var stagingName: String
+    var allowOverwrite: Bool
+    var maxSessions: Int
+    var handshakeTimeoutSeconds: UInt64
+    var idleTimeoutSeconds: UInt64
+    /// 0 = unlimited.
+    var maxFileSize: UInt64
+    var shutdownGraceSeconds: UInt64
+}
+
+/// The clock readings the protocol wants (it reads no clock itself).
+enum Clock {
+    static func now() -> Now {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        let monotonic = UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)
+        return Now(monotonicNanoseconds: monotonic, unixSeconds: Int64(time(nil)))
+    }
+}

@@ -1,0 +1,290 @@
+// One client connection on a worker loop: the socket, the protocol's server state machine, the upload being stored,
+// and the session's timers. The read callback appends bytes and drains events — nothing else (STYLE.md §2).
+//
+//   accepted ──handshake (timeout: limits.handshake_timeout)──► established ──uploads…──► goodbye / error / idle timeout
+//                                                                                             │
+//                                                                      flush output, close; .part of an unfinished upload removed
+import EventLoop
+import Foundation
+import Logging
+import Protocol
+
+final class SessionDriver: TCPConnectionDelegate {
+    let id: UInt64
+    private let loop: EventLoop
+    private let tcp: TCPConnection
+    private var protocolState: ServerConnection
+    private let settings: RuntimeSettings
+    private let paths: StoragePaths
+    private var logger: Logger
+    private let handshakeTimer: LoopTimer
+    private let idleTimer: LoopTimer
+    private let rotationTimer: LoopTimer
+    private var rotationDeadline: UInt64?
+    private var identity: String?
+    private var sink: UploadSink?
+    private var uploadCounter: UInt64 = 0
+    private var closing = false
+    /// Reading paused because the disk is behind.
+    private var pausedForDisk = false
+    private let onClose: (SessionDriver) -> Void
+    let startedAt = Date()
+
+    init(id: UInt64, loop: EventLoop, tcp: TCPConnection, settings: RuntimeSettings, paths: StoragePaths,
+         logger: Logger, onClose: @escaping (SessionDriver) -> Void) {
+        self.id = id
+        self.loop = loop
+        self.tcp = tcp
+        self.settings = settings
+        self.paths = paths
+        self.onClose = onClose
+        var logger = logger
+        logger[metadataKey: "session"] = "\(id)"
+        logger[metadataKey: "peer"] = "\(tcp.peerDescription)"
+        self.logger = logger
+        protocolState = ServerConnection(configuration: settings.protocolConfiguration)
+        handshakeTimer = LoopTimer(loop: loop)
+        idleTimer = LoopTimer(loop: loop)
+        rotationTimer = LoopTimer(loop: loop)
+    }
+
+    func start() {
+        tcp.delegate = self
+        tcp.setNoDelay(true)
+        handshakeTimer.start(afterMilliseconds: settings.handshakeTimeoutSeconds * 1000) { [weak self] in
+            guard let self, !self.protocolState.isEstablished else { return }
+            self.logger.notice("handshake timeout", metadata: ["after_s": "\(self.settings.handshakeTimeoutSeconds)"])
+            self.protocolState.close(.closedByPeer, reason: "handshake timeout")
+            self.flushAndClose()
+        }
+        tcp.startReading()
+    }
+
+    // MARK: TCPConnectionDelegate
+
+    func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
+        protocolState.receive(bytes)
+        drain()
+    }
+
+    func connectionDidReachEnd(_ connection: TCPConnection) {
+        if sink != nil { logger.warning("connection closed by the client during an upload") }
+        closeNow()
+    }
+
+    func connection(_ connection: TCPConnection, didFail error: UVError) {
+        logger.warning("connection error", metadata: ["error": "\(error)"])
+        closeNow()
+    }
+
+    func connectionDidDrain(_ connection: TCPConnection) {}
+
+    func connectionDidClose(_ connection: TCPConnection) {
+        handshakeTimer.close()
+        idleTimer.close()
+        rotationTimer.close()
+        if let sink {
+            sink.abandon()
+            self.sink = nil
+        }
+        onClose(self)
+    }
+
+    // MARK: Events
+
+    private func drain() {
+        let now = Clock.now()
+        do {
+            while !closing, let event = try protocolState.nextEvent(now: now) {
+                handle(event, now: now)
+            }
+        } catch {
+            log(error)
+            flushAndClose()
+            return
+        }
+        flush()
+        armTimers()
+    }
+
+    private func handle(_ event: ServerEvent, now: Now) {
+        switch event {
+        case .handshakeCompleted(let parameters):
+            handshakeTimer.stop()
+            identity = parameters.peerIdentity
+            logger[metadataKey: "client"] = "\(parameters.peerIdentity)"
+            logger.info("session established", metadata: [
+                "cipher": "\(parameters.cipherSuite.name)", "group": "\(parameters.group.name)",
+                "hash": "\(parameters.hash.name)", "client_sig": "\(parameters.clientSignature.name)",
+            ])
+        case .uploadRequested(let request):
+            beginUpload(request)
+        case .uploadData(let chunk):
+            guard let sink else { return }
+            sink.append(chunk)
+            if sink.backlog >= UploadSink.highWater, !pausedForDisk {
+                pausedForDisk = true
+                tcp.stopReading()
+            }
+        case .uploadFinished(let digest):
+            finishUpload(digest: digest)
+        case .uploadAborted(let failure):
+            logger.notice("upload aborted by the client", metadata: ["path": "\(sink?.relativePath ?? "")", "reason": "\(failure.message)"])
+            sink?.abandon()
+            sink = nil
+            resumeReading()
+        case .rotated(let rotation):
+            logger.info("keys rotated", metadata: [
+                "direction": "\(rotation.direction == .send ? "server->client" : "client->server")",
+                "epoch": "\(rotation.epoch)", "bytes": "\(rotation.bytesUnderOldKeys)",
+                "seconds": "\(String(format: "%.3f", rotation.secondsUnderOldKeys))", "reason": "\(rotation.reason)",
+            ])
+        case .peerClosed:
+            logger.info("client said goodbye")
+            flushAndClose()
+        }
+    }
+
+    private func beginUpload(_ request: UploadRequest) {
+        guard let identity else { return }
+        let now = Clock.now()
+        if settings.maxFileSize > 0, request.size > settings.maxFileSize {
+            return refuse(request, UploadFailure(.tooLarge, "\(request.size) bytes exceeds the server's limit of \(settings.maxFileSize)"), now)
+        }
+        if request.overwrite, !settings.allowOverwrite {
+            return refuse(request, UploadFailure(.exists, "this server does not allow overwriting files"), now)
+        }
+        let destination: StoragePaths.Destination
+        do { destination = try paths.destination(identity: identity, relativePath: request.path) } catch {
+            return refuse(request, UploadFailure(.badPath, "\(error)"), now)
+        }
+        uploadCounter += 1
+        let sink = UploadSink(loop: loop, request: request, relativePath: request.path,
+                              partURL: paths.partFile(uploadID: id << 20 | uploadCounter, identity: identity),
+                              finalURL: destination.final, directories: destination.directoriesToCreate,
+                              overwrite: request.overwrite)
+        self.sink = sink
+        sink.onDrained = { [weak self] in self?.resumeReading() }
+        sink.onFailure = { [weak self] failure in
+            guard let self, !self.closing else { return }
+            self.logger.error("upload failed", metadata: ["path": "\(request.path)", "reason": "\(failure.message)"])
+            self.sink?.abandon()
+            self.sink = nil
+            self.protocolState.fail(failure, now: Clock.now())
+            self.resumeReading()
+            self.flush()
+        }
+        sink.prepare { [weak self] result in
+            guard let self, !self.closing, self.sink === sink else { return }
+            switch result {
+            case .success:
+                self.logger.info("upload started", metadata: ["path": "\(request.path)", "size": "\(request.size)"])
+                self.protocolState.accept(now: Clock.now())
+            case .failure(let failure):
+                self.sink = nil
+                self.refuse(request, failure, Clock.now())
+            }
+            self.flush()
+        }
+    }
+
+    private func refuse(_ request: UploadRequest, _ failure: UploadFailure, _ now: Now) {
+        logger.notice("upload refused", metadata: ["path": "\(request.path)", "code": "\(failure.code)", "reason": "\(failure.message)"])
+        protocolState.reject(failure, now: now)
+        flush()
+    }
+
+    private func finishUpload(digest: [UInt8]) {
+        guard let sink else { return }
+        sink.finish(clientDigest: digest) { [weak self] result in
+            guard let self, !self.closing, self.sink === sink else { return }
+            self.sink = nil
+            let now = Clock.now()
+            switch result {
+            case .success(let receipt):
+                self.logger.info("upload committed", metadata: [
+                    "path": "\(receipt.storedName)", "bytes": "\(receipt.size)", "sha256": "\(hex(receipt.digest))",
+                ])
+                self.protocolState.commit(receipt, now: now)
+            case .failure(let failure):
+                self.logger.error("upload failed", metadata: ["path": "\(sink.relativePath)", "reason": "\(failure.message)"])
+                self.protocolState.fail(failure, now: now)
+            }
+            self.resumeReading()
+            self.flush()
+        }
+    }
+
+    private func resumeReading() {
+        guard pausedForDisk, !closing else { return }
+        pausedForDisk = false
+        tcp.startReading()
+    }
+
+    // MARK: Output, timers, teardown
+
+    private func flush() {
+        let output = protocolState.takeOutput()
+        if !output.isEmpty { tcp.write(output) }
+        if protocolState.isClosed, !closing { flushAndClose() }
+    }
+
+    private func armTimers() {
+        guard !closing, protocolState.isEstablished else { return }
+        idleTimer.start(afterMilliseconds: settings.idleTimeoutSeconds * 1000) { [weak self] in
+            guard let self else { return }
+            self.logger.notice("idle timeout", metadata: ["after_s": "\(self.settings.idleTimeoutSeconds)"])
+            self.protocolState.close(.closedByPeer, reason: "idle timeout")
+            self.flushAndClose()
+        }
+        let deadline = protocolState.nextDeadline
+        guard deadline != rotationDeadline else { return }
+        rotationDeadline = deadline
+        guard let deadline else { return rotationTimer.stop() }
+        let now = Clock.now().monotonicNanoseconds
+        let delay = deadline > now ? (deadline - now) / 1_000_000 + 1 : 0
+        rotationTimer.start(afterMilliseconds: delay) { [weak self] in
+            guard let self else { return }
+            self.rotationDeadline = nil
+            do { try self.protocolState.handleTimer(now: Clock.now()) } catch { self.log(error) }
+            self.flush()
+            self.armTimers()
+        }
+    }
+
+    /// Sends what is queued (an alert, a goodbye) and closes once it is written.
+    func flushAndClose() {
+        guard !closing else { return }
+        closing = true
+        let output = protocolState.takeOutput()
+        if !output.isEmpty { tcp.write(output) }
+        tcp.closeAfterPendingWrites()
+    }
+
+    /// Graceful shutdown: Goodbye to an idle session now; an upload in flight is left to finish (the caller closes the
+    /// rest when the grace period ends).
+    func shutdown(force: Bool) {
+        guard !closing else { return }
+        if force || sink == nil {
+            if protocolState.isEstablished { protocolState.goodbye(now: Clock.now()) }
+            flushAndClose()
+        }
+    }
+
+    var isUploading: Bool { sink != nil }
+
+    private func closeNow() {
+        closing = true
+        tcp.close()
+    }
+
+    private func log(_ error: ProtocolError) {
+        var metadata: Logger.Metadata = ["alert": "\(error.alert.name)", "detail": "\(error.detail)"]
+        if let failure = error.certificateFailure { metadata["certificate"] = "\(failure)" }
+        if error.origin == .peer {
+            logger.notice("client sent an alert", metadata: metadata)
+        } else {
+            logger.warning(protocolState.isEstablished || identity != nil ? "session error" : "handshake failed", metadata: metadata)
+        }
+    }
+}

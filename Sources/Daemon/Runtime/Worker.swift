@@ -1,0 +1,168 @@
+// One worker: a thread with its own libuv loop, its own listening sockets (the same ports as every other worker,
+// through SO_REUSEPORT, so the kernel spreads new connections across workers) and the sessions it accepted.
+// Other threads reach it only through `LoopWaker` plus a locked command queue.
+import EventLoop
+import Foundation
+import Logging
+import Protocol
+import Synchronization
+
+/// State shared by all workers: the global session count and session ids.
+final class DaemonShared: Sendable {
+    let activeSessions = Atomic<Int>(0)
+    let totalSessions = Atomic<UInt64>(0)
+    private let nextSessionID = Atomic<UInt64>(1)
+
+    func makeSessionID() -> UInt64 { nextSessionID.add(1, ordering: .relaxed).oldValue }
+
+    /// Reserves a session slot; false when the global limit is reached.
+    func reserveSession(limit: Int) -> Bool {
+        let previous = activeSessions.add(1, ordering: .relaxed).oldValue
+        if previous >= limit {
+            activeSessions.subtract(1, ordering: .relaxed)
+            return false
+        }
+        totalSessions.add(1, ordering: .relaxed)
+        return true
+    }
+
+    func releaseSession() { activeSessions.subtract(1, ordering: .relaxed) }
+}
+
+enum WorkerCommand: Sendable {
+    /// Stop accepting; let uploads in flight finish for the grace period, then close the rest.
+    case drain(graceSeconds: UInt64)
+    /// Close everything now.
+    case stopNow
+}
+
+final class Worker: @unchecked Sendable {
+    // @unchecked: everything but `commands` and `waker` is touched only on this worker's loop thread; `commands` is
+    // behind a Mutex and `waker` is libuv's thread-safe uv_async_t.
+    let index: Int
+    private let settings: RuntimeSettings
+    private let shared: DaemonShared
+    private let logger: Logger
+    private let commands = Mutex<[WorkerCommand]>([])
+    private var waker: LoopWaker?
+    private var loop: EventLoop?
+    private var listeners: [TCPListener] = []
+    private var sessions: [UInt64: SessionDriver] = [:]
+    private var graceTimer: LoopTimer?
+    private var draining = false
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(index: Int, settings: RuntimeSettings, shared: DaemonShared, logger: Logger) {
+        self.index = index
+        self.settings = settings
+        self.shared = shared
+        var logger = logger
+        logger[metadataKey: "worker"] = "\(index)"
+        self.logger = logger
+    }
+
+    /// Starts the thread; returns once every listener is accepting, or throws the first bind/listen error.
+    func start() throws {
+        let ready = DispatchSemaphore(value: 0)
+        let startupError = Mutex<Error?>(nil)
+        let thread = Thread { [self] in
+            do {
+                try self.setUp()
+            } catch {
+                startupError.withLock { $0 = error }
+                ready.signal()
+                self.finished.signal()
+                return
+            }
+            ready.signal()
+            self.loop?.run()
+            _ = self.loop?.close()
+            self.finished.signal()
+        }
+        thread.name = "ferryd-worker-\(index)"
+        thread.start()
+        ready.wait()
+        if let error = startupError.withLock({ $0 }) { throw error }
+    }
+
+    /// Waits until the worker's loop has ended.
+    func join() { finished.wait() }
+
+    func send(_ command: WorkerCommand) {
+        commands.withLock { $0.append(command) }
+        waker?.wake()
+    }
+
+    private func setUp() throws {
+        let loop = try EventLoop()
+        self.loop = loop
+        waker = try LoopWaker(loop: loop) { [self] in runCommands() }
+        let paths = StoragePaths(root: settings.storageRoot, staging: settings.stagingName)
+        for address in settings.listen {
+            let listener = try TCPListener(loop: loop, host: address.host, port: address.port, reusePort: true) { [self] tcp in
+                accept(tcp, loop: loop, paths: paths)
+            }
+            listeners.append(listener)
+        }
+    }
+
+    private func accept(_ tcp: TCPConnection, loop: EventLoop, paths: StoragePaths) {
+        guard !draining else { return tcp.close() }
+        guard shared.reserveSession(limit: settings.maxSessions) else {
+            logger.warning("session limit reached: connection refused",
+                           metadata: ["peer": "\(tcp.peerDescription)", "max_sessions": "\(settings.maxSessions)"])
+            return tcp.close()
+        }
+        let id = shared.makeSessionID()
+        let driver = SessionDriver(id: id, loop: loop, tcp: tcp, settings: settings, paths: paths, logger: logger) { [self] driver in
+            sessions[driver.id] = nil
+            shared.releaseSession()
+            if draining, sessions.isEmpty { finishDrain() }
+        }
+        sessions[id] = driver
+        driver.start()
+    }
+
+    private func runCommands() {
+        let pending = commands.withLock { list in
+            defer { list = [] }
+            return list
+        }
+        for command in pending {
+            switch command {
+            case .drain(let grace):
+                beginDrain(graceSeconds: grace)
+            case .stopNow:
+                for session in sessions.values { session.shutdown(force: true) }
+                beginDrain(graceSeconds: 0)
+            }
+        }
+    }
+
+    private func beginDrain(graceSeconds: UInt64) {
+        if !draining {
+            draining = true
+            for listener in listeners { listener.close() }
+            listeners = []
+            for session in sessions.values { session.shutdown(force: false) }
+        }
+        guard let loop else { return }
+        if sessions.isEmpty { return finishDrain() }
+        graceTimer?.close()
+        let timer = LoopTimer(loop: loop)
+        graceTimer = timer
+        timer.start(afterMilliseconds: graceSeconds * 1000) { [self] in
+            if !sessions.isEmpty {
+                logger.notice("grace period over: closing sessions still uploading", metadata: ["sessions": "\(sessions.count)"])
+            }
+            for session in sessions.values { session.shutdown(force: true) }
+        }
+    }
+
+    private func finishDrain() {
+        graceTimer?.close()
+        graceTimer = nil
+        waker?.close()
+        waker = nil
+    }
+}

@@ -1,0 +1,170 @@
+// Where uploads land: `<root>/<client identity>/<relative path>`, with partial data in `<root>/<staging>/*.part`.
+// Pure name logic: nothing here touches the file system.
+//
+// Rules for the client's relative path (each failure is its own StorageNameError, safe to send to the client):
+//   - not empty, at most 4096 UTF-8 bytes (PATH_MAX; Protocol's Limits.maxPathLength bounds it on the wire too);
+//   - no control character anywhere: C0 (U+0000–U+001F), DEL (U+007F) and also C1 (U+0080–U+009F), because those reach
+//     terminals and log files as escape sequences (U+009B is a CSI) and no real file name needs them;
+//   - no backslash. Decision: refused, not stored. A Windows client that sends "dir\file" means a directory, and would
+//     get a file with a backslash in its name; such names also confuse shells, Samba exports and tools that treat "\"
+//     as a separator ("..\x"). Refusing is explicit; the client can translate "\" to "/" and retry;
+//   - relative (no leading "/"), no trailing "/", no empty component ("a//b"), no "." or ".." component;
+//   - every component at most 255 UTF-8 bytes (NAME_MAX);
+//   - the first component is not the staging directory's name. Staging lives at `<root>/<staging>`, beside the identity
+//     directories, so "<identity>/.staging/x" could not reach it today; the name is still reserved at the top of each
+//     client's area so that no layout change (per-client staging) can ever let a client address partial files.
+// Any other Unicode is fine ("résumé/été.txt") and is stored byte for byte: no normalisation, so "é" as one code
+// point and as "e" + U+0301 are two names, as they are to the kernel.
+//
+// All checks work on UTF-8 bytes and Unicode scalars, never on Swift Characters: a "/" followed by a combining mark
+// (U+0338) is one Character that is not equal to "/", yet the kernel sees the "/" byte. Splitting by Character would let
+// "../\u{338}x" through as one harmless-looking component; splitting by byte sees "..".
+//
+// The client identity (certificate CN or first subjectAltName, from Protocol) becomes one directory name. Decision:
+// refused, not encoded, when it is not a valid single name ("", ".", "..", "/" inside, control characters, backslash,
+// over 255 bytes), when it starts with "." (names starting with "." directly under root are the daemon's: staging and
+// whatever comes later), or when it equals the staging name. Refusing keeps the on-disk name equal to the identity an
+// operator sees in logs and certificates; an encoding would have to be explained and could collide.
+
+import Foundation
+import Protocol
+
+struct StoragePaths: Sendable {
+    /// NAME_MAX on Linux.
+    static let maxComponentBytes = 255
+    /// PATH_MAX on Linux, for the client's relative path.
+    static let maxPathBytes = Limits.maxPathLength
+
+    let root: URL
+    let staging: String
+
+    /// `staging` must be a valid single name (the configuration checked it: `storage.staging`).
+    init(root: URL, staging: String) {
+        precondition(Self.validateComponent(staging) == nil, "staging name '\(staging)' was not validated by the configuration")
+        self.root = PathResolution.fileURL(root.path, isDirectory: true)
+        self.staging = staging
+    }
+
+    /// Where an upload goes.
+    struct Destination: Equatable, Sendable {
+        /// The directory that will hold the file: `<root>/<identity>/<dirs…>`.
+        let directory: URL
+        /// The file's final name.
+        let final: URL
+        /// The names below root, identity first, file name last. The writer should walk these one by one from an open
+        /// root directory with openat(O_NOFOLLOW | O_DIRECTORY) (mkdirat as needed), so a symlink an operator placed in a
+        /// client's area cannot redirect the upload.
+        let components: [String]
+
+        /// Every directory from `<root>/<identity>` down to `directory`, in creation order (mkdir -p).
+        var directoriesToCreate: [URL] {
+            var urls: [URL] = []
+            var path = rootPath
+            for name in components.dropLast() {
+                path = StoragePaths.join(path, name)
+                urls.append(URL(fileURLWithPath: path, isDirectory: true))
+            }
+            return urls
+        }
+
+        fileprivate let rootPath: String
+    }
+
+    func destination(identity: String, relativePath: String) throws(StorageNameError) -> Destination {
+        try validateIdentity(identity)
+        let names = try Self.validateRelativePath(relativePath, staging: staging)
+        let components = [identity] + names
+        let directoryPath = Self.join(root.path, components.dropLast().joined(separator: "/"))
+        return Destination(
+            directory: URL(fileURLWithPath: directoryPath, isDirectory: true),
+            final: URL(fileURLWithPath: Self.join(directoryPath, names[names.count - 1]), isDirectory: false),
+            components: components, rootPath: root.path)
+    }
+
+    /// `<root>/<staging>`: the .part files' directory, on the same file system as root so the final link/rename is atomic.
+    var stagingDirectory: URL { URL(fileURLWithPath: Self.join(root.path, staging), isDirectory: true) }
+
+    /// `<root>/<staging>/<readable identity>-<identity hash>-<uploadID>.part`.
+    /// - The readable part is the identity reduced to [A-Za-z0-9_-] (others become "_"), at most 32 characters, so an
+    ///   operator can tell whose partial file it is. It is never trusted as a name: any identity, even one `destination`
+    ///   would refuse, gives a safe name here.
+    /// - The hash (first 8 bytes of SHA-256, hex) keeps identities apart that reduce to the same readable part.
+    /// - Unique among live uploads when `uploadID` is unique within the process. Open with O_CREAT | O_EXCL, and clear
+    ///   stale .part files at start-up (a previous process may have left some with the same IDs).
+    /// The name is at most 32 + 1 + 16 + 1 + 20 + 5 = 75 bytes.
+    func partFile(uploadID: UInt64, identity: String) -> URL {
+        let readable = String(identity.unicodeScalars.prefix(32).map { scalar -> Character in
+            switch scalar {
+            case "a"..."z", "A"..."Z", "0"..."9", "_", "-": Character(scalar)
+            default: "_"
+            }
+        })
+        let digest = DigestContext.hash(.sha256, Array(identity.utf8)).prefix(8)
+        let hash = digest.map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
+        let name = "\(readable.isEmpty ? "_" : readable)-\(hash)-\(uploadID).part"
+        return URL(fileURLWithPath: Self.join(stagingDirectory.path, name), isDirectory: false)
+    }
+
+    // MARK: Validation
+
+    /// The identity as a directory name under root.
+    func validateIdentity(_ identity: String) throws(StorageNameError) {
+        if let problem = Self.validateComponent(identity) { throw .invalidIdentity(problem) }
+        if identity.utf8.first == UInt8(ascii: ".") { throw .invalidIdentity(.leadingDot) }
+        if Array(identity.utf8) == Array(staging.utf8) { throw .invalidIdentity(.reservedName(staging)) }
+    }
+
+    /// Checks the client's relative path and returns its components (at least one). See the rules at the top.
+    static func validateRelativePath(_ path: String, staging: String) throws(StorageNameError) -> [String] {
+        let bytes = Array(path.utf8)
+        guard !bytes.isEmpty else { throw .empty }
+        guard bytes.count <= maxPathBytes else { throw .pathTooLong(bytes: bytes.count) }
+        try checkCharacters(path)
+        guard bytes.first != slash else { throw .absolute }
+        guard bytes.last != slash else { throw .trailingSlash }
+        let parts = bytes.split(separator: slash, omittingEmptySubsequences: false)
+        for (offset, part) in parts.enumerated() {
+            let index = offset + 1
+            guard !part.isEmpty else { throw .emptyComponent(index: index) }
+            guard !part.elementsEqual(dot) else { throw .dotComponent(index: index) }
+            guard !part.elementsEqual(dotDot) else { throw .dotDotComponent(index: index) }
+            guard part.count <= maxComponentBytes else { throw .componentTooLong(index: index, bytes: part.count) }
+        }
+        guard !parts[0].elementsEqual(staging.utf8) else { throw .reservedName(staging) }
+        // Splitting UTF-8 at the ASCII byte "/" cannot cut a multi-byte sequence, so each part is valid UTF-8.
+        return parts.map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Checks one name (a directory or file name, the identity, `storage.staging`); nil when it is fine.
+    static func validateComponent(_ name: String) -> StorageNameError? {
+        let bytes = Array(name.utf8)
+        guard !bytes.isEmpty else { return .empty }
+        do { try checkCharacters(name) } catch { return error }
+        if bytes.contains(slash) { return .separatorInName }
+        if bytes.elementsEqual(dot) { return .dotComponent(index: 1) }
+        if bytes.elementsEqual(dotDot) { return .dotDotComponent(index: 1) }
+        if bytes.count > maxComponentBytes { return .componentTooLong(index: 1, bytes: bytes.count) }
+        return nil
+    }
+
+    /// Control characters (C0, DEL, C1) and backslashes, reported at their UTF-8 byte offset.
+    private static func checkCharacters(_ text: String) throws(StorageNameError) {
+        var offset = 0
+        for scalar in text.unicodeScalars {
+            if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
+                throw .controlCharacter(scalar: scalar.value, byteOffset: offset)
+            }
+            if scalar == "\\" { throw .backslash(byteOffset: offset) }
+            offset += UTF8.width(scalar)
+        }
+    }
+
+    private static let slash = UInt8(ascii: "/")
+    private static let dot: [UInt8] = [UInt8(ascii: ".")]
+    private static let dotDot: [UInt8] = [UInt8(ascii: "."), UInt8(ascii: ".")]
+
+    fileprivate static func join(_ directory: String, _ name: String) -> String {
+        if name.isEmpty { return directory }
+        return directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+}

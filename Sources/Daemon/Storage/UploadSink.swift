@@ -1,0 +1,241 @@
+// One upload on its way to disk: decrypted chunks are hashed and written to a `.part` file in the staging directory as
+// they arrive; `finish` commits it atomically (docs: README "Storage").
+//
+//   prepare:  mkdir -p <root>/<identity>/<dirs>, refuse an existing final name (unless overwriting),
+//             open <root>/<staging>/<id>.part with O_CREAT|O_EXCL
+//   append:   SHA-256 update, then write in order; one write in flight, later chunks batch up behind it
+//   finish:   wait for the writes → compare digests → fsync → close → link (or rename when overwriting) to the final
+//             name → unlink the .part → fsync the directory → only then report success
+//
+// A failure at any step, a dropped connection or a crash leaves at most a .part file in staging, never a file under the
+// final name: the final name appears only through the atomic link/rename, after the data is durable.
+import EventLoop
+import Foundation
+import Protocol
+
+final class UploadSink {
+    /// Stop reading the socket above this many bytes waiting for the disk; resume below `lowWater`.
+    static let highWater = 4 << 20
+    static let lowWater = 1 << 20
+
+    private let loop: EventLoop
+    let request: UploadRequest
+    let relativePath: String
+    let partURL: URL
+    let finalURL: URL
+    private let directories: [URL]
+    private let overwrite: Bool
+
+    private var fd: Int32?
+    private var pending: [UInt8] = []
+    private var writing = 0
+    private var offset: Int64 = 0
+    private let digest = DigestContext(.sha256)
+    private(set) var received: UInt64 = 0
+    private var failure: UploadFailure?
+    private var finishWaiter: (() -> Void)?
+    private var abandoned = false
+
+    /// Called when the disk has caught up below `lowWater` (resume reading).
+    var onDrained: (() -> Void)?
+    /// Called once if a write fails mid-stream.
+    var onFailure: ((UploadFailure) -> Void)?
+
+    init(loop: EventLoop, request: UploadRequest, relativePath: String, partURL: URL, finalURL: URL,
+         directories: [URL], overwrite: Bool) {
+        self.loop = loop
+        self.request = request
+        self.relativePath = relativePath
+        self.partURL = partURL
+        self.finalURL = finalURL
+        self.directories = directories
+        self.overwrite = overwrite
+    }
+
+    /// Bytes accepted but not yet on disk.
+    var backlog: Int { pending.count + writing }
+
+    // MARK: Prepare
+
+    func prepare(_ completion: @escaping (Result<Void, UploadFailure>) -> Void) {
+        makeDirectories(directories[...]) { [self] result in
+            if case .failure(let failure) = result { return completion(.failure(failure)) }
+            FileIO.stat(loop, path: finalURL.path) { [self] status in
+                switch status {
+                case .success(let existing?) where existing.isDirectory:
+                    completion(.failure(UploadFailure(.badPath, "'\(relativePath)' is a directory on the server")))
+                case .success(.some) where !overwrite:
+                    completion(.failure(UploadFailure(.exists, "'\(relativePath)' already exists")))
+                case .failure(let error):
+                    completion(.failure(Self.storageFailure(error, "checking '\(relativePath)'")))
+                case .success:
+                    openPart(completion)
+                }
+            }
+        }
+    }
+
+    private func makeDirectories(_ remaining: ArraySlice<URL>, _ completion: @escaping (Result<Void, UploadFailure>) -> Void) {
+        guard let next = remaining.first else { return completion(.success(())) }
+        FileIO.mkdir(loop, path: next.path, mode: 0o750) { [self] result in
+            if case .failure(let error) = result, error.name != "EEXIST" {
+                return completion(.failure(Self.storageFailure(error, "creating a directory for '\(relativePath)'")))
+            }
+            makeDirectories(remaining.dropFirst(), completion)
+        }
+    }
+
+    private func openPart(_ completion: @escaping (Result<Void, UploadFailure>) -> Void) {
+        FileIO.open(loop, path: partURL.path, flags: O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o640) { [self] result in
+            switch result {
+            case .success(let descriptor):
+                if abandoned {
+                    FileIO.close(loop, fd: descriptor) { _ in }
+                    FileIO.unlink(loop, path: partURL.path) { _ in }
+                    return
+                }
+                fd = descriptor
+                completion(.success(()))
+            case .failure(let error):
+                completion(.failure(Self.storageFailure(error, "opening a staging file")))
+            }
+        }
+    }
+
+    // MARK: Data
+
+    /// Hashes and queues one decrypted chunk (copied: the slice is only valid during the event).
+    func append(_ chunk: ArraySlice<UInt8>) {
+        guard failure == nil, !abandoned else { return }
+        chunk.withUnsafeBytes { digest.update($0) }
+        received += UInt64(chunk.count)
+        pending.append(contentsOf: chunk)
+        writeNext()
+    }
+
+    private func writeNext() {
+        guard writing == 0, !pending.isEmpty, let fd, failure == nil else { return }
+        let batch = pending
+        pending = []
+        pending.reserveCapacity(min(batch.count, Self.highWater))
+        writing = batch.count
+        FileIO.write(loop, fd: fd, bytes: batch, offset: offset) { [self] result in
+            let written = writing
+            writing = 0
+            switch result {
+            case .success:
+                offset += Int64(written)
+                if backlog < Self.lowWater { onDrained?() }
+                if pending.isEmpty, let waiter = finishWaiter {
+                    finishWaiter = nil
+                    waiter()
+                } else {
+                    writeNext()
+                }
+            case .failure(let error):
+                fail(Self.storageFailure(error, "writing '\(relativePath)'"))
+            }
+        }
+    }
+
+    private func fail(_ failure: UploadFailure) {
+        guard self.failure == nil else { return }
+        self.failure = failure
+        pending = []
+        if let waiter = finishWaiter {
+            finishWaiter = nil
+            waiter()
+        } else {
+            onFailure?(failure)
+        }
+    }
+
+    // MARK: Commit
+
+    /// Commits the file if its SHA-256 equals `clientDigest`; the completion runs once the result is durable.
+    func finish(clientDigest: [UInt8], _ completion: @escaping (Result<UploadReceipt, UploadFailure>) -> Void) {
+        let proceed = { [self] in
+            if let failure { return fail(completion, failure) }
+            let computed = digest.snapshot()
+            guard computed == clientDigest else {
+                return fail(completion, UploadFailure(.digestMismatch,
+                                                      "SHA-256 mismatch for '\(relativePath)': the server computed \(hex(computed))"))
+            }
+            guard let fd else { return fail(completion, UploadFailure(.storageFailure, "staging file not open")) }
+            FileIO.fsync(loop, fd: fd) { [self] result in
+                if case .failure(let error) = result { return fail(completion, Self.storageFailure(error, "fsync")) }
+                FileIO.close(loop, fd: fd) { [self] _ in
+                    self.fd = nil
+                    publish { [self] result in
+                        switch result {
+                        case .failure(let failure): fail(completion, failure)
+                        case .success:
+                            completion(.success(UploadReceipt(storedName: relativePath, size: received, digest: computed)))
+                        }
+                    }
+                }
+            }
+        }
+        if backlog > 0 { finishWaiter = proceed } else { proceed() }
+    }
+
+    /// The atomic step: the final name appears, complete, or not at all.
+    private func publish(_ completion: @escaping (Result<Void, UploadFailure>) -> Void) {
+        let directory = finalURL.deletingLastPathComponent().path
+        let synced: (Result<Void, UVError>) -> Void = { [self] result in
+            if case .failure(let error) = result { return completion(.failure(Self.storageFailure(error, "fsync of the directory"))) }
+            _ = self
+            completion(.success(()))
+        }
+        if overwrite {
+            FileIO.rename(loop, from: partURL.path, to: finalURL.path) { [self] result in
+                if case .failure(let error) = result { return completion(.failure(Self.storageFailure(error, "rename"))) }
+                FileIO.fsyncDirectory(loop, path: directory, synced)
+            }
+        } else {
+            // link(2) fails with EEXIST instead of replacing: no race with another upload of the same name.
+            FileIO.link(loop, from: partURL.path, to: finalURL.path) { [self] result in
+                if case .failure(let error) = result {
+                    if error.name == "EEXIST" {
+                        return completion(.failure(UploadFailure(.exists, "'\(relativePath)' already exists")))
+                    }
+                    return completion(.failure(Self.storageFailure(error, "link")))
+                }
+                FileIO.unlink(loop, path: partURL.path) { [self] _ in FileIO.fsyncDirectory(loop, path: directory, synced) }
+            }
+        }
+    }
+
+    private func fail(_ completion: (Result<UploadReceipt, UploadFailure>) -> Void, _ failure: UploadFailure) {
+        abandon()
+        completion(.failure(failure))
+    }
+
+    /// Drops the upload: closes and removes the .part file. Idempotent.
+    func abandon() {
+        guard !abandoned else { return }
+        abandoned = true
+        pending = []
+        onDrained = nil
+        onFailure = nil
+        let path = partURL.path
+        let loop = self.loop
+        if let fd {
+            self.fd = nil
+            FileIO.close(loop, fd: fd) { _ in FileIO.unlink(loop, path: path) { _ in } }
+        } else {
+            FileIO.unlink(loop, path: path) { _ in }
+        }
+    }
+
+    private static func storageFailure(_ error: UVError, _ what: String) -> UploadFailure {
+        switch error.name {
+        case "ENOSPC", "EDQUOT": UploadFailure(.noSpace, "no space left on the server while \(what)")
+        case "EACCES", "EPERM", "EROFS": UploadFailure(.permissionDenied, "permission denied while \(what)")
+        case "ENOTDIR", "EISDIR": UploadFailure(.badPath, "the path conflicts with an existing file while \(what)")
+        default: UploadFailure(.storageFailure, "storage error while \(what): \(error.name)")
+        }
+    }
+}
+
+func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }

@@ -1,0 +1,20 @@
+// The events of one TCPConnection, delivered on the loop thread.
+//
+// Order: any number of didRead / didDrain, at most one didReachEnd, at most one didFail, then exactly one
+// connectionDidClose (after uv_close's callback), which is the last call. Every TCPConnection method may be called
+// from inside any of these (close() from didRead, write() from didRead, close() from didDrain, ...).
+// No default implementations on purpose: a misspelt method would otherwise silently fall back to a no-op.
+
+public protocol TCPConnectionDelegate: AnyObject {
+    /// Bytes from the peer. The buffer is the connection's reusable read buffer: valid only during the call.
+    func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer)
+    /// EOF from the peer (it shut down or closed its side). Reading has stopped; writing still works.
+    func connectionDidReachEnd(_ connection: TCPConnection)
+    /// A read or write error (ECONNRESET, EPIPE, ...). The connection then closes itself.
+    func connection(_ connection: TCPConnection, didFail error: UVError)
+    /// `pendingWriteBytes` fell to 0: every queued write has completed.
+    func connectionDidDrain(_ connection: TCPConnection)
+    /// The handle is closed and freed; the last call for this connection.
+    func connectionDidClose(_ connection: TCPConnection)
+}
+

@@ -1,0 +1,6 @@
+import XCTest
+@testable import Client
+
+final class ClientSmokeTests: XCTestCase {
+    func testModuleLinks() { XCTAssertTrue(true) }
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import Daemon
+
+final class DaemonSmokeTests: XCTestCase {
+    func testModuleLinks() { XCTAssertTrue(true) }
+}
