@@ -10,6 +10,11 @@
 //
 // Everything here runs on the loop's thread. The only cross-thread entry point is `LoopWaker.wake()`.
 internal import CLibUV
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
 
 public final class EventLoop {
     /// The uv_loop_t, at a stable heap address; deallocated in deinit (after uv_loop_close succeeded).
@@ -28,6 +33,28 @@ public final class EventLoop {
         }
         self.raw = raw
         raw.pointee.data = nil
+        EventLoop.ignoreBrokenPipeSignal()
+    }
+
+    /// libuv writes to sockets with write(2)/writev(2), which raise SIGPIPE when the peer has gone; on Linux it
+    /// neither sets MSG_NOSIGNAL (too costly, joyent/libuv#1254) nor ignores the signal for the application
+    /// (nikhilm/uvbook#4). A daemon must survive that and see EPIPE instead, as Redis does in setupSignalHandlers.
+    /// So every loop init sets SIGPIPE to SIG_IGN unless the process installed a handler of its own (a disposition
+    /// other than SIG_DFL is left alone). Process-wide, idempotent, no stored state. Without it the tests that
+    /// close one end while the other writes die with signal 13.
+    private static func ignoreBrokenPipeSignal() {
+        var current = sigaction()
+        guard sigaction(SIGPIPE, nil, &current) == 0 else { return }
+        var ignore = sigaction()
+        sigemptyset(&ignore.sa_mask)
+        #if os(Linux)
+        guard current.__sigaction_handler.sa_handler == nil else { return }  // SIG_DFL is the null handler
+        ignore.__sigaction_handler.sa_handler = SIG_IGN
+        #else
+        guard current.__sigaction_u.__sa_handler == nil else { return }
+        ignore.__sigaction_u.__sa_handler = SIG_IGN
+        #endif
+        _ = sigaction(SIGPIPE, &ignore, nil)
     }
 
     deinit {

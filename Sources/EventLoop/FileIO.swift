@@ -89,6 +89,16 @@ public enum FileIO {
         })
     }
 
+    /// uv_fs_link (a hard link). Unlike rename it fails with EEXIST instead of replacing `to`, so publishing a
+    /// finished file under its final name cannot race with another writer of that name.
+    public static func link(_ loop: EventLoop, from: String, to: String, _ completion: @escaping Completion<Void>) {
+        FileOperation(loop: loop).submit({ loop, req, cb in
+            from.withCString { fromPath in to.withCString { uv_fs_link(loop, req, fromPath, $0, cb) } }
+        }, then: { result, _ in
+            completion(uvResult(result, "uv_fs_link").map { _ in })
+        })
+    }
+
     /// uv_fs_unlink.
     public static func unlink(_ loop: EventLoop, path: String, _ completion: @escaping Completion<Void>) {
         FileOperation(loop: loop).submit({ loop, req, cb in

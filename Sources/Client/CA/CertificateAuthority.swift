@@ -59,6 +59,10 @@ struct CertificateAuthority {
     init(directory: URL, now: Date = Date()) throws(CAError) {
         let certificatePath = directory.appendingPathComponent(Self.certificateFileName).path
         let keyPath = directory.appendingPathComponent(Self.keyFileName).path
+        guard FileManager.default.fileExists(atPath: certificatePath) || FileManager.default.fileExists(atPath: keyPath) else {
+            throw CAError.invalidCA("no CA in \(directory.path) (no \(Self.certificateFileName) or \(Self.keyFileName)): "
+                                    + "run `ferry ca init --dir \(directory.path)` first")
+        }
         let certificate = try X509Certificate(
             pem: readSmallFile(certificatePath, limit: Self.maximumFileSize), path: certificatePath)
         var keyPEM = try readSmallFile(keyPath, limit: Self.maximumFileSize)
@@ -168,6 +172,12 @@ struct CertificateAuthority {
         let keyPath = outputDirectory.appendingPathComponent(name + ".key").path
         let certificatePath = outputDirectory.appendingPathComponent(name + ".crt").path
         try Self.makeDirectory(outputDirectory)
+        // `--name ca --out <the CA directory> --force` would replace the CA's own key with a leaf key.
+        let ownFiles = Set([self.keyPath, self.certificatePath].map(Self.canonicalPath))
+        guard ownFiles.isDisjoint(with: [keyPath, certificatePath].map(Self.canonicalPath)) else {
+            throw CAError.invalidArgument("\(certificatePath) and \(keyPath) would replace the CA's own files: "
+                                          + "choose another --name or --out")
+        }
         if !force {
             for path in [keyPath, certificatePath] where FileManager.default.fileExists(atPath: path) {
                 throw CAError(.alreadyExists, "\(path) already exists (pass --force to replace it)")
@@ -220,6 +230,13 @@ struct CertificateAuthority {
             if !replacing { _ = unlink(keyPath) }
             throw error
         }
+    }
+
+    /// The path with symbolic links in its directory resolved, for comparing file identities.
+    private static func canonicalPath(_ path: String) -> String {
+        let url = URL(fileURLWithPath: path)
+        return url.deletingLastPathComponent().resolvingSymlinksInPath().appendingPathComponent(url.lastPathComponent)
+            .standardizedFileURL.path
     }
 
     private static func makeDirectory(_ directory: URL) throws(CAError) {

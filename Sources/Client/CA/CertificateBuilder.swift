@@ -19,8 +19,9 @@ struct CertificateSpec {
 }
 
 enum CertificateBuilder {
-    /// Serial numbers: 16 random bytes, top bit cleared so the INTEGER is positive and at most 16 octets (RFC 5280
-    /// §4.1.2.2 allows 20), never zero. 127 random bits is far above the 64 the CA/Browser Forum asks for.
+    /// Serial numbers: 16 random bytes whose first byte is forced into 0x01…0x7F, so the INTEGER is positive, never
+    /// zero, and always exactly 16 octets (RFC 5280 §4.1.2.2 allows up to 20): what `openssl x509 -text` prints is then
+    /// exactly `IssuedCertificate.serialHex`. About 127 random bits, far above the 64 the CA/Browser Forum asks for.
     static let serialLength = 16
 
     /// Builds the certificate for `subjectKey` described by `spec`, signed by `issuer` (its certificate supplies the
@@ -66,13 +67,11 @@ enum CertificateBuilder {
 
     private static func randomSerial() -> [UInt8] {
         var serial = [UInt8](repeating: 0, count: serialLength)
-        repeat {
-            // RAND_bytes fails only when the CSPRNG cannot be seeded; a predictable serial is not worth continuing with.
-            guard RAND_bytes(&serial, Int32(serial.count)) == 1 else {
-                preconditionFailure("RAND_bytes failed: \(openSSLFailure("RAND_bytes"))")
-            }
-            serial[0] &= 0x7F
-        } while serial.allSatisfy { $0 == 0 }
+        // RAND_bytes fails only when the CSPRNG cannot be seeded; a predictable serial is not worth continuing with.
+        guard RAND_bytes(&serial, Int32(serial.count)) == 1 else {
+            preconditionFailure("RAND_bytes failed: \(openSSLFailure("RAND_bytes"))")
+        }
+        serial[0] = serial[0] % 0x7F + 1
         return serial
     }
 

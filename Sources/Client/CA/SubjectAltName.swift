@@ -121,7 +121,7 @@ enum SubjectAltName: Hashable, Sendable, CustomStringConvertible {
                 throw reject("label \"\(label)\" is longer than \(maximumLabelLength) characters")
             }
             guard label.utf8.allSatisfy({ isASCIILetterOrDigit($0) || $0 == UInt8(ascii: "-") }) else {
-                throw reject("label \"\(label)\" may hold only letters, digits and hyphens")
+                throw reject("label \"\(printable(String(label)))\" may hold only letters, digits and hyphens")
             }
             guard label.first != "-", label.last != "-" else {
                 throw reject("label \"\(label)\" starts or ends with a hyphen")

@@ -27,7 +27,7 @@ final class UploadEngine {
     init(loop: EventLoop, target: UploadTarget, files: [PlannedFile]) {
         self.loop = loop
         self.target = target
-        queue = files.indices[...]
+        queue = Array(files.indices)[...]
         results = files.map { FileResult(file: $0, stored: nil, bytes: 0, sha256: nil, seconds: 0, rotations: 0, error: nil) }
     }
 

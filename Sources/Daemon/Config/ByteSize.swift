@@ -6,7 +6,7 @@
 // Only whole numbers: "1.5GiB" is refused (write "1536MiB"), so the parsed value is exact and renders back unchanged.
 
 enum ByteSize {
-    /// Each unit and its multiplier, longest suffix first so "MiB" is tried before "B".
+    /// Each unit and its multiplier; the text after the number must be one of these exactly.
     static let units: [(suffix: String, multiplier: UInt64)] = [
         ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("TiB", 1 << 40),
         ("KB", 1_000), ("kB", 1_000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("TB", 1_000_000_000_000),
@@ -70,7 +70,7 @@ enum ByteSize {
     static func approximate(_ value: UInt64) -> String {
         let steps: [(String, Double)] = [("TiB", 0x1p40), ("GiB", 0x1p30), ("MiB", 0x1p20), ("KiB", 0x1p10)]
         for (suffix, size) in steps where Double(value) >= size {
-            let scaled = (Double(value) / size * 10).rounded(.down) / 10
+            let scaled = (Double(value) / size * 10).rounded() / 10
             return "\(scaled) \(suffix)"
         }
         return "\(value) bytes"

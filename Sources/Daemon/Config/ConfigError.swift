@@ -4,6 +4,8 @@
 // with grep; the line is added when the loader can locate it (TOMLKit 0.6.0 keeps no source positions for values,
 // so SourceLocator finds them in the text: see there for its limits).
 
+import TOMLKit
+
 struct ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
     enum Kind: Equatable, Sendable {
         /// The file could not be read, or is not UTF-8, or is too large.
@@ -81,8 +83,23 @@ struct ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// A TOML type as it appears in messages ("got a string").
+/// A TOML type as it appears in messages ("got a string"), in TOML's own words (TOMLType says "bool").
 struct TOMLTypeName: Equatable, Sendable {
     let name: String
+
+    init(_ type: TOMLType) {
+        switch type {
+        case .table: name = "table"
+        case .array: name = "array"
+        case .string: name = "string"
+        case .int: name = "integer"
+        case .double: name = "floating-point number"
+        case .bool: name = "boolean"
+        case .date: name = "date"
+        case .time: name = "time"
+        case .dateTime: name = "date-time"
+        }
+    }
+
     var withArticle: String { (name.first.map { "aeiou".contains($0) } ?? false ? "an " : "a ") + name }
 }

@@ -16,10 +16,12 @@ struct ConfigKey: Sendable {
     let doc: String
     /// Whether a SIGHUP reload can apply a new value (false: the change waits for a restart).
     let reloadable: Bool
-    /// The type as documented: "integer (seconds)", "array of strings", …
+    /// The type as documented: "integer seconds", "array of strings", …
     let typeDescription: String
     /// Inclusive bounds of integer-valued keys (the byte sizes in bytes); nil for the others.
     let bounds: ClosedRange<Int64>?
+    /// The bounds as shown in check-config output; nil when there is nothing useful to show.
+    let boundsText: String?
     /// Required keys have no default and must appear in the file.
     let isRequired: Bool
 
@@ -40,10 +42,10 @@ struct ConfigKey: Sendable {
         return render(config)
     }
 
-    /// "integer (seconds), 1…300, default 10; reloadable" — the facts a reader of check-config output needs.
+    /// "integer seconds, 1…300, default 10; reloadable" — the facts a reader of check-config output needs.
     var summary: String {
         var parts = [typeDescription]
-        if let bounds { parts.append("\(bounds.lowerBound)…\(bounds.upperBound)") }
+        if let boundsText { parts.append(boundsText) }
         parts.append(defaultText.map { "default \($0)" } ?? "required")
         return parts.joined(separator: ", ") + (reloadable ? "; reloadable" : "; restart to change")
     }
@@ -57,7 +59,7 @@ struct ConfigValueReader {
     let baseDirectory: URL
     let environment: [String: String]
 
-    var typeName: TOMLTypeName { TOMLTypeName(name: value.type.description) }
+    var typeName: TOMLTypeName { TOMLTypeName(value.type) }
 
     func wrongType(_ expected: String) -> ConfigError {
         .wrongType(key, expected: expected, got: typeName, line: line)
@@ -88,7 +90,7 @@ struct ConfigValueReader {
             guard element.type == .string, let text = element.string else {
                 throw ConfigError(.wrongType, key: key, line: line,
                                   "'\(key)' entry \(index + 1) must be a string, got "
-                                      + TOMLTypeName(name: element.type.description).withArticle)
+                                      + TOMLTypeName(element.type).withArticle)
             }
             result.append(text)
         }
@@ -107,8 +109,9 @@ extension ConfigKey {
         precondition((min...max).contains(defaultValue), "\(section).\(name): default outside its bounds")
         let expected = unit.map { "an integer (\($0))" } ?? "an integer"
         return ConfigKey(
-            section: section, name: name, doc: doc, reloadable: reloadable, typeDescription: unit.map { "integer (\($0))" } ?? "integer",
-            bounds: Int64(min)...Int64(max), isRequired: false,
+            section: section, name: name, doc: doc, reloadable: reloadable,
+            typeDescription: unit.map { "integer \($0)" } ?? "integer",
+            bounds: Int64(min)...Int64(max), boundsText: "\(min)…\(max)", isRequired: false,
             applyDefault: { $0[keyPath: field] = defaultValue },
             read: { (reader, config) throws(ConfigError) in
                 let number = try reader.integer(expected: expected)
@@ -127,15 +130,17 @@ extension ConfigKey {
         let expected = "an integer (bytes) or a string with a unit such as \"64MiB\""
         return ConfigKey(
             section: section, name: name, doc: doc, reloadable: reloadable,
-            typeDescription: "byte size (integer, or string with B/KB/MB/GB/TB or KiB/MiB/GiB/TiB)",
-            bounds: 0...Int64(max), isRequired: false,
+            typeDescription: "byte size", bounds: 0...Int64(max),
+            boundsText: max == UInt64(Int64.max) ? nil : "0…\(ByteSize.format(max))", isRequired: false,
             applyDefault: { $0[keyPath: field] = defaultValue },
             read: { (reader, config) throws(ConfigError) in
                 let bytes: UInt64
                 switch reader.value.type {
                 case .int:
                     let number = try reader.integer(expected: expected)
-                    guard number >= 0 else { throw .outOfBounds(reader.key, min: 0, max: max, got: "\(number)", line: reader.line) }
+                    guard number >= 0 else {
+                        throw .outOfBounds(reader.key, min: 0, max: max, got: "\(number)", line: reader.line)
+                    }
                     bytes = UInt64(number)
                 case .string:
                     let text = try reader.string(expected: expected)
@@ -154,7 +159,8 @@ extension ConfigKey {
     static func boolean(_ section: String, _ name: String, _ field: Field<Bool>, default defaultValue: Bool,
                         reloadable: Bool, doc: String) -> ConfigKey {
         ConfigKey(
-            section: section, name: name, doc: doc, reloadable: reloadable, typeDescription: "boolean", bounds: nil,
+            section: section, name: name, doc: doc, reloadable: reloadable, typeDescription: "boolean",
+            bounds: nil, boundsText: nil,
             isRequired: false,
             applyDefault: { $0[keyPath: field] = defaultValue },
             read: { (reader, config) throws(ConfigError) in config[keyPath: field] = try reader.boolean() },
@@ -169,7 +175,7 @@ extension ConfigKey {
         let list = words.joined(separator: "|")
         return ConfigKey(
             section: section, name: name, doc: doc, reloadable: reloadable, typeDescription: "string: \(list)",
-            bounds: nil, isRequired: false,
+            bounds: nil, boundsText: nil, isRequired: false,
             applyDefault: { $0[keyPath: field] = defaultValue },
             read: { (reader, config) throws(ConfigError) in
                 let text = try reader.string(expected: "a string (\(list))")
@@ -187,15 +193,16 @@ extension ConfigKey {
                      isDirectory: Bool, credential: Bool = false, reloadable: Bool, doc: String) -> ConfigKey {
         ConfigKey(
             section: section, name: name, doc: doc, reloadable: reloadable,
-            typeDescription: isDirectory ? "string (directory path)" : "string (file path)", bounds: nil,
+            typeDescription: isDirectory ? "string (directory path)" : "string (file path)", bounds: nil, boundsText: nil,
             isRequired: defaultValue == nil,
             applyDefault: { config in
                 if let defaultValue { config[keyPath: field] = PathResolution.fileURL(defaultValue, isDirectory: isDirectory) }
             },
             read: { (reader, config) throws(ConfigError) in
                 let text = try reader.string(expected: "a string (a path)")
+                let credentials = credential ? reader.environment["CREDENTIALS_DIRECTORY"] : nil
                 switch PathResolution.resolve(text, against: reader.baseDirectory, isDirectory: isDirectory,
-                                              credentialsDirectory: credential ? reader.environment["CREDENTIALS_DIRECTORY"] : nil) {
+                                              credentialsDirectory: credentials) {
                 case .success(let url): config[keyPath: field] = url
                 case .failure(let reason): throw reader.invalid(reason.description)
                 }
@@ -209,12 +216,12 @@ extension ConfigKey {
         precondition(StoragePaths.validateComponent(defaultValue) == nil, "\(section).\(name): bad default")
         return ConfigKey(
             section: section, name: name, doc: doc, reloadable: reloadable,
-            typeDescription: "string (one directory name)", bounds: nil, isRequired: false,
+            typeDescription: "string (one directory name)", bounds: nil, boundsText: nil, isRequired: false,
             applyDefault: { $0[keyPath: field] = defaultValue },
             read: { (reader, config) throws(ConfigError) in
                 let text = try reader.string(expected: "a string (a directory name)")
                 if let problem = StoragePaths.validateComponent(text) {
-                    throw reader.invalid("must be a single directory name: \(problem.description)")
+                    throw reader.invalid("must be a single directory name: \(problem.nameProblem)")
                 }
                 config[keyPath: field] = text
             },
@@ -227,7 +234,7 @@ extension ConfigKey {
         let defaults = defaultValue.map { try! ListenAddress.parse($0).get() }  // our constant: a bad one is a bug
         return ConfigKey(
             section: section, name: name, doc: doc, reloadable: reloadable,
-            typeDescription: "array of \"host:port\" strings", bounds: nil, isRequired: false,
+            typeDescription: "array of \"host:port\" strings", bounds: nil, boundsText: nil, isRequired: false,
             applyDefault: { $0[keyPath: field] = defaults },
             read: { (reader, config) throws(ConfigError) in
                 let texts = try reader.strings()
@@ -252,7 +259,7 @@ extension ConfigKey {
                                       reloadable: Bool, doc: String) -> ConfigKey {
         ConfigKey(
             section: section, name: name, doc: doc, reloadable: reloadable,
-            typeDescription: "string: \"host:port\", or \"\" for off", bounds: nil, isRequired: false,
+            typeDescription: "string: \"host:port\", or \"\" for off", bounds: nil, boundsText: nil, isRequired: false,
             applyDefault: { $0[keyPath: field] = nil },
             read: { (reader, config) throws(ConfigError) in
                 let text = try reader.string(expected: "a string (\"host:port\", or \"\" for off)")
@@ -262,7 +269,8 @@ extension ConfigKey {
                 }
                 switch ListenAddress.parse(text) {
                 case .success(let address): config[keyPath: field] = address
-                case .failure(let reason): throw reader.invalid("\"\(text)\" \(reason); expected \(ListenAddress.expectedForm) or \"\"")
+                case .failure(let reason):
+                    throw reader.invalid("\"\(text)\" \(reason); expected \(ListenAddress.expectedForm) or \"\"")
                 }
             },
             render: { TOMLText.quoted($0[keyPath: field]?.description ?? "") })
@@ -276,7 +284,7 @@ extension ConfigKey {
         let known = Algorithm.allCases.map(\.name).joined(separator: ", ")
         return ConfigKey(
             section: section, name: name, doc: doc, reloadable: reloadable,
-            typeDescription: "array of strings from: \(known)", bounds: nil, isRequired: false,
+            typeDescription: "array of strings from: \(known)", bounds: nil, boundsText: nil, isRequired: false,
             applyDefault: { $0[keyPath: field] = defaultValue },
             read: { (reader, config) throws(ConfigError) in
                 let names = try reader.strings()

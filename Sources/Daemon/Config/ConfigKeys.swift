@@ -55,7 +55,8 @@ enum ConfigKeys {
                     reloadable: true, doc: "Handshake signature schemes accepted, most preferred first."),
         .byteSize("protocol", "rotate_after_bytes", \.protocol.rotateAfterBytes, default: 1 << 30,
                   max: KeyUsageLimits.maxRotateAfterBytes(.chacha20Poly1305), reloadable: true,
-                  doc: "Rotate a direction's keys after this much data; 0 = only at the AEAD usage limit."),
+                  doc: "Rotate a direction's keys after this much data, at most the ciphers' AEAD usage limit "
+                      + "(255.9 GiB for AES); 0 = only at that limit."),
         .integer("protocol", "rotate_after_seconds", \.protocol.rotateAfterSeconds, default: 3600, min: 0,
                  max: 86400 * 7, unit: "seconds", reloadable: true,
                  doc: "Rotate a direction's keys after this long (if it sent anything); 0 = never on time."),
@@ -109,6 +110,12 @@ enum ConfigKeys {
                         + "protect at most 2^34 AES blocks before the confidentiality bound weakens (docs/PROTOCOL.md §7.4). "
                         + "Lower it, or remove '\(strictest.name)' from 'protocol.ciphers'")
             }
+        }
+        // The metrics endpoint cannot share an address with the file-transfer listeners (the second bind would fail
+        // at start-up with a less helpful message).
+        if let metrics = config.metrics.listen, config.server.listen.contains(metrics) {
+            let key = "metrics.listen"
+            throw .invalid(key, "\"\(metrics)\" is also in 'server.listen'; give metrics its own port", line: line(key))
         }
         // Protocol's own check (list lengths, repeats): the per-key checks already cover it, so a failure is our bug.
         do { try config.protocolPreferences().validate() } catch {

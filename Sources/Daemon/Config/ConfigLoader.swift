@@ -4,7 +4,7 @@
 // swift-libuv-openssl.md, Pitfall 7), so a typo like `rooot` would pass silently. Walking the TOMLTable lets every
 // message name the key, the expected type and what was found.
 //
-//   text ──TOMLTable(string:)──► table ──every section/key known?──► each ConfigKey.read (type, bounds, value)
+//   text ──TOMLTable(string:)──► table ──every section and key known?──► ConfigKey.read of each (type, bounds, value)
 //        ──required keys present?──► validateAcrossKeys (rotation vs cipher limits) ──► DaemonConfig
 
 import Foundation
@@ -56,10 +56,11 @@ extension DaemonConfig {
         // 1. Nothing unknown: every top-level entry is a known section holding a table of known keys.
         for (section, value) in table {
             guard ConfigKeys.sections.contains(section) else {
-                throw .unknownSection(section, line: locator.line(section: section))
+                throw value.type == .table ? .unknownSection(section, line: locator.line(section: section))
+                    : .unknownKey(section, line: locator.line(section: section))
             }
             guard value.type == .table, let keys = value.table else {
-                throw .wrongType(section, expected: "a table ([\(section)])", got: TOMLTypeName(name: value.type.description),
+                throw .wrongType(section, expected: "a table ([\(section)])", got: TOMLTypeName(value.type),
                                  line: locator.line(section: section))
             }
             for (name, _) in keys where ConfigKeys.key(section: section, name: name) == nil {
@@ -104,7 +105,9 @@ extension DaemonConfig {
             }
             if count == 0 { break }
             bytes += chunk[..<count]
-            guard bytes.count <= maxFileBytes else { throw unreadable("larger than \(maxFileBytes) bytes; is this the right file?") }
+            guard bytes.count <= maxFileBytes else {
+                throw unreadable("larger than \(maxFileBytes) bytes; is this the right file?")
+            }
         }
         guard let text = String(validating: bytes, as: UTF8.self) else { throw unreadable("not valid UTF-8") }
         return text

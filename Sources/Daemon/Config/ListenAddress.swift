@@ -25,7 +25,8 @@ struct ListenAddress: Equatable, Hashable, Sendable, CustomStringConvertible {
     var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
     /// Completes "must be …" in error messages.
-    static let expectedForm = "\"host:port\" with an IPv4 address, \"[IPv6]\" in brackets or \"localhost\", and a port 1…65535"
+    static let expectedForm =
+        "\"host:port\" with an IPv4 address, \"[IPv6]\" in brackets or \"localhost\", and a port 1…65535"
 
     /// Parses "host:port"; the error is a short reason, without the key (the caller adds it).
     static func parse(_ text: String) -> Result<ListenAddress, ParseError> {

@@ -33,9 +33,10 @@ enum PathResolution {
             return .failure(.controlCharacter)
         }
         let absolute: String
-        if let credentialsDirectory, !credentialsDirectory.isEmpty, !text.contains("/") {
-            absolute = join(credentialsDirectory.hasPrefix("/") ? credentialsDirectory : join(base.path, credentialsDirectory), text)
-        } else if text.hasPrefix("/") {
+        if let credentialsDirectory, !credentialsDirectory.isEmpty, !text.utf8.contains(UInt8(ascii: "/")) {
+            let directory = credentialsDirectory.hasPrefix("/") ? credentialsDirectory : join(base.path, credentialsDirectory)
+            absolute = join(directory, text)
+        } else if text.utf8.first == UInt8(ascii: "/") {
             absolute = text
         } else {
             absolute = join(base.path, text)

@@ -46,6 +46,9 @@ struct SourceLocator {
     /// The line where `section.key` is assigned.
     func line(section: String, key: String) -> Int? {
         for line in lines {
+            if line.key == nil, line.table == "\(section).\(key)", line.text.trimmingSpaces().hasPrefix("[") {
+                return line.number  // a [section.key] sub-table header
+            }
             guard let path = line.key else { continue }
             if line.table == section, path == [key] { return line.number }
             if line.table.isEmpty, path == [section, key] { return line.number }

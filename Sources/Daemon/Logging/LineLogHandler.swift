@@ -4,9 +4,7 @@
 import Foundation
 import Logging
 
-enum LogFormat: String, Sendable {
-    case logfmt, json
-}
+typealias LogFormat = DaemonConfig.LogFormat
 
 struct LineLogHandler: LogHandler {
     var logLevel: Logger.Level

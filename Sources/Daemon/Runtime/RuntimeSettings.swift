@@ -3,13 +3,6 @@
 import Foundation
 import Protocol
 
-struct ListenAddress: Equatable, Sendable, CustomStringConvertible {
-    var host: String
-    var port: UInt16
-
-    var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
-}
-
 struct RuntimeSettings: Sendable {
     var listen: [ListenAddress]
     /// Worker threads (each with its own loop), already resolved from 0 = one per core.

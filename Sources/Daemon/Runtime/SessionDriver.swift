@@ -246,7 +246,7 @@ final class SessionDriver: TCPConnectionDelegate {
         rotationTimer.start(afterMilliseconds: delay) { [weak self] in
             guard let self else { return }
             self.rotationDeadline = nil
-            do { try self.protocolState.handleTimer(now: Clock.now()) } catch { self.log(error) }
+            do throws(ProtocolError) { try self.protocolState.handleTimer(now: Clock.now()) } catch { self.log(error) }
             self.flush()
             self.armTimers()
         }

@@ -62,7 +62,8 @@ enum StorageNameError: Error, Equatable, Sendable, CustomStringConvertible {
         case .empty: "it is empty"
         case .pathTooLong(let bytes), .componentTooLong(_, let bytes):
             "it is \(bytes) bytes long in UTF-8; the limit is \(StoragePaths.maxComponentBytes)"
-        case .controlCharacter(let scalar, let offset): "it contains a control character (U+\(Self.hex(scalar))) at byte \(offset)"
+        case .controlCharacter(let scalar, let offset):
+            "it contains a control character (U+\(Self.hex(scalar))) at byte \(offset)"
         case .backslash: "it contains a backslash"
         case .absolute, .trailingSlash, .emptyComponent, .separatorInName: "it contains '/'"
         case .dotComponent: "it is '.'"

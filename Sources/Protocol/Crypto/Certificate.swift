@@ -403,6 +403,13 @@ public final class TrustStore: @unchecked Sendable {
             throw CertificateVerificationError(
                 .weakKey, "leaf key \(Self.keyDescription(leaf.x509)) is not one Ferry verifies signatures with")
         }
+        // OpenSSL's SSL purposes accept a keyUsage of keyEncipherment or keyAgreement alone (for RSA key transport and
+        // static DH in TLS 1.2). Ferry only ever signs with the key, so a keyUsage extension, when present, must allow
+        // digitalSignature (RFC 5280 §4.2.1.3). No keyUsage extension means no restriction.
+        if X509_get_extension_flags(leaf.x509) & UInt32(EXFLAG_KUSAGE) != 0,
+           X509_get_key_usage(leaf.x509) & UInt32(KU_DIGITAL_SIGNATURE) == 0 {
+            throw CertificateVerificationError(.wrongPurpose, "the leaf's keyUsage does not allow digitalSignature")
+        }
     }
 
     private func buildAndCheckPath(leaf: Certificate, intermediates: ArraySlice<Certificate>,

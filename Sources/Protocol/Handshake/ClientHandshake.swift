@@ -76,8 +76,7 @@ struct ClientHandshake {
     mutating func advance(now: Now) throws(ProtocolError) -> SecureChannel? {
         while let (type, body) = try records.nextMessage() {
             if type == .alert {
-                let alert = try AlertMessage.decode(body)
-                throw ProtocolError(AlertCode(rawValue: alert.code) ?? .internalError, alert.reason, origin: .peer)
+                throw AlertMessage.peerError(body)
             }
             if let channel = try handle(type, body, now: now) { return channel }
         }

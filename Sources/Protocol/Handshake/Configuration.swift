@@ -63,6 +63,13 @@ public struct Identity: Sendable {
             throw ConfigurationError("certificate chain longer than \(Limits.maxCertificateChainLength)")
         }
         guard leaf.matches(key) else { throw ConfigurationError("the private key does not belong to the certificate") }
+        // The Certificate message travels before the peer is authenticated, in one record under the small limit.
+        let messageLength = 1 + chain.reduce(0) { $0 + 2 + $1.der.count }
+        guard messageLength + 1 + Limits.maxSealingOverhead <= Limits.maxRecordBodyBeforeAuthentication,
+              chain.allSatisfy({ $0.der.count <= Limits.maxCertificateLength }) else {
+            throw ConfigurationError("the certificate chain is \(messageLength) bytes of DER; at most "
+                + "\(Limits.maxRecordBodyBeforeAuthentication - 1 - Limits.maxSealingOverhead) fit in a handshake record")
+        }
         guard !key.schemes.isEmpty else {
             throw ConfigurationError("the private key cannot sign with any supported scheme (RSA needs ≥ 2048 bits)")
         }

@@ -5,11 +5,13 @@
 //   idle ──startUpload()──► awaitingAccept ──Accepted──► sending ──finishUpload()──► awaitingCommit ──Committed──► idle
 //                               │                         │  ▲ sendData()               │
 //                               └──UploadError──► idle    │  └──┘                       └──UploadError──► idle
-//                                                         ├──abortUpload() / send Abort──► idle
-//                                                         └──UploadError / send Abort──► idle (uploadFailed)
+//                                                         ├──abortUpload() / send Abort──► aborting
+//                                                         └──UploadError / send Abort──► aborting (uploadFailed)
+//   aborting ──UploadError(aborted)──► idle      (other UploadErrors that crossed our Abort are ignored)
 //
 // When the server fails an upload mid-stream, the client answers with Abort so the server knows no more Data of that
-// upload follows (the server drops Data until then).
+// upload follows (the server drops Data until then); the server answers every Abort with UploadError(aborted), and a
+// new upload starts only after that answer (`canStartUpload`), so no stale error can be taken for the next one's.
 
 public enum ClientEvent: Equatable {
     /// The server is authenticated and its name checked; uploads may start.
@@ -31,6 +33,7 @@ public struct ClientConnection {
         case awaitingAccept(UploadRequest)
         case sending(UploadRequest, sent: UInt64)
         case awaitingCommit(UploadRequest)
+        case aborting
     }
 
     var core: SessionCore<ClientHandshake, Upload>
@@ -75,17 +78,27 @@ public struct ClientConnection {
         case (.sending, .uploadError):
             let failure = try UploadFailure.decode(body)
             try channel.send(.abort, body: [], now: now)  // tells the server no more Data of this upload follows
-            upload = .idle
+            upload = .aborting
             return .uploadFailed(failure)
-        case (.idle, _), (.awaitingAccept, _), (.sending, _), (.awaitingCommit, _):
+        case (.aborting, .uploadError):
+            if try UploadFailure.decode(body).code == .aborted { upload = .idle }
+            return nil
+        case (.idle, _), (.awaitingAccept, _), (.sending, _), (.awaitingCommit, _), (.aborting, _):
             throw .unexpected("\(type) while the upload is \(upload.name)")
         }
     }
 
     // MARK: Commands
 
-    /// Sends Open. Only when no upload is in progress.
+    /// True when the session is established and no upload is in progress (an aborted one included).
+    public var canStartUpload: Bool {
+        if case .established(_, .idle) = core.state { true } else { false }
+    }
+
+    /// Sends Open. Only when `canStartUpload`. The path must be 1…4096 bytes of UTF-8 (callers check user input first).
     public mutating func startUpload(_ request: UploadRequest, now: Now) {
+        precondition(!request.path.isEmpty && request.path.utf8.count <= Limits.maxPathLength, "upload path length")
+        precondition(request.expectedDigest.map { $0.count == Limits.fileDigestLength } ?? true, "digest length")
         core.command("startUpload") { (channel, upload) throws(ProtocolError) in
             guard case .idle = upload else { preconditionFailure("startUpload() while the upload is \(upload.name)") }
             var encoder = WireEncoder()
@@ -105,7 +118,7 @@ public struct ClientConnection {
     public mutating func sendData(_ chunk: UnsafeRawBufferPointer, now: Now) {
         core.command("sendData") { (channel, upload) throws(ProtocolError) in
             guard case .sending(let request, let sent) = upload else {
-                if case .idle = upload { return }  // the server failed the upload meanwhile: drop the chunk
+                if case .aborting = upload { return }  // the server failed the upload meanwhile: drop the chunk
                 preconditionFailure("sendData() while the upload is \(upload.name)")
             }
             precondition(chunk.count <= channel.parameters.maxDataChunk, "chunk of \(chunk.count) bytes")
@@ -121,7 +134,7 @@ public struct ClientConnection {
     public mutating func finishUpload(digest: [UInt8], now: Now) {
         core.command("finishUpload") { (channel, upload) throws(ProtocolError) in
             guard case .sending(let request, let sent) = upload else {
-                if case .idle = upload { return }
+                if case .aborting = upload { return }
                 preconditionFailure("finishUpload() while the upload is \(upload.name)")
             }
             precondition(sent == request.size, "finishUpload() after \(sent) of \(request.size) bytes")
@@ -138,7 +151,7 @@ public struct ClientConnection {
         core.command("abortUpload") { (channel, upload) throws(ProtocolError) in
             guard case .sending = upload else { return }
             try channel.send(.abort, body: [], now: now)
-            upload = .idle
+            upload = .aborting
         }
     }
 
@@ -173,6 +186,7 @@ extension ClientConnection.Upload {
         case .awaitingAccept: "awaiting Accepted"
         case .sending: "sending data"
         case .awaitingCommit: "awaiting Committed"
+        case .aborting: "aborting (awaiting the server's answer)"
         }
     }
 }

@@ -73,18 +73,19 @@ struct SecureChannel {
     mutating func nextInput(now: Now) throws(ProtocolError) -> Input? {
         while true {
             guard let (type, body) = try records.nextMessage() else { return nil }
-            try enforceReceiveLimits()
+            try enforceReceiveLimits(now: now)
             switch type {
             case .alert:
-                let alert = try AlertMessage.decode(body)
-                throw ProtocolError(AlertCode(rawValue: alert.code) ?? .internalError, alert.reason, origin: .peer)
+                throw AlertMessage.peerError(body)
             case .goodbye:
                 try EmptyBody.decode(body)
                 return .goodbye
             case .rotateRequest:
-                try EmptyBody.decode(body)
-                if case .idle = sendRotation { try startRotation(reason: .peerRequest) }
-                // else: a rotation of that direction is already in flight, which is what the peer asked for.
+                let request = try RotateRequestMessage.decode(body)
+                guard request.epoch <= sendKeys.epoch else { throw .illegal("RotateRequest for future epoch \(request.epoch)") }
+                // Ignored when it names an epoch we already left, or a rotation of it is in flight: either way the
+                // peer gets what it asked for.
+                if request.epoch == sendKeys.epoch, case .idle = sendRotation { try startRotation(reason: .peerRequest) }
                 continue
             case .rotateInit:
                 try handleRotateInit(RotationShare.decode(body))
@@ -103,18 +104,23 @@ struct SecureChannel {
     }
 
     /// The peer must rotate before the hard limit; past our policy (plus one record of slack for a RotateInit that is
-    /// already on its way) we ask it to, once per epoch.
-    private mutating func enforceReceiveLimits() throws(ProtocolError) {
+    /// already on its way, or one second for a time-based one) we ask it to, once per epoch.
+    private mutating func enforceReceiveLimits(now: Now) throws(ProtocolError) {
         let keys = receiveKeys
         let slack = KeyUsageLimits.units(keys.suite, plaintextLength: Limits.maxMessageLength) * 16
         guard keys.usage <= KeyUsageLimits.hardLimit(keys.suite) + slack else {
             throw ProtocolError(.keyUsageExceeded, "peer used epoch \(keys.epoch) for \(keys.usage) units")
         }
-        guard case .idle = receiveRotation, requestedForEpoch != keys.epoch,
-              let limit = receivePolicy.afterBytes, keys.bytes >= limit + UInt64(Limits.maxMessageLength)
-        else { return }
+        guard case .idle = receiveRotation, requestedForEpoch != keys.epoch else { return }
+        let overBytes = receivePolicy.afterBytes.map { keys.bytes >= $0 + UInt64(Limits.maxMessageLength) } ?? false
+        let overTime = receivePolicy.afterSeconds.map {
+            now.monotonicNanoseconds >= keys.installedAt &+ ($0 + 1) &* 1_000_000_000
+        } ?? false
+        guard overBytes || overTime else { return }
         requestedForEpoch = keys.epoch
-        try seal(.rotateRequest, body: [])
+        var encoder = WireEncoder()
+        RotateRequestMessage(epoch: keys.epoch).encode(into: &encoder)
+        try seal(.rotateRequest, body: encoder.bytes)
     }
 
     private mutating func handleRotateInit(_ message: RotationShare) throws(ProtocolError) {
@@ -132,10 +138,17 @@ struct SecureChannel {
             try seal(.rotateReply, body: encoder.bytes)
             receiveRotation = .awaitingCommit(secret: next, epoch: message.epoch)
         } catch let error as CryptoError {
-            throw ProtocolError(.illegalParameter, "rotation key share rejected: \(error)")
+            throw Self.rotationError(error)
         } catch {
             throw error as? ProtocolError ?? ProtocolError(.internalError, "\(error)")
         }
+    }
+
+    /// A bad share from the peer is its fault (illegal_parameter); anything else is ours (internal_error).
+    private static func rotationError(_ error: CryptoError) -> ProtocolError {
+        error.kind == .invalidPeerShare
+            ? ProtocolError(.illegalParameter, "rotation key share rejected: \(error)")
+            : ProtocolError(.internalError, "rotation: \(error)")
     }
 
     private mutating func handleRotateReply(_ message: RotationShare, now: Now) throws(ProtocolError) -> RotationEvent {
@@ -153,7 +166,7 @@ struct SecureChannel {
             next = try TrafficKeys(suite: parameters.cipherSuite, hash: parameters.hash, secret: secret, epoch: epoch,
                                    installedAt: now.monotonicNanoseconds, encrypting: true)
         } catch {
-            throw ProtocolError(.illegalParameter, "rotation key share rejected: \(error)")
+            throw Self.rotationError(error)
         }
         // RotateCommit is the last record under the old keys; everything after it uses the new ones.
         try seal(.rotateCommit, body: [])

@@ -10,8 +10,13 @@
 //   idle ──Open──► deciding ──accept()──► receiving ──Close──► finishing ──commit()──► idle
 //                     │                    │  ▲  │                │
 //                     └──reject()──► idle  │  └──┘ Data           └──fail()──► idle
-//                                          ├──Abort──► idle (uploadAborted)
-//                                          └──fail()──► discarding ──Close / Abort──► idle (Data dropped meanwhile)
+//                                          ├──Abort / send UploadError(aborted)──► idle (uploadAborted)
+//                                          └──fail()──► discarding ──Close──► idle
+//                                                            │  (Data dropped)
+//                                                            └──Abort / send UploadError(aborted)──► idle
+//
+// Every Abort is answered with UploadError(aborted), and the server uses that code for nothing else: the client waits
+// for it, so a failure of ours that crossed the client's Abort can never be mistaken for the answer to its next Open.
 //
 // A message the current upload state does not expect ends the session with unexpected_message: the client is not
 // following the protocol. Refusals the client can act on (bad name, exists, digest mismatch…) are UploadError messages,
@@ -46,6 +51,8 @@ public struct ServerConnection {
     var core: SessionCore<ServerHandshake, Upload>
 
     public init(configuration: ServerConfiguration) {
+        precondition((1024...Limits.maxDataChunk).contains(configuration.maxDataChunk),
+                     "maxDataChunk \(configuration.maxDataChunk) outside 1024...\(Limits.maxDataChunk)")
         core = SessionCore(handshake: ServerHandshake(configuration: configuration), initialUpload: .idle)
     }
 
@@ -58,23 +65,27 @@ public struct ServerConnection {
     /// The next event, nil when more bytes are needed. A thrown error has already queued an alert in the output (unless
     /// the peer sent one) and closed the session; the caller sends `takeOutput()` and closes the socket.
     public mutating func nextEvent(now: Now) throws(ProtocolError) -> ServerEvent? {
-        try core.step(now: now, { (input, _, upload) throws(ProtocolError) -> ServerEvent? in
+        try core.step(now: now, { (input, channel, upload) throws(ProtocolError) -> ServerEvent? in
             switch input {
             case .rotated(let event): return .rotated(event)
             case .goodbye: return .peerClosed
-            case .message(let type, let body): return try Self.handleUpload(type, body, upload: &upload)
+            case .message(let type, let body): return try Self.handleUpload(type, body, upload: &upload, channel: &channel, now: now)
             }
         }, completed: { .handshakeCompleted($0) })
     }
 
     private static func handleUpload(_ type: MessageType, _ body: ArraySlice<UInt8>,
-                                      upload: inout Upload) throws(ProtocolError) -> ServerEvent? {
+                                      upload: inout Upload, channel: inout SecureChannel,
+                                      now: Now) throws(ProtocolError) -> ServerEvent? {
         switch (upload, type) {
         case (.idle, .open):
             let request = try UploadRequest.decode(body)
             upload = .deciding(request)
             return .uploadRequested(request)
         case (.receiving(let request, let received), .data):
+            guard body.count <= channel.parameters.maxDataChunk else {
+                throw .illegal("Data chunk of \(body.count) bytes exceeds the announced maximum of \(channel.parameters.maxDataChunk)")
+            }
             guard UInt64(body.count) <= request.size - received else {
                 throw .illegal("Data beyond the declared size of \(request.size) bytes")
             }
@@ -90,17 +101,27 @@ public struct ServerConnection {
             return .uploadFinished(digest: close.digest)
         case (.receiving, .abort):
             try EmptyBody.decode(body)
+            try send(abortAcknowledgement, on: &channel, now: now)
             upload = .idle
-            return .uploadAborted(UploadFailure(.aborted, "the client aborted the upload"))
+            return .uploadAborted(abortAcknowledgement)
         case (.discarding, .data):
             return nil  // sent before the client saw our UploadError
-        case (.discarding, .close), (.discarding, .abort):
+        case (.discarding, .close):
+            _ = try CloseMessage.decode(body)
+            upload = .idle
+            return nil
+        case (.discarding, .abort):
+            try EmptyBody.decode(body)
+            try send(abortAcknowledgement, on: &channel, now: now)
             upload = .idle
             return nil
         case (.idle, _), (.deciding, _), (.receiving, _), (.finishing, _), (.discarding, _):
             throw .unexpected("\(type) while the upload is \(upload.name)")
         }
     }
+
+    /// The answer to every Abort (§8.6).
+    static let abortAcknowledgement = UploadFailure(.aborted, "the client aborted the upload")
 
     // MARK: Commands from the daemon
 
@@ -142,7 +163,8 @@ public struct ServerConnection {
             switch upload {
             case .receiving: upload = .discarding
             case .finishing: upload = .idle
-            case .idle, .deciding, .discarding: preconditionFailure("fail() while the upload is \(upload.name)")
+            case .idle, .discarding: return  // the client's Abort got there first: nothing left to fail
+            case .deciding: preconditionFailure("fail() while the upload is \(upload.name): use reject()")
             }
             try Self.send(failure, on: &channel, now: now)
         }

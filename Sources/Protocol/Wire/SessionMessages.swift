@@ -7,7 +7,14 @@ struct AlertMessage: Equatable {
 
     func encode(into encoder: inout WireEncoder) {
         encoder.u16(code)
-        encoder.text(String(decoding: Array(reason.utf8.prefix(Limits.maxReasonLength)), as: UTF8.self))
+        encoder.text(truncatedUTF8(reason, maxBytes: Limits.maxReasonLength))
+    }
+
+    /// The error a received alert ends the session with. A malformed alert still ends it, as the peer's doing, and
+    /// is not answered (alerts never are).
+    static func peerError(_ body: ArraySlice<UInt8>) -> ProtocolError {
+        guard let alert = try? decode(body) else { return ProtocolError(.decodeError, "malformed alert", origin: .peer) }
+        return ProtocolError(AlertCode(rawValue: alert.code) ?? .internalError, alert.reason, origin: .peer)
     }
 
     static func decode(_ body: ArraySlice<UInt8>) throws(ProtocolError) -> AlertMessage {
@@ -18,7 +25,6 @@ struct AlertMessage: Equatable {
     }
 }
 
-/// RotateRequest: asks the peer to rotate its sending keys (empty body). RotateCommit is empty too.
 /// RotateInit and RotateReply carry the epoch they create and one ephemeral share of the session's group.
 struct RotationShare: Equatable {
     /// The epoch of the initiator's sending direction that this exchange creates (current + 1).
@@ -33,6 +39,21 @@ struct RotationShare: Equatable {
     static func decode(_ body: ArraySlice<UInt8>) throws(ProtocolError) -> RotationShare {
         var decoder = WireDecoder(body)
         let message = RotationShare(epoch: try decoder.u32(), share: try decoder.vector16(min: 1, max: Limits.maxKeyShareLength))
+        try decoder.finish()
+        return message
+    }
+}
+
+/// RotateRequest: asks the peer to rotate the sending epoch named here (stale requests, for an epoch the peer already
+/// left, are ignored, so a request that crosses a rotation in flight never causes a second one).
+struct RotateRequestMessage: Equatable {
+    var epoch: UInt32
+
+    func encode(into encoder: inout WireEncoder) { encoder.u32(epoch) }
+
+    static func decode(_ body: ArraySlice<UInt8>) throws(ProtocolError) -> RotateRequestMessage {
+        var decoder = WireDecoder(body)
+        let message = RotateRequestMessage(epoch: try decoder.u32())
         try decoder.finish()
         return message
     }

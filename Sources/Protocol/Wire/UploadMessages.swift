@@ -124,7 +124,7 @@ public struct UploadFailure: Error, Equatable, Sendable {
 
     func encode(into encoder: inout WireEncoder) {
         encoder.u16(code.rawValue)
-        encoder.text(String(decoding: Array(message.utf8.prefix(Limits.maxReasonLength)), as: UTF8.self))
+        encoder.text(truncatedUTF8(message, maxBytes: Limits.maxReasonLength))
     }
 
     static func decode(_ body: ArraySlice<UInt8>) throws(ProtocolError) -> UploadFailure {

@@ -53,6 +53,21 @@ struct WireEncoder {
     mutating func text(_ string: String) { vector16(Array(string.utf8)) }
 }
 
+/// The longest prefix of `text` that is at most `maxBytes` of UTF-8 and ends on a character boundary (so the receiver's
+/// length check holds and no replacement character appears).
+func truncatedUTF8(_ text: String, maxBytes: Int) -> String {
+    guard text.utf8.count > maxBytes else { return text }
+    var result = ""
+    var used = 0
+    for character in text {
+        let size = character.utf8.count
+        guard used + size <= maxBytes else { break }
+        result.append(character)
+        used += size
+    }
+    return result
+}
+
 /// Reads a complete message body. Every read is bounds-checked; every variable length is checked against the bound the
 /// caller names *before* any bytes are copied.
 struct WireDecoder {

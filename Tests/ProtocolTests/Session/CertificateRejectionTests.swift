@@ -58,6 +58,11 @@ final class CertificateRejectionTests: XCTestCase {
         XCTAssertEqual(client.serverError?.certificateFailure, .wrongPurpose)
     }
 
+    func testKeyUsageWithoutDigitalSignature() throws {
+        let pair = try run(client: Fixtures.clientConfiguration(), server: Fixtures.serverConfiguration(pki.keyEnciphermentOnlyServer))
+        XCTAssertEqual(pair.clientError?.certificateFailure, .wrongPurpose)
+    }
+
     func testWrongSubjectAltName() throws {
         let dns = try run(client: Fixtures.clientConfiguration(), server: Fixtures.serverConfiguration(pki.serverForOtherName))
         XCTAssertEqual(dns.clientError?.certificateFailure, .nameMismatch)

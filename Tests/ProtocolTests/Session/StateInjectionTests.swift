@@ -23,7 +23,8 @@ final class StateInjectionTests: XCTestCase {
         case .certificateVerify: CertificateVerify(scheme: 0x0403, signature: [1, 2, 3]).encode(into: &encoder)
         case .finished: encoder.raw([UInt8](repeating: 0, count: 32))
         case .alert: AlertMessage(code: 0x50, reason: "x").encode(into: &encoder)
-        case .goodbye, .rotateRequest, .rotateCommit, .abort: break
+        case .goodbye, .rotateCommit, .abort: break
+        case .rotateRequest: RotateRequestMessage(epoch: 0).encode(into: &encoder)
         case .rotateInit, .rotateReply: RotationShare(epoch: 1, share: [UInt8](repeating: 9, count: 65)).encode(into: &encoder)
         case .open: UploadRequest(path: "a", size: 10).encode(into: &encoder)
         case .accepted: AcceptedMessage(offset: 0).encode(into: &encoder)
@@ -148,7 +149,7 @@ final class StateInjectionTests: XCTestCase {
         XCTAssertEqual(checked, 5 * 13 - 7)  // 13 upload-scope and handshake types; 7 allowed
     }
 
-    private enum ClientStage: CaseIterable { case idle, awaitingAccept, sending, awaitingCommit }
+    private enum ClientStage: CaseIterable { case idle, awaitingAccept, sending, awaitingCommit, aborting }
 
     private func clientPair(at stage: ClientStage) throws -> SessionPair {
         var pair = try SessionPair(client: Fixtures.clientConfiguration(), server: Fixtures.serverConfiguration())
@@ -160,6 +161,11 @@ final class StateInjectionTests: XCTestCase {
         pair.server.accept(now: pair.now)
         pair.pump()
         if stage == .sending { return pair }
+        if stage == .aborting {
+            pair.client.abortUpload(now: pair.now)
+            _ = pair.client.takeOutput()  // the server never sees the Abort: the client stays in aborting
+            return pair
+        }
         pair.client.sendData([UInt8](repeating: 0, count: 10), now: pair.now)
         pair.client.finishUpload(digest: [UInt8](repeating: 0, count: 32), now: pair.now)
         pair.pump()
@@ -169,7 +175,7 @@ final class StateInjectionTests: XCTestCase {
     func testClientUploadStatesRejectEveryUnexpectedMessage() throws {
         let allowed: [ClientStage: Set<MessageType>] = [
             .idle: [], .awaitingAccept: [.accepted, .uploadError], .sending: [.uploadError],
-            .awaitingCommit: [.committed, .uploadError],
+            .awaitingCommit: [.committed, .uploadError], .aborting: [.uploadError],
         ]
         var checked = 0
         for stage in ClientStage.allCases {
@@ -183,7 +189,7 @@ final class StateInjectionTests: XCTestCase {
                 checked += 1
             }
         }
-        XCTAssertEqual(checked, 4 * 13 - 5)
+        XCTAssertEqual(checked, 5 * 13 - 6)
     }
 
     func testRotationMessagesOutOfTurnAreRejected() throws {

@@ -81,6 +81,8 @@ final class TestPKI: Sendable {
     /// verify signatures with: Ed448 and ECDSA P-521.
     let ed448Client: TestIdentity
     let p521Client: TestIdentity
+    /// keyUsage keyEncipherment only: OpenSSL's sslserver purpose accepts it, Ferry must not (it signs with the key).
+    let keyEnciphermentOnlyServer: TestIdentity
     /// Subject /CN=first/CN=alice (two commonNames; the last, most specific one is the identity), clientAuth.
     let twoCNClient: TestIdentity
 
@@ -166,6 +168,10 @@ final class TestPKI: Sendable {
                 name: "client-ed448", key: .ed448, subject: "/CN=alice", issuer: ca, extensions: clientExtensions)
             p521Client = try builder.makeLeaf(
                 name: "client-p521", key: .p521, subject: "/CN=alice", issuer: ca, extensions: clientExtensions)
+            keyEnciphermentOnlyServer = try builder.makeLeaf(
+                name: "server-keyencipherment", key: .rsa(2048), subject: "/CN=ferry-server", issuer: ca,
+                extensions: "keyUsage = critical,keyEncipherment\nextendedKeyUsage = serverAuth\n"
+                    + "subjectAltName = \(Builder.serverSAN)\n")
             twoCNClient = try builder.makeLeaf(
                 name: "client-two-cn", key: .p256, subject: "/CN=first/CN=alice", issuer: ca,
                 extensions: clientExtensions)

@@ -1,0 +1,142 @@
+import Foundation
+import XCTest
+
+@testable import Daemon
+
+final class ConfigRenderTests: XCTestCase {
+    /// A configuration that differs from the defaults in every key, with awkward strings in its paths.
+    static let everythingChanged = """
+        [server]
+        listen = ["0.0.0.0:7443", "[::1]:8443", "localhost:9443"]
+        workers = 4
+        shutdown_grace = 0
+        [identity]
+        certificate = "certs/server \\"quoted\\" é.crt"
+        private_key = "server.key"
+        client_ca = "/etc/ferry/ca\\\\bundle.pem"
+        [storage]
+        root = "/srv/ferry"
+        allow_overwrite = true
+        staging = "partial"
+        [protocol]
+        ciphers = ["chacha20-poly1305"]
+        groups = ["ffdhe2048", "x25519"]
+        hashes = ["sha512"]
+        signatures = ["rsa-pss-sha512", "ed25519"]
+        rotate_after_bytes = 123456789
+        rotate_after_seconds = 604800
+        [limits]
+        max_sessions = 1
+        handshake_timeout = 300
+        idle_timeout = 86400
+        max_file_size = "500MB"
+        [log]
+        level = "critical"
+        format = "json"
+        [metrics]
+        listen = "[::]:9100"
+        """
+
+    func testEveryKeyDiffersInTheFixture() throws {
+        let config = try DaemonConfig.parse(toml: Self.everythingChanged, baseDirectory: ConfigFixture.base,
+                                            environment: ["CREDENTIALS_DIRECTORY": "/run/credentials/ferryd.service"])
+        let defaults = ConfigFixture.defaults()
+        XCTAssertEqual(config.changedKeys(from: defaults).count, ConfigKeys.all.count)
+        XCTAssertEqual(config.identity.certificate.path, "/etc/ferry/certs/server \"quoted\" é.crt")
+        XCTAssertEqual(config.identity.clientCA.path, "/etc/ferry/ca\\bundle.pem")
+    }
+
+    func testRoundTripOfTheDefaults() throws {
+        let config = ConfigFixture.defaults()
+        let rendered = config.renderEffective()
+        XCTAssertEqual(try DaemonConfig.parse(toml: rendered, baseDirectory: URL(fileURLWithPath: "/nowhere"), environment: [:]),
+                       config)
+    }
+
+    func testRoundTripOfAConfigurationWithEveryKeyChanged() throws {
+        let config = try DaemonConfig.parse(toml: Self.everythingChanged, baseDirectory: ConfigFixture.base,
+                                            environment: ["CREDENTIALS_DIRECTORY": "/run/credentials/ferryd.service"])
+        let rendered = config.renderEffective()
+        // Paths come out absolute, so the round trip needs neither the base directory nor the credentials directory.
+        let again = try DaemonConfig.parse(toml: rendered, baseDirectory: URL(fileURLWithPath: "/elsewhere"), environment: [:])
+        XCTAssertEqual(again, config)
+        XCTAssertEqual(again.renderEffective(), rendered)
+        XCTAssertTrue(rendered.contains("private_key = \"/run/credentials/ferryd.service/server.key\""), rendered)
+        XCTAssertTrue(rendered.contains("rotate_after_bytes = 123456789\n"), rendered)
+        XCTAssertTrue(rendered.contains("max_file_size = \"500MB\"\n"), rendered)
+    }
+
+    /// Each key appears once, under its section, preceded by its doc line and its summary.
+    func testRenderedKeysCarryTheirDocLine() {
+        let rendered = ConfigFixture.defaults().renderEffective()
+        let lines = rendered.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var section = ""
+        var seen: [String] = []
+        for (index, line) in lines.enumerated() {
+            if line.hasPrefix("[") { section = String(line.dropFirst().dropLast()); continue }
+            guard !line.hasPrefix("#"), let equals = line.range(of: " = ") else { continue }
+            let name = String(line[..<equals.lowerBound])
+            guard let key = ConfigKeys.key(section: section, name: name) else { return XCTFail("unexpected key \(section).\(name)") }
+            XCTAssertEqual(lines[index - 2], "# \(key.doc)")
+            XCTAssertEqual(lines[index - 1], "# (\(key.summary))")
+            seen.append(key.path)
+        }
+        XCTAssertEqual(seen, ConfigKeys.all.map(\.path))
+        XCTAssertTrue(rendered.contains("""
+            [limits]
+            # Connections open at once, handshaking or not; more are closed on accept.
+            # (integer, 1…1000000, default 10000; reloadable)
+            max_sessions = 10000
+            """), rendered)
+    }
+
+    func testStringsAreEscaped() {
+        XCTAssertEqual(TOMLText.quoted("a\"b\\c\nd\u{1}\u{7F}é"), "\"a\\\"b\\\\c\\nd\\u0001\\u007Fé\"")
+        XCTAssertEqual(TOMLText.array([]), "[]")
+        XCTAssertEqual(TOMLText.byteSize(0), "0")
+        XCTAssertEqual(TOMLText.byteSize(1 << 30), "\"1GiB\"")
+        XCTAssertEqual(TOMLText.byteSize(1001), "1001")
+    }
+
+    // MARK: Reload
+
+    func testRestartRequiredChangesListsOnlyChangedNonReloadableKeys() throws {
+        let old = ConfigFixture.defaults()
+        XCTAssertEqual(old.restartRequiredChanges(from: old), [])
+
+        var reloadable = old
+        reloadable.log.level = .debug
+        reloadable.limits.maxSessions = 5
+        reloadable.protocol.ciphers = [.chacha20Poly1305]
+        reloadable.identity.certificate = URL(fileURLWithPath: "/etc/ferry/new.crt", isDirectory: false)
+        XCTAssertEqual(reloadable.restartRequiredChanges(from: old), [])
+        XCTAssertEqual(reloadable.changedKeys(from: old),
+                       ["identity.certificate", "protocol.ciphers", "limits.max_sessions", "log.level"])
+
+        var restart = reloadable
+        restart.server.listen = [ListenAddress(host: "0.0.0.0", port: 7443)]
+        restart.server.workers = 2
+        restart.storage.root = URL(fileURLWithPath: "/srv/ferry", isDirectory: true)
+        restart.storage.staging = "partial"
+        restart.metrics.listen = ListenAddress(host: "127.0.0.1", port: 9100)
+        XCTAssertEqual(restart.restartRequiredChanges(from: old),
+                       ["server.listen", "server.workers", "storage.root", "storage.staging", "metrics.listen"])
+        XCTAssertEqual(restart.restartRequiredChanges(from: reloadable), restart.restartRequiredChanges(from: old))
+    }
+
+    func testRestartRequiredChangesFromParsedFiles() throws {
+        let old = try ConfigFixture.parse("[server]\nlisten = [\"127.0.0.1:7443\"]\n")
+        let same = try ConfigFixture.parse("[server]\nlisten = [\"127.0.0.1:7443\"]\n[log]\nlevel = \"debug\"\n")
+        let moved = try ConfigFixture.parse("[server]\nlisten = [\"127.0.0.1:7443\", \"[::1]:7443\"]\nworkers = 3\n")
+        XCTAssertEqual(same.restartRequiredChanges(from: old), [])
+        XCTAssertEqual(moved.restartRequiredChanges(from: old), ["server.listen", "server.workers"])
+    }
+
+    func testWorkerCount() {
+        var config = ConfigFixture.defaults()
+        XCTAssertEqual(config.workerCount(activeProcessors: 8), 8)
+        XCTAssertEqual(config.workerCount(activeProcessors: 0), 1)
+        config.server.workers = 3
+        XCTAssertEqual(config.workerCount(activeProcessors: 8), 3)
+    }
+}
