@@ -44,6 +44,8 @@ let package = Package(
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Protocol"]),
         .testTarget(name: "ClientTests", dependencies: ["Client", "Protocol"]),
+        // Real ferryd and ferry processes on 127.0.0.1 (scripts/test builds the executables first).
+        .testTarget(name: "EndToEndTests", dependencies: ["Protocol", "EventLoop"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -9,7 +9,7 @@ struct Ferryd: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ferryd",
         abstract: "The Ferry secure file-transfer daemon.",
-        discussion: "Runs in the foreground and logs to stderr; under systemd use the ferryd.service unit.",
+        discussion: "Runs in the foreground and logs one line per event to stderr. `ferryd --config FILE` is `ferryd run --config FILE`.",
         subcommands: [RunCommand.self, CheckConfigCommand.self],
         defaultSubcommand: RunCommand.self)
 }
