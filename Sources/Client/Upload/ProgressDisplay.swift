@@ -9,6 +9,7 @@ final class ProgressDisplay {
     private let mode: Mode
     private let engine: UploadEngine
     private var drawnLines = 0
+    private var finished = 0
     private let totalBytes: UInt64
 
     init(mode: Mode, engine: UploadEngine) {
@@ -52,7 +53,10 @@ final class ProgressDisplay {
         case .terminal:
             redraw()
         case .lines:
-            FileHandle.standardError.write(Data((Self.summary(result) + "\n").utf8))
+            finished += 1
+            let line = result.ok ? "[\(finished)/\(engine.files.count)] stored \(result.stored ?? "") (\(Self.bytes(result.bytes)))"
+                : "[\(finished)/\(engine.files.count)] " + Self.summary(result)
+            FileHandle.standardError.write(Data((line + "\n").utf8))
         case .quiet:
             if !result.ok { FileHandle.standardError.write(Data((Self.summary(result) + "\n").utf8)) }
         }

@@ -25,11 +25,11 @@ struct LineLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
-             file: String, function: String, line: UInt) {
+    func log(event: LogEvent) {
         var fields = metadata
-        if let explicit { fields.merge(explicit) { $1 } }
-        let text = render(level: level, message: "\(message)", fields: fields)
+        if let explicit = event.metadata { fields.merge(explicit) { $1 } }
+        let text = render(level: event.level, message: "\(event.message)", fields: fields)
+        let level = event.level
         let prefix = journal ? "<\(Self.syslogPriority(level))>" : ""
         FileHandle.standardError.write(Data((prefix + text + "\n").utf8))
     }

@@ -99,10 +99,13 @@ final class Worker: @unchecked Sendable {
         waker = try LoopWaker(loop: loop) { [self] in runCommands() }
         let paths = StoragePaths(root: settings.storageRoot, staging: settings.stagingName)
         for address in settings.listen {
-            let listener = try TCPListener(loop: loop, host: address.host, port: address.port, reusePort: true) { [self] tcp in
-                accept(tcp, loop: loop, paths: paths)
+            // "localhost" is the one name the configuration accepts: both loopback addresses.
+            for host in address.host == "localhost" ? ["127.0.0.1", "::1"] : [address.host] {
+                let listener = try TCPListener(loop: loop, host: host, port: address.port, reusePort: true) { [self] tcp in
+                    accept(tcp, loop: loop, paths: paths)
+                }
+                listeners.append(listener)
             }
-            listeners.append(listener)
         }
     }
 
@@ -111,7 +114,11 @@ final class Worker: @unchecked Sendable {
         guard shared.reserveSession(limit: settings.maxSessions) else {
             logger.warning("session limit reached: connection refused",
                            metadata: ["peer": "\(tcp.peerDescription)", "max_sessions": "\(settings.maxSessions)"])
-            return tcp.close()
+            // Tell the client why (a plaintext alert, as for any failure before keys exist), then close.
+            var refusal = ServerConnection(configuration: settings.protocolConfiguration)
+            refusal.close(.tooManySessions, reason: "the server is at its limit of \(settings.maxSessions) sessions")
+            tcp.write(refusal.takeOutput())
+            return tcp.closeAfterPendingWrites()
         }
         let id = shared.makeSessionID()
         let driver = SessionDriver(id: id, loop: loop, tcp: tcp, settings: settings, paths: paths, logger: logger) { [self] driver in

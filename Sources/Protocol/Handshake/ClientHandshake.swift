@@ -65,24 +65,6 @@ struct ClientHandshake {
         state = .sentClientHello(initiators: initiators, transcript: transcript)
     }
 
-    mutating func append(_ bytes: UnsafeRawBufferPointer) { records.append(bytes) }
-
-    mutating func takeOutbound() -> [UInt8] { records.takeOutbound() }
-
-    mutating func writeAlert(_ error: ProtocolError) { records.writeAlert(error) }
-
-    /// Processes buffered records. Returns the established channel once the handshake is complete (the handshake is
-    /// consumed into it), nil when more bytes are needed.
-    mutating func advance(now: Now) throws(ProtocolError) -> SecureChannel? {
-        while let (type, body) = try records.nextMessage() {
-            if type == .alert {
-                throw AlertMessage.peerError(body)
-            }
-            if let channel = try handle(type, body, now: now) { return channel }
-        }
-        return nil
-    }
-
     mutating func handle(_ type: MessageType, _ body: ArraySlice<UInt8>, now: Now) throws(ProtocolError) -> SecureChannel? {
         switch (state, type) {
         case let (.sentClientHello(initiators, transcript), .serverHello):

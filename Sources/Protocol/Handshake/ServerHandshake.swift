@@ -40,22 +40,6 @@ struct ServerHandshake {
         self.configuration = configuration
     }
 
-    mutating func append(_ bytes: UnsafeRawBufferPointer) { records.append(bytes) }
-
-    mutating func takeOutbound() -> [UInt8] { records.takeOutbound() }
-
-    mutating func writeAlert(_ error: ProtocolError) { records.writeAlert(error) }
-
-    mutating func advance(now: Now) throws(ProtocolError) -> SecureChannel? {
-        while let (type, body) = try records.nextMessage() {
-            if type == .alert {
-                throw AlertMessage.peerError(body)
-            }
-            if let channel = try handle(type, body, now: now) { return channel }
-        }
-        return nil
-    }
-
     mutating func handle(_ type: MessageType, _ body: ArraySlice<UInt8>, now: Now) throws(ProtocolError) -> SecureChannel? {
         switch (state, type) {
         case (.awaitClientHello, .clientHello):

@@ -1,13 +1,29 @@
 // The part of a connection both roles share: handshake, then the established channel with the role's upload state,
 // then closed. It owns the error rule: any ProtocolError queues an alert (unless the peer sent one) and closes.
 
-/// What ClientHandshake and ServerHandshake offer the core.
+/// What ClientHandshake and ServerHandshake offer the core: their record layer and their transition function.
 protocol HandshakeDriver {
-    mutating func append(_ bytes: UnsafeRawBufferPointer)
-    mutating func takeOutbound() -> [UInt8]
-    /// Returns the channel when the handshake completes (the handshake is consumed into it).
-    mutating func advance(now: Now) throws(ProtocolError) -> SecureChannel?
-    mutating func writeAlert(_ error: ProtocolError)
+    var records: RecordLayer { get set }
+    /// One handshake message in the current state; returns the channel when the handshake completes.
+    mutating func handle(_ type: MessageType, _ body: ArraySlice<UInt8>, now: Now) throws(ProtocolError) -> SecureChannel?
+}
+
+extension HandshakeDriver {
+    mutating func append(_ bytes: UnsafeRawBufferPointer) { records.append(bytes) }
+
+    mutating func takeOutbound() -> [UInt8] { records.takeOutbound() }
+
+    mutating func writeAlert(_ error: ProtocolError) { records.writeAlert(error) }
+
+    /// Processes buffered records. Returns the established channel once the handshake is complete (the handshake is
+    /// consumed into it), nil when more bytes are needed. A peer's alert ends the handshake whatever the state.
+    mutating func advance(now: Now) throws(ProtocolError) -> SecureChannel? {
+        while let (type, body) = try records.nextMessage() {
+            if type == .alert { throw AlertMessage.peerError(body) }
+            if let channel = try handle(type, body, now: now) { return channel }
+        }
+        return nil
+    }
 }
 
 extension ClientHandshake: HandshakeDriver {}

@@ -8,11 +8,7 @@ extension RecordLayer {
     }
 }
 
-extension ClientHandshake {
-    mutating func writeForTesting(_ type: MessageType, body: [UInt8]) { records.writeForTesting(type, body: body) }
-}
-
-extension ServerHandshake {
+extension HandshakeDriver {
     mutating func writeForTesting(_ type: MessageType, body: [UInt8]) { records.writeForTesting(type, body: body) }
 }
 

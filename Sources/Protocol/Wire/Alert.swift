@@ -25,6 +25,8 @@ public enum AlertCode: UInt16, Sendable, Hashable, CaseIterable {
     case keyUsageExceeded = 0x0110
     /// The caller closed the session: handshake or idle timeout, shutdown (the text says which).
     case closedByPeer = 0x0120
+    /// The server is at its session limit; try again later.
+    case tooManySessions = 0x0121
 
     public var name: String {
         switch self {
@@ -47,6 +49,7 @@ public enum AlertCode: UInt16, Sendable, Hashable, CaseIterable {
         case .noCommonSignature: "no common signature scheme"
         case .keyUsageExceeded: "key used past its usage limit"
         case .closedByPeer: "session closed"
+        case .tooManySessions: "server busy: too many sessions"
         }
     }
 }
@@ -88,7 +91,8 @@ public struct ProtocolError: Error, Equatable, CustomStringConvertible, Sendable
     /// The text sent in the Alert message: the code's name, plus the detail for negotiation failures only.
     var wireText: String {
         switch alert {
-        case .noCommonCipherSuite, .noCommonGroup, .noCommonHash, .noCommonSignature, .protocolVersion, .closedByPeer:
+        case .noCommonCipherSuite, .noCommonGroup, .noCommonHash, .noCommonSignature, .protocolVersion, .closedByPeer,
+             .tooManySessions:
             return detail.isEmpty ? alert.name : "\(alert.name): \(detail)"
         default:
             return alert.name

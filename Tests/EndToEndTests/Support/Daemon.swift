@@ -1,0 +1,193 @@
+// A real `ferryd` on 127.0.0.1 with a temporary configuration, storage root and log file.
+import Foundation
+import XCTest
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+final class Daemon {
+    let child: ChildProcess
+    let port: UInt16
+    let configURL: URL
+    let root: URL
+    let staging = ".staging"
+
+    private init(child: ChildProcess, port: UInt16, configURL: URL, root: URL) {
+        self.child = child
+        self.port = port
+        self.configURL = configURL
+        self.root = root
+    }
+
+    var pid: Int32 { child.pid }
+    var isRunning: Bool { child.isRunning }
+    var address: String { "127.0.0.1:\(port)" }
+    var log: String { child.stderr }
+    var stagingDirectory: URL { root.appendingPathComponent(staging, isDirectory: true) }
+
+    /// The directory a client's files land in.
+    func area(_ identity: String) -> URL { root.appendingPathComponent(identity, isDirectory: true) }
+
+    /// The configuration text for `port` (everything the tests do not set keeps its default).
+    static func configText(port: UInt16, pki: PKI, root: URL, workers: Int, extra: String = "") -> String {
+        """
+        [server]
+        listen = ["127.0.0.1:\(port)"]
+        workers = \(workers)
+        shutdown_grace = 2
+
+        [identity]
+        certificate = "\(pki.serverCertificate.path)"
+        private_key = "\(pki.serverKey.path)"
+        client_ca = "\(pki.caCertificate.path)"
+
+        [storage]
+        root = "\(root.path)"
+
+        [log]
+        level = "info"
+        format = "logfmt"
+        \(extra)
+        """
+    }
+
+    /// Starts ferryd on a free port and waits (10 s at most) for `ferryd ready`. A port taken between our probe and the
+    /// daemon's bind is retried on another one.
+    static func start(environment env: TestEnvironment, workers: Int, extra: String = "",
+                      file: StaticString = #filePath, line: UInt = #line) throws -> Daemon {
+        let root = env.directory.appendingPathComponent("root", isDirectory: true)
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        var lastLog = ""
+        for attempt in 1...5 {
+            let port = try freePort()
+            let configURL = env.directory.appendingPathComponent("ferryd-\(attempt).toml")
+            try configText(port: port, pki: env.pki, root: root, workers: workers, extra: extra)
+                .write(to: configURL, atomically: true, encoding: .utf8)
+            let child = try ChildProcess(env.binaries.ferryd, ["--config", configURL.path],
+                                         outputDirectory: env.directory, name: "ferryd")
+            let daemon = Daemon(child: child, port: port, configURL: configURL, root: root)
+            let ready = waitUntil(timeout: 10) { daemon.log.contains("msg=\"ferryd ready\"") || !child.isRunning }
+            if ready, child.isRunning {
+                env.register(daemon)
+                return daemon
+            }
+            lastLog = daemon.log
+            child.stop(grace: 2)
+            let portInUse = lastLog.contains("EADDRINUSE") || lastLog.lowercased().contains("address already in use")
+            if !portInUse { break }
+        }
+        XCTFail("ferryd did not become ready within 10 s; log:\n\(lastLog)", file: file, line: line)
+        throw E2EError("ferryd did not start")
+    }
+
+    /// SIGTERM, then SIGKILL after 5 s. True when it exited on its own after SIGTERM.
+    @discardableResult
+    func stop() -> Bool { child.stop(grace: 5) }
+
+    func assertRunning(_ when: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertTrue(isRunning, "ferryd is not running \(when) (\(child.terminationDescription)); log tail:\n"
+            + String(log.suffix(3000)), file: file, line: line)
+    }
+
+    /// Waits (bounded) until a log line satisfies `predicate`.
+    func waitForLog(timeout: Double, _ predicate: @escaping (LogLine) -> Bool) -> LogLine? {
+        var found: LogLine?
+        waitUntil(timeout: timeout, interval: 0.02) {
+            found = logLines().first(where: predicate)
+            return found != nil
+        }
+        return found
+    }
+
+    func logLines() -> [LogLine] { log.split(separator: "\n").map { LogLine(String($0)) } }
+
+    func logLines(message: String) -> [LogLine] { logLines().filter { $0.message == message } }
+
+    /// Entries in the staging directory (partial uploads).
+    func stagingEntries() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: stagingDirectory.path)) ?? []).sorted()
+    }
+
+    /// VmRSS and VmHWM of the daemon, in KiB.
+    func memory() throws -> (rssKiB: Int, peakKiB: Int) {
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        func field(_ name: String) -> Int? {
+            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else { return nil }
+            return Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" })[1])
+        }
+        guard let rss = field("VmRSS"), let peak = field("VmHWM") else { throw E2EError("no VmRSS in /proc/\(pid)/status") }
+        return (rss, peak)
+    }
+
+    /// A port that was free a moment ago: bind 127.0.0.1:0, read the port, close.
+    static func freePort() throws -> UInt16 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw E2EError("socket: errno \(errno)") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw E2EError("bind: errno \(errno)") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else { throw E2EError("getsockname: errno \(errno)") }
+        return UInt16(bigEndian: address.sin_port)
+    }
+}
+
+/// One logfmt line of ferryd: `ts=… level=info msg="upload started" path=a size=1 session=3 worker=0`.
+struct LogLine: CustomStringConvertible {
+    let text: String
+    let fields: [String: String]
+
+    init(_ text: String) {
+        self.text = text
+        var fields: [String: String] = [:]
+        var index = text.startIndex
+        while index < text.endIndex {
+            while index < text.endIndex, text[index] == " " { index = text.index(after: index) }
+            guard let equals = text[index...].firstIndex(of: "=") else { break }
+            let key = String(text[index..<equals])
+            var cursor = text.index(after: equals)
+            var value = ""
+            if cursor < text.endIndex, text[cursor] == "\"" {
+                cursor = text.index(after: cursor)
+                while cursor < text.endIndex, text[cursor] != "\"" {
+                    if text[cursor] == "\\", text.index(after: cursor) < text.endIndex {
+                        cursor = text.index(after: cursor)
+                        switch text[cursor] {
+                        case "n": value.append("\n")
+                        case "t": value.append("\t")
+                        case "r": value.append("\r")
+                        default: value.append(text[cursor])
+                        }
+                    } else {
+                        value.append(text[cursor])
+                    }
+                    cursor = text.index(after: cursor)
+                }
+                if cursor < text.endIndex { cursor = text.index(after: cursor) }
+            } else {
+                let end = text[cursor...].firstIndex(of: " ") ?? text.endIndex
+                value = String(text[cursor..<end])
+                cursor = end
+            }
+            fields[key] = value
+            index = cursor
+        }
+        self.fields = fields
+    }
+
+    var message: String? { fields["msg"] }
+    subscript(_ key: String) -> String? { fields[key] }
+    var description: String { text }
+}
