@@ -58,7 +58,13 @@ struct UploadCommand: ParsableCommand {
         guard let serverText = server ?? settings.server else {
             throw ValidationError("no server: pass --server HOST:PORT or set `server` in the client configuration")
         }
-        let (host, port) = try Self.parseServer(serverText)
+        let host: String, port: UInt16
+        do {
+            let parsed = try HostPort.parse(serverText)
+            (host, port) = (parsed.host, parsed.port)
+        } catch {
+            throw ValidationError("--server: \(error)")
+        }
         guard let caPath = ca ?? settings.ca, let certPath = cert ?? settings.certificate, let keyPath = key ?? settings.key else {
             throw ValidationError("--ca, --cert and --key are needed (or `ca`, `certificate`, `key` in the client configuration)")
         }
@@ -112,24 +118,6 @@ struct UploadCommand: ParsableCommand {
                 + String(format: "%.2f s (%@/s)", seconds, ProgressDisplay.bytes(UInt64(rate))))
         }
         if !report.ok { throw ExitCode(1) }
-    }
-
-    static func parseServer(_ text: String) throws -> (String, UInt16) {
-        let host: Substring
-        let portText: Substring
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
-                throw ValidationError("server '\(text)': expected [IPv6]:PORT")
-            }
-            host = text[text.index(after: text.startIndex)..<close]
-            portText = text[text.index(close, offsetBy: 2)...]
-        } else {
-            guard let colon = text.lastIndex(of: ":") else { throw ValidationError("server '\(text)': expected HOST:PORT") }
-            host = text[..<colon]
-            portText = text[text.index(after: colon)...]
-        }
-        guard let port = UInt16(portText), port > 0 else { throw ValidationError("server '\(text)': bad port") }
-        return (String(host), port)
     }
 
     static func read(_ path: String, _ what: String) throws -> [UInt8] {

@@ -22,12 +22,11 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try DaemonRuntime.load(configPath: config)
-        LoggingSystem.bootstrap { label in
-            LineLogHandler(label: label, level: loaded.logLevel, format: loaded.logFormat)
-        }
+        let logSettings = LogSettings(level: loaded.logLevel, format: loaded.logFormat)
+        LoggingSystem.bootstrap { label in LineLogHandler(label: label, settings: logSettings) }
         let logger = Logger(label: "ferryd")
         do {
-            try Server(settings: loaded.settings, logger: logger).run()
+            try Server(runtime: loaded, configPath: config, logSettings: logSettings, logger: logger).run()
         } catch {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode(1)

@@ -84,7 +84,7 @@ final class BadNameTests: XCTestCase {
             XCTAssertEqual(entry?.ok, true, "\(name): \(entry?.error ?? "missing from the JSON")")
             XCTAssertEqual(entry?.stored, "mixed/\(name)")
             let stored = daemon.area("alice").appendingPathComponent("mixed/\(name)")
-            XCTAssertEqual([UInt8]((try? Data(contentsOf: stored)) ?? Data()), bytes, "\(name) stored exactly")
+            assertStored(stored, equals: bytes, "\(name) stored exactly")
         }
         XCTAssertEqual(regularFiles(under: daemon.area("alice")), good.keys.map { "mixed/\($0)" }.sorted(),
                        "only the good files are stored")

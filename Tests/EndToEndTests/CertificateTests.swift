@@ -35,7 +35,9 @@ final class CertificateTests: XCTestCase {
                        "the impostor's upload created \(daemon.area("alice").path)")
         XCTAssertEqual(regularFiles(under: daemon.root), [], "something was stored for a refused client")
         let failure = daemon.waitForLog(timeout: 5) { $0.message == "handshake failed" }
-        XCTAssertEqual(failure?["alert"], "unknown_ca", "daemon log: \(daemon.log)")
+        XCTAssertNotNil(failure, "no 'handshake failed' in the daemon log:\n\(daemon.log)")
+        XCTAssertEqual(failure?["alert"], "certificate from an unknown CA", "daemon log: \(daemon.log)")
+        XCTAssertEqual(failure?["certificate"], "untrustedIssuer", "daemon log: \(daemon.log)")
         XCTAssertEqual(daemon.logLines(message: "session established").count, 0)
         daemon.assertRunning("after refusing a certificate")
 
@@ -43,8 +45,7 @@ final class CertificateTests: XCTestCase {
         let good = try env.upload([file.path], to: daemon)
         XCTAssertEqual(good.status, 0, "\(good.run.stderr)")
         XCTAssertEqual(good.ok, true)
-        XCTAssertEqual([UInt8]((try? Data(contentsOf: daemon.area("alice").appendingPathComponent("secret.txt"))) ?? Data()),
-                       content)
+        assertStored(daemon.area("alice").appendingPathComponent("secret.txt"), equals: content)
         daemon.assertRunning("after the good upload")
     }
 
@@ -80,7 +81,7 @@ final class CertificateTests: XCTestCase {
         XCTAssertEqual(outcome.status, 0, "\(outcome.run.stderr)")
         XCTAssertEqual(outcome.ok, true, "\(outcome.files.first?.error ?? "")")
         let stored = daemon.area("bob").appendingPathComponent("from-bob.bin")
-        XCTAssertEqual([UInt8]((try? Data(contentsOf: stored)) ?? Data()), content, "stored under <root>/bob/")
+        assertStored(stored, equals: content, "stored under <root>/bob/")
         let session = daemon.logLines(message: "session established").first
         XCTAssertEqual(session?["client"], "bob")
         XCTAssertEqual(session?["client_sig"], "ecdsa-p256-sha256")

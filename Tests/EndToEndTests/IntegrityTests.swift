@@ -41,11 +41,10 @@ final class IntegrityTests: XCTestCase {
         XCTAssertEqual(receipt.storedName, "integrity/next.bin")
         XCTAssertEqual(receipt.size, UInt64(next.count))
         XCTAssertEqual(receipt.digest, DigestContext.hash(.sha256, next))
-        XCTAssertEqual([UInt8]((try? Data(contentsOf: daemon.area("alice").appendingPathComponent("integrity/next.bin"))) ?? Data()),
-                       next)
+        assertStored(daemon.area("alice").appendingPathComponent("integrity/next.bin"), equals: next)
         let retry = try client.upload("integrity/mismatch.bin", bytes)
         guard case .uploadCommitted = retry else { return XCTFail("the corrected upload failed: \(retry)") }
-        XCTAssertEqual([UInt8]((try? Data(contentsOf: final)) ?? Data()), bytes)
+        assertStored(final, equals: bytes)
 
         // A name refused by the daemon (a 256-byte component) in the same session, then one more good upload.
         let refused = try client.open(String(repeating: "x", count: 256), size: 1)
@@ -74,7 +73,7 @@ final class IntegrityTests: XCTestCase {
         let one = try env.upload([file.path], to: daemon)
         XCTAssertEqual(one.status, 0, "\(one.run.stderr)")
         XCTAssertEqual(one.ok, true)
-        XCTAssertEqual([UInt8]((try? Data(contentsOf: stored)) ?? Data()), first)
+        assertStored(stored, equals: first)
 
         // The same name again, with different content: refused as `exists`, the first content stays.
         try Content.write(Content.random(100_000), to: file)
@@ -84,16 +83,46 @@ final class IntegrityTests: XCTestCase {
         let error = two.files.first?.error ?? ""
         XCTAssertTrue(error.contains("already exists"), "JSON error: \(error)")
         XCTAssertEqual(daemon.logLines(message: "upload refused").last?["code"], "exists")
-        XCTAssertEqual([UInt8]((try? Data(contentsOf: stored)) ?? Data()), first, "the first content was replaced")
+        assertStored(stored, equals: first, "the first content was replaced")
 
         // Asking to overwrite does not help on a server with allow_overwrite = false (the default).
         let three = try env.upload([file.path], to: daemon, extra: ["--overwrite"])
         XCTAssertEqual(three.status, 1)
         XCTAssertTrue((three.files.first?.error ?? "").contains("does not allow overwriting"), "\(three.files.first?.error ?? "")")
         XCTAssertEqual(daemon.logLines(message: "upload refused").last?["code"], "exists")
-        XCTAssertEqual([UInt8]((try? Data(contentsOf: stored)) ?? Data()), first, "the first content was replaced")
+        assertStored(stored, equals: first, "the first content was replaced")
         XCTAssertEqual(daemon.stagingEntries(), [])
         XCTAssertEqual(regularFiles(under: daemon.area("alice")), ["dup.bin"])
         daemon.assertRunning("after the refused overwrites")
+    }
+
+    /// Two sessions upload the same new name at the same time: both are accepted (the name is free when each starts),
+    /// the first to commit wins and the other gets `exists` at commit (link(2), never rename over it).
+    func testTwoConcurrentUploadsOfTheSameNameCommitOnlyOnce() throws {
+        let env = try TestEnvironment(self)
+        let daemon = try Daemon.start(environment: env, workers: 2)
+        let first = try RawClient(port: daemon.port, client: env.alice)
+        let second = try RawClient(port: daemon.port, client: env.alice)
+        _ = try first.handshake()
+        _ = try second.handshake()
+        let a = Content.random(200_000)
+        let b = Content.random(150_000)
+        guard case .uploadAccepted = try first.open("race/same.bin", size: UInt64(a.count)) else { return XCTFail("A not accepted") }
+        guard case .uploadAccepted = try second.open("race/same.bin", size: UInt64(b.count)) else { return XCTFail("B not accepted") }
+        try first.sendData(a)
+        try second.sendData(b)
+        let winner = try first.finish(digest: DigestContext.hash(.sha256, a))
+        guard case .uploadCommitted = winner else { return XCTFail("the first commit failed: \(winner)") }
+        let loser = try second.finish(digest: DigestContext.hash(.sha256, b))
+        guard case .uploadFailed(let failure) = loser else { return XCTFail("the second commit replaced the file: \(loser)") }
+        XCTAssertEqual(failure.code, .exists, failure.message)
+        assertStored(daemon.area("alice").appendingPathComponent("race/same.bin"), equals: a)
+        XCTAssertTrue(waitUntil(timeout: 3) { daemon.stagingEntries().isEmpty }, "\(daemon.stagingEntries())")
+        // The loser's session goes on.
+        guard case .uploadCommitted = try second.upload("race/other.bin", b) else { return XCTFail("the loser's next upload") }
+        try first.goodbye()
+        try second.goodbye()
+        XCTAssertEqual(regularFiles(under: daemon.area("alice")), ["race/other.bin", "race/same.bin"])
+        daemon.assertRunning("after the race")
     }
 }

@@ -65,8 +65,7 @@ final class KilledClientTests: XCTestCase {
         let outcome = try env.upload([after.path], to: daemon, dest: "killed")
         XCTAssertEqual(outcome.status, 0, "\(outcome.run.stderr)")
         XCTAssertEqual(outcome.ok, true, "\(outcome.files.first?.error ?? "")")
-        XCTAssertEqual([UInt8]((try? Data(contentsOf: daemon.area("alice").appendingPathComponent("killed/after.bin"))) ?? Data()),
-                       bytes)
+        assertStored(daemon.area("alice").appendingPathComponent("killed/after.bin"), equals: bytes)
         XCTAssertEqual(daemon.stagingEntries(), [])
         daemon.assertRunning("after the upload that followed the kill")
     }

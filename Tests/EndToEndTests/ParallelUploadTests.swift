@@ -36,9 +36,8 @@ final class ParallelUploadTests: XCTestCase {
         var storedBytes: UInt64 = 0
         for (relative, bytes) in files {
             let stored = area.appendingPathComponent("tree/\(relative)")
-            let data = (try? Data(contentsOf: stored)) ?? Data()
-            storedBytes += UInt64(data.count)
-            XCTAssertEqual([UInt8](data), bytes, "tree/\(relative) differs from the source")
+            storedBytes += Content.size(of: stored) ?? 0
+            assertStored(stored, equals: bytes, "tree/\(relative) differs from the source")
             let entry = outcome.file(tree.appendingPathComponent(relative).path)
             XCTAssertEqual(entry?.stored, "tree/\(relative)")
         }

@@ -53,7 +53,7 @@ final class UploadSizeTests: XCTestCase {
             let stored = area.appendingPathComponent(name)
             XCTAssertEqual(Content.size(of: stored), size, "\(name): stored size")
             if let bytes = small[name] {
-                XCTAssertEqual([UInt8]((try? Data(contentsOf: stored)) ?? Data()), bytes, "\(name): stored bytes differ")
+                assertStored(stored, equals: bytes, "\(name): stored bytes differ")
             } else {
                 XCTAssertEqual(try Content.sha256(of: stored), expected[name], "\(name): stored SHA-256 differs")
             }

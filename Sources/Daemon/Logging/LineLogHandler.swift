@@ -3,22 +3,41 @@
 // Key material and file contents are never passed to the logger in the first place.
 import Foundation
 import Logging
+import Synchronization
 
 typealias LogFormat = DaemonConfig.LogFormat
 
+/// The log level and format every handler reads, swapped by a configuration reload (SIGHUP) on any thread.
+final class LogSettings: Sendable {
+    private let state: Mutex<(level: Logger.Level, format: LogFormat)>
+
+    init(level: Logger.Level, format: LogFormat) { state = Mutex((level, format)) }
+
+    var level: Logger.Level { state.withLock { $0.level } }
+    var format: LogFormat { state.withLock { $0.format } }
+
+    func update(level: Logger.Level, format: LogFormat) { state.withLock { $0 = (level, format) } }
+}
+
 struct LineLogHandler: LogHandler {
-    var logLevel: Logger.Level
     var metadata: Logger.Metadata = [:]
     let label: String
-    let format: LogFormat
+    let settings: LogSettings
     let journal: Bool
 
-    init(label: String, level: Logger.Level, format: LogFormat, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    init(label: String, settings: LogSettings, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.label = label
-        logLevel = level
-        self.format = format
+        self.settings = settings
         journal = environment["JOURNAL_STREAM"] != nil
     }
+
+    /// Read from the shared settings, so a reload changes every logger at once; setting it changes them all too.
+    var logLevel: Logger.Level {
+        get { settings.level }
+        set { settings.update(level: newValue, format: settings.format) }
+    }
+
+    var format: LogFormat { settings.format }
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }

@@ -19,6 +19,12 @@ struct DaemonRuntime {
         return try DaemonRuntime(config: config)
     }
 
+    /// A runtime whose settings were already resolved (a reload keeping what needs a restart).
+    init(config: DaemonConfig, settings: RuntimeSettings) {
+        self.config = config
+        self.settings = settings
+    }
+
     init(config: DaemonConfig) throws {
         self.config = config
         let chain = try Self.read(config.identity.certificate, "identity.certificate")

@@ -3,19 +3,59 @@
 //   SIGTERM / SIGINT (first):  drain — stop accepting, let uploads in flight finish for `shutdown_grace` seconds,
 //                              close the rest, exit 0
 //   SIGTERM / SIGINT (second): exit at once
+//   SIGHUP:                    reload the configuration file; an invalid file keeps the old configuration (and says
+//                              why); keys that need a restart (listen, workers, storage paths) are logged as such
 import EventLoop
 import Foundation
 import Logging
 
 final class Server {
-    private let settings: RuntimeSettings
+    private var runtime: DaemonRuntime
+    private var settings: RuntimeSettings { runtime.settings }
+    private let configPath: String
+    private let logSettings: LogSettings
     private let logger: Logger
     private let shared = DaemonShared()
     private var workers: [Worker] = []
 
-    init(settings: RuntimeSettings, logger: Logger) {
-        self.settings = settings
+    init(runtime: DaemonRuntime, configPath: String, logSettings: LogSettings, logger: Logger) {
+        self.runtime = runtime
+        self.configPath = configPath
+        self.logSettings = logSettings
         self.logger = logger
+    }
+
+    /// SIGHUP: load and check the file (certificates included) on the main thread, then hand the new settings to the
+    /// workers, which swap them on their own loop threads.
+    private func reload() {
+        let next: DaemonRuntime
+        do {
+            next = try DaemonRuntime.load(configPath: configPath)
+        } catch {
+            logger.error("reload failed: keeping the current configuration", metadata: ["error": "\(error)"])
+            return
+        }
+        let restart = next.config.restartRequiredChanges(from: runtime.config)
+        if !restart.isEmpty {
+            logger.warning("reload: these settings need a restart and keep their current values",
+                           metadata: ["keys": "\(restart.joined(separator: ","))"])
+        }
+        var applied = next.settings
+        // What needs a restart stays as it is until then.
+        applied.listen = settings.listen
+        applied.workers = settings.workers
+        applied.storageRoot = settings.storageRoot
+        applied.stagingName = settings.stagingName
+        var config = next.config
+        config.server.listen = runtime.config.server.listen
+        config.server.workers = runtime.config.server.workers
+        config.storage.root = runtime.config.storage.root
+        config.storage.staging = runtime.config.storage.staging
+        let changed = config.changedKeys(from: runtime.config)
+        runtime = DaemonRuntime(config: config, settings: applied)
+        logSettings.update(level: config.log.level, format: config.log.format)
+        for worker in workers { worker.send(.reload(applied)) }
+        logger.info("configuration reloaded", metadata: ["changed": "\(changed.isEmpty ? "nothing" : changed.joined(separator: ","))"])
     }
 
     /// Runs until a shutdown signal; throws if a listener cannot be set up.
@@ -65,6 +105,9 @@ final class Server {
         }
         handles.watchers.append(try SignalWatcher(loop: mainLoop, signal: SIGTERM, onSignal))
         handles.watchers.append(try SignalWatcher(loop: mainLoop, signal: SIGINT, onSignal))
+        handles.watchers.append(try SignalWatcher(loop: mainLoop, signal: SIGHUP) { [self] _ in
+            if signalsSeen == 0 { reload() }
+        })
         mainLoop.run()
         _ = mainLoop.close()
         logger.info("ferryd stopped", metadata: ["sessions_served": "\(shared.totalSessions.load(ordering: .relaxed))"])

@@ -14,7 +14,7 @@ final class SessionDriver: TCPConnectionDelegate {
     private let loop: EventLoop
     private let tcp: TCPConnection
     private var protocolState: ServerConnection
-    private let settings: RuntimeSettings
+    private var settings: RuntimeSettings
     private let paths: StoragePaths
     private var logger: Logger
     private let handshakeTimer: LoopTimer
@@ -272,6 +272,25 @@ final class SessionDriver: TCPConnectionDelegate {
     }
 
     var isUploading: Bool { sink != nil }
+
+    /// A configuration reload: the new rotation policy from the next record on, the new limits for what comes next.
+    func apply(_ new: RuntimeSettings) {
+        guard !closing else { return }
+        let old = settings.protocolConfiguration.rotation
+        settings.maxFileSize = new.maxFileSize
+        settings.allowOverwrite = new.allowOverwrite
+        settings.idleTimeoutSeconds = new.idleTimeoutSeconds
+        settings.protocolConfiguration.rotation = new.protocolConfiguration.rotation
+        if old != new.protocolConfiguration.rotation {
+            protocolState.updateRotationPolicy(new.protocolConfiguration.rotation)
+            logger.info("rotation policy updated", metadata: [
+                "rotate_after_bytes": "\(new.protocolConfiguration.rotation.afterBytes ?? 0)",
+                "rotate_after_seconds": "\(new.protocolConfiguration.rotation.afterSeconds ?? 0)",
+            ])
+        }
+        flush()
+        armTimers()
+    }
 
     private func closeNow() {
         closing = true

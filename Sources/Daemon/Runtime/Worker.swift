@@ -34,13 +34,15 @@ enum WorkerCommand: Sendable {
     case drain(graceSeconds: UInt64)
     /// Close everything now.
     case stopNow
+    /// New settings (SIGHUP): for new sessions, and the rotation policy of the running ones.
+    case reload(RuntimeSettings)
 }
 
 final class Worker: @unchecked Sendable {
     // @unchecked: everything but `commands` and `waker` is touched only on this worker's loop thread; `commands` is
     // behind a Mutex and `waker` is libuv's thread-safe uv_async_t.
     let index: Int
-    private let settings: RuntimeSettings
+    private var settings: RuntimeSettings
     private let shared: DaemonShared
     private let logger: Logger
     private let commands = Mutex<[WorkerCommand]>([])
@@ -110,6 +112,7 @@ final class Worker: @unchecked Sendable {
     }
 
     private func accept(_ tcp: TCPConnection, loop: EventLoop, paths: StoragePaths) {
+        let settings = self.settings  // the settings in force when the connection arrived
         guard !draining else { return tcp.close() }
         guard shared.reserveSession(limit: settings.maxSessions) else {
             logger.warning("session limit reached: connection refused",
@@ -142,6 +145,9 @@ final class Worker: @unchecked Sendable {
             case .stopNow:
                 for session in sessions.values { session.shutdown(force: true) }
                 beginDrain(graceSeconds: 0)
+            case .reload(let new):
+                settings = new
+                for session in sessions.values { session.apply(new) }
             }
         }
     }

@@ -178,6 +178,17 @@ public struct ServerConnection {
     /// Ends the session with an alert (handshake or idle timeout…); the caller sends `takeOutput()` and closes.
     public mutating func close(_ alert: AlertCode, reason: String) { core.close(with: ProtocolError(alert, reason)) }
 
+    /// Applies a new rotation policy to this session (a configuration reload), from its next record on: our sending
+    /// keys follow it directly; the client's follow it through RotateRequest (§7.3), since the policy it agreed to in
+    /// the handshake cannot be changed on the wire. Before the handshake completes, the new policy is simply the one
+    /// the next session gets from the configuration.
+    public mutating func updateRotationPolicy(_ policy: RotationPolicy) {
+        try? core.channelCommand { (channel) throws(ProtocolError) in
+            channel.sendPolicy = policy
+            channel.receivePolicy = policy
+        }
+    }
+
     /// Call when `nextDeadline` has passed (time-based rotation).
     public mutating func handleTimer(now: Now) throws(ProtocolError) {
         try core.channelCommand { (channel) throws(ProtocolError) in try channel.handleTimer(now: now) }

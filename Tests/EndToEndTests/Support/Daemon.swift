@@ -31,32 +31,34 @@ final class Daemon {
     /// The directory a client's files land in.
     func area(_ identity: String) -> URL { root.appendingPathComponent(identity, isDirectory: true) }
 
-    /// The configuration text for `port` (everything the tests do not set keeps its default).
-    static func configText(port: UInt16, pki: PKI, root: URL, workers: Int, extra: String = "") -> String {
-        """
-        [server]
-        listen = ["127.0.0.1:\(port)"]
-        workers = \(workers)
-        shutdown_grace = 2
-
-        [identity]
-        certificate = "\(pki.serverCertificate.path)"
-        private_key = "\(pki.serverKey.path)"
-        client_ca = "\(pki.caCertificate.path)"
-
-        [storage]
-        root = "\(root.path)"
-
-        [log]
-        level = "info"
-        format = "logfmt"
-        \(extra)
-        """
+    /// The configuration text for `port`. `settings` adds lines to sections ("limits": ["max_file_size = 5"]); every key
+    /// the tests do not set keeps its default, except shutdown_grace (2 s, so a stuck drain cannot stall a test).
+    static func configText(port: UInt16, pki: PKI, root: URL, workers: Int, settings: [String: [String]] = [:]) -> String {
+        var sections: [(String, [String])] = [
+            ("server", ["listen = [\"127.0.0.1:\(port)\"]", "workers = \(workers)"]),
+            ("identity", ["certificate = \"\(pki.serverCertificate.path)\"", "private_key = \"\(pki.serverKey.path)\"",
+                          "client_ca = \"\(pki.caCertificate.path)\""]),
+            ("storage", ["root = \"\(root.path)\""]),
+            ("limits", []),
+            ("log", ["level = \"info\"", "format = \"logfmt\""]),
+        ]
+        if !(settings["server"] ?? []).contains(where: { $0.hasPrefix("shutdown_grace") }) {
+            sections[0].1.append("shutdown_grace = 2")
+        }
+        for (name, lines) in settings {
+            if let index = sections.firstIndex(where: { $0.0 == name }) {
+                sections[index].1 += lines
+            } else {
+                sections.append((name, lines))
+            }
+        }
+        return sections.filter { !$0.1.isEmpty }.map { "[\($0.0)]\n" + $0.1.joined(separator: "\n") + "\n" }
+            .joined(separator: "\n")
     }
 
     /// Starts ferryd on a free port and waits (10 s at most) for `ferryd ready`. A port taken between our probe and the
     /// daemon's bind is retried on another one.
-    static func start(environment env: TestEnvironment, workers: Int, extra: String = "",
+    static func start(environment env: TestEnvironment, workers: Int, settings: [String: [String]] = [:],
                       file: StaticString = #filePath, line: UInt = #line) throws -> Daemon {
         let root = env.directory.appendingPathComponent("root", isDirectory: true)
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -64,7 +66,7 @@ final class Daemon {
         for attempt in 1...5 {
             let port = try freePort()
             let configURL = env.directory.appendingPathComponent("ferryd-\(attempt).toml")
-            try configText(port: port, pki: env.pki, root: root, workers: workers, extra: extra)
+            try configText(port: port, pki: env.pki, root: root, workers: workers, settings: settings)
                 .write(to: configURL, atomically: true, encoding: .utf8)
             let child = try ChildProcess(env.binaries.ferryd, ["--config", configURL.path],
                                          outputDirectory: env.directory, name: "ferryd")

@@ -255,6 +255,17 @@ func regularFiles(under directory: URL) -> [String] {
 
 /// Prints a line to the test log (seen with `swift test`).
 func report(_ text: String) {
-    print("[e2e] \(text)")
-    fflush(stdout)
+    FileHandle.standardOutput.write(Data("[e2e] \(text)\n".utf8))
+}
+
+/// Asserts that `url` holds exactly `bytes`; a mismatch is described by sizes and digests, never by dumping bytes.
+func assertStored(_ url: URL, equals bytes: [UInt8], _ message: @autoclosure () -> String = "",
+                  file: StaticString = #filePath, line: UInt = #line) {
+    guard let data = try? Data(contentsOf: url) else {
+        return XCTFail("\(url.path) does not exist or cannot be read. \(message())", file: file, line: line)
+    }
+    guard [UInt8](data) != bytes else { return }
+    XCTFail("\(url.path) holds \(data.count) bytes (SHA-256 \(Content.hex(DigestContext.hash(.sha256, [UInt8](data))))), "
+        + "expected \(bytes.count) bytes (SHA-256 \(Content.hex(DigestContext.hash(.sha256, bytes)))). \(message())",
+        file: file, line: line)
 }

@@ -87,6 +87,32 @@ final class RotationTests: XCTestCase {
         XCTAssertTrue(pair.clientEvents.contains { if case .rotated(let e) = $0 { e.reason == .peerRequest } else { false } })
     }
 
+    /// A reload lowers the server's threshold mid-upload: the client, bound by what it agreed in the handshake, is
+    /// asked to rotate (RotateRequest) at the new threshold from the next record on.
+    func testLoweringTheServerPolicyMidSessionRaisesTheRotationCount() throws {
+        var server = try Fixtures.serverConfiguration()
+        server.rotation = RotationPolicy(afterBytes: 64 << 20)
+        var pair = try SessionPair(client: Fixtures.clientConfiguration(), server: server)
+        pair.pump()
+        pair.onServerEvent = { pair, event in if case .uploadRequested = event { pair.server.accept(now: pair.now) } }
+        pair.client.startUpload(UploadRequest(path: "f", size: 4 << 20), now: pair.now)
+        pair.pump()
+        let chunk = [UInt8](repeating: 5, count: 16 * 1024)
+        for _ in 0..<64 {  // 1 MiB under the old policy: no rotation
+            pair.client.sendData(chunk, now: pair.now)
+            pair.pump()
+        }
+        XCTAssertEqual(pair.client.rotations.sent, 0)
+        pair.server.updateRotationPolicy(RotationPolicy(afterBytes: 256 * 1024))
+        for _ in 0..<192 {  // 3 MiB under the new one
+            pair.client.sendData(chunk, now: pair.now)
+            pair.pump()
+        }
+        XCTAssertNil(pair.serverError)
+        XCTAssertGreaterThanOrEqual(pair.client.rotations.sent, 8, "about one rotation per 320 KiB")
+        XCTAssertTrue(pair.clientEvents.contains { if case .rotated(let e) = $0 { e.reason == .peerRequest } else { false } })
+    }
+
     func testTimeBasedRotationWaitsForTrafficUnderTheKey() throws {
         var client = try Fixtures.clientConfiguration()
         client.rotation = RotationPolicy(afterSeconds: 30)

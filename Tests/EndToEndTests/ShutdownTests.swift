@@ -1,0 +1,112 @@
+// Beyond the brief's list: what the daemon does with uploads in flight when it is stopped (SIGTERM: drain within
+// server.shutdown_grace) or dies (SIGKILL), and that it serves again after a restart on the same storage root.
+import Foundation
+import XCTest
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+final class ShutdownTests: XCTestCase {
+    /// SIGTERM while a 512 MiB upload runs, with shutdown_grace = 30: the upload finishes and is committed, then the
+    /// daemon exits 0 on its own.
+    func testSIGTERMLetsTheRunningUploadFinish() throws {
+        let env = try TestEnvironment(self)
+        let size: UInt64 = 512 << 20
+        guard env.freeBytes() > 2 * size + (256 << 20) else { throw XCTSkip("needs about 1.3 GiB free") }
+        let daemon = try Daemon.start(environment: env, workers: 1, settings: ["server": ["shutdown_grace = 30"]])
+        let source = try env.sourceDirectory("drain")
+        let big = source.appendingPathComponent("drain-512MiB.bin")
+        let digest = try Content.writeLarge(size: size, to: big)
+
+        let client = try env.startUpload([big.path], to: daemon)
+        defer { client.stop(grace: 1) }
+        XCTAssertNotNil(daemon.waitForLog(timeout: 15) { $0.message == "upload started" }, "upload never started")
+        XCTAssertTrue(waitUntil(timeout: 20) {
+            daemon.stagingEntries().contains { (Content.size(of: daemon.stagingDirectory.appendingPathComponent($0)) ?? 0) >= 8 << 20 }
+        }, "no data reached staging")
+        XCTAssertTrue(client.isRunning, "the upload ended before SIGTERM could be sent")
+        daemon.child.signal(SIGTERM)
+
+        XCTAssertTrue(client.wait(timeout: 60), "ferry did not finish within 60 s of SIGTERM")
+        XCTAssertEqual(client.exitStatus, 0, "ferry: \(client.terminationDescription)\n\(client.stdout)\n\(client.stderr)")
+        let json = try? JSONSerialization.jsonObject(with: client.stdoutData) as? [String: Any]
+        XCTAssertEqual(json?["ok"] as? Bool, true, "ferry JSON: \(client.stdout)")
+        let stored = daemon.area("alice").appendingPathComponent("drain-512MiB.bin")
+        XCTAssertEqual(try? Content.sha256(of: stored), digest, "the upload in flight at SIGTERM was not stored intact")
+
+        XCTAssertTrue(daemon.child.wait(timeout: 10), "ferryd still running 10 s after its last upload ended")
+        XCTAssertEqual(daemon.child.exitStatus, 0, "ferryd: \(daemon.child.terminationDescription)")
+        XCTAssertEqual(daemon.logLines(message: "shutting down: draining sessions").count, 1)
+        XCTAssertEqual(daemon.logLines(message: "ferryd stopped").count, 1, daemon.log)
+        XCTAssertEqual(daemon.logLines(message: "grace period over: closing sessions still uploading").count, 0)
+        XCTAssertEqual(daemon.stagingEntries(), [])
+    }
+
+    /// SIGTERM with shutdown_grace = 1 while a client holds an upload open without sending: after the grace period
+    /// the session is closed, its partial file removed, and the daemon exits 0.
+    func testAnUploadStillRunningWhenTheGracePeriodEndsIsDiscarded() throws {
+        let env = try TestEnvironment(self)
+        let daemon = try Daemon.start(environment: env, workers: 1, settings: ["server": ["shutdown_grace = 1"]])
+        let client = try RawClient(port: daemon.port, client: env.alice)
+        _ = try client.handshake()
+        guard case .uploadAccepted = try client.open("stalled.bin", size: 8 << 20) else { return XCTFail("not accepted") }
+        try client.sendData(Content.random(1 << 20))
+        XCTAssertTrue(waitUntil(timeout: 5) {
+            daemon.stagingEntries().contains { (Content.size(of: daemon.stagingDirectory.appendingPathComponent($0)) ?? 0) == 1 << 20 }
+        }, "the first MiB never reached staging: \(daemon.stagingEntries())")
+
+        let stoppedAt = monotonicSeconds()
+        daemon.child.signal(SIGTERM)
+        XCTAssertTrue(daemon.child.wait(timeout: 10), "ferryd still running 10 s after SIGTERM with shutdown_grace = 1")
+        report("ferryd exited \(String(format: "%.2f", monotonicSeconds() - stoppedAt)) s after SIGTERM (grace 1 s)")
+        XCTAssertEqual(daemon.child.exitStatus, 0, daemon.child.terminationDescription)
+        XCTAssertEqual(daemon.logLines(message: "grace period over: closing sessions still uploading").count, 1, daemon.log)
+        XCTAssertEqual(daemon.stagingEntries(), [], "the discarded upload's .part file was left behind")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: daemon.area("alice").appendingPathComponent("stalled.bin").path))
+        // The client learns that the session is over (Goodbye, or the connection closing).
+        var ended = false
+        do {
+            ended = try client.nextEvent(timeout: 5) == .peerClosed
+        } catch {
+            ended = client.closedByServer
+        }
+        XCTAssertTrue(ended, "the client was not told that the session ended")
+    }
+
+    /// A daemon that dies (SIGKILL) in the middle of an upload leaves no file under the final name. Restarted on the same
+    /// storage root it must serve the same client again. StoragePaths.partFile documents: "Open with O_CREAT | O_EXCL,
+    /// and clear stale .part files at start-up (a previous process may have left some with the same IDs)".
+    func testAfterADaemonCrashMidUploadTheRestartedDaemonServesTheSameClient() throws {
+        let env = try TestEnvironment(self)
+        let first = try Daemon.start(environment: env, workers: 1)
+        let client = try RawClient(port: first.port, client: env.alice)
+        _ = try client.handshake()
+        guard case .uploadAccepted = try client.open("crash/interrupted.bin", size: 4 << 20) else { return XCTFail("not accepted") }
+        try client.sendData(Content.random(1 << 20))
+        XCTAssertTrue(waitUntil(timeout: 5) {
+            first.stagingEntries().contains { (Content.size(of: first.stagingDirectory.appendingPathComponent($0)) ?? 0) == 1 << 20 }
+        }, "the first MiB never reached staging: \(first.stagingEntries())")
+        let stale = first.stagingEntries()
+        first.child.signal(SIGKILL)
+        XCTAssertTrue(first.child.wait(timeout: 5))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: first.area("alice").appendingPathComponent("crash/interrupted.bin").path),
+                       "a crash mid-upload left a file under the final name")
+        report("after SIGKILL, staging holds \(stale)")
+
+        // Restart on the same root: the next upload of the same client (first session, first upload: the same
+        // session and upload numbers as the interrupted one) must work.
+        let second = try Daemon.start(environment: env, workers: 1)
+        XCTAssertEqual(second.stagingEntries(), [], "stale .part files from the crashed process were not cleared at start-up")
+        let source = try env.sourceDirectory("crash")
+        let file = source.appendingPathComponent("after-restart.bin")
+        let bytes = Content.random(123_456)
+        try Content.write(bytes, to: file)
+        let outcome = try env.upload([file.path], to: second, dest: "crash")
+        XCTAssertEqual(outcome.status, 0, "the first upload after the restart failed: \(outcome.files.first?.error ?? outcome.run.stderr)")
+        assertStored(second.area("alice").appendingPathComponent("crash/after-restart.bin"), equals: bytes)
+        second.assertRunning("after the restart")
+    }
+}
