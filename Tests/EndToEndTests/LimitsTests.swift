@@ -117,6 +117,7 @@ final class LimitsTests: XCTestCase {
             closed = client.closedByServer
         }
         XCTAssertTrue(closed, "the stalled session was not closed")
+        report("stalled session ended by: \(client.alertFromServer.map { "alert \($0.alert.name) (\($0.detail))" } ?? "close")")
         XCTAssertGreaterThanOrEqual(monotonicSeconds() - sentAt, 0.9, "closed before idle_timeout")
         XCTAssertNotNil(daemon.waitForLog(timeout: 5) { $0.message == "idle timeout" }, daemon.log)
         XCTAssertTrue(waitUntil(timeout: 5) { daemon.stagingEntries().isEmpty },

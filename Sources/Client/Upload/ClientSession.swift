@@ -27,6 +27,9 @@ final class ClientSession: TCPConnectionDelegate {
         var fd: Int32?
         var offset: UInt64 = 0
         var reading = false
+        /// Read from the file, hashed, not yet sealed (waiting for the socket or for a rotation to complete).
+        var buffered: [UInt8] = []
+        var bufferedOffset = 0
         var sent: UInt64 = 0
         var rotationsAtStart: Int
         let digest = DigestContext(.sha256)
@@ -158,19 +161,25 @@ final class ClientSession: TCPConnectionDelegate {
         }
     }
 
-    /// Reads and sends while the socket's queue is below the high-water mark.
+    /// Sends what was read, then reads more, while the socket's queue is below the high-water mark and the protocol
+    /// lets Data go (`canSendData` is false for at most one round trip while a rotation completes).
     private func pump() {
-        guard let current, let fd = current.fd, !current.reading, var connection, let tcp else { return }
+        guard let current, current.fd != nil, let tcp else { return }
+        sendBuffered(current)
+        guard current.bufferedOffset == current.buffered.count, !current.reading, let connection else { return }
         if current.sent == current.file.size {
             guard !current.closed else { return }
             current.closed = true
             self.connection = nil
-            connection.finishUpload(digest: current.digest.snapshot(), now: Clock.now())
-            self.connection = connection
+            var finishing = connection
+            finishing.finishUpload(digest: current.digest.snapshot(), now: Clock.now())
+            self.connection = finishing
             closeFile(current)
             return flush()
         }
-        guard tcp.pendingWriteBytes < Self.highWater, connection.canSendData else { return }
+        let queued = current.sent + UInt64(current.buffered.count - current.bufferedOffset)
+        guard queued < current.file.size, tcp.pendingWriteBytes < Self.highWater, connection.canSendData,
+              let fd = current.fd else { return }
         let count = Int(min(UInt64(Self.readSize), current.file.size - current.sent))
         current.reading = true
         FileIO.read(engine.loop, fd: fd, count: count, offset: Int64(current.sent)) { [self] result in
@@ -182,29 +191,38 @@ final class ClientSession: TCPConnectionDelegate {
             case .success(let bytes) where bytes.isEmpty:
                 abort(current, reason: "\(current.file.localPath) shrank while it was being uploaded")
             case .success(let bytes):
-                send(bytes, of: current)
+                bytes.withUnsafeBytes { current.digest.update($0) }
+                current.buffered = bytes
+                current.bufferedOffset = 0
                 pump()
             }
         }
     }
 
-    private func send(_ bytes: [UInt8], of current: Current) {
-        guard var connection else { return }
+    /// Seals buffered bytes, one Data record at a time, while the socket and the protocol allow.
+    private func sendBuffered(_ current: Current) {
+        guard current.bufferedOffset < current.buffered.count, var connection, let tcp else { return }
         self.connection = nil
         let chunk = connection.maxDataChunk
-        bytes.withUnsafeBytes { buffer in
-            current.digest.update(buffer)
-            var start = 0
-            while start < buffer.count {
-                let end = min(start + chunk, buffer.count)
-                connection.sendData(UnsafeRawBufferPointer(rebasing: buffer[start..<end]), now: Clock.now())
-                start = end
+        var sentNow = 0
+        current.buffered.withUnsafeBytes { buffer in
+            while current.bufferedOffset < buffer.count, connection.canSendData, tcp.pendingWriteBytes < Self.highWater {
+                let end = min(current.bufferedOffset + chunk, buffer.count)
+                connection.sendData(UnsafeRawBufferPointer(rebasing: buffer[current.bufferedOffset..<end]), now: Clock.now())
+                sentNow += end - current.bufferedOffset
+                current.bufferedOffset = end
+                let output = connection.takeOutput()
+                if !output.isEmpty { tcp.write(output) }
             }
         }
         self.connection = connection
-        current.sent += UInt64(bytes.count)
+        if current.bufferedOffset == current.buffered.count {
+            current.buffered = []
+            current.bufferedOffset = 0
+        }
+        guard sentNow > 0 else { return }
+        current.sent += UInt64(sentNow)
         engine.progress(current.index, bytes: current.sent)
-        flush()
     }
 
     private func abort(_ current: Current, reason: String) {

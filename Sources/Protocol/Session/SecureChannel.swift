@@ -17,7 +17,7 @@
 struct SecureChannel {
     private enum SendRotation {
         case idle
-        case awaitingReply(initiator: KeyExchangeInitiator, epoch: UInt32, reason: RotationEvent.Reason)
+        case awaitingReply(initiator: KeyExchangeInitiator, epoch: UInt32, reason: RotationEvent.Reason, bytesAtStart: UInt64)
     }
 
     private enum ReceiveRotation {
@@ -42,6 +42,10 @@ struct SecureChannel {
     private var receiveRotation = ReceiveRotation.idle
     /// The receive epoch for which we already sent a RotateRequest (one request per epoch).
     private var requestedForEpoch: UInt32?
+    /// Bytes sent while the last rotation was in flight (RotateInit to RotateReply): a volume rotation starts that
+    /// much before its threshold (at most half of it), so the key protects about `afterBytes` and the sender rarely
+    /// has to wait for the reply.
+    private var rotationLead: UInt64 = 0
     private(set) var rotationsSent = 0
     private(set) var rotationsReceived = 0
 
@@ -152,7 +156,7 @@ struct SecureChannel {
     }
 
     private mutating func handleRotateReply(_ message: RotationShare, now: Now) throws(ProtocolError) -> RotationEvent {
-        guard case let .awaitingReply(initiator, epoch, reason) = sendRotation else {
+        guard case let .awaitingReply(initiator, epoch, reason, bytesAtStart) = sendRotation else {
             throw .unexpected("RotateReply without a RotateInit")
         }
         guard message.epoch == epoch else { throw .illegal("RotateReply for epoch \(message.epoch), expected \(epoch)") }
@@ -172,6 +176,7 @@ struct SecureChannel {
         try seal(.rotateCommit, body: [])
         records.sendKeys = next  // the old TrafficKeys is released here: its secret and cipher contexts are zeroed
         sendRotation = .idle
+        rotationLead = old.bytes - bytesAtStart
         rotationsSent += 1
         return RotationEvent(direction: .send, epoch: epoch, bytesUnderOldKeys: old.bytes,
                              secondsUnderOldKeys: now.seconds(since: old.installedAt), reason: reason)
@@ -196,8 +201,15 @@ struct SecureChannel {
 
     // MARK: Sending
 
-    /// Whether a full Data record may be sealed now (false only at the hard usage limit while a rotation is in flight).
-    var canSendData: Bool { !sendKeys.wouldExceedHardLimit(plaintextLength: Limits.maxMessageLength) }
+    /// Whether a full Data record should be sealed now. False while a rotation is in flight and the current key has
+    /// carried its `afterBytes` already (wait for RotateReply: at most one round trip), and at the hard usage limit.
+    /// Only the hard limit is enforced (`sendData` traps past it); the policy wait is the caller's courtesy.
+    var canSendData: Bool {
+        let keys = sendKeys
+        if keys.wouldExceedHardLimit(plaintextLength: Limits.maxMessageLength) { return false }
+        if case .awaitingReply = sendRotation, let limit = sendPolicy.afterBytes, keys.bytes >= limit { return false }
+        return true
+    }
 
     mutating func send(_ type: MessageType, body: [UInt8], now: Now) throws(ProtocolError) {
         try seal(type, body: body)
@@ -205,7 +217,8 @@ struct SecureChannel {
     }
 
     mutating func sendData(_ chunk: UnsafeRawBufferPointer, now: Now) throws(ProtocolError) {
-        precondition(canSendData, "sendData past the key usage limit: check canSendData first")
+        precondition(!sendKeys.wouldExceedHardLimit(plaintextLength: 1 + chunk.count),
+                     "sendData past the key usage limit: check canSendData first")
         do { try records.writeSealed(.data, body: chunk) } catch { throw ProtocolError(.internalError, "sealing: \(error)") }
         try rotateIfDue(now: now)
     }
@@ -243,7 +256,7 @@ struct SecureChannel {
         guard case .idle = sendRotation else { return }
         let keys = sendKeys
         let reason: RotationEvent.Reason
-        if let limit = sendPolicy.afterBytes, keys.bytes >= limit {
+        if let limit = sendPolicy.afterBytes, keys.bytes + min(rotationLead, limit / 2) >= limit {
             reason = .bytes
         } else if keys.usage >= KeyUsageLimits.softLimit(keys.suite) {
             reason = .usageLimit
@@ -266,6 +279,6 @@ struct SecureChannel {
         var encoder = WireEncoder()
         RotationShare(epoch: epoch, share: initiator.share).encode(into: &encoder)
         try seal(.rotateInit, body: encoder.bytes)
-        sendRotation = .awaitingReply(initiator: initiator, epoch: epoch, reason: reason)
+        sendRotation = .awaitingReply(initiator: initiator, epoch: epoch, reason: reason, bytesAtStart: sendKeys.bytes)
     }
 }

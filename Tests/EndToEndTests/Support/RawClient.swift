@@ -13,7 +13,10 @@ import Musl
 final class RawClient {
     private let fd: Int32
     private var connection: ClientConnection
+    /// The server closed the connection, or sent an Alert (after which it closes).
     private(set) var closedByServer = false
+    /// The Alert the server sent, if any (e.g. `closed` with reason "idle timeout").
+    private(set) var alertFromServer: ProtocolError?
 
     static func now() -> Now {
         var spec = timespec()
@@ -73,6 +76,11 @@ final class RawClient {
             do {
                 event = try connection.nextEvent(now: Self.now())
             } catch {
+                if error.origin == .peer {
+                    alertFromServer = error
+                    closedByServer = true
+                    throw E2EError("the server sent an alert: \(error.alert.name) (\(error.detail))")
+                }
                 try? flush()
                 throw E2EError("protocol error: \(error.alert.name) (\(error.detail))")
             }

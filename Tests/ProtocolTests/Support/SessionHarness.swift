@@ -108,6 +108,12 @@ struct SessionPair {
 
     var handshakeCompleted: Bool { client.isEstablished && server.isEstablished }
 
+    /// Moves bytes until the client may send Data again (a rotation completing), as a real client waits.
+    mutating func waitUntilClientCanSend() {
+        for _ in 0..<100 where !client.canSendData && !client.isClosed { pump() }
+        XCTAssertTrue(client.canSendData || client.isClosed, "canSendData stayed false")
+    }
+
     /// Runs a whole upload of `data` in `chunk`-sized Data messages, the server accepting and committing.
     mutating func upload(_ data: [UInt8], path: String = "file.bin", chunk: Int = Limits.maxDataChunk) {
         onServerEvent = { pair, event in
@@ -122,6 +128,7 @@ struct SessionPair {
         pump()
         var offset = 0
         while offset < data.count {
+            waitUntilClientCanSend()
             let end = min(offset + chunk, data.count)
             data[offset..<end].withUnsafeBytes { client.sendData($0, now: now) }
             offset = end
