@@ -25,6 +25,11 @@ struct RunCommand: ParsableCommand {
         let logSettings = LogSettings(level: loaded.logLevel, format: loaded.logFormat)
         LoggingSystem.bootstrap { label in LineLogHandler(label: label, settings: logSettings) }
         let logger = Logger(label: "ferryd")
+        // Partial uploads of a previous process cannot be resumed and their names may be reused by this one.
+        let staging = loaded.settings.storageRoot.appendingPathComponent(loaded.settings.stagingName, isDirectory: true)
+        let stale = ((try? FileManager.default.contentsOfDirectory(atPath: staging.path)) ?? []).filter { $0.hasSuffix(".part") }
+        for name in stale { try? FileManager.default.removeItem(at: staging.appendingPathComponent(name)) }
+        if !stale.isEmpty { logger.notice("removed partial uploads left by a previous run", metadata: ["count": "\(stale.count)"]) }
         do {
             try Server(runtime: loaded, configPath: config, logSettings: logSettings, logger: logger).run()
         } catch {

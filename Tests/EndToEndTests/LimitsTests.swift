@@ -152,6 +152,8 @@ final class LimitsTests: XCTestCase {
             try Content.write(Array("no room".utf8), to: url)
             let refused = try env.upload([url.path], to: daemon)
             XCTAssertNotEqual(refused.status, 0, "an upload got through while max_sessions = 1 was taken")
+            let why = refused.files.first?.error ?? ""
+            XCTAssertTrue(why.contains("too many sessions"), "the turned-away client is not told why: \(why)")
             XCTAssertNotNil(daemon.waitForLog(timeout: 5) { $0.message == "session limit reached: connection refused" })
             try holder.goodbye()
         }

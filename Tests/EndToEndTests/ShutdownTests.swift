@@ -45,6 +45,54 @@ final class ShutdownTests: XCTestCase {
         XCTAssertEqual(daemon.stagingEntries(), [])
     }
 
+    /// SIGTERM while a client is in the first of three files: that upload finishes, but no new upload starts during the
+    /// drain (SessionDriver.shutdown: "Goodbye to an idle session now; an upload in flight is left to finish"), so the
+    /// daemon stops soon after the upload in flight instead of taking new files until the grace period cuts one.
+    func testNoNewUploadStartsWhileDraining() throws {
+        let env = try TestEnvironment(self)
+        let size: UInt64 = 128 << 20
+        guard env.freeBytes() > 6 * size + (256 << 20) else { throw XCTSkip("needs about 1 GiB free") }
+        let daemon = try Daemon.start(environment: env, workers: 1, settings: ["server": ["shutdown_grace = 20"]])
+        let source = try env.sourceDirectory("drain-batch")
+        let files = try (1...3).map { index -> URL in
+            let url = source.appendingPathComponent("batch-\(index).bin")
+            try Content.writeLarge(size: size, to: url)
+            return url
+        }
+        let client = try ChildProcess(env.binaries.ferry, ["upload", "--server", daemon.address, "--ca", env.alice.ca.path,
+                                                           "--cert", env.alice.certificate.path, "--key", env.alice.key.path,
+                                                           "--parallel", "1", "--json", "--"] + files.map(\.path),
+                                      outputDirectory: env.directory, name: "ferry-upload")
+        defer { client.stop(grace: 1) }
+        XCTAssertTrue(waitUntil(timeout: 20) {
+            daemon.stagingEntries().contains { (Content.size(of: daemon.stagingDirectory.appendingPathComponent($0)) ?? 0) >= 8 << 20 }
+        }, "the first upload never got going")
+        XCTAssertEqual(daemon.logLines(message: "upload committed").count, 0, "the first file finished too soon for this test")
+        let signalledAt = monotonicSeconds()
+        daemon.child.signal(SIGTERM)
+        XCTAssertTrue(client.wait(timeout: 30), "ferry still running 30 s after the daemon's SIGTERM")
+        XCTAssertTrue(daemon.child.wait(timeout: 30), "ferryd still running 30 s after SIGTERM")
+        let stoppedAfter = monotonicSeconds() - signalledAt
+        report("ferryd stopped \(String(format: "%.2f", stoppedAfter)) s after SIGTERM (grace 20 s); ferry: \(client.stdout)")
+
+        // The file in flight at SIGTERM is committed intact.
+        let lines = daemon.logLines()
+        XCTAssertEqual(lines.filter { $0.message == "upload committed" }.first?["path"], "batch-1.bin")
+        XCTAssertEqual(try? Content.sha256(of: daemon.area("alice").appendingPathComponent("batch-1.bin")),
+                       try Content.sha256(of: files[0]))
+        // No upload starts after the drain began, and the daemon does not wait out the grace period.
+        guard let drainIndex = lines.firstIndex(where: { $0.message == "shutting down: draining sessions" }) else {
+            return XCTFail("no drain in the log:\n\(daemon.log)")
+        }
+        let startedDuringDrain = lines[drainIndex...].filter { $0.message == "upload started" }.compactMap { $0["path"] }
+        XCTAssertEqual(startedDuringDrain, [], "uploads started while the daemon was draining")
+        XCTAssertEqual(lines.filter { $0.message == "grace period over: closing sessions still uploading" }.count, 0,
+                       "the drain ran into the grace period and cut an upload")
+        XCTAssertLessThan(stoppedAfter, 15)
+        XCTAssertEqual(daemon.child.exitStatus, 0)
+        XCTAssertEqual(daemon.stagingEntries(), [])
+    }
+
     /// SIGTERM with shutdown_grace = 1 while a client holds an upload open without sending: after the grace period
     /// the session is closed, its partial file removed, and the daemon exits 0.
     func testAnUploadStillRunningWhenTheGracePeriodEndsIsDiscarded() throws {

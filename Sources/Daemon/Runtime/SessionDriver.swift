@@ -25,6 +25,8 @@ final class SessionDriver: TCPConnectionDelegate {
     private var sink: UploadSink?
     private var uploadCounter: UInt64 = 0
     private var closing = false
+    /// The daemon is shutting down: finish the upload in flight, start no other, then say Goodbye.
+    private var draining = false
     /// Reading paused because the disk is behind.
     private var pausedForDisk = false
     private let onClose: (SessionDriver) -> Void
@@ -148,6 +150,7 @@ final class SessionDriver: TCPConnectionDelegate {
     private func beginUpload(_ request: UploadRequest) {
         guard let identity else { return }
         let now = Clock.now()
+        if draining { return refuse(request, UploadFailure(.busy, "the server is shutting down; retry later"), now) }
         if settings.maxFileSize > 0, request.size > settings.maxFileSize {
             return refuse(request, UploadFailure(.tooLarge, "\(request.size) bytes exceeds the server's limit of \(settings.maxFileSize)"), now)
         }
@@ -212,6 +215,7 @@ final class SessionDriver: TCPConnectionDelegate {
             }
             self.resumeReading()
             self.flush()
+            if self.draining { self.shutdown(force: true) }
         }
     }
 
@@ -265,6 +269,7 @@ final class SessionDriver: TCPConnectionDelegate {
     /// rest when the grace period ends).
     func shutdown(force: Bool) {
         guard !closing else { return }
+        draining = true
         if force || sink == nil {
             if protocolState.isEstablished { protocolState.goodbye(now: Clock.now()) }
             flushAndClose()

@@ -29,6 +29,8 @@ final class UploadSink {
     private var fd: Int32?
     private var pending: [UInt8] = []
     private var writing = 0
+    /// An fsync or close of the descriptor on the thread pool (writes are counted by `writing`).
+    private var syncing = false
     private var offset: Int64 = 0
     private let digest = DigestContext(.sha256)
     private(set) var received: UInt64 = 0
@@ -122,6 +124,7 @@ final class UploadSink {
         FileIO.write(loop, fd: fd, bytes: batch, offset: offset) { [self] result in
             let written = writing
             writing = 0
+            if abandoned { return discardFile() }  // abandon() waited for this write before closing the descriptor
             switch result {
             case .success:
                 offset += Int64(written)
@@ -162,10 +165,16 @@ final class UploadSink {
                                                       "SHA-256 mismatch for '\(relativePath)': the server computed \(hex(computed))"))
             }
             guard let fd else { return fail(completion, UploadFailure(.storageFailure, "staging file not open")) }
+            syncing = true
             FileIO.fsync(loop, fd: fd) { [self] result in
+                syncing = false
+                if abandoned { return discardFile() }  // the connection dropped during the fsync
                 if case .failure(let error) = result { return fail(completion, Self.storageFailure(error, "fsync")) }
+                syncing = true
                 FileIO.close(loop, fd: fd) { [self] _ in
+                    syncing = false
                     self.fd = nil
+                    if abandoned { return discardFile() }
                     publish { [self] result in
                         switch result {
                         case .failure(let failure): fail(completion, failure)
@@ -218,6 +227,13 @@ final class UploadSink {
         pending = []
         onDrained = nil
         onFailure = nil
+        // A write still running on the thread pool owns the descriptor: closing it now could let the number be
+        // reused by another open and the write land in another file. The write's completion discards instead.
+        if writing == 0, !syncing { discardFile() }
+    }
+
+    /// Closes and removes the .part file.
+    private func discardFile() {
         let path = partURL.path
         let loop = self.loop
         if let fd {
