@@ -1,10 +1,15 @@
 // The running daemon: N workers on SO_REUSEPORT listeners, and the main thread's loop that owns the signals.
+// With `[metrics] listen` set, that loop also serves /metrics (Metrics/MetricsServer.swift; restart-only).
 //
 //   SIGTERM / SIGINT (first):  drain — stop accepting, let uploads in flight finish for `shutdown_grace` seconds,
 //                              close the rest, exit 0
 //   SIGTERM / SIGINT (second): exit at once
 //   SIGHUP:                    reload the configuration file; an invalid file keeps the old configuration (and says
 //                              why); keys that need a restart (listen, workers, storage paths) are logged as such
+//
+// Under systemd (Type=notify, Systemd/SystemdService.swift): READY=1 once every listener accepts and the signal
+// handlers are in place, RELOADING=1 … READY=1 around a reload, STOPPING=1 when the drain begins, WATCHDOG=1 and
+// STATUS= from timers on the main loop.
 import EventLoop
 import Foundation
 import Logging
@@ -17,17 +22,21 @@ final class Server {
     private let logger: Logger
     private let shared = DaemonShared()
     private var workers: [Worker] = []
+    private let systemd: SystemdService
 
     init(runtime: DaemonRuntime, configPath: String, logSettings: LogSettings, logger: Logger) {
         self.runtime = runtime
         self.configPath = configPath
         self.logSettings = logSettings
         self.logger = logger
+        systemd = SystemdService(notifier: SystemdNotifier(logger: logger), shared: shared)
     }
 
     /// SIGHUP: load and check the file (certificates included) on the main thread, then hand the new settings to the
     /// workers, which swap them on their own loop threads.
     private func reload() {
+        systemd.reloading()
+        defer { systemd.reloaded() }  // READY=1 also when the file is refused: the old configuration keeps serving
         let next: DaemonRuntime
         do {
             next = try DaemonRuntime.load(configPath: configPath)
@@ -51,6 +60,7 @@ final class Server {
         config.server.workers = runtime.config.server.workers
         config.storage.root = runtime.config.storage.root
         config.storage.staging = runtime.config.storage.staging
+        config.metrics.listen = runtime.config.metrics.listen
         let changed = config.changedKeys(from: runtime.config)
         runtime = DaemonRuntime(config: config, settings: applied)
         logSettings.update(level: config.log.level, format: config.log.format)
@@ -61,6 +71,12 @@ final class Server {
     /// Runs until a shutdown signal; throws if a listener cannot be set up.
     func run() throws {
         let mainLoop = try EventLoop()
+        // [metrics] listen (restart-only), on this loop; bound before the workers start, so a taken port stops the
+        // start with nothing to undo.
+        let metrics = shared.metrics
+        let metricsServer = try runtime.config.metrics.listen.map { address in
+            try MetricsServer(loop: mainLoop, address: address, logger: logger) { metrics.exposition() }
+        }
         for index in 0..<settings.workers {
             let worker = Worker(index: index, settings: settings, shared: shared, logger: logger)
             do {
@@ -83,6 +99,8 @@ final class Server {
         handles.workersDone = try LoopWaker(loop: mainLoop) {
             for watcher in handles.watchers { watcher.close() }
             handles.workersDone?.close()
+            metricsServer?.close()
+            self.systemd.close()
         }
         var signalsSeen = 0
         let onSignal: (Int32) -> Void = { [self] signal in
@@ -95,6 +113,7 @@ final class Server {
                 "signal": "\(signal)", "grace_s": "\(settings.shutdownGraceSeconds)",
                 "active_sessions": "\(shared.activeSessions.load(ordering: .relaxed))",
             ])
+            systemd.stopping()
             for worker in workers { worker.send(.drain(graceSeconds: settings.shutdownGraceSeconds)) }
             let workers = self.workers
             let done = handles.workersDone
@@ -108,6 +127,8 @@ final class Server {
         handles.watchers.append(try SignalWatcher(loop: mainLoop, signal: SIGHUP) { [self] _ in
             if signalsSeen == 0 { reload() }
         })
+        systemd.start(loop: mainLoop)
+        systemd.ready()
         mainLoop.run()
         _ = mainLoop.close()
         logger.info("ferryd stopped", metadata: ["sessions_served": "\(shared.totalSessions.load(ordering: .relaxed))"])

@@ -31,10 +31,16 @@ final class SessionDriver: TCPConnectionDelegate {
     private var pausedForDisk = false
     private let onClose: (SessionDriver) -> Void
     let startedAt = Date()
+    /// Process-wide counters (bytesReceived, for systemd's STATUS=); set by the Worker that accepted the connection.
+    var shared: DaemonShared?
+    private let metrics: DaemonMetrics
+    /// The handshake's outcome was counted (ok or failed): exactly once per session.
+    private var handshakeCounted = false
 
     init(id: UInt64, loop: EventLoop, tcp: TCPConnection, settings: RuntimeSettings, paths: StoragePaths,
-         logger: Logger, onClose: @escaping (SessionDriver) -> Void) {
+         logger: Logger, metrics: DaemonMetrics, onClose: @escaping (SessionDriver) -> Void) {
         self.id = id
+        self.metrics = metrics
         self.loop = loop
         self.tcp = tcp
         self.settings = settings
@@ -56,6 +62,7 @@ final class SessionDriver: TCPConnectionDelegate {
         handshakeTimer.start(afterMilliseconds: settings.handshakeTimeoutSeconds * 1000) { [weak self] in
             guard let self, !self.protocolState.isEstablished else { return }
             self.logger.notice("handshake timeout", metadata: ["after_s": "\(self.settings.handshakeTimeoutSeconds)"])
+            self.countHandshake(failed: .timeout)
             self.protocolState.close(.closedByPeer, reason: "handshake timeout")
             self.flushAndClose()
         }
@@ -76,6 +83,7 @@ final class SessionDriver: TCPConnectionDelegate {
 
     func connection(_ connection: TCPConnection, didFail error: UVError) {
         logger.warning("connection error", metadata: ["error": "\(error)"])
+        metrics.connectionError()
         closeNow()
     }
 
@@ -85,7 +93,9 @@ final class SessionDriver: TCPConnectionDelegate {
         handshakeTimer.close()
         idleTimer.close()
         rotationTimer.close()
+        countHandshake(failed: .disconnected)  // no-op once counted
         if let sink {
+            metrics.uploadFailed(.aborted)  // cut by the connection's end
             sink.abandon()
             self.sink = nil
         }
@@ -102,6 +112,7 @@ final class SessionDriver: TCPConnectionDelegate {
             }
         } catch {
             log(error)
+            count(error)
             flushAndClose()
             return
         }
@@ -113,6 +124,10 @@ final class SessionDriver: TCPConnectionDelegate {
         switch event {
         case .handshakeCompleted(let parameters):
             handshakeTimer.stop()
+            if !handshakeCounted {
+                handshakeCounted = true
+                metrics.handshakeSucceeded()
+            }
             identity = parameters.peerIdentity
             logger[metadataKey: "client"] = "\(parameters.peerIdentity)"
             logger.info("session established", metadata: [
@@ -122,6 +137,8 @@ final class SessionDriver: TCPConnectionDelegate {
         case .uploadRequested(let request):
             beginUpload(request)
         case .uploadData(let chunk):
+            metrics.received(bytes: chunk.count)
+            shared?.bytesReceived.add(UInt64(chunk.count), ordering: .relaxed)  // systemd STATUS=
             guard let sink else { return }
             sink.append(chunk)
             if sink.backlog >= UploadSink.highWater, !pausedForDisk {
@@ -132,10 +149,12 @@ final class SessionDriver: TCPConnectionDelegate {
             finishUpload(digest: digest)
         case .uploadAborted(let failure):
             logger.notice("upload aborted by the client", metadata: ["path": "\(sink?.relativePath ?? "")", "reason": "\(failure.message)"])
+            metrics.uploadFailed(failure.code)
             sink?.abandon()
             sink = nil
             resumeReading()
         case .rotated(let rotation):
+            metrics.rotated(rotation.direction)
             logger.info("keys rotated", metadata: [
                 "direction": "\(rotation.direction == .send ? "server->client" : "client->server")",
                 "epoch": "\(rotation.epoch)", "bytes": "\(rotation.bytesUnderOldKeys)",
@@ -167,10 +186,12 @@ final class SessionDriver: TCPConnectionDelegate {
                               finalURL: destination.final, directories: destination.directoriesToCreate,
                               overwrite: request.overwrite)
         self.sink = sink
+        sink.onBacklogChange = { [metrics] delta in metrics.backlogChanged(by: delta) }
         sink.onDrained = { [weak self] in self?.resumeReading() }
         sink.onFailure = { [weak self] failure in
             guard let self, !self.closing else { return }
             self.logger.error("upload failed", metadata: ["path": "\(request.path)", "reason": "\(failure.message)"])
+            self.metrics.uploadFailed(failure.code)
             self.sink?.abandon()
             self.sink = nil
             self.protocolState.fail(failure, now: Clock.now())
@@ -193,6 +214,7 @@ final class SessionDriver: TCPConnectionDelegate {
 
     private func refuse(_ request: UploadRequest, _ failure: UploadFailure, _ now: Now) {
         logger.notice("upload refused", metadata: ["path": "\(request.path)", "code": "\(failure.code)", "reason": "\(failure.message)"])
+        metrics.uploadFailed(failure.code)
         protocolState.reject(failure, now: now)
         flush()
     }
@@ -209,8 +231,10 @@ final class SessionDriver: TCPConnectionDelegate {
                     "path": "\(receipt.storedName)", "bytes": "\(receipt.size)", "sha256": "\(hex(receipt.digest))",
                 ])
                 self.protocolState.commit(receipt, now: now)
+                self.metrics.uploadCommitted()
             case .failure(let failure):
                 self.logger.error("upload failed", metadata: ["path": "\(sink.relativePath)", "reason": "\(failure.message)"])
+                self.metrics.uploadFailed(failure.code)
                 self.protocolState.fail(failure, now: now)
             }
             self.resumeReading()
@@ -250,7 +274,10 @@ final class SessionDriver: TCPConnectionDelegate {
         rotationTimer.start(afterMilliseconds: delay) { [weak self] in
             guard let self else { return }
             self.rotationDeadline = nil
-            do throws(ProtocolError) { try self.protocolState.handleTimer(now: Clock.now()) } catch { self.log(error) }
+            do throws(ProtocolError) { try self.protocolState.handleTimer(now: Clock.now()) } catch {
+                self.log(error)
+                self.count(error)
+            }
             self.flush()
             self.armTimers()
         }
@@ -300,6 +327,22 @@ final class SessionDriver: TCPConnectionDelegate {
     private func closeNow() {
         closing = true
         tcp.close()
+    }
+
+    /// A handshake that will not complete; counted once (a timeout's alert or a later close adds nothing).
+    private func countHandshake(failed failure: DaemonMetrics.HandshakeFailure) {
+        guard !handshakeCounted else { return }
+        handshakeCounted = true
+        metrics.handshakeFailed(failure)
+    }
+
+    /// A protocol error: a failed handshake before it completed, a session error after.
+    private func count(_ error: ProtocolError) {
+        if handshakeCounted {
+            metrics.sessionError(error.alert)
+        } else {
+            countHandshake(failed: .alert(error.alert))
+        }
     }
 
     private func log(_ error: ProtocolError) {

@@ -11,7 +11,11 @@ import Synchronization
 final class DaemonShared: Sendable {
     let activeSessions = Atomic<Int>(0)
     let totalSessions = Atomic<UInt64>(0)
+    /// Upload payload bytes received (decrypted Data chunks, counted by SessionDriver), for systemd's STATUS=.
+    let bytesReceived = Atomic<UInt64>(0)
     private let nextSessionID = Atomic<UInt64>(1)
+    /// The process's Prometheus metrics (Metrics/DaemonMetrics.swift), served by the main loop's MetricsServer.
+    let metrics = DaemonMetrics()
 
     func makeSessionID() -> UInt64 { nextSessionID.add(1, ordering: .relaxed).oldValue }
 
@@ -113,8 +117,12 @@ final class Worker: @unchecked Sendable {
 
     private func accept(_ tcp: TCPConnection, loop: EventLoop, paths: StoragePaths) {
         let settings = self.settings  // the settings in force when the connection arrived
-        guard !draining else { return tcp.close() }
+        guard !draining else {
+            shared.metrics.sessionRefused(.draining)
+            return tcp.close()
+        }
         guard shared.reserveSession(limit: settings.maxSessions) else {
+            shared.metrics.sessionRefused(.limit)
             logger.warning("session limit reached: connection refused",
                            metadata: ["peer": "\(tcp.peerDescription)", "max_sessions": "\(settings.maxSessions)"])
             // Tell the client why (a plaintext alert, as for any failure before keys exist), then close.
@@ -124,12 +132,16 @@ final class Worker: @unchecked Sendable {
             return tcp.closeAfterPendingWrites()
         }
         let id = shared.makeSessionID()
-        let driver = SessionDriver(id: id, loop: loop, tcp: tcp, settings: settings, paths: paths, logger: logger) { [self] driver in
+        shared.metrics.sessionOpened()
+        let driver = SessionDriver(id: id, loop: loop, tcp: tcp, settings: settings, paths: paths, logger: logger,
+                                   metrics: shared.metrics) { [self] driver in
             sessions[driver.id] = nil
             shared.releaseSession()
+            shared.metrics.sessionClosed()
             if draining, sessions.isEmpty { finishDrain() }
         }
         sessions[id] = driver
+        driver.shared = shared
         driver.start()
     }
 

@@ -42,6 +42,12 @@ final class UploadSink {
     var onDrained: (() -> Void)?
     /// Called once if a write fails mid-stream.
     var onFailure: ((UploadFailure) -> Void)?
+    /// Called with the change of `backlog` each time it moves (metrics: the daemon-wide write backlog). The deltas
+    /// sum to 0 over the sink's life: it is kept after `abandon()` so a write still in flight is reported when it
+    /// completes, and `deinit` reports whatever is left.
+    var onBacklogChange: ((Int) -> Void)?
+    /// The backlog as last reported through `onBacklogChange`.
+    private var reportedBacklog = 0
 
     init(loop: EventLoop, request: UploadRequest, relativePath: String, partURL: URL, finalURL: URL,
          directories: [URL], overwrite: Bool) {
@@ -56,6 +62,18 @@ final class UploadSink {
 
     /// Bytes accepted but not yet on disk.
     var backlog: Int { pending.count + writing }
+
+    deinit {
+        if reportedBacklog != 0 { onBacklogChange?(-reportedBacklog) }
+    }
+
+    private func reportBacklog() {
+        let current = backlog
+        guard current != reportedBacklog else { return }
+        let delta = current - reportedBacklog
+        reportedBacklog = current
+        onBacklogChange?(delta)
+    }
 
     // MARK: Prepare
 
@@ -113,6 +131,7 @@ final class UploadSink {
         received += UInt64(chunk.count)
         pending.append(contentsOf: chunk)
         writeNext()
+        reportBacklog()
     }
 
     private func writeNext() {
@@ -124,6 +143,7 @@ final class UploadSink {
         FileIO.write(loop, fd: fd, bytes: batch, offset: offset) { [self] result in
             let written = writing
             writing = 0
+            reportBacklog()
             if abandoned { return discardFile() }  // abandon() waited for this write before closing the descriptor
             switch result {
             case .success:
@@ -145,6 +165,7 @@ final class UploadSink {
         guard self.failure == nil else { return }
         self.failure = failure
         pending = []
+        reportBacklog()
         if let waiter = finishWaiter {
             finishWaiter = nil
             waiter()
@@ -225,6 +246,7 @@ final class UploadSink {
         guard !abandoned else { return }
         abandoned = true
         pending = []
+        reportBacklog()
         onDrained = nil
         onFailure = nil
         // A write still running on the thread pool owns the descriptor: closing it now could let the number be

@@ -2,28 +2,46 @@
 // two shares differ, fits the same interface: the initiator sends a share, the responder answers with its share and
 // knows the secret at once, the initiator completes with the responder's share.
 //
-// Shares on the wire (KeyExchangeGroup.shareLength), and what a peer's share must pass before it is used:
+// Shares on the wire (KeyExchangeGroup.initiatorShareLength / responderShareLength), and what a peer's share must pass
+// before it is used:
 //   x25519     32-byte u-coordinate (RFC 7748 §5); a low-order point gives an all-zero secret, refused (RFC 7748 §6.1).
 //              (Only here: a P-256 secret may legitimately be zero, since the x-coordinate 0 is on the curve.)
 //   secp256r1  65-byte uncompressed SEC1 point 0x04 ‖ X ‖ Y only (RFC 8446 §4.2.8.2); on the curve, not infinity.
 //   ffdheN     big-endian y left-padded to the length of p (RFC 8446 §4.2.8.1); 1 < y < p − 1 (RFC 7919 §5.1) and,
 //              through EVP_PKEY_public_check, y^q = 1 mod p (the prime-order subgroup).
-// Any bad share throws `.invalidPeerShare`. Secrets come back as SecretBytes: 32 bytes, or the length of p for FFDHE
-// (left-padded, RFC 8446 §7.4.1: "leading bytes of Z that contain all zero bits are *not* stripped").
+//   x25519-mlkem768  (draft-ietf-tls-ecdhe-mlkem §3.1, TLS's X25519MLKEM768; ML-KEM part FIRST everywhere)
+//              initiator: ML-KEM-768 encapsulation key (1184) ‖ X25519 public key (32) = 1216 bytes;
+//              responder: ML-KEM-768 ciphertext (1088) ‖ X25519 public key (32) = 1120 bytes;
+//              secret:    ML-KEM shared secret (32) ‖ X25519 shared secret (32) = 64 bytes.
+//              Exact lengths; the encapsulation key passes the FIPS 203 §7.2 modulus check (MLKEM.swift); the X25519
+//              part is checked as x25519 above. A tampered ciphertext is NOT detected here (implicit rejection): it
+//              gives a wrong secret and the handshake or rotation fails at its first sealed record.
+// Any bad share throws `.invalidPeerShare`. Secrets come back as SecretBytes: 32 bytes, 64 for the hybrid, or the length
+// of p for FFDHE (left-padded, RFC 8446 §7.4.1: "leading bytes of Z that contain all zero bits are *not* stripped").
 internal import COpenSSL
 
 /// The initiator's ephemeral key pair, kept until `complete` (then dropped; OpenSSL zeroes the private key on free).
 final class KeyExchangeInitiator {
     let group: KeyExchangeGroup
-    /// The public share to send, exactly `group.shareLength` bytes.
+    /// The public share to send, exactly `group.initiatorShareLength` bytes.
     let share: [UInt8]
-    private var privateKey: OpaquePointer?  // EVP_PKEY, owned; nil once `complete` has succeeded
+    /// EVP_PKEY, owned: the group's key, or the X25519 half of the hybrid. nil once `complete` has succeeded.
+    private var privateKey: OpaquePointer?
+    /// The ML-KEM-768 half of the hybrid; nil for the classical groups and once `complete` has succeeded.
+    private var kemKey: MLKEM768DecapsulationKey?
 
     init(group: KeyExchangeGroup) throws(CryptoError) {
         self.group = group
-        let key = try Ephemeral.generate(group)
+        let key = try Ephemeral.generate(group.classicalPart)
         do throws(CryptoError) {
-            share = try Ephemeral.share(of: key, group)
+            let classicalShare = try Ephemeral.share(of: key, group.classicalPart)
+            if group == .x25519MLKEM768 {
+                let kem = try MLKEM768DecapsulationKey.generate()
+                share = kem.encapsulationKey + classicalShare
+                kemKey = kem
+            } else {
+                share = classicalShare
+            }
         } catch {
             EVP_PKEY_free(key)
             throw error
@@ -32,8 +50,9 @@ final class KeyExchangeInitiator {
     }
 
     /// Test hook, for Wycheproof and RFC 7748 vectors only: an initiator with a given private key (X25519: the 32-byte
-    /// scalar; P-256: the big-endian scalar). FFDHE has no such vectors and traps.
+    /// scalar; P-256: the big-endian scalar). FFDHE has no such vectors and traps; the hybrid has its own hook below.
     init(group: KeyExchangeGroup, privateKeyForTesting scalar: [UInt8]) throws(CryptoError) {
+        precondition(group != .x25519MLKEM768, "use init(mlkemSeedForTesting:x25519PrivateKeyForTesting:)")
         self.group = group
         let key = try Ephemeral.importPrivate(group, scalar)
         do throws(CryptoError) {
@@ -45,6 +64,23 @@ final class KeyExchangeInitiator {
         privateKey = key
     }
 
+    /// Test hook, for the ML-KEM-768 vectors: an x25519-mlkem768 initiator whose ML-KEM key pair is
+    /// KeyGen_internal(d, z) of `seed` = d ‖ z (64 bytes, else `.malformedInput` from swift-crypto) and whose X25519
+    /// private key is `scalar`.
+    init(mlkemSeedForTesting seed: [UInt8], x25519PrivateKeyForTesting scalar: [UInt8]) throws(CryptoError) {
+        group = .x25519MLKEM768
+        let kem = try MLKEM768DecapsulationKey(seedForTesting: seed)
+        let key = try Ephemeral.importPrivate(.x25519, scalar)
+        do throws(CryptoError) {
+            share = kem.encapsulationKey + (try Ephemeral.share(of: key, .x25519))
+        } catch {
+            EVP_PKEY_free(key)
+            throw error
+        }
+        kemKey = kem
+        privateKey = key
+    }
+
     deinit { EVP_PKEY_free(privateKey) }
 
     /// Validates the responder's share (exact length, point on curve / 1 < y < p − 1, non-zero result) and derives the
@@ -52,11 +88,24 @@ final class KeyExchangeInitiator {
     /// successful call is our bug and traps.
     func complete(responderShare: [UInt8]) throws(CryptoError) -> SecretBytes {
         guard let key = privateKey else { preconditionFailure("KeyExchangeInitiator.complete called after it succeeded") }
-        let peer = try Ephemeral.peerKey(group, responderShare)
-        defer { EVP_PKEY_free(peer) }
-        let secret = try Ephemeral.derive(group, ours: key, peer: peer)
+        let secret: SecretBytes
+        if let kemKey {
+            // ciphertext (1088) ‖ X25519 share (32). Both parts are checked before either secret is used; the X25519
+            // part first, since a bad point is the one failure decapsulation cannot report.
+            let expected = group.responderShareLength
+            guard responderShare.count == expected else {
+                throw CryptoError(.invalidPeerShare, "\(group.name) share of \(responderShare.count) bytes, expected \(expected)")
+            }
+            let split = MLKEM768Sizes.ciphertext
+            let ecdhSecret = try Ephemeral.agree(.x25519, ours: key, peerShare: Array(responderShare[split...]))
+            let kemSecret = try kemKey.decapsulate(responderShare[..<split])
+            secret = SecretBytes(concatenating: kemSecret, ecdhSecret)  // ML-KEM first (draft-ietf-tls-ecdhe-mlkem §3.1.3)
+        } else {
+            secret = try Ephemeral.agree(group, ours: key, peerShare: responderShare)
+        }
         EVP_PKEY_free(key)
         privateKey = nil
+        kemKey = nil
         return secret
     }
 
@@ -71,24 +120,46 @@ final class KeyExchangeInitiator {
 enum KeyExchangeResponder {
     /// Validates the initiator's share, makes the responder's ephemeral key, and returns its share and the secret.
     static func respond(group: KeyExchangeGroup, initiatorShare: [UInt8]) throws(CryptoError) -> (share: [UInt8], secret: SecretBytes) {
-        // Validate first: a bad share costs no key generation.
-        let peer = try Ephemeral.peerKey(group, initiatorShare)
+        guard group == .x25519MLKEM768 else {
+            // Validate first: a bad share costs no key generation.
+            let peer = try Ephemeral.peerKey(group, initiatorShare)
+            defer { EVP_PKEY_free(peer) }
+            let ours = try Ephemeral.generate(group)
+            defer { EVP_PKEY_free(ours) }
+            let share = try Ephemeral.share(of: ours, group)
+            let secret = try Ephemeral.derive(group, ours: ours, peer: peer)
+            return (share, secret)
+        }
+        // encapsulation key (1184) ‖ X25519 share (32). The length and the encapsulation key are checked before any key
+        // generation; a low-order X25519 point shows in the derivation, as for x25519.
+        let expected = group.initiatorShareLength
+        guard initiatorShare.count == expected else {
+            throw CryptoError(.invalidPeerShare, "\(group.name) share of \(initiatorShare.count) bytes, expected \(expected)")
+        }
+        let split = MLKEM768Sizes.encapsulationKey
+        let encapsulationKey = try MLKEM768EncapsulationKey(validating: initiatorShare[..<split])
+        let peer = try Ephemeral.peerKey(.x25519, Array(initiatorShare[split...]))
         defer { EVP_PKEY_free(peer) }
-        let ours = try Ephemeral.generate(group)
+        let ours = try Ephemeral.generate(.x25519)
         defer { EVP_PKEY_free(ours) }
-        let share = try Ephemeral.share(of: ours, group)
-        let secret = try Ephemeral.derive(group, ours: ours, peer: peer)
-        return (share, secret)
+        let ecdhShare = try Ephemeral.share(of: ours, .x25519)
+        let ecdhSecret = try Ephemeral.derive(.x25519, ours: ours, peer: peer)
+        let (ciphertext, kemSecret) = try encapsulationKey.encapsulate()
+        return (ciphertext + ecdhShare, SecretBytes(concatenating: kemSecret, ecdhSecret))
     }
 }
 
 extension KeyExchangeGroup {
+    /// The group OpenSSL computes: the group itself, or the X25519 half of the hybrid.
+    fileprivate var classicalPart: KeyExchangeGroup { self == .x25519MLKEM768 ? .x25519 : self }
+
     /// OpenSSL's key type and group name for EVP_PKEY_CTX_new_from_name and the "group" parameter.
     fileprivate var openSSLType: StaticString {
         switch self {
         case .x25519: "X25519"
         case .secp256r1: "EC"
         case .ffdhe2048, .ffdhe3072: "DH"
+        case .x25519MLKEM768: preconditionFailure("OpenSSL computes only the X25519 half of \(name)")
         }
     }
 
@@ -98,19 +169,23 @@ extension KeyExchangeGroup {
         case .secp256r1: "P-256"
         case .ffdhe2048: "ffdhe2048"
         case .ffdhe3072: "ffdhe3072"
+        case .x25519MLKEM768: preconditionFailure("OpenSSL computes only the X25519 half of \(name)")
         }
     }
 
-    /// Length of the shared secret: the x-coordinate for the curves, the length of p for FFDHE (padded).
+    /// Length of the shared secret: the x-coordinate for the curves, the length of p for FFDHE (padded), and
+    /// ML-KEM's 32 bytes ‖ X25519's 32 for the hybrid.
     var secretLength: Int {
         switch self {
         case .x25519, .secp256r1: 32
-        case .ffdhe2048, .ffdhe3072: shareLength
+        case .ffdhe2048, .ffdhe3072: initiatorShareLength
+        case .x25519MLKEM768: MLKEM768Sizes.sharedSecret + 32
         }
     }
 }
 
-/// The EVP_PKEY plumbing shared by both roles. Every EVP_PKEY returned is owned by the caller.
+/// The EVP_PKEY plumbing shared by both roles, for the classical groups (the hybrid's X25519 half goes through here as
+/// `.x25519`). Every EVP_PKEY returned is owned by the caller.
 private enum Ephemeral {
     static func generate(_ group: KeyExchangeGroup) throws(CryptoError) -> OpaquePointer {
         let context = try check(EVP_PKEY_CTX_new_from_name(nil, cString(group.openSSLType), nil), "EVP_PKEY_CTX_new_from_name")
@@ -125,9 +200,16 @@ private enum Ephemeral {
         return try check(key, "EVP_PKEY_keygen")
     }
 
+    /// Validates the peer's share and derives the secret with our key (which stays owned by the caller).
+    static func agree(_ group: KeyExchangeGroup, ours: OpaquePointer, peerShare: [UInt8]) throws(CryptoError) -> SecretBytes {
+        let peer = try peerKey(group, peerShare)
+        defer { EVP_PKEY_free(peer) }
+        return try derive(group, ours: ours, peer: peer)
+    }
+
     /// Our public value in wire form.
     static func share(of key: OpaquePointer, _ group: KeyExchangeGroup) throws(CryptoError) -> [UInt8] {
-        var share = [UInt8](repeating: 0, count: group.shareLength)
+        var share = [UInt8](repeating: 0, count: group.initiatorShareLength)
         var length = 0
         switch group {
         case .x25519:
@@ -143,15 +225,17 @@ private enum Ephemeral {
             try check(EVP_PKEY_get_bn_param(key, cString("pub"), &y), "EVP_PKEY_get_bn_param")
             defer { BN_free(y) }
             length = Int(BN_bn2binpad(y, &share, Int32(share.count)))  // left-padded to the length of p
+        case .x25519MLKEM768:
+            preconditionFailure("OpenSSL computes only the X25519 half of \(group.name)")
         }
-        guard length == group.shareLength else { throw CryptoError(.library, "\(group) share of \(length) bytes") }
+        guard length == group.initiatorShareLength else { throw CryptoError(.library, "\(group) share of \(length) bytes") }
         return share
     }
 
     /// The peer's share as an EVP_PKEY, fully validated. Everything wrong with it is `.invalidPeerShare`.
     static func peerKey(_ group: KeyExchangeGroup, _ share: [UInt8]) throws(CryptoError) -> OpaquePointer {
-        guard share.count == group.shareLength else {
-            throw CryptoError(.invalidPeerShare, "\(group) share of \(share.count) bytes, expected \(group.shareLength)")
+        guard share.count == group.initiatorShareLength else {  // a classical group's two shares have one length
+            throw CryptoError(.invalidPeerShare, "\(group) share of \(share.count) bytes, expected \(group.initiatorShareLength)")
         }
         switch group {
         case .x25519:
@@ -179,6 +263,8 @@ private enum Ephemeral {
                 throw error
             }
             return try validated(key)
+        case .x25519MLKEM768:
+            preconditionFailure("OpenSSL computes only the X25519 half of \(group.name)")
         }
     }
 
@@ -294,7 +380,7 @@ private enum Ephemeral {
                           "OSSL_PARAM_BLD_push_octet_string")
                 try check(OSSL_PARAM_BLD_push_BN(builder, cString("priv"), d), "OSSL_PARAM_BLD_push_BN")
             }
-        case .ffdhe2048, .ffdhe3072:
+        case .ffdhe2048, .ffdhe3072, .x25519MLKEM768:
             preconditionFailure("no fixed-key test hook for \(group)")
         }
     }

@@ -20,6 +20,15 @@ public final class SecretBytes: @unchecked Sendable {
         UnsafeMutableRawBufferPointer(start: base, count: count).copyBytes(from: bytes)
     }
 
+    /// `first ‖ second` in a new buffer: a hybrid group's shared secret (draft-ietf-tls-ecdhe-mlkem §3.1.3).
+    convenience init(concatenating first: SecretBytes, _ second: SecretBytes) {
+        self.init(zeroedCount: first.count + second.count)
+        withUnsafeMutableBytes { out in
+            first.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: out[..<first.count]).copyMemory(from: $0) }
+            second.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: out[first.count...]).copyMemory(from: $0) }
+        }
+    }
+
     deinit {
         OPENSSL_cleanse(base, max(count, 1))
         base.deallocate()

@@ -57,7 +57,7 @@ struct ClientHandshake {
             cipherSuites: preferences.cipherSuites.map(\.rawValue), groups: preferences.groups.map(\.rawValue),
             hashes: preferences.hashes.map(\.rawValue), signatureSchemes: preferences.signatureSchemes.map(\.rawValue),
             keyShares: initiators.map { KeyShareEntry(group: $0.group.rawValue, share: $0.share) })
-        var encoder = WireEncoder(reservingCapacity: 512)
+        var encoder = WireEncoder(reservingCapacity: 256 + hello.keyShares.reduce(0) { $0 + 4 + $1.share.count })
         hello.encode(into: &encoder)
         var transcript = Transcript()
         transcript.append(.clientHello, body: encoder.bytes)
@@ -135,6 +135,9 @@ struct ClientHandshake {
         }
         let shared: SecretBytes
         do { shared = try initiator.complete(responderShare: hello.keyShare) } catch {
+            // A bad share is the server's fault; anything else (e.g. an ML-KEM library failure) is ours
+            // (draft-ietf-tls-ecdhe-mlkem §3.1.2: internal_error).
+            guard error.kind == .invalidPeerShare else { throw ProtocolError(.internalError, "key agreement: \(error)") }
             throw .illegal("server key share rejected: \(error)")
         }
         var transcript = transcript

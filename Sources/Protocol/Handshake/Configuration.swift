@@ -15,18 +15,20 @@ public struct AlgorithmPreferences: Sendable, Equatable {
         self.signatureSchemes = signatureSchemes
     }
 
-    /// Server defaults: AES-256-GCM first (AES-NI makes it the fastest here, docs/PERFORMANCE.md), every group.
+    /// Server defaults: AES-256-GCM first (AES-NI makes it the fastest here, docs/PERFORMANCE.md), every group, the
+    /// post-quantum hybrid first (docs/PROTOCOL.md §12.10): a client that offers it gets it.
     public static let serverDefault = AlgorithmPreferences(
         cipherSuites: [.aes256GCM, .chacha20Poly1305, .aes128GCM, .aes256CBCHMACSHA256],
-        groups: [.x25519, .secp256r1, .ffdhe3072, .ffdhe2048],
+        groups: [.x25519MLKEM768, .x25519, .secp256r1, .ffdhe3072, .ffdhe2048],
         hashes: [.sha256, .sha384, .sha512],
         signatureSchemes: [.ed25519, .ecdsaSecp256r1SHA256, .ecdsaSecp384r1SHA384, .rsaPSSSHA256, .rsaPSSSHA384, .rsaPSSSHA512])
 
     /// Client defaults. The client sends a share for every group it offers (no HelloRetryRequest round trip), so it
-    /// offers only the cheap elliptic-curve groups unless configured otherwise.
+    /// offers the post-quantum hybrid (1216-byte share) and the cheap elliptic-curve groups, for servers without the
+    /// hybrid, unless configured otherwise: a ClientHello of 1,400 bytes, far under the 8 KiB pre-authentication limit.
     public static let clientDefault = AlgorithmPreferences(
         cipherSuites: [.aes256GCM, .chacha20Poly1305, .aes128GCM, .aes256CBCHMACSHA256],
-        groups: [.x25519, .secp256r1],
+        groups: [.x25519MLKEM768, .x25519, .secp256r1],
         hashes: [.sha256, .sha384, .sha512],
         signatureSchemes: [.ed25519, .ecdsaSecp256r1SHA256, .ecdsaSecp384r1SHA384, .rsaPSSSHA256, .rsaPSSSHA384, .rsaPSSSHA512])
 

@@ -122,13 +122,14 @@ struct ServerHandshake {
         }
         let share: [UInt8], shared: SecretBytes
         do { (share, shared) = try KeyExchangeResponder.respond(group: group, initiatorShare: clientShare.share) } catch {
+            guard error.kind == .invalidPeerShare else { throw ProtocolError(.internalError, "key agreement: \(error)") }
             throw .illegal("client \(group.name) key share rejected: \(error)")
         }
 
         let serverHello = ServerHello(version: version.rawValue, random: randomBytes(Limits.randomLength),
                                       cipherSuite: suite.rawValue, group: group.rawValue, hash: hash.rawValue,
                                       clientSignatureSchemes: preferences.signatureSchemes.map(\.rawValue), keyShare: share)
-        var encoder = WireEncoder(reservingCapacity: 512)
+        var encoder = WireEncoder(reservingCapacity: 128 + share.count)
         serverHello.encode(into: &encoder)
         var transcript = Transcript()
         transcript.start(hash)

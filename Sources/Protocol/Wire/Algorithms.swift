@@ -32,8 +32,12 @@ public enum CipherSuite: UInt16, CaseIterable, Sendable, Hashable {
     }
 }
 
-/// Ephemeral key exchange. Values are TLS NamedGroup code points (RFC 8446 §4.2.7, RFC 7919 §2).
+/// Ephemeral key exchange. Values are TLS NamedGroup code points (RFC 8446 §4.2.7, RFC 7919 §2,
+/// draft-ietf-tls-ecdhe-mlkem §5.2).
 public enum KeyExchangeGroup: UInt16, CaseIterable, Sendable, Hashable {
+    /// Hybrid post-quantum: ML-KEM-768 (FIPS 203) and X25519, combined exactly as TLS 1.3's X25519MLKEM768
+    /// (draft-ietf-tls-ecdhe-mlkem §3.1): the ML-KEM part comes first in both shares and in the shared secret.
+    case x25519MLKEM768 = 0x11EC
     case x25519 = 0x001D
     case secp256r1 = 0x0017
     case ffdhe2048 = 0x0100
@@ -41,6 +45,7 @@ public enum KeyExchangeGroup: UInt16, CaseIterable, Sendable, Hashable {
 
     public var name: String {
         switch self {
+        case .x25519MLKEM768: "x25519-mlkem768"
         case .x25519: "x25519"
         case .secp256r1: "p256"
         case .ffdhe2048: "ffdhe2048"
@@ -48,13 +53,23 @@ public enum KeyExchangeGroup: UInt16, CaseIterable, Sendable, Hashable {
         }
     }
 
-    /// Exact length of a key share on the wire. Both shares of a classical group have this length.
-    public var shareLength: Int {
+    /// Exact length of the initiator's share on the wire: the client's ClientHello key share, and RotateInit's.
+    /// A classical group's two shares have the same length; a KEM-based group's do not.
+    public var initiatorShareLength: Int {
         switch self {
+        case .x25519MLKEM768: 1184 + 32  // ML-KEM-768 encapsulation key ‖ X25519 public key
         case .x25519: 32
         case .secp256r1: 65  // uncompressed SEC1 point: 0x04 ‖ X ‖ Y
         case .ffdhe2048: 256  // big-endian public value, left-padded to the length of p (RFC 8446 §4.2.8.1)
         case .ffdhe3072: 384
+        }
+    }
+
+    /// Exact length of the responder's share on the wire: ServerHello's key share, and RotateReply's.
+    public var responderShareLength: Int {
+        switch self {
+        case .x25519MLKEM768: 1088 + 32  // ML-KEM-768 ciphertext ‖ X25519 public key
+        case .x25519, .secp256r1, .ffdhe2048, .ffdhe3072: initiatorShareLength
         }
     }
 }

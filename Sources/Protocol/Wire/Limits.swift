@@ -13,8 +13,9 @@ public enum Limits {
 
     /// Largest record body accepted before the peer is authenticated (its Finished verified). Small on purpose: an
     /// unauthenticated peer can make us buffer at most this much per connection. It fits the largest hello (every
-    /// group's share, ffdhe3072 included: ≈ 1 KiB) and a certificate chain of up to `maxCertificateChainLength` certificates of
-    /// typical size (an RSA-4096 certificate is ≈ 1.4 KiB of DER).
+    /// group's share, x25519-mlkem768's 1216 bytes and ffdhe3072's 384 included: ≈ 2 KiB; the default ClientHello is
+    /// 1,400 bytes) and a certificate chain of up to `maxCertificateChainLength` certificates of typical size (an
+    /// RSA-4096 certificate is ≈ 1.4 KiB of DER).
     public static let maxRecordBodyBeforeAuthentication = 8 * 1024
 
     /// Largest file chunk in one Data message: 64 KiB, the top of the 16–64 KiB range, so the per-record costs
@@ -41,7 +42,7 @@ public enum Limits {
     public static let maxCertificateLength = 6 * 1024
     /// Largest signature: RSA-4096 is 512 bytes, DER ECDSA P-384 ≤ 104.
     public static let maxSignatureLength = 1024
-    /// Largest key share of any group we know (ffdhe3072: 384 bytes); leaves room for a hybrid group's share.
+    /// Largest key share of any group we know (x25519-mlkem768's initiator share: 1216 bytes), with room to spare.
     public static let maxKeyShareLength = 2048
     /// Largest extensions block in a hello or ServerParameters.
     public static let maxExtensionsLength = 1024

@@ -256,12 +256,13 @@ final class CryptoKnownAnswerTests: XCTestCase {
     func testFFDHEGroupsAreRFC7919() throws {
         for group in [KeyExchangeGroup.ffdhe2048, .ffdhe3072] {
             let p = try bytes(try XCTUnwrap(Self.rfc7919Primes[group]))
-            XCTAssertEqual(p.count, group.shareLength)
+            XCTAssertEqual(p.count, group.initiatorShareLength)
+            XCTAssertEqual(p.count, group.responderShareLength)
             let initiator = try KeyExchangeInitiator(group: group)
             let parameters = try XCTUnwrap(initiator.ffdheParametersForTesting)
             XCTAssertEqual(parameters.p, p, "\(group): p is the RFC's")
             XCTAssertEqual(parameters.g, [2], "\(group): g = 2")
-            XCTAssertEqual(initiator.share.count, group.shareLength)
+            XCTAssertEqual(initiator.share.count, group.initiatorShareLength)
 
             // 1 < y < p − 1 (RFC 7919 §5.1): 0, 1, p − 1, p and anything larger are refused.
             var pMinusOne = p
@@ -282,8 +283,8 @@ final class CryptoKnownAnswerTests: XCTestCase {
             var two = [UInt8](repeating: 0, count: p.count)
             two[two.count - 1] = 2
             let (responderShare, responderSecret) = try KeyExchangeResponder.respond(group: group, initiatorShare: two)
-            XCTAssertEqual(responderShare.count, group.shareLength)
-            XCTAssertEqual(responderSecret.count, group.shareLength)
+            XCTAssertEqual(responderShare.count, group.responderShareLength)
+            XCTAssertEqual(responderSecret.count, group.secretLength)
             var pMinusTwo = p
             pMinusTwo[pMinusTwo.count - 1] -= 2
             CryptoTestSupport.assertThrows(.invalidPeerShare, "\(group) y = p - 2") {

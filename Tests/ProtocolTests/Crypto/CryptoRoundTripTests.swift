@@ -118,9 +118,9 @@ final class CryptoRoundTripTests: XCTestCase {
     func testKeyExchangeBothRolesAgreeForEveryGroup() throws {
         for group in KeyExchangeGroup.allCases {
             let initiator = try KeyExchangeInitiator(group: group)
-            XCTAssertEqual(initiator.share.count, group.shareLength, "\(group)")
+            XCTAssertEqual(initiator.share.count, group.initiatorShareLength, "\(group)")
             let (share, responderSecret) = try KeyExchangeResponder.respond(group: group, initiatorShare: initiator.share)
-            XCTAssertEqual(share.count, group.shareLength, "\(group)")
+            XCTAssertEqual(share.count, group.responderShareLength, "\(group)")
             let initiatorSecret = try initiator.complete(responderShare: share)
             XCTAssertEqual(initiatorSecret.count, group.secretLength, "\(group)")
             XCTAssertTrue(initiatorSecret.constantTimeEquals(responderSecret), "\(group): both roles agree")
@@ -134,12 +134,18 @@ final class CryptoRoundTripTests: XCTestCase {
 
     func testBadSharesAreRefusedForEveryGroup() throws {
         for group in KeyExchangeGroup.allCases {
-            let n = group.shareLength
-            let good = try KeyExchangeInitiator(group: group).share
-            var bad: [(String, [UInt8])] = [
-                ("empty", []), ("one byte short", Array(good.dropLast())), ("one byte long", good + [0]),
-                ("double length", good + good), ("all zero", [UInt8](repeating: 0, count: n)),
-            ]
+            // Shares in the initiator's shape go to the responder, shares in the responder's shape to the initiator
+            // (they differ for the hybrid: 1216 and 1120 bytes).
+            let goodInitiatorShare = try KeyExchangeInitiator(group: group).share
+            let goodResponderShare = try KeyExchangeResponder.respond(group: group, initiatorShare: goodInitiatorShare).share
+            func lengthCases(_ good: [UInt8]) -> [(String, [UInt8])] {
+                [("empty", []), ("one byte short", Array(good.dropLast())), ("one byte long", good + [0]),
+                 ("double length", good + good), ("all zero", [UInt8](repeating: 0, count: good.count))]
+            }
+            var badForResponder = lengthCases(goodInitiatorShare), badForInitiator = lengthCases(goodResponderShare)
+            let good = goodInitiatorShare
+            let n = good.count
+            var bad: [(String, [UInt8])] = []  // classical groups: bad in either role
             switch group {
             case .x25519:
                 // u = 1 has order 1 … and u = 0 order 4 (RFC 7748 §6.1): the secret would be all zero.
@@ -155,13 +161,32 @@ final class CryptoRoundTripTests: XCTestCase {
             case .ffdhe2048, .ffdhe3072:
                 bad.append(("y = 1", [UInt8](repeating: 0, count: n - 1) + [1]))
                 bad.append(("y ≥ p", [UInt8](repeating: 0xFF, count: n)))
+            case .x25519MLKEM768:
+                let uOne = [1] + [UInt8](repeating: 0, count: 31)
+                // FIPS 203 §7.2 modulus check: the first 12-bit coefficient of the encapsulation key set to 4095 ≥ q.
+                var coefficientTooLarge = good
+                coefficientTooLarge[0] = 0xFF
+                coefficientTooLarge[1] |= 0x0F
+                badForResponder.append(("encapsulation key coefficient ≥ q", coefficientTooLarge))
+                badForResponder.append(("encapsulation key all 0xFF", [UInt8](repeating: 0xFF, count: 1184) + good[1184...]))
+                badForResponder.append(("X25519 part u = 1", Array(good[..<1184]) + uOne))
+                badForResponder.append(("X25519 part u = 0", Array(good[..<1184]) + [UInt8](repeating: 0, count: 32)))
+                badForResponder.append(("the responder's shape", goodResponderShare))
+                badForInitiator.append(("X25519 part u = 1", Array(goodResponderShare[..<1088]) + uOne))
+                badForInitiator.append(("X25519 part u = 0", Array(goodResponderShare[..<1088]) + [UInt8](repeating: 0, count: 32)))
+                badForInitiator.append(("the initiator's shape", good))
+                badForInitiator.append(("ciphertext one byte short", Array(goodResponderShare[..<1087]) + goodResponderShare[1088...]))
             }
+            badForResponder += bad
+            badForInitiator += bad
             let initiator = try KeyExchangeInitiator(group: group)
-            for (what, share) in bad {
-                CryptoTestSupport.assertThrows(.invalidPeerShare, "\(group): \(what)") {
+            for (what, share) in badForResponder {
+                CryptoTestSupport.assertThrows(.invalidPeerShare, "\(group) responder: \(what)") {
                     try KeyExchangeResponder.respond(group: group, initiatorShare: share)
                 }
-                CryptoTestSupport.assertThrows(.invalidPeerShare, "\(group): \(what)") {
+            }
+            for (what, share) in badForInitiator {
+                CryptoTestSupport.assertThrows(.invalidPeerShare, "\(group) initiator: \(what)") {
                     try initiator.complete(responderShare: share)
                 }
             }

@@ -1,0 +1,256 @@
+// The daemon's Prometheus metrics: one registry per process, shared by every worker thread (Counter and Gauge are
+// atomics, the registry takes a lock only to create or list series), exposed by MetricsServer on `[metrics] listen`.
+//
+//   ferry_sessions_active                              gauge    sessions open now (all workers)
+//   ferry_sessions_total                               counter  sessions accepted
+//   ferry_sessions_refused_total{reason}               counter  limit | draining
+//   ferry_handshakes_total{result, reason}             counter  ok/none | failed/<alert> | failed/timeout | failed/disconnected
+//   ferry_bytes_received_total                         counter  decrypted upload bytes
+//   ferry_uploads_total{result, reason}                counter  committed/none | failed/<upload error code>
+//   ferry_rotations_total{direction}                   counter  client_to_server | server_to_client
+//   ferry_write_backlog_bytes                          gauge    bytes accepted and not yet written, summed over uploads
+//   ferry_errors_total{kind}                           counter  <alert> after the handshake | connection
+//
+// Label values come only from the closed sets below (alert and upload-error codes as snake_case identifiers, plus a
+// few words): never a path, an identity, a peer address or free text, so the series count is fixed (about 80) and a
+// scrape reveals activity, not who or what. Every series exists from the start at 0, so `rate()` and alerts see
+// the first event instead of a series appearing out of nowhere.
+//
+// Departure from swift-prometheus' usual use: the labeled series are created once here and kept in dictionaries keyed
+// by our enums, so recording an event is one dictionary read and one atomic add, with no registry lock on the hot path.
+import Prometheus
+import Protocol
+
+final class DaemonMetrics: Sendable {
+    /// Why a handshake did not complete.
+    enum HandshakeFailure: Hashable, Sendable {
+        /// An alert, ours or the client's (`ProtocolError.alert`).
+        case alert(AlertCode)
+        /// `limits.handshake_timeout` passed.
+        case timeout
+        /// The connection ended (EOF, reset, shutdown) before the handshake completed.
+        case disconnected
+    }
+
+    /// Why a connection was closed without a session.
+    enum Refusal: String, CaseIterable, Sendable {
+        /// `limits.max_sessions` reached.
+        case limit
+        /// Accepted while the daemon was draining for shutdown.
+        case draining
+    }
+
+    enum Name {
+        static let sessionsActive = "ferry_sessions_active"
+        static let sessionsTotal = "ferry_sessions_total"
+        static let sessionsRefused = "ferry_sessions_refused_total"
+        static let handshakes = "ferry_handshakes_total"
+        static let bytesReceived = "ferry_bytes_received_total"
+        static let uploads = "ferry_uploads_total"
+        static let rotations = "ferry_rotations_total"
+        static let writeBacklog = "ferry_write_backlog_bytes"
+        static let errors = "ferry_errors_total"
+
+        static let all = [sessionsActive, sessionsTotal, sessionsRefused, handshakes, bytesReceived, uploads, rotations,
+                          writeBacklog, errors]
+    }
+
+    /// The label value for "no reason" (a successful handshake, a committed upload), so every series of a family
+    /// carries the same label names.
+    static let noReason = "none"
+    /// `ferry_errors_total{kind}` for a read or write error on the socket.
+    static let connectionErrorKind = "connection"
+
+    let registry: PrometheusCollectorRegistry
+    private let sessionsActive: Gauge
+    private let sessionsTotal: Counter
+    private let sessionsRefused: [Refusal: Counter]
+    private let handshakesOK: Counter
+    private let handshakesFailed: [HandshakeFailure: Counter]
+    private let bytesReceived: Counter
+    private let uploadsCommitted: Counter
+    private let uploadsFailed: [UploadErrorCode: Counter]
+    private let rotations: [RotationEvent.Direction: Counter]
+    private let writeBacklog: Gauge
+    private let sessionErrors: [AlertCode: Counter]
+    private let connectionErrors: Counter
+
+    init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        sessionsActive = Self.gauge(registry, Name.sessionsActive)
+        sessionsTotal = Self.counter(registry, Name.sessionsTotal)
+        sessionsRefused = Dictionary(uniqueKeysWithValues: Refusal.allCases.map { refusal in
+            (refusal, Self.counter(registry, Name.sessionsRefused, [("reason", refusal.rawValue)]))
+        })
+        handshakesOK = Self.counter(registry, Name.handshakes, [("result", "ok"), ("reason", Self.noReason)])
+        let failures = AlertCode.allCases.map(HandshakeFailure.alert) + [.timeout, .disconnected]
+        handshakesFailed = Dictionary(uniqueKeysWithValues: failures.map { failure in
+            (failure, Self.counter(registry, Name.handshakes, [("result", "failed"), ("reason", failure.metricLabel)]))
+        })
+        bytesReceived = Self.counter(registry, Name.bytesReceived)
+        uploadsCommitted = Self.counter(registry, Name.uploads, [("result", "committed"), ("reason", Self.noReason)])
+        uploadsFailed = Dictionary(uniqueKeysWithValues: UploadErrorCode.metricCases.map { code in
+            (code, Self.counter(registry, Name.uploads, [("result", "failed"), ("reason", code.metricLabel)]))
+        })
+        rotations = Dictionary(uniqueKeysWithValues: [RotationEvent.Direction.receive, .send].map { direction in
+            (direction, Self.counter(registry, Name.rotations, [("direction", direction.metricLabel)]))
+        })
+        writeBacklog = Self.gauge(registry, Name.writeBacklog)
+        sessionErrors = Dictionary(uniqueKeysWithValues: AlertCode.allCases.map { alert in
+            (alert, Self.counter(registry, Name.errors, [("kind", alert.metricLabel)]))
+        })
+        connectionErrors = Self.counter(registry, Name.errors, [("kind", Self.connectionErrorKind)])
+    }
+
+    /// One help text per family: the registry requires the same text for every series of a family.
+    private static let help: [String: String] = [
+        Name.sessionsActive: "Sessions open now, on all workers.",
+        Name.sessionsTotal: "Sessions accepted since the daemon started.",
+        Name.sessionsRefused: "Connections closed without a session: limit = limits.max_sessions reached, draining = shutting down.",
+        Name.handshakes: "Handshakes by result; a failure's reason is the alert, timeout or disconnected.",
+        Name.bytesReceived: "Decrypted upload bytes received.",
+        Name.uploads: "Uploads by result; a failure's reason is the upload error code (refusals included).",
+        Name.rotations: "Key rotations, by the direction of the traffic whose keys were replaced.",
+        Name.writeBacklog: "Upload bytes accepted and not yet written to disk, summed over sessions.",
+        Name.errors: "Session errors after the handshake, by alert; connection = a socket read or write error.",
+    ]
+
+    /// The name is used as it is: no namespace or unit suffix to join.
+    private static func descriptor(_ name: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help[name] ?? "")
+    }
+
+    /// Creates the series, or returns it when it exists (empty labels = the family's only series).
+    private static func counter(_ registry: PrometheusCollectorRegistry, _ name: String,
+                                _ labels: [(String, String)] = []) -> Counter {
+        registry.makeCounter(descriptor: descriptor(name), labels: labels)
+    }
+
+    private static func gauge(_ registry: PrometheusCollectorRegistry, _ name: String) -> Gauge {
+        registry.makeGauge(descriptor: descriptor(name))
+    }
+
+    /// The text exposition format (version 0.0.4), as served on `/metrics`.
+    func exposition() -> [UInt8] { registry.emitToBuffer() }
+
+    // MARK: Events (any thread)
+
+    /// A connection became a session (its slot reserved).
+    func sessionOpened() {
+        sessionsTotal.increment()
+        sessionsActive.increment()
+    }
+
+    /// A session's connection closed (its slot released).
+    func sessionClosed() { sessionsActive.decrement() }
+
+    func sessionRefused(_ refusal: Refusal) { sessionsRefused[refusal]?.increment() }
+
+    func handshakeSucceeded() { handshakesOK.increment() }
+
+    func handshakeFailed(_ failure: HandshakeFailure) { handshakesFailed[failure]?.increment() }
+
+    /// Decrypted bytes of an upload.
+    func received(bytes: Int) { bytesReceived.increment(by: Int64(bytes)) }
+
+    func uploadCommitted() { uploadsCommitted.increment() }
+
+    /// A refused, failed or aborted upload.
+    func uploadFailed(_ code: UploadErrorCode) {
+        if let counter = uploadsFailed[code] {
+            counter.increment()
+        } else {
+            // A code missing from `metricCases`: still counted (the registry returns the series, creating it once).
+            Self.counter(registry, Name.uploads, [("result", "failed"), ("reason", code.metricLabel)]).increment()
+        }
+    }
+
+    func rotated(_ direction: RotationEvent.Direction) { rotations[direction]?.increment() }
+
+    /// A change of one upload's write backlog (UploadSink.onBacklogChange): positive when bytes are queued, negative
+    /// when they reach the disk or are dropped.
+    func backlogChanged(by delta: Int) {
+        guard delta != 0 else { return }
+        writeBacklog.increment(by: Double(delta))
+    }
+
+    /// A protocol error after the handshake (ours or the client's alert).
+    func sessionError(_ alert: AlertCode) { sessionErrors[alert]?.increment() }
+
+    /// A read or write error on a session's socket.
+    func connectionError() { connectionErrors.increment() }
+}
+
+// MARK: Label values (exhaustive switches: a new code must be given its label here)
+
+extension AlertCode {
+    /// The TLS-style identifier, stable and free of spaces (`name` is the human text for logs).
+    var metricLabel: String {
+        switch self {
+        case .unexpectedMessage: "unexpected_message"
+        case .badRecordMAC: "bad_record_mac"
+        case .recordOverflow: "record_overflow"
+        case .handshakeFailure: "handshake_failure"
+        case .badCertificate: "bad_certificate"
+        case .unsupportedCertificate: "unsupported_certificate"
+        case .certificateExpired: "certificate_expired"
+        case .illegalParameter: "illegal_parameter"
+        case .unknownCA: "unknown_ca"
+        case .decodeError: "decode_error"
+        case .decryptError: "decrypt_error"
+        case .protocolVersion: "protocol_version"
+        case .internalError: "internal_error"
+        case .noCommonCipherSuite: "no_common_cipher_suite"
+        case .noCommonGroup: "no_common_group"
+        case .noCommonHash: "no_common_hash"
+        case .noCommonSignature: "no_common_signature"
+        case .keyUsageExceeded: "key_usage_exceeded"
+        case .closedByPeer: "session_closed"
+        case .tooManySessions: "too_many_sessions"
+        }
+    }
+}
+
+extension UploadErrorCode {
+    /// Every code, for creating the series up front (UploadErrorCode is not CaseIterable in Protocol).
+    static let metricCases: [UploadErrorCode] = [
+        .badPath, .exists, .tooLarge, .noSpace, .digestMismatch, .sizeMismatch, .storageFailure, .permissionDenied,
+        .aborted, .busy, .unknown,
+    ]
+
+    var metricLabel: String {
+        switch self {
+        case .badPath: "bad_path"
+        case .exists: "exists"
+        case .tooLarge: "too_large"
+        case .noSpace: "no_space"
+        case .digestMismatch: "digest_mismatch"
+        case .sizeMismatch: "size_mismatch"
+        case .storageFailure: "storage_failure"
+        case .permissionDenied: "permission_denied"
+        case .aborted: "aborted"
+        case .busy: "busy"
+        case .unknown: "unknown"
+        }
+    }
+}
+
+extension DaemonMetrics.HandshakeFailure {
+    var metricLabel: String {
+        switch self {
+        case .alert(let alert): alert.metricLabel
+        case .timeout: "timeout"
+        case .disconnected: "disconnected"
+        }
+    }
+}
+
+extension RotationEvent.Direction {
+    /// From the server's side: `.receive` replaced the keys of what the client sends.
+    var metricLabel: String {
+        switch self {
+        case .receive: "client_to_server"
+        case .send: "server_to_client"
+        }
+    }
+}

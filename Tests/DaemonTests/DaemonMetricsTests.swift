@@ -1,0 +1,164 @@
+// DaemonMetrics: every family in the exposition with its TYPE, the values after a few events, label values from the
+// closed sets only, and UploadSink's backlog deltas summing back to zero.
+import EventLoop
+import Foundation
+import Protocol
+import XCTest
+
+@testable import Daemon
+
+final class DaemonMetricsTests: XCTestCase {
+    func testTheExpositionNamesEveryMetricWithItsTypeAfterAFewEvents() {
+        let metrics = DaemonMetrics()
+        metrics.sessionOpened()
+        metrics.sessionOpened()
+        metrics.sessionClosed()
+        metrics.sessionRefused(.limit)
+        metrics.handshakeSucceeded()
+        metrics.handshakeFailed(.alert(.unknownCA))
+        metrics.handshakeFailed(.timeout)
+        metrics.received(bytes: 1000)
+        metrics.received(bytes: 24)
+        metrics.uploadCommitted()
+        metrics.uploadFailed(.exists)
+        metrics.uploadFailed(.tooLarge)
+        metrics.rotated(.receive)
+        metrics.rotated(.receive)
+        metrics.rotated(.send)
+        metrics.backlogChanged(by: 4096)
+        metrics.backlogChanged(by: -1024)
+        metrics.sessionError(.badRecordMAC)
+        metrics.connectionError()
+
+        let text = String(decoding: metrics.exposition(), as: UTF8.self)
+        let types = [
+            "ferry_sessions_active": "gauge", "ferry_sessions_total": "counter", "ferry_sessions_refused_total": "counter",
+            "ferry_handshakes_total": "counter", "ferry_bytes_received_total": "counter", "ferry_uploads_total": "counter",
+            "ferry_rotations_total": "counter", "ferry_write_backlog_bytes": "gauge", "ferry_errors_total": "counter",
+        ]
+        XCTAssertEqual(Set(types.keys), Set(DaemonMetrics.Name.all))
+        for (name, type) in types {
+            XCTAssertTrue(text.contains("# TYPE \(name) \(type)\n"), "no '# TYPE \(name) \(type)' in:\n\(text)")
+            XCTAssertTrue(text.contains("# HELP \(name) "), "no HELP line for \(name)")
+        }
+
+        let samples = Exposition.samples(text)
+        let expected: [String: Double] = [
+            "ferry_sessions_active": 1,
+            "ferry_sessions_total": 2,
+            #"ferry_sessions_refused_total{reason="limit"}"#: 1,
+            #"ferry_sessions_refused_total{reason="draining"}"#: 0,
+            #"ferry_handshakes_total{result="ok",reason="none"}"#: 1,
+            #"ferry_handshakes_total{result="failed",reason="unknown_ca"}"#: 1,
+            #"ferry_handshakes_total{result="failed",reason="timeout"}"#: 1,
+            #"ferry_handshakes_total{result="failed",reason="disconnected"}"#: 0,
+            "ferry_bytes_received_total": 1024,
+            #"ferry_uploads_total{result="committed",reason="none"}"#: 1,
+            #"ferry_uploads_total{result="failed",reason="exists"}"#: 1,
+            #"ferry_uploads_total{result="failed",reason="too_large"}"#: 1,
+            #"ferry_uploads_total{result="failed",reason="bad_path"}"#: 0,
+            #"ferry_rotations_total{direction="client_to_server"}"#: 2,
+            #"ferry_rotations_total{direction="server_to_client"}"#: 1,
+            "ferry_write_backlog_bytes": 3072,
+            #"ferry_errors_total{kind="bad_record_mac"}"#: 1,
+            #"ferry_errors_total{kind="connection"}"#: 1,
+            #"ferry_errors_total{kind="unknown_ca"}"#: 0,
+        ]
+        for (series, value) in expected {
+            XCTAssertEqual(samples[series], value, "\(series) in:\n\(text)")
+        }
+    }
+
+    /// Cardinality and privacy: the series are fixed at start, and every label value is a snake_case word.
+    func testLabelValuesAreAFixedSetOfIdentifiers() {
+        let metrics = DaemonMetrics()
+        let before = Exposition.samples(String(decoding: metrics.exposition(), as: UTF8.self))
+        for alert in AlertCode.allCases {
+            metrics.handshakeFailed(.alert(alert))
+            metrics.sessionError(alert)
+        }
+        for code in UploadErrorCode.metricCases { metrics.uploadFailed(code) }
+        let after = Exposition.samples(String(decoding: metrics.exposition(), as: UTF8.self))
+        XCTAssertEqual(Set(before.keys), Set(after.keys), "an event created a series")
+        XCTAssertLessThan(after.count, 100)
+        for series in after.keys {
+            for value in Exposition.labelValues(series) {
+                XCTAssertTrue(!value.isEmpty && value.allSatisfy { ($0 >= "a" && $0 <= "z") || $0 == "_" },
+                              "label value '\(value)' in \(series)")
+            }
+        }
+        XCTAssertEqual(Set(AlertCode.allCases.map(\.metricLabel)).count, AlertCode.allCases.count, "two alerts share a label")
+        XCTAssertEqual(Set(UploadErrorCode.metricCases.map(\.metricLabel)).count, UploadErrorCode.metricCases.count)
+    }
+
+    /// UploadSink reports each change of its backlog; over an upload (written, committed) the deltas sum to 0, and
+    /// the same holds for an abandoned one.
+    func testUploadSinkBacklogDeltasSumToZero() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-metrics-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let loop = try EventLoop()
+        let metrics = DaemonMetrics()
+        final class Record { var sum = 0; var peak = 0; var results: [String] = [] }
+        let record = Record()
+
+        let content = [UInt8](repeating: 0x5A, count: 300_000)
+        func makeSink(_ name: String) -> UploadSink {
+            let sink = UploadSink(loop: loop, request: UploadRequest(path: name, size: UInt64(content.count)), relativePath: name,
+                                  partURL: directory.appendingPathComponent("\(name).part"),
+                                  finalURL: directory.appendingPathComponent(name), directories: [], overwrite: false)
+            sink.onBacklogChange = { delta in
+                record.sum += delta
+                record.peak = max(record.peak, record.sum)
+                metrics.backlogChanged(by: delta)
+            }
+            return sink
+        }
+        var committed: UploadSink? = makeSink("kept.bin")
+        var abandoned: UploadSink? = makeSink("dropped.bin")
+        committed?.prepare { result in
+            guard case .success = result, let sink = committed else { return record.results.append("prepare failed") }
+            for start in stride(from: 0, to: content.count, by: 64 * 1024) {
+                sink.append(content[start..<min(start + 64 * 1024, content.count)])
+            }
+            sink.finish(clientDigest: DigestContext.hash(.sha256, content)) { result in
+                switch result {
+                case .success: record.results.append("committed")
+                case .failure(let failure): record.results.append("failed: \(failure.message)")
+                }
+                committed = nil
+            }
+        }
+        abandoned?.prepare { result in
+            guard case .success = result, let sink = abandoned else { return record.results.append("prepare failed") }
+            sink.append(content[0..<100_000])
+            sink.abandon()
+            abandoned = nil
+        }
+        loop.run()
+        XCTAssertTrue(loop.close())
+        XCTAssertEqual(record.results.count, 1)
+        XCTAssertTrue(record.results.first?.contains("committed") ?? false, "\(record.results)")
+        XCTAssertGreaterThan(record.peak, 0, "no backlog was ever reported")
+        XCTAssertEqual(record.sum, 0)
+        XCTAssertEqual(Exposition.samples(String(decoding: metrics.exposition(), as: UTF8.self))["ferry_write_backlog_bytes"], 0)
+    }
+}
+
+/// A reader for the text exposition format, enough for these tests.
+enum Exposition {
+    /// "name{labels}" (as rendered) → value, for every sample line.
+    static func samples(_ text: String) -> [String: Double] {
+        var samples: [String: Double] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            samples[String(line[..<space])] = value
+        }
+        return samples
+    }
+
+    /// The label values of a rendered series name ("a{x=\"1\",y=\"2\"}" → ["1", "2"]).
+    static func labelValues(_ series: String) -> [String] {
+        series.split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
+    }
+}
