@@ -25,12 +25,41 @@ public enum FileIO {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
         bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
         operation.buffer = buffer
-        writeRemaining(operation, fd: fd, written: 0, total: bytes.count, offset: offset, completion)
+        writeRemaining(operation, base: buffer.baseAddress!, fd: fd, written: 0, total: bytes.count, offset: offset,
+                       completion)
     }
 
-    private static func writeRemaining(_ operation: FileOperation, fd: Int32, written: Int, total: Int,
-                                       offset: Int64, _ completion: @escaping Completion<Int>) {
-        let base = operation.buffer!.baseAddress! + written
+    /// uv_fs_write of the whole of `buffer` without copying it: the operation keeps the buffer alive until the
+    /// completion, and the caller must not change it until then. Short writes continue as above.
+    public static func write(_ loop: EventLoop, fd: Int32, buffer: IOBuffer, offset: Int64,
+                             _ completion: @escaping Completion<Int>) {
+        let operation = FileOperation(loop: loop)
+        operation.retained = buffer
+        writeRemaining(operation, base: buffer.unsafeStorage, fd: fd, written: 0, total: buffer.count, offset: offset,
+                       completion)
+    }
+
+    /// uv_fs_read of up to `count` bytes into `buffer` (its contents replaced; `buffer.count` is the bytes read, 0 at
+    /// end of file). The caller must not touch the buffer until the completion.
+    public static func read(_ loop: EventLoop, fd: Int32, into buffer: IOBuffer, count: Int, offset: Int64,
+                            _ completion: @escaping Completion<Int>) {
+        precondition(count > 0 && count <= buffer.capacity, "FileIO.read of \(count) bytes into \(buffer.capacity)")
+        let operation = FileOperation(loop: loop)
+        operation.retained = buffer
+        let storage = buffer.unsafeStorage
+        operation.submit({ loop, req, cb in
+            var uvBuffer = uv_buf_init(storage.assumingMemoryBound(to: CChar.self), UInt32(count))
+            return uv_fs_read(loop, req, fd, &uvBuffer, 1, offset, cb)
+        }, then: { result, _ in
+            let outcome = uvResult(result, "uv_fs_read")
+            if case .success(let read) = outcome { buffer.didFill(read) }
+            completion(outcome)
+        })
+    }
+
+    private static func writeRemaining(_ operation: FileOperation, base start: UnsafeMutableRawPointer, fd: Int32,
+                                       written: Int, total: Int, offset: Int64, _ completion: @escaping Completion<Int>) {
+        let base = start + written
         operation.submit({ loop, req, cb in
             var buffer = uv_buf_init(base.assumingMemoryBound(to: CChar.self), UInt32(total - written))
             return uv_fs_write(loop, req, fd, &buffer, 1, offset, cb)  // libuv copies the uv_buf_t, not the bytes
@@ -42,8 +71,8 @@ public enum FileIO {
                 completion(.failure(UVError(code: UV_EIO.rawValue, function: "uv_fs_write")))  // no progress
             case .success(let count) where written + count < total:
                 let nextOffset = offset < 0 ? offset : offset + Int64(count)
-                writeRemaining(operation, fd: fd, written: written + count, total: total, offset: nextOffset,
-                               completion)
+                writeRemaining(operation, base: start, fd: fd, written: written + count, total: total,
+                               offset: nextOffset, completion)
             case .success:
                 completion(.success(total))
             }

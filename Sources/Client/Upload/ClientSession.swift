@@ -27,8 +27,9 @@ final class ClientSession: TCPConnectionDelegate {
         var fd: Int32?
         var offset: UInt64 = 0
         var reading = false
-        /// Read from the file, hashed, not yet sealed (waiting for the socket or for a rotation to complete).
-        var buffered: [UInt8] = []
+        /// Read from the file, hashed, not yet sealed from `bufferedOffset` on (waiting for the socket or for a
+        /// rotation to complete). One buffer per file, read into in place.
+        let buffered = IOBuffer(capacity: ClientSession.readSize)
         var bufferedOffset = 0
         var sent: UInt64 = 0
         var rotationsAtStart: Int
@@ -182,17 +183,16 @@ final class ClientSession: TCPConnectionDelegate {
               let fd = current.fd else { return }
         let count = Int(min(UInt64(Self.readSize), current.file.size - current.sent))
         current.reading = true
-        FileIO.read(engine.loop, fd: fd, count: count, offset: Int64(current.sent)) { [self] result in
+        FileIO.read(engine.loop, fd: fd, into: current.buffered, count: count, offset: Int64(current.sent)) { [self] result in
             current.reading = false
             guard self.current === current else { return }
             switch result {
             case .failure(let error):
                 abort(current, reason: "reading \(current.file.localPath): \(error.message)")
-            case .success(let bytes) where bytes.isEmpty:
+            case .success(0):
                 abort(current, reason: "\(current.file.localPath) shrank while it was being uploaded")
-            case .success(let bytes):
-                bytes.withUnsafeBytes { current.digest.update($0) }
-                current.buffered = bytes
+            case .success:
+                current.buffered.withUnsafeBytes { current.digest.update($0) }
                 current.bufferedOffset = 0
                 pump()
             }
@@ -217,7 +217,7 @@ final class ClientSession: TCPConnectionDelegate {
         }
         self.connection = connection
         if current.bufferedOffset == current.buffered.count {
-            current.buffered = []
+            current.buffered.removeAll()
             current.bufferedOffset = 0
         }
         guard sentNow > 0 else { return }

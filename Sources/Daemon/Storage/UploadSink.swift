@@ -27,7 +27,10 @@ final class UploadSink {
     private let overwrite: Bool
 
     private var fd: Int32?
-    private var pending: [UInt8] = []
+    /// Decrypted bytes waiting for the disk, and the batch being written: two buffers swapped, each allocated once
+    /// per upload and written in place (no copy, no allocation per batch).
+    private var pending = IOBuffer(capacity: 256 << 10)
+    private var inFlight = IOBuffer(capacity: 256 << 10)
     private var writing = 0
     /// An fsync or close of the descriptor on the thread pool (writes are counted by `writing`).
     private var syncing = false
@@ -129,18 +132,17 @@ final class UploadSink {
         guard failure == nil, !abandoned else { return }
         chunk.withUnsafeBytes { digest.update($0) }
         received += UInt64(chunk.count)
-        pending.append(contentsOf: chunk)
+        chunk.withUnsafeBytes { pending.append($0) }
         writeNext()
         reportBacklog()
     }
 
     private func writeNext() {
         guard writing == 0, !pending.isEmpty, let fd, failure == nil else { return }
-        let batch = pending
-        pending = []
-        pending.reserveCapacity(min(batch.count, Self.highWater))
-        writing = batch.count
-        FileIO.write(loop, fd: fd, bytes: batch, offset: offset) { [self] result in
+        swap(&pending, &inFlight)
+        pending.removeAll()
+        writing = inFlight.count
+        FileIO.write(loop, fd: fd, buffer: inFlight, offset: offset) { [self] result in
             let written = writing
             writing = 0
             reportBacklog()
@@ -164,7 +166,7 @@ final class UploadSink {
     private func fail(_ failure: UploadFailure) {
         guard self.failure == nil else { return }
         self.failure = failure
-        pending = []
+        pending.removeAll()
         reportBacklog()
         if let waiter = finishWaiter {
             finishWaiter = nil
@@ -245,7 +247,7 @@ final class UploadSink {
     func abandon() {
         guard !abandoned else { return }
         abandoned = true
-        pending = []
+        pending.removeAll()
         reportBacklog()
         onDrained = nil
         onFailure = nil
