@@ -24,6 +24,9 @@ final class SessionDriver: TCPConnectionDelegate {
     private var identity: String?
     private var sink: UploadSink?
     private var uploadCounter: UInt64 = 0
+    /// Rotations of each direction in this session (the per-session count in the "session closed" line).
+    private var rotationsFromClient = 0
+    private var rotationsToClient = 0
     private var closing = false
     /// The daemon is shutting down: finish the upload in flight, start no other, then say Goodbye.
     private var draining = false
@@ -94,6 +97,13 @@ final class SessionDriver: TCPConnectionDelegate {
         idleTimer.close()
         rotationTimer.close()
         countHandshake(failed: .disconnected)  // no-op once counted
+        if identity != nil {
+            logger.info("session closed", metadata: [
+                "uploads": "\(uploadCounter)", "rotations_client_to_server": "\(rotationsFromClient)",
+                "rotations_server_to_client": "\(rotationsToClient)",
+                "seconds": "\(String(format: "%.3f", Date().timeIntervalSince(startedAt)))",
+            ])
+        }
         if let sink {
             metrics.uploadFailed(.aborted)  // cut by the connection's end
             sink.abandon()
@@ -154,6 +164,7 @@ final class SessionDriver: TCPConnectionDelegate {
             sink = nil
             resumeReading()
         case .rotated(let rotation):
+            if rotation.direction == .send { rotationsToClient += 1 } else { rotationsFromClient += 1 }
             metrics.rotated(rotation.direction)
             logger.info("keys rotated", metadata: [
                 "direction": "\(rotation.direction == .send ? "server->client" : "client->server")",
