@@ -155,9 +155,17 @@ final class InstallScriptTests: XCTestCase {
         XCTAssertEqual(chmod(directory.path, 0o755), 0)
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "FERRY_INSTALL_ROOT")
-        for script in [install, uninstall] {
+        // "nobody" may not be able to reach the checkout (a clone under a 0700 temporary directory, as in CI): run
+        // copies of the scripts from the world-readable test directory.
+        for original in [install, uninstall] {
+            let copy = directory.appendingPathComponent(URL(fileURLWithPath: original).lastPathComponent).path
+            try? FileManager.default.removeItem(atPath: copy)
+            try FileManager.default.copyItem(atPath: original, toPath: copy)
+            XCTAssertEqual(chmod(copy, 0o755), 0)
+        }
+        for script in [install, uninstall].map({ directory.appendingPathComponent(URL(fileURLWithPath: $0).lastPathComponent).path }) {
             let result = try runCommand("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", script,
-                                                             "--skip-build"].filter { script == install || $0 != "--skip-build" },
+                                                             "--skip-build"].filter { !script.hasSuffix("uninstall") || $0 != "--skip-build" },
                                         environment: environment, directory: directory, timeout: 30)
             XCTAssertEqual(result.status, 1, result.stdout + result.stderr)
             XCTAssertTrue(result.stderr.contains("must run as root"), result.stderr)
