@@ -103,10 +103,12 @@ final class DaemonMetricsTests: XCTestCase {
         let record = Record()
 
         let content = [UInt8](repeating: 0x5A, count: 300_000)
+        let buffers = UploadSink.makeBufferPool()
         func makeSink(_ name: String) -> UploadSink {
             let sink = UploadSink(loop: loop, request: UploadRequest(path: name, size: UInt64(content.count)), relativePath: name,
                                   partURL: directory.appendingPathComponent("\(name).part"),
-                                  finalURL: directory.appendingPathComponent(name), directories: [], overwrite: false)
+                                  finalURL: directory.appendingPathComponent(name), directories: [], overwrite: false,
+                                  buffers: buffers)
             sink.onBacklogChange = { delta in
                 record.sum += delta
                 record.peak = max(record.peak, record.sum)

@@ -150,3 +150,31 @@ private final class ThreadIDs: @unchecked Sendable {
         return ids.contains { pthread_equal($0, id) != 0 }
     }
 }
+
+final class IOBufferPoolTests: XCTestCase {
+    /// A given-back buffer is the next one taken (emptied); the pool keeps at most `maximumKept`, never one that grew
+    /// past `maximumCapacity`, and `trimIfUnused` empties it only after a period in which nothing was taken.
+    func testReuseBoundsAndIdleTrim() {
+        let pool = IOBufferPool(bufferCapacity: 1024, maximumKept: 2, maximumCapacity: 4096)
+        let first = pool.take()
+        [UInt8](repeating: 1, count: 100).withUnsafeBytes { first.append($0) }
+        pool.give(first)
+        let again = pool.take()
+        XCTAssertTrue(again === first, "the kept buffer is reused")
+        XCTAssertEqual(again.count, 0, "and handed out empty")
+
+        let grown = pool.take()
+        [UInt8](repeating: 2, count: 5000).withUnsafeBytes { grown.append($0) }  // grows past maximumCapacity
+        pool.give(grown)
+        XCTAssertEqual(pool.keptCount, 0, "a buffer that grew past the cap is freed, not kept")
+
+        let buffers = (0..<3).map { _ in pool.take() } + [again]
+        for buffer in buffers { pool.give(buffer) }
+        XCTAssertEqual(pool.keptCount, 2, "at most maximumKept")
+
+        pool.trimIfUnused()  // buffers were taken since the pool was made: kept
+        XCTAssertEqual(pool.keptCount, 2)
+        pool.trimIfUnused()  // a whole period without a take: freed
+        XCTAssertEqual(pool.keptCount, 0)
+    }
+}

@@ -39,17 +39,28 @@ final class ClientSession: TCPConnectionDelegate {
         /// the first `sealOffset` bytes of the first one are sealed already.
         var ready: [IOBuffer] = []
         var sealOffset = 0
-        /// Blocks free for the next read: two per file, so one is read and hashed while the other is sealed.
-        var spare = [IOBuffer(capacity: ClientSession.readSize), IOBuffer(capacity: ClientSession.readSize)]
+        /// Blocks free for the next read: two per file, so one is read and hashed while the other is sealed. Taken
+        /// from the engine's pool and given back when the file is done (deinit: no read job holds them any more).
+        var spare: [IOBuffer]
+        private var block: (IOBuffer, IOBuffer)
+        private let blocks: IOBufferPool
         var sent: UInt64 = 0
         var rotationsAtStart: Int
         let digest = DigestContext(.sha256)
         var closed = false
 
-        init(index: Int, file: PlannedFile, rotationsAtStart: Int) {
+        init(index: Int, file: PlannedFile, rotationsAtStart: Int, blocks: IOBufferPool) {
+            self.blocks = blocks
+            block = (blocks.take(), blocks.take())
+            spare = [block.0, block.1]
             self.index = index
             self.file = file
             self.rotationsAtStart = rotationsAtStart
+        }
+
+        deinit {
+            blocks.give(block.0)
+            blocks.give(block.1)
         }
     }
 
@@ -154,7 +165,7 @@ final class ClientSession: TCPConnectionDelegate {
             return
         }
         let file = engine.files[index]
-        current = Current(index: index, file: file, rotationsAtStart: connection?.rotations.sent ?? 0)
+        current = Current(index: index, file: file, rotationsAtStart: connection?.rotations.sent ?? 0, blocks: engine.blocks)
         connection?.startUpload(UploadRequest(path: file.remotePath, size: file.size, overwrite: engine.target.overwrite),
                                 now: Clock.now())
         engine.progress(index, bytes: 0)

@@ -21,6 +21,8 @@ final class UploadEngine {
     private var sessions: [ObjectIdentifier: ClientSession] = [:]
     private var lastSessionError: String?
     let startedAt = EventLoop.hrtimeNanoseconds
+    /// File blocks (two per file in flight), reused from one file to the next.
+    let blocks = IOBufferPool(bufferCapacity: ClientSession.readSize, maximumKept: 128, maximumCapacity: ClientSession.readSize)
     var onProgress: (() -> Void)?
     var onFileDone: ((FileResult) -> Void)?
 

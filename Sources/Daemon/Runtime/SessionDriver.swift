@@ -16,6 +16,8 @@ final class SessionDriver: TCPConnectionDelegate {
     private var protocolState: ServerConnection
     private var settings: RuntimeSettings
     private let paths: StoragePaths
+    /// The worker's upload buffers (UploadSink takes two per upload).
+    private let buffers: IOBufferPool
     private var logger: Logger
     private let handshakeTimer: LoopTimer
     private let idleTimer: LoopTimer
@@ -41,8 +43,9 @@ final class SessionDriver: TCPConnectionDelegate {
     private var handshakeCounted = false
 
     init(id: UInt64, loop: EventLoop, tcp: TCPConnection, settings: RuntimeSettings, paths: StoragePaths,
-         logger: Logger, metrics: DaemonMetrics, onClose: @escaping (SessionDriver) -> Void) {
+         buffers: IOBufferPool, logger: Logger, metrics: DaemonMetrics, onClose: @escaping (SessionDriver) -> Void) {
         self.id = id
+        self.buffers = buffers
         self.metrics = metrics
         self.loop = loop
         self.tcp = tcp
@@ -196,7 +199,7 @@ final class SessionDriver: TCPConnectionDelegate {
         let sink = UploadSink(loop: loop, request: request, relativePath: request.path,
                               partURL: paths.partFile(uploadID: id << 20 | uploadCounter, identity: identity),
                               finalURL: destination.final, directories: destination.directoriesToCreate,
-                              overwrite: request.overwrite, durable: settings.fsync)
+                              overwrite: request.overwrite, durable: settings.fsync, buffers: buffers)
         self.sink = sink
         sink.onBacklogChange = { [metrics] delta in metrics.backlogChanged(by: delta) }
         sink.onDrained = { [weak self] in self?.resumeReading() }

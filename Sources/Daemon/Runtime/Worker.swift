@@ -55,6 +55,11 @@ final class Worker: @unchecked Sendable {
     private var listeners: [TCPListener] = []
     private var sessions: [UInt64: SessionDriver] = [:]
     private var graceTimer: LoopTimer?
+    /// Upload buffers shared by this worker's sessions, and the timer that frees them when no upload used them for a
+    /// whole period.
+    private let uploadBuffers = UploadSink.makeBufferPool()
+    private var trimTimer: LoopTimer?
+    static let bufferTrimMilliseconds: UInt64 = 10_000
     private var draining = false
     private let finished = DispatchSemaphore(value: 0)
 
@@ -103,6 +108,12 @@ final class Worker: @unchecked Sendable {
         let loop = try EventLoop()
         self.loop = loop
         waker = try LoopWaker(loop: loop) { [self] in runCommands() }
+        let trim = LoopTimer(loop: loop)
+        trim.keepsLoopAlive = false
+        trim.start(afterMilliseconds: Self.bufferTrimMilliseconds, repeatMilliseconds: Self.bufferTrimMilliseconds) { [self] in
+            uploadBuffers.trimIfUnused()
+        }
+        trimTimer = trim
         let paths = StoragePaths(root: settings.storageRoot, staging: settings.stagingName)
         for address in settings.listen {
             // "localhost" is the one name the configuration accepts: both loopback addresses.
@@ -133,8 +144,8 @@ final class Worker: @unchecked Sendable {
         }
         let id = shared.makeSessionID()
         shared.metrics.sessionOpened()
-        let driver = SessionDriver(id: id, loop: loop, tcp: tcp, settings: settings, paths: paths, logger: logger,
-                                   metrics: shared.metrics) { [self] driver in
+        let driver = SessionDriver(id: id, loop: loop, tcp: tcp, settings: settings, paths: paths,
+                                   buffers: uploadBuffers, logger: logger, metrics: shared.metrics) { [self] driver in
             sessions[driver.id] = nil
             shared.releaseSession()
             shared.metrics.sessionClosed()
@@ -187,6 +198,8 @@ final class Worker: @unchecked Sendable {
     private func finishDrain() {
         graceTimer?.close()
         graceTimer = nil
+        trimTimer?.close()
+        trimTimer = nil
         waker?.close()
         waker = nil
     }

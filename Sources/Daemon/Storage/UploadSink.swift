@@ -32,10 +32,11 @@ final class UploadSink {
     private let durable: Bool
 
     private var fd: Int32?
-    /// Decrypted bytes waiting for the disk, and the batch being written: two buffers swapped, each allocated once
-    /// per upload and written in place (no copy, no allocation per batch).
-    private var pending = IOBuffer(capacity: 256 << 10)
-    private var inFlight = IOBuffer(capacity: 256 << 10)
+    /// Decrypted bytes waiting for the disk, and the batch being written: two buffers swapped, taken from the
+    /// worker's pool for the upload's lifetime and written in place (no copy, no allocation per batch).
+    private var pending: IOBuffer
+    private var inFlight: IOBuffer
+    private let buffers: IOBufferPool
     private var writing = 0
     /// An fsync or close of the descriptor on the thread pool (writes are counted by `writing`).
     private var syncing = false
@@ -58,7 +59,10 @@ final class UploadSink {
     private var reportedBacklog = 0
 
     init(loop: EventLoop, request: UploadRequest, relativePath: String, partURL: URL, finalURL: URL,
-         directories: [URL], overwrite: Bool, durable: Bool = true) {
+         directories: [URL], overwrite: Bool, durable: Bool = true, buffers: IOBufferPool) {
+        self.buffers = buffers
+        pending = buffers.take()
+        inFlight = buffers.take()
         self.loop = loop
         self.request = request
         self.relativePath = relativePath
@@ -74,6 +78,15 @@ final class UploadSink {
 
     deinit {
         if reportedBacklog != 0 { onBacklogChange?(-reportedBacklog) }
+        // Last reference gone (on the loop thread): no write job holds the buffers any more.
+        buffers.give(pending)
+        buffers.give(inFlight)
+    }
+
+    /// The worker's pool for upload buffers: 256 KiB to start with (they grow up to the backlog's high-water mark when
+    /// the disk is slower than the network), at most 16 kept, none above 8 MiB.
+    static func makeBufferPool() -> IOBufferPool {
+        IOBufferPool(bufferCapacity: 256 << 10, maximumKept: 16, maximumCapacity: 8 << 20)
     }
 
     private func reportBacklog() {
