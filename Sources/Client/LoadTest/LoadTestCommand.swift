@@ -85,7 +85,8 @@ struct LoadTestCommand: ParsableCommand {
 
     // MARK: --spawn
 
-    @Option(help: ArgumentHelp("With --spawn: the ferryd executable (default: ferryd beside this ferry).", valueName: "path"))
+    @Option(help: ArgumentHelp("With --spawn: the ferryd executable (default: ferryd beside this ferry; ignored with --server).",
+                               valueName: "path"))
     var ferryd: String?
 
     @Option(help: ArgumentHelp("With --spawn: where the daemon stores (default: in the temporary directory).", valueName: "dir"))

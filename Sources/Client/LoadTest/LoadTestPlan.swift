@@ -93,8 +93,9 @@ extension LoadTestCommand {
             }
             target = .spawn(options)
         case (let text?, false):
+            // --ferryd is accepted and ignored: scripts/loadtest always passes the one it built.
             let spawnOnly: [(Bool, String)] = [
-                (ferryd != nil, "--ferryd"), (storage != nil, "--storage"), (workers != nil, "--workers"),
+                (storage != nil, "--storage"), (workers != nil, "--workers"),
                 (daemonRotateAfter != nil, "--daemon-rotate-after"), (daemonFsync != nil, "--daemon-fsync"), (keep, "--keep"),
             ]
             if let (_, name) = spawnOnly.first(where: \.0) { throw fail("\(name) is for --spawn (the daemon it starts)") }
