@@ -74,6 +74,22 @@ final class LoadTestTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: "/proc/\(pid)/stat"), "ferryd \(pid) still runs (or was not reaped)")
     }
 
+    func testIdleSessionsAloneAreHeldAndClosedWithoutErrors() throws {
+        let env = try TestEnvironment(self)
+        // No load sessions: the last idle handshake ends the run, which then closes every idle session (that one too).
+        let result = try loadtest(env, ["--spawn", "--sessions", "0", "--files-per-session", "0", "--idle-sessions", "40",
+                                        "--json"])
+        XCTAssertEqual(result.run.status, 0, result.details)
+        XCTAssertEqual(result.int("idle_sessions", "established"), 40)
+        XCTAssertEqual(result.int("idle_sessions", "open_at_end"), 40)
+        XCTAssertEqual(result.int("handshakes", "completed"), 40)
+        XCTAssertEqual(result.int("errors", "total"), 0, result.details)
+        XCTAssertGreaterThan(result.double("client", "cpu_seconds") ?? 0, 0, "--sessions 0: CPU of the idle setup")
+        let daemon = result.object("daemon")
+        XCTAssertGreaterThanOrEqual((daemon["rss_kib_with_idle"] as? NSNumber)?.intValue ?? 0,
+                                    (daemon["rss_kib_before"] as? NSNumber)?.intValue ?? .max)
+    }
+
     func testOpenLoopHandshakesAtTheRequestedRate() throws {
         let env = try TestEnvironment(self)
         let result = try loadtest(env, ["--spawn", "--sessions", "2", "--files-per-session", "0", "--rate", "20",

@@ -16,7 +16,8 @@
 //
 // Time bases. elapsed_seconds: from the first connect (idle sessions included) to the end of the load; handshakes
 // per second use it, as idle handshakes count among the handshakes. uploads per second, MB/s (10^6 bytes), the achieved
-// rate and the CPU figures use the load phase alone. MB = 10^6 bytes, GB = 10^9 bytes.
+// rate and the CPU figures use the load phase alone (a run with --sessions 0 has none: its CPU figures cover setting up
+// the idle sessions). MB = 10^6 bytes, GB = 10^9 bytes.
 
 struct LoadReport {
     struct Config: Equatable {

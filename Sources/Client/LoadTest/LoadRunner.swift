@@ -99,6 +99,8 @@ final class LoadRunner: LoadSessionDelegate {
             }
         }
 
+        // CPU is measured over the load phase; a run without load sessions measures the idle sessions' setup instead.
+        if plan.sessions == 0 { startCPUWindow() }
         if plan.idleSessions > 0 {
             diagnostics.say("opening \(plan.idleSessions) idle sessions (at most \(Self.maximumIdleHandshakesInFlight) handshakes at once)…")
             fillIdle()
@@ -136,8 +138,7 @@ final class LoadRunner: LoadSessionDelegate {
         phase = .load
         let now = EventLoop.hrtimeNanoseconds
         loadStartedAt = now
-        clientCPUAtLoadStart = ProcessStats.ownCPUSeconds()
-        sampler?.loadStarted()
+        if plan.sessions > 0 { startCPUWindow() }
         if plan.sessions > 0 { diagnostics.say("load: \(describeLoad())…") }
         if let duration = plan.duration {
             let timer = LoopTimer(loop: loop)
@@ -158,6 +159,11 @@ final class LoadRunner: LoadSessionDelegate {
             for slot in 0..<plan.sessions { startLoadSession(slot: slot, iteration: 0, lateness: 0) }
         }
         checkLoadDone()
+    }
+
+    private func startCPUWindow() {
+        clientCPUAtLoadStart = ProcessStats.ownCPUSeconds()
+        sampler?.loadStarted()
     }
 
     private func startLoadSession(slot: Int, iteration: Int, lateness: UInt64) {

@@ -207,7 +207,8 @@ final class LoadSession: TCPConnectionDelegate {
         let now = EventLoop.hrtimeNanoseconds
         switch event {
         case .handshakeCompleted:
-            delegate?.sessionDidCompleteHandshake(self, nanoseconds: now - startedAt + work.lateness)
+            // The phase first: the delegate may act on this session at once (the last idle session up ends the
+            // run when there is no load, and closes every idle session, this one included).
             switch work.kind {
             case .idle:
                 phase = .idle
@@ -215,6 +216,7 @@ final class LoadSession: TCPConnectionDelegate {
             case .load:
                 phase = .uploading
             }
+            delegate?.sessionDidCompleteHandshake(self, nanoseconds: now - startedAt + work.lateness)
         case .uploadAccepted(let offset):
             guard var current = upload else { return }
             current.accepted = true

@@ -47,13 +47,14 @@ enum ReportTable {
             .joined(separator: ", ") + ")")
         for example in report.examples { row("", "e.g. " + example) }
         row("rotations", "client→server \(report.rotationsClientToServer), server→client \(report.rotationsServerToClient)")
-        row("client CPU", String(format: "%.2f s (load phase)", report.clientCPUSeconds))
+        let window = config.sessions > 0 ? "load phase" : "opening the idle sessions"
+        row("client CPU", String(format: "%.2f s (\(window))", report.clientCPUSeconds))
         if let daemon = report.daemon {
             var rss = "before \(kib(daemon.rssKiBBefore))"
             if let idle = daemon.rssKiBWithIdle { rss += ", with idle sessions \(kib(idle))" }
             rss += ", peak \(kib(daemon.rssKiBPeak)), end \(kib(daemon.rssKiBEnd))"
             row("daemon RSS", rss)
-            var cpu = String(format: "%.2f s (load phase)", daemon.cpuSeconds)
+            var cpu = String(format: "%.2f s (\(window))", daemon.cpuSeconds)
             if let perGB = daemon.cpuSecondsPerGB { cpu += String(format: ", %.2f s per GB received", perGB) }
             row("daemon CPU", cpu)
         }
