@@ -224,7 +224,7 @@ final class LoadRunner: LoadSessionDelegate {
     }
 
     private func describeLoad() -> String {
-        var text = "\(plan.sessions) sessions × \(plan.filesPerSession) files × \(ReportTable.bytes(plan.size))"
+        var text = ReportTable.describe(sessions: plan.sessions, files: plan.filesPerSession, size: plan.size)
         if let rate = plan.rate { text += ", \(formatSeconds(rate)) sessions/s" }
         if let duration = plan.duration { text += " for \(formatSeconds(duration)) s" }
         return text

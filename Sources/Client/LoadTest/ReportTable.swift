@@ -8,7 +8,7 @@ enum ReportTable {
         let config = report.config
 
         row("server", config.server + (config.spawned ? " (spawned ferryd" + (report.daemon.map { ", pid \($0.pid))" } ?? ")") : ""))
-        var load = "\(config.sessions) sessions × \(config.filesPerSession) files × \(bytes(config.sizeBytes))"
+        var load = describe(sessions: config.sessions, files: config.filesPerSession, size: config.sizeBytes)
         if let rate = config.rate {
             load += ", open loop at \(number(rate)) sessions/s"
         } else {
@@ -34,8 +34,8 @@ enum ReportTable {
         lines += align(table)
         lines.append("")
 
-        row("throughput", String(format: "%.2f MB in %.2f s = %.2f MB/s (MB = 10^6 bytes)",
-                                 Double(report.bytes) / 1e6, report.loadSeconds, report.megabytesPerSecond))
+        if config.filesPerSession > 0 { row("throughput", String(format: "%.2f MB in %.2f s = %.2f MB/s (MB = 10^6 bytes)",
+                                 Double(report.bytes) / 1e6, report.loadSeconds, report.megabytesPerSecond)) }
         if let requested = config.rate {
             row("rate", "requested \(number(requested)) sessions/s, achieved \(number(report.achievedRate ?? 0)) sessions/s")
         }
@@ -59,6 +59,11 @@ enum ReportTable {
             row("daemon CPU", cpu)
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// "64 sessions × 4 files × 16 MiB", "8 sessions, handshake only".
+    static func describe(sessions: Int, files: Int, size: UInt64) -> String {
+        files == 0 ? "\(sessions) sessions, handshake only" : "\(sessions) sessions × \(files) files × \(bytes(size))"
     }
 
     private static func latencyRow(_ label: String, _ count: Int, _ perSecond: Double, _ latency: LatencySummary) -> [String] {
