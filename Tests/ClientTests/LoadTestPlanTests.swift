@@ -1,4 +1,5 @@
 // `ferry loadtest` command lines: what makes a plan, and every rule that refuses one (each exits 2 in the tool).
+import Foundation
 import XCTest
 @testable import Client
 
@@ -140,10 +141,21 @@ final class LoadTestPlanTests: XCTestCase {
         XCTAssertFalse(LoadTestCommand.isInvoked(by: ["/bin/ferry"]))
     }
 
+    func testDescriptorLimitIsRaisedToWhatTheRunNeeds() throws {
+        let soft = try DescriptorLimit.raise(needed: 100)
+        XCTAssertGreaterThanOrEqual(soft, 100)
+        var limit = rlimit()
+        #if os(Linux)
+        XCTAssertEqual(getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit), 0)
+        #endif
+        XCTAssertEqual(UInt64(limit.rlim_cur), soft)
+        XCTAssertThrowsError(try DescriptorLimit.raise(needed: Int.max), "no process gets Int.max descriptors")
+    }
+
     func testDescriptorShortfall() {
-        XCTAssertNoThrow(try DescriptorLimit.check(needed: 10_064, hard: 65_536))
-        XCTAssertNoThrow(try DescriptorLimit.check(needed: 10_064, hard: UInt64.max))
-        XCTAssertThrowsError(try DescriptorLimit.check(needed: 10_064, hard: 4_096)) { error in
+        XCTAssertNoThrow(try DescriptorLimit.check(needed: 10_064, limit: 65_536))
+        XCTAssertNoThrow(try DescriptorLimit.check(needed: 10_064, limit: UInt64.max))
+        XCTAssertThrowsError(try DescriptorLimit.check(needed: 10_064, limit: 4_096)) { error in
             XCTAssertTrue("\(error)".contains("10064"), "\(error)")
             XCTAssertTrue("\(error)".contains("4096"), "\(error)")
         }

@@ -6,31 +6,35 @@ import Foundation
 enum DescriptorLimit {
     struct Shortfall: Error, Equatable, CustomStringConvertible {
         let needed: Int
-        let hard: UInt64
+        let limit: UInt64
         var description: String {
             "this run needs about \(needed) open files (sessions + idle sessions + \(LoadTestPlan.descriptorReserve)) "
-                + "but the hard limit is \(hard): raise it first (e.g. `prlimit --pid $$ --nofile=65536:65536` as root, "
-                + "or `ulimit -Hn`), or run fewer sessions"
+                + "but the limit is \(limit): raise the hard limit first (e.g. `prlimit --pid $$ --nofile=65536:65536` "
+                + "as root, or `ulimit -Hn`), or run fewer sessions"
         }
     }
 
-    /// Raises the soft limit to the hard limit; throws when the hard limit is below `needed`. Returns the new soft limit.
+    /// Raises the soft limit to the hard limit (or, where the kernel refuses that, e.g. an unlimited hard limit above
+    /// fs.nr_open, to what the run needs); throws when the soft limit still falls short. Returns the soft limit.
     @discardableResult
     static func raise(needed: Int) throws(Shortfall) -> UInt64 {
         var limit = rlimit()
         guard getrlimit(RLIMIT_NOFILE_VALUE, &limit) == 0 else { return 0 }
-        if limit.rlim_cur < limit.rlim_max {
+        for target in [limit.rlim_max, rlim_t(max(needed, 0))] where limit.rlim_cur < target && target <= limit.rlim_max {
             var raised = limit
-            raised.rlim_cur = limit.rlim_max
-            if setrlimit(RLIMIT_NOFILE_VALUE, &raised) == 0 { limit = raised }
+            raised.rlim_cur = target
+            if setrlimit(RLIMIT_NOFILE_VALUE, &raised) == 0 {
+                limit = raised
+                break
+            }
         }
-        try check(needed: needed, hard: UInt64(limit.rlim_max))
+        try check(needed: needed, limit: UInt64(limit.rlim_cur))
         return UInt64(limit.rlim_cur)
     }
 
-    static func check(needed: Int, hard: UInt64) throws(Shortfall) {
+    static func check(needed: Int, limit: UInt64) throws(Shortfall) {
         // RLIM_INFINITY is UInt64.max: never short.
-        guard hard >= UInt64(max(needed, 0)) else { throw Shortfall(needed: needed, hard: hard) }
+        guard limit >= UInt64(max(needed, 0)) else { throw Shortfall(needed: needed, limit: limit) }
     }
 
     #if os(Linux)
