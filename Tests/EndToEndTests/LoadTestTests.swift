@@ -174,6 +174,26 @@ final class LoadTestTests: XCTestCase {
         XCTAssertLessThan(result.run.seconds, 10, "the bound held")
     }
 
+    func testOpenLoopKeepsAtMostNInFlightAndCountsTheBacklogAtTheBound() throws {
+        let env = try TestEnvironment(self)
+        let (fd, port) = try silentListener()
+        defer { close(fd) }
+        let alice = env.alice
+        // 10 sessions/s for 5 s, one at a time, against a server that never answers: the first session hangs, the rest
+        // queue behind it (not started: at most --sessions in flight). At 1.5 s the bound stops the run: about 15
+        // sessions were due, each counted as a timeout; nothing was achieved.
+        let result = try loadtest(env, ["--server", "127.0.0.1:\(port)", "--ca", alice.ca.path, "--cert", alice.certificate.path,
+                                        "--key", alice.key.path, "--sessions", "1", "--files-per-session", "0",
+                                        "--rate", "10", "--duration", "5", "--max-seconds", "1.5", "--json"])
+        XCTAssertEqual(result.run.status, 1, result.details)
+        let timeouts = result.int("errors", "timeout") ?? 0
+        XCTAssertTrue((12...16).contains(timeouts), "timeouts: \(timeouts)\n\(result.details)")
+        XCTAssertEqual(result.int("errors", "total"), timeouts)
+        XCTAssertEqual(result.double("rate", "achieved"), 0)
+        XCTAssertEqual(result.int("handshakes", "completed"), 0)
+        XCTAssertLessThan(result.run.seconds, 10)
+    }
+
     func testAServerOffThisMachineIsRefusedBeforeAnyConnection() throws {
         let env = try TestEnvironment(self)
         let alice = env.alice

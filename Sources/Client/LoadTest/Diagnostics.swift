@@ -16,3 +16,8 @@ struct Diagnostics {
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 }
+
+/// Seconds as people write them: "60", "1.5".
+func formatSeconds(_ seconds: Double) -> String {
+    seconds == seconds.rounded() ? String(Int(seconds)) : String(format: "%.3g", seconds)
+}

@@ -44,7 +44,9 @@ final class LoadRunner: LoadSessionDelegate {
     private var slotsRunning = 0
     private var inFlight = 0
     private var released = 0
-    private var backlog: [Int] = []
+    /// Sessions due (released) but not started yet: indices `nextToStart..<released`, started in order.
+    private var nextToStart = 0
+    private var backlog: Int { released - nextToStart }
     private(set) var sessionsStarted = 0
     private var windowOver = false
 
@@ -179,11 +181,7 @@ final class LoadRunner: LoadSessionDelegate {
     private func release() {
         guard phase == .load, let schedule, let start = loadStartedAt else { return }
         let now = EventLoop.hrtimeNanoseconds
-        let due = schedule.dueCount(after: now - start)
-        while released < due {
-            backlog.append(released)
-            released += 1
-        }
+        released = max(released, schedule.dueCount(after: now - start))
         startFromBacklog()
         if released < schedule.count {
             let next = start + schedule.offset(of: released)
@@ -203,8 +201,9 @@ final class LoadRunner: LoadSessionDelegate {
 
     private func startFromBacklog() {
         guard let schedule, let start = loadStartedAt else { return }
-        while phase == .load, inFlight < plan.sessions, !backlog.isEmpty {
-            let index = backlog.removeFirst()
+        while phase == .load, inFlight < plan.sessions, backlog > 0 {
+            let index = nextToStart
+            nextToStart += 1
             let due = start + schedule.offset(of: index)
             let now = EventLoop.hrtimeNanoseconds
             inFlight += 1
@@ -216,7 +215,7 @@ final class LoadRunner: LoadSessionDelegate {
         guard phase == .load else { return }
         let done: Bool
         if let schedule {
-            done = windowOver && released == schedule.count && backlog.isEmpty && inFlight == 0
+            done = windowOver && released == schedule.count && backlog == 0 && inFlight == 0
         } else {
             done = slotsRunning == 0 && (plan.sessions > 0 || windowOver)
         }
@@ -239,14 +238,14 @@ final class LoadRunner: LoadSessionDelegate {
         diagnostics.say("stopping: \(reason)")
         let failure = LoadFailure(.timeout, "unfinished when the run stopped: \(reason)")
         // Work that was due but never started.
-        var notStarted = backlog.count
+        var notStarted = backlog
         if phase == .establishingIdle {
             notStarted += idleToStart
             if schedule == nil { notStarted += plan.sessions }  // the closed-loop slots were due at the start
         }
         idleToStart = 0
-        backlog = []
-        for _ in 0..<notStarted { stats.failed(failure) }
+        nextToStart = released
+        stats.failed(failure, count: notStarted)
         let stopping = phase
         phase = .closing  // no session starts from here on
         for session in Array(live.values) where !session.isIdle { session.stop(failure) }

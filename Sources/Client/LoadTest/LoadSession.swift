@@ -13,42 +13,6 @@ import EventLoop
 import Foundation
 import Protocol
 
-/// Where and how every session connects.
-struct LoadTarget: Sendable {
-    /// An address literal (the event loop does not resolve names).
-    let host: String
-    let port: UInt16
-    let configuration: ClientConfiguration
-    let payload: Payload
-    /// Names are "loadtest/<runID>/<slot>-<iteration>-<file>".
-    let runID: String
-    /// --timeout, per operation.
-    let timeoutNanoseconds: UInt64
-}
-
-/// What a session is for.
-struct SessionWork: Equatable, Sendable {
-    enum Kind: Equatable, Sendable {
-        case load(files: Int)
-        case idle
-    }
-
-    let kind: Kind
-    let slot: Int
-    let iteration: Int
-    /// Added to every latency this session reports: in open loop, how late it started against its schedule.
-    var lateness: UInt64 = 0
-}
-
-protocol LoadSessionDelegate: AnyObject {
-    func sessionDidCompleteHandshake(_ session: LoadSession, nanoseconds: UInt64)
-    func sessionDidCommitUpload(_ session: LoadSession, nanoseconds: UInt64, bytes: UInt64)
-    /// A failure: an upload (the session goes on) or the session (it ends next).
-    func session(_ session: LoadSession, didFail failure: LoadFailure)
-    /// Exactly once, last. `completed`: every upload committed and Goodbye sent (idle: closed by `closeIdle`).
-    func sessionDidEnd(_ session: LoadSession, completed: Bool, rotations: (sent: Int, received: Int))
-}
-
 final class LoadSession: TCPConnectionDelegate {
     enum Phase: Equatable {
         case created, connecting, handshaking, idle, uploading, finished
@@ -341,8 +305,4 @@ final class LoadSession: TCPConnectionDelegate {
         self.connection = connection
         if !output.isEmpty { tcp.write(output) }
     }
-}
-
-func formatSeconds(_ seconds: Double) -> String {
-    seconds == seconds.rounded() ? String(Int(seconds)) : String(format: "%.3g", seconds)
 }

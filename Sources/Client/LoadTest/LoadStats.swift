@@ -31,8 +31,9 @@ final class LoadStats {
 
     func sessionCompleted() { sessionsCompleted += 1 }
 
-    func failed(_ failure: LoadFailure) {
-        errors[failure.kind, default: 0] += 1
+    func failed(_ failure: LoadFailure, count: Int = 1) {
+        guard count > 0 else { return }
+        errors[failure.kind, default: 0] += count
         let example = "\(failure.kind.rawValue): \(failure.message)"
         if examples.count < Self.maximumExamples, !examples.contains(example) { examples.append(example) }
     }

@@ -48,6 +48,9 @@ struct LoadTestPlan: Equatable, Sendable {
     /// Largest counts accepted (typos, not limits of the tool: the descriptor check is the real bound).
     static let maximumSessions = 1_000_000
     static let maximumFilesPerSession = 1_000_000
+    /// Longest --duration, --timeout, --max-seconds (a week): typos, and every conversion to nanoseconds stays in range.
+    static let maximumSeconds: Double = 7 * 86_400
+    static let maximumRate: Double = 1_000_000
     /// The daemon refuses `workers` above this (config/ferryd.toml).
     static let maximumWorkers = 256
 
@@ -126,14 +129,21 @@ extension LoadTestCommand {
         if let size { bytes = try Self.byteSize(size, "--size") }
         if filesPerSession > 0, size == nil { throw fail("--size is needed when --files-per-session is above 0") }
 
-        if let duration { guard duration.isFinite, duration > 0 else { throw fail("--duration must be a number of seconds > 0") } }
+        func seconds(_ value: Double, _ option: String) throws(LoadTestUsageError) {
+            guard value.isFinite, value > 0, value <= LoadTestPlan.maximumSeconds else {
+                throw fail("\(option) must be a number of seconds > 0 and at most \(Int(LoadTestPlan.maximumSeconds))")
+            }
+        }
+        if let duration { try seconds(duration, "--duration") }
         if let rate {
-            guard rate.isFinite, rate > 0 else { throw fail("--rate must be sessions per second > 0") }
+            guard rate.isFinite, rate > 0, rate <= LoadTestPlan.maximumRate else {
+                throw fail("--rate must be sessions per second > 0 and at most \(Int(LoadTestPlan.maximumRate))")
+            }
             guard duration != nil else { throw fail("--rate needs --duration (how long to keep the schedule)") }
             guard sessions > 0 else { throw fail("--rate needs --sessions ≥ 1 (the most sessions in flight)") }
         }
-        guard timeout.isFinite, timeout > 0 else { throw fail("--timeout must be a number of seconds > 0") }
-        guard maxSeconds.isFinite, maxSeconds > 0 else { throw fail("--max-seconds must be a number of seconds > 0") }
+        try seconds(timeout, "--timeout")
+        try seconds(maxSeconds, "--max-seconds")
 
         var groupValue: KeyExchangeGroup?
         if let group {
