@@ -25,15 +25,17 @@ struct LoadRun {
             throw LoadTestCommand.usageFailure("--daemon-pid \(pid): no such process")
         }
 
-        let payload = Payload(size: plan.size)
-        let runID = Self.makeRunID()
 
         var spawned: SpawnedDaemon?
         let host: String, port: UInt16, credentials: LoadTestPlan.Credentials, daemonPID: Int32?
         switch plan.target {
         case .spawn(let options):
+            let executable: String
+            do { executable = try SpawnedDaemon.ferrydPath(options.ferryd) } catch {
+                throw LoadTestCommand.usageFailure(error.description)
+            }
             do {
-                spawned = try SpawnedDaemon.start(options: options, sessions: plan.sessions, idleSessions: plan.idleSessions,
+                spawned = try SpawnedDaemon.start(executable: executable, options: options, sessions: plan.sessions, idleSessions: plan.idleSessions,
                                                   diagnostics: diagnostics)
             } catch {
                 Diagnostics.fatal("ferry loadtest: \(error)")
@@ -43,6 +45,8 @@ struct LoadRun {
         case .server(let givenHost, let givenPort, let given, let pid):
             (host, port, credentials, daemonPID) = (givenHost, givenPort, given, pid)
         }
+        let payload = Payload(size: plan.size)
+        let runID = Self.makeRunID()
         let serverText = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
 
         let report: LoadReport

@@ -25,9 +25,9 @@ final class SpawnedDaemon {
     var pid: Int32 { process.pid }
 
     /// Everything up to a daemon that accepts connections. On failure, what was made is removed again (unless --keep).
-    static func start(options: LoadTestPlan.SpawnOptions, sessions: Int, idleSessions: Int,
+    /// `executable`: from `ferrydPath(_:)`.
+    static func start(executable: String, options: LoadTestPlan.SpawnOptions, sessions: Int, idleSessions: Int,
                       diagnostics: Diagnostics) throws(SpawnError) -> SpawnedDaemon {
-        let executable = try ferrydPath(options.ferryd)
         let directory = try makeDirectory()
         do throws(SpawnError) {
             let credentials = try makeCertificates(in: directory)
