@@ -7,6 +7,7 @@
 // This file is longer than the 300-line habit (STYLE.md): the parser, the identity rules, the error mapping and the
 // trust store share their C types and helpers, so they stay together, one MARK section each.
 internal import COpenSSL
+internal import Synchronization
 
 // MARK: - Certificate
 
@@ -357,6 +358,8 @@ public final class TrustStore: @unchecked Sendable {
     static let authenticationSecurityLevel: Int32 = 2
 
     private let store: OpaquePointer
+    /// Peer certificates already parsed, by their exact DER bytes (see `certificate(der:)`).
+    private let parsed = ParsedCertificates(capacity: 1024)
 
     /// Every certificate in the PEM bundle becomes a trust anchor. Throws when there is none or one is malformed.
     ///
@@ -374,6 +377,18 @@ public final class TrustStore: @unchecked Sendable {
     }
 
     deinit { X509_STORE_free(store) }
+
+    /// The certificate with these DER bytes, parsed once and then reused for every later handshake that presents the
+    /// same bytes (the server's chain to each client, a client's chain on every reconnect). Parsing is the largest
+    /// single cost of a handshake with OpenSSL 3.0: d2i_X509 decodes the public key through OSSL_DECODER, which
+    /// alone took about a fifth of a whole in-memory handshake (docs/PERFORMANCE.md). Exact bytes in, the same parse
+    /// out: nothing about verification changes, which still runs on every handshake (time, purpose, name).
+    func certificate(der: [UInt8]) throws(CryptoError) -> Certificate {
+        if let known = parsed.lookup(der) { return known }
+        let certificate = try Certificate(der: der)
+        parsed.insert(der, certificate)
+        return certificate
+    }
 
     /// Verifies `chain` (leaf first, then intermediates) at `unixTime` for `purpose`, and, when `expectedName` is given,
     /// that the leaf's SAN covers it (an IP literal is matched against IP SANs, anything else against DNS SANs).
@@ -506,3 +521,23 @@ public final class TrustStore: @unchecked Sendable {
 
 /// Whether this thread's OpenSSL error queue is empty: every failure path above drains it (tests check this).
 func openSSLErrorQueueIsEmpty() -> Bool { ERR_peek_error() == 0 }
+
+/// A bounded map from DER bytes to parsed certificates, shared by the threads that use one TrustStore. When full it
+/// is emptied (a server seeing more distinct chains than `capacity` parses again, as without the cache).
+final class ParsedCertificates: Sendable {
+    private let capacity: Int
+    private let entries = Mutex<[[UInt8]: Certificate]>([:])
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    func lookup(_ der: [UInt8]) -> Certificate? { entries.withLock { $0[der] } }
+
+    func insert(_ der: [UInt8], _ certificate: Certificate) {
+        entries.withLock { entries in
+            if entries.count >= capacity { entries.removeAll() }
+            entries[der] = certificate
+        }
+    }
+
+    var count: Int { entries.withLock { $0.count } }
+}

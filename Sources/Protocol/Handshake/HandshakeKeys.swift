@@ -59,7 +59,7 @@ enum PeerAuthentication {
         let message = try CertificateMessage.decode(body)
         var chain: [Certificate] = []
         for der in message.chain {
-            do { chain.append(try Certificate(der: der)) } catch {
+            do { chain.append(try trust.certificate(der: der)) } catch {
                 throw ProtocolError(.badCertificate, "unparseable certificate: \(error)", certificateFailure: .malformed)
             }
         }
