@@ -14,4 +14,15 @@ static inline int clibuv_tcp_set_reuseport(uv_tcp_t *tcp) {
     int one = 1;
     return setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) ? uv_translate_sys_error(errno) : 0;
 }
+
+#ifdef __linux__
+#include <stdint.h>
+#include <sys/types.h>
+/* glibc declares sync_file_range(2) only under _GNU_SOURCE, which Swift's Glibc module is not built with. */
+extern int sync_file_range(int fd, off_t offset, off_t nbytes, unsigned int flags);
+/* Starts writeback of a file range without waiting for it (SYNC_FILE_RANGE_WRITE = 2, <bits/fcntl-linux.h>). */
+static inline int clibuv_start_writeback(int fd, int64_t offset, int64_t length) {
+    return sync_file_range(fd, (off_t)offset, (off_t)length, 2);
+}
+#endif
 #endif

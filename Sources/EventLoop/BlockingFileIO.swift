@@ -1,5 +1,6 @@
 // Blocking file reads and writes for code already running on a thread-pool thread (ThreadPool.run), where a second
 // uv_fs request would only add a hop. Never call these on a loop thread.
+internal import CLibUV
 #if canImport(Glibc)
 internal import Glibc
 #elseif canImport(Darwin)
@@ -20,6 +21,15 @@ public enum BlockingFileIO {
             written += rc
         }
         return .success(written)
+    }
+
+    /// sync_file_range(2) with SYNC_FILE_RANGE_WRITE: asks the kernel to start writing the range's dirty pages now.
+    /// Best effort (a failure only means the final fsync has more to do); no durability guarantee by itself. A no-op
+    /// where the call does not exist.
+    public static func startWriteback(fd: Int32, offset: Int64, length: Int64) {
+        #if os(Linux)
+        _ = clibuv_start_writeback(fd, offset, length)
+        #endif
     }
 
     /// pread(2) of up to `count` bytes at `offset` into `buffer` (its count set to what was read; short only at end

@@ -41,6 +41,9 @@ final class UploadSink {
     /// An fsync or close of the descriptor on the thread pool (writes are counted by `writing`).
     private var syncing = false
     private var offset: Int64 = 0
+    /// Where the next early writeback starts (durable uploads only).
+    private var writebackFrom: Int64 = 0
+    static let writebackStep: Int64 = 8 << 20
     private let digest = DigestContext(.sha256)
     private(set) var received: UInt64 = 0
     private var failure: UploadFailure?
@@ -163,10 +166,23 @@ final class UploadSink {
         // One thread-pool job per batch: SHA-256 update, then pwrite. The hash leaves the loop thread (it is the
         // largest per-byte cost after the AEAD), and batches run one at a time, so the digest sees the file in order.
         let batch = inFlight, digest = self.digest, position = offset
-        ThreadPool.run(loop, {
+        // A durable upload starts the disk writing every `writebackStep` bytes instead of leaving it all to the final
+        // fsync, so the commit waits for the last few MiB only (sync_file_range(2), SYNC_FILE_RANGE_WRITE: starts
+        // writeback, does not wait for it, gives no durability by itself — the fsync still does that).
+        var writeback: (offset: Int64, length: Int64)?
+        let batchEnd = position + Int64(batch.count)
+        if durable, batchEnd - writebackFrom >= Self.writebackStep {
+            writeback = (writebackFrom, batchEnd - writebackFrom)
+            writebackFrom = batchEnd
+        }
+        ThreadPool.run(loop, { [writeback] in
             batch.withUnsafeBytes { bytes in
                 digest.update(bytes)
-                return BlockingFileIO.write(fd: fd, bytes, offset: position)
+                let written = BlockingFileIO.write(fd: fd, bytes, offset: position)
+                if case .success = written, let writeback {
+                    BlockingFileIO.startWriteback(fd: fd, offset: writeback.offset, length: writeback.length)
+                }
+                return written
             }
         }, then: { [self] result in
             let written = writing
