@@ -11,6 +11,8 @@ public final class IOBufferPool {
     public let maximumCapacity: Int
     private var kept: [IOBuffer] = []
     private var takenSinceTrim = false
+    /// Buffers taken and not given back yet.
+    public private(set) var outstanding = 0
 
     public init(bufferCapacity: Int, maximumKept: Int, maximumCapacity: Int) {
         precondition(bufferCapacity > 0 && maximumKept >= 0 && maximumCapacity >= bufferCapacity, "IOBufferPool bounds")
@@ -22,12 +24,14 @@ public final class IOBufferPool {
     /// An empty buffer of at least `bufferCapacity` bytes.
     public func take() -> IOBuffer {
         takenSinceTrim = true
+        outstanding += 1
         return kept.popLast() ?? IOBuffer(capacity: bufferCapacity)
     }
 
     /// Returns a buffer no operation uses any more.
     public func give(_ buffer: IOBuffer) {
         buffer.removeAll()
+        outstanding -= 1
         if kept.count < maximumKept, buffer.capacity <= maximumCapacity { kept.append(buffer) }
     }
 

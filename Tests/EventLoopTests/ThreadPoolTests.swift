@@ -169,7 +169,9 @@ final class IOBufferPoolTests: XCTestCase {
         XCTAssertEqual(pool.keptCount, 0, "a buffer that grew past the cap is freed, not kept")
 
         let buffers = (0..<3).map { _ in pool.take() } + [again]
+        XCTAssertEqual(pool.outstanding, 4, "three taken and the reused one still out")
         for buffer in buffers { pool.give(buffer) }
+        XCTAssertEqual(pool.outstanding, 0)
         XCTAssertEqual(pool.keptCount, 2, "at most maximumKept")
 
         pool.trimIfUnused()  // buffers were taken since the pool was made: kept

@@ -155,7 +155,7 @@ final class SessionDriver: TCPConnectionDelegate {
             shared?.bytesReceived.add(UInt64(chunk.count), ordering: .relaxed)  // systemd STATUS=
             guard let sink else { return }
             sink.append(chunk)
-            if sink.backlog >= UploadSink.highWater, !pausedForDisk {
+            if sink.backlog >= sink.highWater, !pausedForDisk {
                 pausedForDisk = true
                 tcp.stopReading()
             }

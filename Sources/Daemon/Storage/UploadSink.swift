@@ -17,9 +17,21 @@ import Foundation
 import Protocol
 
 final class UploadSink {
-    /// Stop reading the socket above this many bytes waiting for the disk; resume below `lowWater`.
-    static let highWater = 4 << 20
-    static let lowWater = 1 << 20
+    /// Stop reading the socket above `highWater` bytes waiting for the disk; resume below a quarter of it. One upload
+    /// may queue up to `maximumHighWater`, but all uploads of a worker together about `workerBudget`: with many at once
+    /// each gets its share (never below `minimumHighWater`), so the daemon's memory stays flat when the disk is slower
+    /// than the network, however many clients upload (issue #7).
+    static let maximumHighWater = 4 << 20
+    static let minimumHighWater = 256 << 10
+    static let workerBudget = 16 << 20
+
+    /// This upload's pause threshold now, from how many uploads share the worker's buffer pool.
+    var highWater: Int {
+        let uploads = max(1, buffers.outstanding / 2)
+        return min(Self.maximumHighWater, max(Self.minimumHighWater, Self.workerBudget / uploads))
+    }
+
+    var lowWater: Int { highWater / 4 }
 
     private let loop: EventLoop
     let request: UploadRequest
@@ -192,7 +204,7 @@ final class UploadSink {
             switch result {
             case .success:
                 offset += Int64(written)
-                if backlog < Self.lowWater { onDrained?() }
+                if backlog < lowWater { onDrained?() }
                 if pending.isEmpty, let waiter = finishWaiter {
                     finishWaiter = nil
                     waiter()
