@@ -22,6 +22,12 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try DaemonRuntime.load(configPath: config)
+        // libuv's thread pool (shared by every worker loop) runs each upload's SHA-256 and disk writes, one job per
+        // upload at a time: two threads per worker, at least libuv's default 4. Read once, at the pool's first use,
+        // so it must be set before any loop starts; an operator's own UV_THREADPOOL_SIZE wins.
+        if getenv("UV_THREADPOOL_SIZE") == nil {
+            setenv("UV_THREADPOOL_SIZE", "\(max(4, 2 * loaded.settings.workers))", 1)
+        }
         let logSettings = LogSettings(level: loaded.logLevel, format: loaded.logFormat)
         LoggingSystem.bootstrap { label in LineLogHandler(label: label, settings: logSettings) }
         let logger = Logger(label: "ferryd")
@@ -48,6 +54,12 @@ struct CheckConfigCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try DaemonRuntime.load(configPath: config)
+        // libuv's thread pool (shared by every worker loop) runs each upload's SHA-256 and disk writes, one job per
+        // upload at a time: two threads per worker, at least libuv's default 4. Read once, at the pool's first use,
+        // so it must be set before any loop starts; an operator's own UV_THREADPOOL_SIZE wins.
+        if getenv("UV_THREADPOOL_SIZE") == nil {
+            setenv("UV_THREADPOOL_SIZE", "\(max(4, 2 * loaded.settings.workers))", 1)
+        }
         print(loaded.effectiveTOML, terminator: loaded.effectiveTOML.hasSuffix("\n") ? "" : "\n")
     }
 }

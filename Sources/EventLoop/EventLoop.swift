@@ -21,6 +21,21 @@ public final class EventLoop {
     let raw: UnsafeMutablePointer<uv_loop_t>
     private var isRunning = false
     public private(set) var isClosed = false
+    /// What every TCPConnection of this loop reads into (see TCPConnection.nextReadBuffer), allocated on first use.
+    private var sharedReadBuffer: UnsafeMutableRawBufferPointer?
+    /// Payload buffers of large socket writes, reused instead of freed (WriteRequest).
+    let writeBuffers = WriteBufferPool()
+
+    /// Bytes one socket read may return. 256 KiB: four 64 KiB records per read(2) at full speed (libuv reads up to 32
+    /// times per wakeup), and one buffer per loop however many connections it serves.
+    public static let readBufferSize = 256 * 1024
+
+    var readBuffer: UnsafeMutableRawBufferPointer {
+        if let sharedReadBuffer { return sharedReadBuffer }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: EventLoop.readBufferSize, alignment: 64)
+        sharedReadBuffer = buffer
+        return buffer
+    }
 
     /// uv_loop_init on a heap-allocated uv_loop_t.
     public init() throws(UVError) {
@@ -58,6 +73,7 @@ public final class EventLoop {
     }
 
     deinit {
+        sharedReadBuffer?.deallocate()
         // Handles retain the loop, so none of ours is open here. If uv_loop_close still fails (a handle that is
         // not ours), leaking the loop memory is safer than freeing memory libuv may still touch.
         if !isClosed {

@@ -18,16 +18,11 @@ internal import CLibUV
 public final class TCPConnection: LoopHandleOwner {
     enum State { case open, shuttingDown, closing, closed }
 
-    /// Size of the per-connection read buffer that alloc_cb hands to every read (libuv reads at most 32 times per
-    /// wakeup into it, calling read_cb after each; a connection never has two reads outstanding).
-    public static let readBufferSize = 64 * 1024
-
     public weak var delegate: TCPConnectionDelegate?
     let loop: EventLoop
     let tcp: UnsafeMutablePointer<uv_tcp_t>
     var stream: UnsafeMutablePointer<uv_stream_t> { asStream(tcp) }
     private(set) var state = State.open
-    private var readBuffer: UnsafeMutableRawBufferPointer?
     private var sawEndOfFile = false
     /// An error returned synchronously by a libuv call; reported from the close callback.
     private var deferredError: UVError?
@@ -68,12 +63,9 @@ public final class TCPConnection: LoopHandleOwner {
         _ = uv_read_stop(stream)  // always 0
     }
 
-    fileprivate func nextReadBuffer() -> UnsafeMutableRawBufferPointer {
-        if let readBuffer { return readBuffer }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: TCPConnection.readBufferSize, alignment: 16)
-        readBuffer = buffer
-        return buffer
-    }
+    /// alloc_cb: every connection of a loop reads into the loop's one buffer (libuv calls read_cb right after the
+    /// read, before any other connection's alloc_cb), so an idle connection holds no read memory at all.
+    fileprivate func nextReadBuffer() -> UnsafeMutableRawBufferPointer { loop.readBuffer }
 
     fileprivate func didRead(_ nread: Int, _ base: UnsafeMutableRawPointer?) {
         if nread > 0 {
@@ -103,11 +95,11 @@ public final class TCPConnection: LoopHandleOwner {
     /// Queues a copy of `bytes` with uv_write; the buffer may be reused as soon as this returns.
     public func write(_ bytes: UnsafeRawBufferPointer) {
         guard state == .open, !bytes.isEmpty else { return }
-        let (request, buffer) = WriteRequest.make(copying: bytes)
+        let (request, buffer) = WriteRequest.make(copying: bytes, pool: loop.writeBuffers)
         var buffers = buffer  // uv_write copies the uv_buf_t array, not the bytes
         let rc = uv_write(request, stream, &buffers, 1, connectionWriteDidComplete)
         if rc < 0 {
-            WriteRequest.free(request)
+            WriteRequest.free(request, pool: loop.writeBuffers)
             return closeReportingLater(uvError(rc, "uv_write"))
         }
         pendingWriteBytes += bytes.count
@@ -167,8 +159,6 @@ public final class TCPConnection: LoopHandleOwner {
         state = .closed
         isReading = false
         tcp.deallocate()
-        readBuffer?.deallocate()
-        readBuffer = nil
         if let (completion, error) = deferredConnectFailure {
             deferredConnectFailure = nil
             completion(.failure(error))
@@ -226,9 +216,9 @@ private func connectionDidReadCallback(_ stream: UnsafeMutablePointer<uv_stream_
 private func connectionWriteDidComplete(_ request: UnsafeMutablePointer<uv_write_t>?, _ status: Int32) {
     let request = request!
     let byteCount = WriteRequest.byteCount(of: request)
-    let stream = request.pointee.handle!
-    WriteRequest.free(request)
-    connection(of: stream).writeDidComplete(byteCount: byteCount, status: status)
+    let connection = connection(of: request.pointee.handle!)
+    WriteRequest.free(request, pool: connection.loop.writeBuffers)
+    connection.writeDidComplete(byteCount: byteCount, status: status)
 }
 
 private func connectionDidShutdown(_ request: UnsafeMutablePointer<uv_shutdown_t>?, _ status: Int32) {

@@ -6,7 +6,8 @@
 // No default implementations on purpose: a misspelt method would otherwise silently fall back to a no-op.
 
 public protocol TCPConnectionDelegate: AnyObject {
-    /// Bytes from the peer. The buffer is the connection's reusable read buffer: valid only during the call.
+    /// Bytes from the peer. The buffer is the loop's shared read buffer (EventLoop.readBuffer): valid only during the
+    /// call, so whatever is not consumed must be copied before returning.
     func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer)
     /// EOF from the peer (it shut down or closed its side). Reading has stopped; writing still works.
     func connectionDidReachEnd(_ connection: TCPConnection)

@@ -1,4 +1,5 @@
-// One queued uv_write: the request and a copy of its bytes in a single allocation, freed in the write callback.
+// One queued uv_write: the request and a copy of its bytes in a single allocation, freed (or pooled) in the write
+// callback.
 //
 //     ┌──────────────┬───────────────────────────┐
 //     │ uv_write_t   │ payload (byteCount bytes) │    req.data = byteCount (as a pointer-sized integer)
@@ -8,19 +9,27 @@
 // withUnsafeBufferPointer must not outlive that closure (notes, "Write buffers"), so the bytes are copied once into
 // memory whose lifetime we own. That costs one memcpy per write and saves a separate context object, so a write
 // is exactly one allocation. `req.handle` (set by uv_write) leads back to the connection.
+//
+// Large writes (a client's batch of sealed records) take their block from the loop's WriteBufferPool: a fresh
+// multi-hundred-KiB block each time comes from mmap (glibc's threshold is 128 KiB) and is page-faulted in on every
+// write, which cost more than the copy itself (docs/PERFORMANCE.md, "batched client writes").
 internal import CLibUV
 
 enum WriteRequest {
-    private static let payloadOffset: Int = {
-        let alignment = 16
+    static let payloadOffset: Int = {
+        let alignment = 64
         return (MemoryLayout<uv_write_t>.stride + alignment - 1) / alignment * alignment
     }()
 
-    /// Allocates the request and copies `bytes` after it. `bytes` must not be empty.
-    static func make(copying bytes: UnsafeRawBufferPointer) -> (request: UnsafeMutablePointer<uv_write_t>, buffer: uv_buf_t) {
+    static let alignment = max(64, MemoryLayout<uv_write_t>.alignment)
+
+    /// Allocates the request (from `pool` when it is large) and copies `bytes` after it. `bytes` must not be empty.
+    static func make(copying bytes: UnsafeRawBufferPointer, pool: WriteBufferPool)
+        -> (request: UnsafeMutablePointer<uv_write_t>, buffer: uv_buf_t) {
         precondition(!bytes.isEmpty && bytes.count <= Int(UInt32.max), "write of \(bytes.count) bytes")
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: payloadOffset + bytes.count,
-                                                   alignment: max(16, MemoryLayout<uv_write_t>.alignment))
+        let raw = WriteBufferPool.isPooled(bytes.count)
+            ? pool.take()
+            : UnsafeMutableRawPointer.allocate(byteCount: payloadOffset + bytes.count, alignment: alignment)
         let payload = raw + payloadOffset
         payload.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
         let request = raw.bindMemory(to: uv_write_t.self, capacity: 1)
@@ -34,8 +43,36 @@ enum WriteRequest {
         Int(bitPattern: UInt(bitPattern: request.pointee.data))
     }
 
-    /// Frees the request and its payload (in the write callback, or when uv_write failed synchronously).
-    static func free(_ request: UnsafeMutablePointer<uv_write_t>) {
-        UnsafeMutableRawPointer(request).deallocate()
+    /// Frees the request and its payload, or returns a pooled block (in the write callback, or when uv_write failed
+    /// synchronously).
+    static func free(_ request: UnsafeMutablePointer<uv_write_t>, pool: WriteBufferPool) {
+        let raw = UnsafeMutableRawPointer(request)
+        if WriteBufferPool.isPooled(byteCount(of: request)) { pool.give(raw) } else { raw.deallocate() }
     }
+}
+
+/// Blocks of one size for large writes, kept by one loop (single-threaded, no locking). At most `maximumKept` free
+/// blocks stay cached; the rest are freed, so a burst does not pin memory for ever.
+final class WriteBufferPool {
+    /// Payload bytes per pooled block: a client's write batch (ClientSession.writeBatch) plus its record headers.
+    static let blockPayload = 1 << 20
+    /// Writes from this size up use the pool; smaller ones (handshake, acknowledgements) are allocated exactly, so
+    /// thousands of sessions sending a small message at once do not take a MiB each.
+    static let minimumPooled = 64 << 10
+    static let maximumKept = 8
+
+    private var free: [UnsafeMutableRawPointer] = []
+
+    static func isPooled(_ byteCount: Int) -> Bool { byteCount >= minimumPooled && byteCount <= blockPayload }
+
+    func take() -> UnsafeMutableRawPointer {
+        if let block = free.popLast() { return block }
+        return .allocate(byteCount: WriteRequest.payloadOffset + Self.blockPayload, alignment: WriteRequest.alignment)
+    }
+
+    func give(_ block: UnsafeMutableRawPointer) {
+        if free.count < Self.maximumKept { free.append(block) } else { block.deallocate() }
+    }
+
+    deinit { for block in free { block.deallocate() } }
 }

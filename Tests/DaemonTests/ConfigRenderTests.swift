@@ -17,6 +17,7 @@ final class ConfigRenderTests: XCTestCase {
         [storage]
         root = "/srv/ferry"
         allow_overwrite = true
+        fsync = false
         staging = "partial"
         [protocol]
         ciphers = ["chacha20-poly1305"]

@@ -1,6 +1,10 @@
 // One session of an upload run: connect, handshake, then files one after another, each streamed from disk in 1 MiB
-// reads cut into Data records, never more than `highWater` bytes queued on the socket (so memory stays bounded
-// whatever the file size), SHA-256 computed on the way.
+// blocks cut into Data records, never more than `highWater` bytes queued on the socket (so memory stays bounded
+// whatever the file size).
+//
+// Data path per block: a thread-pool job preads it into one of the file's two blocks and updates the SHA-256 there
+// (off the loop thread), while the loop seals the other block; sealed records collect in the record layer's buffer
+// and go to the socket `writeBatch` bytes at a time (one uv_write, one pooled copy) instead of one write per record.
 //
 //   connecting ─► handshaking ─► idle ─► (Open) awaitingAccept ─► sending ─► (Close) awaitingCommit ─► idle … ─► Goodbye
 import EventLoop
@@ -11,6 +15,8 @@ final class ClientSession: TCPConnectionDelegate {
     /// Stop reading the file while this much is queued on the socket.
     static let highWater = 4 << 20
     static let readSize = 1 << 20
+    /// Sealed bytes handed to the socket per write: four 64 KiB records per syscall.
+    static let writeBatch = 256 << 10
 
     private unowned let engine: UploadEngine
     private var tcp: TCPConnection?
@@ -26,11 +32,15 @@ final class ClientSession: TCPConnectionDelegate {
         let started = EventLoop.hrtimeNanoseconds
         var fd: Int32?
         var offset: UInt64 = 0
+        /// The next file offset to read; a read (and hash) of one block is in flight while `reading`.
+        var readOffset: UInt64 = 0
         var reading = false
-        /// Read from the file, hashed, not yet sealed from `bufferedOffset` on (waiting for the socket or for a
-        /// rotation to complete). One buffer per file, read into in place.
-        let buffered = IOBuffer(capacity: ClientSession.readSize)
-        var bufferedOffset = 0
+        /// Blocks read and hashed, in file order, waiting to be sealed (for the socket or for a rotation to complete);
+        /// the first `sealOffset` bytes of the first one are sealed already.
+        var ready: [IOBuffer] = []
+        var sealOffset = 0
+        /// Blocks free for the next read: two per file, so one is read and hashed while the other is sealed.
+        var spare = [IOBuffer(capacity: ClientSession.readSize), IOBuffer(capacity: ClientSession.readSize)]
         var sent: UInt64 = 0
         var rotationsAtStart: Int
         let digest = DigestContext(.sha256)
@@ -117,6 +127,7 @@ final class ClientSession: TCPConnectionDelegate {
             guard let current else { return }
             current.offset = offset
             current.sent = offset
+            current.readOffset = offset
             openAndSend(current)
         case .uploadCommitted(let receipt):
             guard let current else { return }
@@ -162,12 +173,13 @@ final class ClientSession: TCPConnectionDelegate {
         }
     }
 
-    /// Sends what was read, then reads more, while the socket's queue is below the high-water mark and the protocol
-    /// lets Data go (`canSendData` is false for at most one round trip while a rotation completes).
+    /// Seals what was read, reads the next block, and sends Close once everything is sealed. Sealing stops while the
+    /// socket's queue is above the high-water mark or the protocol holds Data back (`canSendData` is false for at most
+    /// one round trip while a rotation completes).
     private func pump() {
-        guard let current, current.fd != nil, let tcp else { return }
-        sendBuffered(current)
-        guard current.bufferedOffset == current.buffered.count, !current.reading, let connection else { return }
+        guard let current, current.fd != nil, tcp != nil else { return }
+        sealReady(current)
+        guard let connection else { return }
         if current.sent == current.file.size {
             guard !current.closed else { return }
             current.closed = true
@@ -178,50 +190,70 @@ final class ClientSession: TCPConnectionDelegate {
             closeFile(current)
             return flush()
         }
-        let queued = current.sent + UInt64(current.buffered.count - current.bufferedOffset)
-        guard queued < current.file.size, tcp.pendingWriteBytes < Self.highWater, connection.canSendData,
-              let fd = current.fd else { return }
-        let count = Int(min(UInt64(Self.readSize), current.file.size - current.sent))
+        readAhead(current)
+    }
+
+    /// Reads and hashes the next block on the thread pool, into a spare block (one read at a time, so the digest
+    /// sees the file in order).
+    private func readAhead(_ current: Current) {
+        guard !current.reading, current.readOffset < current.file.size, let fd = current.fd,
+              let block = current.spare.popLast() else { return }
+        let count = Int(min(UInt64(Self.readSize), current.file.size - current.readOffset))
+        let offset = Int64(current.readOffset)
+        let digest = current.digest
         current.reading = true
-        FileIO.read(engine.loop, fd: fd, into: current.buffered, count: count, offset: Int64(current.sent)) { [self] result in
+        ThreadPool.run(engine.loop, {
+            let result = BlockingFileIO.read(fd: fd, into: block, count: count, offset: offset)
+            if case .success(count) = result { block.withUnsafeBytes { digest.update($0) } }
+            return result
+        }, then: { [self] result in
             current.reading = false
-            guard self.current === current else { return }
+            guard self.current === current, !current.closed else { return }
             switch result {
             case .failure(let error):
                 abort(current, reason: "reading \(current.file.localPath): \(error.message)")
-            case .success(0):
+            case .success(let read) where read < count:
                 abort(current, reason: "\(current.file.localPath) shrank while it was being uploaded")
             case .success:
-                current.buffered.withUnsafeBytes { current.digest.update($0) }
-                current.bufferedOffset = 0
+                current.readOffset += UInt64(count)
+                current.ready.append(block)
                 pump()
             }
-        }
+        })
     }
 
-    /// Seals buffered bytes, one Data record at a time, while the socket and the protocol allow.
-    private func sendBuffered(_ current: Current) {
-        guard current.bufferedOffset < current.buffered.count, var connection, let tcp else { return }
+    /// Seals ready blocks, one Data record at a time, handing the records to the socket `writeBatch` bytes at a time,
+    /// while the socket and the protocol allow.
+    private func sealReady(_ current: Current) {
+        guard !current.ready.isEmpty, var connection, let tcp else { return }
         self.connection = nil
         let chunk = connection.maxDataChunk
-        var sentNow = 0
-        current.buffered.withUnsafeBytes { buffer in
-            while current.bufferedOffset < buffer.count, connection.canSendData, tcp.pendingWriteBytes < Self.highWater {
-                let end = min(current.bufferedOffset + chunk, buffer.count)
-                connection.sendData(UnsafeRawBufferPointer(rebasing: buffer[current.bufferedOffset..<end]), now: Clock.now())
-                sentNow += end - current.bufferedOffset
-                current.bufferedOffset = end
-                let output = connection.takeOutput()
-                if !output.isEmpty { tcp.write(output) }
+        var sealedNow = 0
+        var batched = 0
+        while let block = current.ready.first, connection.canSendData, tcp.pendingWriteBytes < Self.highWater {
+            block.withUnsafeBytes { buffer in
+                while current.sealOffset < buffer.count, connection.canSendData, tcp.pendingWriteBytes < Self.highWater {
+                    let end = min(current.sealOffset + chunk, buffer.count)
+                    connection.sendData(UnsafeRawBufferPointer(rebasing: buffer[current.sealOffset..<end]), now: Clock.now())
+                    sealedNow += end - current.sealOffset
+                    batched += end - current.sealOffset
+                    current.sealOffset = end
+                    if batched >= Self.writeBatch {
+                        connection.drainOutput { tcp.write($0) }
+                        batched = 0
+                    }
+                }
             }
+            guard current.sealOffset == block.count else { break }
+            current.ready.removeFirst()
+            current.sealOffset = 0
+            block.removeAll()
+            current.spare.append(block)
         }
+        connection.drainOutput { tcp.write($0) }
         self.connection = connection
-        if current.bufferedOffset == current.buffered.count {
-            current.buffered.removeAll()
-            current.bufferedOffset = 0
-        }
-        guard sentNow > 0 else { return }
-        current.sent += UInt64(sentNow)
+        guard sealedNow > 0 else { return }
+        current.sent += UInt64(sealedNow)
         engine.progress(current.index, bytes: current.sent)
     }
 
@@ -255,9 +287,9 @@ final class ClientSession: TCPConnectionDelegate {
 
     private func flush() {
         guard var connection, let tcp else { return }
-        let output = connection.takeOutput()
+        self.connection = nil
+        connection.drainOutput { tcp.write($0) }
         self.connection = connection
-        if !output.isEmpty { tcp.write(output) }
     }
 
     private func armRotationTimer() {

@@ -38,6 +38,8 @@ enum ConfigKeys {
               doc: "Directory that receives uploads, as <root>/<client identity>/<path>."),
         .boolean("storage", "allow_overwrite", \.storage.allowOverwrite, default: false, reloadable: true,
                  doc: "Whether a client may replace an existing file when it asks to overwrite."),
+        .boolean("storage", "fsync", \.storage.fsync, default: true, reloadable: true,
+                 doc: "Whether a file's data and directory entry are fsync'ed before the upload is reported committed."),
         .component("storage", "staging", \.storage.staging, default: ".staging", reloadable: false,
                    doc: "Directory under root for partial uploads (.part files); one name, no '/'."),
 

@@ -35,6 +35,8 @@ struct DaemonConfig: Equatable, Sendable {
         /// Absolute directory URL.
         var root = DaemonConfig.unsetPath
         var allowOverwrite = false
+        /// fsync the data and the directory before Committed (false: the page cache decides when, as sftp/scp do).
+        var fsync = true
         /// One path component: the directory under `root` that holds .part files.
         var staging = ""
     }

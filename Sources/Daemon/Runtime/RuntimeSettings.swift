@@ -11,6 +11,8 @@ struct RuntimeSettings: Sendable {
     var storageRoot: URL
     var stagingName: String
     var allowOverwrite: Bool
+    /// storage.fsync: make each committed upload durable before saying so.
+    var fsync: Bool
     var maxSessions: Int
     var handshakeTimeoutSeconds: UInt64
     var idleTimeoutSeconds: UInt64

@@ -127,6 +127,7 @@ final class SessionDriver: TCPConnectionDelegate {
             return
         }
         flush()
+        if sink == nil { protocolState.releaseIdleBuffers() }  // an idle session keeps no buffer memory
         armTimers()
     }
 
@@ -195,7 +196,7 @@ final class SessionDriver: TCPConnectionDelegate {
         let sink = UploadSink(loop: loop, request: request, relativePath: request.path,
                               partURL: paths.partFile(uploadID: id << 20 | uploadCounter, identity: identity),
                               finalURL: destination.final, directories: destination.directoriesToCreate,
-                              overwrite: request.overwrite)
+                              overwrite: request.overwrite, durable: settings.fsync)
         self.sink = sink
         sink.onBacklogChange = { [metrics] delta in metrics.backlogChanged(by: delta) }
         sink.onDrained = { [weak self] in self?.resumeReading() }
@@ -263,8 +264,7 @@ final class SessionDriver: TCPConnectionDelegate {
     // MARK: Output, timers, teardown
 
     private func flush() {
-        let output = protocolState.takeOutput()
-        if !output.isEmpty { tcp.write(output) }
+        protocolState.drainOutput { tcp.write($0) }
         if protocolState.isClosed, !closing { flushAndClose() }
     }
 
@@ -322,6 +322,7 @@ final class SessionDriver: TCPConnectionDelegate {
         let old = settings.protocolConfiguration.rotation
         settings.maxFileSize = new.maxFileSize
         settings.allowOverwrite = new.allowOverwrite
+        settings.fsync = new.fsync
         settings.idleTimeoutSeconds = new.idleTimeoutSeconds
         settings.protocolConfiguration.rotation = new.protocolConfiguration.rotation
         if old != new.protocolConfiguration.rotation {

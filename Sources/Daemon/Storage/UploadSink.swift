@@ -3,9 +3,12 @@
 //
 //   prepare:  mkdir -p <root>/<identity>/<dirs>, refuse an existing final name (unless overwriting),
 //             open <root>/<staging>/<id>.part with O_CREAT|O_EXCL
-//   append:   SHA-256 update, then write in order; one write in flight, later chunks batch up behind it
+//   append:   copied into the pending batch; one batch in flight on the thread pool (SHA-256 update, then pwrite),
+//             later chunks batch up behind it
 //   finish:   wait for the writes → compare digests → fsync → close → link (or rename when overwriting) to the final
 //             name → unlink the .part → fsync the directory → only then report success
+//             (storage.fsync = false skips both fsyncs: the name still appears atomically and only after the digest
+//             check, but durability is left to the page cache, as with sftp/scp)
 //
 // A failure at any step, a dropped connection or a crash leaves at most a .part file in staging, never a file under the
 // final name: the final name appears only through the atomic link/rename, after the data is durable.
@@ -25,6 +28,8 @@ final class UploadSink {
     let finalURL: URL
     private let directories: [URL]
     private let overwrite: Bool
+    /// fsync the file and its directory before reporting success (storage.fsync).
+    private let durable: Bool
 
     private var fd: Int32?
     /// Decrypted bytes waiting for the disk, and the batch being written: two buffers swapped, each allocated once
@@ -53,7 +58,7 @@ final class UploadSink {
     private var reportedBacklog = 0
 
     init(loop: EventLoop, request: UploadRequest, relativePath: String, partURL: URL, finalURL: URL,
-         directories: [URL], overwrite: Bool) {
+         directories: [URL], overwrite: Bool, durable: Bool = true) {
         self.loop = loop
         self.request = request
         self.relativePath = relativePath
@@ -61,6 +66,7 @@ final class UploadSink {
         self.finalURL = finalURL
         self.directories = directories
         self.overwrite = overwrite
+        self.durable = durable
     }
 
     /// Bytes accepted but not yet on disk.
@@ -127,10 +133,9 @@ final class UploadSink {
 
     // MARK: Data
 
-    /// Hashes and queues one decrypted chunk (copied: the slice is only valid during the event).
+    /// Queues one decrypted chunk (copied: the slice is only valid during the event); it is hashed with its batch.
     func append(_ chunk: ArraySlice<UInt8>) {
         guard failure == nil, !abandoned else { return }
-        chunk.withUnsafeBytes { digest.update($0) }
         received += UInt64(chunk.count)
         chunk.withUnsafeBytes { pending.append($0) }
         writeNext()
@@ -142,7 +147,15 @@ final class UploadSink {
         swap(&pending, &inFlight)
         pending.removeAll()
         writing = inFlight.count
-        FileIO.write(loop, fd: fd, buffer: inFlight, offset: offset) { [self] result in
+        // One thread-pool job per batch: SHA-256 update, then pwrite. The hash leaves the loop thread (it is the
+        // largest per-byte cost after the AEAD), and batches run one at a time, so the digest sees the file in order.
+        let batch = inFlight, digest = self.digest, position = offset
+        ThreadPool.run(loop, {
+            batch.withUnsafeBytes { bytes in
+                digest.update(bytes)
+                return BlockingFileIO.write(fd: fd, bytes, offset: position)
+            }
+        }, then: { [self] result in
             let written = writing
             writing = 0
             reportBacklog()
@@ -160,7 +173,7 @@ final class UploadSink {
             case .failure(let error):
                 fail(Self.storageFailure(error, "writing '\(relativePath)'"))
             }
-        }
+        })
     }
 
     private func fail(_ failure: UploadFailure) {
@@ -189,7 +202,7 @@ final class UploadSink {
             }
             guard let fd else { return fail(completion, UploadFailure(.storageFailure, "staging file not open")) }
             syncing = true
-            FileIO.fsync(loop, fd: fd) { [self] result in
+            syncFile(fd) { [self] result in
                 syncing = false
                 if abandoned { return discardFile() }  // the connection dropped during the fsync
                 if case .failure(let error) = result { return fail(completion, Self.storageFailure(error, "fsync")) }
@@ -211,6 +224,14 @@ final class UploadSink {
         if backlog > 0 { finishWaiter = proceed } else { proceed() }
     }
 
+    private func syncFile(_ fd: Int32, _ completion: @escaping (Result<Void, UVError>) -> Void) {
+        if durable { FileIO.fsync(loop, fd: fd, completion) } else { completion(.success(())) }
+    }
+
+    private func syncDirectory(_ path: String, _ completion: @escaping (Result<Void, UVError>) -> Void) {
+        if durable { FileIO.fsyncDirectory(loop, path: path, completion) } else { completion(.success(())) }
+    }
+
     /// The atomic step: the final name appears, complete, or not at all.
     private func publish(_ completion: @escaping (Result<Void, UploadFailure>) -> Void) {
         let directory = finalURL.deletingLastPathComponent().path
@@ -222,7 +243,7 @@ final class UploadSink {
         if overwrite {
             FileIO.rename(loop, from: partURL.path, to: finalURL.path) { [self] result in
                 if case .failure(let error) = result { return completion(.failure(Self.storageFailure(error, "rename"))) }
-                FileIO.fsyncDirectory(loop, path: directory, synced)
+                syncDirectory(directory, synced)
             }
         } else {
             // link(2) fails with EEXIST instead of replacing: no race with another upload of the same name.
@@ -233,7 +254,7 @@ final class UploadSink {
                     }
                     return completion(.failure(Self.storageFailure(error, "link")))
                 }
-                FileIO.unlink(loop, path: partURL.path) { [self] _ in FileIO.fsyncDirectory(loop, path: directory, synced) }
+                FileIO.unlink(loop, path: partURL.path) { [self] _ in syncDirectory(directory, synced) }
             }
         }
     }

@@ -25,7 +25,9 @@ extension HashFunction {
 
 /// A running hash. `snapshot()` returns the digest so far and keeps going (the transcript needs that at every flight).
 /// EVP digest calls fail only on allocation failure or misuse, so these methods do not throw: a failure traps.
-public final class DigestContext {
+// @unchecked Sendable: one owner at a time. The daemon and the client hand a context to a thread-pool job (hash a
+// block there) and do not touch it again until that job's completion is back on the loop thread.
+public final class DigestContext: @unchecked Sendable {
     public let function: HashFunction
     private let context: OpaquePointer  // EVP_MD_CTX, owned
 

@@ -136,6 +136,23 @@ struct RecordLayer {
         return outbound
     }
 
+    /// Hands everything written so far to `body` (valid only during the call), then empties the buffer but keeps
+    /// its memory: a sender that drains after every batch reuses one buffer instead of allocating per record.
+    mutating func drainOutbound(_ body: (UnsafeRawBufferPointer) -> Void) {
+        guard !outbound.isEmpty else { return }
+        outbound.withUnsafeBytes(body)
+        outbound.removeAll(keepingCapacity: true)
+    }
+
+    /// Frees the buffers' memory when nothing is pending in them (an idle session costs only its state).
+    mutating func releaseIdleBuffers() {
+        if outbound.isEmpty, outbound.capacity > 0 { outbound = [] }
+        if readIndex == inbound.count, inbound.capacity > 0 {
+            inbound = []
+            readIndex = 0
+        }
+    }
+
     private mutating func writeHeader(_ type: RecordType, length: Int) {
         outbound.append(type.rawValue)
         for shift in stride(from: 24, through: 0, by: -8) { outbound.append(UInt8(truncatingIfNeeded: length >> shift)) }

@@ -208,6 +208,14 @@ public struct ServerConnection {
     // MARK: Output and status
 
     public mutating func takeOutput() -> [UInt8] { core.takeOutput() }
+
+    /// The output as `takeOutput()`, without copying it into an array: `body` gets it (one or more calls, in order,
+    /// each buffer valid only during its call), and the record buffer is kept for the next batch.
+    public mutating func drainOutput(_ body: (UnsafeRawBufferPointer) -> Void) { core.drainOutput(body) }
+
+    /// Frees the receive and send buffers if nothing is pending in them: call when the session goes idle, so an idle
+    /// session holds no buffer memory (issue #7: 10,000 idle sessions).
+    public mutating func releaseIdleBuffers() { core.releaseIdleBuffers() }
     public var isClosed: Bool { core.isClosed }
     public var isEstablished: Bool { core.channel != nil }
     public var parameters: SessionParameters? { core.channel?.parameters }

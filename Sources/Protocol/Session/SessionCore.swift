@@ -155,6 +155,43 @@ struct SessionCore<Handshake: HandshakeDriver, Upload> {
         return output
     }
 
+    /// Hands the pending output to `body` (one or more calls, in order; each buffer valid only during its call) and
+    /// keeps the record layer's buffer for the next batch.
+    mutating func drainOutput(_ body: (UnsafeRawBufferPointer) -> Void) {
+        if !pendingOutput.isEmpty {
+            pendingOutput.withUnsafeBytes(body)
+            pendingOutput = []
+        }
+        switch state {
+        case .handshaking(var handshake):
+            state = .closed
+            handshake.records.drainOutbound(body)
+            state = .handshaking(handshake)
+        case .established(var channel, let upload):
+            state = .closed
+            channel.records.drainOutbound(body)
+            state = .established(channel, upload)
+        case .closed:
+            break
+        }
+    }
+
+    /// Frees the record buffers if nothing is pending in them (call when the session goes idle).
+    mutating func releaseIdleBuffers() {
+        switch state {
+        case .handshaking(var handshake):
+            state = .closed
+            handshake.records.releaseIdleBuffers()
+            state = .handshaking(handshake)
+        case .established(var channel, let upload):
+            state = .closed
+            channel.records.releaseIdleBuffers()
+            state = .established(channel, upload)
+        case .closed:
+            pendingOutput = pendingOutput.isEmpty ? [] : pendingOutput
+        }
+    }
+
     /// Queues an alert (unless the peer sent one: alerts are never answered) and closes.
     mutating func close(with error: ProtocolError) {
         switch state {

@@ -30,6 +30,47 @@ final class UploadFlowTests: XCTestCase {
         XCTAssertEqual(committed(pair).last?.storedName, "f\(3 * chunk + 17)")
     }
 
+    /// The daemon and the client move output with drainOutput (one buffer kept, no array per flush) and free the
+    /// record buffers when idle. Several records sealed, then drained in one call, arrive as takeOutput's would; the
+    /// server releasing its buffers after every piece of input (mid-record included) loses nothing.
+    func testDrainedBatchesAndIdleBufferReleaseCarryAnUploadExactly() throws {
+        var pair = try established()
+        pair.client.releaseIdleBuffers()
+        pair.server.releaseIdleBuffers()
+        let chunk = Limits.maxDataChunk
+        let data = (0..<(5 * chunk + 3)).map { UInt8(truncatingIfNeeded: $0 &* 7 ^ $0 >> 9) }
+        pair.onServerEvent = { pair, event in
+            switch event {
+            case .uploadRequested: pair.server.accept(now: pair.now)
+            case .uploadFinished(let digest):
+                pair.server.commit(UploadReceipt(storedName: "batched", size: UInt64(data.count), digest: digest), now: pair.now)
+            default: break
+            }
+        }
+        pair.client.startUpload(UploadRequest(path: "batched", size: UInt64(data.count)), now: pair.now)
+        pair.pump()
+        for offset in stride(from: 0, to: data.count, by: chunk) {
+            data[offset..<min(offset + chunk, data.count)].withUnsafeBytes { pair.client.sendData($0, now: pair.now) }
+        }
+        pair.client.finishUpload(digest: DigestContext.hash(.sha256, data), now: pair.now)
+        var drained: [UInt8] = []
+        var calls = 0
+        pair.client.drainOutput { drained += $0; calls += 1 }
+        XCTAssertEqual(calls, 1, "one batch, one buffer")
+        XCTAssertEqual(Fixtures.records(in: drained).count, 7, "six Data records and Close")
+        XCTAssertTrue(pair.client.takeOutput().isEmpty, "drained output is gone")
+        for start in stride(from: 0, to: drained.count, by: 10_007) {
+            pair.server.receive(Array(drained[start..<min(start + 10_007, drained.count)]))
+            pair.drainServer()
+            pair.server.releaseIdleBuffers()
+        }
+        pair.pump()
+        XCTAssertNil(pair.clientError)
+        XCTAssertNil(pair.serverError)
+        XCTAssertEqual(pair.received, data)
+        XCTAssertEqual(committed(pair).map(\.storedName), ["batched"])
+    }
+
     func testRejectedUploadKeepsTheSession() throws {
         var pair = try established()
         pair.onServerEvent = { pair, event in
