@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         // ML-KEM-768 only (OpenSSL 3.0 has none); every other primitive stays on OpenSSL.
         .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
+        // Latency distributions of `ferry loadtest` (Client only).
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
@@ -40,6 +42,7 @@ let package = Package(
                 "Protocol", "EventLoop", "COpenSSL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]),
         .testTarget(
             name: "ProtocolTests",

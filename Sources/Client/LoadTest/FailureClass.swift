@@ -1,0 +1,42 @@
+// Which bucket a failure goes in. The split answers "whose fault, and how bad":
+//
+//   connect    the TCP connect failed (refused, unreachable, no descriptors)
+//   handshake  anything that ends a session before the handshake completed: alerts either way (certificates,
+//              no common algorithm, too_many_sessions), a close or reset during it, a malformed message
+//   integrity  the data was damaged or not what we sent: the receipt's digest is not ours, the daemon's
+//              digest_mismatch, bad_record_mac or decrypt_error after the handshake
+//   timeout    an operation (connect, handshake, one upload) outlived --timeout, or work left at --max-seconds
+//   server     after the handshake: an UploadError other than digest_mismatch, any other alert, an unexpected close
+import Protocol
+
+enum FailureClass: String, CaseIterable, Sendable {
+    case connect, handshake, integrity, timeout, server
+
+    /// A protocol error that ended the session (ours or the peer's alert).
+    static func of(_ error: ProtocolError, established: Bool) -> FailureClass {
+        guard established else { return .handshake }
+        switch error.alert {
+        case .badRecordMAC, .decryptError: return .integrity
+        default: return .server
+        }
+    }
+
+    /// The connection closed or broke (EOF, ECONNRESET) without an alert.
+    static func ofClose(established: Bool) -> FailureClass { established ? .server : .handshake }
+
+    /// An UploadError: the session goes on, the file failed.
+    static func of(_ failure: UploadFailure) -> FailureClass {
+        failure.code == .digestMismatch ? .integrity : .server
+    }
+}
+
+/// One failure, counted once in its class; the message may become one of the report's examples.
+struct LoadFailure: Equatable, Sendable {
+    let kind: FailureClass
+    let message: String
+
+    init(_ kind: FailureClass, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+}

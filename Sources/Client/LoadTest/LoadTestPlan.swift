@@ -1,0 +1,163 @@
+// What a load test will do, checked: the command line turned into values, every rule between options applied here
+// (so the unit tests can cover them without a socket), nothing read from disk yet.
+import Protocol
+
+struct LoadTestPlan: Equatable, Sendable {
+    enum Target: Equatable, Sendable {
+        case spawn(SpawnOptions)
+        case server(host: String, port: UInt16, credentials: Credentials, daemonPID: Int32?)
+    }
+
+    struct SpawnOptions: Equatable, Sendable {
+        /// The ferryd executable; nil: beside the running ferry.
+        var ferryd: String?
+        /// The daemon's storage root; nil: a folder in the temporary directory.
+        var storage: String?
+        var workers: Int = 0
+        /// `rotate_after_bytes`; nil: the daemon's default.
+        var rotateAfterBytes: UInt64?
+        /// `fsync` under [storage]; nil: not written.
+        var fsync: Bool?
+        var keep = false
+    }
+
+    struct Credentials: Equatable, Sendable {
+        var ca: String
+        var certificate: String
+        var key: String
+        var serverName: String?
+    }
+
+    var target: Target
+    var sessions: Int
+    var filesPerSession: Int
+    var size: UInt64
+    /// Sessions per second (open loop); nil: closed loop.
+    var rate: Double?
+    var duration: Double?
+    var idleSessions: Int
+    var group: KeyExchangeGroup?
+    var cipher: CipherSuite?
+    var rotateAfterBytes: UInt64?
+    var timeout: Double
+    var maxSeconds: Double
+    var json: Bool
+
+    /// Descriptors the client needs beyond one per session: the loop's own, stdio, files, a margin.
+    static let descriptorReserve = 64
+    /// Largest counts accepted (typos, not limits of the tool: the descriptor check is the real bound).
+    static let maximumSessions = 1_000_000
+    static let maximumFilesPerSession = 1_000_000
+    /// The daemon refuses `workers` above this (config/ferryd.toml).
+    static let maximumWorkers = 256
+
+    var descriptorsNeeded: Int { sessions + idleSessions + Self.descriptorReserve }
+    var isSpawned: Bool { if case .spawn = target { true } else { false } }
+}
+
+/// A mistake on the command line; exits 2.
+struct LoadTestUsageError: Error, Equatable, CustomStringConvertible {
+    let message: String
+    init(_ message: String) { self.message = message }
+    var description: String { message }
+}
+
+extension LoadTestCommand {
+    /// Applies every rule between the options. Reads nothing.
+    func makePlan() throws(LoadTestUsageError) -> LoadTestPlan {
+        func fail(_ message: String) -> LoadTestUsageError { LoadTestUsageError(message) }
+
+        let target: LoadTestPlan.Target
+        switch (server, spawn) {
+        case (nil, false): throw fail("say where the daemon is: --server HOST:PORT, or --spawn to start one")
+        case (.some, true): throw fail("--server and --spawn exclude each other")
+        case (nil, true):
+            for (given, name) in [(ca, "--ca"), (cert, "--cert"), (key, "--key"), (serverName, "--server-name")] where given != nil {
+                throw fail("\(name) is for --server; --spawn makes its own CA and certificates")
+            }
+            if daemonPid != nil { throw fail("--daemon-pid is for --server; with --spawn the daemon is the one started") }
+            var options = LoadTestPlan.SpawnOptions(ferryd: ferryd, storage: storage, keep: keep)
+            if let workers {
+                guard (0...LoadTestPlan.maximumWorkers).contains(workers) else {
+                    throw fail("--workers must be 0…\(LoadTestPlan.maximumWorkers) (0: one per core)")
+                }
+                options.workers = workers
+            }
+            if let daemonRotateAfter { options.rotateAfterBytes = try Self.byteSize(daemonRotateAfter, "--daemon-rotate-after") }
+            if let daemonFsync {
+                switch daemonFsync.lowercased() {
+                case "true": options.fsync = true
+                case "false": options.fsync = false
+                default: throw fail("--daemon-fsync takes true or false, not \"\(printable(daemonFsync))\"")
+                }
+            }
+            target = .spawn(options)
+        case (let text?, false):
+            // --ferryd is accepted and ignored: scripts/loadtest always passes the one it built.
+            let spawnOnly: [(Bool, String)] = [
+                (storage != nil, "--storage"), (workers != nil, "--workers"),
+                (daemonRotateAfter != nil, "--daemon-rotate-after"), (daemonFsync != nil, "--daemon-fsync"), (keep, "--keep"),
+            ]
+            if let (_, name) = spawnOnly.first(where: \.0) { throw fail("\(name) is for --spawn (the daemon it starts)") }
+            let address: HostPort
+            do { address = try HostPort.parse(text) } catch { throw fail("--server: \(error)") }
+            guard LoopbackHost.isLoopback(address.host) else {
+                throw fail("--server \(printable(text)): the load test only targets this machine "
+                    + "(host 127.0.0.1, ::1 or localhost)")
+            }
+            guard let ca, let cert, let key else { throw fail("--server needs --ca, --cert and --key") }
+            if let daemonPid, daemonPid <= 0 { throw fail("--daemon-pid must be a process id (> 0)") }
+            target = .server(host: address.host, port: address.port,
+                             credentials: .init(ca: ca, certificate: cert, key: key, serverName: serverName), daemonPID: daemonPid)
+        }
+
+        guard (0...LoadTestPlan.maximumSessions).contains(sessions) else {
+            throw fail("--sessions must be 0…\(LoadTestPlan.maximumSessions)")
+        }
+        guard (0...LoadTestPlan.maximumFilesPerSession).contains(filesPerSession) else {
+            throw fail("--files-per-session must be 0…\(LoadTestPlan.maximumFilesPerSession)")
+        }
+        guard (0...LoadTestPlan.maximumSessions).contains(idleSessions) else {
+            throw fail("--idle-sessions must be 0…\(LoadTestPlan.maximumSessions)")
+        }
+        guard sessions > 0 || idleSessions > 0 else { throw fail("nothing to do: --sessions and --idle-sessions are both 0") }
+
+        var bytes: UInt64 = 0
+        if let size { bytes = try Self.byteSize(size, "--size") }
+        if filesPerSession > 0, size == nil { throw fail("--size is needed when --files-per-session is above 0") }
+
+        if let duration { guard duration.isFinite, duration > 0 else { throw fail("--duration must be a number of seconds > 0") } }
+        if let rate {
+            guard rate.isFinite, rate > 0 else { throw fail("--rate must be sessions per second > 0") }
+            guard duration != nil else { throw fail("--rate needs --duration (how long to keep the schedule)") }
+            guard sessions > 0 else { throw fail("--rate needs --sessions ≥ 1 (the most sessions in flight)") }
+        }
+        guard timeout.isFinite, timeout > 0 else { throw fail("--timeout must be a number of seconds > 0") }
+        guard maxSeconds.isFinite, maxSeconds > 0 else { throw fail("--max-seconds must be a number of seconds > 0") }
+
+        var groupValue: KeyExchangeGroup?
+        if let group {
+            guard let value = KeyExchangeGroup(name: group) else {
+                throw fail("--group \"\(printable(group))\": not one of \(KeyExchangeGroup.allCases.map(\.name).joined(separator: ", "))")
+            }
+            groupValue = value
+        }
+        var cipherValue: CipherSuite?
+        if let cipher {
+            guard let value = CipherSuite(name: cipher) else {
+                throw fail("--cipher \"\(printable(cipher))\": not one of \(CipherSuite.allCases.map(\.name).joined(separator: ", "))")
+            }
+            cipherValue = value
+        }
+        var rotate: UInt64?
+        if let rotateAfter { rotate = try Self.byteSize(rotateAfter, "--rotate-after") }
+
+        return LoadTestPlan(target: target, sessions: sessions, filesPerSession: filesPerSession, size: bytes, rate: rate,
+                            duration: duration, idleSessions: idleSessions, group: groupValue, cipher: cipherValue,
+                            rotateAfterBytes: rotate, timeout: timeout, maxSeconds: maxSeconds, json: json)
+    }
+
+    private static func byteSize(_ text: String, _ option: String) throws(LoadTestUsageError) -> UInt64 {
+        do { return try ByteSize.parse(text) } catch { throw LoadTestUsageError("\(option): \(error)") }
+    }
+}

@@ -1,0 +1,186 @@
+// `ferry loadtest` as scripts run it: real ferry and ferryd processes on 127.0.0.1, the JSON report read back.
+import Foundation
+import XCTest
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+final class LoadTestTests: XCTestCase {
+    struct LoadRun {
+        let run: RunResult
+        let json: [String: Any]
+
+        func object(_ key: String) -> [String: Any] { json[key] as? [String: Any] ?? [:] }
+        func int(_ section: String, _ key: String) -> Int? { (object(section)[key] as? NSNumber)?.intValue }
+        func double(_ section: String, _ key: String) -> Double? { (object(section)[key] as? NSNumber)?.doubleValue }
+        var details: String { "\(run.termination)\nstdout:\n\(run.stdout)\nstderr:\n\(run.stderr)" }
+    }
+
+    /// `ferry loadtest ARGUMENTS` to completion (bounded); stdout must be exactly one JSON object when `json` is set.
+    private func loadtest(_ env: TestEnvironment, _ arguments: [String], timeout: Double = 30,
+                          file: StaticString = #filePath, line: UInt = #line) throws -> LoadRun {
+        let run = try runToCompletion(env.binaries.ferry, ["loadtest", "--ferryd", env.binaries.ferryd.path] + arguments,
+                                      outputDirectory: env.directory, name: "ferry-loadtest", timeout: timeout,
+                                      file: file, line: line)
+        guard arguments.contains("--json") else { return LoadRun(run: run, json: [:]) }
+        guard let json = try? JSONSerialization.jsonObject(with: run.stdoutData) as? [String: Any] else {
+            XCTFail("stdout is not one JSON object (\(run.termination)):\n\(run.stdout)\nstderr:\n\(run.stderr)",
+                    file: file, line: line)
+            throw E2EError("no JSON")
+        }
+        return LoadRun(run: run, json: json)
+    }
+
+    func testClosedLoopWithIdleSessionsUploadsEverythingAndReportsTheDaemon() throws {
+        let env = try TestEnvironment(self)
+        let result = try loadtest(env, ["--spawn", "--sessions", "4", "--files-per-session", "3", "--size", "200KiB",
+                                        "--idle-sessions", "20", "--json"])
+        report("loadtest closed loop: \(String(format: "%.2f", result.run.seconds)) s")
+        XCTAssertEqual(result.run.status, 0, result.details)
+        XCTAssertEqual(result.run.stderr, "", "--json prints nothing on stderr")
+        XCTAssertEqual(result.int("uploads", "completed"), 12, result.details)
+        XCTAssertEqual(result.int("uploads", "bytes"), 12 * 204_800)
+        XCTAssertEqual(result.int("handshakes", "completed"), 24, "4 load + 20 idle")
+        XCTAssertEqual(result.int("idle_sessions", "requested"), 20)
+        XCTAssertEqual(result.int("idle_sessions", "established"), 20)
+        XCTAssertEqual(result.int("idle_sessions", "open_at_end"), 20)
+        for kind in ["connect", "handshake", "integrity", "timeout", "server", "total"] {
+            XCTAssertEqual(result.int("errors", kind), 0, "errors.\(kind): \(result.object("errors"))")
+        }
+        XCTAssertEqual(result.object("errors")["examples"] as? [String], [])
+        XCTAssertGreaterThan(result.double("uploads", "mb_per_second") ?? 0, 0)
+        let latency = result.object("uploads")["latency_ms"] as? [String: Any] ?? [:]
+        let p50 = (latency["p50"] as? NSNumber)?.doubleValue ?? 0
+        let max = (latency["max"] as? NSNumber)?.doubleValue ?? 0
+        XCTAssertGreaterThan(p50, 0)
+        XCTAssertGreaterThanOrEqual(max, p50)
+
+        let config = result.object("config")
+        XCTAssertEqual(config["spawned"] as? Bool, true)
+        XCTAssertTrue((config["server"] as? String ?? "").hasPrefix("127.0.0.1:"))
+        XCTAssertTrue(result.json["rate"] is NSNull)
+        let daemon = result.object("daemon")
+        XCTAssertGreaterThan((daemon["pid"] as? NSNumber)?.intValue ?? 0, 0)
+        for key in ["rss_kib_before", "rss_kib_with_idle", "rss_kib_peak", "rss_kib_end"] {
+            XCTAssertGreaterThan((daemon[key] as? NSNumber)?.intValue ?? 0, 0, "daemon.\(key): \(daemon)")
+        }
+        XCTAssertGreaterThanOrEqual((daemon["rss_kib_peak"] as? NSNumber)?.intValue ?? 0,
+                                    (daemon["rss_kib_before"] as? NSNumber)?.intValue ?? .max)
+        XCTAssertNotNil(daemon["cpu_seconds_per_gb"] as? NSNumber)
+
+        // The spawned daemon is gone and its temporary directory removed.
+        let pid = Int32((daemon["pid"] as? NSNumber)?.intValue ?? 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "/proc/\(pid)/stat"), "ferryd \(pid) still runs (or was not reaped)")
+    }
+
+    func testOpenLoopHandshakesAtTheRequestedRate() throws {
+        let env = try TestEnvironment(self)
+        let result = try loadtest(env, ["--spawn", "--sessions", "2", "--files-per-session", "0", "--rate", "20",
+                                        "--duration", "2", "--json"])
+        XCTAssertEqual(result.run.status, 0, result.details)
+        XCTAssertEqual(result.double("rate", "requested"), 20)
+        let achieved = result.double("rate", "achieved") ?? 0
+        report("loadtest open loop: requested 20/s, achieved \(achieved)/s")
+        XCTAssertGreaterThan(achieved, 5, result.details)
+        XCTAssertLessThan(achieved, 25, result.details)
+        XCTAssertGreaterThan(result.int("handshakes", "completed") ?? 0, 10, result.details)
+        XCTAssertEqual(result.int("uploads", "completed"), 0)
+        XCTAssertEqual(result.int("errors", "total"), 0, result.details)
+        XCTAssertGreaterThanOrEqual((result.json["elapsed_seconds"] as? NSNumber)?.doubleValue ?? 0, 2, "the window is 2 s")
+    }
+
+    func testNothingListeningCountsOneConnectErrorPerSession() throws {
+        let env = try TestEnvironment(self)
+        let port = try Daemon.freePort()
+        let alice = env.alice
+        let result = try loadtest(env, ["--server", "127.0.0.1:\(port)", "--ca", alice.ca.path, "--cert", alice.certificate.path,
+                                        "--key", alice.key.path, "--sessions", "3", "--files-per-session", "1",
+                                        "--size", "1KiB", "--timeout", "5", "--json"])
+        XCTAssertEqual(result.run.status, 1, result.details)
+        XCTAssertEqual(result.int("errors", "connect"), 3, result.details)
+        XCTAssertEqual(result.int("errors", "total"), 3)
+        XCTAssertEqual(result.int("handshakes", "completed"), 0)
+        XCTAssertEqual(result.object("config")["spawned"] as? Bool, false)
+        XCTAssertTrue(result.json["daemon"] is NSNull, "no --daemon-pid: no daemon figures")
+        XCTAssertFalse((result.object("errors")["examples"] as? [String] ?? []).isEmpty)
+    }
+
+    /// A listener that never accepts and never answers: the kernel completes the TCP handshake (backlog), then silence.
+    private func silentListener() throws -> (fd: Int32, port: UInt16) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw E2EError("socket: errno \(errno)") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard bound == 0, named == 0, listen(fd, 16) == 0 else {
+            close(fd)
+            throw E2EError("bind/listen: errno \(errno)")
+        }
+        return (fd, UInt16(bigEndian: address.sin_port))
+    }
+
+    func testAServerThatNeverAnswersCountsHandshakeTimeouts() throws {
+        let env = try TestEnvironment(self)
+        let (fd, port) = try silentListener()
+        defer { close(fd) }
+        let alice = env.alice
+        let result = try loadtest(env, ["--server", "127.0.0.1:\(port)", "--ca", alice.ca.path, "--cert", alice.certificate.path,
+                                        "--key", alice.key.path, "--sessions", "3", "--files-per-session", "1",
+                                        "--size", "1KiB", "--timeout", "1", "--json"])
+        XCTAssertEqual(result.run.status, 1, result.details)
+        XCTAssertEqual(result.int("errors", "timeout"), 3, result.details)
+        XCTAssertEqual(result.int("errors", "total"), 3, result.details)
+        XCTAssertTrue((result.object("errors")["examples"] as? [String] ?? []).contains { $0.contains("handshake took longer than 1 s") },
+                      result.details)
+        XCTAssertLessThan(result.run.seconds, 10)
+    }
+
+    func testMaxSecondsStopsTheRunAndCountsUnfinishedWorkAsTimeouts() throws {
+        let env = try TestEnvironment(self)
+        let (fd, port) = try silentListener()
+        defer { close(fd) }
+        let alice = env.alice
+        let result = try loadtest(env, ["--server", "127.0.0.1:\(port)", "--ca", alice.ca.path, "--cert", alice.certificate.path,
+                                        "--key", alice.key.path, "--sessions", "2", "--files-per-session", "0",
+                                        "--idle-sessions", "3", "--max-seconds", "1.5", "--json"])
+        XCTAssertEqual(result.run.status, 1, result.details)
+        // 3 idle sessions stuck in their handshake, and the 2 load sessions that never got to start.
+        XCTAssertEqual(result.int("errors", "timeout"), 5, result.details)
+        XCTAssertEqual(result.int("idle_sessions", "established"), 0)
+        XCTAssertLessThan(result.run.seconds, 10, "the bound held")
+    }
+
+    func testAServerOffThisMachineIsRefusedBeforeAnyConnection() throws {
+        let env = try TestEnvironment(self)
+        let alice = env.alice
+        let result = try loadtest(env, ["--server", "10.0.0.1:7443", "--ca", alice.ca.path, "--cert", alice.certificate.path,
+                                        "--key", alice.key.path, "--sessions", "1", "--files-per-session", "1",
+                                        "--size", "1KiB"], timeout: 10)
+        XCTAssertEqual(result.run.status, 2, result.details)
+        XCTAssertEqual(result.run.stdout, "")
+        XCTAssertTrue(result.run.stderr.contains("only targets this machine"), result.run.stderr)
+        XCTAssertLessThan(result.run.seconds, 5, "refused at once, no connect attempt")
+
+        // A command line ArgumentParser itself refuses (a missing required option) exits 2 as well.
+        let missing = try loadtest(env, ["--spawn", "--sessions", "1"], timeout: 10)
+        XCTAssertEqual(missing.run.status, 2, missing.details)
+    }
+
+    func testHumanTableOnStdout() throws {
+        let env = try TestEnvironment(self)
+        let result = try loadtest(env, ["--spawn", "--sessions", "2", "--files-per-session", "1", "--size", "64KiB"])
+        XCTAssertEqual(result.run.status, 0, result.details)
+        for expected in ["handshakes", "uploads", "p99.9 ms", "MB/s", "errors          0", "daemon RSS"] {
+            XCTAssertTrue(result.run.stdout.contains(expected), "\(expected) missing from:\n\(result.run.stdout)")
+        }
+        XCTAssertTrue(result.run.stderr.contains("ferryd (pid"), "progress goes to stderr:\n\(result.run.stderr)")
+    }
+}
