@@ -72,14 +72,11 @@ struct UploadCommand: ParsableCommand {
         guard (1...64).contains(parallel) else { throw ValidationError("--parallel must be between 1 and 64") }
 
         var configuration: ClientConfiguration
-        do {
-            let identity = try Identity(chainPEM: try Self.read(certPath, "certificate"), keyPEM: try Self.read(keyPath, "private key"))
-            let trust = try TrustStore(pemBundle: try Self.read(caPath, "CA bundle"))
-            configuration = ClientConfiguration(identity: identity, serverTrust: trust, serverName: serverName ?? settings.serverName ?? host)
-        } catch let error as ValidationError {
-            throw error
+        do throws(CredentialError) {
+            configuration = try CredentialFiles(ca: caPath, certificate: certPath, key: keyPath)
+                .configuration(serverName: serverName ?? settings.serverName ?? host)
         } catch {
-            throw ValidationError("\(error)")
+            throw ValidationError(error.description)
         }
         var rotateBytes = settings.rotateAfterBytes
         if let text = rotateAfterBytes {
@@ -120,10 +117,4 @@ struct UploadCommand: ParsableCommand {
         if !report.ok { throw ExitCode(1) }
     }
 
-    static func read(_ path: String, _ what: String) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: (path as NSString).expandingTildeInPath) else {
-            throw ValidationError("cannot read the \(what) at \(path)")
-        }
-        return [UInt8](data)
-    }
 }

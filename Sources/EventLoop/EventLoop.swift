@@ -146,15 +146,12 @@ public final class EventLoop {
     /// How often `close()` walks and drains before giving up (each round handles callbacks that opened handles).
     static let maximumCloseRounds = 8
 
-    /// Runs `body` on the loop thread in a later iteration, without a handle: uv_queue_work with an empty work
-    /// callback, whose after-work callback runs on the loop thread. Used to report errors that a libuv call
-    /// returned synchronously, so that completions never run inside the call that started them.
+    /// Runs `body` on the loop thread in a later iteration, without a handle: a thread-pool job with no work, whose
+    /// completion runs on the loop thread. Used to report errors that a libuv call returned synchronously, so that
+    /// completions never run inside the call that started them.
     func enqueue(_ body: @escaping () -> Void) {
         precondition(!isClosed, "EventLoop used after close()")
-        let work = UnsafeMutablePointer<uv_work_t>.allocate(capacity: 1)
-        work.pointee.data = Unmanaged.passRetained(DeferredCall(body)).toOpaque()
-        let rc = uv_queue_work(raw, work, deferredWorkNoop, deferredWorkDidFinish)
-        precondition(rc == 0, "uv_queue_work failed: \(rc)")  // only EINVAL for a nil work callback
+        ThreadPool.run(self, {}, then: { body() })
     }
 }
 
@@ -162,20 +159,6 @@ public final class EventLoop {
 /// through its own `close()` (which releases its context in the close callback).
 protocol LoopHandleOwner: AnyObject {
     func close()
-}
-
-private final class DeferredCall {
-    let body: () -> Void
-    init(_ body: @escaping () -> Void) { self.body = body }
-}
-
-private func deferredWorkNoop(_ work: UnsafeMutablePointer<uv_work_t>?) {}
-
-private func deferredWorkDidFinish(_ work: UnsafeMutablePointer<uv_work_t>?, _ status: Int32) {
-    guard let work else { return }
-    let call = Unmanaged<DeferredCall>.fromOpaque(work.pointee.data!).takeRetainedValue()
-    work.deallocate()
-    call.body()
 }
 
 private func countOpenHandle(_ handle: UnsafeMutablePointer<uv_handle_t>?, _ arg: UnsafeMutableRawPointer?) {

@@ -29,34 +29,6 @@ public enum FileIO {
                        completion)
     }
 
-    /// uv_fs_write of the whole of `buffer` without copying it: the operation keeps the buffer alive until the
-    /// completion, and the caller must not change it until then. Short writes continue as above.
-    public static func write(_ loop: EventLoop, fd: Int32, buffer: IOBuffer, offset: Int64,
-                             _ completion: @escaping Completion<Int>) {
-        let operation = FileOperation(loop: loop)
-        operation.retained = buffer
-        writeRemaining(operation, base: buffer.unsafeStorage, fd: fd, written: 0, total: buffer.count, offset: offset,
-                       completion)
-    }
-
-    /// uv_fs_read of up to `count` bytes into `buffer` (its contents replaced; `buffer.count` is the bytes read, 0 at
-    /// end of file). The caller must not touch the buffer until the completion.
-    public static func read(_ loop: EventLoop, fd: Int32, into buffer: IOBuffer, count: Int, offset: Int64,
-                            _ completion: @escaping Completion<Int>) {
-        precondition(count > 0 && count <= buffer.capacity, "FileIO.read of \(count) bytes into \(buffer.capacity)")
-        let operation = FileOperation(loop: loop)
-        operation.retained = buffer
-        let storage = buffer.unsafeStorage
-        operation.submit({ loop, req, cb in
-            var uvBuffer = uv_buf_init(storage.assumingMemoryBound(to: CChar.self), UInt32(count))
-            return uv_fs_read(loop, req, fd, &uvBuffer, 1, offset, cb)
-        }, then: { result, _ in
-            let outcome = uvResult(result, "uv_fs_read")
-            if case .success(let read) = outcome { buffer.didFill(read) }
-            completion(outcome)
-        })
-    }
-
     private static func writeRemaining(_ operation: FileOperation, base start: UnsafeMutableRawPointer, fd: Int32,
                                        written: Int, total: Int, offset: Int64, _ completion: @escaping Completion<Int>) {
         let base = start + written

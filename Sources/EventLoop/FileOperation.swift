@@ -19,8 +19,6 @@ final class FileOperation {
     private var continuation: Continuation?
     /// A data buffer owned by the operation (write payload, read destination); freed in deinit.
     var buffer: UnsafeMutableRawBufferPointer?
-    /// A caller's buffer the operation reads or writes in place, kept alive until the completion.
-    var retained: IOBuffer?
 
     init(loop: EventLoop) {
         precondition(!loop.isClosed, "FileIO on a closed EventLoop")

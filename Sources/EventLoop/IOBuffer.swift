@@ -1,10 +1,10 @@
-// A byte buffer at a stable heap address, for file I/O that completes later on libuv's thread pool. The operation
-// retains the buffer until its completion, so the bytes are neither copied nor freed while a worker thread uses them.
-// One per upload, reused for every write: no allocation (and no page faults of fresh memory) per batch.
+// A byte buffer at a stable heap address, for file I/O on libuv's thread pool (ThreadPool.run with BlockingFileIO):
+// the job's closure holds the buffer until its completion, so the bytes are neither copied nor freed while a worker
+// thread uses them. Reused for every batch (IOBufferPool): no allocation, and no page faults of fresh memory, per batch.
 
 public final class IOBuffer: @unchecked Sendable {
     // @unchecked: used on one loop thread; while a thread-pool operation holds it the owner does not touch it (the
-    // FileIO contract below), and libuv's queue/complete hand-off orders the accesses.
+    // ThreadPool.run contract), and libuv's queue/complete hand-off orders the accesses.
     public private(set) var capacity: Int
     public private(set) var count = 0
     private var base: UnsafeMutableRawPointer

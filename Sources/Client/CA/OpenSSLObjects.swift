@@ -1,8 +1,8 @@
 // The CA tooling's side of the OpenSSL boundary: one class per owned OpenSSL object, freed in deinit, and one choke
-// point for return codes (STYLE 13). Protocol's crypto layer has the same helpers, but keeps them internal to its
-// module (Protocol's public API speaks Swift types), so the Client carries this small copy for the X.509 *writing*
-// that Protocol never does.
+// point for return codes (STYLE 13), for the X.509 *writing* that Protocol never does. The error queue is drained by
+// Protocol's `openSSLErrorText`, the same text the crypto layer reports.
 internal import COpenSSL
+import Protocol
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -11,22 +11,10 @@ import Darwin
 
 // MARK: - Return codes
 
-/// Drains this thread's OpenSSL error queue into one line, so a failure never leaks into the next call's report.
+/// A CAError carrying the drained OpenSSL error queue (Protocol's `openSSLErrorText`).
 @inline(never)
 func openSSLFailure(_ function: String, _ kind: CAError.Kind = .library) -> CAError {
-    var text = function
-    var first = true
-    while true {
-        let code = ERR_get_error()
-        if code == 0 { break }
-        if first {
-            var buffer = [CChar](repeating: 0, count: 256)
-            ERR_error_string_n(code, &buffer, buffer.count)
-            text += ": " + String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            first = false
-        }
-    }
-    return CAError(kind, text)
+    CAError(kind, openSSLErrorText(function))
 }
 
 /// For calls that return 1 on success (most of EVP and X509_set_*).

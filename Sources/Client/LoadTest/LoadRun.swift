@@ -85,23 +85,12 @@ struct LoadRun {
 
     /// The identity, trust and algorithm offer every session uses (as `ferry upload` builds it).
     func makeConfiguration(_ credentials: LoadTestPlan.Credentials, host: String) throws(LoadTestUsageError) -> ClientConfiguration {
-        func read(_ path: String, _ what: String) throws(LoadTestUsageError) -> [UInt8] {
-            guard let data = FileManager.default.contents(atPath: (path as NSString).expandingTildeInPath) else {
-                throw LoadTestUsageError("cannot read the \(what) at \(path)")
-            }
-            return [UInt8](data)
-        }
         var configuration: ClientConfiguration
-        do {
-            let identity = try Identity(chainPEM: try read(credentials.certificate, "certificate"),
-                                        keyPEM: try read(credentials.key, "private key"))
-            let trust = try TrustStore(pemBundle: try read(credentials.ca, "CA bundle"))
-            configuration = ClientConfiguration(identity: identity, serverTrust: trust,
-                                                serverName: credentials.serverName ?? host)
-        } catch let error as LoadTestUsageError {
-            throw error
+        do throws(CredentialError) {
+            configuration = try CredentialFiles(ca: credentials.ca, certificate: credentials.certificate, key: credentials.key)
+                .configuration(serverName: credentials.serverName ?? host)
         } catch {
-            throw LoadTestUsageError("\(error)")
+            throw LoadTestUsageError(error.description)
         }
         if let group = plan.group { configuration.preferences.groups = [group] }
         if let cipher = plan.cipher { configuration.preferences.cipherSuites = [cipher] }

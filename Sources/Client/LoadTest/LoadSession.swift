@@ -148,13 +148,7 @@ final class LoadSession: TCPConnectionDelegate {
     private func drain() {
         guard var connection else { return }
         self.connection = nil
-        var failure: ProtocolError?
-        var events: [ClientEvent] = []
-        do {
-            while let event = try connection.nextEvent(now: Clock.now()) { events.append(event) }
-        } catch {
-            failure = error
-        }
+        let (events, failure) = connection.nextEvents(now: Clock.now())
         self.connection = connection
         for event in events where phase != .finished { handle(event) }
         flush()

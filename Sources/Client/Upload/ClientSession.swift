@@ -31,7 +31,6 @@ final class ClientSession: TCPConnectionDelegate {
         let file: PlannedFile
         let started = EventLoop.hrtimeNanoseconds
         var fd: Int32?
-        var offset: UInt64 = 0
         /// The next file offset to read; a read (and hash) of one block is in flight while `reading`.
         var readOffset: UInt64 = 0
         var reading = false
@@ -115,13 +114,7 @@ final class ClientSession: TCPConnectionDelegate {
     private func drain() {
         guard var connection else { return }
         self.connection = nil
-        var failure: ProtocolError?
-        var events: [ClientEvent] = []
-        do {
-            while let event = try connection.nextEvent(now: Clock.now()) { events.append(event) }
-        } catch {
-            failure = error
-        }
+        let (events, failure) = connection.nextEvents(now: Clock.now())
         self.connection = connection
         for event in events { handle(event) }
         flush()
@@ -136,7 +129,6 @@ final class ClientSession: TCPConnectionDelegate {
             startNextFile()
         case .uploadAccepted(let offset):
             guard let current else { return }
-            current.offset = offset
             current.sent = offset
             current.readOffset = offset
             openAndSend(current)

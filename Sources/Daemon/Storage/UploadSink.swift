@@ -178,7 +178,7 @@ final class UploadSink {
 
     private func writeNext() {
         guard writing == 0, !pending.isEmpty, let fd, failure == nil else { return }
-        guard pending.count >= Self.minimumBatch || pending.count >= lowWater || finishWaiter != nil else { return }
+        guard pending.count >= min(Self.minimumBatch, lowWater) || finishWaiter != nil else { return }
         swap(&pending, &inFlight)
         pending.removeAll()
         writing = inFlight.count

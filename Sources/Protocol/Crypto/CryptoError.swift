@@ -32,8 +32,10 @@ public struct CryptoError: Error, Equatable, CustomStringConvertible {
 }
 
 /// Drains OpenSSL's thread-local error queue into one line (so a failure never leaks into the next call's report).
+/// Public for the client's CA tooling, which calls OpenSSL's X.509 writing API directly and reports its failures the
+/// same way.
 @inline(never)
-func openSSLErrorText(_ function: String) -> String {
+public func openSSLErrorText(_ function: String) -> String {
     var text = function
     var first = true
     while true {

@@ -47,6 +47,18 @@ public struct ClientConnection {
 
     public mutating func receive(_ bytes: [UInt8]) { bytes.withUnsafeBytes { core.receive($0) } }
 
+    /// Every event the received bytes make available, in order, and the error that ended the session if one did (the
+    /// events before it are still returned). For drivers that act on the events after putting the connection back.
+    public mutating func nextEvents(now: Now) -> (events: [ClientEvent], failure: ProtocolError?) {
+        var events: [ClientEvent] = []
+        do {
+            while let event = try nextEvent(now: now) { events.append(event) }
+        } catch {
+            return (events, error)
+        }
+        return (events, nil)
+    }
+
     /// The next event, nil when more bytes are needed. A thrown error has already queued an alert in the output (unless
     /// the peer sent one) and closed the session.
     public mutating func nextEvent(now: Now) throws(ProtocolError) -> ClientEvent? {

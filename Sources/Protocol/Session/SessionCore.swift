@@ -188,7 +188,7 @@ struct SessionCore<Handshake: HandshakeDriver, Upload> {
             channel.records.releaseIdleBuffers()
             state = .established(channel, upload)
         case .closed:
-            pendingOutput = pendingOutput.isEmpty ? [] : pendingOutput
+            if pendingOutput.isEmpty { pendingOutput = [] }
         }
     }
 

@@ -9,7 +9,7 @@ final class RotationTests: XCTestCase {
             var client = try Fixtures.clientConfiguration()
             client.preferences.cipherSuites = [suite]
             client.rotation = RotationPolicy(afterBytes: 8 * 1024)
-            var server = try Fixtures.serverConfiguration()
+            let server = try Fixtures.serverConfiguration()
             var pair = try SessionPair(client: client, server: server)
             pair.pump()
             XCTAssertEqual(pair.client.parameters?.rotation, RotationPolicy(afterBytes: 8 * 1024))

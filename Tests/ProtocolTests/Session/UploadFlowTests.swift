@@ -71,6 +71,27 @@ final class UploadFlowTests: XCTestCase {
         XCTAssertEqual(committed(pair).map(\.storedName), ["batched"])
     }
 
+    /// nextEvents returns every available event in order, and with a failure the events that came before it.
+    func testNextEventsReturnsTheEventsBeforeAFailure() throws {
+        var pair = try established()
+        pair.client.startUpload(UploadRequest(path: "x", size: 0), now: pair.now)
+        pair.server.receive(pair.client.takeOutput())
+        pair.drainServer()
+        pair.server.accept(now: pair.now)
+        pair.client.receive(pair.server.takeOutput())
+        let quiet = pair.client.nextEvents(now: pair.now)
+        XCTAssertNil(quiet.failure)
+        XCTAssertEqual(quiet.events, [.uploadAccepted(offset: 0)])
+        XCTAssertTrue(pair.client.nextEvents(now: pair.now).events.isEmpty)
+
+        var broken = try established()
+        broken.client.receive([0x02, 0x00, 0x00, 0x00, 0x20] + [UInt8](repeating: 0xA5, count: 32))  // a forged record
+        let result = broken.client.nextEvents(now: broken.now)
+        XCTAssertEqual(result.events, [])
+        XCTAssertEqual(result.failure?.alert, .badRecordMAC)
+        XCTAssertTrue(broken.client.isClosed)
+    }
+
     func testRejectedUploadKeepsTheSession() throws {
         var pair = try established()
         pair.onServerEvent = { pair, event in
