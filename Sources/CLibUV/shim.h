@@ -24,5 +24,18 @@ extern int sync_file_range(int fd, off_t offset, off_t nbytes, unsigned int flag
 static inline int clibuv_start_writeback(int fd, int64_t offset, int64_t length) {
     return sync_file_range(fd, (off_t)offset, (off_t)length, 2);
 }
+
+/* O_DIRECT: glibc declares it only under _GNU_SOURCE (see above), and its value is per architecture
+ * (<asm/fcntl.h>, which cannot be included next to glibc's <fcntl.h>). 0 where unknown: no direct I/O there. */
+#if defined(O_DIRECT)
+#define CLIBUV_O_DIRECT_VALUE O_DIRECT
+#elif defined(__x86_64__) || defined(__i386__) || defined(__riscv) || defined(__s390x__) || defined(__loongarch__)
+#define CLIBUV_O_DIRECT_VALUE 040000
+#elif defined(__aarch64__) || defined(__arm__)
+#define CLIBUV_O_DIRECT_VALUE 0200000
+#else
+#define CLIBUV_O_DIRECT_VALUE 0
+#endif
+static inline int clibuv_o_direct(void) { return CLIBUV_O_DIRECT_VALUE; }
 #endif
 #endif

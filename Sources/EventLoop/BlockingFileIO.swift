@@ -32,6 +32,25 @@ public enum BlockingFileIO {
         #endif
     }
 
+    /// O_DIRECT for `open` flags on this architecture; 0 where it is not known (then no direct I/O is attempted).
+    public static let directIOFlag: Int32 = {
+        #if os(Linux)
+        clibuv_o_direct()
+        #else
+        0
+        #endif
+    }()
+
+    /// Sets or clears O_DIRECT on an open file (fcntl F_SETFL); nil on success.
+    public static func setDirectIO(fd: Int32, _ on: Bool) -> UVError? {
+        guard directIOFlag != 0 else { return nil }
+        let flags = fcntl(fd, F_GETFL)
+        guard flags >= 0 else { return UVError(code: -errno, function: "fcntl(F_GETFL)") }
+        let wanted = on ? flags | directIOFlag : flags & ~directIOFlag
+        guard wanted != flags else { return nil }
+        return fcntl(fd, F_SETFL, wanted) < 0 ? UVError(code: -errno, function: "fcntl(F_SETFL)") : nil
+    }
+
     /// pread(2) of up to `count` bytes at `offset` into `buffer` (its count set to what was read; short only at end
     /// of file). The buffer must not be in use by the loop thread.
     public static func read(fd: Int32, into buffer: IOBuffer, count: Int, offset: Int64) -> Result<Int, UVError> {

@@ -18,6 +18,7 @@ final class ConfigRenderTests: XCTestCase {
         root = "/srv/ferry"
         allow_overwrite = true
         fsync = false
+        direct_io = false
         staging = "partial"
         [protocol]
         ciphers = ["chacha20-poly1305"]

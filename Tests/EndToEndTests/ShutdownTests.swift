@@ -102,9 +102,11 @@ final class ShutdownTests: XCTestCase {
         _ = try client.handshake()
         guard case .uploadAccepted = try client.open("stalled.bin", size: 8 << 20) else { return XCTFail("not accepted") }
         try client.sendData(Content.random(1 << 20))
+        // Some of it on disk is the sign the upload is under way (the sink writes in batches, so a tail of the MiB may
+        // wait in memory for more data).
         XCTAssertTrue(waitUntil(timeout: 5) {
-            daemon.stagingEntries().contains { (Content.size(of: daemon.stagingDirectory.appendingPathComponent($0)) ?? 0) == 1 << 20 }
-        }, "the first MiB never reached staging: \(daemon.stagingEntries())")
+            daemon.stagingEntries().contains { (Content.size(of: daemon.stagingDirectory.appendingPathComponent($0)) ?? 0) > 0 }
+        }, "nothing of the first MiB reached staging: \(daemon.stagingEntries())")
 
         let stoppedAt = monotonicSeconds()
         daemon.child.signal(SIGTERM)

@@ -3,8 +3,8 @@
 // whatever the file size).
 //
 // Data path per block: a thread-pool job preads it into one of the file's two blocks and updates the SHA-256 there
-// (off the loop thread), while the loop seals the other block; sealed records collect in the record layer's buffer
-// and go to the socket `writeBatch` bytes at a time (one uv_write, one pooled copy) instead of one write per record.
+// (off the loop thread), while the loop seals the other block straight into pooled socket write buffers,
+// `recordsPerWrite` records per uv_write: each byte is read from the block once and written once, encrypted.
 //
 //   connecting ─► handshaking ─► idle ─► (Open) awaitingAccept ─► sending ─► (Close) awaitingCommit ─► idle … ─► Goodbye
 import EventLoop
@@ -15,8 +15,10 @@ final class ClientSession: TCPConnectionDelegate {
     /// Stop reading the file while this much is queued on the socket.
     static let highWater = 4 << 20
     static let readSize = 1 << 20
-    /// Sealed bytes handed to the socket per write: four 64 KiB records per syscall.
-    static let writeBatch = 256 << 10
+    /// Data records sealed into one socket write: a whole 1 MiB block per syscall, into one pooled write buffer
+    /// (WriteBufferPool: with `highWater` queued that is 4 or 5 buffers in flight, all reused; smaller writes took
+    /// more buffers than the pool keeps, and fresh ones cost page faults).
+    static let recordsPerWrite = readSize / Limits.maxDataChunk
 
     private unowned let engine: UploadEngine
     private var tcp: TCPConnection?
@@ -225,29 +227,38 @@ final class ClientSession: TCPConnectionDelegate {
         })
     }
 
-    /// Seals ready blocks, one Data record at a time, handing the records to the socket `writeBatch` bytes at a time,
-    /// while the socket and the protocol allow.
+    /// Seals ready blocks, one Data record at a time, straight into the socket's write buffers (`recordsPerWrite`
+    /// records per uv_write), while the socket and the protocol allow. A chunk is read from the block and written
+    /// once, encrypted: no copy into a record buffer, none into a write buffer.
     private func sealReady(_ current: Current) {
         guard !current.ready.isEmpty, var connection, let tcp else { return }
         self.connection = nil
         let chunk = connection.maxDataChunk
         var sealedNow = 0
-        var batched = 0
-        while let block = current.ready.first, connection.canSendData, tcp.pendingWriteBytes < Self.highWater {
-            block.withUnsafeBytes { buffer in
-                while current.sealOffset < buffer.count, connection.canSendData, tcp.pendingWriteBytes < Self.highWater {
-                    let end = min(current.sealOffset + chunk, buffer.count)
-                    connection.sendData(UnsafeRawBufferPointer(rebasing: buffer[current.sealOffset..<end]), now: Clock.now())
-                    sealedNow += end - current.sealOffset
-                    batched += end - current.sealOffset
-                    current.sealOffset = end
-                    if batched >= Self.writeBatch {
-                        connection.drainOutput { tcp.write($0) }
-                        batched = 0
+        while let block = current.ready.first, connection.canSendData, tcp.pendingWriteBytes < Self.highWater,
+              !connection.isClosed {
+            // Whatever the protocol queued (a rotation's KeyUpdate after the last record) goes out first, in order.
+            connection.drainOutput { tcp.write($0) }
+            let before = current.sealOffset
+            tcp.write(capacity: Self.recordsPerWrite * connection.sealedDataLength(chunk)) { buffer in
+                var used = 0
+                block.withUnsafeBytes { bytes in
+                    while current.sealOffset < bytes.count, connection.canSendData, !connection.hasPendingOutput {
+                        let end = min(current.sealOffset + chunk, bytes.count)
+                        guard used + connection.sealedDataLength(end - current.sealOffset) <= buffer.count else { break }
+                        let written = connection.sendData(UnsafeRawBufferPointer(rebasing: bytes[current.sealOffset..<end]),
+                                                          into: UnsafeMutableRawBufferPointer(rebasing: buffer[used...]),
+                                                          now: Clock.now())
+                        guard written > 0 else { break }  // the upload was failed meanwhile, or the session closed
+                        used += written
+                        current.sealOffset = end
                     }
                 }
+                return used
             }
-            guard current.sealOffset == block.count else { break }
+            guard current.sealOffset > before else { break }
+            sealedNow += current.sealOffset - before
+            guard current.sealOffset == block.count else { continue }
             current.ready.removeFirst()
             current.sealOffset = 0
             block.removeAll()

@@ -40,6 +40,8 @@ enum ConfigKeys {
                  doc: "Whether a client may replace an existing file when it asks to overwrite."),
         .boolean("storage", "fsync", \.storage.fsync, default: true, reloadable: true,
                  doc: "Whether a file's data and directory entry are fsync'ed before the upload is reported committed."),
+        .boolean("storage", "direct_io", \.storage.directIO, default: true, reloadable: true,
+                 doc: "Whether uploads are written with O_DIRECT (past the page cache) where the file system allows it."),
         .component("storage", "staging", \.storage.staging, default: ".staging", reloadable: false,
                    doc: "Directory under root for partial uploads (.part files); one name, no '/'."),
 

@@ -37,6 +37,8 @@ struct DaemonConfig: Equatable, Sendable {
         var allowOverwrite = false
         /// fsync the data and the directory before Committed (false: the page cache decides when, as sftp/scp do).
         var fsync = true
+        /// Write uploads with O_DIRECT where the file system supports it (false: through the page cache).
+        var directIO = true
         /// One path component: the directory under `root` that holds .part files.
         var staging = ""
     }

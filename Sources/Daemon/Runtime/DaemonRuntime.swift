@@ -50,6 +50,7 @@ struct DaemonRuntime {
             listen: config.server.listen, workers: config.workerCount(), protocolConfiguration: protocolConfiguration,
             storageRoot: config.storage.root, stagingName: config.storage.staging, allowOverwrite: config.storage.allowOverwrite,
             fsync: config.storage.fsync,
+            directIO: config.storage.directIO,
             maxSessions: config.limits.maxSessions, handshakeTimeoutSeconds: UInt64(config.limits.handshakeTimeoutSeconds),
             idleTimeoutSeconds: UInt64(config.limits.idleTimeoutSeconds), maxFileSize: config.limits.maxFileSize,
             shutdownGraceSeconds: UInt64(config.server.shutdownGraceSeconds))

@@ -13,6 +13,8 @@ struct RuntimeSettings: Sendable {
     var allowOverwrite: Bool
     /// storage.fsync: make each committed upload durable before saying so.
     var fsync: Bool
+    /// storage.direct_io: write uploads past the page cache (O_DIRECT) where the file system allows it.
+    var directIO: Bool
     var maxSessions: Int
     var handshakeTimeoutSeconds: UInt64
     var idleTimeoutSeconds: UInt64

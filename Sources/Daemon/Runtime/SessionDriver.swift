@@ -155,7 +155,7 @@ final class SessionDriver: TCPConnectionDelegate {
             shared?.bytesReceived.add(UInt64(chunk.count), ordering: .relaxed)  // systemd STATUS=
             guard let sink else { return }
             sink.append(chunk)
-            if sink.backlog >= sink.highWater, !pausedForDisk {
+            if sink.isFull, !pausedForDisk {
                 pausedForDisk = true
                 tcp.stopReading()
             }
@@ -199,7 +199,7 @@ final class SessionDriver: TCPConnectionDelegate {
         let sink = UploadSink(loop: loop, request: request, relativePath: request.path,
                               partURL: paths.partFile(uploadID: id << 20 | uploadCounter, identity: identity),
                               finalURL: destination.final, directories: destination.directoriesToCreate,
-                              overwrite: request.overwrite, durable: settings.fsync, buffers: buffers)
+                              overwrite: request.overwrite, durable: settings.fsync, directIO: settings.directIO, buffers: buffers)
         self.sink = sink
         sink.onBacklogChange = { [metrics] delta in metrics.backlogChanged(by: delta) }
         sink.onDrained = { [weak self] in self?.resumeReading() }
@@ -326,6 +326,7 @@ final class SessionDriver: TCPConnectionDelegate {
         settings.maxFileSize = new.maxFileSize
         settings.allowOverwrite = new.allowOverwrite
         settings.fsync = new.fsync
+        settings.directIO = new.directIO
         settings.idleTimeoutSeconds = new.idleTimeoutSeconds
         settings.protocolConfiguration.rotation = new.protocolConfiguration.rotation
         if old != new.protocolConfiguration.rotation {

@@ -2,9 +2,9 @@
 // they arrive; `finish` commits it atomically (docs: README "Storage").
 //
 //   prepare:  mkdir -p <root>/<identity>/<dirs>, refuse an existing final name (unless overwriting),
-//             open <root>/<staging>/<id>.part with O_CREAT|O_EXCL
-//   append:   copied into the pending batch; one batch in flight on the thread pool (SHA-256 update, then pwrite),
-//             later chunks batch up behind it
+//             open <root>/<staging>/<id>.part with O_CREAT|O_EXCL (and O_DIRECT: see "Direct I/O" below)
+//   append:   copied into the pending batch; one batch in flight on the thread pool (its SHA-256 update and its
+//             pwrite as two jobs side by side), later chunks batch up behind it while it is written
 //   finish:   wait for the writes → compare digests → fsync → close → link (or rename when overwriting) to the final
 //             name → unlink the .part → fsync the directory → only then report success
 //             (storage.fsync = false skips both fsyncs: the name still appears atomically and only after the digest
@@ -12,15 +12,25 @@
 //
 // A failure at any step, a dropped connection or a crash leaves at most a .part file in staging, never a file under the
 // final name: the final name appears only through the atomic link/rename, after the data is durable.
+//
+// Direct I/O (storage.direct_io, default on): the .part file is opened with O_DIRECT, so pwrite hands the batch to the
+// device instead of copying it into the page cache, which then has to write it back (and, with fsync, be waited for).
+// That copy and its page-cache bookkeeping were most of ferryd's CPU per GB on ext4 (docs/PERFORMANCE.md). O_DIRECT
+// wants the buffer, the file offset and the length aligned to the device's block: buffers are page-aligned
+// (IOBuffer), and each batch is cut at a multiple of `directAlignment`, its remainder carried into the next batch;
+// the file's last partial block is written after clearing O_DIRECT (fcntl). A file system that refuses O_DIRECT at
+// open (EINVAL), or a write it refuses, falls back to buffered writes for that file.
 import EventLoop
 import Foundation
 import Protocol
 
 final class UploadSink {
-    /// Stop reading the socket above `highWater` bytes waiting for the disk; resume below a quarter of it. One upload
-    /// may queue up to `maximumHighWater`, but all uploads of a worker together about `workerBudget`: with many at once
-    /// each gets its share (never below `minimumHighWater`), so the daemon's memory stays flat when the disk is slower
-    /// than the network, however many clients upload (issue #7).
+    /// An upload holds at most `highWater` bytes that are not on disk yet: half of it in the batch being written and
+    /// half in the batch filling behind it. The socket is read while a batch is written (`isFull` pauses it when the
+    /// filling half is full, `onDrained` resumes it when that half goes to the disk), so the network and the disk
+    /// overlap instead of taking turns. One upload may hold up to `maximumHighWater`, but all uploads of a worker
+    /// together about `workerBudget`: with many at once each gets its share (never below `minimumHighWater`), so the
+    /// daemon's memory stays flat when the disk is slower than the network, however many clients upload (issue #7).
     static let maximumHighWater = 4 << 20
     static let minimumHighWater = 256 << 10
     static let workerBudget = 16 << 20
@@ -33,6 +43,9 @@ final class UploadSink {
 
     var lowWater: Int { highWater / 4 }
 
+    /// The batch filling behind the one being written holds half of `highWater`: stop reading until it goes to disk.
+    var isFull: Bool { pending.count >= highWater / 2 }
+
     private let loop: EventLoop
     let request: UploadRequest
     let relativePath: String
@@ -42,6 +55,13 @@ final class UploadSink {
     private let overwrite: Bool
     /// fsync the file and its directory before reporting success (storage.fsync).
     private let durable: Bool
+    /// Open the .part with O_DIRECT (storage.direct_io); `direct` says whether the file is written that way (the open
+    /// succeeded with it, and no write has fallen back to buffered).
+    private let directIO: Bool
+    private(set) var direct = false
+    /// O_DIRECT's alignment for offsets and lengths: 4096 covers 512-byte and 4 KiB logical blocks (the exact figure,
+    /// statx's STATX_DIOALIGN, is at most the page size on the file systems Linux supports O_DIRECT on).
+    static let directAlignment = 4096
 
     private var fd: Int32?
     /// Decrypted bytes waiting for the disk, and the batch being written: two buffers swapped, taken from the
@@ -50,6 +70,10 @@ final class UploadSink {
     private var inFlight: IOBuffer
     private let buffers: IOBufferPool
     private var writing = 0
+    /// Jobs of the batch in flight still running: its digest update and its pwrite run side by side.
+    private var batchJobs = 0
+    private var batchResult: Result<Int, UVError> = .success(0)
+    private var batchFellBack = false
     /// An fsync or close of the descriptor on the thread pool (writes are counted by `writing`).
     private var syncing = false
     private var offset: Int64 = 0
@@ -62,7 +86,7 @@ final class UploadSink {
     private var finishWaiter: (() -> Void)?
     private var abandoned = false
 
-    /// Called when the disk has caught up below `lowWater` (resume reading).
+    /// Called when the filling batch went to the disk, so there is room again (resume reading if paused on `isFull`).
     var onDrained: (() -> Void)?
     /// Called once if a write fails mid-stream.
     var onFailure: ((UploadFailure) -> Void)?
@@ -74,7 +98,8 @@ final class UploadSink {
     private var reportedBacklog = 0
 
     init(loop: EventLoop, request: UploadRequest, relativePath: String, partURL: URL, finalURL: URL,
-         directories: [URL], overwrite: Bool, durable: Bool = true, buffers: IOBufferPool) {
+         directories: [URL], overwrite: Bool, durable: Bool = true, directIO: Bool = true,
+         buffers: IOBufferPool) {
         self.buffers = buffers
         pending = buffers.take()
         inFlight = buffers.take()
@@ -86,6 +111,7 @@ final class UploadSink {
         self.directories = directories
         self.overwrite = overwrite
         self.durable = durable
+        self.directIO = directIO
     }
 
     /// Bytes accepted but not yet on disk.
@@ -142,9 +168,14 @@ final class UploadSink {
         }
     }
 
-    private func openPart(_ completion: @escaping (Result<Void, UploadFailure>) -> Void) {
-        FileIO.open(loop, path: partURL.path, flags: O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o640) { [self] result in
+    private func openPart(direct: Bool? = nil, _ completion: @escaping (Result<Void, UploadFailure>) -> Void) {
+        let direct = (direct ?? directIO) && BlockingFileIO.directIOFlag != 0
+        let flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | (direct ? BlockingFileIO.directIOFlag : 0)
+        FileIO.open(loop, path: partURL.path, flags: flags, mode: 0o640) { [self] result in
             switch result {
+            case .failure(let error) where direct && error.name == "EINVAL":
+                // The file system does not do O_DIRECT (the file was not created: open checks the flag first).
+                openPart(direct: false, completion)
             case .success(let descriptor):
                 if abandoned {
                     FileIO.close(loop, fd: descriptor) { _ in }
@@ -152,6 +183,7 @@ final class UploadSink {
                     return
                 }
                 fd = descriptor
+                self.direct = direct
                 completion(.success(()))
             case .failure(let error):
                 completion(.failure(Self.storageFailure(error, "opening a staging file")))
@@ -179,49 +211,101 @@ final class UploadSink {
     private func writeNext() {
         guard writing == 0, !pending.isEmpty, let fd, failure == nil else { return }
         guard pending.count >= min(Self.minimumBatch, lowWater) || finishWaiter != nil else { return }
+        let finishing = finishWaiter != nil
+        // O_DIRECT: whole blocks only, the rest waits for the next batch (a few KiB copied); the last batch ends with
+        // the file's partial block, which the write job writes without O_DIRECT.
+        let length = direct && !finishing ? pending.count / Self.directAlignment * Self.directAlignment : pending.count
+        assert(!direct || finishing || length % Self.directAlignment == 0, "unaligned O_DIRECT batch of \(length) bytes")
         swap(&pending, &inFlight)
         pending.removeAll()
-        writing = inFlight.count
-        // One thread-pool job per batch: SHA-256 update, then pwrite. The hash leaves the loop thread (it is the
-        // largest per-byte cost after the AEAD), and batches run one at a time, so the digest sees the file in order.
-        let batch = inFlight, digest = self.digest, position = offset
+        if length < inFlight.count {
+            inFlight.withUnsafeBytes { pending.append(UnsafeRawBufferPointer(rebasing: $0[length...])) }
+        }
+        writing = length
+        // The hash leaves the loop thread: it is the largest per-byte cost after the AEAD.
+        let batch = inFlight, digest = self.digest, position = offset, direct = self.direct
         // A durable upload starts the disk writing every `writebackStep` bytes instead of leaving it all to the final
         // fsync, so the commit waits for the last few MiB only (sync_file_range(2), SYNC_FILE_RANGE_WRITE: starts
         // writeback, does not wait for it, gives no durability by itself — the fsync still does that).
         var writeback: (offset: Int64, length: Int64)?
-        let batchEnd = position + Int64(batch.count)
-        if durable, batchEnd - writebackFrom >= Self.writebackStep {
+        let batchEnd = position + Int64(length)
+        if durable, !direct, batchEnd - writebackFrom >= Self.writebackStep {
             writeback = (writebackFrom, batchEnd - writebackFrom)
             writebackFrom = batchEnd
         }
+        // Two jobs: the SHA-256 update and the pwrite read the same batch side by side, so the batch costs the longer
+        // of the two instead of their sum (both are large: the hash ~0.5 ns/byte, a page-cache write 0.2–1.5 ns/byte
+        // on this project's VMs). Batches still go one at a time, so the digest sees the file in order.
+        batchJobs = 2
+        batchResult = .success(length)
+        batchFellBack = false
+        ThreadPool.run(loop, {
+            batch.withUnsafeBytes { digest.update(UnsafeRawBufferPointer(rebasing: $0[..<length])) }
+        }, then: { [self] in batchJobFinished() })
         ThreadPool.run(loop, { [writeback] in
-            batch.withUnsafeBytes { bytes in
-                digest.update(bytes)
-                let written = BlockingFileIO.write(fd: fd, bytes, offset: position)
+            batch.withUnsafeBytes { all in
+                let bytes = UnsafeRawBufferPointer(rebasing: all[..<length])
+                let (written, fellBack) = direct ? Self.writeDirect(fd: fd, bytes, offset: position) :
+                    (BlockingFileIO.write(fd: fd, bytes, offset: position), false)
                 if case .success = written, let writeback {
                     BlockingFileIO.startWriteback(fd: fd, offset: writeback.offset, length: writeback.length)
                 }
-                return written
+                return (written, fellBack)
             }
-        }, then: { [self] result in
-            let written = writing
-            writing = 0
-            reportBacklog()
-            if abandoned { return discardFile() }  // abandon() waited for this write before closing the descriptor
-            switch result {
-            case .success:
-                offset += Int64(written)
-                if backlog < lowWater { onDrained?() }
-                if pending.isEmpty, let waiter = finishWaiter {
-                    finishWaiter = nil
-                    waiter()
-                } else {
-                    writeNext()
-                }
-            case .failure(let error):
-                fail(Self.storageFailure(error, "writing '\(relativePath)'"))
-            }
+        }, then: { [self] (result, fellBack) in
+            if case .failure = result { batchResult = result }
+            batchFellBack = fellBack
+            batchJobFinished()
         })
+        // The filling half is empty again: a reader paused on `isFull` may go on while this batch is written.
+        if !abandoned, failure == nil { onDrained?() }
+    }
+
+    /// On a pool thread: the whole blocks with O_DIRECT, then the partial block (the end of the file) without it. A
+    /// write O_DIRECT refuses (EINVAL: an alignment this file system wants bigger than ours) is retried buffered, and
+    /// the file stays buffered from then on (O_DIRECT is a flag of the open file, cleared by fcntl).
+    /// Returns the result and whether it fell back.
+    private static func writeDirect(fd: Int32, _ bytes: UnsafeRawBufferPointer,
+                                    offset: Int64) -> (Result<Int, UVError>, fellBack: Bool) {
+        let whole = bytes.count / directAlignment * directAlignment
+        if whole > 0 {
+            let written = BlockingFileIO.write(fd: fd, UnsafeRawBufferPointer(rebasing: bytes[..<whole]), offset: offset)
+            switch written {
+            case .failure(let error) where error.name == "EINVAL":
+                if let error = BlockingFileIO.setDirectIO(fd: fd, false) { return (.failure(error), true) }
+                return (BlockingFileIO.write(fd: fd, bytes, offset: offset), true)
+            case .failure:
+                return (written, false)
+            case .success:
+                break
+            }
+        }
+        guard whole < bytes.count else { return (.success(whole), false) }
+        if let error = BlockingFileIO.setDirectIO(fd: fd, false) { return (.failure(error), false) }
+        let tail = UnsafeRawBufferPointer(rebasing: bytes[whole...])
+        return (BlockingFileIO.write(fd: fd, tail, offset: offset + Int64(whole)).map { whole + $0 }, false)
+    }
+
+    private func batchJobFinished() {
+        batchJobs -= 1
+        guard batchJobs == 0 else { return }
+        let written = writing
+        writing = 0
+        reportBacklog()
+        if abandoned { return discardFile() }  // abandon() waited for this write before closing the descriptor
+        if batchFellBack { direct = false }  // buffered from now on; whole-block batches are harmless then
+        switch batchResult {
+        case .success:
+            offset += Int64(written)
+            if pending.isEmpty, let waiter = finishWaiter {
+                finishWaiter = nil
+                waiter()
+            } else {
+                writeNext()
+            }
+        case .failure(let error):
+            fail(Self.storageFailure(error, "writing '\(relativePath)'"))
+        }
     }
 
     private func fail(_ failure: UploadFailure) {

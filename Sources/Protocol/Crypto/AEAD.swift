@@ -78,6 +78,28 @@ final class AEADCipher {
                   "EVP_CTRL_AEAD_GET_TAG")
     }
 
+    /// `seal` of the plaintext `first ‖ second`, read from two places: a record's type byte and its body, which the
+    /// client seals straight from the file's block into the socket's buffer, so nothing is copied to make them
+    /// contiguous. `output` (exactly first.count + second.count + 16 bytes) must not overlap either part.
+    func seal(nonce: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer, plaintext first: UnsafeRawBufferPointer,
+              _ second: UnsafeRawBufferPointer, output: UnsafeMutableRawBufferPointer) throws(CryptoError) {
+        precondition(encrypting, "seal on an AEADCipher made for opening")
+        guard nonce.count == Self.nonceLength else { throw CryptoError(.malformedInput, "nonce of \(nonce.count) bytes") }
+        let plaintextLength = first.count + second.count
+        precondition(output.count == plaintextLength + Self.tagLength,
+                     "seal output of \(output.count) bytes for \(plaintextLength) bytes of plaintext")
+        let out = base(output)
+        try start(nonce: nonce, aad: aad, kind: .library)
+        // GCM and ChaCha20-Poly1305 are stream modes: each update writes as many bytes as it reads, at any length.
+        var written = try crypt(first, into: out, kind: .library)
+        written += try crypt(second, into: out + written, kind: .library)
+        var finalLength: Int32 = 0
+        try check(EVP_CipherFinal_ex(context, out + written, &finalLength), "EVP_CipherFinal_ex")
+        precondition(written + Int(finalLength) == plaintextLength, "AEAD wrote \(written + Int(finalLength)) bytes")
+        try check(EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_GET_TAG, Int32(Self.tagLength), out + plaintextLength),
+                  "EVP_CTRL_AEAD_GET_TAG")
+    }
+
     /// Verifies and decrypts ciphertext ‖ tag into `output` (exactly ciphertextAndTag.count − 16 bytes; in place allowed).
     /// Any failure, including a short input, throws `.authenticationFailure`; `output` is then zeroed.
     func open(nonce: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer, ciphertextAndTag: UnsafeRawBufferPointer,

@@ -126,6 +126,30 @@ struct RecordLayer {
         }
     }
 
+    /// The length of the record that `writeSealed(typeByte:body:into:)` writes for a body of `bodyLength` bytes.
+    func sealedRecordLength(bodyLength: Int) -> Int {
+        guard let keys = sendKeys else { preconditionFailure("sealed record length before keys") }
+        return Limits.recordHeaderLength + keys.sealedLength(plaintextLength: 1 + bodyLength)
+    }
+
+    /// Seals one message straight into `destination` (header ‖ sealed body; at least `sealedRecordLength` bytes) and
+    /// returns the record's length: the body is read where it is and written once, encrypted. Only with nothing
+    /// waiting in the outbound buffer, which would otherwise be sent after a later record.
+    mutating func writeSealed(typeByte: UInt8, body: UnsafeRawBufferPointer,
+                              into destination: UnsafeMutableRawBufferPointer) throws(CryptoError) -> Int {
+        guard let keys = sendKeys else { preconditionFailure("sealed message 0x\(String(typeByte, radix: 16)) before keys") }
+        precondition(outbound.isEmpty, "a record sealed in place ahead of \(outbound.count) queued bytes")
+        let plaintextLength = 1 + body.count
+        precondition(plaintextLength <= Limits.maxMessageLength, "message of \(plaintextLength) bytes")
+        let sealedLength = keys.sealedLength(plaintextLength: plaintextLength)
+        let recordLength = Limits.recordHeaderLength + sealedLength
+        precondition(destination.count >= recordLength, "\(destination.count) bytes for a record of \(recordLength)")
+        destination[0] = RecordType.sealed.rawValue
+        for index in 0..<4 { destination[1 + index] = UInt8(truncatingIfNeeded: sealedLength >> (24 - 8 * index)) }
+        try keys.seal(record: UnsafeMutableRawBufferPointer(rebasing: destination[..<recordLength]), typeByte: typeByte, body: body)
+        return recordLength
+    }
+
     mutating func writeSealed(_ type: MessageType, body: [UInt8]) throws(CryptoError) {
         try body.withUnsafeBytesTyped { (buffer) throws(CryptoError) in try writeSealed(type, body: buffer) }
     }

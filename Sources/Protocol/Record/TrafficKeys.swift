@@ -87,6 +87,32 @@ final class TrafficKeys {
         account(plaintextLength: plaintextLength)
     }
 
+    /// Seals `typeByte ‖ body` into `record` (header ‖ sealed body, exactly header + sealedLength(1 + body.count)
+    /// bytes, the header already written), reading the body where it is: for the AEAD suites the body is read once and
+    /// written once, encrypted (no copy first). The CBC suite copies it in and seals in place.
+    func seal(record: UnsafeMutableRawBufferPointer, typeByte: UInt8, body: UnsafeRawBufferPointer) throws(CryptoError) {
+        let headerLength = Limits.recordHeaderLength
+        let plaintextLength = 1 + body.count
+        precondition(record.count == headerLength + sealedLength(plaintextLength: plaintextLength),
+                     "record of \(record.count) bytes for \(plaintextLength) bytes of plaintext")
+        switch cipher {
+        case .aead(let aead):
+            let header = UnsafeRawBufferPointer(rebasing: record[0..<headerLength])
+            try withNonce { (nonce) throws(CryptoError) in
+                try withUnsafeBytes(of: typeByte) { (type) throws(CryptoError) in
+                    try aead.seal(nonce: nonce, aad: header, plaintext: type, body,
+                                  output: UnsafeMutableRawBufferPointer(rebasing: record[headerLength...]))
+                }
+            }
+            account(plaintextLength: plaintextLength)
+        case .cbcHMAC:
+            let start = headerLength + plaintextOffset
+            record[start] = typeByte
+            UnsafeMutableRawBufferPointer(rebasing: record[(start + 1)..<(start + plaintextLength)]).copyMemory(from: body)
+            try seal(record: record, plaintextLength: plaintextLength)
+        }
+    }
+
     /// Opens in place and returns the plaintext's range within `record` (header included in the indexing).
     func open(record: UnsafeMutableRawBufferPointer) throws(CryptoError) -> Range<Int> {
         let headerLength = Limits.recordHeaderLength

@@ -142,6 +142,36 @@ public struct ClientConnection {
 
     public mutating func sendData(_ chunk: [UInt8], now: Now) { chunk.withUnsafeBytes { sendData($0, now: now) } }
 
+    /// The bytes `sendData(_:into:now:)` needs for a chunk of `length` bytes (record header and tag included).
+    public func sealedDataLength(_ length: Int) -> Int {
+        guard let channel = core.channel else { preconditionFailure("sealedDataLength before the handshake completed") }
+        return channel.records.sealedRecordLength(bodyLength: length)
+    }
+
+    /// Whether output is queued (a rotation's KeyUpdate, an alert): send it (`drainOutput`) before sealing more Data
+    /// in place, or the records would go out of order.
+    public var hasPendingOutput: Bool { core.hasPendingOutput }
+
+    /// `sendData`, sealed straight into `destination` (at least `sealedDataLength(chunk.count)` bytes, typically the
+    /// socket's write buffer): the chunk is read once and written once, encrypted, with no copy. Returns the bytes
+    /// written, 0 when nothing was sealed (the server failed the upload meanwhile, or the session closed). Only with
+    /// no pending output (`hasPendingOutput`).
+    public mutating func sendData(_ chunk: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer,
+                                  now: Now) -> Int {
+        var written = 0
+        core.command("sendData") { (channel, upload) throws(ProtocolError) in
+            guard case .sending(let request, let sent) = upload else {
+                if case .aborting = upload { return }  // the server failed the upload meanwhile: drop the chunk
+                preconditionFailure("sendData() while the upload is \(upload.name)")
+            }
+            precondition(chunk.count <= channel.parameters.maxDataChunk, "chunk of \(chunk.count) bytes")
+            precondition(UInt64(chunk.count) <= request.size - sent, "sendData past the declared size")
+            written = try channel.sendData(chunk, into: destination, now: now)
+            upload = .sending(request, sent: sent + UInt64(chunk.count))
+        }
+        return written
+    }
+
     /// Sends Close with the SHA-256 of the whole file, after exactly the declared number of bytes.
     public mutating func finishUpload(digest: [UInt8], now: Now) {
         core.command("finishUpload") { (channel, upload) throws(ProtocolError) in

@@ -223,6 +223,20 @@ struct SecureChannel {
         try rotateIfDue(now: now)
     }
 
+    /// `sendData`, sealing the record straight into `destination` (see RecordLayer); returns its length. The caller
+    /// sends `destination` before anything queued afterwards (a rotation's KeyUpdate goes to the outbound buffer).
+    mutating func sendData(_ chunk: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer,
+                           now: Now) throws(ProtocolError) -> Int {
+        precondition(!sendKeys.wouldExceedHardLimit(plaintextLength: 1 + chunk.count),
+                     "sendData past the key usage limit: check canSendData first")
+        let length: Int
+        do { length = try records.writeSealed(typeByte: MessageType.data.rawValue, body: chunk, into: destination) } catch {
+            throw ProtocolError(.internalError, "sealing: \(error)")
+        }
+        try rotateIfDue(now: now)
+        return length
+    }
+
     /// Starts a rotation of our sending keys now (unless one is in flight).
     mutating func rotateNow() throws(ProtocolError) {
         if case .idle = sendRotation { try startRotation(reason: .caller) }

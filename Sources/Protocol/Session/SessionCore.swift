@@ -215,4 +215,14 @@ struct SessionCore<Handshake: HandshakeDriver, Upload> {
     }
 
     var isClosed: Bool { if case .closed = state { true } else { false } }
+
+    /// Whether `drainOutput` has anything to hand out.
+    var hasPendingOutput: Bool {
+        if !pendingOutput.isEmpty { return true }
+        switch state {
+        case .handshaking(let handshake): return !handshake.records.outbound.isEmpty
+        case .established(let channel, _): return channel.hasOutbound
+        case .closed: return false
+        }
+    }
 }
