@@ -27,6 +27,21 @@ public final class IOBuffer: @unchecked Sendable {
         count += bytes.count
     }
 
+    /// Room for `length` more bytes after the current ones (the buffer grows if needed), for a producer that writes
+    /// them in place (the daemon decrypts Data straight here); `didAppend` counts them in. Valid until the next call
+    /// that may grow the buffer.
+    public func reserveTail(_ length: Int) -> UnsafeMutableRawBufferPointer {
+        precondition(length >= 0, "reserve of \(length) bytes")
+        if count + length > capacity { grow(to: count + length) }
+        return UnsafeMutableRawBufferPointer(start: base + count, count: length)
+    }
+
+    /// Counts in `length` bytes written into the room `reserveTail` gave.
+    public func didAppend(_ length: Int) {
+        precondition(length >= 0 && count + length <= capacity, "append of \(length) bytes after \(count) of \(capacity)")
+        count += length
+    }
+
     public func removeAll() { count = 0 }
 
     public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {

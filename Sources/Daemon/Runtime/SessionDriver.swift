@@ -119,8 +119,10 @@ final class SessionDriver: TCPConnectionDelegate {
 
     private func drain() {
         let now = Clock.now()
+        // Data is decrypted straight into the upload's pending batch (one pass over each byte; no copy after it).
+        let dataInto: (Int) -> UnsafeMutableRawBufferPointer? = { [unowned self] length in sink?.reserve(length) }
         do {
-            while !closing, let event = try protocolState.nextEvent(now: now) {
+            while !closing, let event = try protocolState.nextEvent(now: now, dataInto: dataInto) {
                 handle(event, now: now)
             }
         } catch {
@@ -151,14 +153,9 @@ final class SessionDriver: TCPConnectionDelegate {
         case .uploadRequested(let request):
             beginUpload(request)
         case .uploadData(let chunk):
-            metrics.received(bytes: chunk.count)
-            shared?.bytesReceived.add(UInt64(chunk.count), ordering: .relaxed)  // systemd STATUS=
-            guard let sink else { return }
-            sink.append(chunk)
-            if sink.isFull, !pausedForDisk {
-                pausedForDisk = true
-                tcp.stopReading()
-            }
+            received(chunk.count) { $0.append(chunk) }
+        case .uploadDataWritten(let length):
+            received(length) { $0.appendWritten(length) }
         case .uploadFinished(let digest):
             finishUpload(digest: digest)
         case .uploadAborted(let failure):
@@ -255,6 +252,19 @@ final class SessionDriver: TCPConnectionDelegate {
             self.resumeReading()
             self.flush()
             if self.draining { self.shutdown(force: true) }
+        }
+    }
+
+    /// A Data chunk of `length` bytes for the current upload: counted, handed to the sink, reading paused when the
+    /// sink's filling batch is full.
+    private func received(_ length: Int, _ store: (UploadSink) -> Void) {
+        metrics.received(bytes: length)
+        shared?.bytesReceived.add(UInt64(length), ordering: .relaxed)  // systemd STATUS=
+        guard let sink else { return }
+        store(sink)
+        if sink.isFull, !pausedForDisk {
+            pausedForDisk = true
+            tcp.stopReading()
         }
     }
 

@@ -202,6 +202,23 @@ final class UploadSink {
         reportBacklog()
     }
 
+    /// Room for the next decrypted chunk of `length` bytes at the end of the pending batch (the protocol decrypts
+    /// straight into it: ServerConnection.nextEvent(now:dataInto:)); nil once the upload failed or was dropped. The
+    /// bytes count only with `appendWritten`.
+    func reserve(_ length: Int) -> UnsafeMutableRawBufferPointer? {
+        guard failure == nil, !abandoned else { return nil }
+        return pending.reserveTail(length)
+    }
+
+    /// Counts in a chunk of `length` bytes decrypted into the room `reserve` gave: `append` without the copy.
+    func appendWritten(_ length: Int) {
+        guard failure == nil, !abandoned else { return }
+        received += UInt64(length)
+        pending.didAppend(length)
+        writeNext()
+        reportBacklog()
+    }
+
     /// A batch goes to the thread pool once it holds `minimumBatch` bytes (or the backlog is past the low-water mark,
     /// or the upload is finishing). Without the floor, a pool that keeps up with the network gets one job per 64 KiB
     /// record: a thread hand-off and a loop wake-up per record, which cost about a third more daemon CPU per GB in

@@ -136,6 +136,48 @@ final class AEADCipher {
         }
     }
 
+    /// `open`, with the plaintext's first `first.count` bytes decrypted into `first`, and the rest into the buffer
+    /// `rest` returns once it has seen them: the record type byte decides where a record's body goes (the server
+    /// decrypts Data straight into the upload's write buffer). `first` is not authenticated yet when `rest` sees it:
+    /// it may only choose a buffer. `rest` returns exactly ciphertext − first.count bytes, disjoint from the input or
+    /// at the input's own position (in place). Any failure zeroes both outputs and throws `.authenticationFailure`;
+    /// so does an input with fewer ciphertext bytes than `first`.
+    func open(nonce: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer, ciphertextAndTag: UnsafeRawBufferPointer,
+              first: UnsafeMutableRawBufferPointer,
+              rest: (UnsafeMutableRawBufferPointer) -> UnsafeMutableRawBufferPointer) throws(CryptoError) {
+        precondition(!encrypting, "open on an AEADCipher made for sealing")
+        guard nonce.count == Self.nonceLength else {
+            Self.zero(first)
+            throw CryptoError(.malformedInput, "nonce of \(nonce.count) bytes")
+        }
+        guard ciphertextAndTag.count >= Self.tagLength + first.count else {
+            Self.zero(first)
+            throw CryptoError(.authenticationFailure, "AEAD input shorter than the tag and the first part")
+        }
+        let ciphertextLength = ciphertextAndTag.count - Self.tagLength
+        let head = UnsafeRawBufferPointer(rebasing: ciphertextAndTag[..<first.count])
+        let tail = UnsafeRawBufferPointer(rebasing: ciphertextAndTag[first.count..<ciphertextLength])
+        let tag = UnsafeMutableRawPointer(mutating: nonNullBase(ciphertextAndTag) + ciphertextLength)
+        var second: UnsafeMutableRawBufferPointer?
+        do throws(CryptoError) {
+            try start(nonce: nonce, aad: aad, kind: .authenticationFailure)
+            try check(EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_SET_TAG, Int32(Self.tagLength), tag),
+                      "EVP_CTRL_AEAD_SET_TAG", .authenticationFailure)
+            _ = try crypt(head, into: base(first), kind: .authenticationFailure)
+            let output = rest(first)
+            precondition(output.count == tail.count, "second open output of \(output.count) bytes for \(tail.count)")
+            second = output
+            let written = try crypt(tail, into: base(output), kind: .authenticationFailure)
+            var finalLength: Int32 = 0
+            try check(EVP_CipherFinal_ex(context, base(output) + written, &finalLength), "EVP_CipherFinal_ex",
+                      .authenticationFailure)
+        } catch {
+            Self.zero(first)
+            if let second { Self.zero(second) }
+            throw error
+        }
+    }
+
     // MARK: - Steps shared by seal and open
 
     /// Sets the nonce (keeping the key schedule and direction) and feeds the additional data.

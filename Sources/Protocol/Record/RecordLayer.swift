@@ -6,12 +6,21 @@
 //
 // The length is checked against the current limit as soon as the header is in, before any byte of the body is
 // buffered for it; the limit is small until the peer has proved who it is (STYLE.md §8). A record that is not complete
-// yet consumes nothing. Sealed records are opened in place in the inbound buffer, and sealed in place in the outbound
-// buffer, so a Data chunk is copied once on the way in and once on the way out.
+// yet consumes nothing. Sealed records are opened in place in the inbound buffer, or, for a Data body the caller has
+// room for (the daemon's upload buffer), decrypted straight into that room; the client seals Data straight into its
+// socket buffer (`writeSealed(typeByte:body:into:)`). Other messages are sealed in place in the outbound buffer.
 
 enum RecordType: UInt8 {
     case plaintext = 0x01
     case sealed = 0x02
+}
+
+/// Where a received message's body is.
+enum MessageBody {
+    /// In the record layer's buffer, valid until the next call into it.
+    case inline(ArraySlice<UInt8>)
+    /// A Data body decrypted into the caller's buffer (`nextMessage(dataInto:)`): its length there.
+    case moved(Int)
 }
 
 struct RecordLayer {
@@ -41,6 +50,15 @@ struct RecordLayer {
 
     /// The next whole message, opened; nil when more bytes are needed. The slice is valid until the next call.
     mutating func nextMessage() throws(ProtocolError) -> (type: MessageType, body: ArraySlice<UInt8>)? {
+        guard let (type, body) = try nextMessage(dataInto: nil) else { return nil }
+        guard case .inline(let slice) = body else { preconditionFailure("a body was moved without a destination") }
+        return (type, slice)
+    }
+
+    /// `nextMessage`, but the body of a sealed Data message goes straight into the buffer `dataInto(length)` returns
+    /// (decrypted there: no copy; nil leaves it in place). The buffer's bytes count only once this returns `.moved`.
+    mutating func nextMessage(dataInto: ((Int) -> UnsafeMutableRawBufferPointer?)?) throws(ProtocolError)
+        -> (type: MessageType, body: MessageBody)? {
         let available = inbound.count - readIndex
         guard available >= Limits.recordHeaderLength else { return nil }
         let typeByte = inbound[readIndex]
@@ -70,14 +88,25 @@ struct RecordLayer {
             }
         case .sealed:
             guard let keys = receiveKeys else { throw .unexpected("sealed record before keys were established") }
+            let opened: TrafficKeys.Opened
             do {
-                let range = try inbound.withUnsafeMutableBytesTyped { (buffer) throws(CryptoError) in
-                    try keys.open(record: UnsafeMutableRawBufferPointer(rebasing: buffer[recordStart..<recordEnd]))
+                opened = try inbound.withUnsafeMutableBytesTyped { (buffer) throws(CryptoError) in
+                    let record = UnsafeMutableRawBufferPointer(rebasing: buffer[recordStart..<recordEnd])
+                    guard let dataInto else { return .inPlace(try keys.open(record: record)) }
+                    return try keys.open(record: record) { type, bodyLength in
+                        type == MessageType.data.rawValue ? dataInto(bodyLength) : nil
+                    }
                 }
-                plaintext = recordStart + range.lowerBound..<recordStart + range.upperBound
             } catch {
                 // One error for every authentication failure (bad tag, bad MAC, bad padding, replayed, reordered).
                 throw ProtocolError(.badRecordMAC, "record \(keys.sequence) of epoch \(keys.epoch) failed authentication")
+            }
+            switch opened {
+            case .inPlace(let range):
+                plaintext = recordStart + range.lowerBound..<recordStart + range.upperBound
+            case .moved(_, let bodyLength):
+                readIndex = recordEnd
+                return (.data, .moved(bodyLength))
             }
         }
         readIndex = recordEnd
@@ -89,7 +118,7 @@ struct RecordLayer {
         if recordType == .plaintext, !type.mayBePlaintext {
             throw .unexpected("\(type) in a plaintext record")
         }
-        return (type, inbound[plaintext.lowerBound + 1..<plaintext.upperBound])
+        return (type, .inline(inbound[plaintext.lowerBound + 1..<plaintext.upperBound]))
     }
 
     // MARK: Sending

@@ -138,6 +138,47 @@ final class TrafficKeys {
         return range
     }
 
+    /// Where `open(record:moving:)` left the plaintext.
+    enum Opened {
+        /// In place: the plaintext's range within the record (as `open(record:)`).
+        case inPlace(Range<Int>)
+        /// The body (the plaintext after its type byte) is in the buffer `destination` gave; `typeByte` was first.
+        case moved(typeByte: UInt8, bodyLength: Int)
+    }
+
+    /// Opens the record, decrypting the body (after the type byte) into the buffer `destination(typeByte, length)`
+    /// returns, or in place when it returns nil. The AEAD suites decrypt straight into that buffer (the type byte is
+    /// decrypted first, and is authenticated with the rest before this returns); the CBC suite, which must check its
+    /// MAC before decrypting anything, opens in place and copies the body over.
+    func open(record: UnsafeMutableRawBufferPointer,
+              moving destination: (_ typeByte: UInt8, _ bodyLength: Int) -> UnsafeMutableRawBufferPointer?) throws(CryptoError) -> Opened {
+        let headerLength = Limits.recordHeaderLength
+        let body = UnsafeMutableRawBufferPointer(rebasing: record[headerLength...])
+        guard case .aead(let aead) = cipher, body.count > AEADCipher.tagLength else {
+            let range = try open(record: record)
+            guard !range.isEmpty, let target = destination(record[range.lowerBound], range.count - 1) else { return .inPlace(range) }
+            precondition(target.count >= range.count - 1, "\(target.count) bytes for a body of \(range.count - 1)")
+            target.baseAddress?.copyMemory(from: record.baseAddress! + range.lowerBound + 1, byteCount: range.count - 1)
+            return .moved(typeByte: record[range.lowerBound], bodyLength: range.count - 1)
+        }
+        let length = body.count - AEADCipher.tagLength
+        let header = UnsafeRawBufferPointer(rebasing: record[0..<headerLength])
+        var moved = false
+        try withNonce { (nonce) throws(CryptoError) in
+            try aead.open(nonce: nonce, aad: header, ciphertextAndTag: UnsafeRawBufferPointer(body),
+                          first: UnsafeMutableRawBufferPointer(rebasing: body[0..<1])) { first in
+                guard let target = destination(first[0], length - 1) else {
+                    return UnsafeMutableRawBufferPointer(rebasing: body[1..<length])  // in place
+                }
+                precondition(target.count >= length - 1, "\(target.count) bytes for a body of \(length - 1)")
+                moved = true
+                return UnsafeMutableRawBufferPointer(rebasing: target[..<(length - 1)])
+            }
+        }
+        account(plaintextLength: length)
+        return moved ? .moved(typeByte: body[0], bodyLength: length - 1) : .inPlace(headerLength..<headerLength + length)
+    }
+
     private func account(plaintextLength: Int) {
         sequence += 1
         bytes += UInt64(plaintextLength)

@@ -67,6 +67,7 @@ public struct ClientConnection {
             case .rotated(let event): return .rotated(event)
             case .goodbye: return .peerClosed
             case .message(let type, let body): return try Self.handleUpload(type, body, channel: &channel, upload: &upload, now: now)
+            case .dataMoved: preconditionFailure("no Data destination is given on the client")
             }
         }, completed: { .handshakeCompleted($0) })
     }

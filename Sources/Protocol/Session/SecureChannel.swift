@@ -28,6 +28,8 @@ struct SecureChannel {
     /// What a received message meant for the layer above.
     enum Input {
         case message(MessageType, ArraySlice<UInt8>)
+        /// A Data body of this length, decrypted into the caller's buffer (`nextInput(now:dataInto:)`).
+        case dataMoved(Int)
         case rotated(RotationEvent)
         case goodbye
     }
@@ -74,10 +76,15 @@ struct SecureChannel {
     mutating func append(_ bytes: UnsafeRawBufferPointer) { records.append(bytes) }
 
     /// The next input for the layer above; nil when more bytes are needed.
-    mutating func nextInput(now: Now) throws(ProtocolError) -> Input? {
+    mutating func nextInput(now: Now, dataInto: ((Int) -> UnsafeMutableRawBufferPointer?)? = nil) throws(ProtocolError) -> Input? {
         while true {
-            guard let (type, body) = try records.nextMessage() else { return nil }
+            guard let (type, message) = try records.nextMessage(dataInto: dataInto) else { return nil }
             try enforceReceiveLimits(now: now)
+            let body: ArraySlice<UInt8>
+            switch message {
+            case .moved(let length): return .dataMoved(length)  // only ever Data
+            case .inline(let slice): body = slice
+            }
             switch type {
             case .alert:
                 throw AlertMessage.peerError(body)

@@ -29,6 +29,9 @@ public enum ServerEvent: Equatable {
     case uploadRequested(UploadRequest)
     /// A chunk of the current upload, decrypted, in order. Valid until the next call into the connection.
     case uploadData(ArraySlice<UInt8>)
+    /// A chunk of the current upload of this many bytes, decrypted straight into the buffer that
+    /// `nextEvent(now:dataInto:)` asked for (nothing to copy: count them in).
+    case uploadDataWritten(Int)
     /// Close: every declared byte arrived; `digest` is the client's SHA-256 of the file. Answer with `commit` once the
     /// file is durable under its final name, or `fail`.
     case uploadFinished(digest: [UInt8])
@@ -65,13 +68,40 @@ public struct ServerConnection {
     /// The next event, nil when more bytes are needed. A thrown error has already queued an alert in the output (unless
     /// the peer sent one) and closed the session; the caller sends `takeOutput()` and closes the socket.
     public mutating func nextEvent(now: Now) throws(ProtocolError) -> ServerEvent? {
-        try core.step(now: now, { (input, channel, upload) throws(ProtocolError) -> ServerEvent? in
+        try nextEvent(now: now, dataInto: nil)
+    }
+
+    /// `nextEvent`, with a Data chunk decrypted straight into memory the caller provides: `dataInto(length)` returns
+    /// room for `length` bytes (or nil: then it comes as `.uploadData`), and the chunk is reported as
+    /// `.uploadDataWritten(length)` once authenticated and checked. Until then the room's content means nothing (a
+    /// record that fails authentication leaves it zeroed, and the session closes). This is how the daemon's data path
+    /// decrypts each byte once, into the upload's write buffer, with no copy after.
+    public mutating func nextEvent(now: Now, dataInto: ((Int) -> UnsafeMutableRawBufferPointer?)?) throws(ProtocolError) -> ServerEvent? {
+        try core.step(now: now, dataInto: dataInto, { (input, channel, upload) throws(ProtocolError) -> ServerEvent? in
             switch input {
             case .rotated(let event): return .rotated(event)
             case .goodbye: return .peerClosed
             case .message(let type, let body): return try Self.handleUpload(type, body, upload: &upload, channel: &channel, now: now)
+            case .dataMoved(let length):
+                if case .discarding = upload { return nil }  // as below: the room's bytes are simply not counted
+                try Self.acceptData(length: length, upload: &upload, channel: channel)
+                return .uploadDataWritten(length)
             }
         }, completed: { .handshakeCompleted($0) })
+    }
+
+    /// The checks of a Data chunk in the receiving state (whoever holds its bytes).
+    private static func acceptData(length: Int, upload: inout Upload, channel: SecureChannel) throws(ProtocolError) {
+        guard case .receiving(let request, let received) = upload else {
+            throw .unexpected("\(MessageType.data) while the upload is \(upload.name)")
+        }
+        guard length <= channel.parameters.maxDataChunk else {
+            throw .illegal("Data chunk of \(length) bytes exceeds the announced maximum of \(channel.parameters.maxDataChunk)")
+        }
+        guard UInt64(length) <= request.size - received else {
+            throw .illegal("Data beyond the declared size of \(request.size) bytes")
+        }
+        upload = .receiving(request, received: received + UInt64(length))
     }
 
     private static func handleUpload(_ type: MessageType, _ body: ArraySlice<UInt8>,
@@ -82,14 +112,8 @@ public struct ServerConnection {
             let request = try UploadRequest.decode(body)
             upload = .deciding(request)
             return .uploadRequested(request)
-        case (.receiving(let request, let received), .data):
-            guard body.count <= channel.parameters.maxDataChunk else {
-                throw .illegal("Data chunk of \(body.count) bytes exceeds the announced maximum of \(channel.parameters.maxDataChunk)")
-            }
-            guard UInt64(body.count) <= request.size - received else {
-                throw .illegal("Data beyond the declared size of \(request.size) bytes")
-            }
-            upload = .receiving(request, received: received + UInt64(body.count))
+        case (.receiving, .data):
+            try acceptData(length: body.count, upload: &upload, channel: channel)
             return .uploadData(body)
         case (.receiving(let request, let received), .close):
             let close = try CloseMessage.decode(body)

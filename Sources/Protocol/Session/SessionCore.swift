@@ -69,7 +69,8 @@ struct SessionCore<Handshake: HandshakeDriver, Upload> {
 
     /// Runs one step: the handshake, or one input of the channel handed to `handle` with the upload state.
     /// Errors close the session (alert queued) and are rethrown.
-    mutating func step<R>(now: Now, _ handle: (SecureChannel.Input, inout SecureChannel, inout Upload) throws(ProtocolError) -> R?,
+    mutating func step<R>(now: Now, dataInto: ((Int) -> UnsafeMutableRawBufferPointer?)? = nil,
+                          _ handle: (SecureChannel.Input, inout SecureChannel, inout Upload) throws(ProtocolError) -> R?,
                           completed: (SessionParameters) -> R) throws(ProtocolError) -> R? {
         do throws(ProtocolError) {
             switch state {
@@ -92,7 +93,7 @@ struct SessionCore<Handshake: HandshakeDriver, Upload> {
             case .established(var channel, var upload):
                 state = .closed
                 defer { state = .established(channel, upload) }
-                guard let input = try channel.nextInput(now: now) else { return nil }
+                guard let input = try channel.nextInput(now: now, dataInto: dataInto) else { return nil }
                 return try handle(input, &channel, &upload)
             case .closed:
                 return nil
