@@ -65,11 +65,25 @@ public final class TCPConnection: LoopHandleOwner {
 
     /// alloc_cb: every connection of a loop reads into the loop's one buffer (libuv calls read_cb right after the
     /// read, before any other connection's alloc_cb), so an idle connection holds no read memory at all.
-    fileprivate func nextReadBuffer() -> UnsafeMutableRawBufferPointer { loop.readBuffer }
+    /// Whether the read in progress goes into the delegate's own room (`readBuffer(for:)`).
+    private var readingInPlace = false
+
+    fileprivate func nextReadBuffer() -> UnsafeMutableRawBufferPointer {
+        if let room = delegate?.readBuffer(for: self), room.count > 0 {
+            readingInPlace = true
+            return room
+        }
+        readingInPlace = false
+        return loop.readBuffer
+    }
 
     fileprivate func didRead(_ nread: Int, _ base: UnsafeMutableRawPointer?) {
         if nread > 0 {
             guard state == .open || state == .shuttingDown else { return }
+            if readingInPlace {
+                delegate?.connection(self, didReadInPlace: nread)
+                return
+            }
             delegate?.connection(self, didRead: UnsafeRawBufferPointer(start: base, count: nread))
         } else if nread == 0 {
             return  // EAGAIN: libuv already waits for the next readable event

@@ -17,5 +17,19 @@ public protocol TCPConnectionDelegate: AnyObject {
     func connectionDidDrain(_ connection: TCPConnection)
     /// The handle is closed and freed; the last call for this connection.
     func connectionDidClose(_ connection: TCPConnection)
+    /// Room of the delegate's own for the next read, or nil for the loop's shared read buffer (the default). A read
+    /// into it is reported by `connection(_:didReadInPlace:)` instead of `didRead`: a delegate that keeps what it
+    /// reads anyway (the daemon's uploading sessions) saves copying it out of the shared buffer.
+    func readBuffer(for connection: TCPConnection) -> UnsafeMutableRawBufferPointer?
+    /// `count` bytes from the peer, read into the room `readBuffer(for:)` returned.
+    func connection(_ connection: TCPConnection, didReadInPlace count: Int)
+}
+
+extension TCPConnectionDelegate {
+    public func readBuffer(for connection: TCPConnection) -> UnsafeMutableRawBufferPointer? { nil }
+
+    public func connection(_ connection: TCPConnection, didReadInPlace count: Int) {
+        preconditionFailure("a read in place without a readBuffer(for:)")
+    }
 }
 

@@ -82,6 +82,24 @@ final class SessionDriver: TCPConnectionDelegate {
         drain()
     }
 
+    /// While an upload runs, the socket is read straight into the session's receive buffer, where its records are
+    /// decrypted into the upload's batch: each byte is copied by the kernel once and decrypted once, and nothing else
+    /// (issue #7). Idle sessions read into the loop's shared buffer and keep no memory of their own.
+    func readBuffer(for connection: TCPConnection) -> UnsafeMutableRawBufferPointer? {
+        guard sink != nil, !closing else { return nil }
+        return protocolState.receiveSpace(minimum: Self.inPlaceReadMinimum, preferredCapacity: Self.inPlaceReadCapacity)
+    }
+
+    /// At least one whole Data record of room per read; the buffer holds several, so the one incomplete record at
+    /// its end is moved to the front once every few reads (a few % of the bytes) instead of every read being copied.
+    static let inPlaceReadMinimum = Limits.maxRecordBodyAfterAuthentication + Limits.recordHeaderLength
+    static let inPlaceReadCapacity = 512 << 10
+
+    func connection(_ connection: TCPConnection, didReadInPlace count: Int) {
+        protocolState.didReceive(count: count)
+        drain()
+    }
+
     func connectionDidReachEnd(_ connection: TCPConnection) {
         if sink != nil { logger.warning("connection closed by the client during an upload") }
         closeNow()

@@ -24,8 +24,9 @@ enum MessageBody {
 }
 
 struct RecordLayer {
-    private var inbound: [UInt8] = []
-    private var readIndex = 0
+    /// Received bytes not consumed yet. A class (owned memory at a stable address, see ReceiveBuffer): copies of a
+    /// RecordLayer share it, as they share their TrafficKeys; the session code keeps one live copy at a time.
+    private var inbound = ReceiveBuffer()
     private(set) var outbound: [UInt8] = []
 
     /// Keys for what we send; nil until the handshake keys exist (then only plaintext may be sent).
@@ -38,17 +39,20 @@ struct RecordLayer {
     var acceptsPlaintextAlerts = true
 
     /// Bytes received and not yet consumed.
-    var bufferedInbound: Int { inbound.count - readIndex }
+    var bufferedInbound: Int { inbound.unreadCount }
 
-    mutating func append(_ bytes: UnsafeRawBufferPointer) {
-        if readIndex > 0, readIndex == inbound.count || readIndex >= 1 << 16 {
-            inbound.removeSubrange(0..<readIndex)
-            readIndex = 0
-        }
-        inbound.append(contentsOf: bytes)
+    /// Takes a copy of received bytes.
+    mutating func append(_ bytes: UnsafeRawBufferPointer) { inbound.append(bytes) }
+
+    /// Room for a read straight into the inbound buffer (at least `minimum` bytes; the buffer grows to
+    /// `preferredCapacity` when it must grow): no copy of what is read. `didReceive` counts the bytes in.
+    mutating func receiveSpace(minimum: Int, preferredCapacity: Int) -> UnsafeMutableRawBufferPointer {
+        inbound.space(minimum: minimum, preferredCapacity: preferredCapacity)
     }
 
-    /// The next whole message, opened; nil when more bytes are needed. The slice is valid until the next call.
+    mutating func didReceive(_ count: Int) { inbound.didWrite(count) }
+
+    /// The next whole message, opened; nil when more bytes are needed.
     mutating func nextMessage() throws(ProtocolError) -> (type: MessageType, body: ArraySlice<UInt8>)? {
         guard let (type, body) = try nextMessage(dataInto: nil) else { return nil }
         guard case .inline(let slice) = body else { preconditionFailure("a body was moved without a destination") }
@@ -59,66 +63,71 @@ struct RecordLayer {
     /// (decrypted there: no copy; nil leaves it in place). The buffer's bytes count only once this returns `.moved`.
     mutating func nextMessage(dataInto: ((Int) -> UnsafeMutableRawBufferPointer?)?) throws(ProtocolError)
         -> (type: MessageType, body: MessageBody)? {
-        let available = inbound.count - readIndex
-        guard available >= Limits.recordHeaderLength else { return nil }
-        let typeByte = inbound[readIndex]
-        var length = 0
-        for offset in 1...4 { length = length << 8 | Int(inbound[readIndex + offset]) }
-        guard let recordType = RecordType(rawValue: typeByte) else {
-            throw .decode("unknown record type 0x\(String(typeByte, radix: 16))")
-        }
-        guard length <= maxInboundBody else {
-            throw .overflow("record of \(length) bytes exceeds the limit of \(maxInboundBody)")
-        }
-        guard length >= 1 else { throw .decode("empty record") }
-        guard available >= Limits.recordHeaderLength + length else { return nil }
-
-        let recordStart = readIndex
-        let recordEnd = readIndex + Limits.recordHeaderLength + length
-        let plaintext: Range<Int>
-        switch recordType {
-        case .plaintext:
-            plaintext = recordStart + Limits.recordHeaderLength..<recordEnd
-            if receiveKeys != nil {
-                // A peer that rejects our hello cannot have keys yet, so its alert comes in plaintext: accepted during
-                // the handshake only (an alert only ends the connection, which an attacker can do anyway).
-                guard acceptsPlaintextAlerts, inbound[plaintext.lowerBound] == MessageType.alert.rawValue else {
-                    throw .unexpected("plaintext record after keys were established")
-                }
+        let receiveKeys = self.receiveKeys, maxInboundBody = self.maxInboundBody
+        let acceptsPlaintextAlerts = self.acceptsPlaintextAlerts
+        // Offsets below are within the unread bytes: the record starts at 0.
+        let parsed = try inbound.withUnread { (buffer) throws(ProtocolError) -> (consumed: Int, message: (MessageType, MessageBody))? in
+            let available = buffer.count
+            guard available >= Limits.recordHeaderLength else { return nil }
+            let typeByte = buffer[0]
+            var length = 0
+            for offset in 1...4 { length = length << 8 | Int(buffer[offset]) }
+            guard let recordType = RecordType(rawValue: typeByte) else {
+                throw .decode("unknown record type 0x\(String(typeByte, radix: 16))")
             }
-        case .sealed:
-            guard let keys = receiveKeys else { throw .unexpected("sealed record before keys were established") }
-            let opened: TrafficKeys.Opened
-            do {
-                opened = try inbound.withUnsafeMutableBytesTyped { (buffer) throws(CryptoError) in
-                    let record = UnsafeMutableRawBufferPointer(rebasing: buffer[recordStart..<recordEnd])
-                    guard let dataInto else { return .inPlace(try keys.open(record: record)) }
-                    return try keys.open(record: record) { type, bodyLength in
-                        type == MessageType.data.rawValue ? dataInto(bodyLength) : nil
+            guard length <= maxInboundBody else {
+                throw .overflow("record of \(length) bytes exceeds the limit of \(maxInboundBody)")
+            }
+            guard length >= 1 else { throw .decode("empty record") }
+            let recordEnd = Limits.recordHeaderLength + length
+            guard available >= recordEnd else { return nil }
+
+            let record = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<recordEnd])
+            let plaintext: Range<Int>
+            switch recordType {
+            case .plaintext:
+                plaintext = Limits.recordHeaderLength..<recordEnd
+                if receiveKeys != nil {
+                    // A peer that rejects our hello cannot have keys yet, so its alert comes in plaintext: accepted
+                    // during the handshake only (an alert only ends the connection, which an attacker can do anyway).
+                    guard acceptsPlaintextAlerts, record[plaintext.lowerBound] == MessageType.alert.rawValue else {
+                        throw .unexpected("plaintext record after keys were established")
                     }
                 }
-            } catch {
-                // One error for every authentication failure (bad tag, bad MAC, bad padding, replayed, reordered).
-                throw ProtocolError(.badRecordMAC, "record \(keys.sequence) of epoch \(keys.epoch) failed authentication")
+            case .sealed:
+                guard let keys = receiveKeys else { throw .unexpected("sealed record before keys were established") }
+                let opened: TrafficKeys.Opened
+                do {
+                    if let dataInto {
+                        opened = try keys.open(record: record) { type, bodyLength in
+                            type == MessageType.data.rawValue ? dataInto(bodyLength) : nil
+                        }
+                    } else {
+                        opened = .inPlace(try keys.open(record: record))
+                    }
+                } catch {
+                    // One error for every authentication failure (bad tag, bad MAC, bad padding, replayed, reordered).
+                    throw ProtocolError(.badRecordMAC, "record \(keys.sequence) of epoch \(keys.epoch) failed authentication")
+                }
+                switch opened {
+                case .inPlace(let range): plaintext = range
+                case .moved(_, let bodyLength): return (recordEnd, (.data, .moved(bodyLength)))
+                }
             }
-            switch opened {
-            case .inPlace(let range):
-                plaintext = recordStart + range.lowerBound..<recordStart + range.upperBound
-            case .moved(_, let bodyLength):
-                readIndex = recordEnd
-                return (.data, .moved(bodyLength))
+            guard !plaintext.isEmpty else { throw .decode("record without a message type") }
+            let typeValue = record[plaintext.lowerBound]
+            guard let type = MessageType(rawValue: typeValue) else {
+                throw .unexpected("unknown message type 0x\(String(typeValue, radix: 16))")
             }
+            if recordType == .plaintext, !type.mayBePlaintext {
+                throw .unexpected("\(type) in a plaintext record")
+            }
+            let body = UnsafeRawBufferPointer(rebasing: record[(plaintext.lowerBound + 1)..<plaintext.upperBound])
+            return (recordEnd, (type, .inline(ArraySlice(body))))
         }
-        readIndex = recordEnd
-        guard !plaintext.isEmpty else { throw .decode("record without a message type") }
-        let typeValue = inbound[plaintext.lowerBound]
-        guard let type = MessageType(rawValue: typeValue) else {
-            throw .unexpected("unknown message type 0x\(String(typeValue, radix: 16))")
-        }
-        if recordType == .plaintext, !type.mayBePlaintext {
-            throw .unexpected("\(type) in a plaintext record")
-        }
-        return (type, .inline(inbound[plaintext.lowerBound + 1..<plaintext.upperBound]))
+        guard let parsed else { return nil }
+        inbound.consume(parsed.consumed)
+        return parsed.message
     }
 
     // MARK: Sending
@@ -200,10 +209,7 @@ struct RecordLayer {
     /// Frees the buffers' memory when nothing is pending in them (an idle session costs only its state).
     mutating func releaseIdleBuffers() {
         if outbound.isEmpty, outbound.capacity > 0 { outbound = [] }
-        if readIndex == inbound.count, inbound.capacity > 0 {
-            inbound = []
-            readIndex = 0
-        }
+        inbound.releaseIfEmpty()
     }
 
     private mutating func writeHeader(_ type: RecordType, length: Int) {

@@ -65,6 +65,17 @@ public struct ServerConnection {
 
     public mutating func receive(_ bytes: [UInt8]) { bytes.withUnsafeBytes { core.receive($0) } }
 
+    /// Room to read the socket straight into the session's receive buffer (at least `minimum` bytes; when it must
+    /// grow, to `preferredCapacity`), so received bytes are not copied before they are decrypted; nil until the
+    /// handshake completed, or once closed (then use `receive`). Valid until the next call into the connection;
+    /// `didReceive(count:)` counts in what was read there.
+    public mutating func receiveSpace(minimum: Int, preferredCapacity: Int) -> UnsafeMutableRawBufferPointer? {
+        core.receiveSpace(minimum: minimum, preferredCapacity: preferredCapacity)
+    }
+
+    /// Counts in `count` bytes read into the room `receiveSpace` returned.
+    public mutating func didReceive(count: Int) { core.didReceive(count) }
+
     /// The next event, nil when more bytes are needed. A thrown error has already queued an alert in the output (unless
     /// the peer sent one) and closed the session; the caller sends `takeOutput()` and closes the socket.
     public mutating func nextEvent(now: Now) throws(ProtocolError) -> ServerEvent? {

@@ -67,6 +67,24 @@ struct SessionCore<Handshake: HandshakeDriver, Upload> {
         }
     }
 
+    /// Room for a read straight into the established channel's receive buffer; nil before the handshake completes
+    /// (its records are small and few: they are copied in by `receive`) and after the session closed.
+    mutating func receiveSpace(minimum: Int, preferredCapacity: Int) -> UnsafeMutableRawBufferPointer? {
+        guard case .established(var channel, let upload) = state else { return nil }
+        state = .closed
+        let space = channel.records.receiveSpace(minimum: minimum, preferredCapacity: preferredCapacity)
+        state = .established(channel, upload)
+        return space
+    }
+
+    /// Counts in `count` bytes read into the room `receiveSpace` gave.
+    mutating func didReceive(_ count: Int) {
+        guard case .established(var channel, let upload) = state else { return }
+        state = .closed
+        channel.records.didReceive(count)
+        state = .established(channel, upload)
+    }
+
     /// Runs one step: the handshake, or one input of the channel handed to `handle` with the upload state.
     /// Errors close the session (alert queued) and are rethrown.
     mutating func step<R>(now: Now, dataInto: ((Int) -> UnsafeMutableRawBufferPointer?)? = nil,
