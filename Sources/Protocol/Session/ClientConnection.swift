@@ -129,16 +129,7 @@ public struct ClientConnection {
 
     /// Seals one chunk of the current upload (at most `maxDataChunk` bytes; the total must not pass the declared size).
     public mutating func sendData(_ chunk: UnsafeRawBufferPointer, now: Now) {
-        core.command("sendData") { (channel, upload) throws(ProtocolError) in
-            guard case .sending(let request, let sent) = upload else {
-                if case .aborting = upload { return }  // the server failed the upload meanwhile: drop the chunk
-                preconditionFailure("sendData() while the upload is \(upload.name)")
-            }
-            precondition(chunk.count <= channel.parameters.maxDataChunk, "chunk of \(chunk.count) bytes")
-            precondition(UInt64(chunk.count) <= request.size - sent, "sendData past the declared size")
-            try channel.sendData(chunk, now: now)
-            upload = .sending(request, sent: sent + UInt64(chunk.count))
-        }
+        withDataChunk(chunk.count) { (channel) throws(ProtocolError) in try channel.sendData(chunk, now: now) }
     }
 
     public mutating func sendData(_ chunk: [UInt8], now: Now) { chunk.withUnsafeBytes { sendData($0, now: now) } }
@@ -160,17 +151,24 @@ public struct ClientConnection {
     public mutating func sendData(_ chunk: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer,
                                   now: Now) -> Int {
         var written = 0
+        withDataChunk(chunk.count) { (channel) throws(ProtocolError) in
+            written = try channel.sendData(chunk, into: destination, now: now)
+        }
+        return written
+    }
+
+    /// The checks and the count around sealing one Data chunk of `length` bytes (`seal` puts it on the channel).
+    private mutating func withDataChunk(_ length: Int, _ seal: (inout SecureChannel) throws(ProtocolError) -> Void) {
         core.command("sendData") { (channel, upload) throws(ProtocolError) in
             guard case .sending(let request, let sent) = upload else {
                 if case .aborting = upload { return }  // the server failed the upload meanwhile: drop the chunk
                 preconditionFailure("sendData() while the upload is \(upload.name)")
             }
-            precondition(chunk.count <= channel.parameters.maxDataChunk, "chunk of \(chunk.count) bytes")
-            precondition(UInt64(chunk.count) <= request.size - sent, "sendData past the declared size")
-            written = try channel.sendData(chunk, into: destination, now: now)
-            upload = .sending(request, sent: sent + UInt64(chunk.count))
+            precondition(length <= channel.parameters.maxDataChunk, "chunk of \(length) bytes")
+            precondition(UInt64(length) <= request.size - sent, "sendData past the declared size")
+            try seal(&channel)
+            upload = .sending(request, sent: sent + UInt64(length))
         }
-        return written
     }
 
     /// Sends Close with the SHA-256 of the whole file, after exactly the declared number of bytes.

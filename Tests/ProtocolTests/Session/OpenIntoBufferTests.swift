@@ -120,16 +120,7 @@ final class OpenIntoBufferTests: XCTestCase {
     }
 
     private func establishedPair(suite: CipherSuite, size: Int) throws -> SessionPair {
-        var client = try Fixtures.clientConfiguration()
-        client.preferences.cipherSuites = [suite]
-        var pair = try SessionPair(client: client, server: Fixtures.serverConfiguration())
-        pair.pump()
-        XCTAssertTrue(pair.handshakeCompleted)
-        pair.onServerEvent = { pair, event in
-            if case .uploadRequested = event { pair.server.accept(now: pair.now) }
-        }
-        pair.client.startUpload(UploadRequest(path: "f", size: UInt64(size)), now: pair.now)
-        pair.pump()
+        var pair = try SessionPair.uploading(suite: suite, size: size)
         pair.onServerEvent = nil
         return pair
     }

@@ -21,7 +21,7 @@ final class ReceiveInPlaceTests: XCTestCase {
 
             var wire: [UInt8] = []
             var received: [UInt8] = []
-            var generator = SplitMix(seed: 7)
+            var generator = SplitMix(state: 7)
             var offset = 0, largestRoom = 0
             while offset < total || !wire.isEmpty {
                 if offset < total, pair.client.canSendData {
@@ -76,18 +76,5 @@ final class ReceiveInPlaceTests: XCTestCase {
         buffer.consume(500)
         buffer.releaseIfEmpty()
         XCTAssertEqual(buffer.capacity, 0)
-    }
-}
-
-/// A small deterministic generator (splitmix64) for reproducible read sizes.
-struct SplitMix {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

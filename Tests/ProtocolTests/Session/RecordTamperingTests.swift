@@ -4,21 +4,6 @@ import XCTest
 @testable import Protocol
 
 final class RecordTamperingTests: XCTestCase {
-    /// An established pair with an accepted upload, so Data records can flow client→server.
-    private func establishedPair(suite: CipherSuite = .aes256GCM) throws -> SessionPair {
-        var client = try Fixtures.clientConfiguration()
-        client.preferences.cipherSuites = [suite]
-        var pair = try SessionPair(client: client, server: Fixtures.serverConfiguration())
-        pair.pump()
-        XCTAssertTrue(pair.handshakeCompleted)
-        pair.onServerEvent = { pair, event in
-            if case .uploadRequested = event { pair.server.accept(now: pair.now) }
-        }
-        pair.client.startUpload(UploadRequest(path: "f", size: 1 << 20), now: pair.now)
-        pair.pump()
-        return pair
-    }
-
     /// Three Data records as the client would send them.
     private func threeRecords(_ pair: inout SessionPair) -> [[UInt8]] {
         for index in 0..<3 { pair.client.sendData([UInt8](repeating: UInt8(index), count: 1000), now: pair.now) }
@@ -29,11 +14,11 @@ final class RecordTamperingTests: XCTestCase {
 
     func testFlippedBitInAnyPartOfARecordIsRejected() throws {
         for suite in CipherSuite.allCases {
-            var reference = try establishedPair(suite: suite)
+            var reference = try SessionPair.uploading(suite: suite)
             let length = threeRecords(&reference)[0].count
             // Header type, length, first/last body bytes, and the tag.
             for position in [5, 6, length / 2, length - 1] {
-                var pair = try establishedPair(suite: suite)
+                var pair = try SessionPair.uploading(suite: suite)
                 var records = threeRecords(&pair)
                 records[0][position] ^= 0x01
                 pair.server.receive(records[0])
@@ -46,7 +31,7 @@ final class RecordTamperingTests: XCTestCase {
     }
 
     func testChangedLengthInTheHeaderIsRejected() throws {
-        var pair = try establishedPair()
+        var pair = try SessionPair.uploading()
         var records = threeRecords(&pair)
         records[0][4] &-= 1  // claims one byte less: the record no longer authenticates
         pair.server.receive(records[0])
@@ -56,7 +41,7 @@ final class RecordTamperingTests: XCTestCase {
 
     func testReplayedRecordIsRejected() throws {
         for suite in CipherSuite.allCases {
-            var pair = try establishedPair(suite: suite)
+            var pair = try SessionPair.uploading(suite: suite)
             let records = threeRecords(&pair)
             pair.server.receive(records[0])
             pair.drainServer()
@@ -70,7 +55,7 @@ final class RecordTamperingTests: XCTestCase {
 
     func testReorderedRecordsAreRejected() throws {
         for suite in CipherSuite.allCases {
-            var pair = try establishedPair(suite: suite)
+            var pair = try SessionPair.uploading(suite: suite)
             let records = threeRecords(&pair)
             pair.server.receive(records[1])
             pair.drainServer()
@@ -80,7 +65,7 @@ final class RecordTamperingTests: XCTestCase {
     }
 
     func testDroppedRecordIsDetectedAtTheNextOne() throws {
-        var pair = try establishedPair()
+        var pair = try SessionPair.uploading()
         let records = threeRecords(&pair)
         pair.server.receive(records[0] + records[2])
         pair.drainServer()
@@ -89,7 +74,7 @@ final class RecordTamperingTests: XCTestCase {
     }
 
     func testTruncatedRecordWaitsAndConsumesNothing() throws {
-        var pair = try establishedPair()
+        var pair = try SessionPair.uploading()
         let records = threeRecords(&pair)
         let record = records[0]
         pair.server.receive(Array(record.prefix(3)))  // not even a header
@@ -105,7 +90,7 @@ final class RecordTamperingTests: XCTestCase {
     }
 
     func testTruncatedStreamEndingMidRecordDeliversNothing() throws {
-        var pair = try establishedPair()
+        var pair = try SessionPair.uploading()
         let records = threeRecords(&pair)
         pair.server.receive(Array(records[0].dropLast(17)))
         pair.drainServer()
@@ -114,7 +99,7 @@ final class RecordTamperingTests: XCTestCase {
     }
 
     func testPlaintextRecordAfterKeysIsRejected() throws {
-        var pair = try establishedPair()
+        var pair = try SessionPair.uploading()
         var records = RecordLayer()
         records.writePlaintext(.alert, body: [0, 10, 0, 0])
         pair.server.receive(records.takeOutbound())
@@ -148,14 +133,14 @@ final class RecordTamperingTests: XCTestCase {
     }
 
     func testOversizedRecordAfterAuthenticationIsRejected() throws {
-        var pair = try establishedPair()
+        var pair = try SessionPair.uploading()
         // Larger than before authentication is fine …
         let fine = Limits.maxRecordBodyBeforeAuthentication * 4
         pair.server.receive([RecordType.sealed.rawValue, 0, UInt8(fine >> 16), UInt8(fine >> 8 & 0xFF), UInt8(fine & 0xFF)])
         pair.drainServer()
         XCTAssertNil(pair.serverError)
         // … but not past the limit after authentication.
-        var second = try establishedPair()
+        var second = try SessionPair.uploading()
         let length = Limits.maxRecordBodyAfterAuthentication + 1
         second.server.receive([RecordType.sealed.rawValue, 0, UInt8(length >> 16), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)])
         second.drainServer()
@@ -164,7 +149,7 @@ final class RecordTamperingTests: XCTestCase {
 
     func testUnknownMessageTypeIsAnErrorNotIgnored() throws {
         // After the handshake, sealed with the client's real keys: a type that no version defines.
-        var pair = try establishedPair()
+        var pair = try SessionPair.uploading()
         pair.client.injectRawForTesting(typeByte: 0x7F, body: [1, 2, 3])
         pair.pump()
         XCTAssertEqual(pair.serverError?.alert, .unexpectedMessage)

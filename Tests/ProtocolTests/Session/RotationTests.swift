@@ -16,14 +16,7 @@ final class RotationTests: XCTestCase {
 
             let total = 3 * 1024 * 1024
             let data = (0..<total).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ $0 >> 11) }
-            pair.onServerEvent = { pair, event in
-                switch event {
-                case .uploadRequested: pair.server.accept(now: pair.now)
-                case .uploadFinished(let digest):
-                    pair.server.commit(UploadReceipt(storedName: "big", size: UInt64(total), digest: digest), now: pair.now)
-                default: break
-                }
-            }
+            pair.acceptAndCommit(path: "big", size: total)
             pair.client.startUpload(UploadRequest(path: "big", size: UInt64(total)), now: pair.now)
             pair.pump()
             var offset = 0

@@ -41,14 +41,7 @@ final class SealIntoBufferTests: XCTestCase {
             pair.pump()
             let total = (1 << 20) + 333
             let data = (0..<total).map { UInt8(truncatingIfNeeded: $0 &* 151 &+ $0 >> 9) }
-            pair.onServerEvent = { pair, event in
-                switch event {
-                case .uploadRequested: pair.server.accept(now: pair.now)
-                case .uploadFinished(let digest):
-                    pair.server.commit(UploadReceipt(storedName: "f", size: UInt64(total), digest: digest), now: pair.now)
-                default: break
-                }
-            }
+            pair.acceptAndCommit(path: "f", size: total)
             pair.client.startUpload(UploadRequest(path: "f", size: UInt64(total)), now: pair.now)
             pair.pump()
             var offset = 0, sealedInPlace = 0

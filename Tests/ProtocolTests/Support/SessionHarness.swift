@@ -40,6 +40,18 @@ enum Fixtures {
     }
 }
 
+/// SplitMix64: small, deterministic, good enough to pick bytes, positions and read sizes (a failure reproduces).
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
 /// A client and a server wired back to back. `pump` moves bytes until neither side has anything to say.
 struct SessionPair {
     var client: ClientConnection
@@ -114,16 +126,36 @@ struct SessionPair {
         XCTAssertTrue(client.canSendData || client.isClosed, "canSendData stayed false")
     }
 
-    /// Runs a whole upload of `data` in `chunk`-sized Data messages, the server accepting and committing.
-    mutating func upload(_ data: [UInt8], path: String = "file.bin", chunk: Int = Limits.maxDataChunk) {
+    /// Makes the server accept every upload and commit it (as `path`, `size` bytes) when it finishes.
+    mutating func acceptAndCommit(path: String, size: Int) {
         onServerEvent = { pair, event in
             switch event {
             case .uploadRequested: pair.server.accept(now: pair.now)
             case .uploadFinished(let digest):
-                pair.server.commit(UploadReceipt(storedName: path, size: UInt64(data.count), digest: digest), now: pair.now)
+                pair.server.commit(UploadReceipt(storedName: path, size: UInt64(size), digest: digest), now: pair.now)
             default: break
             }
         }
+    }
+
+    /// An established pair using `suite`, with an accepted upload of `size` bytes to "f" waiting for Data.
+    static func uploading(suite: CipherSuite = .aes256GCM, size: Int = 1 << 20) throws -> SessionPair {
+        var client = try Fixtures.clientConfiguration()
+        client.preferences.cipherSuites = [suite]
+        var pair = try SessionPair(client: client, server: Fixtures.serverConfiguration())
+        pair.pump()
+        XCTAssertTrue(pair.handshakeCompleted)
+        pair.onServerEvent = { pair, event in
+            if case .uploadRequested = event { pair.server.accept(now: pair.now) }
+        }
+        pair.client.startUpload(UploadRequest(path: "f", size: UInt64(size)), now: pair.now)
+        pair.pump()
+        return pair
+    }
+
+    /// Runs a whole upload of `data` in `chunk`-sized Data messages, the server accepting and committing.
+    mutating func upload(_ data: [UInt8], path: String = "file.bin", chunk: Int = Limits.maxDataChunk) {
+        acceptAndCommit(path: path, size: data.count)
         client.startUpload(UploadRequest(path: path, size: UInt64(data.count)), now: now)
         pump()
         var offset = 0
