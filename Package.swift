@@ -50,7 +50,7 @@ let package = Package(
             exclude: ["Vectors"]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Protocol"]),
-        .testTarget(name: "ClientTests", dependencies: ["Client", "Protocol"]),
+        .testTarget(name: "ClientTests", dependencies: ["Client", "Protocol", .product(name: "TOMLKit", package: "TOMLKit")]),
         // Real ferryd and ferry processes on 127.0.0.1 (scripts/test builds the executables first).
         .testTarget(name: "EndToEndTests", dependencies: ["Protocol", "EventLoop"]),
     ],

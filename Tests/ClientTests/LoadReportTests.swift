@@ -2,6 +2,7 @@
 // shape, the table, the open-loop timetable, /proc parsing, the spawned configuration, the payload.
 import Foundation
 import Protocol
+import TOMLKit
 import XCTest
 @testable import Client
 
@@ -234,25 +235,37 @@ final class LoadReportTests: XCTestCase {
 
     // MARK: Spawned configuration
 
-    func testSpawnConfigText() {
+    /// The spawned daemon's configuration, read back as TOML: every value as set, odd characters in paths intact,
+    /// optional keys only when set.
+    func testSpawnConfigText() throws {
         var config = SpawnConfig(port: 4321, certificate: "/d/certs/server.crt", privateKey: "/d/certs/server.key",
-                                 clientCA: "/d/ca/ca.crt", storageRoot: "/d/\"odd\"", workers: 0,
+                                 clientCA: "/d/ca/ca.crt", storageRoot: "/d/\"odd\"\\\t", workers: 0,
                                  maxSessions: SpawnConfig.maxSessions(sessions: 64, idleSessions: 10_000),
                                  rotateAfterBytes: nil, fsync: nil)
         var text = config.text
-        XCTAssertTrue(text.contains("listen = [\"127.0.0.1:4321\"]"), text)
-        XCTAssertTrue(text.contains("root = \"/d/\\\"odd\\\"\""), text)
-        XCTAssertTrue(text.contains("allow_overwrite = true"), text)
-        XCTAssertTrue(text.contains("idle_timeout = 3600"), text)
-        XCTAssertTrue(text.contains("max_sessions = 10192"), text)
+        var table = try TOMLTable(string: text)
+        XCTAssertTrue(text.hasPrefix("# Written by `ferry loadtest --spawn`"), text)
+        XCTAssertEqual(table["server"]?["listen"]?.array?.compactMap(\.string), ["127.0.0.1:4321"], text)
+        XCTAssertEqual(table["server"]?["workers"]?.int, 0, text)
+        XCTAssertEqual(table["server"]?["shutdown_grace"]?.int, SpawnConfig.shutdownGraceSeconds, text)
+        XCTAssertEqual(table["identity"]?["certificate"]?.string, "/d/certs/server.crt", text)
+        XCTAssertEqual(table["identity"]?["private_key"]?.string, "/d/certs/server.key", text)
+        XCTAssertEqual(table["identity"]?["client_ca"]?.string, "/d/ca/ca.crt", text)
+        XCTAssertEqual(table["storage"]?["root"]?.string, "/d/\"odd\"\\\t", text)
+        XCTAssertEqual(table["storage"]?["allow_overwrite"]?.bool, true, text)
+        XCTAssertEqual(table["limits"]?["idle_timeout"]?.int, 3600, text)
+        XCTAssertEqual(table["limits"]?["max_sessions"]?.int, 10192, text)
+        XCTAssertEqual(table["log"]?["level"]?.string, "warning", text)
         XCTAssertGreaterThan(SpawnConfig.maxSessions(sessions: 64, idleSessions: 10_000), 64 + 10_000 + 64)
-        XCTAssertFalse(text.contains("fsync"), text)
-        XCTAssertFalse(text.contains("rotate_after_bytes"), text)
+        XCTAssertNil(table["storage"]?["fsync"], text)
+        XCTAssertNil(table["protocol"], text)
         config.fsync = true
         config.rotateAfterBytes = 1 << 20
         text = config.text
-        XCTAssertTrue(text.contains("[storage]\nroot = \"/d/\\\"odd\\\"\"\nallow_overwrite = true\nfsync = true\n"), text)
-        XCTAssertTrue(text.contains("[protocol]\nrotate_after_bytes = 1048576\n"), text)
+        table = try TOMLTable(string: text)
+        XCTAssertEqual(table["storage"]?["fsync"]?.bool, true, text)
+        XCTAssertEqual(table["storage"]?["root"]?.string, "/d/\"odd\"\\\t", text)
+        XCTAssertEqual(table["protocol"]?["rotate_after_bytes"]?.int, 1 << 20, text)
     }
 
     // MARK: Payload

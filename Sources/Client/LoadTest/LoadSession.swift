@@ -67,11 +67,8 @@ final class LoadSession: TCPConnectionDelegate {
                 guard phase == .connecting else { return tcp.close() }  // stopped meanwhile
                 self.tcp = tcp
                 tcp.delegate = self
-                tcp.setNoDelay(true)
                 do {
-                    var connection = try ClientConnection(configuration: target.configuration)
-                    tcp.write(connection.takeOutput())
-                    self.connection = connection
+                    connection = try ClientConnection.open(on: tcp, configuration: target.configuration)
                 } catch {
                     return fail(LoadFailure(.handshake, "ClientHello: \(error)"))
                 }

@@ -2,6 +2,7 @@
 // every session (max_sessions above sessions + idle + 64), idle sessions never timed out during a run (3600 s),
 // warnings only in the log (10,000 "session opened" lines would be load of their own), and the --daemon-* options.
 // Every key is documented in config/ferryd.toml.
+import TOMLKit
 
 struct SpawnConfig: Equatable {
     var port: UInt16
@@ -25,57 +26,21 @@ struct SpawnConfig: Equatable {
         min(sessions + idleSessions + sessionMargin, maximumSessions)
     }
 
+    /// The configuration file, written by TOMLKit (strings quoted and escaped by it, tables in key order).
     var text: String {
-        var lines = [
-            "# Written by `ferry loadtest --spawn`. Every key is documented in config/ferryd.toml.",
-            "[server]",
-            "listen = [\(Self.quoted("127.0.0.1:\(port)"))]",
-            "workers = \(workers)",
-            "shutdown_grace = \(Self.shutdownGraceSeconds)",
-            "",
-            "[identity]",
-            "certificate = \(Self.quoted(certificate))",
-            "private_key = \(Self.quoted(privateKey))",
-            "client_ca = \(Self.quoted(clientCA))",
-            "",
-            "[storage]",
-            "root = \(Self.quoted(storageRoot))",
-            "allow_overwrite = true",
+        var storage: [String: TOMLValueConvertible] = ["root": storageRoot, "allow_overwrite": true]
+        if let fsync { storage["fsync"] = fsync }
+        var tables: [String: [String: TOMLValueConvertible]] = [
+            "server": ["listen": ["127.0.0.1:\(port)"], "workers": workers, "shutdown_grace": Self.shutdownGraceSeconds],
+            "identity": ["certificate": certificate, "private_key": privateKey, "client_ca": clientCA],
+            "storage": storage,
+            "limits": ["max_sessions": maxSessions, "idle_timeout": Self.idleTimeoutSeconds],
+            "log": ["level": "warning"],
         ]
-        if let fsync { lines.append("fsync = \(fsync)") }
-        if let rotateAfterBytes {
-            lines += ["", "[protocol]", "rotate_after_bytes = \(rotateAfterBytes)"]
-        }
-        lines += [
-            "",
-            "[limits]",
-            "max_sessions = \(maxSessions)",
-            "idle_timeout = \(Self.idleTimeoutSeconds)",
-            "",
-            "[log]",
-            "level = \"warning\"",
-        ]
-        return lines.joined(separator: "\n") + "\n"
-    }
-
-    /// A TOML basic string: quotes, backslashes and control characters escaped.
-    static func quoted(_ value: String) -> String {
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
-                        + String(scalar.value, radix: 16).uppercased()
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
+        if let rotateAfterBytes { tables["protocol"] = ["rotate_after_bytes": rotateAfterBytes] }
+        let document = TOMLTable(tables.mapValues { TOMLTable($0) as TOMLValueConvertible })
+        // Basic strings only (no literal or multi-line ones): the daemon's paths may hold any character.
+        return "# Written by `ferry loadtest --spawn`. Every key is documented in config/ferryd.toml.\n"
+            + document.convert(to: ConversionFormat.toml, options: []) + "\n"
     }
 }

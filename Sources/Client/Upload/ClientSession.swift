@@ -79,11 +79,8 @@ final class ClientSession: TCPConnectionDelegate {
             case .success(let tcp):
                 self.tcp = tcp
                 tcp.delegate = self
-                tcp.setNoDelay(true)
                 do {
-                    var connection = try ClientConnection(configuration: target.configuration)
-                    tcp.write(connection.takeOutput())
-                    self.connection = connection
+                    connection = try ClientConnection.open(on: tcp, configuration: target.configuration)
                     tcp.startReading()
                 } catch {
                     end(error: "\(error)")

@@ -195,11 +195,9 @@ final class UploadSink {
 
     /// Queues one decrypted chunk (copied: the slice is only valid during the event); it is hashed with its batch.
     func append(_ chunk: ArraySlice<UInt8>) {
-        guard failure == nil, !abandoned else { return }
-        received += UInt64(chunk.count)
-        chunk.withUnsafeBytes { pending.append($0) }
-        writeNext()
-        reportBacklog()
+        guard let room = reserve(chunk.count) else { return }
+        chunk.withUnsafeBytes { room.copyMemory(from: $0) }
+        appendWritten(chunk.count)
     }
 
     /// Room for the next decrypted chunk of `length` bytes at the end of the pending batch (the protocol decrypts

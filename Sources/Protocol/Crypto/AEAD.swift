@@ -64,23 +64,13 @@ final class AEADCipher {
     /// `.malformedInput` (the record layer builds nonces itself, so this only fires in tests).
     func seal(nonce: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer, plaintext: UnsafeRawBufferPointer,
               output: UnsafeMutableRawBufferPointer) throws(CryptoError) {
-        precondition(encrypting, "seal on an AEADCipher made for opening")
-        guard nonce.count == Self.nonceLength else { throw CryptoError(.malformedInput, "nonce of \(nonce.count) bytes") }
-        precondition(output.count == plaintext.count + Self.tagLength,
-                     "seal output of \(output.count) bytes for \(plaintext.count) bytes of plaintext")
-        let out = base(output)
-        try start(nonce: nonce, aad: aad, kind: .library)
-        let written = try crypt(plaintext, into: out, kind: .library)
-        var finalLength: Int32 = 0
-        try check(EVP_CipherFinal_ex(context, out + written, &finalLength), "EVP_CipherFinal_ex")
-        precondition(written + Int(finalLength) == plaintext.count, "AEAD wrote \(written + Int(finalLength)) bytes")
-        try check(EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_GET_TAG, Int32(Self.tagLength), out + plaintext.count),
-                  "EVP_CTRL_AEAD_GET_TAG")
+        try seal(nonce: nonce, aad: aad, plaintext: UnsafeRawBufferPointer(start: nil, count: 0), plaintext, output: output)
     }
 
     /// `seal` of the plaintext `first ‖ second`, read from two places: a record's type byte and its body, which the
     /// client seals straight from the file's block into the socket's buffer, so nothing is copied to make them
-    /// contiguous. `output` (exactly first.count + second.count + 16 bytes) must not overlap either part.
+    /// contiguous. `output` is exactly first.count + second.count + 16 bytes; it may start at `second`'s address when
+    /// `first` is empty (in place, as the one-part `seal` uses it), otherwise it must not overlap either part.
     func seal(nonce: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer, plaintext first: UnsafeRawBufferPointer,
               _ second: UnsafeRawBufferPointer, output: UnsafeMutableRawBufferPointer) throws(CryptoError) {
         precondition(encrypting, "seal on an AEADCipher made for opening")
@@ -104,34 +94,11 @@ final class AEADCipher {
     /// Any failure, including a short input, throws `.authenticationFailure`; `output` is then zeroed.
     func open(nonce: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer, ciphertextAndTag: UnsafeRawBufferPointer,
               output: UnsafeMutableRawBufferPointer) throws(CryptoError) {
-        precondition(!encrypting, "open on an AEADCipher made for sealing")
-        guard nonce.count == Self.nonceLength else {
-            Self.zero(output)  // every throw leaves a zeroed output, so no caller can act on stale bytes
-            throw CryptoError(.malformedInput, "nonce of \(nonce.count) bytes")
-        }
-        guard ciphertextAndTag.count >= Self.tagLength else {
-            Self.zero(output)
-            throw CryptoError(.authenticationFailure, "AEAD input shorter than the tag")
-        }
-        let ciphertextLength = ciphertextAndTag.count - Self.tagLength
-        precondition(output.count == ciphertextLength,
-                     "open output of \(output.count) bytes for \(ciphertextLength) bytes of ciphertext")
-        let input = UnsafeRawBufferPointer(rebasing: ciphertextAndTag[..<ciphertextLength])
-        let tag = UnsafeMutableRawPointer(mutating: nonNullBase(ciphertextAndTag) + ciphertextLength)
         do throws(CryptoError) {
-            try start(nonce: nonce, aad: aad, kind: .authenticationFailure)
-            // The tag is copied into the context before decrypting, so an in-place output cannot disturb it.
-            try check(EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_SET_TAG, Int32(Self.tagLength), tag),
-                      "EVP_CTRL_AEAD_SET_TAG", .authenticationFailure)
-            let out = base(output)
-            let written = try crypt(input, into: out, kind: .authenticationFailure)
-            var finalLength: Int32 = 0
-            // Final compares the tag in constant time; 0 means a mismatch.
-            try check(EVP_CipherFinal_ex(context, out + written, &finalLength), "EVP_CipherFinal_ex",
-                      .authenticationFailure)
+            try open(nonce: nonce, aad: aad, ciphertextAndTag: ciphertextAndTag,
+                     first: UnsafeMutableRawBufferPointer(start: nil, count: 0)) { _ in output }
         } catch {
-            // The plaintext of an unauthenticated record must never be used, so it is not even left in the buffer.
-            Self.zero(output)
+            Self.zero(output)  // also when it failed before decrypting anything (nonce, short input)
             throw error
         }
     }
