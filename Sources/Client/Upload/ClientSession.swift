@@ -48,6 +48,8 @@ final class ClientSession: TCPConnectionDelegate {
         var sent: UInt64 = 0
         var rotationsAtStart: Int
         let digest = DigestContext(.sha256)
+        /// Resuming (PROTOCOL.md §8.3): the part the server already holds is being hashed; nothing is sent meanwhile.
+        var hashingPrefix = false
         var closed = false
 
         init(index: Int, file: PlannedFile, rotationsAtStart: Int, blocks: IOBufferPool) {
@@ -130,7 +132,7 @@ final class ClientSession: TCPConnectionDelegate {
             guard let current else { return }
             current.sent = offset
             current.readOffset = offset
-            openAndSend(current)
+            openAndSend(current, hashingFirst: offset)
         case .uploadCommitted(let receipt):
             guard let current else { return }
             complete(current, stored: receipt.storedName, digest: receipt.digest, error: nil)
@@ -162,24 +164,60 @@ final class ClientSession: TCPConnectionDelegate {
         engine.progress(index, bytes: 0)
     }
 
-    private func openAndSend(_ current: Current) {
+    /// Opens the file; when the server resumes at `hashingFirst` > 0 (PROTOCOL.md §8.3: Close carries the digest of
+    /// the whole file), the bytes it already holds are read and hashed before the rest is sent.
+    private func openAndSend(_ current: Current, hashingFirst prefix: UInt64) {
         FileIO.open(engine.loop, path: current.file.localPath, flags: O_RDONLY | O_CLOEXEC, mode: 0) { [self] result in
             switch result {
             case .success(let fd):
                 current.fd = fd
                 if current.closed { return closeFile(current) }
-                pump()
+                guard prefix > 0 else { return pump() }
+                hashPrefix(current, fd: fd, upTo: prefix)
             case .failure(let error):
                 abort(current, reason: "cannot open \(current.file.localPath): \(error.message)")
             }
         }
     }
 
+    /// Feeds the file's first `end` bytes to the digest on the thread pool (nothing is read or sealed meanwhile:
+    /// `pump` waits while `hashingPrefix`), then starts sending from `end`.
+    private func hashPrefix(_ current: Current, fd: Int32, upTo end: UInt64) {
+        guard let block = current.spare.popLast() else { return }
+        let digest = current.digest
+        current.hashingPrefix = true
+        ThreadPool.run(engine.loop, {
+            var offset: UInt64 = 0
+            while offset < end {
+                let count = Int(min(UInt64(Self.readSize), end - offset))
+                block.removeAll()
+                let read = BlockingFileIO.read(fd: fd, into: block, count: count, offset: Int64(offset))
+                guard case .success(count) = read else { return read.map { _ in offset } }
+                block.withUnsafeBytes { digest.update($0) }
+                offset += UInt64(count)
+            }
+            return .success(offset)
+        }, then: { [self] result in
+            block.removeAll()
+            current.spare.append(block)
+            current.hashingPrefix = false
+            guard self.current === current, !current.closed else { return }
+            switch result {
+            case .success(let hashed) where hashed == end:
+                pump()
+            case .success:
+                abort(current, reason: "\(current.file.localPath) shrank while it was being uploaded")
+            case .failure(let error):
+                abort(current, reason: "reading \(current.file.localPath): \(error.message)")
+            }
+        })
+    }
+
     /// Seals what was read, reads the next block, and sends Close once everything is sealed. Sealing stops while the
     /// socket's queue is above the high-water mark or the protocol holds Data back (`canSendData` is false for at most
     /// one round trip while a rotation completes).
     private func pump() {
-        guard let current, current.fd != nil, tcp != nil else { return }
+        guard let current, current.fd != nil, tcp != nil, !current.hashingPrefix else { return }
         sealReady(current)
         guard let connection else { return }
         if current.sent == current.file.size {
