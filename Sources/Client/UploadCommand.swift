@@ -84,8 +84,12 @@ struct UploadCommand: ParsableCommand {
         }
         configuration.rotation = RotationPolicy(afterBytes: rotateBytes, afterSeconds: settings.rotateAfterSeconds)
 
-        let files: [PlannedFile]
-        do { files = try UploadPlan.make(paths: paths, destination: dest) } catch { throw ValidationError("\(error)") }
+        let plan: UploadPlan.Plan
+        do { plan = try UploadPlan.make(paths: paths, destination: dest) } catch { throw ValidationError("\(error)") }
+        let files = plan.files
+        if !quiet {
+            for reason in plan.skipped { FileHandle.standardError.write(Data("ferry: skipped \(reason)\n".utf8)) }
+        }
 
         let loop = try EventLoop()
         // The event loop connects to address literals; "localhost" is the one name resolved here.
