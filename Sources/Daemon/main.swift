@@ -31,13 +31,21 @@ struct RunCommand: ParsableCommand {
         let logSettings = LogSettings(level: loaded.logLevel, format: loaded.logFormat)
         LoggingSystem.bootstrap { label in LineLogHandler(label: label, settings: logSettings) }
         let logger = Logger(label: "ferryd")
-        // Partial uploads of a previous process cannot be resumed and their names may be reused by this one.
         let staging = loaded.settings.storageRoot.appendingPathComponent(loaded.settings.stagingName, isDirectory: true)
+        // Before anything touches staging: the .part files there may be another running daemon's (StorageLock).
+        let lock: StorageLock
+        do { lock = try StorageLock(root: loaded.settings.storageRoot) } catch {
+            logger.critical("cannot start", metadata: ["error": "\(error)"])
+            throw ExitCode(1)
+        }
+        // Partial uploads of a previous process cannot be resumed and their names may be reused by this one.
         let stale = ((try? FileManager.default.contentsOfDirectory(atPath: staging.path)) ?? []).filter { $0.hasSuffix(".part") }
         for name in stale { try? FileManager.default.removeItem(at: staging.appendingPathComponent(name)) }
         if !stale.isEmpty { logger.notice("removed partial uploads left by a previous run", metadata: ["count": "\(stale.count)"]) }
         do {
-            try Server(runtime: loaded, configPath: config, logSettings: logSettings, logger: logger).run()
+            try withExtendedLifetime(lock) {
+                try Server(runtime: loaded, configPath: config, logSettings: logSettings, logger: logger).run()
+            }
         } catch {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode(1)
@@ -54,12 +62,6 @@ struct CheckConfigCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try DaemonRuntime.load(configPath: config)
-        // libuv's thread pool (shared by every worker loop) runs each upload's SHA-256 and disk writes, one job per
-        // upload at a time: two threads per worker, at least libuv's default 4. Read once, at the pool's first use,
-        // so it must be set before any loop starts; an operator's own UV_THREADPOOL_SIZE wins.
-        if getenv("UV_THREADPOOL_SIZE") == nil {
-            setenv("UV_THREADPOOL_SIZE", "\(max(4, 2 * loaded.settings.workers))", 1)
-        }
         print(loaded.effectiveTOML, terminator: loaded.effectiveTOML.hasSuffix("\n") ? "" : "\n")
     }
 }
