@@ -50,6 +50,8 @@ final class ClientSession: TCPConnectionDelegate {
         let digest = DigestContext(.sha256)
         /// Resuming (PROTOCOL.md §8.3): the part the server already holds is being hashed; nothing is sent meanwhile.
         var hashingPrefix = false
+        /// The whole file's SHA-256, as Close carried it.
+        var sentDigest: [UInt8]?
         var closed = false
 
         init(index: Int, file: PlannedFile, rotationsAtStart: Int, blocks: IOBufferPool) {
@@ -135,7 +137,11 @@ final class ClientSession: TCPConnectionDelegate {
             openAndSend(current, hashingFirst: offset)
         case .uploadCommitted(let receipt):
             guard let current else { return }
-            complete(current, stored: receipt.storedName, digest: receipt.digest, error: nil)
+            // The server commits only when its digest equals the one Close carried; a receipt that says otherwise is a
+            // server fault the user must see, not a hash to print as the file's.
+            let mismatch = receipt.digest == current.sentDigest ? nil : "the server committed the file with SHA-256 "
+                + "\(Self.hex(receipt.digest)), not the file's \(Self.hex(current.sentDigest ?? []))"
+            complete(current, stored: receipt.storedName, digest: current.sentDigest, error: mismatch)
             startNextFile()
         case .uploadFailed(let failure):
             guard let current else { return }
@@ -183,7 +189,8 @@ final class ClientSession: TCPConnectionDelegate {
     /// Feeds the file's first `end` bytes to the digest on the thread pool (nothing is read or sealed meanwhile:
     /// `pump` waits while `hashingPrefix`), then starts sending from `end`.
     private func hashPrefix(_ current: Current, fd: Int32, upTo end: UInt64) {
-        guard let block = current.spare.popLast() else { return }
+        // Both blocks are spare when Accepted arrives (nothing was read yet); never send without the prefix hashed.
+        guard let block = current.spare.popLast() else { return abort(current, reason: "internal error: no block to hash with") }
         let digest = current.digest
         current.hashingPrefix = true
         ThreadPool.run(engine.loop, {
@@ -225,7 +232,8 @@ final class ClientSession: TCPConnectionDelegate {
             current.closed = true
             self.connection = nil
             var finishing = connection
-            finishing.finishUpload(digest: current.digest.snapshot(), now: Clock.now())
+            current.sentDigest = current.digest.snapshot()
+            finishing.finishUpload(digest: current.sentDigest ?? [], now: Clock.now())
             self.connection = finishing
             closeFile(current)
             return flush()
@@ -320,9 +328,11 @@ final class ClientSession: TCPConnectionDelegate {
         let rotations = (connection?.rotations.sent ?? current.rotationsAtStart) - current.rotationsAtStart
         engine.finished(current.index, result: FileResult(
             file: current.file, stored: stored, bytes: error == nil ? current.file.size : current.sent,
-            sha256: digest.map { $0.map { String(format: "%02x", $0) }.joined() }, seconds: seconds,
+            sha256: digest.map(Self.hex), seconds: seconds,
             rotations: rotations, error: error))
     }
+
+    private static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 
     private func closeFile(_ current: Current) {
         current.closed = true

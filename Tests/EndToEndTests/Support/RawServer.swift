@@ -1,0 +1,217 @@
+// An in-process Ferry server over a plain blocking POSIX socket, for what ferryd never does: answer Open with
+// Accepted(offset > 0), as a server that already holds the file's first `offset` bytes would (PROTOCOL.md §8.3).
+// The mirror of RawClient: Protocol.ServerConnection is sans-I/O, so we move the socket's bytes into it and its output
+// to the socket, and act on its events the way Daemon's SessionDriver does (accept on Open, commit or fail on Close).
+//
+// One connection on one background thread. Every wait is a poll(2) bounded by the deadline, and the thread ends on its
+// own: on the client's Goodbye or close, on a protocol error, at the deadline, or when `finish` says nothing more
+// will come.
+import Foundation
+import Protocol
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+final class RawServer: @unchecked Sendable {  // `observed` is shared with the thread under `lock`
+    /// What the server saw of the session (one upload).
+    struct Observed {
+        var request: UploadRequest?
+        /// Every Data byte, in order.
+        var data: [UInt8] = []
+        var closeDigest: [UInt8]?
+        /// The answer to Close: true for Committed, false for UploadError(digest_mismatch), nil if Close never came.
+        var committed: Bool?
+        var saidGoodbye = false
+        /// Anything the test did not plan for (a second Open, an Abort, a protocol error, a timeout…).
+        var problems: [String] = []
+    }
+
+    let port: UInt16
+    private let listener: Int32
+    /// `finish` writes a byte here: once the socket has nothing left to read, the thread stops waiting for it.
+    private let wake: (read: Int32, write: Int32)
+    private let ended = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var observed = Observed()
+
+    /// Listens on 127.0.0.1 (an ephemeral port) as "server" of `pki`, trusting its CA for clients, and accepts one
+    /// connection. Each Open is accepted at `prefix.count`, as if `prefix` were already stored: Close is committed
+    /// only if prefix + Data hash to Close's digest (the check a real resuming server makes).
+    /// `receipt`, when given, replaces the digest in Committed (a faulty server, for the client's check of it).
+    init(pki: PKI, holding prefix: [UInt8], receipt: [UInt8]? = nil, deadline seconds: Double = 30) throws {
+        let identity = try Identity(chainPEM: [UInt8](try Data(contentsOf: pki.serverCertificate)),
+                                    keyPEM: [UInt8](try Data(contentsOf: pki.serverKey)))
+        let trust = try TrustStore(pemBundle: [UInt8](try Data(contentsOf: pki.caCertificate)))
+        let configuration = ServerConfiguration(identity: identity, clientTrust: trust)
+
+        // Close-on-exec: the `ferry` child must not inherit the listener or the wake pipe.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw E2EError("socket: errno \(errno)") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let listening = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && listen(fd, 1) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        var pipeEnds: [Int32] = [-1, -1]
+        guard listening, pipe(&pipeEnds) == 0, fcntl(pipeEnds[0], F_SETFD, FD_CLOEXEC) == 0,
+              fcntl(pipeEnds[1], F_SETFD, FD_CLOEXEC) == 0 else {
+            let error = errno
+            close(fd)
+            for end in pipeEnds where end >= 0 { close(end) }
+            throw E2EError("listening on 127.0.0.1: errno \(error)")
+        }
+        listener = fd
+        wake = (pipeEnds[0], pipeEnds[1])
+        port = UInt16(bigEndian: address.sin_port)
+
+        let deadline = monotonicSeconds() + seconds
+        Thread { [self] in serve(configuration, prefix: prefix, receipt: receipt, until: deadline) }.start()
+    }
+
+    deinit {  // the thread holds `self` until it ends, so nothing here is still in use
+        close(wake.read)
+        close(wake.write)
+    }
+
+    /// Call once the client has exited: lets the thread end once it has read everything the client sent, waits for
+    /// it (at most `timeout` seconds) and returns what it saw.
+    func finish(timeout: Double = 10) throws -> Observed {
+        var byte: UInt8 = 1
+        _ = write(wake.write, &byte, 1)
+        guard ended.wait(timeout: .now() + timeout) == .success else {
+            throw E2EError("the server thread did not end within \(timeout) s")
+        }
+        return lock.withLock { observed }
+    }
+
+    private func record(_ change: (inout Observed) -> Void) { lock.withLock { change(&observed) } }
+
+    // MARK: The thread
+
+    private func serve(_ configuration: ServerConfiguration, prefix: [UInt8], receipt: [UInt8]?, until deadline: Double) {
+        defer {
+            close(listener)
+            ended.signal()
+        }
+        do {
+            guard try wait(for: listener, until: deadline) else { throw E2EError("no client connected") }
+            let fd = accept(listener, nil, nil)
+            guard fd >= 0 else { throw E2EError("accept: errno \(errno)") }
+            defer { close(fd) }
+            var timeout = timeval(tv_sec: 10, tv_usec: 0)  // a send that blocks this long fails instead of hanging
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            try run(fd, ServerConnection(configuration: configuration), prefix: prefix, receipt: receipt, until: deadline)
+        } catch {
+            record { $0.problems.append("\(error)") }
+        }
+    }
+
+    /// The session: drain events, send the output, wait for bytes; until Goodbye, the client's close, or an error.
+    private func run(_ fd: Int32, _ connection: ServerConnection, prefix: [UInt8], receipt: [UInt8]?,
+                     until deadline: Double) throws {
+        var connection = connection
+        // The server's own hash of the file: the prefix it "holds", then every Data byte.
+        let digest = DigestContext(.sha256)
+        var request: UploadRequest?
+        var saidGoodbye = false
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            do throws(ProtocolError) {
+                while let event = try connection.nextEvent(now: RawClient.now()) {
+                    switch event {
+                    case .handshakeCompleted, .rotated:
+                        break
+                    case .uploadRequested(let open):
+                        guard request == nil, prefix.count <= open.size else {
+                            record { $0.problems.append("unexpected Open \(open) (size vs held prefix \(prefix.count))") }
+                            connection.reject(UploadFailure(.busy, "this test server takes one upload"), now: RawClient.now())
+                            continue
+                        }
+                        request = open
+                        record { $0.request = open }
+                        digest.update(prefix)
+                        connection.accept(offset: UInt64(prefix.count), now: RawClient.now())
+                    case .uploadData(let chunk):
+                        chunk.withUnsafeBytes { digest.update($0) }
+                        record { $0.data.append(contentsOf: chunk) }  // the slice is valid only until the next call
+                    case .uploadFinished(let claimed):
+                        let actual = digest.snapshot()
+                        let matches = actual == claimed
+                        record {
+                            $0.closeDigest = claimed
+                            $0.committed = matches
+                        }
+                        if matches, let request {
+                            connection.commit(UploadReceipt(storedName: request.path, size: request.size,
+                                                            digest: receipt ?? actual),
+                                              now: RawClient.now())
+                        } else {
+                            connection.fail(UploadFailure(.digestMismatch, "SHA-256 mismatch"), now: RawClient.now())
+                        }
+                    case .uploadDataWritten, .uploadAborted:
+                        record { $0.problems.append("unexpected event \(event)") }
+                    case .peerClosed:
+                        saidGoodbye = true
+                        record { $0.saidGoodbye = true }
+                    }
+                }
+            } catch {
+                try? sendAll(connection.takeOutput(), on: fd)  // the alert
+                throw E2EError("protocol error: \(error.alert.name) (\(error.detail))")
+            }
+            try sendAll(connection.takeOutput(), on: fd)
+            if connection.isClosed || saidGoodbye { return }
+            guard try wait(for: fd, until: deadline) else {
+                throw E2EError("stopped waiting with the session still open (the client left it, or the deadline passed)")
+            }
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw E2EError("recv: errno \(errno)")
+            }
+            if count == 0 { return }  // the client closed without Goodbye: whatever it did is recorded
+            buffer.withUnsafeBytes { connection.receive(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+        }
+    }
+
+    /// Waits until `fd` is readable (true) or, with nothing to read on it, until `finish` was called or the deadline
+    /// passed (false). `fd` comes first, so whatever the client sent before exiting is still read.
+    private func wait(for fd: Int32, until deadline: Double) throws -> Bool {
+        while true {
+            let remaining = deadline - monotonicSeconds()
+            guard remaining > 0 else { return false }
+            var descriptors = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
+                               pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0)]
+            let ready = poll(&descriptors, 2, Int32(min(remaining, 60) * 1000) + 1)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                throw E2EError("poll: errno \(errno)")
+            }
+            if descriptors[0].revents != 0 { return true }  // readable, closed or failed: recv/accept says which
+            if descriptors[1].revents != 0 { return false }
+        }
+    }
+
+    private func sendAll(_ output: [UInt8], on fd: Int32) throws {
+        var sent = 0
+        while sent < output.count {
+            let count = output.withUnsafeBytes { raw in
+                let rest = UnsafeRawBufferPointer(rebasing: raw[sent...])
+                return send(fd, rest.baseAddress, rest.count, Int32(MSG_NOSIGNAL))
+            }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw E2EError("send: errno \(errno)")
+            }
+            sent += count
+        }
+    }
+}
