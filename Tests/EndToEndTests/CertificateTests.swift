@@ -33,7 +33,7 @@ final class CertificateTests: XCTestCase {
         // Nothing stored, nothing staged; the daemon logged why.
         XCTAssertFalse(FileManager.default.fileExists(atPath: daemon.area("alice").path),
                        "the impostor's upload created \(daemon.area("alice").path)")
-        XCTAssertEqual(regularFiles(under: daemon.root), [], "something was stored for a refused client")
+        XCTAssertEqual(daemon.filesUnderRoot(), [], "something was stored for a refused client")
         let failure = daemon.waitForLog(timeout: 5) { $0.message == "handshake failed" }
         XCTAssertNotNil(failure, "no 'handshake failed' in the daemon log:\n\(daemon.log)")
         XCTAssertEqual(failure?["alert"], "certificate from an unknown CA", "daemon log: \(daemon.log)")

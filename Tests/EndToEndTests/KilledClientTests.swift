@@ -50,7 +50,7 @@ final class KilledClientTests: XCTestCase {
         report("staging empty \(String(format: "%.3f", monotonicSeconds() - killedAt)) s after the kill")
         let final = daemon.area("alice").appendingPathComponent("killed/big-512MiB.bin")
         XCTAssertFalse(FileManager.default.fileExists(atPath: final.path), "a file appeared under the final name")
-        XCTAssertEqual(regularFiles(under: daemon.root), [], "files under the storage root after the kill")
+        XCTAssertEqual(daemon.filesUnderRoot(), [], "files under the storage root after the kill")
         let drop = daemon.waitForLog(timeout: 5) {
             $0.message == "connection closed by the client during an upload" || $0.message == "connection error"
         }

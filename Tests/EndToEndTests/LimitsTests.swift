@@ -122,7 +122,7 @@ final class LimitsTests: XCTestCase {
         XCTAssertNotNil(daemon.waitForLog(timeout: 5) { $0.message == "idle timeout" }, daemon.log)
         XCTAssertTrue(waitUntil(timeout: 5) { daemon.stagingEntries().isEmpty },
                       "the stalled upload's partial file was left: \(daemon.stagingEntries())")
-        XCTAssertEqual(regularFiles(under: daemon.root), [])
+        XCTAssertEqual(daemon.filesUnderRoot(), [])
         daemon.assertRunning("after the idle timeout")
     }
 

@@ -108,6 +108,10 @@ final class Daemon {
 
     func logLines(message: String) -> [LogLine] { logLines().filter { $0.message == message } }
 
+    /// Every regular file under the storage root (uploads, and .part files in staging), except the daemon's lock file
+    /// (`<root>/.ferryd.lock`, StorageLock), relative to the root.
+    func filesUnderRoot() -> [String] { regularFiles(under: root).filter { $0 != ".ferryd.lock" } }
+
     /// Entries in the staging directory (partial uploads).
     func stagingEntries() -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: stagingDirectory.path)) ?? []).sorted()
