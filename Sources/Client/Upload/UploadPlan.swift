@@ -59,7 +59,8 @@ enum UploadPlan {
                     case .other?:
                         plan.skipped.append("\(shown): not a regular file")
                     case nil:
-                        plan.skipped.append("\(shown): a broken symbolic link")
+                        plan.skipped.append("\(shown): " + (values.isSymbolicLink == true ? "a broken symbolic link"
+                                                                                     : "gone or unreadable"))
                     }
                 }
                 plan.files += found.sorted { $0.remotePath < $1.remotePath }
