@@ -63,7 +63,7 @@ final class UploadSinkTests: XCTestCase {
         }
     }
 
-    /// One upload may queue up to 4 MiB; uploads sharing a worker split its 16 MiB budget, never below 256 KiB each.
+    /// A lone upload may queue the worker's whole 16 MiB budget; uploads sharing a worker split it, never below 256 KiB each.
     func testUploadsShareTheWorkersBacklogBudget() throws {
         let loop = try EventLoop()
         let buffers = UploadSink.makeBufferPool()
@@ -127,7 +127,7 @@ final class UploadSinkTests: XCTestCase {
         let loop = try EventLoop()
         let buffers = UploadSink.makeBufferPool()
         let chunk = [UInt8](repeating: 7, count: 64 << 10)
-        let total = 24 << 20
+        let total = 3 * UploadSink.maximumHighWater
         var sink: UploadSink? = makeSink(loop, "overlap.bin", size: total, buffers: buffers, durable: false)
         var sent = 0, pauses = 0, resumes = 0, peakBacklog = 0, smallestBacklogAtResume = Int.max
         var paused = false
@@ -164,7 +164,7 @@ final class UploadSinkTests: XCTestCase {
         }
         runLoopUntilDone(loop)
         XCTAssertEqual(outcome, "committed")
-        XCTAssertGreaterThan(pauses, 1, "a 24 MiB upload fills a 2 MiB batch several times")
+        XCTAssertGreaterThan(pauses, 1, "an upload of three high-water marks fills its filling half several times")
         XCTAssertEqual(resumes, pauses, "every pause ended when its batch went to disk")
         XCTAssertGreaterThanOrEqual(smallestBacklogAtResume, UploadSink.maximumHighWater / 2,
                                     "resumed as the full batch went to disk, not after the disk had caught up")

@@ -31,9 +31,15 @@ final class UploadSink {
     /// overlap instead of taking turns. One upload may hold up to `maximumHighWater`, but all uploads of a worker
     /// together about `workerBudget`: with many at once each gets its share (never below `minimumHighWater`), so the
     /// daemon's memory stays flat when the disk is slower than the network, however many clients upload (issue #7).
-    static let maximumHighWater = 4 << 20
-    static let minimumHighWater = 256 << 10
+    ///
+    /// A lone upload may use the whole budget: its batches must be long enough to cover a write's latency. With 4 MiB
+    /// (2 MiB halves) the filling half was full before the write in flight returned (an O_DIRECT pwrite of 2 MiB took
+    /// 2.4 ms on average with both cores busy, p99 5 ms, against 1.1 ms idle), so the session stopped reading for
+    /// part of every batch; with 16 MiB the batches settle around 4 MiB, the filling half is never full, and one
+    /// upload to ext4 took 8–13 % less time and less CPU on both sides (docs/PERFORMANCE.md, "History", session 4).
     static let workerBudget = 16 << 20
+    static let maximumHighWater = workerBudget
+    static let minimumHighWater = 256 << 10
 
     /// This upload's pause threshold now, from how many uploads share the worker's buffer pool.
     var highWater: Int {
