@@ -39,3 +39,13 @@ static inline int clibuv_start_writeback(int fd, int64_t offset, int64_t length)
 static inline int clibuv_o_direct(void) { return CLIBUV_O_DIRECT_VALUE; }
 #endif
 #endif
+
+/* glibc's mmap threshold for malloc (M_MMAP_THRESHOLD, <malloc.h>, which Swift's Glibc module does not export). Set
+ * once, it stops glibc from raising the threshold to the size of each large block freed, so multi-megabyte buffers stay
+ * mmapped and go back to the system when freed instead of staying in the heap. Returns 1 on success. */
+#if defined(__GLIBC__)
+#include <malloc.h>
+static inline int clibuv_malloc_mmap_threshold(int bytes) { return mallopt(M_MMAP_THRESHOLD, bytes); }
+#else
+static inline int clibuv_malloc_mmap_threshold(int bytes) { (void)bytes; return 0; }
+#endif

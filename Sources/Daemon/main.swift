@@ -2,6 +2,7 @@
 //   ferryd --config FILE                 run in the foreground, logging to stderr
 //   ferryd check-config --config FILE    validate the configuration (and the files it names), print the effective one
 import ArgumentParser
+import EventLoop
 import Foundation
 import Logging
 
@@ -21,6 +22,8 @@ struct RunCommand: ParsableCommand {
     var config = "/etc/ferry/ferryd.toml"
 
     func run() throws {
+        // Upload buffers (256 KiB to 16 MiB) go back to the system when freed, not into glibc's heap (HeapTuning).
+        HeapTuning.mapBlocks(atLeast: 256 << 10)
         let loaded = try DaemonRuntime.load(configPath: config)
         // libuv's thread pool (shared by every worker loop) runs each upload's SHA-256 and disk writes, one job per
         // upload at a time: two threads per worker, at least libuv's default 4. Read once, at the pool's first use,

@@ -179,4 +179,20 @@ final class IOBufferPoolTests: XCTestCase {
         pool.trimIfUnused()  // a whole period without a take: freed
         XCTAssertEqual(pool.keptCount, 0)
     }
+
+    /// Large buffers do not pile up: what is kept is bounded in bytes too, and taking gives the bytes back.
+    func testKeptCapacityIsBoundedInBytes() {
+        let pool = IOBufferPool(bufferCapacity: 1024, maximumKept: 8, maximumCapacity: 16384, maximumKeptBytes: 20000)
+        let buffers = (0..<3).map { _ in pool.take() }
+        for buffer in buffers { [UInt8](repeating: 3, count: 8000).withUnsafeBytes { buffer.append($0) } }  // ≥ 8000 each
+        for buffer in buffers { pool.give(buffer) }
+        XCTAssertEqual(pool.keptCount, 2, "a third 8 KiB-plus buffer would pass 20,000 bytes kept")
+        XCTAssertLessThanOrEqual(pool.keptBytes, 20000)
+        _ = pool.take()
+        XCTAssertEqual(pool.keptCount, 1)
+        XCTAssertEqual(pool.keptBytes, buffers[0].capacity, "the taken buffer's bytes left the count")
+        pool.trimIfUnused()
+        pool.trimIfUnused()
+        XCTAssertEqual(pool.keptBytes, 0)
+    }
 }

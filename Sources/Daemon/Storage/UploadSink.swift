@@ -130,10 +130,12 @@ final class UploadSink {
         buffers.give(inFlight)
     }
 
-    /// The worker's pool for upload buffers: 256 KiB to start with (they grow up to the backlog's high-water mark when
-    /// the disk is slower than the network), at most 16 kept, none above 8 MiB.
+    /// The worker's pool for upload buffers: 256 KiB to start with (they grow up to half the upload's high-water mark
+    /// and a record: just over 8 MiB for a lone upload), at most 16 kept, together no more than the worker's budget,
+    /// none above 8 MiB: a lone upload's full-size buffers go back to the system when it ends (its next one grows its
+    /// own), so the daemon's memory after a large upload is what it was after a small one.
     static func makeBufferPool() -> IOBufferPool {
-        IOBufferPool(bufferCapacity: 256 << 10, maximumKept: 16, maximumCapacity: 8 << 20)
+        IOBufferPool(bufferCapacity: 256 << 10, maximumKept: 16, maximumCapacity: 8 << 20, maximumKeptBytes: workerBudget)
     }
 
     private func reportBacklog() {
