@@ -8,8 +8,6 @@ import XCTest
 
 final class DirectIOSettingTests: XCTestCase {
     func testDirectIOWritesWholeAlignedBlocksThenTheTail() throws {
-        let strace = URL(fileURLWithPath: "/usr/bin/strace")
-        guard FileManager.default.isExecutableFile(atPath: strace.path) else { throw XCTSkip("strace is not installed") }
         let env = try TestEnvironment(self)
         let source = try env.sourceDirectory("direct")
         let file = source.appendingPathComponent("data.bin")
@@ -18,16 +16,11 @@ final class DirectIOSettingTests: XCTestCase {
 
         for directIO in [true, false] {
             let daemon = try Daemon.start(environment: env, workers: 1, settings: ["storage": ["direct_io = \(directIO)"]])
-            let trace = env.directory.appendingPathComponent("strace-direct-\(directIO).txt")
-            let tracer = try ChildProcess(strace, ["-f", "-qq", "-e", "trace=openat,fcntl,pwrite64", "-e", "abbrev=all",
-                                                   "-s", "0", "-o", trace.path, "-p", "\(daemon.child.pid)"],
-                                          outputDirectory: env.directory, name: "strace-direct-\(directIO)")
-            Thread.sleep(forTimeInterval: 1.0)  // strace prints nothing once attached (see FsyncSettingTests)
-            let outcome = try env.upload([file.path], to: daemon, dest: "direct-\(directIO)", timeout: 30)
-            XCTAssertEqual(outcome.status, 0, "ferry upload: \(outcome.run.stderr)")
-            tracer.signal(SIGINT)
-            XCTAssertTrue(tracer.wait(timeout: 5), "strace did not stop")
-            let lines = Self.joinResumed(((try? String(contentsOf: trace, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init))
+            let lines = try SyscallTrace.lines(of: daemon, in: env, name: "direct-\(directIO)",
+                                               arguments: ["-e", "trace=openat,fcntl,pwrite64", "-e", "abbrev=all", "-s", "0"]) {
+                let outcome = try env.upload([file.path], to: daemon, dest: "direct-\(directIO)", timeout: 30)
+                XCTAssertEqual(outcome.status, 0, "ferry upload: \(outcome.run.stderr)")
+            }
 
             // The .part's open: O_DIRECT exactly when direct_io is on.
             let opens = lines.filter { $0.contains("openat(") && $0.contains(".part\"") && $0.contains("O_CREAT") }
@@ -55,24 +48,6 @@ final class DirectIOSettingTests: XCTestCase {
             XCTAssertEqual(daemon.stagingEntries(), [])
             XCTAssertTrue(daemon.stop())
         }
-    }
-
-    /// With -f, a call another thread interrupts is printed in two lines, "PID call(args <unfinished ...>" and
-    /// "PID <... call resumed>rest": joined back into one.
-    private static func joinResumed(_ lines: [String]) -> [String] {
-        var open: [Substring: String] = [:]
-        var joined: [String] = []
-        for line in lines {
-            let pid = line.prefix { $0.isNumber }
-            if let cut = line.range(of: " <unfinished ...>") {
-                open[pid] = String(line[..<cut.lowerBound])
-            } else if let resumed = line.range(of: " resumed>"), let start = open.removeValue(forKey: pid) {
-                joined.append(start + line[resumed.upperBound...])
-            } else {
-                joined.append(line)
-            }
-        }
-        return joined
     }
 
     /// The return value of a traced call ("... = 12").

@@ -6,8 +6,6 @@ import XCTest
 
 final class FsyncSettingTests: XCTestCase {
     func testFsyncSettingDecidesWhetherACommitIsSynced() throws {
-        let strace = URL(fileURLWithPath: "/usr/bin/strace")
-        guard FileManager.default.isExecutableFile(atPath: strace.path) else { throw XCTSkip("strace is not installed") }
         let env = try TestEnvironment(self)
         let source = try env.sourceDirectory("fsync")
         let file = source.appendingPathComponent("data.bin")
@@ -15,19 +13,11 @@ final class FsyncSettingTests: XCTestCase {
 
         for fsync in [true, false] {
             let daemon = try Daemon.start(environment: env, workers: 1, settings: ["storage": ["fsync = \(fsync)"]])
-            let trace = env.directory.appendingPathComponent("strace-\(fsync).txt")
-            let tracer = try ChildProcess(strace, ["-f", "-qq", "-e", "trace=fsync,fdatasync", "-o", trace.path,
-                                                   "-p", "\(daemon.child.pid)"],
-                                          outputDirectory: env.directory, name: "strace-\(fsync)")
-            // strace prints nothing when it has attached; give it a moment (an early upload would only be missed,
-            // which the `fsync = true` case below would catch as a failure).
-            Thread.sleep(forTimeInterval: 1.0)
-            let outcome = try env.upload([file.path], to: daemon, dest: "fsync-\(fsync)", timeout: 30)
-            XCTAssertEqual(outcome.status, 0, "ferry upload: \(outcome.run.stderr)")
-            tracer.signal(SIGINT)
-            XCTAssertTrue(tracer.wait(timeout: 5), "strace did not stop")
-            let calls = (try? String(contentsOf: trace, encoding: .utf8))?
-                .split(separator: "\n").filter { $0.contains("fsync(") || $0.contains("fdatasync(") } ?? []
+            let calls = try SyscallTrace.lines(of: daemon, in: env, name: "fsync-\(fsync)",
+                                               arguments: ["-e", "trace=fsync,fdatasync"]) {
+                let outcome = try env.upload([file.path], to: daemon, dest: "fsync-\(fsync)", timeout: 30)
+                XCTAssertEqual(outcome.status, 0, "ferry upload: \(outcome.run.stderr)")
+            }.filter { $0.contains("fsync(") || $0.contains("fdatasync(") }
             if fsync {
                 XCTAssertGreaterThanOrEqual(calls.count, 2, "fsync = true: the file and its directory are synced\n\(calls)")
             } else {

@@ -140,7 +140,7 @@ final class ClientSession: TCPConnectionDelegate {
             // The server commits only when its digest equals the one Close carried; a receipt that says otherwise is a
             // server fault the user must see, not a hash to print as the file's.
             let mismatch = receipt.digest == current.sentDigest ? nil : "the server committed the file with SHA-256 "
-                + "\(Self.hex(receipt.digest)), not the file's \(Self.hex(current.sentDigest ?? []))"
+                + "\(hex(receipt.digest)), not the file's \(hex(current.sentDigest ?? []))"
             complete(current, stored: receipt.storedName, digest: current.sentDigest, error: mismatch)
             startNextFile()
         case .uploadFailed(let failure):
@@ -232,8 +232,9 @@ final class ClientSession: TCPConnectionDelegate {
             current.closed = true
             self.connection = nil
             var finishing = connection
-            current.sentDigest = current.digest.snapshot()
-            finishing.finishUpload(digest: current.sentDigest ?? [], now: Clock.now())
+            let digest = current.digest.snapshot()
+            current.sentDigest = digest
+            finishing.finishUpload(digest: digest, now: Clock.now())
             self.connection = finishing
             closeFile(current)
             return flush()
@@ -328,11 +329,9 @@ final class ClientSession: TCPConnectionDelegate {
         let rotations = (connection?.rotations.sent ?? current.rotationsAtStart) - current.rotationsAtStart
         engine.finished(current.index, result: FileResult(
             file: current.file, stored: stored, bytes: error == nil ? current.file.size : current.sent,
-            sha256: digest.map(Self.hex), seconds: seconds,
+            sha256: digest.map(hex), seconds: seconds,
             rotations: rotations, error: error))
     }
-
-    private static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 
     private func closeFile(_ current: Current) {
         current.closed = true

@@ -41,10 +41,11 @@ final class UploadSink {
     static let maximumHighWater = workerBudget
     static let minimumHighWater = 256 << 10
 
-    /// This upload's pause threshold now, from how many uploads share the worker's buffer pool.
+    /// This upload's pause threshold now, from how many uploads share the worker's buffer pool (all of the budget,
+    /// `maximumHighWater`, for a lone upload).
     var highWater: Int {
         let uploads = max(1, buffers.outstanding / 2)
-        return min(Self.maximumHighWater, max(Self.minimumHighWater, Self.workerBudget / uploads))
+        return max(Self.minimumHighWater, Self.workerBudget / uploads)
     }
 
     var lowWater: Int { highWater / 4 }
@@ -458,5 +459,3 @@ final class UploadSink {
         }
     }
 }
-
-func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }

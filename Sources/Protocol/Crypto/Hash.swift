@@ -74,3 +74,12 @@ public final class DigestContext: @unchecked Sendable {
         return context.snapshot()
     }
 }
+
+/// Lower-case hexadecimal, the way digests are shown in logs, JSON and messages (both binaries use it).
+public func hex(_ bytes: [UInt8]) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var text = [UInt8]()
+    text.reserveCapacity(bytes.count * 2)
+    for byte in bytes { text += [digits[Int(byte >> 4)], digits[Int(byte & 0x0f)]] }
+    return String(decoding: text, as: UTF8.self)
+}

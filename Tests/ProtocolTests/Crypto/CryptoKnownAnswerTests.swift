@@ -19,6 +19,14 @@ final class CryptoKnownAnswerTests: XCTestCase {
             "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"))
     }
 
+    /// Digests are shown as lower-case hex, two digits per byte, leading zeros kept.
+    func testHexOfADigest() {
+        XCTAssertEqual(hex([0x00, 0x0f, 0xa5, 0xff]), "000fa5ff")
+        XCTAssertEqual(hex([]), "")
+        XCTAssertEqual(hex(DigestContext.hash(.sha256, Array("abc".utf8))),
+                       "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
     /// snapshot() keeps the running state; copy() is independent of the original.
     func testSnapshotAndCopy() {
         for function in HashFunction.allCases {

@@ -31,12 +31,7 @@ final class RotationTests: XCTestCase {
                 try pair.server.rotateNow()
                 pair.pump()
             }
-            pair.client.finishUpload(digest: DigestContext.hash(.sha256, data), now: pair.now)
-            pair.pump()
-
-            XCTAssertNil(pair.clientError, suite.name)
-            XCTAssertNil(pair.serverError, suite.name)
-            XCTAssertTrue(pair.received == data, "\(suite.name): bytes delivered exactly")
+            pair.finishAndCheckDelivery(of: data, suite.name)
             let clientRotations = pair.client.rotations
             let serverRotations = pair.server.rotations
             XCTAssertGreaterThanOrEqual(clientRotations.sent, 300, suite.name)  // about one per 8 KiB

@@ -66,12 +66,7 @@ final class SealIntoBufferTests: XCTestCase {
                 pair.drainServer()
                 pair.pump()
             }
-            pair.client.finishUpload(digest: DigestContext.hash(.sha256, data), now: pair.now)
-            pair.pump()
-
-            XCTAssertNil(pair.clientError, suite.name)
-            XCTAssertNil(pair.serverError, suite.name)
-            XCTAssertTrue(pair.received == data, "\(suite.name): bytes delivered exactly")
+            pair.finishAndCheckDelivery(of: data, suite.name)
             XCTAssertGreaterThan(sealedInPlace, 200, suite.name)
             XCTAssertGreaterThanOrEqual(pair.client.rotations.sent, 60, "\(suite.name): about one per 8 KiB")
             XCTAssertEqual(pair.client.rotations.sent, pair.server.rotations.received, suite.name)

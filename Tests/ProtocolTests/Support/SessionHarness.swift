@@ -153,6 +153,16 @@ struct SessionPair {
         return pair
     }
 
+    /// Sends Close with `data`'s SHA-256, lets the exchange play out, and checks that no side failed and that the
+    /// server received exactly `data`.
+    mutating func finishAndCheckDelivery(of data: [UInt8], _ label: String, file: StaticString = #filePath, line: UInt = #line) {
+        client.finishUpload(digest: DigestContext.hash(.sha256, data), now: now)
+        pump()
+        XCTAssertNil(clientError, label, file: file, line: line)
+        XCTAssertNil(serverError, label, file: file, line: line)
+        XCTAssertTrue(received == data, "\(label): bytes delivered exactly", file: file, line: line)
+    }
+
     /// Runs a whole upload of `data` in `chunk`-sized Data messages, the server accepting and committing.
     mutating func upload(_ data: [UInt8], path: String = "file.bin", chunk: Int = Limits.maxDataChunk) {
         acceptAndCommit(path: path, size: data.count)
