@@ -120,9 +120,10 @@ final class UploadSinkTests: XCTestCase {
         }
     }
 
-    /// The reader is paused when the batch filling behind the one being written is full, and resumed as soon as that
-    /// batch goes to disk (not when everything is written): the network and the disk overlap. The backlog never
-    /// passes the high-water mark by more than one chunk.
+    /// The reader is paused when the filling batch holds its share of the high-water mark, and resumed as soon as that
+    /// batch goes to the thread pool (not when everything is written): the network, the hash and the disk overlap.
+    /// The backlog never passes the high-water mark by more than one chunk per buffer (each may pass its share by
+    /// the chunk that filled it).
     func testReadingResumesWhenTheFillingBatchGoesToDisk() throws {
         let loop = try EventLoop()
         let buffers = UploadSink.makeBufferPool()
@@ -164,11 +165,12 @@ final class UploadSinkTests: XCTestCase {
         }
         runLoopUntilDone(loop)
         XCTAssertEqual(outcome, "committed")
-        XCTAssertGreaterThan(pauses, 1, "an upload of three high-water marks fills its filling half several times")
+        XCTAssertGreaterThan(pauses, 1, "an upload of three high-water marks fills its filling batch several times")
         XCTAssertEqual(resumes, pauses, "every pause ended when its batch went to disk")
-        XCTAssertGreaterThanOrEqual(smallestBacklogAtResume, UploadSink.maximumHighWater / 2,
-                                    "resumed as the full batch went to disk, not after the disk had caught up")
-        XCTAssertLessThanOrEqual(peakBacklog, UploadSink.maximumHighWater + chunk.count)
+        XCTAssertGreaterThanOrEqual(smallestBacklogAtResume,
+                                    UploadSink.maximumHighWater / UploadSink.slots - UploadSink.directAlignment,
+                                    "resumed as the full batch went to the pool, not after the disk had caught up")
+        XCTAssertLessThanOrEqual(peakBacklog, UploadSink.maximumHighWater + UploadSink.slots * chunk.count)
         XCTAssertEqual(buffers.outstanding, 0)
     }
 

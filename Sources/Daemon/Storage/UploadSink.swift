@@ -3,8 +3,9 @@
 //
 //   prepare:  mkdir -p <root>/<identity>/<dirs>, refuse an existing final name (unless overwriting),
 //             open <root>/<staging>/<id>.part with O_CREAT|O_EXCL (and O_DIRECT: see "Direct I/O" below)
-//   append:   copied into the pending batch; one batch in flight on the thread pool (its SHA-256 update and its
-//             pwrite as two jobs side by side), later chunks batch up behind it while it is written
+//   append:   decrypted into the pending batch; full batches go to the thread pool, where two chains run them in
+//             file order — the SHA-256 updates one after another, the pwrites one after another — so the hash of one
+//             batch runs while the disk still writes the one before (see "Batches" below)
 //   finish:   wait for the writes → compare digests → fsync → close → link (or rename when overwriting) to the final
 //             name → unlink the .part → fsync the directory → only then report success
 //             (storage.fsync = false skips both fsyncs: the name still appears atomically and only after the digest
@@ -20,38 +21,57 @@
 // (IOBuffer), and each batch is cut at a multiple of `directAlignment`, its remainder carried into the next batch;
 // the file's last partial block is written after clearing O_DIRECT (fcntl). A file system that refuses O_DIRECT at
 // open (EINVAL), or a write it refuses, falls back to buffered writes for that file.
+//
+// Batches: an upload owns `slots` buffers: one filling with decrypted records (`pending`) and up to `slots - 1`
+// handed to the thread pool. Each batch needs two jobs, its SHA-256 update and its pwrite; the hashes run one at a
+// time in file order (the digest is sequential) and so do the writes, but the two chains are independent:
+//
+//   batch 1:  [hash]        [write......]
+//   batch 2:         [hash]              [write......]     ← hashed while batch 1 is still on its way to the disk
+//   batch 3:                [hash]                    [write…
+//
+// A batch's buffer comes back when both of its jobs are done. With one batch at a time (before), every batch took
+// the longer of its hash and its write while the other chain waited: on ext4 here an O_DIRECT pwrite outlasted the
+// hash of its batch in 9 batches of 10, and the hashes waited 0.4–0.5 s for the disk in a 4 s upload of 2 GiB; one
+// upload takes 10–15 % less time since (docs/PERFORMANCE.md, "History", session 5).
 import EventLoop
 import Foundation
 import Protocol
 
 final class UploadSink {
-    /// An upload holds at most `highWater` bytes that are not on disk yet: half of it in the batch being written and
-    /// half in the batch filling behind it. The socket is read while a batch is written (`isFull` pauses it when the
-    /// filling half is full, `onDrained` resumes it when that half goes to the disk), so the network and the disk
-    /// overlap instead of taking turns. One upload may hold up to `maximumHighWater`, but all uploads of a worker
-    /// together about `workerBudget`: with many at once each gets its share (never below `minimumHighWater`), so the
-    /// daemon's memory stays flat when the disk is slower than the network, however many clients upload (issue #7).
+    /// An upload holds at most `highWater` bytes that are not on disk yet: a `slots`th of it in the batch filling and
+    /// the rest in batches being hashed and written. The socket is read while batches are written (`isFull` pauses it
+    /// when the filling batch holds its share, `onDrained` resumes it when that batch goes to the pool), so the
+    /// network, the hash and the disk overlap instead of taking turns. One upload may hold up to `maximumHighWater`,
+    /// but all uploads of a worker together about `workerBudget`: with many at once each gets its share (never below
+    /// `minimumHighWater`), so the daemon's memory stays flat when the disk is slower than the network, however many
+    /// clients upload (issue #7).
     ///
     /// A lone upload may use the whole budget: its batches must be long enough to cover a write's latency. With 4 MiB
-    /// (2 MiB halves) the filling half was full before the write in flight returned (an O_DIRECT pwrite of 2 MiB took
-    /// 2.4 ms on average with both cores busy, p99 5 ms, against 1.1 ms idle), so the session stopped reading for
-    /// part of every batch; with 16 MiB the batches settle around 4 MiB, the filling half is never full, and one
-    /// upload to ext4 took 8–13 % less time and less CPU on both sides (docs/PERFORMANCE.md, "History", session 4).
+    /// (2 MiB halves, one batch at a time) the filling half was full before the write in flight returned (an O_DIRECT
+    /// pwrite of 2 MiB took 2.4 ms on average with both cores busy, p99 5 ms, against 1.1 ms idle), so the session
+    /// stopped reading for part of every batch; with 16 MiB the filling batch is never full, and one upload to ext4
+    /// took 8–13 % less time and less CPU on both sides (docs/PERFORMANCE.md, "History", session 4).
     static let workerBudget = 16 << 20
     static let maximumHighWater = workerBudget
     static let minimumHighWater = 256 << 10
 
+    /// Buffers per upload: the one filling and three batches on the thread pool (the hash of one beside the write of
+    /// another, the third waiting for either chain). Three buffers gave one upload to ext4 ~10 % less time than two
+    /// (one batch at a time); four another ~5 % (pairs of alternating runs: medians 0.93 and 0.95); six no more.
+    static let slots = 4
+
     /// This upload's pause threshold now, from how many uploads share the worker's buffer pool (all of the budget,
     /// `maximumHighWater`, for a lone upload).
     var highWater: Int {
-        let uploads = max(1, buffers.outstanding / 2)
+        let uploads = max(1, buffers.outstanding / Self.slots)
         return max(Self.minimumHighWater, Self.workerBudget / uploads)
     }
 
     var lowWater: Int { highWater / 4 }
 
-    /// The batch filling behind the one being written holds half of `highWater`: stop reading until it goes to disk.
-    var isFull: Bool { pending.count >= highWater / 2 }
+    /// The filling batch holds its share of `highWater`: stop reading until it goes to the pool.
+    var isFull: Bool { pending.count >= highWater / Self.slots }
 
     private let loop: EventLoop
     let request: UploadRequest
@@ -71,18 +91,21 @@ final class UploadSink {
     static let directAlignment = 4096
 
     private var fd: Int32?
-    /// Decrypted bytes waiting for the disk, and the batch being written: two buffers swapped, taken from the
-    /// worker's pool for the upload's lifetime and written in place (no copy, no allocation per batch).
+    /// Decrypted bytes waiting for the pool (the filling batch), the batches on the pool in file order, and the
+    /// buffers free for the next batch: `slots` buffers taken from the worker's pool for the upload's lifetime and
+    /// written in place (no copy, no allocation per batch).
     private var pending: IOBuffer
-    private var inFlight: IOBuffer
+    private var batches: [Batch] = []
+    private var free: [IOBuffer]
     private let buffers: IOBufferPool
+    /// Bytes in `batches` (hashed and written or not).
     private var writing = 0
-    /// Jobs of the batch in flight still running: its digest update and its pwrite run side by side.
-    private var batchJobs = 0
-    private var batchResult: Result<Int, UVError> = .success(0)
-    private var batchFellBack = false
-    /// An fsync or close of the descriptor on the thread pool (writes are counted by `writing`).
+    /// A hash job, a write job running on the pool (each chain runs one job at a time).
+    private var hashing = false
+    private var writingBatch = false
+    /// An fsync or close of the descriptor on the thread pool.
     private var syncing = false
+    /// Where the next batch goes in the file.
     private var offset: Int64 = 0
     /// Where the next early writeback starts (durable uploads only).
     private var writebackFrom: Int64 = 0
@@ -109,7 +132,7 @@ final class UploadSink {
          buffers: IOBufferPool) {
         self.buffers = buffers
         pending = buffers.take()
-        inFlight = buffers.take()
+        free = (1..<Self.slots).map { _ in buffers.take() }
         self.loop = loop
         self.request = request
         self.relativePath = relativePath
@@ -126,17 +149,18 @@ final class UploadSink {
 
     deinit {
         if reportedBacklog != 0 { onBacklogChange?(-reportedBacklog) }
-        // Last reference gone (on the loop thread): no write job holds the buffers any more.
+        // Last reference gone (on the loop thread): no job holds the buffers any more.
         buffers.give(pending)
-        buffers.give(inFlight)
+        for buffer in free { buffers.give(buffer) }
+        for batch in batches { buffers.give(batch.buffer) }
     }
 
-    /// The worker's pool for upload buffers: 256 KiB to start with (they grow up to half the upload's high-water mark
-    /// and a record: just over 8 MiB for a lone upload), at most 16 kept, together no more than the worker's budget,
-    /// none above 8 MiB: a lone upload's full-size buffers go back to the system when it ends (its next one grows its
-    /// own), so the daemon's memory after a large upload is what it was after a small one.
+    /// The worker's pool for upload buffers: 256 KiB to start with (they grow up to the upload's share of its
+    /// high-water mark and a record, in capacities doubling from 256 KiB: 8 MiB for a lone upload, 4 MiB for each of
+    /// two), at most 16 kept, together no more than the worker's budget, none above 4 MiB: a lone upload's full-size
+    /// buffers go back to the system when it ends (its next one grows its own), so the daemon's memory after a large upload is what it was after a small one.
     static func makeBufferPool() -> IOBufferPool {
-        IOBufferPool(bufferCapacity: 256 << 10, maximumKept: 16, maximumCapacity: 8 << 20, maximumKeptBytes: workerBudget)
+        IOBufferPool(bufferCapacity: 256 << 10, maximumKept: 16, maximumCapacity: 4 << 20, maximumKeptBytes: workerBudget)
     }
 
     private func reportBacklog() {
@@ -232,57 +256,101 @@ final class UploadSink {
     /// scripts/bench (its "rotate 64 MiB vs 0" pair showed the two modes).
     static let minimumBatch = 256 << 10
 
+    /// One batch on the thread pool: `length` bytes of `buffer` at `offset` in the file, hashed and written by two
+    /// jobs (the buffer may hold a few KiB more: O_DIRECT's unaligned remainder, copied into the next batch).
+    private final class Batch {
+        let buffer: IOBuffer
+        let offset: Int64
+        let length: Int
+        /// The write goes through O_DIRECT (whole blocks; the file's last partial block without it).
+        let direct: Bool
+        /// Start writeback of this range after the write (durable buffered uploads: sync_file_range).
+        let writeback: (offset: Int64, length: Int64)?
+        var hashStarted = false, hashed = false
+        var writeStarted = false, written = false
+
+        init(buffer: IOBuffer, offset: Int64, length: Int, direct: Bool, writeback: (offset: Int64, length: Int64)?) {
+            self.buffer = buffer
+            self.offset = offset
+            self.length = length
+            self.direct = direct
+            self.writeback = writeback
+        }
+    }
+
     private func writeNext() {
-        guard writing == 0, !pending.isEmpty, let fd, failure == nil else { return }
-        guard pending.count >= min(Self.minimumBatch, lowWater) || finishWaiter != nil else { return }
+        guard !free.isEmpty, !pending.isEmpty, let fd, failure == nil else { return }
         let finishing = finishWaiter != nil
+        guard pending.count >= min(Self.minimumBatch, lowWater) || finishing else { return }
         // O_DIRECT: whole blocks only, the rest waits for the next batch (a few KiB copied); the last batch ends with
-        // the file's partial block, which the write job writes without O_DIRECT.
+        // the file's partial block, which the write job writes without O_DIRECT. That batch is also the only one whose
+        // write may clear O_DIRECT on the descriptor: the writes run one at a time, so none is in flight beside it.
         let length = direct && !finishing ? pending.count / Self.directAlignment * Self.directAlignment : pending.count
         assert(!direct || finishing || length % Self.directAlignment == 0, "unaligned O_DIRECT batch of \(length) bytes")
-        swap(&pending, &inFlight)
-        pending.removeAll()
-        if length < inFlight.count {
-            inFlight.withUnsafeBytes { pending.append(UnsafeRawBufferPointer(rebasing: $0[length...])) }
+        guard length > 0, let next = free.popLast() else { return }
+        let full = pending
+        pending = next
+        if length < full.count {
+            full.withUnsafeBytes { pending.append(UnsafeRawBufferPointer(rebasing: $0[length...])) }
         }
-        writing = length
-        // The hash leaves the loop thread: it is the largest per-byte cost after the AEAD.
-        let batch = inFlight, digest = self.digest, position = offset, direct = self.direct
         // A durable upload starts the disk writing every `writebackStep` bytes instead of leaving it all to the final
         // fsync, so the commit waits for the last few MiB only (sync_file_range(2), SYNC_FILE_RANGE_WRITE: starts
         // writeback, does not wait for it, gives no durability by itself — the fsync still does that).
         var writeback: (offset: Int64, length: Int64)?
-        let batchEnd = position + Int64(length)
+        let batchEnd = offset + Int64(length)
         if durable, !direct, batchEnd - writebackFrom >= Self.writebackStep {
             writeback = (writebackFrom, batchEnd - writebackFrom)
             writebackFrom = batchEnd
         }
-        // Two jobs: the SHA-256 update and the pwrite read the same batch side by side, so the batch costs the longer
-        // of the two instead of their sum (both are large: the hash ~0.5 ns/byte, a page-cache write 0.2–1.5 ns/byte
-        // on this project's VMs). Batches still go one at a time, so the digest sees the file in order.
-        batchJobs = 2
-        batchResult = .success(length)
-        batchFellBack = false
-        ThreadPool.run(loop, {
-            batch.withUnsafeBytes { digest.update(UnsafeRawBufferPointer(rebasing: $0[..<length])) }
-        }, then: { [self] in batchJobFinished() })
-        ThreadPool.run(loop, { [writeback] in
-            batch.withUnsafeBytes { all in
-                let bytes = UnsafeRawBufferPointer(rebasing: all[..<length])
-                let (written, fellBack) = direct ? Self.writeDirect(fd: fd, bytes, offset: position) :
-                    (BlockingFileIO.write(fd: fd, bytes, offset: position), false)
-                if case .success = written, let writeback {
-                    BlockingFileIO.startWriteback(fd: fd, offset: writeback.offset, length: writeback.length)
-                }
-                return (written, fellBack)
-            }
-        }, then: { [self] (result, fellBack) in
-            if case .failure = result { batchResult = result }
-            batchFellBack = fellBack
-            batchJobFinished()
-        })
-        // The filling half is empty again: a reader paused on `isFull` may go on while this batch is written.
+        batches.append(Batch(buffer: full, offset: offset, length: length, direct: direct, writeback: writeback))
+        offset = batchEnd
+        writing += length
+        startJobs(fd: fd)
+        // The filling batch is empty again: a reader paused on `isFull` may go on while this one is written.
         if !abandoned, failure == nil { onDrained?() }
+    }
+
+    /// Starts the next hash and the next write if their chain is idle: each chain takes the oldest batch it has not
+    /// done, so the digest sees the file in order and the writes go out in order.
+    private func startJobs(fd: Int32) {
+        if !hashing, failure == nil, let batch = batches.first(where: { !$0.hashStarted }) {
+            // The hash leaves the loop thread: it is the largest per-byte cost after the AEAD.
+            hashing = true
+            batch.hashStarted = true
+            let digest = self.digest, buffer = batch.buffer, length = batch.length
+            ThreadPool.run(loop, {
+                buffer.withUnsafeBytes { digest.update(UnsafeRawBufferPointer(rebasing: $0[..<length])) }
+            }, then: { [self] in
+                hashing = false
+                batch.hashed = true
+                jobFinished()
+            })
+        }
+        if !writingBatch, failure == nil, let batch = batches.first(where: { !$0.writeStarted }) {
+            writingBatch = true
+            batch.writeStarted = true
+            let buffer = batch.buffer, length = batch.length, position = batch.offset, direct = batch.direct
+            let writeback = batch.writeback
+            ThreadPool.run(loop, {
+                buffer.withUnsafeBytes { all in
+                    let bytes = UnsafeRawBufferPointer(rebasing: all[..<length])
+                    let (written, fellBack) = direct ? Self.writeDirect(fd: fd, bytes, offset: position) :
+                        (BlockingFileIO.write(fd: fd, bytes, offset: position), false)
+                    if case .success = written, let writeback {
+                        BlockingFileIO.startWriteback(fd: fd, offset: writeback.offset, length: writeback.length)
+                    }
+                    return (written, fellBack)
+                }
+            }, then: { [self] (result, fellBack) in
+                writingBatch = false
+                batch.written = true
+                if fellBack { self.direct = false }  // buffered from now on; whole-block batches are harmless then
+                if case .failure(let error) = result {
+                    fail(Self.storageFailure(error, "writing '\(relativePath)'"))
+                }
+                jobFinished()
+            })
+        }
     }
 
     /// On a pool thread: the whole blocks with O_DIRECT, then the partial block (the end of the file) without it. A
@@ -310,26 +378,38 @@ final class UploadSink {
         return (BlockingFileIO.write(fd: fd, tail, offset: offset + Int64(whole)).map { whole + $0 }, false)
     }
 
-    private func batchJobFinished() {
-        batchJobs -= 1
-        guard batchJobs == 0 else { return }
-        let written = writing
-        writing = 0
-        reportBacklog()
-        if abandoned { return discardFile() }  // abandon() waited for this write before closing the descriptor
-        if batchFellBack { direct = false }  // buffered from now on; whole-block batches are harmless then
-        switch batchResult {
-        case .success:
-            offset += Int64(written)
-            if pending.isEmpty, let waiter = finishWaiter {
-                finishWaiter = nil
-                waiter()
-            } else {
-                writeNext()
-            }
-        case .failure(let error):
-            fail(Self.storageFailure(error, "writing '\(relativePath)'"))
+    /// A hash or a write finished: give back the buffers of the batches both chains are done with, then go on (the
+    /// next jobs, the next batch, the commit waiting for the last one, or the discard an abandon waited for).
+    private func jobFinished() {
+        while let first = batches.first, first.hashed, first.written {
+            batches.removeFirst()
+            writing -= first.length
+            first.buffer.removeAll()
+            free.append(first.buffer)
         }
+        if failure != nil {
+            // Jobs already started run to their end; the batches nobody will run are dropped now.
+            batches.removeAll { batch in
+                guard !batch.hashStarted || batch.hashed, !batch.writeStarted || batch.written else { return false }
+                writing -= batch.length
+                batch.buffer.removeAll()
+                free.append(batch.buffer)
+                return true
+            }
+        }
+        reportBacklog()
+        let idle = !hashing && !writingBatch
+        if abandoned {
+            if idle, !syncing { discardFile() }  // abandon() waited for the jobs before closing the descriptor
+            return
+        }
+        if idle, batches.isEmpty, pending.isEmpty || failure != nil, let waiter = finishWaiter {
+            finishWaiter = nil
+            return waiter()
+        }
+        guard let fd, failure == nil else { return }
+        startJobs(fd: fd)
+        writeNext()
     }
 
     private func fail(_ failure: UploadFailure) {
@@ -434,8 +514,8 @@ final class UploadSink {
         onDrained = nil
         onFailure = nil
         // A write still running on the thread pool owns the descriptor: closing it now could let the number be
-        // reused by another open and the write land in another file. The write's completion discards instead.
-        if writing == 0, !syncing { discardFile() }
+        // reused by another open and the write land in another file. The last job's completion discards instead.
+        if !hashing, !writingBatch, !syncing { discardFile() }
     }
 
     /// Closes and removes the .part file.
