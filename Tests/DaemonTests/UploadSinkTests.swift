@@ -1,6 +1,7 @@
 // UploadSink against a real loop and a temporary directory: the batch floor (a tail below it is written at finish,
-// digest and bytes intact), the per-worker backlog budget, reading resumed while a batch is written, and direct I/O
-// (whole blocks with O_DIRECT, the last partial block without) storing the exact bytes.
+// digest and bytes intact), the per-worker backlog budget, reading resumed while a batch is written, an upload dropped
+// with batches on the pool, and direct I/O (whole blocks with O_DIRECT, the last partial block without) storing the
+// exact bytes.
 import EventLoop
 import Foundation
 import Protocol
@@ -172,6 +173,29 @@ final class UploadSinkTests: XCTestCase {
                                     "resumed as the full batch went to the pool, not after the disk had caught up")
         XCTAssertLessThanOrEqual(peakBacklog, UploadSink.maximumHighWater + UploadSink.slots * chunk.count)
         XCTAssertEqual(buffers.outstanding, 0)
+    }
+
+    /// Dropping an upload while several batches are on the thread pool (hashes and writes running or queued): the
+    /// jobs already running finish, the queued ones never start, the .part file is removed once the last job is done
+    /// (never while a write may still use its descriptor), no final name appears, and every buffer goes back.
+    func testAbandonWithBatchesOnThePoolLeavesNothingBehind() throws {
+        let loop = try EventLoop()
+        let buffers = UploadSink.makeBufferPool()
+        let chunk = [UInt8](repeating: 0x5a, count: 64 << 10)
+        var sink: UploadSink? = makeSink(loop, "dropped.bin", size: 64 << 20, buffers: buffers)
+        var batchesOnPool = -1
+        sink?.prepare { result in
+            guard case .success = result, let upload = sink else { return XCTFail("prepare failed") }
+            // One loop turn: every slot's batch is handed to the pool and none can have come back yet.
+            for _ in 0..<(UploadSink.slots * UploadSink.minimumBatch / chunk.count + 8) { upload.append(chunk[...]) }
+            batchesOnPool = (upload.backlog - upload.pendingBytes) / UploadSink.minimumBatch
+            upload.abandon()
+            sink = nil
+        }
+        runLoopUntilDone(loop)
+        XCTAssertEqual(batchesOnPool, UploadSink.slots - 1, "every batch slot was on the pool when the upload dropped")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), [], "no .part, no final file")
+        XCTAssertEqual(buffers.outstanding, 0, "the upload gave all its buffers back")
     }
 
     /// ext4, xfs and btrfs do O_DIRECT; elsewhere the test only checks the bytes (the sink falls back). The type from

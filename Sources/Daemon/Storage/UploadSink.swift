@@ -147,6 +147,9 @@ final class UploadSink {
     /// Bytes accepted but not yet on disk.
     var backlog: Int { pending.count + writing }
 
+    /// Bytes in the filling batch (not handed to the thread pool yet).
+    var pendingBytes: Int { pending.count }
+
     deinit {
         if reportedBacklog != 0 { onBacklogChange?(-reportedBacklog) }
         // Last reference gone (on the loop thread): no job holds the buffers any more.
