@@ -1,7 +1,7 @@
 // UploadSink against a real loop and a temporary directory: the batch floor (a tail below it is written at finish,
-// digest and bytes intact), the per-worker backlog budget, reading resumed while a batch is written, an upload dropped
-// with batches on the pool, and direct I/O (whole blocks with O_DIRECT, the last partial block without) storing the
-// exact bytes.
+// digest and bytes intact), the per-worker backlog budget, reading resumed while a batch is written or when the
+// upload's share grows, an upload dropped with batches on the pool, and direct I/O (whole blocks with O_DIRECT, the
+// last partial block without) storing the exact bytes.
 import EventLoop
 import Foundation
 import Protocol
@@ -172,6 +172,60 @@ final class UploadSinkTests: XCTestCase {
                                     UploadSink.maximumHighWater / UploadSink.slots - UploadSink.directAlignment,
                                     "resumed as the full batch went to the pool, not after the disk had caught up")
         XCTAssertLessThanOrEqual(peakBacklog, UploadSink.maximumHighWater + UploadSink.slots * chunk.count)
+        XCTAssertEqual(buffers.outstanding, 0)
+    }
+
+    /// An upload paused on a small share (64 uploads on the worker) resumes when the others end and its share grows,
+    /// although what it holds is then under the new batch floor and no batch leaves: the job that finishes next tells
+    /// the reader (before, the session stayed paused for good: two loadtest sessions timed out that way).
+    func testAPausedUploadResumesWhenItsShareGrows() throws {
+        let loop = try EventLoop()
+        let buffers = UploadSink.makeBufferPool()
+        var others = (0..<63).map { makeSink(loop, "other\($0)", size: 1, buffers: buffers) }
+        let chunk = [UInt8](repeating: 3, count: 64 << 10)
+        let total = 4 << 20
+        var sink: UploadSink? = makeSink(loop, "grows.bin", size: total, buffers: buffers, durable: false)
+        XCTAssertEqual(sink?.highWater, UploadSink.minimumHighWater)
+        var sent = 0, pauses = 0, resumes = 0
+        var paused = false
+        var outcome: String?
+        let digest = DigestContext(.sha256)
+        func pump() {
+            guard let upload = sink else { return }
+            while sent < total, !paused {
+                upload.append(chunk[...])
+                digest.update(chunk)
+                sent += chunk.count
+                if upload.isFull {
+                    paused = true
+                    pauses += 1
+                }
+            }
+            if paused, !others.isEmpty {
+                others.removeAll()  // the other uploads end while this one waits: its share grows to the whole budget
+                XCTAssertFalse(upload.isFull)
+                XCTAssertLessThan(upload.pendingBytes, min(UploadSink.minimumBatch, upload.lowWater), "no batch can leave")
+            }
+            guard sent == total, !paused else { return }
+            upload.finish(clientDigest: digest.snapshot()) { result in
+                if case .failure(let failure) = result { outcome = "failed: \(failure.message)" } else { outcome = "committed" }
+                sink = nil
+            }
+        }
+        sink?.onDrained = {
+            guard paused, sink != nil else { return }
+            paused = false
+            resumes += 1
+            pump()
+        }
+        sink?.prepare { result in
+            guard case .success = result else { return outcome = "prepare failed" }
+            pump()
+        }
+        runLoopUntilDone(loop)
+        XCTAssertEqual(outcome, "committed")
+        XCTAssertGreaterThanOrEqual(pauses, 1)
+        XCTAssertEqual(resumes, pauses, "every pause ended")
         XCTAssertEqual(buffers.outstanding, 0)
     }
 

@@ -140,7 +140,9 @@ final class SessionDriver: TCPConnectionDelegate {
         // Data is decrypted straight into the upload's pending batch (one pass over each byte; no copy after it).
         let dataInto: (Int) -> UnsafeMutableRawBufferPointer? = { [unowned self] length in sink?.reserve(length) }
         do {
-            while !closing, let event = try protocolState.nextEvent(now: now, dataInto: dataInto) {
+            // Paused for the disk: the records already received wait in the receive buffer (decrypting them would
+            // pass the upload's share by up to a whole socket read); `resumeReading` drains them first.
+            while !closing, !pausedForDisk, let event = try protocolState.nextEvent(now: now, dataInto: dataInto) {
                 handle(event, now: now)
             }
         } catch {
@@ -273,8 +275,8 @@ final class SessionDriver: TCPConnectionDelegate {
         }
     }
 
-    /// A Data chunk of `length` bytes for the current upload: counted, handed to the sink, reading paused when the
-    /// sink's filling batch is full.
+    /// A Data chunk of `length` bytes for the current upload: counted, handed to the sink, reading (and decrypting
+    /// what was read) paused when the sink's filling batch is full.
     private func received(_ length: Int, _ store: (UploadSink) -> Void) {
         metrics.received(bytes: length)
         shared?.bytesReceived.add(UInt64(length), ordering: .relaxed)  // systemd STATUS=
@@ -289,7 +291,8 @@ final class SessionDriver: TCPConnectionDelegate {
     private func resumeReading() {
         guard pausedForDisk, !closing else { return }
         pausedForDisk = false
-        tcp.startReading()
+        drain()  // what arrived before the pause first; it may fill the batch again
+        if !pausedForDisk, !closing { tcp.startReading() }
     }
 
     // MARK: Output, timers, teardown

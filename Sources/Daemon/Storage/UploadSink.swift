@@ -116,7 +116,8 @@ final class UploadSink {
     private var finishWaiter: (() -> Void)?
     private var abandoned = false
 
-    /// Called when the filling batch went to the disk, so there is room again (resume reading if paused on `isFull`).
+    /// Called when there is room again (resume reading if paused on `isFull`): the filling batch went to the pool, or a
+    /// job finished and the upload is not full (its share may have grown). May come while not paused.
     var onDrained: (() -> Void)?
     /// Called once if a write fails mid-stream.
     var onFailure: ((UploadFailure) -> Void)?
@@ -413,6 +414,10 @@ final class UploadSink {
         guard let fd, failure == nil else { return }
         startJobs(fd: fd)
         writeNext()
+        // A reader paused on `isFull` must hear of room even when no batch goes out now: the upload's share moves with
+        // the number of uploads on the worker, and once others end, what filled the old share can be under both the
+        // new share and the batch floor — no batch would ever leave, and no more data come to fill one.
+        if !isFull { onDrained?() }
     }
 
     private func fail(_ failure: UploadFailure) {
