@@ -130,44 +130,16 @@ final class UploadSinkTests: XCTestCase {
         let buffers = UploadSink.makeBufferPool()
         let chunk = [UInt8](repeating: 7, count: 64 << 10)
         let total = 3 * UploadSink.maximumHighWater
-        var sink: UploadSink? = makeSink(loop, "overlap.bin", size: total, buffers: buffers, durable: false)
-        var sent = 0, pauses = 0, resumes = 0, peakBacklog = 0, smallestBacklogAtResume = Int.max
-        var paused = false
-        var outcome: String?
-        let digest = DigestContext(.sha256)
-        func pump() {
-            guard let upload = sink else { return }
-            while sent < total, !paused {
-                upload.append(chunk[...])
-                digest.update(chunk)
-                sent += chunk.count
-                peakBacklog = max(peakBacklog, upload.backlog)
-                if upload.isFull {
-                    paused = true
-                    pauses += 1
-                }
-            }
-            guard sent == total, !paused else { return }
-            upload.finish(clientDigest: digest.snapshot()) { result in
-                if case .failure(let failure) = result { outcome = "failed: \(failure.message)" } else { outcome = "committed" }
-                sink = nil
-            }
-        }
-        sink?.onDrained = {
-            guard paused, let upload = sink else { return }
-            smallestBacklogAtResume = min(smallestBacklogAtResume, upload.backlog)
-            paused = false
-            resumes += 1
-            pump()
-        }
-        sink?.prepare { result in
-            guard case .success = result else { return outcome = "prepare failed" }
-            pump()
-        }
+        let feeder = PacedFeeder(makeSink(loop, "overlap.bin", size: total, buffers: buffers, durable: false),
+                                 chunk: chunk, total: total)
+        var peakBacklog = 0, smallestBacklogAtResume = Int.max
+        feeder.afterAppend = { peakBacklog = max(peakBacklog, $0.backlog) }
+        feeder.beforeResume = { smallestBacklogAtResume = min(smallestBacklogAtResume, $0.backlog) }
+        feeder.start()
         runLoopUntilDone(loop)
-        XCTAssertEqual(outcome, "committed")
-        XCTAssertGreaterThan(pauses, 1, "an upload of three high-water marks fills its filling batch several times")
-        XCTAssertEqual(resumes, pauses, "every pause ended when its batch went to disk")
+        XCTAssertEqual(feeder.outcome, "committed")
+        XCTAssertGreaterThan(feeder.pauses, 1, "an upload of three high-water marks fills its filling batch several times")
+        XCTAssertEqual(feeder.resumes, feeder.pauses, "every pause ended when its batch went to disk")
         XCTAssertGreaterThanOrEqual(smallestBacklogAtResume,
                                     UploadSink.maximumHighWater / UploadSink.slots - UploadSink.directAlignment,
                                     "resumed as the full batch went to the pool, not after the disk had caught up")
@@ -182,50 +154,20 @@ final class UploadSinkTests: XCTestCase {
         let loop = try EventLoop()
         let buffers = UploadSink.makeBufferPool()
         var others = (0..<63).map { makeSink(loop, "other\($0)", size: 1, buffers: buffers) }
-        let chunk = [UInt8](repeating: 3, count: 64 << 10)
-        let total = 4 << 20
-        var sink: UploadSink? = makeSink(loop, "grows.bin", size: total, buffers: buffers, durable: false)
-        XCTAssertEqual(sink?.highWater, UploadSink.minimumHighWater)
-        var sent = 0, pauses = 0, resumes = 0
-        var paused = false
-        var outcome: String?
-        let digest = DigestContext(.sha256)
-        func pump() {
-            guard let upload = sink else { return }
-            while sent < total, !paused {
-                upload.append(chunk[...])
-                digest.update(chunk)
-                sent += chunk.count
-                if upload.isFull {
-                    paused = true
-                    pauses += 1
-                }
-            }
-            if paused, !others.isEmpty {
-                others.removeAll()  // the other uploads end while this one waits: its share grows to the whole budget
-                XCTAssertFalse(upload.isFull)
-                XCTAssertLessThan(upload.pendingBytes, min(UploadSink.minimumBatch, upload.lowWater), "no batch can leave")
-            }
-            guard sent == total, !paused else { return }
-            upload.finish(clientDigest: digest.snapshot()) { result in
-                if case .failure(let failure) = result { outcome = "failed: \(failure.message)" } else { outcome = "committed" }
-                sink = nil
-            }
+        let feeder = PacedFeeder(makeSink(loop, "grows.bin", size: 4 << 20, buffers: buffers, durable: false),
+                                 chunk: [UInt8](repeating: 3, count: 64 << 10), total: 4 << 20)
+        XCTAssertEqual(feeder.sink?.highWater, UploadSink.minimumHighWater)
+        feeder.whenPaused = { upload in
+            guard !others.isEmpty else { return }
+            others.removeAll()  // the other uploads end while this one waits: its share grows to the whole budget
+            XCTAssertFalse(upload.isFull)
+            XCTAssertLessThan(upload.pendingBytes, min(UploadSink.minimumBatch, upload.lowWater), "no batch can leave")
         }
-        sink?.onDrained = {
-            guard paused, sink != nil else { return }
-            paused = false
-            resumes += 1
-            pump()
-        }
-        sink?.prepare { result in
-            guard case .success = result else { return outcome = "prepare failed" }
-            pump()
-        }
+        feeder.start()
         runLoopUntilDone(loop)
-        XCTAssertEqual(outcome, "committed")
-        XCTAssertGreaterThanOrEqual(pauses, 1)
-        XCTAssertEqual(resumes, pauses, "every pause ended")
+        XCTAssertEqual(feeder.outcome, "committed")
+        XCTAssertGreaterThanOrEqual(feeder.pauses, 1)
+        XCTAssertEqual(feeder.resumes, feeder.pauses, "every pause ended")
         XCTAssertEqual(buffers.outstanding, 0)
     }
 
@@ -269,5 +211,65 @@ final class UploadSinkTests: XCTestCase {
     private func runLoopUntilDone(_ loop: EventLoop) {
         loop.run()
         XCTAssertTrue(loop.close())
+    }
+}
+
+/// Feeds an upload the way a session does: `chunk` after `chunk` until `total`, stopping when the sink is full and
+/// going on when it says there is room (`onDrained`), then `finish` with the right digest. The hooks see the sink
+/// after each chunk, at each pause and before each resume.
+private final class PacedFeeder {
+    /// Released when the upload is finished (so its buffers go back to the pool).
+    private(set) var sink: UploadSink?
+    private let chunk: [UInt8]
+    private let total: Int
+    private let digest = DigestContext(.sha256)
+    private var sent = 0
+    private var paused = false
+    private(set) var pauses = 0, resumes = 0
+    private(set) var outcome: String?
+    var afterAppend: (UploadSink) -> Void = { _ in }
+    var whenPaused: (UploadSink) -> Void = { _ in }
+    var beforeResume: (UploadSink) -> Void = { _ in }
+
+    init(_ sink: UploadSink, chunk: [UInt8], total: Int) {
+        self.sink = sink
+        self.chunk = chunk
+        self.total = total
+        sink.onDrained = { [unowned self] in resume() }
+    }
+
+    func start() {
+        sink?.prepare { [self] result in
+            guard case .success = result else { return outcome = "prepare failed" }
+            pump()
+        }
+    }
+
+    private func resume() {
+        guard paused, let upload = sink else { return }
+        beforeResume(upload)
+        paused = false
+        resumes += 1
+        pump()
+    }
+
+    private func pump() {
+        guard let upload = sink else { return }
+        while sent < total, !paused {
+            upload.append(chunk[...])
+            digest.update(chunk)
+            sent += chunk.count
+            afterAppend(upload)
+            if upload.isFull {
+                paused = true
+                pauses += 1
+                whenPaused(upload)
+            }
+        }
+        guard sent == total, !paused else { return }
+        upload.finish(clientDigest: digest.snapshot()) { [self] result in
+            if case .failure(let failure) = result { outcome = "failed: \(failure.message)" } else { outcome = "committed" }
+            sink = nil
+        }
     }
 }
