@@ -25,8 +25,8 @@ struct RunCommand: ParsableCommand {
         // Upload buffers (256 KiB to 16 MiB) go back to the system when freed, not into glibc's heap (HeapTuning).
         HeapTuning.mapBlocks(atLeast: 256 << 10)
         let loaded = try DaemonRuntime.load(configPath: config)
-        // libuv's thread pool (shared by every worker loop) runs each upload's SHA-256 and disk writes, one job per
-        // upload at a time: two threads per worker, at least libuv's default 4. Read once, at the pool's first use,
+        // libuv's thread pool (shared by every worker loop) runs each upload's SHA-256 and disk writes, at most two
+        // jobs per upload at a time (a hash beside a write): two threads per worker, at least libuv's default 4. Read once, at the pool's first use,
         // so it must be set before any loop starts; an operator's own UV_THREADPOOL_SIZE wins.
         if getenv("UV_THREADPOOL_SIZE") == nil {
             setenv("UV_THREADPOOL_SIZE", "\(max(4, 2 * loaded.settings.workers))", 1)

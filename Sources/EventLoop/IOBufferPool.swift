@@ -4,8 +4,8 @@
 //
 // Bounded three ways: at most `maximumKept` buffers wait in the pool, together at most `maximumKeptBytes` of capacity
 // (buffers grow with their use, so a count alone would let a few large ones pile up), and a buffer that grew beyond
-// `maximumCapacity` is freed rather than kept. `trimIfUnused()`, called periodically by the owner, frees everything kept when nothing was
-// taken since the previous call, so an idle daemon holds no upload buffers.
+// `maximumCapacity` is freed rather than kept. `trimIfUnused()`, called periodically by the owner, frees everything
+// kept when nothing was taken since the previous call, so an idle daemon holds no upload buffers.
 public final class IOBufferPool {
     public let bufferCapacity: Int
     public let maximumKept: Int

@@ -50,8 +50,8 @@ final class UploadSink {
     /// A lone upload may use the whole budget: its batches must be long enough to cover a write's latency. With 4 MiB
     /// (2 MiB halves, one batch at a time) the filling half was full before the write in flight returned (an O_DIRECT
     /// pwrite of 2 MiB took 2.4 ms on average with both cores busy, p99 5 ms, against 1.1 ms idle), so the session
-    /// stopped reading for part of every batch; with 16 MiB the filling batch is never full, and one upload to ext4
-    /// took 8–13 % less time and less CPU on both sides (docs/PERFORMANCE.md, "History", session 4).
+    /// stopped reading for part of every batch; with 16 MiB (8 MiB halves) the filling half never filled, and one
+    /// upload to ext4 took 8–13 % less time and less CPU on both sides (docs/PERFORMANCE.md, "History", session 4).
     static let workerBudget = 16 << 20
     static let maximumHighWater = workerBudget
     static let minimumHighWater = 256 << 10
@@ -115,6 +115,7 @@ final class UploadSink {
     private var failure: UploadFailure?
     private var finishWaiter: (() -> Void)?
     private var abandoned = false
+    private var discarded = false
 
     /// Called when there is room again (resume reading if paused on `isFull`): the filling batch went to the pool, or a
     /// job finished and the upload is not full (its share may have grown). May come while not paused.
@@ -162,7 +163,8 @@ final class UploadSink {
     /// The worker's pool for upload buffers: 256 KiB to start with (they grow up to the upload's share of its
     /// high-water mark and a record, in capacities doubling from 256 KiB: 8 MiB for a lone upload, 4 MiB for each of
     /// two), at most 16 kept, together no more than the worker's budget, none above 4 MiB: a lone upload's full-size
-    /// buffers go back to the system when it ends (its next one grows its own), so the daemon's memory after a large upload is what it was after a small one.
+    /// buffers go back to the system when it ends (its next one grows its own), so the daemon's memory after a large
+    /// upload is what it was after a small one.
     static func makeBufferPool() -> IOBufferPool {
         IOBufferPool(bufferCapacity: 256 << 10, maximumKept: 16, maximumCapacity: 4 << 20, maximumKeptBytes: workerBudget)
     }
@@ -526,8 +528,11 @@ final class UploadSink {
         if !hashing, !writingBatch, !syncing { discardFile() }
     }
 
-    /// Closes and removes the .part file.
+    /// Closes and removes the .part file, once: a failed write's completion reaches both `abandon()` (through
+    /// `onFailure` or the commit waiting on it) and the discard its own job's end does for an abandoned upload.
     private func discardFile() {
+        guard !discarded else { return }
+        discarded = true
         let path = partURL.path
         let loop = self.loop
         if let fd {
