@@ -5,6 +5,8 @@ import ArgumentParser
 import EventLoop
 import Foundation
 import Logging
+import Platform
+import Store
 
 struct Ferryd: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,21 +36,18 @@ struct RunCommand: ParsableCommand {
         let logSettings = LogSettings(level: loaded.logLevel, format: loaded.logFormat)
         LoggingSystem.bootstrap { label in LineLogHandler(label: label, settings: logSettings) }
         let logger = Logger(label: "ferryd")
-        let staging = loaded.settings.storageRoot.appendingPathComponent(loaded.settings.stagingName, isDirectory: true)
-        // Before anything touches staging: the .part files there may be another running daemon's (StorageLock).
-        let lock: StorageLock
-        do { lock = try StorageLock(root: loaded.settings.storageRoot) } catch {
+        // The store takes the root's lock before anything touches staging: the .part files there may be another
+        // running daemon's.
+        let store: Store
+        do { store = try Store(rootPath: loaded.settings.storageRoot.path, staging: loaded.settings.stagingName) } catch {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode(1)
         }
         // Partial uploads of a previous process cannot be resumed and their names may be reused by this one.
-        let stale = ((try? FileManager.default.contentsOfDirectory(atPath: staging.path)) ?? []).filter { $0.hasSuffix(".part") }
-        for name in stale { try? FileManager.default.removeItem(at: staging.appendingPathComponent(name)) }
-        if !stale.isEmpty { logger.notice("removed partial uploads left by a previous run", metadata: ["count": "\(stale.count)"]) }
+        let stale = store.removeLeftoverParts()
+        if stale > 0 { logger.notice("removed partial uploads left by a previous run", metadata: ["count": "\(stale)"]) }
         do {
-            try withExtendedLifetime(lock) {
-                try Server(runtime: loaded, configPath: config, logSettings: logSettings, logger: logger).run()
-            }
+            try Server(runtime: loaded, store: store, configPath: config, logSettings: logSettings, logger: logger).run()
         } catch {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode(1)

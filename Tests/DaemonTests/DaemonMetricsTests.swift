@@ -1,8 +1,9 @@
 // DaemonMetrics: every family in the exposition with its TYPE, the values after a few events, label values from the
-// closed sets only, and UploadSink's backlog deltas summing back to zero.
+// closed sets only, and UploadWriter's backlog deltas summing back to zero.
 import EventLoop
 import Foundation
 import Protocol
+import Store
 import XCTest
 
 @testable import Daemon
@@ -91,9 +92,9 @@ final class DaemonMetricsTests: XCTestCase {
         XCTAssertEqual(Set(UploadErrorCode.metricCases.map(\.metricLabel)).count, UploadErrorCode.metricCases.count)
     }
 
-    /// UploadSink reports each change of its backlog; over an upload (written, committed) the deltas sum to 0, and
-    /// the same holds for an abandoned one.
-    func testUploadSinkBacklogDeltasSumToZero() throws {
+    /// An UploadWriter reports each change of its backlog; over an upload (written, committed) the deltas sum to 0,
+    /// and the same holds for an abandoned one (real loop, libuv's pool through LoopExecutor, a real store).
+    func testUploadWriterBacklogDeltasSumToZero() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-metrics-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -102,48 +103,48 @@ final class DaemonMetricsTests: XCTestCase {
         final class Record { var sum = 0; var peak = 0; var results: [String] = [] }
         let record = Record()
 
+        let store = try Store(rootPath: directory.path, staging: ".staging")
         let content = [UInt8](repeating: 0x5A, count: 300_000)
-        let buffers = UploadSink.makeBufferPool()
-        func makeSink(_ name: String) -> UploadSink {
-            let sink = UploadSink(loop: loop, request: UploadRequest(path: name, size: UInt64(content.count)), relativePath: name,
-                                  partURL: directory.appendingPathComponent("\(name).part"),
-                                  finalURL: directory.appendingPathComponent(name), directories: [], overwrite: false,
-                                  buffers: buffers)
-            sink.onBacklogChange = { delta in
+        let buffers = Store.makeUploadBufferPool()
+        var writers: [UploadWriter] = []
+        func makeWriter(_ name: String, _ onEvent: @escaping (UploadWriter, UploadWriter.Event) -> Void) throws -> UploadWriter {
+            let writer = UploadWriter(store: store, path: try store.rules.storedPath(identity: "alice", relativePath: name),
+                                      uploadID: UInt64(writers.count + 1), settings: .init(overwrite: false),
+                                      executor: LoopExecutor(loop: loop), buffers: buffers)
+            writer.onBacklogChange = { delta in
                 record.sum += delta
                 record.peak = max(record.peak, record.sum)
                 metrics.backlogChanged(by: delta)
             }
-            return sink
+            writer.onEvent = { [unowned writer] event in onEvent(writer, event) }
+            writers.append(writer)
+            return writer
         }
-        var committed: UploadSink? = makeSink("kept.bin")
-        var abandoned: UploadSink? = makeSink("dropped.bin")
-        committed?.prepare { result in
-            guard case .success = result, let sink = committed else { return record.results.append("prepare failed") }
-            for start in stride(from: 0, to: content.count, by: 64 * 1024) {
-                sink.append(content[start..<min(start + 64 * 1024, content.count)])
-            }
-            sink.finish(clientDigest: DigestContext.hash(.sha256, content)) { result in
-                switch result {
-                case .success: record.results.append("committed")
-                case .failure(let failure): record.results.append("failed: \(failure.message)")
+        _ = try makeWriter("kept.bin") { writer, event in
+            switch event {
+            case .ready:
+                for start in stride(from: 0, to: content.count, by: 64 * 1024) {
+                    writer.append(content[start..<min(start + 64 * 1024, content.count)])
                 }
-                committed = nil
+                writer.finish(clientDigest: DigestContext.hash(.sha256, content))
+            case .room: break
+            case .committed: record.results.append("committed")
+            case .failed(let failure): record.results.append("failed: \(failure.detail)")
             }
         }
-        abandoned?.prepare { result in
-            guard case .success = result, let sink = abandoned else { return record.results.append("prepare failed") }
-            sink.append(content[0..<100_000])
-            sink.abandon()
-            abandoned = nil
+        _ = try makeWriter("dropped.bin") { writer, event in
+            guard case .ready = event else { return }
+            writer.append(content[0..<100_000])
+            writer.abandon()
         }
         loop.run()
         XCTAssertTrue(loop.close())
-        XCTAssertEqual(record.results.count, 1)
-        XCTAssertTrue(record.results.first?.contains("committed") ?? false, "\(record.results)")
+        XCTAssertEqual(record.results, ["committed"])
         XCTAssertGreaterThan(record.peak, 0, "no backlog was ever reported")
         XCTAssertEqual(record.sum, 0)
         XCTAssertEqual(Exposition.samples(String(decoding: metrics.exposition(), as: UTF8.self))["ferry_write_backlog_bytes"], 0)
+        writers.removeAll()
+        XCTAssertEqual(buffers.outstanding, 0)
     }
 }
 

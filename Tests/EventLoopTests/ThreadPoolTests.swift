@@ -3,6 +3,7 @@
 import XCTest
 import Foundation
 import EventLoop
+import Platform
 
 final class ThreadPoolTests: XCTestCase {
     /// Work runs on a pool thread, the completion on the loop thread, exactly once each, with the work's result.
@@ -41,10 +42,10 @@ final class ThreadPoolTests: XCTestCase {
         defer { close(fd) }
         let data = Pattern.bytes(from: 7, count: 300_001)
         let buffer = IOBuffer(capacity: 1 << 20)
-        var written: Result<Int, UVError>?
-        var read: Result<Int, UVError>?
-        var readPastEnd: Result<Int, UVError>?
-        var badFD: Result<Int, UVError>?
+        var written: Result<Int, SystemError>?
+        var read: Result<Int, SystemError>?
+        var readPastEnd: Result<Int, SystemError>?
+        var badFD: Result<Int, SystemError>?
         let payload = IOBuffer(capacity: data.count)
         data.withUnsafeBytes { payload.append($0) }
         ThreadPool.run(loop, { payload.withUnsafeBytes { BlockingFileIO.write(fd: fd, $0, offset: 5) } }, then: { result in

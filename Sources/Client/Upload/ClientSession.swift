@@ -8,6 +8,7 @@
 //
 //   connecting ─► handshaking ─► idle ─► (Open) awaitingAccept ─► sending ─► (Close) awaitingCommit ─► idle … ─► Goodbye
 import EventLoop
+import Platform
 import Foundation
 import Protocol
 
@@ -383,10 +384,9 @@ final class ClientSession: TCPConnectionDelegate {
     private var endedReported = false
 }
 
+/// The clock readings the protocol wants (it reads no clock itself), from Platform's one clock.
 enum Clock {
     static func now() -> Now {
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        return Now(monotonicNanoseconds: UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec), unixSeconds: Int64(time(nil)))
+        Now(monotonicNanoseconds: SystemClock.monotonicNanoseconds(), unixSeconds: SystemClock.unixSeconds())
     }
 }

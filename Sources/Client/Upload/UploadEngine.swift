@@ -1,6 +1,7 @@
 // Runs an upload plan over N concurrent sessions on one event loop: each session takes the next file from a shared
 // queue when its previous one is committed, so N files are in flight at once.
 import EventLoop
+import Platform
 import Foundation
 import Protocol
 

@@ -6,6 +6,7 @@
 // The table itself is ConfigKeys.all.
 
 import Foundation
+import Store
 import Protocol
 import TOMLKit
 
@@ -213,14 +214,14 @@ extension ConfigKey {
     /// A single directory name (no "/", not "." or ".."): the same rules as one component of an uploaded path.
     static func component(_ section: String, _ name: String, _ field: Field<String>, default defaultValue: String,
                           reloadable: Bool, doc: String) -> ConfigKey {
-        precondition(StoragePaths.validateComponent(defaultValue) == nil, "\(section).\(name): bad default")
+        precondition(NameRules.validateComponent(defaultValue) == nil, "\(section).\(name): bad default")
         return ConfigKey(
             section: section, name: name, doc: doc, reloadable: reloadable,
             typeDescription: "string (one directory name)", bounds: nil, boundsText: nil, isRequired: false,
             applyDefault: { $0[keyPath: field] = defaultValue },
             read: { (reader, config) throws(ConfigError) in
                 let text = try reader.string(expected: "a string (a directory name)")
-                if let problem = StoragePaths.validateComponent(text) {
+                if let problem = NameRules.validateComponent(text) {
                     throw reader.invalid("must be a single directory name: \(problem.nameProblem)")
                 }
                 config[keyPath: field] = text

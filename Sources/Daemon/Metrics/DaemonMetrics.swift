@@ -167,7 +167,7 @@ final class DaemonMetrics: Sendable {
 
     func rotated(_ direction: RotationEvent.Direction) { rotations[direction]?.increment() }
 
-    /// A change of one upload's write backlog (UploadSink.onBacklogChange): positive when bytes are queued, negative
+    /// A change of one upload's write backlog (UploadWriter.onBacklogChange): positive when bytes are queued, negative
     /// when they reach the disk or are dropped.
     func backlogChanged(by delta: Int) {
         guard delta != 0 else { return }

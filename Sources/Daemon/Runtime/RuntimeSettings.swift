@@ -1,6 +1,7 @@
 // What the running daemon needs, resolved from the configuration once (files read, certificates parsed), so a worker
 // never touches the config file or parses PEM on the loop thread. Rebuilt on reload.
 import Foundation
+import Platform
 import Protocol
 
 struct RuntimeSettings: Sendable {
@@ -23,12 +24,9 @@ struct RuntimeSettings: Sendable {
     var shutdownGraceSeconds: UInt64
 }
 
-/// The clock readings the protocol wants (it reads no clock itself).
+/// The clock readings the protocol wants (it reads no clock itself), from Platform's one clock.
 enum Clock {
     static func now() -> Now {
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        let monotonic = UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)
-        return Now(monotonicNanoseconds: monotonic, unixSeconds: Int64(time(nil)))
+        Now(monotonicNanoseconds: SystemClock.monotonicNanoseconds(), unixSeconds: SystemClock.unixSeconds())
     }
 }

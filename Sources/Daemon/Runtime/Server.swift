@@ -13,6 +13,7 @@
 import EventLoop
 import Foundation
 import Logging
+import Store
 
 final class Server {
     private var runtime: DaemonRuntime
@@ -21,11 +22,13 @@ final class Server {
     private let logSettings: LogSettings
     private let logger: Logger
     private let shared = DaemonShared()
+    private let store: Store
     private var workers: [Worker] = []
     private let systemd: SystemdService
 
-    init(runtime: DaemonRuntime, configPath: String, logSettings: LogSettings, logger: Logger) {
+    init(runtime: DaemonRuntime, store: Store, configPath: String, logSettings: LogSettings, logger: Logger) {
         self.runtime = runtime
+        self.store = store
         self.configPath = configPath
         self.logSettings = logSettings
         self.logger = logger
@@ -78,7 +81,7 @@ final class Server {
             try MetricsServer(loop: mainLoop, address: address, logger: logger) { metrics.exposition() }
         }
         for index in 0..<settings.workers {
-            let worker = Worker(index: index, settings: settings, shared: shared, logger: logger)
+            let worker = Worker(index: index, settings: settings, shared: shared, store: store, logger: logger)
             do {
                 try worker.start()
             } catch {

@@ -4,10 +4,16 @@
 //   accepted ──handshake (timeout: limits.handshake_timeout)──► established ──uploads…──► goodbye / error / idle timeout
 //                                                                                             │
 //                                                                      flush output, close; .part of an unfinished upload removed
+//
+// Upload scope, beside the protocol's own (ServerConnection): Open → the store prepares (`preparing`): its `.ready`
+// accepts and its `.failed` rejects; Data flows into the writer (`receiving`) until Close, then its `.committed` or
+// `.failed` answers. A failure during the data is sent at once (ServerConnection discards the rest).
 import EventLoop
 import Foundation
 import Logging
+import Platform
 import Protocol
+import Store
 
 final class SessionDriver: TCPConnectionDelegate {
     let id: UInt64
@@ -15,8 +21,8 @@ final class SessionDriver: TCPConnectionDelegate {
     private let tcp: TCPConnection
     private var protocolState: ServerConnection
     private var settings: RuntimeSettings
-    private let paths: StoragePaths
-    /// The worker's upload buffers (UploadSink takes two per upload).
+    private let store: Store
+    /// The worker's upload buffers (each UploadWriter takes four).
     private let buffers: IOBufferPool
     private var logger: Logger
     private let handshakeTimer: LoopTimer
@@ -24,7 +30,20 @@ final class SessionDriver: TCPConnectionDelegate {
     private let rotationTimer: LoopTimer
     private var rotationDeadline: UInt64?
     private var identity: String?
-    private var sink: UploadSink?
+    private enum Upload {
+        case none
+        /// Open received; the store is preparing (directories, name checks, the .part file).
+        case preparing(UploadWriter)
+        /// Accepted: Data goes to the writer, then Close commits.
+        case receiving(UploadWriter)
+    }
+    private var upload = Upload.none
+    private var writer: UploadWriter? {
+        switch upload {
+        case .none: nil
+        case .preparing(let writer), .receiving(let writer): writer
+        }
+    }
     private var uploadCounter: UInt64 = 0
     /// Rotations of each direction in this session (the per-session count in the "session closed" line).
     private var rotationsFromClient = 0
@@ -42,7 +61,7 @@ final class SessionDriver: TCPConnectionDelegate {
     /// The handshake's outcome was counted (ok or failed): exactly once per session.
     private var handshakeCounted = false
 
-    init(id: UInt64, loop: EventLoop, tcp: TCPConnection, settings: RuntimeSettings, paths: StoragePaths,
+    init(id: UInt64, loop: EventLoop, tcp: TCPConnection, settings: RuntimeSettings, store: Store,
          buffers: IOBufferPool, logger: Logger, metrics: DaemonMetrics, onClose: @escaping (SessionDriver) -> Void) {
         self.id = id
         self.buffers = buffers
@@ -50,7 +69,7 @@ final class SessionDriver: TCPConnectionDelegate {
         self.loop = loop
         self.tcp = tcp
         self.settings = settings
-        self.paths = paths
+        self.store = store
         self.onClose = onClose
         var logger = logger
         logger[metadataKey: "session"] = "\(id)"
@@ -86,7 +105,7 @@ final class SessionDriver: TCPConnectionDelegate {
     /// decrypted into the upload's batch: each byte is copied by the kernel once and decrypted once, and nothing else
     /// (issue #7). Idle sessions read into the loop's shared buffer and keep no memory of their own.
     func readBuffer(for connection: TCPConnection) -> UnsafeMutableRawBufferPointer? {
-        guard sink != nil, !closing else { return nil }
+        guard writer != nil, !closing else { return nil }
         return protocolState.receiveSpace(minimum: Self.inPlaceReadMinimum, preferredCapacity: Self.inPlaceReadCapacity)
     }
 
@@ -101,7 +120,7 @@ final class SessionDriver: TCPConnectionDelegate {
     }
 
     func connectionDidReachEnd(_ connection: TCPConnection) {
-        if sink != nil { logger.warning("connection closed by the client during an upload") }
+        if writer != nil { logger.warning("connection closed by the client during an upload") }
         closeNow()
     }
 
@@ -125,10 +144,10 @@ final class SessionDriver: TCPConnectionDelegate {
                 "seconds": "\(String(format: "%.3f", Date().timeIntervalSince(startedAt)))",
             ])
         }
-        if let sink {
+        if let writer {
             metrics.uploadFailed(.aborted)  // cut by the connection's end
-            sink.abandon()
-            self.sink = nil
+            writer.abandon()
+            upload = .none
         }
         onClose(self)
     }
@@ -138,7 +157,7 @@ final class SessionDriver: TCPConnectionDelegate {
     private func drain() {
         let now = Clock.now()
         // Data is decrypted straight into the upload's pending batch (one pass over each byte; no copy after it).
-        let dataInto: (Int) -> UnsafeMutableRawBufferPointer? = { [unowned self] length in sink?.reserve(length) }
+        let dataInto: (Int) -> UnsafeMutableRawBufferPointer? = { [unowned self] length in writer?.reserve(length) }
         do {
             // Paused for the disk: the records already received wait in the receive buffer (decrypting them would
             // pass the upload's share by up to a whole socket read); `resumeReading` drains them first.
@@ -152,7 +171,7 @@ final class SessionDriver: TCPConnectionDelegate {
             return
         }
         flush()
-        if sink == nil { protocolState.releaseIdleBuffers() }  // an idle session keeps no buffer memory
+        if writer == nil { protocolState.releaseIdleBuffers() }  // an idle session keeps no buffer memory
         armTimers()
     }
 
@@ -179,10 +198,10 @@ final class SessionDriver: TCPConnectionDelegate {
         case .uploadFinished(let digest):
             finishUpload(digest: digest)
         case .uploadAborted(let failure):
-            logger.notice("upload aborted by the client", metadata: ["path": "\(sink?.relativePath ?? "")", "reason": "\(failure.message)"])
+            logger.notice("upload aborted by the client", metadata: ["path": "\(writer?.path.relativePath ?? "")", "reason": "\(failure.message)"])
             metrics.uploadFailed(failure.code)
-            sink?.abandon()
-            sink = nil
+            writer?.abandon()
+            upload = .none
             resumeReading()
         case .rotated(let rotation):
             if rotation.direction == .send { rotationsToClient += 1 } else { rotationsFromClient += 1 }
@@ -208,81 +227,81 @@ final class SessionDriver: TCPConnectionDelegate {
         if request.overwrite, !settings.allowOverwrite {
             return refuse(request, UploadFailure(.exists, "this server does not allow overwriting files"), now)
         }
-        let destination: StoragePaths.Destination
-        do { destination = try paths.destination(identity: identity, relativePath: request.path) } catch {
+        let path: StoredPath
+        do { path = try store.rules.storedPath(identity: identity, relativePath: request.path) } catch {
             return refuse(request, UploadFailure(.badPath, "\(error)"), now)
         }
         uploadCounter += 1
-        let sink = UploadSink(loop: loop, request: request, relativePath: request.path,
-                              partURL: paths.partFile(uploadID: id << 20 | uploadCounter, identity: identity),
-                              finalURL: destination.final, directories: destination.directoriesToCreate,
-                              overwrite: request.overwrite, durable: settings.fsync, directIO: settings.directIO, buffers: buffers)
-        self.sink = sink
-        sink.onBacklogChange = { [metrics] delta in metrics.backlogChanged(by: delta) }
-        sink.onDrained = { [weak self] in self?.resumeReading() }
-        sink.onFailure = { [weak self] failure in
-            guard let self, !self.closing else { return }
-            self.logger.error("upload failed", metadata: ["path": "\(request.path)", "reason": "\(failure.message)"])
-            self.metrics.uploadFailed(failure.code)
-            self.sink?.abandon()
-            self.sink = nil
-            self.protocolState.fail(failure, now: Clock.now())
-            self.resumeReading()
-            self.flush()
-        }
-        sink.prepare { [weak self] result in
-            guard let self, !self.closing, self.sink === sink else { return }
-            switch result {
-            case .success:
-                self.logger.info("upload started", metadata: ["path": "\(request.path)", "size": "\(request.size)"])
-                self.protocolState.accept(now: Clock.now())
-            case .failure(let failure):
-                self.sink = nil
-                self.refuse(request, failure, Clock.now())
-            }
-            self.flush()
-        }
+        let writer = UploadWriter(
+            store: store, path: path, uploadID: id << 20 | uploadCounter,
+            settings: UploadWriter.Settings(overwrite: request.overwrite, durable: settings.fsync, directIO: settings.directIO),
+            executor: LoopExecutor(loop: loop), buffers: buffers)
+        upload = .preparing(writer)
+        writer.onBacklogChange = { [metrics] delta in metrics.backlogChanged(by: delta) }
+        writer.onEvent = { [weak self, unowned writer] event in self?.handle(event, of: writer, request: request) }
     }
 
-    private func refuse(_ request: UploadRequest, _ failure: UploadFailure, _ now: Now) {
-        logger.notice("upload refused", metadata: ["path": "\(request.path)", "code": "\(failure.code)", "reason": "\(failure.message)"])
+    /// What the store says of the current upload.
+    private func handle(_ event: UploadWriter.Event, of writer: UploadWriter, request: UploadRequest) {
+        guard !closing, self.writer === writer else { return }
+        let now = Clock.now()
+        switch event {
+        case .ready:
+            logger.info("upload started", metadata: ["path": "\(request.path)", "size": "\(request.size)"])
+            upload = .receiving(writer)
+            protocolState.accept(now: now)
+        case .room:
+            return resumeReading()
+        case .committed(let receipt):
+            upload = .none
+            logger.info("upload committed", metadata: [
+                "path": "\(receipt.storedName)", "bytes": "\(receipt.size)", "sha256": "\(hex(receipt.digest))",
+            ])
+            protocolState.commit(receipt, now: now)
+            metrics.uploadCommitted()
+            resumeReading()
+        case .failed(let failure):
+            let accepted = if case .receiving = upload { true } else { false }
+            upload = .none
+            let metadata: Logger.Metadata = [
+                "path": "\(request.path)", "code": "\(failure.failure.code)", "reason": "\(failure.failure.message)",
+                "detail": "\(failure.detail)",
+            ]
+            if failure.isSuspicious { logger.warning("upload refused", metadata: metadata) }
+            if accepted {
+                if !failure.isSuspicious { logger.error("upload failed", metadata: metadata) }
+                metrics.uploadFailed(failure.failure.code)
+                protocolState.fail(failure.failure, now: now)
+                resumeReading()
+            } else {
+                return refuse(request, failure.failure, now, logged: failure.isSuspicious)
+            }
+        }
+        flush()
+        if draining, self.writer == nil { shutdown(force: true) }
+    }
+
+    private func refuse(_ request: UploadRequest, _ failure: UploadFailure, _ now: Now, logged: Bool = false) {
+        if !logged {
+            logger.notice("upload refused", metadata: ["path": "\(request.path)", "code": "\(failure.code)", "reason": "\(failure.message)"])
+        }
         metrics.uploadFailed(failure.code)
         protocolState.reject(failure, now: now)
         flush()
     }
 
     private func finishUpload(digest: [UInt8]) {
-        guard let sink else { return }
-        sink.finish(clientDigest: digest) { [weak self] result in
-            guard let self, !self.closing, self.sink === sink else { return }
-            self.sink = nil
-            let now = Clock.now()
-            switch result {
-            case .success(let receipt):
-                self.logger.info("upload committed", metadata: [
-                    "path": "\(receipt.storedName)", "bytes": "\(receipt.size)", "sha256": "\(hex(receipt.digest))",
-                ])
-                self.protocolState.commit(receipt, now: now)
-                self.metrics.uploadCommitted()
-            case .failure(let failure):
-                self.logger.error("upload failed", metadata: ["path": "\(sink.relativePath)", "reason": "\(failure.message)"])
-                self.metrics.uploadFailed(failure.code)
-                self.protocolState.fail(failure, now: now)
-            }
-            self.resumeReading()
-            self.flush()
-            if self.draining { self.shutdown(force: true) }
-        }
+        writer?.finish(clientDigest: digest)
     }
 
-    /// A Data chunk of `length` bytes for the current upload: counted, handed to the sink, reading (and decrypting
-    /// what was read) paused when the sink's filling batch is full.
-    private func received(_ length: Int, _ store: (UploadSink) -> Void) {
+    /// A Data chunk of `length` bytes for the current upload: counted, handed to the writer, reading (and
+    /// decrypting what was read) paused when the writer's filling batch is full.
+    private func received(_ length: Int, _ store: (UploadWriter) -> Void) {
         metrics.received(bytes: length)
         shared?.bytesReceived.add(UInt64(length), ordering: .relaxed)  // systemd STATUS=
-        guard let sink else { return }
-        store(sink)
-        if sink.isFull, !pausedForDisk {
+        guard let writer else { return }
+        store(writer)
+        if writer.isFull, !pausedForDisk {
             pausedForDisk = true
             tcp.stopReading()
         }
@@ -342,13 +361,13 @@ final class SessionDriver: TCPConnectionDelegate {
     func shutdown(force: Bool) {
         guard !closing else { return }
         draining = true
-        if force || sink == nil {
+        if force || writer == nil {
             if protocolState.isEstablished { protocolState.goodbye(now: Clock.now()) }
             flushAndClose()
         }
     }
 
-    var isUploading: Bool { sink != nil }
+    var isUploading: Bool { writer != nil }
 
     /// A configuration reload: the new rotation policy from the next record on, the new limits for what comes next.
     func apply(_ new: RuntimeSettings) {

@@ -4,7 +4,9 @@
 import EventLoop
 import Foundation
 import Logging
+import Platform
 import Protocol
+import Store
 import Synchronization
 
 /// State shared by all workers: the global session count and session ids.
@@ -48,6 +50,8 @@ final class Worker: @unchecked Sendable {
     let index: Int
     private var settings: RuntimeSettings
     private let shared: DaemonShared
+    /// Everything below the storage root, shared by every worker (opened and locked at start, before them).
+    private let store: Store
     private let logger: Logger
     private let commands = Mutex<[WorkerCommand]>([])
     private var waker: LoopWaker?
@@ -57,14 +61,15 @@ final class Worker: @unchecked Sendable {
     private var graceTimer: LoopTimer?
     /// Upload buffers shared by this worker's sessions, and the timer that frees them when no upload used them for a
     /// whole period.
-    private let uploadBuffers = UploadSink.makeBufferPool()
+    private let uploadBuffers = Store.makeUploadBufferPool()
     private var trimTimer: LoopTimer?
     static let bufferTrimMilliseconds: UInt64 = 10_000
     private var draining = false
     private let finished = DispatchSemaphore(value: 0)
 
-    init(index: Int, settings: RuntimeSettings, shared: DaemonShared, logger: Logger) {
+    init(index: Int, settings: RuntimeSettings, shared: DaemonShared, store: Store, logger: Logger) {
         self.index = index
+        self.store = store
         self.settings = settings
         self.shared = shared
         var logger = logger
@@ -114,19 +119,18 @@ final class Worker: @unchecked Sendable {
             uploadBuffers.trimIfUnused()
         }
         trimTimer = trim
-        let paths = StoragePaths(root: settings.storageRoot, staging: settings.stagingName)
         for address in settings.listen {
             // "localhost" is the one name the configuration accepts: both loopback addresses.
             for host in address.host == "localhost" ? ["127.0.0.1", "::1"] : [address.host] {
                 let listener = try TCPListener(loop: loop, host: host, port: address.port, reusePort: true) { [self] tcp in
-                    accept(tcp, loop: loop, paths: paths)
+                    accept(tcp, loop: loop)
                 }
                 listeners.append(listener)
             }
         }
     }
 
-    private func accept(_ tcp: TCPConnection, loop: EventLoop, paths: StoragePaths) {
+    private func accept(_ tcp: TCPConnection, loop: EventLoop) {
         let settings = self.settings  // the settings in force when the connection arrived
         guard !draining else {
             shared.metrics.sessionRefused(.draining)
@@ -144,7 +148,7 @@ final class Worker: @unchecked Sendable {
         }
         let id = shared.makeSessionID()
         shared.metrics.sessionOpened()
-        let driver = SessionDriver(id: id, loop: loop, tcp: tcp, settings: settings, paths: paths,
+        let driver = SessionDriver(id: id, loop: loop, tcp: tcp, settings: settings, store: store,
                                    buffers: uploadBuffers, logger: logger, metrics: shared.metrics) { [self] driver in
             sessions[driver.id] = nil
             shared.releaseSession()

@@ -1,5 +1,6 @@
-// Where uploads land: `<root>/<client identity>/<relative path>`, with partial data in `<root>/<staging>/*.part`.
-// Pure name logic: nothing here touches the file system.
+// Which names the store takes: `<root>/<client identity>/<relative path>` for stored files, `<root>/<staging>/*.part`
+// for partial data. Pure name logic: nothing here touches the file system (Store reaches the names it returns through
+// directory descriptors, never by path: Store.swift).
 //
 // Rules for the client's relative path (each failure is its own StorageNameError, safe to send to the client):
 //   - not empty, at most 4096 UTF-8 bytes (PATH_MAX; Protocol's Limits.maxPathLength bounds it on the wire too);
@@ -26,96 +27,75 @@
 // whatever comes later), or when it equals the staging name. Refusing keeps the on-disk name equal to the identity an
 // operator sees in logs and certificates; an encoding would have to be explained and could collide.
 
-import Foundation
 import Protocol
 
-struct StoragePaths: Sendable {
-    /// NAME_MAX on Linux.
-    static let maxComponentBytes = 255
-    /// PATH_MAX on Linux, for the client's relative path.
-    static let maxPathBytes = Limits.maxPathLength
+/// A stored file's place below the root, every component validated: `<identity>/<directories…>/<name>`.
+public struct StoredPath: Equatable, Hashable, Sendable {
+    public let identity: String
+    /// The directories between the identity's directory and the file, outermost first (may be empty).
+    public let directories: [String]
+    public let name: String
 
-    let root: URL
-    let staging: String
+    /// The path as the client wrote it (relative to its identity's directory), for messages and logs.
+    public var relativePath: String { (directories + [name]).joined(separator: "/") }
+    /// Every directory from the identity's down to the file's, outermost first.
+    var directoryComponents: [String] { [identity] + directories }
+}
+
+public struct NameRules: Sendable {
+    /// NAME_MAX on Linux.
+    public static let maxComponentBytes = 255
+    /// PATH_MAX on Linux, for the client's relative path.
+    public static let maxPathBytes = Limits.maxPathLength
+
+    /// The staging directory's name directly under the root.
+    public let staging: String
 
     /// `staging` must be a valid single name (the configuration checked it: `storage.staging`).
-    init(root: URL, staging: String) {
+    public init(staging: String) {
         precondition(Self.validateComponent(staging) == nil, "staging name '\(staging)' was not validated by the configuration")
-        self.root = PathResolution.fileURL(root.path, isDirectory: true)
         self.staging = staging
     }
 
-    /// Where an upload goes.
-    struct Destination: Equatable, Sendable {
-        /// The directory that will hold the file: `<root>/<identity>/<dirs…>`.
-        let directory: URL
-        /// The file's final name.
-        let final: URL
-        /// The names below root, identity first, file name last. The writer should walk these one by one from an open
-        /// root directory with openat(O_NOFOLLOW | O_DIRECTORY) (mkdirat as needed), so a symlink an operator placed in a
-        /// client's area cannot redirect the upload.
-        let components: [String]
-
-        /// Every directory from `<root>/<identity>` down to `directory`, in creation order (mkdir -p).
-        var directoriesToCreate: [URL] {
-            var urls: [URL] = []
-            var path = rootPath
-            for name in components.dropLast() {
-                path = StoragePaths.join(path, name)
-                urls.append(URL(fileURLWithPath: path, isDirectory: true))
-            }
-            return urls
-        }
-
-        fileprivate let rootPath: String
-    }
-
-    func destination(identity: String, relativePath: String) throws(StorageNameError) -> Destination {
+    /// Where an upload of `relativePath` by `identity` goes, or why it cannot.
+    public func storedPath(identity: String, relativePath: String) throws(StorageNameError) -> StoredPath {
         try validateIdentity(identity)
         let names = try Self.validateRelativePath(relativePath, staging: staging)
-        let components = [identity] + names
-        let directoryPath = Self.join(root.path, components.dropLast().joined(separator: "/"))
-        return Destination(
-            directory: URL(fileURLWithPath: directoryPath, isDirectory: true),
-            final: URL(fileURLWithPath: Self.join(directoryPath, names[names.count - 1]), isDirectory: false),
-            components: components, rootPath: root.path)
+        return StoredPath(identity: identity, directories: Array(names.dropLast()), name: names[names.count - 1])
     }
 
-    /// `<root>/<staging>`: the .part files' directory, on the same file system as root so the final link/rename is atomic.
-    var stagingDirectory: URL { URL(fileURLWithPath: Self.join(root.path, staging), isDirectory: true) }
-
-    /// `<root>/<staging>/<readable identity>-<identity hash>-<uploadID>.part`.
+    /// `<readable identity>-<identity hash>-<uploadID>.part`, a name in the staging directory.
     /// - The readable part is the identity reduced to [A-Za-z0-9_-] (others become "_"), at most 32 characters, so an
-    ///   operator can tell whose partial file it is. It is never trusted as a name: any identity, even one `destination`
+    ///   operator can tell whose partial file it is. It is never trusted as a name: any identity, even one `storedPath`
     ///   would refuse, gives a safe name here.
     /// - The hash (first 8 bytes of SHA-256, hex) keeps identities apart that reduce to the same readable part.
-    /// - Unique among live uploads when `uploadID` is unique within the process. Open with O_CREAT | O_EXCL, and clear
-    ///   stale .part files at start-up (a previous process may have left some with the same IDs).
+    /// - Unique among live uploads when `uploadID` is unique within the process. Opened with O_CREAT | O_EXCL; stale
+    ///   .part files are cleared at start-up (a previous process may have left some with the same IDs).
     /// The name is at most 32 + 1 + 16 + 1 + 20 + 5 = 75 bytes.
-    func partFile(uploadID: UInt64, identity: String) -> URL {
+    public func partName(uploadID: UInt64, identity: String) -> String {
         let readable = String(identity.unicodeScalars.prefix(32).map { scalar -> Character in
             switch scalar {
             case "a"..."z", "A"..."Z", "0"..."9", "_", "-": Character(scalar)
             default: "_"
             }
         })
-        let digest = DigestContext.hash(.sha256, Array(identity.utf8)).prefix(8)
-        let hash = digest.map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
-        let name = "\(readable.isEmpty ? "_" : readable)-\(hash)-\(uploadID).part"
-        return URL(fileURLWithPath: Self.join(stagingDirectory.path, name), isDirectory: false)
+        let hash = hex(Array(DigestContext.hash(.sha256, Array(identity.utf8)).prefix(8)))
+        return "\(readable.isEmpty ? "_" : readable)-\(hash)-\(uploadID)\(Self.partSuffix)"
     }
+
+    public static let partSuffix = ".part"
 
     // MARK: Validation
 
     /// The identity as a directory name under root.
-    func validateIdentity(_ identity: String) throws(StorageNameError) {
+    public func validateIdentity(_ identity: String) throws(StorageNameError) {
         if let problem = Self.validateComponent(identity) { throw .invalidIdentity(problem) }
         if identity.utf8.first == UInt8(ascii: ".") { throw .invalidIdentity(.leadingDot) }
         if Array(identity.utf8) == Array(staging.utf8) { throw .invalidIdentity(.reservedName(staging)) }
     }
 
     /// Checks the client's relative path and returns its components (at least one). See the rules at the top.
-    static func validateRelativePath(_ path: String, staging: String) throws(StorageNameError) -> [String] {
+    public static func validateRelativePath(_ path: String, staging: String) throws(StorageNameError) -> [String] {
         let bytes = Array(path.utf8)
         guard !bytes.isEmpty else { throw .empty }
         guard bytes.count <= maxPathBytes else { throw .pathTooLong(bytes: bytes.count) }
@@ -136,7 +116,7 @@ struct StoragePaths: Sendable {
     }
 
     /// Checks one name (a directory or file name, the identity, `storage.staging`); nil when it is fine.
-    static func validateComponent(_ name: String) -> StorageNameError? {
+    public static func validateComponent(_ name: String) -> StorageNameError? {
         let bytes = Array(name.utf8)
         guard !bytes.isEmpty else { return .empty }
         do { try checkCharacters(name) } catch { return error }
@@ -162,9 +142,4 @@ struct StoragePaths: Sendable {
     private static let slash = UInt8(ascii: "/")
     private static let dot: [UInt8] = [UInt8(ascii: ".")]
     private static let dotDot: [UInt8] = [UInt8(ascii: "."), UInt8(ascii: ".")]
-
-    fileprivate static func join(_ directory: String, _ name: String) -> String {
-        if name.isEmpty { return directory }
-        return directory.hasSuffix("/") ? directory + name : directory + "/" + name
-    }
 }

@@ -3,14 +3,14 @@
 // Every message is safe to send to the client: it describes the client's own input by rule, position and size, never
 // echoes raw bytes (a control character could reach the client's terminal or our logs) and never shows server paths.
 
-enum StorageNameError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum StorageNameError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The path is "".
     case empty
-    /// Longer than `StoragePaths.maxPathBytes` UTF-8 bytes.
+    /// Longer than `NameRules.maxPathBytes` UTF-8 bytes.
     case pathTooLong(bytes: Int)
     /// A control character (C0 U+0000–U+001F, DEL U+007F, or C1 U+0080–U+009F) at this UTF-8 byte offset.
     case controlCharacter(scalar: UInt32, byteOffset: Int)
-    /// A backslash, at this UTF-8 byte offset. Refused rather than stored (see StoragePaths).
+    /// A backslash, at this UTF-8 byte offset. Refused rather than stored (see NameRules).
     case backslash(byteOffset: Int)
     /// Starts with "/".
     case absolute
@@ -22,7 +22,7 @@ enum StorageNameError: Error, Equatable, Sendable, CustomStringConvertible {
     case dotComponent(index: Int)
     /// A ".." component.
     case dotDotComponent(index: Int)
-    /// A component longer than `StoragePaths.maxComponentBytes` UTF-8 bytes.
+    /// A component longer than `NameRules.maxComponentBytes` UTF-8 bytes.
     case componentTooLong(index: Int, bytes: Int)
     /// The first component is the staging directory's name, which is reserved.
     case reservedName(String)
@@ -33,11 +33,11 @@ enum StorageNameError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The client's identity cannot be a directory name; the wrapped error says why.
     indirect case invalidIdentity(StorageNameError)
 
-    var description: String {
+    public var description: String {
         switch self {
         case .empty: "the path is empty"
         case .pathTooLong(let bytes):
-            "the path is \(bytes) bytes long in UTF-8; the limit is \(StoragePaths.maxPathBytes)"
+            "the path is \(bytes) bytes long in UTF-8; the limit is \(NameRules.maxPathBytes)"
         case .controlCharacter(let scalar, let offset):
             "the path contains a control character (U+\(Self.hex(scalar))) at byte \(offset)"
         case .backslash(let offset):
@@ -48,7 +48,7 @@ enum StorageNameError: Error, Equatable, Sendable, CustomStringConvertible {
         case .dotComponent(let index): "component \(index) of the path is '.'"
         case .dotDotComponent(let index): "component \(index) of the path is '..'"
         case .componentTooLong(let index, let bytes):
-            "component \(index) of the path is \(bytes) bytes long in UTF-8; the limit is \(StoragePaths.maxComponentBytes)"
+            "component \(index) of the path is \(bytes) bytes long in UTF-8; the limit is \(NameRules.maxComponentBytes)"
         case .reservedName(let name): "'\(name)' is reserved at the top level"
         case .separatorInName, .leadingDot: "the name \(nameProblem)"
         case .invalidIdentity(let reason):
@@ -57,11 +57,11 @@ enum StorageNameError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 
     /// The problem phrased for a single name ("it contains '/'"), for the identity and `storage.staging`.
-    var nameProblem: String {
+    public var nameProblem: String {
         switch self {
         case .empty: "it is empty"
         case .pathTooLong(let bytes), .componentTooLong(_, let bytes):
-            "it is \(bytes) bytes long in UTF-8; the limit is \(StoragePaths.maxComponentBytes)"
+            "it is \(bytes) bytes long in UTF-8; the limit is \(NameRules.maxComponentBytes)"
         case .controlCharacter(let scalar, let offset):
             "it contains a control character (U+\(Self.hex(scalar))) at byte \(offset)"
         case .backslash: "it contains a backslash"

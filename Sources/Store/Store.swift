@@ -1,0 +1,118 @@
+// Everything below the storage root: the one place that opens, creates, links, renames or removes anything there.
+//
+// The root is opened once, when the store opens; everything below it is reached through directory descriptors, one
+// component at a time without following links (HeldDirectory), and files are created, linked, renamed and removed with
+// the `*at` calls relative to those descriptors — never by a path the kernel resolves from the root. A symbolic link
+// anywhere below the root (an identity's directory, a directory below it, a final name, the staging directory) refuses
+// the operation with a clear error, and nothing is created, written or removed outside the root.
+//
+// Layout: `<root>/<identity>/<relative path>` for stored files, `<root>/<staging>/*.part` for partial uploads (same
+// file system, so the final link or rename is atomic), `<root>/.ferryd.lock` (StoreLock).
+//
+// Where each operation goes: an upload is an UploadWriter (UploadWriter.swift; its blocking steps in UploadJobs.swift);
+// reading a stored file, listing, removing and keeping partial uploads are each a file of their own beside it, reaching
+// the tree through `reach`/`HeldDirectory` as the upload does.
+import Platform
+import Protocol
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+public final class Store: Sendable {
+    public let rules: NameRules
+    public let rootPath: String
+    let root: Int32
+    let staging: Int32
+    let claims = DirectoryClaims()
+    /// Try openat2 before walking (false in tests of the walk).
+    let useOpenat2: Bool
+    private let lock: StoreLock
+
+    /// Opens the root (which must exist), takes its lock, and opens (creating it if missing) the staging directory,
+    /// which must be a real directory on the root's file system. Blocking; once, at start.
+    public init(rootPath: String, staging stagingName: String, useOpenat2: Bool = true) throws(StoreError) {
+        rules = NameRules(staging: stagingName)
+        self.rootPath = rootPath
+        self.useOpenat2 = useOpenat2
+        do { root = try DirectoryCalls.openDirectory(path: rootPath) } catch {
+            throw StoreError("cannot open the storage root \(rootPath): \(error.message)")
+        }
+        do {
+            lock = try StoreLock(root: root, rootPath: rootPath)
+            staging = try Self.openStaging(stagingName, in: root, rootPath: rootPath)
+        } catch {
+            DirectoryCalls.close(root)
+            throw error
+        }
+    }
+
+    deinit {
+        DirectoryCalls.close(staging)
+        DirectoryCalls.close(root)
+    }
+
+    private static func openStaging(_ name: String, in root: Int32, rootPath: String) throws(StoreError) -> Int32 {
+        let path = rootPath.hasSuffix("/") ? rootPath + name : rootPath + "/" + name
+        var made = false
+        let fd: Int32
+        do {
+            do { fd = try DirectoryCalls.openDirectory(name, in: root) } catch where error.number == ENOENT {
+                try DirectoryCalls.makeDirectory(name, in: root)
+                made = true
+                fd = try DirectoryCalls.openDirectory(name, in: root)
+            }
+        } catch where (error.number == ELOOP || error.number == ENOTDIR)
+                    && (try? DirectoryCalls.status(of: name, in: root))??.kind == .symbolicLink {
+            throw StoreError("the staging directory \(path) is a symbolic link: make it a directory of the storage root")
+        } catch {
+            throw StoreError("cannot open the staging directory \(path): \(error.message)")
+        }
+        do {
+            guard try DirectoryCalls.status(of: fd).device == (try DirectoryCalls.status(of: root)).device else {
+                DirectoryCalls.close(fd)
+                throw StoreError("the staging directory \(path) is on another file system than the storage root: "
+                    + "commits would not be atomic")
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            DirectoryCalls.close(fd)
+            throw StoreError("cannot stat \(path): \(error)")
+        }
+        if made { try? DirectoryCalls.sync(root) }
+        return fd
+    }
+
+    /// The staging directory's `.part` files (partial uploads a previous process left): removed, their count returned.
+    /// Blocking; at start, before any upload (their names may be reused).
+    public func removeLeftoverParts() -> Int {
+        var removed = 0
+        for name in stagingEntries() where name.hasSuffix(NameRules.partSuffix) {
+            if (try? DirectoryCalls.removeFile(name, in: staging)) != nil { removed += 1 }
+        }
+        return removed
+    }
+
+    /// The names in the staging directory (through its descriptor).
+    func stagingEntries() -> [String] {
+        guard let copy = try? DirectoryCalls.openDirectory(".", in: staging), let stream = fdopendir(copy) else { return [] }
+        defer { closedir(stream) }
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != ".", name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Directories live uploads hold (tests: none is left held once every upload ended).
+    public var heldDirectories: Int { claims.count }
+
+    /// The buffers of a worker's uploads: one pool per event loop, shared by its UploadWriters.
+    public static func makeUploadBufferPool() -> IOBufferPool { BatchPipeline.makeBufferPool() }
+}

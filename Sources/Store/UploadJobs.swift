@@ -1,0 +1,236 @@
+// The blocking steps of an upload, each one thread-pool job (UploadWriter runs them through its BlockingExecutor):
+//
+//   prepare:  reach (mkdir -p) <identity>/<dirs> through descriptors, check the final name (no link, no directory,
+//             absent unless overwriting), create <staging>/<part> with O_CREAT | O_EXCL (and O_DIRECT when asked)
+//   hash:     the SHA-256 update of one batch          write: the pwrite of one batch (O_DIRECT whole blocks, then
+//                                                              the file's partial last block without it)
+//   commit:   fsync the .part → close → link it to the final name (rename when overwriting) → unlink the .part →
+//             fsync the directory (and the parents of the directories this upload created)
+//   discard:  close and unlink the .part, remove the directories this upload created that are still empty
+//
+// A failed prepare or commit discards in the same job. fsync steps are skipped when `durable` is false.
+import Platform
+import Protocol
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// An upload's descriptors once prepared: its directory, held, and its .part file.
+final class PreparedUpload: @unchecked Sendable {
+    // @unchecked: its jobs run one after another (prepare, then the writes, then commit or discard).
+    let directory: HeldDirectory
+    let partName: String
+    var part: Int32?
+
+    init(directory: HeldDirectory, partName: String, part: Int32) {
+        self.directory = directory
+        self.partName = partName
+        self.part = part
+    }
+
+    func closePart() {
+        if let part { DirectoryCalls.close(part) }
+        part = nil
+    }
+}
+
+enum UploadJobs {
+    struct Context: Sendable {
+        let store: Store
+        let path: StoredPath
+        let partName: String
+        let overwrite: Bool
+        let durable: Bool
+    }
+
+    static func prepare(_ context: Context, directIO: Bool) -> Result<(PreparedUpload, direct: Bool), StoreFailure> {
+        let store = context.store, path = context.path
+        let directory: HeldDirectory
+        do {
+            directory = try HeldDirectory.reach(path.directoryComponents, below: store.root, claims: store.claims,
+                                                useOpenat2: store.useOpenat2)
+        } catch {
+            return .failure(refusal(error, context))
+        }
+        if let refused = checkFinalName(context, in: directory) {
+            directory.release(claims: store.claims, removeCreated: true)
+            return .failure(refused)
+        }
+        var direct = directIO && BlockingFileIO.directIOFlag != 0
+        while true {
+            let flags = O_WRONLY | O_CREAT | O_EXCL | (direct ? BlockingFileIO.directIOFlag : 0)
+            do {
+                let fd = try DirectoryCalls.openFile(context.partName, in: store.staging, flags: flags, mode: 0o640)
+                return .success((PreparedUpload(directory: directory, partName: context.partName, part: fd), direct))
+            } catch where direct && error.number == EINVAL {
+                direct = false  // the file system does not do O_DIRECT (open checks the flag before creating)
+            } catch {
+                directory.release(claims: store.claims, removeCreated: true)
+                return .failure(.system(error, while: "opening a staging file", at: stagingPath(context)))
+            }
+        }
+    }
+
+    /// The final name must not be a link or a directory, and must be absent unless the upload overwrites.
+    private static func checkFinalName(_ context: Context, in directory: HeldDirectory) -> StoreFailure? {
+        let relative = context.path.relativePath
+        do {
+            switch try DirectoryCalls.status(of: context.path.name, in: directory.descriptor)?.kind {
+            case nil: return nil
+            case .symbolicLink?: return .symbolicLink(relative, at: serverPath(context))
+            case .directory?: return StoreFailure(UploadFailure(.badPath, "'\(relative)' is a directory on the server"))
+            case .other?: return StoreFailure(UploadFailure(.badPath, "'\(relative)' is not a regular file on the server"))
+            case .regular?:
+                return context.overwrite ? nil : StoreFailure(UploadFailure(.exists, "'\(relative)' already exists"))
+            }
+        } catch {
+            return .system(error, while: "checking '\(relative)'", at: serverPath(context))
+        }
+    }
+
+    static func hash(_ digest: DigestContext, _ buffer: IOBuffer, length: Int) {
+        buffer.withUnsafeBytes { digest.update(UnsafeRawBufferPointer(rebasing: $0[..<length])) }
+    }
+
+    /// The pwrite of one batch (and its writeback hint). Returns the result and whether O_DIRECT was given up.
+    static func write(fd: Int32, _ buffer: IOBuffer, length: Int, offset: Int64, direct: Bool,
+                      writeback: (offset: Int64, length: Int64)?) -> (Result<Int, SystemError>, fellBack: Bool) {
+        buffer.withUnsafeBytes { all in
+            let bytes = UnsafeRawBufferPointer(rebasing: all[..<length])
+            let (written, fellBack) = direct ? writeDirect(fd: fd, bytes, offset: offset)
+                : (BlockingFileIO.write(fd: fd, bytes, offset: offset), false)
+            if case .success = written, let writeback {
+                BlockingFileIO.startWriteback(fd: fd, offset: writeback.offset, length: writeback.length)
+            }
+            return (written, fellBack)
+        }
+    }
+
+    /// The whole blocks with O_DIRECT, then the partial block (the end of the file) without it. A write O_DIRECT
+    /// refuses (EINVAL: an alignment this file system wants bigger than ours) is retried buffered, and the file stays
+    /// buffered from then on (O_DIRECT is a flag of the open file, cleared by fcntl).
+    private static func writeDirect(fd: Int32, _ bytes: UnsafeRawBufferPointer,
+                                    offset: Int64) -> (Result<Int, SystemError>, fellBack: Bool) {
+        let alignment = BatchPipeline.directAlignment
+        let whole = bytes.count / alignment * alignment
+        if whole > 0 {
+            let written = BlockingFileIO.write(fd: fd, UnsafeRawBufferPointer(rebasing: bytes[..<whole]), offset: offset)
+            switch written {
+            case .failure(let error) where error.number == EINVAL:
+                if let error = BlockingFileIO.setDirectIO(fd: fd, false) { return (.failure(error), true) }
+                return (BlockingFileIO.write(fd: fd, bytes, offset: offset), true)
+            case .failure:
+                return (written, false)
+            case .success:
+                break
+            }
+        }
+        guard whole < bytes.count else { return (.success(whole), false) }
+        if let error = BlockingFileIO.setDirectIO(fd: fd, false) { return (.failure(error), false) }
+        let tail = UnsafeRawBufferPointer(rebasing: bytes[whole...])
+        return (BlockingFileIO.write(fd: fd, tail, offset: offset + Int64(whole)).map { whole + $0 }, false)
+    }
+
+    /// The atomic step: the final name appears, complete and (when durable) on stable storage, or not at all.
+    static func commit(_ context: Context, _ prepared: PreparedUpload) -> Result<Void, StoreFailure> {
+        let result = publish(context, prepared)
+        if case .failure = result {
+            prepared.closePart()
+            try? DirectoryCalls.removeFile(prepared.partName, in: context.store.staging)
+        }
+        prepared.directory.release(claims: context.store.claims, removeCreated: result.isFailure)
+        return result
+    }
+
+    private static func publish(_ context: Context, _ prepared: PreparedUpload) -> Result<Void, StoreFailure> {
+        let store = context.store, directory = prepared.directory, relative = context.path.relativePath
+        if context.durable, let part = prepared.part {
+            do { try DirectoryCalls.sync(part) } catch {
+                return .failure(.system(error, while: "writing '\(relative)' to disk (fsync)", at: stagingPath(context)))
+            }
+        }
+        prepared.closePart()
+        if let refused = checkFinalName(context, in: directory) { return .failure(refused) }
+        do {
+            if context.overwrite {
+                try DirectoryCalls.rename(prepared.partName, in: store.staging, to: context.path.name, in: directory.descriptor)
+            } else {
+                // linkat fails with EEXIST instead of replacing: no race with another upload of the same name.
+                do {
+                    try DirectoryCalls.link(prepared.partName, in: store.staging, as: context.path.name, in: directory.descriptor)
+                } catch where error.number == EEXIST {
+                    return .failure(StoreFailure(UploadFailure(.exists, "'\(relative)' already exists")))
+                }
+                try? DirectoryCalls.removeFile(prepared.partName, in: store.staging)
+            }
+        } catch {
+            return .failure(.system(error, while: "storing '\(relative)' under its name", at: serverPath(context)))
+        }
+        guard context.durable else { return .success(()) }
+        do {
+            try DirectoryCalls.sync(directory.descriptor)
+            try syncCreatedParents(directory)
+        } catch {
+            return .failure(.system(error, while: "writing the directory of '\(relative)' to disk (fsync)", at: serverPath(context)))
+        }
+        return .success(())
+    }
+
+    /// A directory this upload created is durable only once its parent's entry is: fsync each created directory's
+    /// parent, reached through ".." from the held directory.
+    private static func syncCreatedParents(_ directory: HeldDirectory) throws(SystemError) {
+        var current = directory.descriptor
+        defer { if current != directory.descriptor { DirectoryCalls.close(current) } }
+        for _ in directory.created {
+            let parent = try DirectoryCalls.openDirectory("..", in: current)
+            if current != directory.descriptor { DirectoryCalls.close(current) }
+            current = parent
+            try DirectoryCalls.sync(parent)
+        }
+    }
+
+    /// Drops a prepared upload: its .part and the directories it created that are still empty.
+    static func discard(_ context: Context, _ prepared: PreparedUpload) {
+        prepared.closePart()
+        try? DirectoryCalls.removeFile(prepared.partName, in: context.store.staging)
+        prepared.directory.release(claims: context.store.claims, removeCreated: true)
+    }
+
+    private static func refusal(_ refusal: TreeRefusal, _ context: Context) -> StoreFailure {
+        let components = context.path.directoryComponents
+        let relative = context.path.relativePath
+        switch refusal {
+        case .symbolicLink(let depth):
+            return .symbolicLink(relative, at: join(context.store.rootPath, components.prefix(depth)))
+        case .notADirectory(let depth):
+            let what = depth == 1 ? "your directory on the server is not a directory (tell the server's operator)"
+                : "'\(components.dropFirst().prefix(depth - 1).joined(separator: "/"))' is not a directory"
+            return StoreFailure(UploadFailure(.badPath, "the path conflicts with an existing file on the server: \(what)"),
+                                detail: "not a directory: \(join(context.store.rootPath, components.prefix(depth)))")
+        case .system(let error):
+            return .system(error, while: "creating a directory for '\(relative)'", at: serverPath(context))
+        }
+    }
+
+    private static func serverPath(_ context: Context) -> String {
+        join(context.store.rootPath, context.path.directoryComponents + [context.path.name])
+    }
+
+    private static func stagingPath(_ context: Context) -> String {
+        join(context.store.rootPath, [context.store.rules.staging, context.partName])
+    }
+
+    private static func join<C: Collection<String>>(_ root: String, _ components: C) -> String {
+        ([root.hasSuffix("/") ? String(root.dropLast()) : root] + components).joined(separator: "/")
+    }
+}
+
+extension Result {
+    var isFailure: Bool {
+        if case .failure = self { return true }
+        return false
+    }
+}

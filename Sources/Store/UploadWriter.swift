@@ -1,0 +1,296 @@
+// One upload on its way to disk: decrypted chunks are hashed and written to a `.part` file in the staging directory as
+// they arrive, and `finish` commits it atomically once its SHA-256 equals the client's (the steps: UploadJobs.swift).
+// A failure at any step, a dropped connection or a crash leaves no file under the final name; a failure or a drop
+// also leaves no .part and none of the directories the upload created (HeldDirectory).
+//
+//   preparing ──prepared──► receiving ──finish()──► flushing ──(all batches written, digest equal)──► committing
+//       │                      │                       │                                                  │
+//       │ refused              │ a write failed        │ a write failed, digest differs                   ├─► ended (.committed)
+//       ▼                      ▼                       ▼                                                  └─► ended (.failed)
+//     ended (.failed)        failing ◄─────────────────┘
+//                              │ (the jobs in flight end)
+//                              ▼
+//                          discarding ──► ended
+//
+// abandon() (the session ended, or the client aborted) silences the events and, from preparing, receiving or
+// flushing, drops the upload: through failing/discarding once the prepare or the jobs in flight are done — a write
+// still running owns the descriptor, so closing it sooner could let the number be reused and the write land in another
+// file. A commit already running completes: the file was whole and verified.
+//
+// Runs on one thread (the session's loop); its blocking work goes to the BlockingExecutor it is given.
+import Platform
+import Protocol
+
+public final class UploadWriter {
+    public enum Event: Equatable {
+        /// Ready for data: accept the upload.
+        case ready
+        /// The filling batch went to disk or the upload's share grew: resume reading if paused on `isFull`. May come
+        /// while not paused.
+        case room
+        /// Stored under its final name, durable (when the store syncs).
+        case committed(UploadReceipt)
+        /// Refused before data, failed during it, or not committed; what remains is being cleaned up.
+        case failed(StoreFailure)
+    }
+
+    public struct Settings: Sendable {
+        public var overwrite: Bool
+        /// fsync the file and its directory before reporting success (storage.fsync).
+        public var durable: Bool
+        /// Open the .part with O_DIRECT (storage.direct_io) where the file system allows it.
+        public var directIO: Bool
+
+        public init(overwrite: Bool, durable: Bool = true, directIO: Bool = true) {
+            self.overwrite = overwrite
+            self.durable = durable
+            self.directIO = directIO
+        }
+    }
+
+    /// The upload's open file and its batches: exists from prepared to the end of the discard or commit.
+    private final class Open {
+        let prepared: PreparedUpload
+        let pipeline: BatchPipeline
+        let descriptor: Int32
+
+        init(prepared: PreparedUpload, pipeline: BatchPipeline, descriptor: Int32) {
+            self.prepared = prepared
+            self.pipeline = pipeline
+            self.descriptor = descriptor
+        }
+    }
+
+    private enum State {
+        /// The prepare job is on the pool; `dropped` once abandoned meanwhile.
+        case preparing(dropped: Bool)
+        case receiving(Open)
+        case flushing(Open, clientDigest: [UInt8])
+        /// The commit job is on the pool.
+        case committing
+        /// Failed or dropped: waiting for the jobs in flight, then discarding.
+        case failing(Open)
+        /// The discard job is on the pool.
+        case discarding
+        case ended
+    }
+
+    public let path: StoredPath
+    private let context: UploadJobs.Context
+    private let executor: BlockingExecutor
+    private let buffers: IOBufferPool
+    private let digest = DigestContext(.sha256)
+    private var state: State
+    private(set) public var received: UInt64 = 0
+
+    /// Where events go; nil once abandoned.
+    public var onEvent: ((Event) -> Void)?
+    /// The change of `backlog` each time it moves (the daemon-wide write backlog). The deltas sum to 0 over the
+    /// writer's life: kept after abandon() so a write still in flight is reported when it completes.
+    public var onBacklogChange: ((Int) -> Void)?
+    private var reportedBacklog = 0
+
+    /// Starts preparing at once; `.ready` or `.failed` follows (never before this returns). `uploadID` is unique in the
+    /// process (it names the .part file).
+    public init(store: Store, path: StoredPath, uploadID: UInt64, settings: Settings, executor: BlockingExecutor,
+                buffers: IOBufferPool) {
+        self.path = path
+        context = UploadJobs.Context(store: store, path: path, partName: store.rules.partName(uploadID: uploadID, identity: path.identity),
+                                     overwrite: settings.overwrite, durable: settings.durable)
+        self.executor = executor
+        self.buffers = buffers
+        state = .preparing(dropped: false)
+        let context = self.context, directIO = settings.directIO
+        executor.run({ UploadJobs.prepare(context, directIO: directIO) }, then: { [self] result in prepared(result) })
+    }
+
+    deinit {
+        if reportedBacklog != 0 { onBacklogChange?(-reportedBacklog) }
+    }
+
+    // MARK: Data
+
+    /// Bytes accepted and not on disk yet.
+    public var backlog: Int {
+        switch state {
+        case .receiving(let open), .flushing(let open, _), .failing(let open): open.pipeline.backlog
+        case .preparing, .committing, .discarding, .ended: 0
+        }
+    }
+
+    /// The filling batch holds its share of the worker's budget: stop reading until `.room`.
+    public var isFull: Bool {
+        guard case .receiving(let open) = state else { return false }
+        return open.pipeline.isFull
+    }
+
+    /// This upload's share of the worker's budget now (it moves with the number of uploads on the worker).
+    public var highWater: Int {
+        guard case .receiving(let open) = state else { return BatchPipeline.maximumHighWater }
+        return open.pipeline.highWater
+    }
+
+    /// Room for the next decrypted chunk of `length` bytes at the end of the filling batch (the protocol decrypts
+    /// straight into it); nil unless receiving. The bytes count only with `appendWritten`.
+    public func reserve(_ length: Int) -> UnsafeMutableRawBufferPointer? {
+        guard case .receiving(let open) = state else { return nil }
+        return open.pipeline.reserve(length)
+    }
+
+    /// Counts in a chunk of `length` bytes decrypted into the room `reserve` gave.
+    public func appendWritten(_ length: Int) {
+        guard case .receiving(let open) = state else { return }
+        received += UInt64(length)
+        open.pipeline.didAppend(length)
+        pump(open)
+    }
+
+    /// Queues one chunk (copied).
+    public func append(_ chunk: ArraySlice<UInt8>) {
+        guard let room = reserve(chunk.count) else { return }
+        chunk.withUnsafeBytes { room.copyMemory(from: $0) }
+        appendWritten(chunk.count)
+    }
+
+    /// Every byte arrived: commit once the batches are written, if the file's SHA-256 is `clientDigest`.
+    public func finish(clientDigest: [UInt8]) {
+        guard case .receiving(let open) = state else { return }
+        state = .flushing(open, clientDigest: clientDigest)
+        pump(open)
+    }
+
+    /// Drops the upload (no more events). Idempotent; a commit already running completes.
+    public func abandon() {
+        onEvent = nil
+        switch state {
+        case .preparing: state = .preparing(dropped: true)
+        case .receiving(let open), .flushing(let open, _): fail(open, nil)
+        case .failing, .committing, .discarding, .ended: break
+        }
+    }
+
+    // MARK: Steps
+
+    private func prepared(_ result: Result<(PreparedUpload, direct: Bool), StoreFailure>) {
+        guard case .preparing(let dropped) = state else { preconditionFailure("prepared in state \(state)") }
+        switch result {
+        case .failure(let failure):
+            state = .ended
+            emit(.failed(failure))
+        case .success(let (prepared, direct)):
+            guard let descriptor = prepared.part else { preconditionFailure("prepared without a .part") }
+            let open = Open(prepared: prepared, pipeline: BatchPipeline(buffers: buffers, direct: direct, durable: context.durable),
+                            descriptor: descriptor)
+            if dropped { return fail(open, nil) }
+            state = .receiving(open)
+            emit(.ready)
+        }
+    }
+
+    /// Cuts batches, starts the jobs whose chains are idle, and moves on when the upload is flushed or failed.
+    private func pump(_ open: Open) {
+        let pipeline = open.pipeline
+        switch state {
+        case .receiving, .flushing:
+            let finishing = if case .flushing = state { true } else { false }
+            var cut = false
+            while pipeline.cutBatch(finishing: finishing) != nil { cut = true }
+            startJobs(open)
+            reportBacklog()
+            if case .flushing(_, let clientDigest) = state, pipeline.isEmpty { return commit(open, clientDigest) }
+            if cut { emit(.room) }
+        case .failing:
+            pipeline.dropIdle()
+            reportBacklog()
+            guard !pipeline.hasJobRunning else { return }
+            pipeline.giveBuffersBack()
+            state = .discarding
+            reportBacklog()
+            let context = self.context, prepared = open.prepared
+            executor.run({ UploadJobs.discard(context, prepared) }, then: { [self] in state = .ended })
+        case .preparing, .committing, .discarding, .ended:
+            break
+        }
+    }
+
+    private func startJobs(_ open: Open) {
+        let pipeline = open.pipeline
+        if let batch = pipeline.nextHash() {
+            let digest = self.digest, buffer = batch.buffer, length = batch.length
+            executor.run({ UploadJobs.hash(digest, buffer, length: length) }, then: { [self] in
+                batch.hash = .done
+                jobFinished(open)
+            })
+        }
+        if let batch = pipeline.nextWrite() {
+            let fd = open.descriptor, buffer = batch.buffer, length = batch.length, offset = batch.offset
+            let direct = batch.direct, writeback = batch.writeback
+            executor.run({
+                UploadJobs.write(fd: fd, buffer, length: length, offset: offset, direct: direct, writeback: writeback)
+            }, then: { [self] (result, fellBack) in
+                batch.write = .done
+                if fellBack { pipeline.direct = false }  // buffered from now on
+                if case .failure(let error) = result {
+                    fail(open, .system(error, while: "writing '\(path.relativePath)'", at: context.store.rootPath))
+                }
+                jobFinished(open)
+            })
+        }
+    }
+
+    private func jobFinished(_ open: Open) {
+        open.pipeline.retireFinished()
+        pump(open)
+        // A reader paused on `isFull` must hear of room even when no batch goes out now: the upload's share moves with
+        // the number of uploads on the worker, and once others end, what filled the old share can be under both the
+        // new share and the batch floor — no batch would ever leave, and no more data come to fill one.
+        if case .receiving = state, !open.pipeline.isFull { emit(.room) }
+    }
+
+    private func commit(_ open: Open, _ clientDigest: [UInt8]) {
+        let computed = digest.snapshot()
+        guard computed == clientDigest else {
+            return fail(open, StoreFailure(UploadFailure(
+                .digestMismatch, "SHA-256 mismatch for '\(path.relativePath)': the server computed \(hex(computed))")))
+        }
+        open.pipeline.giveBuffersBack()
+        state = .committing
+        reportBacklog()
+        let context = self.context, prepared = open.prepared, size = received, name = path.relativePath
+        executor.run({ UploadJobs.commit(context, prepared) }, then: { [self] result in
+            state = .ended
+            switch result {
+            case .success: emit(.committed(UploadReceipt(storedName: name, size: size, digest: computed)))
+            case .failure(let failure): emit(.failed(failure))
+            }
+        })
+    }
+
+    /// Drops the upload (failure nil: abandoned, nothing to tell). The discard waits for the jobs in flight.
+    private func fail(_ open: Open, _ failure: StoreFailure?) {
+        switch state {
+        case .receiving, .flushing: break
+        case .preparing(dropped: true): break
+        default: return  // already failing or past it: the first failure is the one reported
+        }
+        state = .failing(open)
+        if let failure { emit(.failed(failure)) }
+        pump(open)
+    }
+
+    private func emit(_ event: Event) { onEvent?(event) }
+
+    private func reportBacklog() {
+        let current = backlog
+        guard current != reportedBacklog else { return }
+        let delta = current - reportedBacklog
+        reportedBacklog = current
+        onBacklogChange?(delta)
+    }
+
+    /// For tests: the writer reached its end (committed, or failed and cleaned up).
+    public var hasEnded: Bool {
+        if case .ended = state { return true }
+        return false
+    }
+}
