@@ -1,0 +1,1 @@
+"""Unit tests of benchkit (standard library unittest): python3 -m unittest discover -s scripts/benchkit/tests -t scripts"""
