@@ -57,8 +57,7 @@ let package = Package(
             exclude: ["Vectors"]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "Platform"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Platform", "Protocol"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Protocol", "Store", "Platform", "EventLoop"],
-                    exclude: ["UploadSinkTests.swift", "StoragePathsTests.swift"]),  // TEMP
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Protocol", "Store", "Platform", "EventLoop"]),
         .testTarget(name: "ClientTests", dependencies: ["Client", "Protocol", .product(name: "TOMLKit", package: "TOMLKit")]),
         // Real ferryd and ferry processes on 127.0.0.1 (scripts/test builds the executables first).
         .testTarget(name: "EndToEndTests", dependencies: ["Protocol", "EventLoop", "Platform"]),

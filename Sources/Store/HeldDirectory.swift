@@ -6,12 +6,15 @@
 // (TreeRefusal.symbolicLink); nothing is created past it. The upload then holds the last directory's descriptor: its
 // file is created, linked and fsynced relative to it, never by name from the root.
 //
-// Leaving no trace: the walk records the directories it created (always a suffix of the chain: below a created
-// directory everything is new). When the upload fails, those that are still empty are removed, deepest first, each
-// reached through ".." from the one below it and checked to be the very directory created (device and inode), and
-// none that another upload holds. Two uploads never race here: walks and clean-ups take the store's claim lock, and an
-// upload registers the directory it holds under that lock, so a clean-up cannot remove a directory another upload has
-// just reached, and a walk cannot reach one that a clean-up is removing.
+// Leaving no trace: a directory made by an upload is *provisional* until an upload whose chain holds it commits (then
+// it is permanent: it leads to a stored file). Every live upload counts itself on each provisional directory of its
+// chain — the directories it made and those other live uploads made — which are always the chain's last ones (below
+// a provisional directory everything was made since, by uploads that are live or committed; a commit makes the whole
+// chain permanent). When an upload fails, it drops its count on each; those no live upload counts any more and that
+// are still empty are removed, deepest first, each reached through ".." from the one below and checked to be the very
+// directory (device and inode). So overlapping uploads that all fail leave nothing, whichever ends last, and no
+// directory that existed before, that a live upload holds, or that leads to a stored file is ever removed. Walks,
+// commits and clean-ups take the store's claim lock, so none of them sees another half done.
 import Platform
 import Synchronization
 
@@ -32,15 +35,23 @@ struct DirectoryKey: Hashable, Sendable {
     }
 }
 
-/// The directories live uploads hold (how many hold each): a clean-up never removes one of them.
+/// The directories live uploads hold, and the provisional ones with how many live uploads count on each.
 final class DirectoryClaims: Sendable {
-    private let held = Mutex<[DirectoryKey: Int]>([:])
-
-    func withLock<R>(_ body: (inout [DirectoryKey: Int]) throws(TreeRefusal) -> R) throws(TreeRefusal) -> R {
-        try held.withLock { (table: inout [DirectoryKey: Int]) throws(TreeRefusal) -> R in try body(&table) }
+    struct Table {
+        /// Directories held open by live uploads (their file goes there): never removed.
+        var held: [DirectoryKey: Int] = [:]
+        /// Directories made by uploads and not yet leading to a stored file: live uploads counting on each.
+        var provisional: [DirectoryKey: Int] = [:]
     }
 
-    var count: Int { held.withLock { $0.values.reduce(0, +) } }
+    private let table = Mutex(Table())
+
+    func withLock<R>(_ body: (inout Table) throws(TreeRefusal) -> R) throws(TreeRefusal) -> R {
+        try table.withLock { (table: inout Table) throws(TreeRefusal) -> R in try body(&table) }
+    }
+
+    var count: Int { table.withLock { $0.held.values.reduce(0, +) } }
+    var provisionalCount: Int { table.withLock { $0.provisional.count } }
 }
 
 /// Why the walk refused or failed; UploadJobs turns it into the client's UploadFailure and the log's line.
@@ -52,19 +63,25 @@ enum TreeRefusal: Error, Equatable {
     case system(SystemError)
 }
 
-/// The directory an upload's file goes into, held open, and what its walk created.
+/// A provisional directory of an upload's chain: its name in its parent and its identity.
+struct ChainEntry {
+    let name: String
+    let key: DirectoryKey
+}
+
+/// The directory an upload's file goes into, held open, and the provisional directories of its chain.
 final class HeldDirectory: @unchecked Sendable {
     // @unchecked: used by one upload's jobs, one at a time (the writer runs its file-system jobs in sequence).
     let descriptor: Int32
     let key: DirectoryKey
-    /// The directories the walk created, outermost first, with their identities: the chain's last entries.
-    let created: [(name: String, key: DirectoryKey)]
+    /// The chain's provisional directories, outermost first; the last is the held directory when there are any.
+    let provisional: [ChainEntry]
     private var released = false
 
-    private init(descriptor: Int32, key: DirectoryKey, created: [(name: String, key: DirectoryKey)]) {
+    private init(descriptor: Int32, key: DirectoryKey, provisional: [ChainEntry]) {
         self.descriptor = descriptor
         self.key = key
-        self.created = created
+        self.provisional = provisional
     }
 
     deinit { if !released { DirectoryCalls.close(descriptor) } }
@@ -73,18 +90,19 @@ final class HeldDirectory: @unchecked Sendable {
     /// `useOpenat2` false forces the component walk (tests; kernels without openat2 take it anyway).
     static func reach(_ components: [String], below root: Int32, claims: DirectoryClaims,
                       useOpenat2: Bool) throws(TreeRefusal) -> HeldDirectory {
-        try claims.withLock { (table: inout [DirectoryKey: Int]) throws(TreeRefusal) -> HeldDirectory in
-            var held = useOpenat2 ? try openExisting(components, below: root) : nil
-            if held == nil { held = try walk(components, below: root) }
+        try claims.withLock { (table: inout DirectoryClaims.Table) throws(TreeRefusal) -> HeldDirectory in
+            var held = useOpenat2 ? try openExisting(components, below: root, table) : nil
+            if held == nil { held = try walk(components, below: root, &table) }
             guard let held else { preconditionFailure("walk returned nothing") }
-            table[held.key, default: 0] += 1
+            table.held[held.key, default: 0] += 1
             return held
         }
     }
 
-    /// The fast path: every component exists and none is a link. nil when something is missing (the walk creates it,
-    /// and finds which component is a link when there is one) or when there is no openat2.
-    private static func openExisting(_ components: [String], below root: Int32) throws(TreeRefusal) -> HeldDirectory? {
+    /// The fast path: every component exists, none is a link, and none is provisional (then the walk counts the
+    /// chain). nil when the walk must go instead.
+    private static func openExisting(_ components: [String], below root: Int32,
+                                     _ table: DirectoryClaims.Table) throws(TreeRefusal) -> HeldDirectory? {
         let fd: Int32
         do {
             fd = try DirectoryCalls.openBeneath(components.joined(separator: "/"), in: root, flags: O_RDONLY | O_DIRECTORY)
@@ -94,47 +112,66 @@ final class HeldDirectory: @unchecked Sendable {
             if [ENOENT, ELOOP, EXDEV, ENOTDIR, ENOSYS, EPERM, EAGAIN].contains(error.number) { return nil }
             throw .system(error)
         }
-        do {
-            return HeldDirectory(descriptor: fd, key: DirectoryKey(try DirectoryCalls.status(of: fd)), created: [])
-        } catch {
+        let key: DirectoryKey
+        do { key = DirectoryKey(try DirectoryCalls.status(of: fd)) } catch {
             DirectoryCalls.close(fd)
             throw .system(error)
         }
+        // Provisional directories are the chain's last ones: a permanent leaf means none above it is provisional.
+        guard table.provisional[key] == nil else {
+            DirectoryCalls.close(fd)
+            return nil
+        }
+        return HeldDirectory(descriptor: fd, key: key, provisional: [])
     }
 
-    /// One component at a time from the root, creating what is missing.
-    private static func walk(_ components: [String], below root: Int32) throws(TreeRefusal) -> HeldDirectory {
+    /// One component at a time from the root, creating what is missing and counting the chain's provisional
+    /// directories. A failure part-way removes what it made.
+    private static func walk(_ components: [String], below root: Int32,
+                             _ table: inout DirectoryClaims.Table) throws(TreeRefusal) -> HeldDirectory {
         var parent = root
-        var created: [(name: String, key: DirectoryKey)] = []
         var parentKey: DirectoryKey?
-        defer { if parent != root { DirectoryCalls.close(parent) } }
-        for (index, name) in components.enumerated() {
-            let depth = index + 1
-            var made = false
-            let fd: Int32
-            do {
-                fd = try openOrCreate(name, in: parent, made: &made)
-            } catch where error.number == ENOTDIR || error.number == ELOOP {
-                // O_DIRECTORY | O_NOFOLLOW on a link fails with ENOTDIR (ELOOP without O_DIRECTORY): look at what it is.
-                let kind = try? DirectoryCalls.status(of: name, in: parent)?.kind
-                throw kind == .symbolicLink ? .symbolicLink(depth: depth) : .notADirectory(depth: depth)
-            } catch {
-                throw .system(error)
+        var chain: [ChainEntry] = []
+        do {
+            for (index, name) in components.enumerated() {
+                let depth = index + 1
+                var made = false
+                let fd: Int32
+                do {
+                    fd = try openOrCreate(name, in: parent, made: &made)
+                } catch where error.number == ENOTDIR || error.number == ELOOP {
+                    // O_DIRECTORY | O_NOFOLLOW on a link fails with ENOTDIR (ELOOP without O_DIRECTORY): look at it.
+                    let kind = try? DirectoryCalls.status(of: name, in: parent)?.kind
+                    throw kind == .symbolicLink ? TreeRefusal.symbolicLink(depth: depth) : .notADirectory(depth: depth)
+                } catch {
+                    throw TreeRefusal.system(error)
+                }
+                let key: DirectoryKey
+                do { key = DirectoryKey(try DirectoryCalls.status(of: fd)) } catch {
+                    DirectoryCalls.close(fd)
+                    if made { try? DirectoryCalls.removeDirectory(name, in: parent) }
+                    throw TreeRefusal.system(error)
+                }
+                if made || table.provisional[key] != nil {
+                    table.provisional[key, default: 0] += 1
+                    chain.append(ChainEntry(name: name, key: key))
+                }
+                if parent != root { DirectoryCalls.close(parent) }
+                parent = fd
+                parentKey = key
             }
-            let key: DirectoryKey
-            do { key = DirectoryKey(try DirectoryCalls.status(of: fd)) } catch {
-                DirectoryCalls.close(fd)
-                throw .system(error)
+        } catch let refusal as TreeRefusal {
+            // Undo this walk's counts, and remove what it made (and no one else counts on) from where it stopped.
+            if parent != root {
+                unwind(chain, from: parent, &table)
+                DirectoryCalls.close(parent)
             }
-            if made { created.append((name, key)) }
-            if parent != root { DirectoryCalls.close(parent) }
-            parent = fd
-            parentKey = key
+            throw refusal
+        } catch {
+            preconditionFailure("walk threw \(error)")
         }
         guard let parentKey, parent != root else { preconditionFailure("walk of no components") }
-        let held = HeldDirectory(descriptor: parent, key: parentKey, created: created)
-        parent = root  // the descriptor now belongs to `held`
-        return held
+        return HeldDirectory(descriptor: parent, key: parentKey, provisional: chain)
     }
 
     private static func openOrCreate(_ name: String, in parent: Int32, made: inout Bool) throws(SystemError) -> Int32 {
@@ -142,32 +179,47 @@ final class HeldDirectory: @unchecked Sendable {
         do {
             try DirectoryCalls.makeDirectory(name, in: parent)
             made = true
-        } catch where error.number == EEXIST {}  // another upload made it since: use it
+        } catch where error.number == EEXIST {}  // made since by someone outside the store: not ours to remove
         return try DirectoryCalls.openDirectory(name, in: parent)
     }
 
-    /// Releases the claim and, when `removeCreated`, removes the directories the walk created that are still empty and
-    /// that no other upload holds, deepest first; stops at the first one it must keep (its ancestors are not empty).
-    /// Closes the descriptor. Blocking; once.
-    func release(claims: DirectoryClaims, removeCreated: Bool) {
+    /// Drops the counts of `chain` (this upload's) and removes, deepest first, the directories no live upload counts
+    /// on or holds and that are empty; stops at the first it must keep (its ancestors are not empty, or are counted).
+    /// `descriptor` is the chain's deepest directory (the last entry's, when the chain reaches it).
+    private static func unwind(_ chain: [ChainEntry], from descriptor: Int32, _ table: inout DirectoryClaims.Table) {
+        for entry in chain {
+            guard let count = table.provisional[entry.key] else { continue }
+            table.provisional[entry.key] = count > 1 ? count - 1 : nil
+        }
+        var current = descriptor
+        defer { if current != descriptor { DirectoryCalls.close(current) } }
+        for entry in chain.reversed() {
+            // Counted by another live upload, held, or permanent since (a commit dropped it from the table): kept.
+            guard table.provisional[entry.key] == nil, table.held[entry.key] == nil else { break }
+            guard let parent = try? DirectoryCalls.openDirectory("..", in: current) else { break }
+            if current != descriptor { DirectoryCalls.close(current) }
+            current = parent
+            // The name must still be the very directory (not one that replaced it), and empty.
+            guard let status = try? DirectoryCalls.status(of: entry.name, in: parent), status.kind == .directory,
+                  DirectoryKey(status) == entry.key,
+                  (try? DirectoryCalls.removeDirectory(entry.name, in: parent)) != nil else { break }
+        }
+    }
+
+    /// Releases the claim. `committed`: a file is stored below the chain, so its provisional directories are
+    /// permanent; otherwise they are unwound (removed when no one else counts on them and they are empty). Closes
+    /// the descriptor. Blocking; once.
+    func release(claims: DirectoryClaims, committed: Bool) {
         guard !released else { return }
         released = true
-        try? claims.withLock { (table: inout [DirectoryKey: Int]) throws(TreeRefusal) in
-            let remaining = (table[key] ?? 1) - 1
-            table[key] = remaining > 0 ? remaining : nil
-            guard removeCreated else { return }
-            var current = descriptor
-            for entry in created.reversed() {
-                guard table[entry.key] == nil,
-                      let parent = try? DirectoryCalls.openDirectory("..", in: current) else { break }
-                if current != descriptor { DirectoryCalls.close(current) }
-                current = parent
-                // The name must still be the directory this upload created (not one that replaced it).
-                guard let status = try? DirectoryCalls.status(of: entry.name, in: parent), status.kind == .directory,
-                      DirectoryKey(status) == entry.key,
-                      (try? DirectoryCalls.removeDirectory(entry.name, in: parent)) != nil else { break }
+        try? claims.withLock { (table: inout DirectoryClaims.Table) throws(TreeRefusal) in
+            let remaining = (table.held[key] ?? 1) - 1
+            table.held[key] = remaining > 0 ? remaining : nil
+            if committed {
+                for entry in provisional { table.provisional[entry.key] = nil }
+            } else {
+                Self.unwind(provisional, from: descriptor, &table)
             }
-            if current != descriptor { DirectoryCalls.close(current) }
         }
         DirectoryCalls.close(descriptor)
     }

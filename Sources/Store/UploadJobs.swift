@@ -5,7 +5,7 @@
 //   hash:     the SHA-256 update of one batch          write: the pwrite of one batch (O_DIRECT whole blocks, then
 //                                                              the file's partial last block without it)
 //   commit:   fsync the .part → close → link it to the final name (rename when overwriting) → unlink the .part →
-//             fsync the directory (and the parents of the directories this upload created)
+//             fsync the directory (and the parents of the directories made for it)
 //   discard:  close and unlink the .part, remove the directories this upload created that are still empty
 //
 // A failed prepare or commit discards in the same job. fsync steps are skipped when `durable` is false.
@@ -56,7 +56,7 @@ enum UploadJobs {
             return .failure(refusal(error, context))
         }
         if let refused = checkFinalName(context, in: directory) {
-            directory.release(claims: store.claims, removeCreated: true)
+            directory.release(claims: store.claims, committed: false)
             return .failure(refused)
         }
         var direct = directIO && BlockingFileIO.directIOFlag != 0
@@ -68,7 +68,7 @@ enum UploadJobs {
             } catch where direct && error.number == EINVAL {
                 direct = false  // the file system does not do O_DIRECT (open checks the flag before creating)
             } catch {
-                directory.release(claims: store.claims, removeCreated: true)
+                directory.release(claims: store.claims, committed: false)
                 return .failure(.system(error, while: "opening a staging file", at: stagingPath(context)))
             }
         }
@@ -141,7 +141,7 @@ enum UploadJobs {
             prepared.closePart()
             try? DirectoryCalls.removeFile(prepared.partName, in: context.store.staging)
         }
-        prepared.directory.release(claims: context.store.claims, removeCreated: result.isFailure)
+        prepared.directory.release(claims: context.store.claims, committed: !result.isFailure)
         return result
     }
 
@@ -179,12 +179,12 @@ enum UploadJobs {
         return .success(())
     }
 
-    /// A directory this upload created is durable only once its parent's entry is: fsync each created directory's
-    /// parent, reached through ".." from the held directory.
+    /// A directory made since the last commit below it is durable only once its parent's entry is: fsync the parent
+    /// of each provisional directory of the chain, reached through ".." from the held directory.
     private static func syncCreatedParents(_ directory: HeldDirectory) throws(SystemError) {
         var current = directory.descriptor
         defer { if current != directory.descriptor { DirectoryCalls.close(current) } }
-        for _ in directory.created {
+        for _ in directory.provisional {
             let parent = try DirectoryCalls.openDirectory("..", in: current)
             if current != directory.descriptor { DirectoryCalls.close(current) }
             current = parent
@@ -196,7 +196,7 @@ enum UploadJobs {
     static func discard(_ context: Context, _ prepared: PreparedUpload) {
         prepared.closePart()
         try? DirectoryCalls.removeFile(prepared.partName, in: context.store.staging)
-        prepared.directory.release(claims: context.store.claims, removeCreated: true)
+        prepared.directory.release(claims: context.store.claims, committed: false)
     }
 
     private static func refusal(_ refusal: TreeRefusal, _ context: Context) -> StoreFailure {

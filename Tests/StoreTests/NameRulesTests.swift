@@ -1,10 +1,16 @@
+// NameRules (which names the store takes), moved from DaemonTests/StoragePathsTests (the old `StoragePaths`). The old
+// type built URLs below a root; NameRules returns `StoredPath {identity, directories, name}` and part names, and the
+// root belongs to Store. Where an old assertion compared a full URL path, the new one compares the components (or
+// `relativePath`) byte for byte, and says so; the two that were about the root or the staging directory's place are
+// checked on a real Store (testPartFilesLiveInStaging here, StoreOpenTests.testARootWithATrailingSlash…).
 import Foundation
+import Protocol
 import XCTest
 
-@testable import Daemon
+@testable import Store
 
-final class StoragePathsTests: XCTestCase {
-    let paths = StoragePaths(root: URL(fileURLWithPath: "/var/lib/ferry", isDirectory: true), staging: ".staging")
+final class NameRulesTests: StoreTestCase {
+    let rules = NameRules(staging: ".staging")
 
     // MARK: Relative paths
 
@@ -36,13 +42,19 @@ final class StoragePathsTests: XCTestCase {
             ("a/\u{338}", ["a", "\u{338}"]),  // a combining mark after "/" is a (strange) name, not part of the separator
         ]
         for (name, components) in cases {
-            let destination = try paths.destination(identity: "alice", relativePath: name)
-            XCTAssertEqual(destination.components, ["alice"] + components, name)
-            // The final path is root/identity/name, byte for byte (String == would hide a normalisation).
-            XCTAssertEqual(Array(destination.final.path.utf8), Array("/var/lib/ferry/alice/\(name)".utf8), name)
-            XCTAssertEqual(Array(destination.directory.path.utf8),
-                           Array(("/var/lib/ferry/alice" + components.dropLast().map { "/" + $0 }.joined()).utf8), name)
-            XCTAssertFalse(destination.final.hasDirectoryPath, name)
+            let stored = try rules.storedPath(identity: "alice", relativePath: name)
+            // Was `destination.components == ["alice"] + components`.
+            XCTAssertEqual([stored.identity] + stored.directories + [stored.name], ["alice"] + components, name)
+            // Was the final URL's path, byte for byte: now the relative path below the identity's directory, byte for
+            // byte (String == would hide a normalisation), and the identity.
+            XCTAssertEqual(Array(stored.relativePath.utf8), Array(name.utf8), name)
+            XCTAssertEqual(Array(stored.identity.utf8), Array("alice".utf8), name)
+            // Was the directory URL's path, byte for byte: the directories the walk reaches, identity first.
+            XCTAssertEqual(stored.directoryComponents.map { Array($0.utf8) },
+                           (["alice"] + components.dropLast()).map { Array($0.utf8) }, name)
+            // Was `!final.hasDirectoryPath`: the final name is one file name (a valid single component).
+            XCTAssertNil(NameRules.validateComponent(stored.name), name)
+            XCTAssertEqual(Array(stored.name.utf8), Array(components[components.count - 1].utf8), name)
         }
     }
 
@@ -89,7 +101,7 @@ final class StoragePathsTests: XCTestCase {
             ("x/\u{338}/..", .dotDotComponent(index: 3)),
         ]
         for (name, expected) in cases {
-            XCTAssertThrowsError(try paths.destination(identity: "alice", relativePath: name), name.debugDescription) { error in
+            XCTAssertThrowsError(try rules.storedPath(identity: "alice", relativePath: name), name.debugDescription) { error in
                 XCTAssertEqual(error as? StorageNameError, expected, name.debugDescription)
             }
         }
@@ -97,11 +109,11 @@ final class StoragePathsTests: XCTestCase {
 
     /// Only the first component is compared with the staging name, and byte for byte.
     func testStagingNameIsReservedOnlyAtTheTopAndExactly() throws {
-        let custom = StoragePaths(root: URL(fileURLWithPath: "/srv", isDirectory: true), staging: "partial")
-        XCTAssertThrowsError(try custom.destination(identity: "bob", relativePath: "partial/x"))
-        XCTAssertNoThrow(try custom.destination(identity: "bob", relativePath: "Partial/x"))
-        XCTAssertNoThrow(try custom.destination(identity: "bob", relativePath: ".staging/x"))
-        XCTAssertNoThrow(try custom.destination(identity: "bob", relativePath: "x/partial"))
+        let custom = NameRules(staging: "partial")
+        XCTAssertThrowsError(try custom.storedPath(identity: "bob", relativePath: "partial/x"))
+        XCTAssertNoThrow(try custom.storedPath(identity: "bob", relativePath: "Partial/x"))
+        XCTAssertNoThrow(try custom.storedPath(identity: "bob", relativePath: ".staging/x"))
+        XCTAssertNoThrow(try custom.storedPath(identity: "bob", relativePath: "x/partial"))
     }
 
     func testMessagesAreSafeToSendToTheClient() {
@@ -130,9 +142,14 @@ final class StoragePathsTests: XCTestCase {
 
     func testGoodIdentities() throws {
         for identity in ["alice", "bob@example.com", "host-01.example.com", "Zoë", "CN with spaces", "a..b", "x.", String(repeating: "i", count: 255)] {
-            let destination = try paths.destination(identity: identity, relativePath: "f")
-            XCTAssertEqual(destination.components, [identity, "f"])
-            XCTAssertEqual(Array(destination.final.path.utf8), Array("/var/lib/ferry/\(identity)/f".utf8))
+            let stored = try rules.storedPath(identity: identity, relativePath: "f")
+            // Was `components == [identity, "f"]`.
+            XCTAssertEqual([stored.identity] + stored.directories + [stored.name], [identity, "f"])
+            // Was the final URL's path "<root>/<identity>/f" byte for byte: the identity's directory name and the
+            // file name, byte for byte.
+            XCTAssertEqual(Array(stored.identity.utf8), Array(identity.utf8))
+            XCTAssertEqual(stored.directoryComponents.map { Array($0.utf8) }, [Array(identity.utf8)])
+            XCTAssertEqual(Array(stored.relativePath.utf8), Array("f".utf8))
         }
     }
 
@@ -152,75 +169,86 @@ final class StoragePathsTests: XCTestCase {
             (".ssh", .invalidIdentity(.leadingDot)),
         ]
         for (identity, expected) in cases {
-            XCTAssertThrowsError(try paths.destination(identity: identity, relativePath: "f"), identity.debugDescription) { error in
+            XCTAssertThrowsError(try rules.storedPath(identity: identity, relativePath: "f"), identity.debugDescription) { error in
                 XCTAssertEqual(error as? StorageNameError, expected, identity.debugDescription)
             }
         }
         // A staging name without a leading dot is still reserved as an identity.
-        let custom = StoragePaths(root: URL(fileURLWithPath: "/srv", isDirectory: true), staging: "partial")
-        XCTAssertThrowsError(try custom.destination(identity: "partial", relativePath: "f")) { error in
+        let custom = NameRules(staging: "partial")
+        XCTAssertThrowsError(try custom.storedPath(identity: "partial", relativePath: "f")) { error in
             XCTAssertEqual(error as? StorageNameError, .invalidIdentity(.reservedName("partial")))
         }
     }
 
     // MARK: Layout
 
-    func testDestinationLayout() throws {
-        let destination = try paths.destination(identity: "alice", relativePath: "photos/2024/summer/beach.jpg")
-        XCTAssertEqual(destination.components, ["alice", "photos", "2024", "summer", "beach.jpg"])
-        XCTAssertEqual(destination.directory.path, "/var/lib/ferry/alice/photos/2024/summer")
-        XCTAssertEqual(destination.final.path, "/var/lib/ferry/alice/photos/2024/summer/beach.jpg")
-        XCTAssertEqual(destination.final.deletingLastPathComponent().path, destination.directory.path)
-        XCTAssertEqual(destination.directoriesToCreate.map(\.path), [
-            "/var/lib/ferry/alice", "/var/lib/ferry/alice/photos", "/var/lib/ferry/alice/photos/2024",
-            "/var/lib/ferry/alice/photos/2024/summer",
-        ])
-        let flat = try paths.destination(identity: "alice", relativePath: "x")
-        XCTAssertEqual(flat.directory.path, "/var/lib/ferry/alice")
-        XCTAssertEqual(flat.directoriesToCreate.map(\.path), ["/var/lib/ferry/alice"])
-    }
-
-    func testRootIsNormalised() throws {
-        let messy = StoragePaths(root: URL(fileURLWithPath: "/srv//ferry/./", isDirectory: true), staging: ".staging")
-        XCTAssertEqual(try messy.destination(identity: "a", relativePath: "b").final.path, "/srv/ferry/a/b")
-        XCTAssertEqual(messy.stagingDirectory.path, "/srv/ferry/.staging")
+    func testStoredPathLayout() throws {
+        let stored = try rules.storedPath(identity: "alice", relativePath: "photos/2024/summer/beach.jpg")
+        XCTAssertEqual(stored, StoredPath(identity: "alice", directories: ["photos", "2024", "summer"], name: "beach.jpg"))
+        // Was `directory.path == "<root>/alice/photos/2024/summer"`: the directories the walk reaches.
+        XCTAssertEqual(stored.directoryComponents, ["alice", "photos", "2024", "summer"])
+        // Was `final.path == "<root>/alice/photos/2024/summer/beach.jpg"`: the path below the identity's directory.
+        XCTAssertEqual(stored.relativePath, "photos/2024/summer/beach.jpg")
+        // Was `final.deletingLastPathComponent() == directory`: the file's directory is the walk's last one.
+        XCTAssertEqual(([stored.identity] + stored.directories + [stored.name]).dropLast(), stored.directoryComponents[...])
+        // Was `directoriesToCreate` (mkdir -p, outermost first): each directory of the walk, one component at a time.
+        let chain = stored.directoryComponents.indices.map { stored.directoryComponents[...$0].joined(separator: "/") }
+        XCTAssertEqual(chain, ["alice", "alice/photos", "alice/photos/2024", "alice/photos/2024/summer"])
+        let flat = try rules.storedPath(identity: "alice", relativePath: "x")
+        XCTAssertEqual(flat.directories, [])
+        XCTAssertEqual(flat.directoryComponents, ["alice"])
+        XCTAssertEqual(flat.relativePath, "x")
     }
 
     // MARK: Part files
 
-    func testPartFilesLiveInStagingWithUniqueSafeNames() {
-        let part = paths.partFile(uploadID: 42, identity: "alice")
-        XCTAssertEqual(part.deletingLastPathComponent().path, "/var/lib/ferry/.staging")
-        XCTAssertTrue(part.lastPathComponent.hasPrefix("alice-"), part.lastPathComponent)
-        XCTAssertTrue(part.lastPathComponent.hasSuffix("-42.part"), part.lastPathComponent)
+    func testPartNamesAreUniqueAndSafe() {
+        let part = rules.partName(uploadID: 42, identity: "alice")
+        XCTAssertTrue(part.hasPrefix("alice-"), part)
+        XCTAssertTrue(part.hasSuffix("-42.part"), part)
 
         let identities = ["alice", "bob", "a/b", "a_b", "a?b", "../..", "", ".staging", "é", "e", String(repeating: "x", count: 300),
                           String(repeating: "x", count: 301), "a\u{0}b", "\u{338}"]
         var names = Set<String>()
         for identity in identities {
             for id: UInt64 in [0, 1, 42, .max] {
-                let name = paths.partFile(uploadID: id, identity: identity).lastPathComponent
+                let name = rules.partName(uploadID: id, identity: identity)
                 names.insert(name)
-                XCTAssertNil(StoragePaths.validateComponent(name), name)
+                XCTAssertNil(NameRules.validateComponent(name), name)
                 XCTAssertLessThanOrEqual(name.utf8.count, 75, name)
                 XCTAssertTrue(name.utf8.allSatisfy { $0 < 0x80 }, "ASCII only: \(name)")
                 XCTAssertFalse(name.hasPrefix("."), name)
-                XCTAssertEqual(paths.partFile(uploadID: id, identity: identity).deletingLastPathComponent().path,
-                               paths.stagingDirectory.path)
+                // Was "its URL is in the staging directory": a part name is one name (no "/"), so the store can only
+                // create it in the staging directory's descriptor (testPartFilesLiveInStaging checks it does).
+                XCTAssertFalse(name.contains("/"), name)
             }
         }
         XCTAssertEqual(names.count, identities.count * 4, "identities that sanitise alike still get distinct names")
-        XCTAssertEqual(paths.partFile(uploadID: 7, identity: "alice"), paths.partFile(uploadID: 7, identity: "alice"))
+        XCTAssertEqual(rules.partName(uploadID: 7, identity: "alice"), rules.partName(uploadID: 7, identity: "alice"))
+    }
+
+    /// Was `partFile(...).deletingLastPathComponent().path == "<root>/.staging"`: a live upload's partial data is the
+    /// file `partName` directly in `<root>/<staging>`, and nowhere else.
+    func testPartFilesLiveInStaging() throws {
+        let store = try makeStore()
+        let run = try upload(store, "dir/f.bin", pattern(1000))
+        run.stopAt = 1000
+        drive([run], on: executor)
+        XCTAssertEqual(partFiles(), [run.partName])
+        XCTAssertEqual(uploadsTree(), ["alice": "dir", "alice/dir": "dir"], "no partial data beside the final name")
+        run.writer.abandon()
+        executor.runAll()
+        XCTAssertEqual(partFiles(), [])
     }
 
     func testComponentValidation() {
-        XCTAssertNil(StoragePaths.validateComponent(".staging"))
-        XCTAssertNil(StoragePaths.validateComponent("partial"))
-        XCTAssertEqual(StoragePaths.validateComponent(""), .empty)
-        XCTAssertEqual(StoragePaths.validateComponent("a/b"), .separatorInName)
-        XCTAssertEqual(StoragePaths.validateComponent("."), .dotComponent(index: 1))
-        XCTAssertEqual(StoragePaths.validateComponent(".."), .dotDotComponent(index: 1))
-        XCTAssertEqual(StoragePaths.validateComponent("a\\b"), .backslash(byteOffset: 1))
-        XCTAssertEqual(StoragePaths.validateComponent(String(repeating: "s", count: 256)), .componentTooLong(index: 1, bytes: 256))
+        XCTAssertNil(NameRules.validateComponent(".staging"))
+        XCTAssertNil(NameRules.validateComponent("partial"))
+        XCTAssertEqual(NameRules.validateComponent(""), .empty)
+        XCTAssertEqual(NameRules.validateComponent("a/b"), .separatorInName)
+        XCTAssertEqual(NameRules.validateComponent("."), .dotComponent(index: 1))
+        XCTAssertEqual(NameRules.validateComponent(".."), .dotDotComponent(index: 1))
+        XCTAssertEqual(NameRules.validateComponent("a\\b"), .backslash(byteOffset: 1))
+        XCTAssertEqual(NameRules.validateComponent(String(repeating: "s", count: 256)), .componentTooLong(index: 1, bytes: 256))
     }
 }
