@@ -27,10 +27,12 @@ let package = Package(
         .target(name: "Protocol", dependencies: ["COpenSSL", .product(name: "Crypto", package: "swift-crypto")]),
         // The one Swift face of libuv, shared by the daemon, the client and the load test.
         .target(name: "EventLoop", dependencies: ["CLibUV"]),
+        // Byte sizes as people write them ("64MiB", "64M"): the one parser of both configuration files and every option.
+        .target(name: "Units"),
         .executableTarget(
             name: "Daemon",
             dependencies: [
-                "Protocol", "EventLoop",
+                "Protocol", "EventLoop", "Units",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
@@ -39,7 +41,7 @@ let package = Package(
         .executableTarget(
             name: "Client",
             dependencies: [
-                "Protocol", "EventLoop", "COpenSSL",
+                "Protocol", "EventLoop", "Units", "COpenSSL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -49,6 +51,7 @@ let package = Package(
             dependencies: ["Protocol"],
             exclude: ["Vectors"]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
+        .testTarget(name: "UnitsTests", dependencies: ["Units"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Protocol"]),
         .testTarget(name: "ClientTests", dependencies: ["Client", "Protocol", .product(name: "TOMLKit", package: "TOMLKit")]),
         // Real ferryd and ferry processes on 127.0.0.1 (scripts/test builds the executables first).

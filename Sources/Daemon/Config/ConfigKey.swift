@@ -8,6 +8,7 @@
 import Foundation
 import Protocol
 import TOMLKit
+import Units
 
 struct ConfigKey: Sendable {
     let section: String
