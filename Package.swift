@@ -1,6 +1,7 @@
 // swift-tools-version:6.1
 // Ferry: a secure file-transfer daemon (ferryd) and client (ferry).
-// Layout (see README): Protocol is sans-I/O and imports only COpenSSL; only Daemon and Client touch CLibUV.
+// Layout (see README): Protocol is sans-I/O and holds the one crypto layer, the only importer of COpenSSL (swift-crypto
+// serves ML-KEM alone); EventLoop is the only importer of CLibUV; Units is the byte-size parser both executables share.
 import PackageDescription
 
 let package = Package(
@@ -41,7 +42,7 @@ let package = Package(
         .executableTarget(
             name: "Client",
             dependencies: [
-                "Protocol", "EventLoop", "Units", "COpenSSL",
+                "Protocol", "EventLoop", "Units",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),

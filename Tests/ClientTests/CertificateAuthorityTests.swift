@@ -312,6 +312,26 @@ final class CertificateAuthorityTests: XCTestCase {
         XCTAssertTrue(expired?.message.contains("expired") ?? false, "\(String(describing: expired))")
     }
 
+    /// A CA certificate whose subject holds two commonNames (made by openssl): `ferry ca` reads its name with Protocol's
+    /// one common-name reader, which takes the last CN, the same one a peer's identity would be.
+    func testCAWithTwoCommonNamesIsNamedByTheLast() throws {
+        let caDirectory = directory.appending("two-cn")
+        try FileManager.default.createDirectory(at: caDirectory, withIntermediateDirectories: true)
+        let made = try runOpenSSL([
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", caDirectory.appendingPathComponent("ca.key").path,
+            "-out", caDirectory.appendingPathComponent("ca.crt").path, "-days", "30", "-subj", "/CN=Outer CA/CN=Inner CA",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        ])
+        XCTAssertEqual(made.status, 0, made.output)
+        let ca = try CertificateAuthority(directory: caDirectory)
+        XCTAssertEqual(ca.name, "Inner CA")
+        let caCertificate = try XCTUnwrap(Certificate.chain(fromPEM: readBytes(ca.certificatePath)).first)
+        XCTAssertEqual(ca.name, caCertificate.identity)
+        let leaf = try ca.issue(name: "alice", role: .client, days: 20, outputDirectory: directory.appending("out"))
+        XCTAssertEqual(leaf.issuer, "Inner CA")
+    }
+
     /// A CA made by the plain openssl command line (RSA 2048, as many operators have) issues leaves too.
     func testIssuesFromAnOpenSSLMadeCA() throws {
         let caDirectory = directory.appending("external")
