@@ -47,16 +47,21 @@ let package = Package(
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]),
+        // What more than one test target needs: temporary directories, child processes with deadlines, the openssl
+        // command line, where the built executables are. A helper only one target uses stays in that target.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "ProtocolTests",
-            dependencies: ["Protocol"],
+            dependencies: ["Protocol", "TestSupport"],
             exclude: ["Vectors"]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
         .testTarget(name: "UnitsTests", dependencies: ["Units"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Protocol"]),
-        .testTarget(name: "ClientTests", dependencies: ["Client", "Protocol", .product(name: "TOMLKit", package: "TOMLKit")]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Protocol", "TestSupport"]),
+        .testTarget(
+            name: "ClientTests",
+            dependencies: ["Client", "Protocol", "TestSupport", .product(name: "TOMLKit", package: "TOMLKit")]),
         // Real ferryd and ferry processes on 127.0.0.1 (scripts/test builds the executables first).
-        .testTarget(name: "EndToEndTests", dependencies: ["Protocol", "EventLoop"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Protocol", "EventLoop", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

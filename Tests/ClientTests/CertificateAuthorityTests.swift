@@ -2,6 +2,7 @@
 // and with Ferry's own verifier (Protocol's TrustStore / Identity), plus file modes, overwriting and bad input.
 import Foundation
 import Protocol
+import TestSupport
 import XCTest
 @testable import Client
 

@@ -1,5 +1,6 @@
 import Foundation
 import Protocol
+import TestSupport
 import XCTest
 @testable import Client
 

@@ -1,5 +1,6 @@
 import Foundation
 import Protocol
+import TestSupport
 import XCTest
 
 @testable import Daemon
@@ -51,9 +52,7 @@ final class ConfigLoadingTests: XCTestCase {
     }
 
     func testLoadResolvesRelativePathsAgainstTheFilesDirectory() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-config-\(getpid())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let directory = try makeTemporaryDirectory("config").url
         let file = directory.appendingPathComponent("ferryd.toml")
         try """
             [identity]

@@ -1,14 +1,14 @@
 // CertificateBuilder: the certificates `ferry ca` writes, checked by Ferry's own verifier and by the `openssl` command
 // line (x509 -text, verify -x509_strict), and the templates it refuses.
 import Foundation
+import TestSupport
 import XCTest
 @testable import Protocol
 
 final class CertificateBuilderTests: XCTestCase {
     private var directory: URL!
 
-    override func setUpWithError() throws { directory = try CryptoTestSupport.temporaryDirectory() }
-    override func tearDown() { try? FileManager.default.removeItem(at: directory) }
+    override func setUpWithError() throws { directory = try makeTemporaryDirectory("builder").url }
 
     private static let start: Int64 = 1_700_000_000
     private static let caExtensions: [CertificateExtension] = [
@@ -35,7 +35,7 @@ final class CertificateBuilderTests: XCTestCase {
     }
 
     private func openssl(_ arguments: [String]) throws -> String {
-        String(decoding: try CryptoTestSupport.openssl(arguments, in: directory), as: UTF8.self)
+        String(decoding: try TestSupport.openssl(arguments, in: directory), as: UTF8.self)
     }
 
     func testCAAndServerLeafVerifyWithFerryAndOpenSSL() throws {

@@ -1,5 +1,6 @@
 // SigningKey.generate, .algorithm and .pkcs8PEM(): keys made here load back, sign, and are what `openssl` reads.
 import Foundation
+import TestSupport
 import XCTest
 @testable import Protocol
 
@@ -36,8 +37,7 @@ final class KeyGenerationTests: XCTestCase {
     }
 
     func testOpenSSLReadsTheKeyFile() throws {
-        let directory = try CryptoTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let directory = try makeTemporaryDirectory("keys").url
         let expected: [(KeyAlgorithm, String)] = [
             (.ed25519, "ED25519 Private-Key"), (.ecdsaP256, "NIST CURVE: P-256"), (.ecdsaP384, "NIST CURVE: P-384"),
             (.rsa(bits: 2048), "Private-Key: (2048 bit, 2 primes)"),
@@ -45,8 +45,8 @@ final class KeyGenerationTests: XCTestCase {
         for (algorithm, fragment) in expected {
             let file = directory.appendingPathComponent("key.pem")
             try Data(try SigningKey.generate(algorithm).pkcs8PEM().bytes).write(to: file)
-            let text = String(decoding: try CryptoTestSupport.openssl(["pkey", "-in", file.path, "-noout", "-text"],
-                                                                      in: directory), as: UTF8.self)
+            let text = String(decoding: try openssl(["pkey", "-in", file.path, "-noout", "-text"], in: directory),
+                              as: UTF8.self)
             XCTAssertTrue(text.contains(fragment), "\(algorithm): \(text.prefix(200))")
         }
     }
