@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "Protocol", dependencies: ["COpenSSL", .product(name: "Crypto", package: "swift-crypto")]),
         // The one Swift face of libuv, shared by the daemon, the client and the load test.
         .target(name: "EventLoop", dependencies: ["CLibUV"]),
-        // Byte sizes as people write them ("64MiB", "64M"): the one parser of both configuration files and every option.
+        // Byte sizes as people write them ("64MiB", "64M"): one parser for both configuration files and every option.
         .target(name: "Units"),
         .executableTarget(
             name: "Daemon",

@@ -36,7 +36,9 @@ static inline X509 *copenssl_sk_x509_value(const STACK_OF(X509) *sk, int i) { re
 static inline int copenssl_sk_general_name_num(const GENERAL_NAMES *sk) { return sk_GENERAL_NAME_num(sk); }
 static inline GENERAL_NAME *copenssl_sk_general_name_value(const GENERAL_NAMES *sk, int i) { return sk_GENERAL_NAME_value(sk, i); }
 static inline void copenssl_general_names_free(GENERAL_NAMES *sk) { GENERAL_NAMES_free(sk); }
-static inline int copenssl_sk_general_name_push(GENERAL_NAMES *sk, GENERAL_NAME *name) { return sk_GENERAL_NAME_push(sk, name); }
+static inline int copenssl_sk_general_name_push(GENERAL_NAMES *sk, GENERAL_NAME *name) {
+    return sk_GENERAL_NAME_push(sk, name);
+}
 
 /* Key agreement (crypto layer): OSSL_PARAM_BLD builds the "pub" BIGNUM parameter of an FFDHE peer key, which
  * OSSL_PARAM_construct_BN could only take in native byte order. */
