@@ -217,7 +217,11 @@ final class CertificateAuthorityTests: XCTestCase {
     }
 
     func testBadNamesAndValidityRejected() throws {
-        let ca = try CertificateAuthority.initialize(directory: directory.appending("ca"), keyType: .ed25519, days: 30)
+        // One `now` for the CA and the leaves: with the clock read per call, a second boundary between them leaves
+        // 29 days and some hours, and the days-left figure below would say 29.
+        let now = Date()
+        let ca = try CertificateAuthority.initialize(directory: directory.appending("ca"), keyType: .ed25519, days: 30,
+                                                     now: now)
         let out = directory.appending("out")
         for name in ["", "../escape", ".hidden", "a/b", "-dash", "with space", "tab\tname", "ümlaut", String(repeating: "x", count: 65)] {
             assertThrows(CAError(.invalidArgument, "")) { try ca.issue(name: name, role: .client, outputDirectory: out) }
@@ -229,10 +233,10 @@ final class CertificateAuthorityTests: XCTestCase {
         }
         // A leaf may not outlive its CA (30 days here); the message says how many days are left.
         let error = assertThrows(CAError(.invalidArgument, "")) {
-            try ca.issue(name: "alice", role: .client, days: 31, outputDirectory: out)
+            try ca.issue(name: "alice", role: .client, days: 31, outputDirectory: out, now: now)
         }
         XCTAssertTrue(error?.message.contains("--days 30") ?? false, "\(String(describing: error))")
-        XCTAssertNoThrow(try ca.issue(name: "alice", role: .client, days: 30, outputDirectory: out))
+        XCTAssertNoThrow(try ca.issue(name: "alice", role: .client, days: 30, outputDirectory: out, now: now))
 
         for name in ["", " leading", "trailing ", "new\nline", String(repeating: "C", count: 65)] {
             assertThrows(CAError(.invalidArgument, "")) {
