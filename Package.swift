@@ -1,6 +1,7 @@
 // swift-tools-version:6.1
 // Ferry: a secure file-transfer daemon (ferryd) and client (ferry).
-// Layout (see README): Protocol is sans-I/O and imports only COpenSSL; only Daemon and Client touch CLibUV.
+// Layout (see README): Protocol is sans-I/O and holds the one crypto layer, the only importer of COpenSSL (swift-crypto
+// serves ML-KEM alone); EventLoop is the only importer of CLibUV; Units is the byte-size parser both executables share.
 import PackageDescription
 
 let package = Package(
@@ -34,10 +35,12 @@ let package = Package(
         // Everything below ferryd's storage root (names, the walk, staging, the writer, the commit, the lock): no
         // sockets and no libuv; its blocking work runs on the executor it is given.
         .target(name: "Store", dependencies: ["Protocol", "Platform"]),
+        // Byte sizes as people write them ("64MiB", "64M"): one parser for both configuration files and every option.
+        .target(name: "Units"),
         .executableTarget(
             name: "Daemon",
             dependencies: [
-                "Protocol", "EventLoop", "Platform", "Store",
+                "Protocol", "EventLoop", "Platform", "Store", "Units",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
@@ -46,21 +49,27 @@ let package = Package(
         .executableTarget(
             name: "Client",
             dependencies: [
-                "Protocol", "EventLoop", "Platform", "COpenSSL",
+                "Protocol", "EventLoop", "Platform", "Units",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]),
+        // What more than one test target needs: temporary directories, child processes with deadlines, the openssl
+        // command line, where the built executables are. A helper only one target uses stays in that target.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "ProtocolTests",
-            dependencies: ["Protocol"],
+            dependencies: ["Protocol", "TestSupport"],
             exclude: ["Vectors"]),
-        .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "Platform"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Platform", "Protocol"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Protocol", "Store", "Platform", "EventLoop"]),
-        .testTarget(name: "ClientTests", dependencies: ["Client", "Protocol", .product(name: "TOMLKit", package: "TOMLKit")]),
+        .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "Platform", "TestSupport"]),
+        .testTarget(name: "UnitsTests", dependencies: ["Units"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Platform", "Protocol", "TestSupport"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Protocol", "Store", "Platform", "EventLoop", "TestSupport"]),
+        .testTarget(
+            name: "ClientTests",
+            dependencies: ["Client", "Protocol", "TestSupport", .product(name: "TOMLKit", package: "TOMLKit")]),
         // Real ferryd and ferry processes on 127.0.0.1 (scripts/test builds the executables first).
-        .testTarget(name: "EndToEndTests", dependencies: ["Protocol", "EventLoop", "Platform"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Protocol", "EventLoop", "Platform", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

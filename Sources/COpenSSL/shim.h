@@ -1,4 +1,5 @@
-/* The one C face of OpenSSL (libcrypto 3.x) for Swift. Only Sources/Protocol/Crypto imports it.
+/* The one C face of OpenSSL (libcrypto 3.x) for Swift. Only Sources/Protocol/Crypto imports it: the handshake's
+ * primitives, X.509 parsing and verification, and the key generation and certificate writing of `ferry ca`.
  * Macros and variadic functions do not import into Swift; the wrappers below stand in for them. */
 #ifndef FERRY_COPENSSL_SHIM_H
 #define FERRY_COPENSSL_SHIM_H
@@ -31,10 +32,13 @@ static inline void copenssl_sk_x509_pop_free(STACK_OF(X509) *sk) { sk_X509_pop_f
 static inline int copenssl_sk_x509_num(const STACK_OF(X509) *sk) { return sk_X509_num(sk); }
 static inline X509 *copenssl_sk_x509_value(const STACK_OF(X509) *sk, int i) { return sk_X509_value(sk, i); }
 
-/* GENERAL_NAMES (subjectAltName) helpers. */
+/* GENERAL_NAMES (subjectAltName) helpers: reading a peer's, building one for CertificateBuilder. */
 static inline int copenssl_sk_general_name_num(const GENERAL_NAMES *sk) { return sk_GENERAL_NAME_num(sk); }
 static inline GENERAL_NAME *copenssl_sk_general_name_value(const GENERAL_NAMES *sk, int i) { return sk_GENERAL_NAME_value(sk, i); }
 static inline void copenssl_general_names_free(GENERAL_NAMES *sk) { GENERAL_NAMES_free(sk); }
+static inline int copenssl_sk_general_name_push(GENERAL_NAMES *sk, GENERAL_NAME *name) {
+    return sk_GENERAL_NAME_push(sk, name);
+}
 
 /* Key agreement (crypto layer): OSSL_PARAM_BLD builds the "pub" BIGNUM parameter of an FFDHE peer key, which
  * OSSL_PARAM_construct_BN could only take in native byte order. */

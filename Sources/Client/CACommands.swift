@@ -2,7 +2,7 @@
 //
 // Input mistakes (a bad name, SAN, key type or validity; files that already exist) fail as ValidationError, which
 // ArgumentParser prints with the usage line. Failures that are not the arguments' fault (I/O, a broken CA directory,
-// OpenSSL) are thrown as CAError, printed as "Error: <message>" with exit code 1.
+// the crypto layer) are thrown as CAError, printed as "Error: <message>" with exit code 1.
 import ArgumentParser
 import Foundation
 

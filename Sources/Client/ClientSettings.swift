@@ -5,7 +5,7 @@
 //   certificate = "alice.crt"
 //   key = "alice.key"
 //   parallel = 4                          # concurrent sessions, 1…64
-//   rotate_after_bytes = "1GiB"           # an integer, or a string with a unit (ByteSize); 0 = no client policy
+//   rotate_after_bytes = "1GiB"           # an integer, or a string with a unit (Units.ByteSize); 0 = no client policy
 //   rotate_after_seconds = 3600           # 0 = no client policy
 //   server_name = "files.example.com"     # the name the server certificate must carry; default: the host of `server`
 //
@@ -20,6 +20,7 @@
 import Foundation
 import Protocol
 import TOMLKit
+import Units
 
 struct ClientSettings: Equatable, Sendable {
     /// "HOST:PORT" of ferryd, as written (validated).

@@ -3,6 +3,7 @@ import ArgumentParser
 import EventLoop
 import Foundation
 import Protocol
+import Units
 
 struct UploadCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

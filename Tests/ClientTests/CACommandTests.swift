@@ -1,6 +1,7 @@
 // The `ferry ca` command line: argument validation and what reaches CertificateAuthority.
 import ArgumentParser
 import Foundation
+import TestSupport
 import XCTest
 @testable import Client
 

@@ -2,6 +2,7 @@
 // and with Ferry's own verifier (Protocol's TrustStore / Identity), plus file modes, overwriting and bad input.
 import Foundation
 import Protocol
+import TestSupport
 import XCTest
 @testable import Client
 
@@ -216,7 +217,11 @@ final class CertificateAuthorityTests: XCTestCase {
     }
 
     func testBadNamesAndValidityRejected() throws {
-        let ca = try CertificateAuthority.initialize(directory: directory.appending("ca"), keyType: .ed25519, days: 30)
+        // One `now` for the CA and the leaves: with the clock read per call, a second boundary between them leaves
+        // 29 days and some hours, and the days-left figure below would say 29.
+        let now = Date()
+        let ca = try CertificateAuthority.initialize(directory: directory.appending("ca"), keyType: .ed25519, days: 30,
+                                                     now: now)
         let out = directory.appending("out")
         for name in ["", "../escape", ".hidden", "a/b", "-dash", "with space", "tab\tname", "ümlaut", String(repeating: "x", count: 65)] {
             assertThrows(CAError(.invalidArgument, "")) { try ca.issue(name: name, role: .client, outputDirectory: out) }
@@ -228,10 +233,10 @@ final class CertificateAuthorityTests: XCTestCase {
         }
         // A leaf may not outlive its CA (30 days here); the message says how many days are left.
         let error = assertThrows(CAError(.invalidArgument, "")) {
-            try ca.issue(name: "alice", role: .client, days: 31, outputDirectory: out)
+            try ca.issue(name: "alice", role: .client, days: 31, outputDirectory: out, now: now)
         }
         XCTAssertTrue(error?.message.contains("--days 30") ?? false, "\(String(describing: error))")
-        XCTAssertNoThrow(try ca.issue(name: "alice", role: .client, days: 30, outputDirectory: out))
+        XCTAssertNoThrow(try ca.issue(name: "alice", role: .client, days: 30, outputDirectory: out, now: now))
 
         for name in ["", " leading", "trailing ", "new\nline", String(repeating: "C", count: 65)] {
             assertThrows(CAError(.invalidArgument, "")) {
@@ -310,6 +315,26 @@ final class CertificateAuthorityTests: XCTestCase {
         try CertificateAuthority.initialize(directory: directory.appending("old"), keyType: .ed25519, days: 10, now: past)
         let expired = assertThrows(CAError(.invalidCA, "")) { try CertificateAuthority(directory: directory.appending("old")) }
         XCTAssertTrue(expired?.message.contains("expired") ?? false, "\(String(describing: expired))")
+    }
+
+    /// A CA certificate whose subject holds two commonNames (made by openssl): `ferry ca` reads its name with Protocol's
+    /// one common-name reader, which takes the last CN, the same one a peer's identity would be.
+    func testCAWithTwoCommonNamesIsNamedByTheLast() throws {
+        let caDirectory = directory.appending("two-cn")
+        try FileManager.default.createDirectory(at: caDirectory, withIntermediateDirectories: true)
+        let made = try runOpenSSL([
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", caDirectory.appendingPathComponent("ca.key").path,
+            "-out", caDirectory.appendingPathComponent("ca.crt").path, "-days", "30", "-subj", "/CN=Outer CA/CN=Inner CA",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        ])
+        XCTAssertEqual(made.status, 0, made.output)
+        let ca = try CertificateAuthority(directory: caDirectory)
+        XCTAssertEqual(ca.name, "Inner CA")
+        let caCertificate = try XCTUnwrap(Certificate.chain(fromPEM: readBytes(ca.certificatePath)).first)
+        XCTAssertEqual(ca.name, caCertificate.identity)
+        let leaf = try ca.issue(name: "alice", role: .client, days: 20, outputDirectory: directory.appending("out"))
+        XCTAssertEqual(leaf.issuer, "Inner CA")
     }
 
     /// A CA made by the plain openssl command line (RSA 2048, as many operators have) issues leaves too.

@@ -1,5 +1,6 @@
 import Foundation
 import Protocol
+import TestSupport
 import XCTest
 @testable import Client
 
@@ -188,7 +189,7 @@ final class ClientSettingsTests: XCTestCase {
             ("key = \"~bob/alice.key\"", "key", "~user"),
             ("rotate_after_bytes = -1", "rotate_after_bytes", "negative"),
             ("rotate_after_bytes = \"-1\"", "rotate_after_bytes", "negative"),
-            ("rotate_after_bytes = \"64M\"", "rotate_after_bytes", "ambiguous"),
+            ("rotate_after_bytes = \"64Q\"", "rotate_after_bytes", "unknown unit"),
             ("rotate_after_bytes = \"lots\"", "rotate_after_bytes", "does not start with a number"),
             ("rotate_after_bytes = \"1TiB\"", "rotate_after_bytes", "out of range"),
             ("rotate_after_seconds = -5", "rotate_after_seconds", "out of range"),
@@ -212,6 +213,8 @@ final class ClientSettingsTests: XCTestCase {
             ("\"1GiB\"", 1 << 30),
             ("\"100 GB\"", 100_000_000_000),
             ("\"4096\"", 4096),
+            ("\"64M\"", 64 << 20),  // a bare letter is binary (Units.ByteSize), as in rsync, rclone and curl
+            ("\"64mib\"", 64 << 20),
         ]
         for (value, expected) in cases {
             XCTAssertEqual(try load("rotate_after_bytes = \(value)").rotateAfterBytes, expected, value)

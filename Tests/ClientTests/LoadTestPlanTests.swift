@@ -105,7 +105,10 @@ final class LoadTestPlanTests: XCTestCase {
         XCTAssertTrue(refusal(server + ["--daemon-pid", "0"] + load).contains("process id"))
         XCTAssertTrue(refusal(["--spawn", "--workers", "300"] + load).contains("--workers"))
         XCTAssertTrue(refusal(["--spawn", "--daemon-fsync", "yes"] + load).contains("true or false"))
-        XCTAssertTrue(refusal(["--spawn", "--daemon-rotate-after", "1M"] + load).contains("--daemon-rotate-after"))
+        XCTAssertTrue(refusal(["--spawn", "--daemon-rotate-after", "1.5M"] + load).contains("--daemon-rotate-after"))
+        // "1M" is one MiB (Units.ByteSize reads bare letters as binary, as rsync, rclone and curl do).
+        XCTAssertEqual(try plan(["--spawn", "--daemon-rotate-after", "1M"] + load).target,
+                       .spawn(.init(ferryd: nil, storage: nil, rotateAfterBytes: 1 << 20)))
         // scripts/loadtest always passes --ferryd: harmless with --server.
         XCTAssertNoThrow(try plan(server + ["--ferryd", "/x/ferryd"] + load))
     }

@@ -1,13 +1,15 @@
 // What `ferry upload` plans to send for files, directories and symbolic links, on a real temporary tree.
 import Foundation
+import TestSupport
 import XCTest
 @testable import Client
 
 final class UploadPlanTests: XCTestCase {
-    private var root: URL!
+    private var directory: TemporaryDirectory!
+    private var root: URL { directory.url }
 
     override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-plan-\(UUID().uuidString)")
+        directory = try TemporaryDirectory(label: "plan")
         // real/a.txt, real/sub/b.txt; tree/ with a file, links to a file, to a directory, to nothing, and a FIFO.
         try make("real/a.txt", "aaa")
         try make("real/sub/b.txt", "bbbbb")
@@ -21,7 +23,7 @@ final class UploadPlanTests: XCTestCase {
     }
 
     override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: root)
+        directory.remove()
     }
 
     func testALinkNamedOnTheCommandLineIsSentAsItsFileUnderItsOwnName() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Protocol
+import TestSupport
 import XCTest
 
 @testable import Daemon
@@ -51,9 +52,7 @@ final class ConfigLoadingTests: XCTestCase {
     }
 
     func testLoadResolvesRelativePathsAgainstTheFilesDirectory() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-config-\(getpid())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let directory = try makeTemporaryDirectory("config").url
         let file = directory.appendingPathComponent("ferryd.toml")
         try """
             [identity]
@@ -259,13 +258,13 @@ final class ConfigLoadingTests: XCTestCase {
         let cases: [(String, UInt64)] = [
             ("0", 0), ("1024", 1024), ("\"64MiB\"", 64 << 20), ("\"1GiB\"", 1 << 30), ("\"500MB\"", 500_000_000),
             ("\"2 GB\"", 2_000_000_000), ("\"10KiB\"", 10 << 10), ("\"7kB\"", 7000), ("\"3B\"", 3), ("\"100\"", 100),
-            ("\"255GiB\"", 255 << 30),
+            ("\"255GiB\"", 255 << 30), ("\"1gib\"", 1 << 30), ("\"64M\"", 64 << 20),
         ]
         for (literal, bytes) in cases {
             XCTAssertEqual(try ConfigFixture.parse(section: "protocol", "rotate_after_bytes = \(literal)").protocol.rotateAfterBytes,
                            bytes, literal)
         }
-        for (literal, reason) in [("\"1.5GiB\"", "whole number"), ("\"1gib\"", "unknown unit \"gib\""), ("\"GiB\"", "whole number"),
+        for (literal, reason) in [("\"1.5GiB\"", "whole number"), ("\"1gibi\"", "unknown unit \"gibi\""), ("\"GiB\"", "whole number"),
                                   ("\"\"", "empty"), ("\"-1GiB\"", "whole number"), ("\"1 PiB\"", "unknown unit \"PiB\"")] {
             assertConfigError("[protocol]\nrotate_after_bytes = \(literal)\n", kind: .invalidValue,
                               contains: ["'protocol.rotate_after_bytes' must be an integer (bytes) or a string with a unit", reason])

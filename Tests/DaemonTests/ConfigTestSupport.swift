@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 @testable import Daemon
@@ -34,8 +35,7 @@ enum ConfigFixture {
 
     /// The repository's config/ferryd.toml, found from this file's location.
     static var exampleFile: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("config/ferryd.toml")
+        RepositoryPaths.root.appendingPathComponent("config/ferryd.toml")
     }
 }
 

@@ -4,6 +4,7 @@ import EventLoop
 import Foundation
 import Protocol
 import Store
+import TestSupport
 import XCTest
 
 @testable import Daemon
@@ -95,9 +96,7 @@ final class DaemonMetricsTests: XCTestCase {
     /// An UploadWriter reports each change of its backlog; over an upload (written, committed) the deltas sum to 0,
     /// and the same holds for an abandoned one (real loop, libuv's pool through LoopExecutor, a real store).
     func testUploadWriterBacklogDeltasSumToZero() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-metrics-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let directory = try makeTemporaryDirectory("metrics").url
         let loop = try EventLoop()
         let metrics = DaemonMetrics()
         final class Record { var sum = 0; var peak = 0; var results: [String] = [] }

@@ -2,6 +2,7 @@
 // it is touched (no user, no chown, no systemctl). The binaries are stand-ins (--skip-build --bin-dir), so the test
 // does not need a release build.
 import Foundation
+import TestSupport
 import XCTest
 
 #if canImport(Glibc)
@@ -11,7 +12,7 @@ import Musl
 #endif
 
 final class InstallScriptTests: XCTestCase {
-    private var repository: URL { SystemdTestPaths.repository }
+    private var repository: URL { RepositoryPaths.root }
     private var install: String { repository.appendingPathComponent("scripts/install").path }
     private var uninstall: String { repository.appendingPathComponent("scripts/uninstall").path }
 
@@ -42,7 +43,7 @@ final class InstallScriptTests: XCTestCase {
     private func exists(_ url: URL) -> Bool { FileManager.default.fileExists(atPath: url.path) }
 
     func testDryRunPrintsEveryActionAndChangesNothing() throws {
-        let directory = try SystemdTestPaths.temporaryDirectory(self, "install")
+        let directory = try makeTemporaryDirectory("install").url
         let bin = try fakeBinaries(in: directory)
         let root = directory.appendingPathComponent("root", isDirectory: true)
         let result = try runCommand(install, ["--dry-run", "--skip-build", "--bin-dir", bin.path, "--prefix", "/opt/ferry"],
@@ -63,7 +64,7 @@ final class InstallScriptTests: XCTestCase {
     }
 
     func testInstallIntoRootThenUninstallAndPurge() throws {
-        let directory = try SystemdTestPaths.temporaryDirectory(self, "install")
+        let directory = try makeTemporaryDirectory("install").url
         let bin = try fakeBinaries(in: directory)
         let root = directory.appendingPathComponent("root", isDirectory: true)
         let env = environment(root: root)
@@ -127,7 +128,7 @@ final class InstallScriptTests: XCTestCase {
     }
 
     func testUninstallDryRunChangesNothing() throws {
-        let directory = try SystemdTestPaths.temporaryDirectory(self, "install")
+        let directory = try makeTemporaryDirectory("install").url
         let bin = try fakeBinaries(in: directory)
         let root = directory.appendingPathComponent("root", isDirectory: true)
         let env = environment(root: root)
@@ -151,7 +152,7 @@ final class InstallScriptTests: XCTestCase {
         guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else {
             throw XCTSkip("needs root and setpriv to run the script as an unprivileged user")
         }
-        let directory = try SystemdTestPaths.temporaryDirectory(self, "install")
+        let directory = try makeTemporaryDirectory("install").url
         XCTAssertEqual(chmod(directory.path, 0o755), 0)
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "FERRY_INSTALL_ROOT")
@@ -173,7 +174,7 @@ final class InstallScriptTests: XCTestCase {
     }
 
     func testRejectsUnknownArguments() throws {
-        let directory = try SystemdTestPaths.temporaryDirectory(self, "install")
+        let directory = try makeTemporaryDirectory("install").url
         for script in [install, uninstall] {
             let result = try runCommand(script, ["--frobnicate"], environment: environment(root: directory),
                                         directory: directory, timeout: 30)

@@ -4,6 +4,7 @@ import EventLoop
 import Foundation
 import Logging
 import Synchronization
+import TestSupport
 import XCTest
 
 @testable import Daemon
@@ -221,10 +222,4 @@ enum HTTPProbe {
             }
         }
     }
-}
-
-private func monotonicSeconds() -> Double {
-    var spec = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &spec)
-    return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
 }

@@ -2,6 +2,7 @@
 // $NOTIFY_SOCKET and $WATCHDOG_USEC parsing, and the messages of each SystemdService state change.
 import Foundation
 import Logging
+import TestSupport
 import XCTest
 
 @testable import Daemon
@@ -18,7 +19,7 @@ final class SystemdNotifierTests: XCTestCase {
     // MARK: Sending
 
     func testSendsExactPayloadToFilesystemSocket() throws {
-        let directory = try SystemdTestPaths.temporaryDirectory(self, "notify")
+        let directory = try makeTemporaryDirectory("notify").url
         let receiver = try NotifySocketReceiver(directory: directory)
         let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": receiver.environmentValue], logger: logger)
         XCTAssertTrue(notifier.isEnabled)
@@ -62,7 +63,7 @@ final class SystemdNotifierTests: XCTestCase {
     }
 
     func testSendFailureIsLoggedOnceAndNotFatal() throws {
-        let directory = try SystemdTestPaths.temporaryDirectory(self, "notify")
+        let directory = try makeTemporaryDirectory("notify").url
         let path = directory.appendingPathComponent("nobody-listens.sock").path
         let recorder = LogRecorder()
         let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": path],
@@ -156,7 +157,7 @@ final class SystemdNotifierTests: XCTestCase {
     }
 
     func testServiceStateChangesSendTheRightMessages() throws {
-        let directory = try SystemdTestPaths.temporaryDirectory(self, "notify")
+        let directory = try makeTemporaryDirectory("notify").url
         let receiver = try NotifySocketReceiver(directory: directory)
         let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": receiver.environmentValue], logger: logger)
         let shared = DaemonShared()

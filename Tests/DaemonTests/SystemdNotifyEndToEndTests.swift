@@ -2,6 +2,7 @@
 // as systemd would for Type=notify: READY=1 only once the port accepts, RELOADING=1 then READY=1 on SIGHUP (also when
 // the new file is refused), STOPPING=1 on SIGTERM and exit 0, WATCHDOG=1 every $WATCHDOG_USEC/2. Every wait is bounded.
 import Foundation
+import TestSupport
 import XCTest
 
 #if canImport(Glibc)
@@ -22,12 +23,12 @@ final class SystemdNotifyEndToEndTests: XCTestCase {
 
     /// Certificates from `ferry ca`, a configuration on a free port, a notify socket.
     private func prepare(abstractSocket: Bool = false) throws -> Setup {
-        guard let binaries = SystemdTestPaths.executables() else {
+        guard let binaries = Executables.directory().0 else {
             XCTFail("ferryd and ferry were not built beside the test bundle: run `swift build --product ferryd` and "
                 + "`swift build --product ferry` with the same --scratch-path as `swift test`")
-            throw SystemdTestError("executables not built")
+            throw TestError("executables not built")
         }
-        let directory = try SystemdTestPaths.temporaryDirectory(self, "notify-e2e")
+        let directory = try makeTemporaryDirectory("notify-e2e").url
         let ferry = binaries.appendingPathComponent("ferry").path
         let ca = directory.appendingPathComponent("ca").path
         let certs = directory.appendingPathComponent("certs").path
@@ -37,7 +38,7 @@ final class SystemdNotifyEndToEndTests: XCTestCase {
             let result = try runCommand(ferry, arguments, directory: directory, timeout: 60)
             guard result.status == 0 else {
                 XCTFail("ferry \(arguments.joined(separator: " ")): \(result.stderr)")
-                throw SystemdTestError("ferry ca failed")
+                throw TestError("ferry ca failed")
             }
         }
         let port = try Self.freePort()
@@ -63,29 +64,30 @@ final class SystemdNotifyEndToEndTests: XCTestCase {
                      receiver: receiver)
     }
 
-    private func startDaemon(_ setup: Setup, extra: [String: String] = [:]) throws -> TestChild {
+    private func startDaemon(_ setup: Setup, extra: [String: String] = [:]) throws -> ChildProcess {
         var environment = ProcessInfo.processInfo.environment
         for name in ["JOURNAL_STREAM", "WATCHDOG_USEC", "WATCHDOG_PID", "CREDENTIALS_DIRECTORY"] {
             environment.removeValue(forKey: name)
         }
         environment["NOTIFY_SOCKET"] = setup.receiver.environmentValue
         environment.merge(extra) { $1 }
-        let daemon = try TestChild(setup.binaries.appendingPathComponent("ferryd"), ["--config", setup.config.path],
-                                   environment: environment, directory: setup.directory, name: "ferryd")
-        addTeardownBlock { daemon.kill9() }
+        let daemon = try ChildProcess(setup.binaries.appendingPathComponent("ferryd"), ["--config", setup.config.path],
+                                      outputDirectory: setup.directory, name: "ferryd", currentDirectory: setup.directory,
+                                      environment: environment)
+        addTeardownBlock { daemon.kill() }
         return daemon
     }
 
     /// Waits (bounded) for the datagram starting with `prefix`, skipping periodic STATUS= and WATCHDOG=1 ones.
     private func expect(_ prefix: String, from receiver: NotifySocketReceiver, within timeout: Double,
-                        daemon: TestChild, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+                        daemon: ChildProcess, file: StaticString = #filePath, line: UInt = #line) throws -> String {
         let (match, skipped) = receiver.receive(timeout: timeout) { $0.hasPrefix(prefix) }
         let unexpected = skipped.filter { !$0.hasPrefix("STATUS=") && $0 != "WATCHDOG=1" }
         XCTAssertEqual(unexpected, [], "datagrams before \(prefix)", file: file, line: line)
         guard let match else {
             XCTFail("no \(prefix) within \(timeout) s (skipped: \(skipped)); ferryd \(daemon.isRunning ? "running" : "exited"); "
                 + "log:\n\(daemon.stderr.suffix(3000))", file: file, line: line)
-            throw SystemdTestError("no \(prefix)")
+            throw TestError("no \(prefix)")
         }
         return match
     }
@@ -142,10 +144,10 @@ final class SystemdNotifyEndToEndTests: XCTestCase {
         let setup = try prepare(abstractSocket: true)
         let daemon = try startDaemon(setup, extra: ["WATCHDOG_USEC": "200000"])
         _ = try expect("READY=1", from: setup.receiver, within: 20, daemon: daemon)
-        let start = systemdTestClock()
+        let start = monotonicSeconds()
         let messages = setup.receiver.receiveAll(for: 1.0)
         let pings = messages.filter { $0 == "WATCHDOG=1" }
-        print("WATCHDOG_USEC=200000: \(pings.count) WATCHDOG=1 in \(String(format: "%.2f", systemdTestClock() - start)) s")
+        print("WATCHDOG_USEC=200000: \(pings.count) WATCHDOG=1 in \(String(format: "%.2f", monotonicSeconds() - start)) s")
         XCTAssertGreaterThanOrEqual(pings.count, 2, "\(messages)")
         XCTAssertLessThanOrEqual(pings.count, 15, "pinging far more often than every 100 ms: \(messages)")
         daemon.signal(SIGTERM)
@@ -184,7 +186,7 @@ final class SystemdNotifyEndToEndTests: XCTestCase {
     /// A port that was free a moment ago.
     static func freePort() throws -> UInt16 {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw SystemdTestError("socket: errno \(errno)") }
+        guard descriptor >= 0 else { throw TestError("socket: errno \(errno)") }
         defer { close(descriptor) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -195,7 +197,7 @@ final class SystemdNotifyEndToEndTests: XCTestCase {
                 bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
             }
         }
-        guard ok else { throw SystemdTestError("bind/getsockname: errno \(errno)") }
+        guard ok else { throw TestError("bind/getsockname: errno \(errno)") }
         return UInt16(bigEndian: address.sin_port)
     }
 }

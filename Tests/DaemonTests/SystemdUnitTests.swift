@@ -5,6 +5,7 @@
 //     systemd 252: --threshold=20 means 2.0; "2.0" itself is refused as unparsable).
 // Skipped only when systemd-analyze is not installed (.ci/run installs the `systemd` package).
 import Foundation
+import TestSupport
 import XCTest
 
 @testable import Daemon
@@ -13,18 +14,18 @@ final class SystemdUnitTests: XCTestCase {
     /// Highest acceptable overall exposure, in systemd-analyze's tenths.
     static let exposureThresholdTenths = 20
 
-    private var unitSource: URL { SystemdTestPaths.repository.appendingPathComponent("systemd/ferryd.service") }
+    private var unitSource: URL { RepositoryPaths.root.appendingPathComponent("systemd/ferryd.service") }
 
     /// A copy of the unit in a temporary directory, ExecStart pointed at the built ferryd.
     private func preparedUnit() throws -> (analyze: String, unit: URL, directory: URL) {
         guard let analyze = SystemdTestPaths.systemdAnalyze else {
             throw XCTSkip("systemd-analyze is not installed (apt-get install systemd)")
         }
-        guard let binaries = SystemdTestPaths.executables() else {
+        guard let binaries = Executables.directory().0 else {
             XCTFail("ferryd was not built beside the test bundle: run `swift build --product ferryd` with the same --scratch-path")
-            throw SystemdTestError("no ferryd")
+            throw TestError("no ferryd")
         }
-        let directory = try SystemdTestPaths.temporaryDirectory(self, "unit")
+        let directory = try makeTemporaryDirectory("unit").url
         let text = try String(contentsOf: unitSource, encoding: .utf8)
         let original = "ExecStart=/usr/local/bin/ferryd --config /etc/ferry/ferryd.toml"
         XCTAssertTrue(text.contains("\n" + original + "\n"), "the unit's ExecStart changed; scripts/install rewrites that line")

@@ -1,6 +1,7 @@
 // 3. Client certificates: one from another CA is refused (and the daemon keeps serving); one made with the plain
 // `openssl` command line, signed by the right CA, works like one from `ferry ca`.
 import Foundation
+import TestSupport
 import XCTest
 
 final class CertificateTests: XCTestCase {
@@ -93,7 +94,7 @@ final class CertificateTests: XCTestCase {
                                          outputDirectory: env.directory, name: "openssl", timeout: 30, file: file, line: line)
         guard result.status == 0 else {
             XCTFail("openssl \(arguments.joined(separator: " ")): \(result.termination)\n\(result.stderr)", file: file, line: line)
-            throw E2EError("openssl failed")
+            throw TestError("openssl failed")
         }
     }
 }

@@ -1,6 +1,7 @@
 // 8. `ferryd check-config`: the effective configuration for a good file (exit 0), a message naming the key for a file
 // with an unknown key (non-zero exit).
 import Foundation
+import TestSupport
 import XCTest
 
 final class CheckConfigTests: XCTestCase {

@@ -2,6 +2,7 @@
 // upload fails with a clear reason to the client and in the log, nothing appears under its final name, its .part is
 // removed so the space comes back, and the daemon carries on serving.
 import Foundation
+import TestSupport
 import XCTest
 
 final class DiskFullTests: XCTestCase {

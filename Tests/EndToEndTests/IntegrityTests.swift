@@ -2,6 +2,7 @@
 // always sends the right one) and the session goes on; an existing file is never replaced.
 import Foundation
 import Protocol
+import TestSupport
 import XCTest
 
 final class IntegrityTests: XCTestCase {

@@ -1,6 +1,7 @@
 // 5. A client killed in the middle of a large upload: no file under the final name, the .part file removed soon after
 // the connection drops, and the daemon keeps serving.
 import Foundation
+import TestSupport
 import XCTest
 
 #if canImport(Glibc)

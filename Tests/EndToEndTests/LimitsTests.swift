@@ -1,5 +1,6 @@
 // Beyond the brief's list: the [limits] and [storage] settings a client can run into.
 import Foundation
+import TestSupport
 import XCTest
 
 #if canImport(Glibc)

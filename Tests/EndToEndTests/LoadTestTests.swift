@@ -1,5 +1,6 @@
 // `ferry loadtest` as scripts run it: real ferry and ferryd processes on 127.0.0.1, the JSON report read back.
 import Foundation
+import TestSupport
 import XCTest
 
 #if canImport(Glibc)
@@ -27,7 +28,7 @@ final class LoadTestTests: XCTestCase {
         guard let json = try? JSONSerialization.jsonObject(with: run.stdoutData) as? [String: Any] else {
             XCTFail("stdout is not one JSON object (\(run.termination)):\n\(run.stdout)\nstderr:\n\(run.stderr)",
                     file: file, line: line)
-            throw E2EError("no JSON")
+            throw TestError("no JSON")
         }
         return LoadRun(run: run, json: json)
     }
@@ -125,7 +126,7 @@ final class LoadTestTests: XCTestCase {
     /// A listener that never accepts and never answers: the kernel completes the TCP handshake (backlog), then silence.
     private func silentListener() throws -> (fd: Int32, port: UInt16) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw E2EError("socket: errno \(errno)") }
+        guard fd >= 0 else { throw TestError("socket: errno \(errno)") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -138,7 +139,7 @@ final class LoadTestTests: XCTestCase {
         }
         guard bound == 0, named == 0, listen(fd, 16) == 0 else {
             close(fd)
-            throw E2EError("bind/listen: errno \(errno)")
+            throw TestError("bind/listen: errno \(errno)")
         }
         return (fd, UInt16(bigEndian: address.sin_port))
     }

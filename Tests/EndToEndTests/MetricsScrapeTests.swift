@@ -2,6 +2,7 @@
 // `ferry` and one client from another CA; a scrape of /metrics counts the session, the bytes, the commit and the failed
 // handshake with its reason, names nobody, and the endpoint does not hold up the shutdown.
 import Foundation
+import TestSupport
 import XCTest
 
 #if canImport(Glibc)
@@ -104,7 +105,7 @@ final class MetricsScrapeTests: XCTestCase {
     /// One HTTP/1.1 request to 127.0.0.1:`port`, read to EOF (the endpoint closes after each answer); 10 s bound.
     private func scrape(_ port: UInt16, method: String = "GET", path: String = "/metrics") throws -> Scrape {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw E2EError("socket: errno \(errno)") }
+        guard fd >= 0 else { throw TestError("socket: errno \(errno)") }
         defer { close(fd) }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -116,10 +117,10 @@ final class MetricsScrapeTests: XCTestCase {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { throw E2EError("connect to the metrics endpoint 127.0.0.1:\(port): errno \(errno)") }
+        guard connected == 0 else { throw TestError("connect to the metrics endpoint 127.0.0.1:\(port): errno \(errno)") }
         let request = Array("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nContent-Length: 0\r\n\r\n".utf8)
         let sent = request.withUnsafeBytes { send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
-        guard sent == request.count else { throw E2EError("send: errno \(errno)") }
+        guard sent == request.count else { throw TestError("send: errno \(errno)") }
         var raw: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
@@ -127,7 +128,7 @@ final class MetricsScrapeTests: XCTestCase {
             if count > 0 { raw += buffer[0..<count]; continue }
             if count == 0 { break }
             if errno == EINTR { continue }
-            throw E2EError("recv from the metrics endpoint: errno \(errno)")
+            throw TestError("recv from the metrics endpoint: errno \(errno)")
         }
         let text = String(decoding: raw, as: UTF8.self)
         guard let end = text.range(of: "\r\n\r\n") else { return Scrape(status: nil, contentType: nil, body: text) }

@@ -1,6 +1,7 @@
 // Beyond the brief's list: SIGHUP re-reads the configuration. An invalid file keeps the old settings (and the daemon
 // keeps running); a valid one applies reloadable keys to what starts afterwards; restart-only keys keep their values.
 import Foundation
+import TestSupport
 import XCTest
 
 #if canImport(Glibc)

@@ -4,6 +4,7 @@
 // Before ffba46a the client hashed only what it sent, so Close carried the digest of [offset, size).
 import Foundation
 import Protocol
+import TestSupport
 import XCTest
 
 final class ResumeOffsetTests: XCTestCase {
@@ -65,7 +66,7 @@ final class ResumeOffsetTests: XCTestCase {
         let outcome = TestEnvironment.UploadOutcome(
             run: run, json: try? JSONSerialization.jsonObject(with: run.stdoutData) as? [String: Any])
         report("offset \(offset): ferry \(run.termination), \(seen.data.count) Data bytes, "
-            + "Close digest \(Content.hex(seen.closeDigest ?? []))")
+            + "Close digest \(hex(seen.closeDigest ?? []))")
 
         XCTAssertEqual(outcome.status, 0, "ferry upload: \(run.termination)\n\(run.stdout)\n\(run.stderr)", file: file, line: line)
         XCTAssertEqual(seen.problems, [], file: file, line: line)
@@ -83,12 +84,12 @@ final class ResumeOffsetTests: XCTestCase {
         }
 
         // Close: the digest of the whole file, whatever part of it was sent.
-        let closeDigest = seen.closeDigest.map(Content.hex) ?? "none"
+        let closeDigest = seen.closeDigest.map { hex($0) } ?? "none"
         var why = "Close must carry the SHA-256 of the whole file (§8.3)"
-        if closeDigest == Content.hex(DigestContext.hash(.sha256, Array(expected))) {
+        if closeDigest == hex(DigestContext.hash(.sha256, Array(expected))) {
             why += ", not of the sent part [\(offset), \(Self.size)) only"
         }
-        XCTAssertEqual(closeDigest, Content.hex(whole), why, file: file, line: line)
+        XCTAssertEqual(closeDigest, hex(whole), why, file: file, line: line)
         XCTAssertEqual(seen.committed, true, "the server's own hash (held prefix + Data) differed from Close's",
                        file: file, line: line)
         XCTAssertTrue(seen.saidGoodbye, "the client ended the session without Goodbye", file: file, line: line)
@@ -98,6 +99,6 @@ final class ResumeOffsetTests: XCTestCase {
         let entry = outcome.file(source.path)
         XCTAssertEqual(entry?.ok, true, entry?.error ?? "no entry for \(source.path)", file: file, line: line)
         XCTAssertEqual(entry?.stored, "resume.bin", file: file, line: line)
-        XCTAssertEqual(entry?.sha256, Content.hex(whole), file: file, line: line)
+        XCTAssertEqual(entry?.sha256, hex(whole), file: file, line: line)
     }
 }

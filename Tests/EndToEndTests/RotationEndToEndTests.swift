@@ -1,6 +1,7 @@
 // Key rotation with real processes: tuned in the config, on time for a slow upload, and retuned live by SIGHUP.
 import Foundation
 import Protocol
+import TestSupport
 import XCTest
 
 #if canImport(Glibc)

@@ -1,6 +1,7 @@
 // Beyond the brief's list: what the daemon does with uploads in flight when it is stopped (SIGTERM: drain within
 // server.shutdown_grace) or dies (SIGKILL), and that it serves again after a restart on the same storage root.
 import Foundation
+import TestSupport
 import XCTest
 
 #if canImport(Glibc)

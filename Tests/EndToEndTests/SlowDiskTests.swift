@@ -4,6 +4,7 @@
 // daemon: its peak RSS may grow by the worker's write budget (16 MiB) plus each session's receive buffer, not by the
 // hundreds of MiB that would otherwise queue. Needs root and the v1 blkio controller; skipped otherwise.
 import Foundation
+import TestSupport
 import XCTest
 
 final class SlowDiskTests: XCTestCase {
@@ -60,7 +61,7 @@ final class SlowDiskTests: XCTestCase {
     /// take whole disks).
     static func wholeDisk(of url: URL) throws -> String {
         var status = stat()
-        guard stat(url.path, &status) == 0 else { throw E2EError("stat \(url.path): errno \(errno)") }
+        guard stat(url.path, &status) == 0 else { throw TestError("stat \(url.path): errno \(errno)") }
         let major = (status.st_dev >> 8) & 0xfff, minor = (status.st_dev & 0xff) | ((status.st_dev >> 12) & 0xfff00)
         let block = URL(fileURLWithPath: "/sys/dev/block/\(major):\(minor)").resolvingSymlinksInPath()
         guard FileManager.default.fileExists(atPath: block.path) else {

@@ -1,6 +1,7 @@
 // One daemon per storage root (Sources/Daemon/Storage/StorageLock.swift): a second ferryd on the same root must not
 // start, because it would delete the first one's partial uploads and, through SO_REUSEPORT, could share its port.
 import Foundation
+import TestSupport
 import XCTest
 
 final class StorageLockTests: XCTestCase {

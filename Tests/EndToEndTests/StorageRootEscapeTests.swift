@@ -4,6 +4,7 @@
 // aborted or dropped upload leaves none of the directories it created, never removes one that existed before, and
 // other uploads carry on.
 import Foundation
+import TestSupport
 import XCTest
 
 final class StorageRootEscapeTests: XCTestCase {

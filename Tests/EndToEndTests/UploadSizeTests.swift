@@ -1,5 +1,6 @@
 // 1. File sizes around the Data record boundary (64 KiB), empty and large files: each stored byte for byte.
 import Foundation
+import TestSupport
 import XCTest
 
 final class UploadSizeTests: XCTestCase {

@@ -1,7 +1,8 @@
 // FileIO against a temporary directory; results are read back with Foundation. Each completion must run once.
-import XCTest
-import Foundation
 import EventLoop
+import Foundation
+import TestSupport
+import XCTest
 
 /// Runs asynchronous steps one after another: each step gets a `next` to call when its completion has run.
 private final class StepSequence {
@@ -29,13 +30,7 @@ final class FileIOTests: XCTestCase {
     private var directory: URL!
 
     override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("ferry-eventloop-\(getpid())-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
+        directory = try makeTemporaryDirectory("eventloop").url
     }
 
     func testFileOperationsEndToEnd() throws {

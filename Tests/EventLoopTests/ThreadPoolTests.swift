@@ -1,9 +1,10 @@
 // ThreadPool (uv_queue_work) and BlockingFileIO, and the loop-wide buffers: the shared read buffer under many
 // concurrent connections, and pooled blocks for large writes.
-import XCTest
-import Foundation
 import EventLoop
+import Foundation
 import Platform
+import TestSupport
+import XCTest
 
 final class ThreadPoolTests: XCTestCase {
     /// Work runs on a pool thread, the completion on the loop thread, exactly once each, with the work's result.
@@ -35,8 +36,7 @@ final class ThreadPoolTests: XCTestCase {
     /// error with the call's name, not a crash.
     func testBlockingFileIOWritesReadsAndReportsErrors() throws {
         let loop = try EventLoop()
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-blocking-\(UUID().uuidString)").path
-        defer { unlink(path) }
+        let path = try makeTemporaryDirectory("blocking").appending("file").path
         let fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0o600)
         XCTAssertGreaterThanOrEqual(fd, 0)
         defer { close(fd) }

@@ -1,6 +1,6 @@
 // Errors of the CA tooling. One struct with a kind (for callers and tests) and a message written for the operator
 // (STYLE 12: an extensible error struct built by @inline(never) constructors). The message names the file, argument
-// or OpenSSL function that failed, and never contains key material.
+// or crypto operation that failed, and never contains key material.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -17,7 +17,8 @@ struct CAError: Error, Equatable, CustomStringConvertible {
         case invalidCA
         /// A file system call failed (directory creation, open, write, rename).
         case io
-        /// An OpenSSL call failed for a reason that is not the operator's input.
+        /// Key generation, signing or PEM encoding failed (Protocol's crypto layer) for a reason that is not the
+        /// operator's input.
         case library
     }
 

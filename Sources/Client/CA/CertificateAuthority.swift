@@ -17,8 +17,11 @@
 //
 // The NAME.crt file holds the leaf alone; peers are configured with ca.crt separately (both sides trust the same CA,
 // and a Ferry chain sent on the wire need not include the anchor).
+//
+// Keys and certificates are made by Protocol's crypto layer (KeyGeneration.swift, CertificateBuilder.swift), the one
+// place that touches OpenSSL; this file decides the profiles and where the files go.
 import Foundation
-internal import COpenSSL
+import Protocol
 
 struct CertificateAuthority {
     static let certificateFileName = "ca.crt"
@@ -51,8 +54,8 @@ struct CertificateAuthority {
     let name: String
     let keyType: CAKeyType
     let notAfter: Date
-    private let certificate: X509Certificate
-    private let key: PrivateKey
+    private let certificate: Certificate
+    private let key: SigningKey
 
     /// Loads DIR/ca.crt and DIR/ca.key and checks that the key is the certificate's, that the certificate is a CA and
     /// that it has not expired.
@@ -63,19 +66,34 @@ struct CertificateAuthority {
             throw CAError.invalidCA("no CA in \(directory.path) (no \(Self.certificateFileName) or \(Self.keyFileName)): "
                                     + "run `ferry ca init --dir \(directory.path)` first")
         }
-        let certificate = try X509Certificate(
-            pem: readSmallFile(certificatePath, limit: Self.maximumFileSize), path: certificatePath)
+        let certificatePEM = try readSmallFile(certificatePath, limit: Self.maximumFileSize)
+        let chain: [Certificate]
+        do {
+            chain = try Certificate.chain(fromPEM: certificatePEM)
+        } catch {
+            throw CAError.invalidCA("\(certificatePath): not a PEM certificate (\(error))")
+        }
+        // The first certificate of the file: ca.crt holds one, and a bundle names its own certificate first.
+        guard let certificate = chain.first else { throw CAError.invalidCA("\(certificatePath): no certificate") }
         var keyPEM = try readSmallFile(keyPath, limit: Self.maximumFileSize)
         defer { zeroize(&keyPEM) }
-        let key = try PrivateKey(pem: keyPEM, path: keyPath)
-
-        guard X509_check_private_key(certificate.x509, key.pkey) == 1 else {
-            throw openSSLFailure("\(keyPath) is not the key of \(certificatePath)", .invalidCA)
+        let key: SigningKey
+        do {
+            key = try SigningKey(pem: keyPEM)
+        } catch {
+            throw CAError.invalidCA("\(keyPath): not an unencrypted PEM private key (\(error))")
         }
-        guard X509_check_ca(certificate.x509) >= 1 else {
+        guard let keyType = key.algorithm.map(CAKeyType.init(signingWith:)) else {
+            throw CAError.invalidCA("\(keyPath): unsupported key type (want Ed25519, ECDSA P-256/P-384 or RSA ≥ 2048 bits)")
+        }
+
+        guard certificate.matches(key) else {
+            throw CAError.invalidCA("\(keyPath) is not the key of \(certificatePath)")
+        }
+        guard certificate.isCertificateAuthority else {
             throw CAError.invalidCA("\(certificatePath) is not a CA certificate (basicConstraints CA:TRUE is missing)")
         }
-        guard let notAfter = certificate.notAfterUnixTime else {
+        guard let notAfter = certificate.notAfter else {
             throw CAError.invalidCA("\(certificatePath): unreadable notAfter")
         }
         guard notAfter > Int64(now.timeIntervalSince1970) else {
@@ -85,7 +103,7 @@ struct CertificateAuthority {
         self.certificatePath = certificatePath
         self.keyPath = keyPath
         self.name = certificate.commonName ?? "(no CN)"
-        self.keyType = key.type
+        self.keyType = keyType
         self.notAfter = Date(timeIntervalSince1970: TimeInterval(notAfter))
         self.certificate = certificate
         self.key = key
@@ -110,15 +128,10 @@ struct CertificateAuthority {
         }
 
         let start = Int64(now.timeIntervalSince1970)
-        let key = try PrivateKey.generate(keyType)
-        let spec = CertificateSpec(
+        let template = CertificateTemplate(
             commonName: name, notBefore: start - clockSkewAllowance, notAfter: start + Int64(days) * 86_400,
-            extensions: [
-                (NID_basic_constraints, "critical,CA:TRUE"),
-                (NID_key_usage, "critical,keyCertSign,cRLSign"),
-                (NID_subject_key_identifier, "hash"),
-            ])
-        let (certificate, _) = try CertificateBuilder.build(spec, subjectKey: key, issuer: nil)
+            extensions: [.basicConstraints(isCA: true), .keyUsage([.keyCertSign, .cRLSign]), .subjectKeyIdentifier])
+        let (key, certificate) = try issueCertificate(template, keyType: keyType, issuer: nil)
         try writePair(key: key, certificate: certificate, keyPath: keyPath, certificatePath: certificatePath, replacing: force)
         return try CertificateAuthority(directory: directory, now: now)
     }
@@ -141,10 +154,7 @@ struct CertificateAuthority {
                                           + "\(Self.format(caNotAfter)): pass --days \(remaining) or less")
         }
 
-        var extensions: [(nid: Int32, value: String)] = [
-            (NID_basic_constraints, "critical,CA:FALSE"),
-            (NID_key_usage, "critical,digitalSignature"),
-        ]
+        var extensions: [CertificateExtension] = [.basicConstraints(isCA: false), .keyUsage([.digitalSignature])]
         let sans: [SubjectAltName]
         switch role {
         case .server(let given):
@@ -159,15 +169,14 @@ struct CertificateAuthority {
                 throw CAError.invalidArgument("a subjectAltName is listed twice")
             }
             sans = given
-            extensions.append((NID_ext_key_usage, "serverAuth"))
-            // Safe to join: every entry was validated and re-written canonically (SubjectAltName), so none holds a comma.
-            extensions.append((NID_subject_alt_name, given.map(\.description).joined(separator: ",")))
+            extensions.append(.extendedKeyUsage([.serverAuth]))
+            extensions.append(.subjectAltName(given.map(\.generalName)))
         case .client:
             sans = []
-            extensions.append((NID_ext_key_usage, "clientAuth"))
+            extensions.append(.extendedKeyUsage([.clientAuth]))
         }
-        extensions.append((NID_subject_key_identifier, "hash"))
-        extensions.append((NID_authority_key_identifier, "keyid:always"))
+        extensions.append(.subjectKeyIdentifier)
+        extensions.append(.authorityKeyIdentifier)
 
         let keyPath = outputDirectory.appendingPathComponent(name + ".key").path
         let certificatePath = outputDirectory.appendingPathComponent(name + ".crt").path
@@ -184,18 +193,13 @@ struct CertificateAuthority {
             }
         }
 
-        let leafKey = try PrivateKey.generate(keyType)
-        let spec = CertificateSpec(commonName: name, notBefore: notBefore, notAfter: notAfter, extensions: extensions)
-        let (leaf, serial) = try CertificateBuilder.build(spec, subjectKey: leafKey, issuer: (certificate, key))
-        // A cheap self-check before anything is written: the signature verifies under the CA's public key.
-        guard let caPublicKey = X509_get0_pubkey(certificate.x509), X509_verify(leaf.x509, caPublicKey) == 1 else {
-            throw openSSLFailure("X509_verify: the new certificate does not verify under the CA key")
-        }
+        let template = CertificateTemplate(commonName: name, notBefore: notBefore, notAfter: notAfter, extensions: extensions)
+        let (leafKey, leaf) = try Self.issueCertificate(template, keyType: keyType, issuer: (certificate, key))
         try Self.writePair(key: leafKey, certificate: leaf, keyPath: keyPath, certificatePath: certificatePath,
                            replacing: force)
         return IssuedCertificate(
             name: name, role: role, keyType: keyType, certificatePath: certificatePath, keyPath: keyPath,
-            serialHex: serial.map { String(format: "%02x", $0) }.joined(separator: ":"),
+            serialHex: leaf.serialNumber.map { String(format: "%02x", $0) }.joined(separator: ":"),
             notBefore: Date(timeIntervalSince1970: TimeInterval(notBefore)),
             notAfter: Date(timeIntervalSince1970: TimeInterval(notAfter)), subjectAltNames: sans,
             issuer: self.name)
@@ -203,15 +207,36 @@ struct CertificateAuthority {
 
     // MARK: - Helpers
 
+    /// A new key of `keyType` and its certificate, signed by `issuer` or self-signed. Crypto failures are the
+    /// library's (the template was validated here first), so they surface as `.library`.
+    private static func issueCertificate(_ template: CertificateTemplate, keyType: CAKeyType,
+                                         issuer: (certificate: Certificate, key: SigningKey)?) throws(CAError)
+        -> (SigningKey, Certificate) {
+        do {
+            let key = try SigningKey.generate(keyType.algorithm)
+            return (key, try CertificateBuilder.build(template, subjectKey: key, issuer: issuer))
+        } catch {
+            throw CAError(.library, "cannot make the \(keyType) key and certificate for \(template.commonName): \(error)")
+        }
+    }
+
     /// Stages both files, then commits the key first: a certificate never appears without its key.
-    private static func writePair(key: PrivateKey, certificate: X509Certificate, keyPath: String,
+    private static func writePair(key: SigningKey, certificate: Certificate, keyPath: String,
                                   certificatePath: String, replacing: Bool) throws(CAError) {
-        let stagedKey = try key.withPKCS8PEM { (pem) throws(CAError) in
+        let keyPEM: SecretBytes
+        let certificatePEM: [UInt8]
+        do {
+            keyPEM = try key.pkcs8PEM()
+            certificatePEM = try certificate.pem()
+        } catch {
+            throw CAError(.library, "cannot write PEM: \(error)")
+        }
+        let stagedKey = try keyPEM.withUnsafeBytes { (pem) throws(CAError) in
             try StagedFile.stage(pem, at: keyPath, mode: 0o600)
         }
         let stagedCertificate: StagedFile
         do throws(CAError) {
-            stagedCertificate = try StagedFile.stage(try certificate.pem(), at: certificatePath, mode: 0o644, exactMode: true)
+            stagedCertificate = try StagedFile.stage(certificatePEM, at: certificatePath, mode: 0o644, exactMode: true)
         } catch {
             stagedKey.discard()
             throw error

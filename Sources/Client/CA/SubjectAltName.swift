@@ -1,8 +1,8 @@
 // subjectAltName entries for server certificates, parsed from the command line: "DNS:host,IP:addr,…".
 //
-// Every entry is validated and re-written canonically before it reaches OpenSSL's extension config syntax
-// (X509V3_EXT_conf_nid), so an argument can never smuggle in another GeneralName type ("email:", "dirName:", "URI:")
-// or a second entry through a comma.
+// Every entry is validated and re-written canonically, so a certificate names only well-formed hosts and addresses;
+// Protocol's CertificateBuilder then encodes each as one GeneralName, so no text can become another GeneralName type
+// ("email:", "dirName:", "URI:") or a second entry.
 //
 // DNS names (RFC 1035 §2.3.1 "preferred name syntax", RFC 1123 §2.1): ASCII letters, digits and hyphens, labels of
 // 1–63 characters that neither start nor end with a hyphen, at most 253 characters, no trailing dot. The left-most
@@ -10,6 +10,7 @@
 // least two labels follow it. Internationalised names must be given in their A-label form ("xn--…").
 // IP addresses: IPv4 dotted quad or IPv6 text (inet_pton), without brackets or a zone; written back in canonical form
 // (inet_ntop: RFC 5952 for IPv6).
+import Protocol
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -84,6 +85,14 @@ enum SubjectAltName: Hashable, Sendable, CustomStringConvertible {
         default:
             throw CAError.invalidArgument(
                 "subjectAltName type \"\(printable(String(entry[..<colon])))\" is not supported: use DNS:name or IP:address")
+        }
+    }
+
+    /// The entry as Protocol's CertificateBuilder takes it.
+    var generalName: GeneralName {
+        switch self {
+        case .dns(let name): .dnsName(name)
+        case .ip(let address): .ipAddress(address.bytes)
         }
     }
 

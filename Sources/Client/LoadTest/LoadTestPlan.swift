@@ -1,6 +1,7 @@
 // What a load test will do, checked: the command line turned into values, every rule between options applied here
 // (so the unit tests can cover them without a socket), nothing read from disk yet.
 import Protocol
+import Units
 
 struct LoadTestPlan: Equatable, Sendable {
     enum Target: Equatable, Sendable {

@@ -282,7 +282,7 @@ final class ClientSession: TCPConnectionDelegate {
         var sealedNow = 0
         while let block = current.ready.first, connection.canSendData, tcp.pendingWriteBytes < Self.highWater,
               !connection.isClosed {
-            // Whatever the protocol queued (a rotation's KeyUpdate after the last record) goes out first, in order.
+            // Whatever the protocol queued (a RotateInit or RotateCommit after the last record) goes out first, in order.
             connection.drainOutput { tcp.write($0) }
             let before = current.sealOffset
             tcp.write(capacity: Self.recordsPerWrite * connection.sealedDataLength(chunk)) { buffer in

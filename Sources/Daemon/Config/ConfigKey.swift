@@ -9,6 +9,7 @@ import Foundation
 import Store
 import Protocol
 import TOMLKit
+import Units
 
 struct ConfigKey: Sendable {
     let section: String

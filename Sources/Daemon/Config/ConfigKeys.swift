@@ -12,6 +12,7 @@
 
 import Logging
 import Protocol
+import Units
 
 enum ConfigKeys {
     static let all: [ConfigKey] = [

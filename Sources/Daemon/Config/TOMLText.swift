@@ -1,4 +1,5 @@
 // Writing TOML literals for renderEffective(). Only what the key table needs: basic strings, string arrays, byte sizes.
+import Units
 
 enum TOMLText {
     /// A TOML basic string: `"` and `\` escaped, control characters as \uXXXX (TOML 1.0 §String).

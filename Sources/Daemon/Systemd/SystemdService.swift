@@ -15,6 +15,7 @@
 import EventLoop
 import Foundation
 import Logging
+import Units
 
 #if canImport(Glibc)
 import Glibc

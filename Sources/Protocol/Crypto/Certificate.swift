@@ -24,7 +24,7 @@ public final class Certificate: @unchecked Sendable {
     private let cachedIdentity: String?
 
     /// Takes ownership of `x509` (also when it throws: the reference is then freed).
-    private init(owning x509: OpaquePointer) throws(CryptoError) {
+    init(owning x509: OpaquePointer) throws(CryptoError) {
         // A certificate whose key OpenSSL cannot decode is useless to Ferry (no CertificateVerify can be checked), and
         // refusing it here lets `publicKey` be non-throwing.
         guard X509_get0_pubkey(x509) != nil else {
@@ -155,8 +155,14 @@ public final class Certificate: @unchecked Sendable {
 // MARK: - Identity (subject CN and subjectAltName)
 
 extension Certificate {
-    /// The last commonName of the subject (the most specific one, as OpenSSL's and Go's name checks take it). A CN
-    /// that is not valid UTF-8 or holds control characters (NUL, newline: log and comparison tricks) counts as absent.
+    /// The subject's commonName: the one reader of it in Ferry, for the peer identity (`identity`, docs/PROTOCOL.md
+    /// §6.9 item 9) and for `ferry ca` (`Certificate.commonName`).
+    ///
+    /// The rule when the subject holds several CNs: the LAST one. An X.501 name runs from the most general RDN to the
+    /// most specific, and RFC 2818 §3.1 takes "the (most specific) Common Name"; Go's pkix.Name keeps the last as well.
+    /// (Several CNs are legal but unusual; `openssl req -subj /CN=a/CN=b` makes them.) A CN that is not valid UTF-8
+    /// or holds control characters (NUL, newline: log and comparison tricks) counts as absent; no earlier CN is taken in
+    /// its place.
     static func commonName(of x509: OpaquePointer) -> String? {
         guard let subject = X509_get_subject_name(x509) else { return nil }
         var index: Int32 = -1

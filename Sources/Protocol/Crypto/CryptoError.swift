@@ -32,10 +32,8 @@ public struct CryptoError: Error, Equatable, CustomStringConvertible {
 }
 
 /// Drains OpenSSL's thread-local error queue into one line (so a failure never leaks into the next call's report).
-/// Public for the client's CA tooling, which calls OpenSSL's X.509 writing API directly and reports its failures the
-/// same way.
 @inline(never)
-public func openSSLErrorText(_ function: String) -> String {
+func openSSLErrorText(_ function: String) -> String {
     var text = function
     var first = true
     while true {
@@ -55,6 +53,13 @@ public func openSSLErrorText(_ function: String) -> String {
 @inline(__always)
 func check(_ rc: Int32, _ function: StaticString, _ kind: CryptoError.Kind = .library) throws(CryptoError) {
     if rc != 1 { throw CryptoError(kind, openSSLErrorText("\(function)")) }
+}
+
+/// For calls that return a positive value on success and ≤ 0 on failure (X509_sign returns the signature length;
+/// EVP_PKEY_keygen and the EVP_PKEY_CTX_set_* controls return ≤ 0 on failure).
+@inline(__always)
+func checkPositive(_ rc: Int32, _ function: StaticString, _ kind: CryptoError.Kind = .library) throws(CryptoError) {
+    if rc <= 0 { throw CryptoError(kind, openSSLErrorText("\(function)")) }
 }
 
 /// The same for calls that return a pointer (NULL on failure).

@@ -35,6 +35,12 @@ public final class SigningKey: @unchecked Sendable {
         supportedSchemes = signatureSchemes(of: key)
     }
 
+    /// Takes ownership of an EVP_PKEY holding a private key (a generated one: KeyGeneration.swift).
+    init(owning key: OpaquePointer) {
+        pkey = key
+        supportedSchemes = signatureSchemes(of: key)
+    }
+
     deinit { EVP_PKEY_free(pkey) }
 
     /// The schemes this key can sign with, best first (an RSA key: PSS-SHA256, -SHA384, -SHA512).

@@ -140,7 +140,7 @@ public struct ClientConnection {
         return channel.records.sealedRecordLength(bodyLength: length)
     }
 
-    /// Whether output is queued (a rotation's KeyUpdate, an alert): send it (`drainOutput`) before sealing more Data
+    /// Whether output is queued (a rotation message, an alert): send it (`drainOutput`) before sealing more Data
     /// in place, or the records would go out of order.
     public var hasPendingOutput: Bool { core.hasPendingOutput }
 

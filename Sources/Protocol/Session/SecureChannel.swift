@@ -231,7 +231,7 @@ struct SecureChannel {
     }
 
     /// `sendData`, sealing the record straight into `destination` (see RecordLayer); returns its length. The caller
-    /// sends `destination` before anything queued afterwards (a rotation's KeyUpdate goes to the outbound buffer).
+    /// sends `destination` before anything queued afterwards (a RotateInit or RotateCommit goes to the outbound buffer).
     mutating func sendData(_ chunk: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer,
                            now: Now) throws(ProtocolError) -> Int {
         precondition(!sendKeys.wouldExceedHardLimit(plaintextLength: 1 + chunk.count),

@@ -1,7 +1,8 @@
 // Big-endian encoding and decoding of message bodies (docs/PROTOCOL.md §2 "Conventions").
 //
 // A message body is always complete when it is decoded (the record layer hands over whole records), so running out of
-// bytes here is a malformed message and throws; the "need more bytes" case exists only in RecordFramer.
+// bytes here is a malformed message and throws; the "need more bytes" case exists only in the record layer
+// (RecordLayer.nextMessage returns nil until a whole record is buffered).
 
 /// Appends big-endian integers and length-prefixed vectors to a byte array.
 struct WireEncoder {

@@ -1,5 +1,6 @@
 // A real `ferryd` on 127.0.0.1 with a temporary configuration, storage root and log file.
 import Foundation
+import TestSupport
 import XCTest
 
 #if canImport(Glibc)
@@ -82,7 +83,7 @@ final class Daemon {
             if !portInUse { break }
         }
         XCTFail("ferryd did not become ready within 10 s; log:\n\(lastLog)", file: file, line: line)
-        throw E2EError("ferryd did not start")
+        throw TestError("ferryd did not start")
     }
 
     /// SIGTERM, then SIGKILL after 5 s. True when it exited on its own after SIGTERM.
@@ -124,14 +125,14 @@ final class Daemon {
             guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else { return nil }
             return Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" })[1])
         }
-        guard let rss = field("VmRSS"), let peak = field("VmHWM") else { throw E2EError("no VmRSS in /proc/\(pid)/status") }
+        guard let rss = field("VmRSS"), let peak = field("VmHWM") else { throw TestError("no VmRSS in /proc/\(pid)/status") }
         return (rss, peak)
     }
 
     /// A port that was free a moment ago: bind 127.0.0.1:0, read the port, close.
     static func freePort() throws -> UInt16 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw E2EError("socket: errno \(errno)") }
+        guard fd >= 0 else { throw TestError("socket: errno \(errno)") }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -140,12 +141,12 @@ final class Daemon {
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0 else { throw E2EError("bind: errno \(errno)") }
+        guard bound == 0 else { throw TestError("bind: errno \(errno)") }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let named = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
-        guard named == 0 else { throw E2EError("getsockname: errno \(errno)") }
+        guard named == 0 else { throw TestError("getsockname: errno \(errno)") }
         return UInt16(bigEndian: address.sin_port)
     }
 }

@@ -3,6 +3,7 @@
 // it, and read its events. Every wait is bounded by poll(2) timeouts.
 import Foundation
 import Protocol
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -33,7 +34,7 @@ final class RawClient {
         connection = try ClientConnection(configuration: ClientConfiguration(identity: identity, serverTrust: trust,
                                                                              serverName: "127.0.0.1"))
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw E2EError("socket: errno \(errno)") }
+        guard fd >= 0 else { throw TestError("socket: errno \(errno)") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
@@ -43,7 +44,7 @@ final class RawClient {
         }
         guard connected == 0 else {
             close(fd)
-            throw E2EError("connect to 127.0.0.1:\(port): errno \(errno)")
+            throw TestError("connect to 127.0.0.1:\(port): errno \(errno)")
         }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)  // a send that blocks this long fails instead of hanging
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -62,7 +63,7 @@ final class RawClient {
             }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw E2EError("send: errno \(errno)")
+                throw TestError("send: errno \(errno)")
             }
             sent += count
         }
@@ -79,28 +80,28 @@ final class RawClient {
                 if error.origin == .peer {
                     alertFromServer = error
                     closedByServer = true
-                    throw E2EError("the server sent an alert: \(error.alert.name) (\(error.detail))")
+                    throw TestError("the server sent an alert: \(error.alert.name) (\(error.detail))")
                 }
                 try? flush()
-                throw E2EError("protocol error: \(error.alert.name) (\(error.detail))")
+                throw TestError("protocol error: \(error.alert.name) (\(error.detail))")
             }
             try flush()  // e.g. rotation answers, or the Abort that answers an UploadError while sending
             if let event { return event }
             let remaining = deadline - monotonicSeconds()
-            guard remaining > 0 else { throw E2EError("no event from the server within \(timeout) s") }
+            guard remaining > 0 else { throw TestError("no event from the server within \(timeout) s") }
             var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             let ready = poll(&descriptor, 1, Int32(min(remaining, 1) * 1000) + 1)
-            if ready < 0, errno != EINTR { throw E2EError("poll: errno \(errno)") }
+            if ready < 0, errno != EINTR { throw TestError("poll: errno \(errno)") }
             guard ready > 0 else { continue }
             var buffer = [UInt8](repeating: 0, count: 1 << 16)
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw E2EError("recv: errno \(errno)")
+                throw TestError("recv: errno \(errno)")
             }
             if count == 0 {
                 closedByServer = true
-                throw E2EError("the server closed the connection")
+                throw TestError("the server closed the connection")
             }
             buffer.withUnsafeBytes { connection.receive(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
         }
@@ -109,7 +110,7 @@ final class RawClient {
     /// Waits for the handshake to complete.
     func handshake() throws -> SessionParameters {
         let event = try nextEvent()
-        guard case .handshakeCompleted(let parameters) = event else { throw E2EError("expected the handshake, got \(event)") }
+        guard case .handshakeCompleted(let parameters) = event else { throw TestError("expected the handshake, got \(event)") }
         return parameters
     }
 

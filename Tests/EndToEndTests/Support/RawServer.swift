@@ -8,6 +8,7 @@
 // will come.
 import Foundation
 import Protocol
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -49,7 +50,7 @@ final class RawServer: @unchecked Sendable {  // `observed` is shared with the t
 
         // Close-on-exec: the `ferry` child must not inherit the listener or the wake pipe.
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw E2EError("socket: errno \(errno)") }
+        guard fd >= 0 else { throw TestError("socket: errno \(errno)") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = 0
@@ -66,7 +67,7 @@ final class RawServer: @unchecked Sendable {  // `observed` is shared with the t
             let error = errno
             close(fd)
             for end in pipeEnds where end >= 0 { close(end) }
-            throw E2EError("listening on 127.0.0.1: errno \(error)")
+            throw TestError("listening on 127.0.0.1: errno \(error)")
         }
         listener = fd
         wake = (pipeEnds[0], pipeEnds[1])
@@ -87,7 +88,7 @@ final class RawServer: @unchecked Sendable {  // `observed` is shared with the t
         var byte: UInt8 = 1
         _ = write(wake.write, &byte, 1)
         guard ended.wait(timeout: .now() + timeout) == .success else {
-            throw E2EError("the server thread did not end within \(timeout) s")
+            throw TestError("the server thread did not end within \(timeout) s")
         }
         return lock.withLock { observed }
     }
@@ -102,9 +103,9 @@ final class RawServer: @unchecked Sendable {  // `observed` is shared with the t
             ended.signal()
         }
         do {
-            guard try wait(for: listener, until: deadline) else { throw E2EError("no client connected") }
+            guard try wait(for: listener, until: deadline) else { throw TestError("no client connected") }
             let fd = accept(listener, nil, nil)
-            guard fd >= 0 else { throw E2EError("accept: errno \(errno)") }
+            guard fd >= 0 else { throw TestError("accept: errno \(errno)") }
             defer { close(fd) }
             var timeout = timeval(tv_sec: 10, tv_usec: 0)  // a send that blocks this long fails instead of hanging
             setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -165,17 +166,17 @@ final class RawServer: @unchecked Sendable {  // `observed` is shared with the t
                 }
             } catch {
                 try? sendAll(connection.takeOutput(), on: fd)  // the alert
-                throw E2EError("protocol error: \(error.alert.name) (\(error.detail))")
+                throw TestError("protocol error: \(error.alert.name) (\(error.detail))")
             }
             try sendAll(connection.takeOutput(), on: fd)
             if connection.isClosed || saidGoodbye { return }
             guard try wait(for: fd, until: deadline) else {
-                throw E2EError("stopped waiting with the session still open (the client left it, or the deadline passed)")
+                throw TestError("stopped waiting with the session still open (the client left it, or the deadline passed)")
             }
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw E2EError("recv: errno \(errno)")
+                throw TestError("recv: errno \(errno)")
             }
             if count == 0 { return }  // the client closed without Goodbye: whatever it did is recorded
             buffer.withUnsafeBytes { connection.receive(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
@@ -193,7 +194,7 @@ final class RawServer: @unchecked Sendable {  // `observed` is shared with the t
             let ready = poll(&descriptors, 2, Int32(min(remaining, 60) * 1000) + 1)
             if ready < 0 {
                 if errno == EINTR { continue }
-                throw E2EError("poll: errno \(errno)")
+                throw TestError("poll: errno \(errno)")
             }
             if descriptors[0].revents != 0 { return true }  // readable, closed or failed: recv/accept says which
             if descriptors[1].revents != 0 { return false }
@@ -209,7 +210,7 @@ final class RawServer: @unchecked Sendable {  // `observed` is shared with the t
             }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw E2EError("send: errno \(errno)")
+                throw TestError("send: errno \(errno)")
             }
             sent += count
         }

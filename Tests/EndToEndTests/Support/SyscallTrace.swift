@@ -1,6 +1,7 @@
 // strace attached to a running daemon for the length of one action, for tests that check what the daemon asks of
 // the kernel (FsyncSettingTests, DirectIOSettingTests). Skipped where strace is not installed.
 import Foundation
+import TestSupport
 import XCTest
 
 enum SyscallTrace {
@@ -18,7 +19,7 @@ enum SyscallTrace {
         // strace prints nothing once attached; the kernel says it: every thread of the daemon has a tracer.
         guard waitUntil(timeout: 10, { isTraced(daemon.child.pid) }) else {
             tracer.signal(SIGKILL)
-            throw E2EError("strace did not attach to ferryd within 10 s: \(tracer.stderr)")
+            throw TestError("strace did not attach to ferryd within 10 s: \(tracer.stderr)")
         }
         try action()
         tracer.signal(SIGINT)

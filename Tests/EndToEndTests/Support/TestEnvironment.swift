@@ -2,6 +2,7 @@
 // stopped in tearDown), and helpers to run `ferry upload --json` and to make and compare files.
 import Foundation
 import Protocol
+import TestSupport
 import XCTest
 
 #if canImport(Glibc)
@@ -39,9 +40,7 @@ final class TestEnvironment {
     init(_ testCase: XCTestCase, file: StaticString = #filePath, line: UInt = #line) throws {
         self.testCase = testCase
         binaries = try Executables.locate(file: file, line: line)
-        let base = URL(fileURLWithPath: NSTemporaryDirectory(), isDirectory: true)
-        directory = base.appendingPathComponent("ferry-e2e-\(UUID().uuidString.prefix(12))", isDirectory: true)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        directory = try TemporaryDirectory(label: "e2e").url
         pki = PKI(directory: directory.appendingPathComponent("pki", isDirectory: true))
         testCase.addTeardownBlock { [self] in tearDown() }
         try makeCA(pki.directory.appendingPathComponent("ca").path)
@@ -76,7 +75,7 @@ final class TestEnvironment {
         guard result.status == 0 else {
             XCTFail("ferry ca \(arguments.joined(separator: " ")) failed (\(result.termination)):\n\(result.stderr)",
                     file: file, line: line)
-            throw E2EError("ferry ca failed")
+            throw TestError("ferry ca failed")
         }
         return result
     }
@@ -196,7 +195,7 @@ enum Content {
     static func writeLarge(size: UInt64, to url: URL) throws -> String {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
-            throw E2EError("cannot create \(url.path)")
+            throw TestError("cannot create \(url.path)")
         }
         let handle = try FileHandle(forWritingTo: url)
         defer { try? handle.close() }
@@ -236,8 +235,6 @@ enum Content {
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path) else { return nil }
         return (attributes[.size] as? NSNumber)?.uint64Value
     }
-
-    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 }
 
 /// Everything under `directory` that is a regular file, as paths relative to it.
@@ -265,7 +262,7 @@ func assertStored(_ url: URL, equals bytes: [UInt8], _ message: @autoclosure () 
         return XCTFail("\(url.path) does not exist or cannot be read. \(message())", file: file, line: line)
     }
     guard [UInt8](data) != bytes else { return }
-    XCTFail("\(url.path) holds \(data.count) bytes (SHA-256 \(Content.hex(DigestContext.hash(.sha256, [UInt8](data))))), "
-        + "expected \(bytes.count) bytes (SHA-256 \(Content.hex(DigestContext.hash(.sha256, bytes)))). \(message())",
+    XCTFail("\(url.path) holds \(data.count) bytes (SHA-256 \(hex(DigestContext.hash(.sha256, [UInt8](data))))), "
+        + "expected \(bytes.count) bytes (SHA-256 \(hex(DigestContext.hash(.sha256, bytes)))). \(message())",
         file: file, line: line)
 }

@@ -144,6 +144,17 @@ final class CertificateParsingTests: XCTestCase {
         XCTAssertEqual(try identity(of: pki.twoCNClient), "alice")  // the last (most specific) CN
     }
 
+    /// The one common-name reader (Certificate.commonName(of:)), for the identity and for `ferry ca`: with two CNs
+    /// (made by `openssl req -subj /CN=first/CN=alice`), the last one.
+    func testCommonNameOfASubjectWithTwoCNsIsTheLast() throws {
+        let leaf = try XCTUnwrap(Certificate.chain(fromPEM: pki.twoCNClient.chainPEM).first)
+        XCTAssertEqual(leaf.commonName, "alice")
+        XCTAssertEqual(leaf.identity, leaf.commonName)
+        let noCN = try XCTUnwrap(Certificate.chain(fromPEM: pki.sanOnlyServer.chainPEM).first)
+        XCTAssertNil(noCN.commonName)
+        XCTAssertEqual(noCN.identity, "san-only.example")
+    }
+
     func testIdentityFallsBackToTheSubjectAltName() throws {
         XCTAssertEqual(try identity(of: pki.sanOnlyServer), "san-only.example")  // DNS name before the IP
         XCTAssertEqual(try identity(of: pki.ipv6OnlyServer), "2001:db8::1")

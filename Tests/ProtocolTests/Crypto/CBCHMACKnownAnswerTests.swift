@@ -41,7 +41,7 @@ final class CBCHMACKnownAnswerTests: XCTestCase {
             let expected = try bytes(ivHex + vector.ciphertext + vector.tag)
             XCTAssertEqual(CBCHMACCipher.sealedLength(plaintextLength: vector.plaintext.count), expected.count)
             let sealed = try CryptoTestSupport.seal(sealer, prefix: prefix, plaintext: vector.plaintext, iv: iv)
-            XCTAssertEqual(CryptoTestSupport.hex(sealed), CryptoTestSupport.hex(expected))
+            XCTAssertEqual(hex(sealed), hex(expected))
             XCTAssertEqual(try CryptoTestSupport.open(opener, prefix: prefix, sealed: expected), vector.plaintext)
         }
     }

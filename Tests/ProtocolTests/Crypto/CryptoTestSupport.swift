@@ -1,5 +1,6 @@
-// Helpers for the crypto tests: hex, Wycheproof loading and counting, assertions on CryptoError kinds, and running the
-// openssl command line. Namespaced (CryptoTestSupport, Wycheproof) so they cannot clash with other test helpers.
+// Helpers for the crypto tests: hex decoding, Wycheproof loading and counting, assertions on CryptoError kinds, array
+// front ends to the ciphers. Namespaced (CryptoTestSupport, Wycheproof) so they cannot clash with other test helpers.
+// (Encoding hex is Protocol's own `hex`; the openssl command line and temporary directories are in TestSupport.)
 import Foundation
 import XCTest
 @testable import Protocol
@@ -30,8 +31,6 @@ enum CryptoTestSupport {
         default: nil
         }
     }
-
-    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 
     /// Asserts that `body` throws a CryptoError of `kind`.
     static func assertThrows<T>(_ kind: CryptoError.Kind, _ message: @autoclosure () -> String = "",
@@ -118,38 +117,6 @@ enum CryptoTestSupport {
             }
         }
         return Array(output[..<length])
-    }
-
-    // MARK: openssl command line
-
-    struct CommandFailed: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    /// Runs `openssl args…` in `directory` and returns its standard output.
-    @discardableResult
-    static func openssl(_ arguments: [String], in directory: URL) throws -> Data {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw CommandFailed(description: "openssl \(arguments.joined(separator: " ")): \(errorText)")
-        }
-        return data
-    }
-
-    static func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-crypto-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
     }
 }
 

@@ -67,7 +67,7 @@ final class HybridKeyAgreementTests: XCTestCase {
                 }
                 let initiator = try KeyExchangeInitiator(mlkemSeedForTesting: seed, x25519PrivateKeyForTesting: alice)
                 XCTAssertEqual(initiator.share.count, 1216, context)
-                XCTAssertEqual(CryptoTestSupport.hex(Array(initiator.share[1184...])), Self.alicePublic, context)
+                XCTAssertEqual(hex(Array(initiator.share[1184...])), Self.alicePublic, context)
                 if let ek = test.ek {
                     XCTAssertEqual(Array(initiator.share[..<1184]), try bytes(ek), "\(context): KeyGen from seed")
                     keyGenChecked += 1
@@ -140,7 +140,7 @@ final class HybridKeyAgreementTests: XCTestCase {
         let sameKEM = try KeyExchangeInitiator(mlkemSeedForTesting: seed, x25519PrivateKeyForTesting: alice)
         let withBob = try sameKEM.complete(responderShare: Array(responderShare[..<1088]) + (try bytes(Self.bobPublic))).bytes
         XCTAssertEqual(Array(withBob[..<32]), Array(secret[..<32]), "ML-KEM secret is the first half")
-        XCTAssertEqual(CryptoTestSupport.hex(Array(withBob[32...])), Self.x25519Z)
+        XCTAssertEqual(hex(Array(withBob[32...])), Self.x25519Z)
         XCTAssertTrue(try initiator.complete(responderShare: responderShare).constantTimeEquals(responderSecret))
     }
 

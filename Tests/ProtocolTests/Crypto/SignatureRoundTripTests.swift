@@ -2,21 +2,23 @@
 // through SigningKey(pem:) in PKCS#8 and in the traditional "RSA/EC PRIVATE KEY" forms; cross-checks against the
 // command line in both directions; and the keys Ferry refuses (RSA-1024, P-521).
 import Foundation
+import TestSupport
 import XCTest
 @testable import Protocol
 
 final class SignatureRoundTripTests: XCTestCase {
-    private var directory: URL!
+    private var temporary: TemporaryDirectory!
+    private var directory: URL { temporary.url }
 
     override func setUpWithError() throws {
-        directory = try CryptoTestSupport.temporaryDirectory()
+        temporary = try TemporaryDirectory(label: "crypto")
     }
 
     override func tearDownWithError() throws {
-        if let directory { try? FileManager.default.removeItem(at: directory) }
+        temporary?.remove()
     }
 
-    private func run(_ arguments: [String]) throws { try CryptoTestSupport.openssl(arguments, in: directory) }
+    private func run(_ arguments: [String]) throws { try openssl(arguments, in: directory) }
 
     private func read(_ name: String) throws -> [UInt8] { Array(try Data(contentsOf: directory.appendingPathComponent(name))) }
 

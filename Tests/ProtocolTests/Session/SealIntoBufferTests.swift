@@ -1,6 +1,6 @@
 // Data sealed straight into the caller's buffer (ClientConnection.sendData(_:into:now:), the client's zero-copy path):
 // the AEAD's two-part seal gives exactly the bytes of the contiguous one, and a stream of such records, interleaved
-// with the KeyUpdates of frequent rotations, reaches the server intact for every suite.
+// with the RotateInit and RotateCommit messages of frequent rotations, reaches the server intact for every suite.
 import XCTest
 @testable import Protocol
 
@@ -31,7 +31,7 @@ final class SealIntoBufferTests: XCTestCase {
     }
 
     /// A 1 MiB upload whose Data records are all sealed into separate buffers, with rotation every 8 KiB: the
-    /// KeyUpdates the protocol queues go out between them (hasPendingOutput), and the server opens everything.
+    /// rotation messages the protocol queues go out between them (hasPendingOutput), and the server opens everything.
     func testDataSealedIntoBuffersArrivesIntactAcrossRotations() throws {
         for suite in [CipherSuite.aes256GCM, .aes128GCM, .chacha20Poly1305, .aes256CBCHMACSHA256] {
             var client = try Fixtures.clientConfiguration()

@@ -10,6 +10,7 @@
 // before, ahead of every certificate. Verifying at the real current time also works, since generation came first —
 // except for `expiredClient`, which is expired in real time (made with `x509 -days -1`).
 import Foundation
+import TestSupport
 
 enum TestKeyType: CaseIterable, Sendable { case ed25519, ecdsaP256, ecdsaP384, rsa2048 }
 
@@ -183,7 +184,6 @@ final class TestPKI: Sendable {
 
 /// Runs `openssl` in one temporary directory. Only used while `TestPKI.init` runs, on one thread.
 private final class Builder {
-    struct Failure: Error, CustomStringConvertible { let description: String }
 
     enum Key {
         case ed25519, p256, p384, rsa(Int), ed448, p521
@@ -241,17 +241,16 @@ private final class Builder {
 
         """
 
-    let directory: URL
+    private let temporary: TemporaryDirectory
+    private var directory: URL { temporary.url }
     private var serial = 0x1000
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("ferry-test-pki-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        temporary = try TemporaryDirectory(label: "test-pki")
         try write("req.cnf", Self.requestConfiguration)
     }
 
-    func removeDirectory() { try? FileManager.default.removeItem(at: directory) }
+    func removeDirectory() { temporary.remove() }
 
     func makeCA(name: String, subject: String, newkey: [String]) throws -> Issuer {
         try openssl(["req", "-x509", "-newkey"] + newkey + [
@@ -306,22 +305,6 @@ private final class Builder {
     }
 
     private func openssl(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl"] + arguments
-        process.currentDirectoryURL = directory
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        // Not waitUntilExit: on Linux it polls the run loop every 50 ms, which made the PKI take ~5 s instead of ~1 s.
-        let exited = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in exited.signal() }
-        try process.run()
-        let text = output.fileHandleForReading.readDataToEndOfFile()  // before waiting: a full pipe would block openssl
-        exited.wait()
-        guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-            throw Failure(description: "openssl \(arguments.joined(separator: " ")) exited \(process.terminationStatus): "
-                + String(decoding: text, as: UTF8.self))
-        }
+        try TestSupport.openssl(arguments, in: directory)
     }
 }

@@ -5,6 +5,7 @@ import Foundation
 import Platform
 import Protocol
 import Store
+import TestSupport
 import XCTest
 
 class StoreTestCase: XCTestCase {
@@ -19,7 +20,7 @@ class StoreTestCase: XCTestCase {
     static let staging = ".staging"
 
     override func setUpWithError() throws {
-        base = FileManager.default.temporaryDirectory.appendingPathComponent("ferry-store-\(UUID().uuidString)")
+        base = try makeTemporaryDirectory("store").url
         rootPath = base.appendingPathComponent("root").path
         outsidePath = base.appendingPathComponent("outside").path
         try FileManager.default.createDirectory(atPath: rootPath, withIntermediateDirectories: true)
@@ -31,7 +32,6 @@ class StoreTestCase: XCTestCase {
     override func tearDownWithError() throws {
         executor = nil
         buffers = nil
-        if let base { try? FileManager.default.removeItem(at: base) }
     }
 
     func makeStore(useOpenat2: Bool = true) throws -> Store {
