@@ -55,8 +55,9 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]),
         // What more than one test target needs: temporary directories, child processes with deadlines, the openssl
-        // command line, where the built executables are. A helper only one target uses stays in that target.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // command line, where the built executables are, an executor the store's tests step by hand. A helper only one
+        // target uses stays in that target.
+        .target(name: "TestSupport", dependencies: ["Store"], path: "Tests/TestSupport"),
         .testTarget(
             name: "ProtocolTests",
             dependencies: ["Protocol", "TestSupport"],

@@ -3,9 +3,9 @@
 // A failure at any step, a dropped connection or a crash leaves no file under the final name; a failure or a drop
 // also leaves no .part and none of the directories the upload created (HeldDirectory).
 //
-//   preparing ──prepared──► receiving ──finish()──► flushing ──(all batches written, digest equal)──► committing
+//   preparing ──prepared──► receiving ──finish()──► flushing ──(all batches written)──► committing (digest differs: discard)
 //       │                      │                       │                                                  │
-//       │ refused              │ a write failed        │ a write failed, digest differs                   ├─► ended (.committed)
+//       │ refused              │ a write failed        │ a write failed                                    ├─► ended (.committed)
 //       ▼                      ▼                       ▼                                                  └─► ended (.failed)
 //     ended (.failed)        failing ◄─────────────────┘
 //                              │ (the jobs in flight end)
@@ -17,7 +17,9 @@
 // still running owns the descriptor, so closing it sooner could let the number be reused and the write land in another
 // file. A commit already running completes: the file was whole and verified.
 //
-// Runs on one thread (the session's loop); its blocking work goes to the BlockingExecutor it is given.
+// Runs on one thread (the session's loop); its blocking work goes to the BlockingExecutor it is given. Events reach
+// `onEvent` only from the completions of those jobs, never from inside a call the owner makes (so the owner is never
+// re-entered while it feeds or finishes the writer).
 import Platform
 import Protocol
 
@@ -193,12 +195,10 @@ public final class UploadWriter {
         switch state {
         case .receiving, .flushing:
             let finishing = if case .flushing = state { true } else { false }
-            var cut = false
-            while pipeline.cutBatch(finishing: finishing) != nil { cut = true }
+            while pipeline.cutBatch(finishing: finishing) != nil {}
             startJobs(open)
             reportBacklog()
-            if case .flushing(_, let clientDigest) = state, pipeline.isEmpty { return commit(open, clientDigest) }
-            if cut { emit(.room) }
+            if case .flushing(_, let clientDigest) = state, pipeline.isEmpty { commit(open, clientDigest) }
         case .failing:
             pipeline.dropIdle()
             reportBacklog()
@@ -247,17 +247,23 @@ public final class UploadWriter {
         if case .receiving = state, !open.pipeline.isFull { emit(.room) }
     }
 
+    /// Every batch is written: the commit job, or the discard when the digests differ (in a job too, so the failure
+    /// reaches `onEvent` from a completion like every other event, never from inside `finish`).
     private func commit(_ open: Open, _ clientDigest: [UInt8]) {
         let computed = digest.snapshot()
-        guard computed == clientDigest else {
-            return fail(open, StoreFailure(UploadFailure(
-                .digestMismatch, "SHA-256 mismatch for '\(path.relativePath)': the server computed \(hex(computed))")))
-        }
         open.pipeline.giveBuffersBack()
         state = .committing
         reportBacklog()
         let context = self.context, prepared = open.prepared, size = received, name = path.relativePath
-        executor.run({ UploadJobs.commit(context, prepared) }, then: { [self] result in
+        let mismatch = computed == clientDigest ? nil : StoreFailure(UploadFailure(
+            .digestMismatch, "SHA-256 mismatch for '\(name)': the server computed \(hex(computed))"))
+        executor.run({ () -> Result<Void, StoreFailure> in
+            if let mismatch {
+                UploadJobs.discard(context, prepared)
+                return .failure(mismatch)
+            }
+            return UploadJobs.commit(context, prepared)
+        }, then: { [self] result in
             state = .ended
             switch result {
             case .success: emit(.committed(UploadReceipt(storedName: name, size: size, digest: computed)))

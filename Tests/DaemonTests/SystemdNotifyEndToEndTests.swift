@@ -102,7 +102,7 @@ final class SystemdNotifyEndToEndTests: XCTestCase {
         XCTAssertTrue(Self.accepts(port: setup.port), "READY=1 arrived before 127.0.0.1:\(setup.port) accepted")
         XCTAssertEqual(ready, "READY=1\nMAINPID=\(daemon.pid)\nSTATUS=serving: 0 active sessions, 0 bytes received")
 
-        // Upload a file, so STATUS= counts received bytes (SessionDriver → DaemonShared.bytesReceived).
+        // Upload a file, so STATUS= counts received bytes (ServerSession → DaemonShared.bytesReceived).
         let file = setup.directory.appendingPathComponent("payload.bin")
         try Data(repeating: 0x5A, count: 300 * 1024).write(to: file)
         let upload = try runCommand(setup.binaries.appendingPathComponent("ferry").path, [

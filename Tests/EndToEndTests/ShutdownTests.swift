@@ -47,7 +47,7 @@ final class ShutdownTests: XCTestCase {
     }
 
     /// SIGTERM while a client is in the first of three files: that upload finishes, but no new upload starts during the
-    /// drain (SessionDriver.shutdown: "Goodbye to an idle session now; an upload in flight is left to finish"), so the
+    /// drain (ServerSession.shutdown: "Goodbye now unless an operation is in flight (it finishes first…)"), so the
     /// daemon stops soon after the upload in flight instead of taking new files until the grace period cuts one.
     func testNoNewUploadStartsWhileDraining() throws {
         let env = try TestEnvironment(self)

@@ -149,14 +149,13 @@ final class Worker: @unchecked Sendable {
         let id = shared.makeSessionID()
         shared.metrics.sessionOpened()
         let driver = SessionDriver(id: id, loop: loop, tcp: tcp, settings: settings, store: store,
-                                   buffers: uploadBuffers, logger: logger, metrics: shared.metrics) { [self] driver in
+                                   buffers: uploadBuffers, logger: logger, metrics: shared.metrics, shared: shared) { [self] driver in
             sessions[driver.id] = nil
             shared.releaseSession()
             shared.metrics.sessionClosed()
             if draining, sessions.isEmpty { finishDrain() }
         }
         sessions[id] = driver
-        driver.shared = shared
         driver.start()
     }
 

@@ -5,6 +5,7 @@
 import Protocol
 import Platform
 import Store
+import TestSupport
 import XCTest
 
 final class UploadRun {

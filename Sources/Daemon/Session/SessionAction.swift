@@ -1,0 +1,24 @@
+// What a session asks its driver to do: the only way the sans-socket session (ServerSession and its operation
+// handlers) reaches the socket. The driver (Runtime/SessionDriver.swift) performs them in order.
+import Store
+
+enum SessionAction: Equatable {
+    /// Write what the protocol queued (`ServerSession.drainOutput`).
+    case flush
+    /// Stop reading the socket: the store is behind.
+    case pauseReading
+    /// Read again: first process what was already received (it may pause again), then the socket.
+    case resumeReading
+    /// Write what is queued, then close the connection.
+    case close
+    /// Route this writer's events to `ServerSession.storeEvent`: the store answers later, on this loop.
+    case watch(UploadWriter)
+
+    static func == (lhs: SessionAction, rhs: SessionAction) -> Bool {
+        switch (lhs, rhs) {
+        case (.flush, .flush), (.pauseReading, .pauseReading), (.resumeReading, .resumeReading), (.close, .close): true
+        case (.watch(let a), .watch(let b)): a === b
+        default: false
+        }
+    }
+}

@@ -1,0 +1,190 @@
+// The upload operation of a session: the protocol's upload events and the store's answers in, actions out. It owns
+// the UploadWriter of the upload in flight and never touches the socket or the protocol state: ServerSession applies
+// what it returns (accept, reject, commit, fail on ServerConnection; pause, resume, watch for the driver).
+//
+//   idle ──Open──► preparing ──store .ready──► receiving ──Close──► (receiving: the writer commits) ──.committed──► idle
+//                     │                         │  Data…                                          └──.failed────► idle
+//                     └──store .failed──► idle  ├──store .failed (a write) ──► idle (fail: the client stops sending)
+//                                               └──Abort / connection end ──► idle (the writer cleans up)
+//
+// Where the next operations go: a handler like this one per operation (download, list, delete), beside it.
+import Logging
+import Platform
+import Protocol
+import Store
+
+struct UploadHandler {
+    enum Action: Equatable {
+        case accept
+        case reject(UploadFailure)
+        case commit(UploadReceipt)
+        case fail(UploadFailure)
+        case pauseReading
+        case resumeReading
+        case watch(UploadWriter)
+
+        static func == (lhs: Action, rhs: Action) -> Bool {
+            switch (lhs, rhs) {
+            case (.accept, .accept), (.pauseReading, .pauseReading), (.resumeReading, .resumeReading): true
+            case (.reject(let a), .reject(let b)), (.fail(let a), .fail(let b)): a == b
+            case (.commit(let a), .commit(let b)): a == b
+            case (.watch(let a), .watch(let b)): a === b
+            default: false
+            }
+        }
+    }
+
+    /// What the handler needs of the daemon: the store, where its blocking work runs, the worker's buffers, and the
+    /// settings in force (a reload changes them for the next upload).
+    struct Environment {
+        let store: Store
+        let executor: BlockingExecutor
+        let buffers: IOBufferPool
+        let sessionID: UInt64
+        var settings: RuntimeSettings
+        var draining = false
+    }
+
+    private enum State {
+        case idle
+        /// Open received; the store is preparing (directories, name checks, the .part file).
+        case preparing(UploadWriter, UploadRequest)
+        /// Accepted: Data goes to the writer; after Close it commits.
+        case receiving(UploadWriter, UploadRequest)
+    }
+
+    var environment: Environment
+    private var state = State.idle
+    private var logger: Logger
+    private let metrics: DaemonMetrics
+    /// Uploads opened in this session (the "session closed" line; the .part names).
+    private(set) var opened: UInt64 = 0
+
+    init(environment: Environment, logger: Logger, metrics: DaemonMetrics) {
+        self.environment = environment
+        self.logger = logger
+        self.metrics = metrics
+    }
+
+    var writer: UploadWriter? {
+        switch state {
+        case .idle: nil
+        case .preparing(let writer, _), .receiving(let writer, _): writer
+        }
+    }
+
+    var isBusy: Bool { writer != nil }
+
+    mutating func setClient(_ identity: String) { logger[metadataKey: "client"] = "\(identity)" }
+
+    // MARK: Protocol events
+
+    /// Open: refused at once when it breaks a rule this session can check; otherwise the store prepares it.
+    mutating func requested(_ request: UploadRequest, identity: String) -> [Action] {
+        let settings = environment.settings
+        if environment.draining { return refuse(request, UploadFailure(.busy, "the server is shutting down; retry later")) }
+        if settings.maxFileSize > 0, request.size > settings.maxFileSize {
+            return refuse(request, UploadFailure(.tooLarge, "\(request.size) bytes exceeds the server's limit of \(settings.maxFileSize)"))
+        }
+        if request.overwrite, !settings.allowOverwrite {
+            return refuse(request, UploadFailure(.exists, "this server does not allow overwriting files"))
+        }
+        let path: StoredPath
+        do { path = try environment.store.rules.storedPath(identity: identity, relativePath: request.path) } catch {
+            return refuse(request, UploadFailure(.badPath, "\(error)"))
+        }
+        opened += 1
+        let writer = UploadWriter(
+            store: environment.store, path: path, uploadID: environment.sessionID << 20 | opened,
+            settings: UploadWriter.Settings(overwrite: request.overwrite, durable: settings.fsync, directIO: settings.directIO),
+            executor: environment.executor, buffers: environment.buffers)
+        writer.onBacklogChange = { [metrics] delta in metrics.backlogChanged(by: delta) }
+        state = .preparing(writer, request)
+        return [.watch(writer)]
+    }
+
+    /// Room for the next Data chunk, decrypted straight into the writer's batch; nil when no upload receives.
+    func reserve(_ length: Int) -> UnsafeMutableRawBufferPointer? { writer?.reserve(length) }
+
+    /// A Data chunk of `length` bytes was decrypted into `reserve`'s room (`chunk` nil) or arrives as a copy.
+    mutating func received(_ length: Int, chunk: ArraySlice<UInt8>? = nil) -> [Action] {
+        metrics.received(bytes: length)
+        guard case .receiving(let writer, _) = state else { return [] }
+        if let chunk { writer.append(chunk) } else { writer.appendWritten(length) }
+        return writer.isFull ? [.pauseReading] : []
+    }
+
+    /// Close: the writer commits once its batches are written, if the digest matches.
+    mutating func finished(digest: [UInt8]) -> [Action] {
+        writer?.finish(clientDigest: digest)
+        return []
+    }
+
+    /// The client aborted: the writer drops the upload.
+    mutating func aborted(_ failure: UploadFailure) -> [Action] {
+        logger.notice("upload aborted by the client", metadata: ["path": "\(writer?.path.relativePath ?? "")", "reason": "\(failure.message)"])
+        metrics.uploadFailed(failure.code)
+        writer?.abandon()
+        state = .idle
+        return [.resumeReading]
+    }
+
+    /// The connection ended (dropped, closed, timed out): an upload in flight is dropped.
+    mutating func connectionEnded() {
+        guard let writer else { return }
+        metrics.uploadFailed(.aborted)
+        writer.abandon()
+        state = .idle
+    }
+
+    // MARK: Store events
+
+    mutating func storeEvent(_ event: UploadWriter.Event, from writer: UploadWriter) -> [Action] {
+        guard writer === self.writer else { return [] }  // an upload this handler already let go of
+        switch (event, state) {
+        case (.ready, .preparing(_, let request)):
+            logger.info("upload started", metadata: ["path": "\(request.path)", "size": "\(request.size)"])
+            state = .receiving(writer, request)
+            return [.accept]
+        case (.room, _):
+            return [.resumeReading]
+        case (.committed(let receipt), _):
+            state = .idle
+            logger.info("upload committed", metadata: [
+                "path": "\(receipt.storedName)", "bytes": "\(receipt.size)", "sha256": "\(hex(receipt.digest))",
+            ])
+            metrics.uploadCommitted()
+            return [.commit(receipt), .resumeReading]
+        case (.failed(let failure), .preparing(_, let request)):
+            state = .idle
+            if failure.isSuspicious {
+                logger.warning("upload refused", metadata: Self.metadata(request, failure))
+                metrics.uploadFailed(failure.failure.code)
+                return [.reject(failure.failure)]
+            }
+            return refuse(request, failure.failure)
+        case (.failed(let failure), .receiving(_, let request)):
+            state = .idle
+            if failure.isSuspicious {
+                logger.warning("upload refused", metadata: Self.metadata(request, failure))
+            } else {
+                logger.error("upload failed", metadata: Self.metadata(request, failure))
+            }
+            metrics.uploadFailed(failure.failure.code)
+            return [.fail(failure.failure), .resumeReading]
+        case (.ready, _), (.failed, .idle):
+            preconditionFailure("store event \(event) in state \(state)")
+        }
+    }
+
+    private func refuse(_ request: UploadRequest, _ failure: UploadFailure) -> [Action] {
+        logger.notice("upload refused", metadata: ["path": "\(request.path)", "code": "\(failure.code)", "reason": "\(failure.message)"])
+        metrics.uploadFailed(failure.code)
+        return [.reject(failure)]
+    }
+
+    private static func metadata(_ request: UploadRequest, _ failure: StoreFailure) -> Logger.Metadata {
+        ["path": "\(request.path)", "code": "\(failure.failure.code)", "reason": "\(failure.failure.message)",
+         "detail": "\(failure.detail)"]
+    }
+}
