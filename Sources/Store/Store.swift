@@ -54,6 +54,18 @@ public final class Store: Sendable {
         DirectoryCalls.close(root)
     }
 
+    /// What `init` checks, without taking the lock (`ferryd check-config` and a reload, while a daemon may run): the
+    /// root opens, the staging directory below it is a real directory (created if missing) on the root's file system,
+    /// and this process may write there. Blocking.
+    public static func checkLayout(rootPath: String, staging: String) throws(StoreError) {
+        let root: Int32
+        do { root = try DirectoryCalls.openDirectory(path: rootPath) } catch {
+            throw StoreError("cannot open the storage root \(rootPath): \(error.message)")
+        }
+        defer { DirectoryCalls.close(root) }
+        DirectoryCalls.close(try openStaging(staging, in: root, rootPath: rootPath))
+    }
+
     private static func openStaging(_ name: String, in root: Int32, rootPath: String) throws(StoreError) -> Int32 {
         let path = rootPath.hasSuffix("/") ? rootPath + name : rootPath + "/" + name
         var made = false
@@ -81,6 +93,11 @@ public final class Store: Sendable {
         } catch {
             DirectoryCalls.close(fd)
             throw StoreError("cannot stat \(path): \(error)")
+        }
+        guard faccessat(fd, ".", W_OK, 0) == 0 else {
+            let reason = String(cString: strerror(errno))
+            DirectoryCalls.close(fd)
+            throw StoreError("the staging directory \(path) is not writable by this process (uid \(getuid())): \(reason)")
         }
         if made { try? DirectoryCalls.sync(root) }
         return fd

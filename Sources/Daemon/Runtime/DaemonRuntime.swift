@@ -5,6 +5,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Protocol
+import Store
 
 struct DaemonRuntime {
     let config: DaemonConfig
@@ -63,23 +64,18 @@ struct DaemonRuntime {
         return [UInt8](data)
     }
 
-    /// The root and the staging directory must exist (staging on the same filesystem, so rename/link is atomic).
+    /// The root must exist (created here when missing: the operator named it) and the staging directory below it must
+    /// be a real directory on the same file system (so the final link or rename is atomic) that ferryd may write: the
+    /// store's own check, through descriptors.
     private static func prepareStorage(root: URL, staging: String) throws {
-        let manager = FileManager.default
-        let stagingURL = root.appendingPathComponent(staging, isDirectory: true)
         do {
-            try manager.createDirectory(at: stagingURL, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o750])
         } catch {
-            throw ValidationError("storage.root: cannot create \(stagingURL.path): \(error.localizedDescription)")
+            throw ValidationError("storage.root: cannot create \(root.path): \(error.localizedDescription)")
         }
-        var rootStat = stat(), stagingStat = stat()
-        guard stat(root.path, &rootStat) == 0, stat(stagingURL.path, &stagingStat) == 0 else {
-            throw ValidationError("storage.root: cannot stat \(root.path)")
+        do { try Store.checkLayout(rootPath: root.path, staging: staging) } catch {
+            throw ValidationError("storage.root: \(error)")
         }
-        guard rootStat.st_dev == stagingStat.st_dev else {
-            throw ValidationError("storage.staging (\(stagingURL.path)) is on another filesystem than storage.root: "
-                + "commits would not be atomic")
-        }
-        guard access(stagingURL.path, W_OK) == 0 else { throw ValidationError("storage.root: \(stagingURL.path) is not writable") }
     }
 }
