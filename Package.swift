@@ -65,7 +65,8 @@ let package = Package(
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "Platform", "TestSupport"]),
         .testTarget(name: "UnitsTests", dependencies: ["Units"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Platform", "Protocol", "TestSupport"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Protocol", "Store", "Platform", "EventLoop", "TestSupport"]),
+        .testTarget(
+            name: "DaemonTests", dependencies: ["Daemon", "Protocol", "Store", "Platform", "EventLoop", "TestSupport"]),
         .testTarget(
             name: "ClientTests",
             dependencies: ["Client", "Protocol", "TestSupport", .product(name: "TOMLKit", package: "TOMLKit")]),

@@ -14,7 +14,10 @@
 // are still empty are removed, deepest first, each reached through ".." from the one below and checked to be the very
 // directory (device and inode). So overlapping uploads that all fail leave nothing, whichever ends last, and no
 // directory that existed before, that a live upload holds, or that leads to a stored file is ever removed. Walks,
-// commits and clean-ups take the store's claim lock, so none of them sees another half done.
+// commits and clean-ups take a claim lock, so none of them sees another half done. Every chain starts at an identity's
+// directory (the root is in none), so chains of different identities share no directory: the locks are per identity
+// (one of `DirectoryClaims.shards`, by a hash of the identity), and a client whose deep paths keep its walks long
+// slows only its own uploads.
 import Platform
 import Synchronization
 
@@ -35,7 +38,8 @@ struct DirectoryKey: Hashable, Sendable {
     }
 }
 
-/// The directories live uploads hold, and the provisional ones with how many live uploads count on each.
+/// The directories live uploads hold, and the provisional ones with how many live uploads count on each, in shards
+/// by identity.
 final class DirectoryClaims: Sendable {
     struct Table {
         /// Directories held open by live uploads (their file goes there): never removed.
@@ -44,14 +48,28 @@ final class DirectoryClaims: Sendable {
         var provisional: [DirectoryKey: Int] = [:]
     }
 
-    private let table = Mutex(Table())
-
-    func withLock<R>(_ body: (inout Table) throws(TreeRefusal) -> R) throws(TreeRefusal) -> R {
-        try table.withLock { (table: inout Table) throws(TreeRefusal) -> R in try body(&table) }
+    /// Enough that unrelated identities rarely share a lock on a busy server; a shared one only costs waiting.
+    static let shards = 64
+    /// A Mutex cannot sit in an array (it is not copyable): each shard's is in an object of its own.
+    private final class Shard: Sendable {
+        let table = Mutex(Table())
     }
 
-    var count: Int { table.withLock { $0.held.values.reduce(0, +) } }
-    var provisionalCount: Int { table.withLock { $0.provisional.count } }
+    private let tables = (0..<DirectoryClaims.shards).map { _ in Shard() }
+
+    /// The shard of `identity`'s chains: FNV-1a of its UTF-8 bytes (stable, unlike Swift's seeded hashValue).
+    static func shard(of identity: String) -> Int {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in identity.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return Int(hash % UInt64(shards))
+    }
+
+    func withLock<R>(_ shard: Int, _ body: (inout Table) throws(TreeRefusal) -> R) throws(TreeRefusal) -> R {
+        try tables[shard].table.withLock { (table: inout Table) throws(TreeRefusal) -> R in try body(&table) }
+    }
+
+    var count: Int { tables.reduce(0) { sum, shard in sum + shard.table.withLock { $0.held.values.reduce(0, +) } } }
+    var provisionalCount: Int { tables.reduce(0) { sum, shard in sum + shard.table.withLock { $0.provisional.count } } }
 }
 
 /// Why the walk refused or failed; UploadJobs turns it into the client's UploadFailure and the log's line.
@@ -76,6 +94,8 @@ final class HeldDirectory: @unchecked Sendable {
     let key: DirectoryKey
     /// The chain's provisional directories, outermost first; the last is the held directory when there are any.
     let provisional: [ChainEntry]
+    /// The claim lock of the chain's identity.
+    private(set) var shard = 0
     private var released = false
 
     private init(descriptor: Int32, key: DirectoryKey, provisional: [ChainEntry]) {
@@ -90,10 +110,12 @@ final class HeldDirectory: @unchecked Sendable {
     /// `useOpenat2` false forces the component walk (tests; kernels without openat2 take it anyway).
     static func reach(_ components: [String], below root: Int32, claims: DirectoryClaims,
                       useOpenat2: Bool) throws(TreeRefusal) -> HeldDirectory {
-        try claims.withLock { (table: inout DirectoryClaims.Table) throws(TreeRefusal) -> HeldDirectory in
+        let shard = DirectoryClaims.shard(of: components.first ?? "")
+        return try claims.withLock(shard) { (table: inout DirectoryClaims.Table) throws(TreeRefusal) -> HeldDirectory in
             var held = useOpenat2 ? try openExisting(components, below: root, table) : nil
             if held == nil { held = try walk(components, below: root, &table) }
             guard let held else { preconditionFailure("walk returned nothing") }
+            held.shard = shard
             table.held[held.key, default: 0] += 1
             return held
         }
@@ -108,8 +130,9 @@ final class HeldDirectory: @unchecked Sendable {
             fd = try DirectoryCalls.openBeneath(components.joined(separator: "/"), in: root, flags: O_RDONLY | O_DIRECTORY)
         } catch {
             // ENOENT: the walk creates what is missing; ELOOP/EXDEV/ENOTDIR: it names the component; ENOSYS/EPERM: no
-            // openat2 here (an old kernel, or a seccomp filter that predates it); EAGAIN: a rename raced the lookup.
-            if [ENOENT, ELOOP, EXDEV, ENOTDIR, ENOSYS, EPERM, EAGAIN].contains(error.number) { return nil }
+            // openat2 here (an old kernel, or a seccomp filter that predates it); EAGAIN: a rename raced the lookup;
+            // ENAMETOOLONG: the joined path passes PATH_MAX, which no single component of the walk does.
+            if [ENOENT, ELOOP, EXDEV, ENOTDIR, ENOSYS, EPERM, EAGAIN, ENAMETOOLONG].contains(error.number) { return nil }
             throw .system(error)
         }
         let key: DirectoryKey
@@ -212,7 +235,7 @@ final class HeldDirectory: @unchecked Sendable {
     func release(claims: DirectoryClaims, committed: Bool) {
         guard !released else { return }
         released = true
-        try? claims.withLock { (table: inout DirectoryClaims.Table) throws(TreeRefusal) in
+        try? claims.withLock(shard) { (table: inout DirectoryClaims.Table) throws(TreeRefusal) in
             let remaining = (table.held[key] ?? 1) - 1
             table.held[key] = remaining > 0 ? remaining : nil
             if committed {

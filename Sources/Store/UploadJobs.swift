@@ -219,7 +219,7 @@ enum UploadJobs {
         join(context.store.rootPath, context.path.directoryComponents + [context.path.name])
     }
 
-    private static func stagingPath(_ context: Context) -> String {
+    static func stagingPath(_ context: Context) -> String {
         join(context.store.rootPath, [context.store.rules.staging, context.partName])
     }
 

@@ -15,7 +15,7 @@
 // abandon() (the session ended, or the client aborted) silences the events and, from preparing, receiving or
 // flushing, drops the upload: through failing/discarding once the prepare or the jobs in flight are done — a write
 // still running owns the descriptor, so closing it sooner could let the number be reused and the write land in another
-// file. A commit already running completes: the file was whole and verified.
+// file. A commit already running completes (the file was whole and verified) and still reports its outcome.
 //
 // Runs on one thread (the session's loop); its blocking work goes to the BlockingExecutor it is given. Events reach
 // `onEvent` only from the completions of those jobs, never from inside a call the owner makes (so the owner is never
@@ -161,14 +161,23 @@ public final class UploadWriter {
         pump(open)
     }
 
-    /// Drops the upload (no more events). Idempotent; a commit already running completes.
-    public func abandon() {
-        onEvent = nil
+    /// Drops the upload (no more events) — unless its commit job is already running: that one completes (the file was
+    /// whole and verified), its outcome still reaches `onEvent` (the caller may point it elsewhere), and this returns
+    /// true. Idempotent.
+    @discardableResult
+    public func abandon() -> Bool {
         switch state {
-        case .preparing: state = .preparing(dropped: true)
-        case .receiving(let open), .flushing(let open, _): fail(open, nil)
-        case .failing, .committing, .discarding, .ended: break
+        case .committing:
+            return true
+        case .preparing:
+            state = .preparing(dropped: true)
+        case .receiving(let open), .flushing(let open, _):
+            fail(open, nil)
+        case .failing, .discarding, .ended:
+            break
         }
+        onEvent = nil
+        return false
     }
 
     // MARK: Steps
@@ -231,7 +240,7 @@ public final class UploadWriter {
                 batch.write = .done
                 if fellBack { pipeline.direct = false }  // buffered from now on
                 if case .failure(let error) = result {
-                    fail(open, .system(error, while: "writing '\(path.relativePath)'", at: context.store.rootPath))
+                    fail(open, .system(error, while: "writing '\(path.relativePath)'", at: UploadJobs.stagingPath(context)))
                 }
                 jobFinished(open)
             })

@@ -22,15 +22,14 @@ final class ServerSessionTests: XCTestCase {
         try rig.handshake()
         for (name, size) in [("docs/a.bin", 300_000), ("docs/deeper/b.bin", 70_001)] {
             let content = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 ^ $0 >> 9) }
-            rig.client.startUpload(UploadRequest(path: name, size: UInt64(size)), now: rig.now)
+            rig.open(name, size: size)
             try rig.pump()
             XCTAssertEqual(rig.executor.queuedResultTypes.count, 1, "\(name): the prepare job waits for the store")
             XCTAssertFalse(rig.events.contains(.uploadAccepted(offset: 0)) && name == "docs/a.bin", "accepted before the store was ready")
             try rig.runJobs()
             XCTAssertEqual(rig.events.last, .uploadAccepted(offset: 0), name)
             try rig.send(content)
-            rig.client.finishUpload(digest: DigestContext.hash(.sha256, content), now: rig.now)
-            try rig.pump()
+            try rig.finish(digest: DigestContext.hash(.sha256, content))
             try rig.runJobs()
             XCTAssertEqual(rig.events.last, .uploadCommitted(UploadReceipt(storedName: name, size: UInt64(size),
                                                                            digest: DigestContext.hash(.sha256, content))))
@@ -51,7 +50,7 @@ final class ServerSessionTests: XCTestCase {
 
         // 1. The disk refuses the write: RLIMIT_FSIZE (EFBIG once past it; SIGXFSZ ignored so the write just fails).
         let big = Array(repeating: UInt8(0xA5), count: 3 << 20)
-        rig.client.startUpload(UploadRequest(path: "new/dir/big.bin", size: UInt64(big.count)), now: rig.now)
+        rig.open("new/dir/big.bin", size: big.count)
         try rig.pump()
         try rig.runJobs()
         XCTAssertEqual(rig.events.last, .uploadAccepted(offset: 0))
@@ -79,18 +78,12 @@ final class ServerSessionTests: XCTestCase {
 
         // 2. A wrong digest: refused at Close.
         let small = Array("small".utf8)
-        rig.client.startUpload(UploadRequest(path: "wrong.txt", size: UInt64(small.count)), now: rig.now)
-        try rig.pump()
-        try rig.runJobs()
-        try rig.send(small)
-        rig.client.finishUpload(digest: [UInt8](repeating: 0, count: 32), now: rig.now)
-        try rig.pump()
-        try rig.runJobs()
+        try rig.upload("wrong.txt", small, digest: [UInt8](repeating: 0, count: 32))
         guard case .uploadFailed(let mismatch)? = rig.events.last else { return XCTFail("\(rig.events.suffix(2))") }
         XCTAssertEqual(mismatch.code, .digestMismatch)
 
         // 3. The client aborts in mid-upload.
-        rig.client.startUpload(UploadRequest(path: "aborted/x.bin", size: 1 << 20), now: rig.now)
+        rig.open("aborted/x.bin", size: 1 << 20)
         try rig.pump()
         try rig.runJobs()
         try rig.send(Array(repeating: 1, count: 100_000))
@@ -100,13 +93,7 @@ final class ServerSessionTests: XCTestCase {
         XCTAssertEqual(rig.storedFiles(), [])
 
         // 4. The session goes on.
-        rig.client.startUpload(UploadRequest(path: "new/dir/after.txt", size: UInt64(small.count)), now: rig.now)
-        try rig.pump()
-        try rig.runJobs()
-        try rig.send(small)
-        rig.client.finishUpload(digest: DigestContext.hash(.sha256, small), now: rig.now)
-        try rig.pump()
-        try rig.runJobs()
+        try rig.upload("new/dir/after.txt", small)
         guard case .uploadCommitted? = rig.events.last else { return XCTFail("\(rig.events.suffix(2))") }
         XCTAssertEqual(rig.storedFiles(), ["alice/new/dir/after.txt"])
         XCTAssertFalse(rig.closed)
@@ -121,7 +108,7 @@ final class ServerSessionTests: XCTestCase {
         let rig = try SessionRig(directory: makeTemporaryDirectory("session"))
         try rig.handshake()
         let content = (0..<(12 << 20)).map { UInt8(truncatingIfNeeded: $0 >> 3) }
-        rig.client.startUpload(UploadRequest(path: "slow.bin", size: UInt64(content.count)), now: rig.now)
+        rig.open("slow.bin", size: content.count)
         try rig.pump()
         try rig.runJobs()
         try rig.send(content)  // the store runs no job meanwhile
@@ -137,11 +124,36 @@ final class ServerSessionTests: XCTestCase {
         XCTAssertTrue(rig.actions.contains(.resumeReading))
         XCTAssertTrue(rig.reading)
         XCTAssertEqual(writer.received, UInt64(content.count))
-        rig.client.finishUpload(digest: DigestContext.hash(.sha256, content), now: rig.now)
-        try rig.pump()
+        try rig.finish(digest: DigestContext.hash(.sha256, content))
         try rig.runJobs()
         guard case .uploadCommitted? = rig.events.last else { return XCTFail("\(rig.events.suffix(2))") }
         XCTAssertEqual([UInt8](try Data(contentsOf: rig.root.appendingPathComponent("alice/slow.bin"))), content)
+    }
+
+    /// The connection drops after Close, while the commit job is queued: the file was whole and verified, so the
+    /// commit completes, and its outcome is counted as committed (not as an aborted upload) although no client hears it.
+    func testACommitUnderWayWhenTheConnectionDropsCompletesAndCounts() throws {
+        let rig = try SessionRig(directory: makeTemporaryDirectory("session"))
+        try rig.handshake()
+        let content = Array("late but whole".utf8)
+        rig.open("late.bin", size: content.count)
+        try rig.pump()
+        try rig.runJobs()
+        try rig.send(content)
+        try rig.finish(digest: DigestContext.hash(.sha256, content))
+        // Run the hash and the write, stopping at the commit job.
+        while rig.executor.queuedResultTypes.first.map({ $0 != Result<Void, StoreFailure>.self }) ?? false {
+            try rig.runJobs(1)
+        }
+        XCTAssertFalse(rig.executor.isIdle, "the commit job is queued")
+        rig.session.peerEnded()
+        rig.session.connectionClosed()
+        rig.executor.runAll()
+        XCTAssertEqual(rig.storedFiles(), ["alice/late.bin"])
+        let samples = Exposition.samples(String(decoding: rig.metrics.exposition(), as: UTF8.self))
+        XCTAssertEqual(samples[#"ferry_uploads_total{result="committed",reason="none"}"#], 1)
+        XCTAssertEqual(samples[#"ferry_uploads_total{result="failed",reason="aborted"}"#] ?? 0, 0)
+        XCTAssertEqual(rig.store.heldDirectories, 0)
     }
 
     /// The connection drops in mid-upload (after a first upload committed): the upload in flight is dropped once its
@@ -150,15 +162,9 @@ final class ServerSessionTests: XCTestCase {
         let rig = try SessionRig(directory: makeTemporaryDirectory("session"))
         try rig.handshake()
         let kept = Array("kept".utf8)
-        rig.client.startUpload(UploadRequest(path: "kept.txt", size: UInt64(kept.count)), now: rig.now)
-        try rig.pump()
-        try rig.runJobs()
-        try rig.send(kept)
-        rig.client.finishUpload(digest: DigestContext.hash(.sha256, kept), now: rig.now)
-        try rig.pump()
-        try rig.runJobs()
+        try rig.upload("kept.txt", kept)
 
-        rig.client.startUpload(UploadRequest(path: "a/b/c/dropped.bin", size: 8 << 20), now: rig.now)
+        rig.open("a/b/c/dropped.bin", size: 8 << 20)
         try rig.pump()
         try rig.runJobs()
         try rig.send(Array(repeating: 7, count: 2 << 20))

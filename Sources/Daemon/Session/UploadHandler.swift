@@ -129,12 +129,28 @@ struct UploadHandler {
         return [.resumeReading]
     }
 
-    /// The connection ended (dropped, closed, timed out): an upload in flight is dropped.
+    /// The connection ended (dropped, closed, timed out): an upload in flight is dropped — unless its commit already
+    /// runs, which completes; its outcome is then logged and counted here, as no client will hear it.
     mutating func connectionEnded() {
         guard let writer else { return }
-        metrics.uploadFailed(.aborted)
-        writer.abandon()
         state = .idle
+        guard writer.abandon() else { return metrics.uploadFailed(.aborted) }
+        writer.onEvent = { [logger, metrics] event in
+            switch event {
+            case .committed(let receipt):
+                logger.info("upload committed after the connection closed", metadata: [
+                    "path": "\(receipt.storedName)", "bytes": "\(receipt.size)", "sha256": "\(hex(receipt.digest))",
+                ])
+                metrics.uploadCommitted()
+            case .failed(let failure):
+                logger.error("upload failed after the connection closed", metadata: [
+                    "path": "\(writer.path.relativePath)", "code": "\(failure.failure.code)", "detail": "\(failure.detail)",
+                ])
+                metrics.uploadFailed(failure.failure.code)
+            case .ready, .room:
+                break
+            }
+        }
     }
 
     // MARK: Store events

@@ -124,6 +124,26 @@ final class SessionRig {
         try pump()
     }
 
+    /// Open (the store prepares), Data, Close with `digest` (the right one by default), and the store's jobs: one
+    /// whole upload; the client's last event is the answer.
+    func upload(_ name: String, _ content: [UInt8], digest: [UInt8]? = nil) throws {
+        open(name, size: content.count)
+        try pump()
+        try runJobs()
+        try send(content)
+        try finish(digest: digest ?? DigestContext.hash(.sha256, content))
+        try runJobs()
+    }
+
+    func open(_ name: String, size: Int) {
+        client.startUpload(UploadRequest(path: name, size: UInt64(size)), now: now)
+    }
+
+    func finish(digest: [UInt8]) throws {
+        client.finishUpload(digest: digest, now: now)
+        try pump()
+    }
+
     /// Regular files under the root but the lock file, relative, sorted.
     func storedFiles() -> [String] {
         let walker = FileManager.default.enumerator(atPath: root.path)
