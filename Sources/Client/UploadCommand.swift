@@ -93,9 +93,8 @@ struct UploadCommand: ParsableCommand {
         }
 
         let loop = try EventLoop()
-        // The event loop connects to address literals; "localhost" is the one name resolved here.
-        let address = host == "localhost" ? "127.0.0.1" : host
-        let engine = UploadEngine(loop: loop, target: UploadTarget(host: address, port: port, configuration: configuration,
+        // The host as typed (a name or a literal): the engine resolves it, and the certificate is checked against it.
+        let engine = UploadEngine(loop: loop, target: UploadTarget(host: host, port: port, configuration: configuration,
                                                                      overwrite: overwrite), files: files)
         let display = ProgressDisplay(mode: ProgressDisplay.defaultMode(quiet: quiet || json, json: json), engine: engine)
         let ticker = LoopTimer(loop: loop)

@@ -1,7 +1,7 @@
 // An IPv4 or IPv6 socket address parsed from a literal, kept in a sockaddr_storage (internal: C types stay here).
 internal import CLibUV
 
-struct SocketAddress {
+struct SocketAddress: Sendable {
     private var storage = sockaddr_storage()
 
     /// The address family, AF_INET or AF_INET6.
@@ -21,6 +21,19 @@ struct SocketAddress {
                 uv_ip4_addr(host, Int32(port), raw.baseAddress!.assumingMemoryBound(to: sockaddr_in.self))
             }
             try uvCheck(rc, "uv_ip4_addr")
+        }
+    }
+
+    /// Copies an IPv4 or IPv6 address getaddrinfo returned; nil for another family.
+    init?(sockaddr address: UnsafePointer<sockaddr>) {
+        let length: Int
+        switch Int32(address.pointee.sa_family) {
+        case AF_INET: length = MemoryLayout<sockaddr_in>.size
+        case AF_INET6: length = MemoryLayout<sockaddr_in6>.size
+        default: return nil
+        }
+        withUnsafeMutableBytes(of: &storage) { raw in
+            raw.baseAddress!.copyMemory(from: UnsafeRawPointer(address), byteCount: length)
         }
     }
 

@@ -14,13 +14,24 @@ extension TCPConnection {
     /// closed first) the half-made connection has already been closed.
     public static func connect(loop: EventLoop, host: String, port: UInt16,
                                completion: @escaping (Result<TCPConnection, UVError>) -> Void) {
-        let connection = TCPConnection(loop: loop)
         let address: SocketAddress
         do {
             address = try SocketAddress(host: host, port: port)
         } catch {
-            return connection.closeFailingConnect(error, completion)
+            return TCPConnection(loop: loop).closeFailingConnect(error, completion)
         }
+        connect(loop: loop, socketAddress: address, completion: completion)
+    }
+
+    /// Connects to an address a name resolved to (AddressResolver); the completion as for `connect(loop:host:port:)`.
+    public static func connect(loop: EventLoop, address: ResolvedAddress,
+                               completion: @escaping (Result<TCPConnection, UVError>) -> Void) {
+        connect(loop: loop, socketAddress: address.socketAddress, completion: completion)
+    }
+
+    private static func connect(loop: EventLoop, socketAddress address: SocketAddress,
+                                completion: @escaping (Result<TCPConnection, UVError>) -> Void) {
+        let connection = TCPConnection(loop: loop)
         let request = UnsafeMutablePointer<uv_connect_t>.allocate(capacity: 1)
         let context = Unmanaged.passRetained(ConnectContext(connection: connection, completion: completion))
         request.pointee.data = context.toOpaque()

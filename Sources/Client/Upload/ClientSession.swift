@@ -75,12 +75,22 @@ final class ClientSession: TCPConnectionDelegate {
         rotationTimer = LoopTimer(loop: engine.loop)
     }
 
-    func start() {
+    /// Connects to the server's addresses in turn (the first that accepts), then starts the handshake.
+    func start() { connect(engine.addresses[...], failures: []) }
+
+    private func connect(_ remaining: ArraySlice<ResolvedAddress>, failures: [String]) {
         let target = engine.target
-        TCPConnection.connect(loop: engine.loop, host: target.host, port: target.port) { [self] result in
+        guard let address = remaining.first else {
+            let tried = failures.count > 1 ? " (tried \(failures.joined(separator: ", ")))" : ""
+            let reason = failures.count == 1 ? ": \(failures[0])" : tried
+            return end(error: "cannot connect to \(target.host):\(target.port)\(reason)")
+        }
+        TCPConnection.connect(loop: engine.loop, address: address) { [self] result in
             switch result {
             case .failure(let error):
-                end(error: "cannot connect to \(target.host):\(target.port): \(error.message)")
+                let failure = remaining.count == engine.addresses.count && engine.addresses.count == 1
+                    ? error.message : "\(address): \(error.message)"
+                connect(remaining.dropFirst(), failures: failures + [failure])
             case .success(let tcp):
                 self.tcp = tcp
                 tcp.delegate = self

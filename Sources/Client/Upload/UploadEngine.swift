@@ -36,10 +36,35 @@ final class UploadEngine {
 
     var files: [PlannedFile] { results.map(\.file) }
 
-    /// Opens `parallel` sessions (no more than there are files) and runs the loop until every file has an outcome.
+    /// The server's addresses, in the order to try them (AddressResolver: IPv6 first where the system prefers it).
+    private(set) var addresses: [ResolvedAddress] = []
+
+    /// Resolves the server's name, then opens `parallel` sessions (no more than there are files), and runs the loop
+    /// until every file has an outcome. A name that does not resolve fails every file with that reason.
     func run(parallel: Int) {
-        for _ in 0..<max(1, min(parallel, results.count)) { openSession() }
+        AddressResolver.resolve(loop: loop, host: target.host, port: target.port) { [self] result in
+            switch result {
+            case .success(let resolved):
+                addresses = resolved
+                for _ in 0..<max(1, min(parallel, results.count)) { openSession() }
+            case .failure(let error):
+                lastSessionError = Self.resolutionFailure(target.host, error)
+                failQueued()
+            }
+        }
         loop.run()
+    }
+
+    /// What a user reads when the server's name does not resolve.
+    static func resolutionFailure(_ host: String, _ error: UVError) -> String {
+        switch error.name {
+        case "EAI_NONAME", "EAI_NODATA":
+            "cannot resolve the server name \"\(host)\": no such host (check the spelling in --server or `server`)"
+        case "EAI_AGAIN":
+            "cannot resolve the server name \"\(host)\": the name server did not answer (try again, or check the network)"
+        default:
+            "cannot resolve the server name \"\(host)\": \(error.message) (\(error.name))"
+        }
     }
 
     private func openSession() {
@@ -68,11 +93,14 @@ final class UploadEngine {
     func sessionEnded(_ session: ClientSession, error: String?) {
         sessions[ObjectIdentifier(session)] = nil
         if let error { lastSessionError = error }
-        if sessions.isEmpty {
-            while let index = queue.popFirst() {
-                results[index].error = lastSessionError ?? "no session could be established"
-                onFileDone?(results[index])
-            }
+        if sessions.isEmpty { failQueued() }
+    }
+
+    /// No session is left: the files still queued fail with the last session's reason.
+    private func failQueued() {
+        while let index = queue.popFirst() {
+            results[index].error = lastSessionError ?? "no session could be established"
+            onFileDone?(results[index])
         }
     }
 }
