@@ -35,6 +35,10 @@ struct ClientSettings: Equatable, Sendable {
     var rotateAfterSeconds: UInt64
     /// As configured; nil when not set. `effectiveServerName` applies the default.
     var serverName: String?
+    /// Seconds for one connection attempt, for the handshake, and with no bytes moving either way (ClientTimeouts).
+    var connectTimeout: UInt64
+    var handshakeTimeout: UInt64
+    var progressTimeout: UInt64
     /// The file these settings came from; nil when none was read.
     var sourcePath: String?
 
@@ -48,6 +52,9 @@ struct ClientSettings: Equatable, Sendable {
         rotateAfterBytes = 0
         rotateAfterSeconds = 0
         serverName = nil
+        connectTimeout = 0
+        handshakeTimeout = 0
+        progressTimeout = 0
         sourcePath = nil
         for key in Self.keys { key.applyDefault(to: &self) }
     }
@@ -118,6 +125,14 @@ extension ClientSettings {
             "rotate session keys after this many seconds; 0 = only the server's policy"),
         Key("server_name", .hostName(\.serverName),
             "the name the server's certificate must carry (default: the host of `server`)"),
+        Key("connect_timeout", .seconds(\.connectTimeout, range: ClientTimeouts.range, default: ClientTimeouts.defaultConnect),
+            "seconds one connection attempt may take (each address of the server's name gets its own)"),
+        Key("handshake_timeout", .seconds(\.handshakeTimeout, range: ClientTimeouts.range,
+                                          default: ClientTimeouts.defaultHandshake),
+            "seconds from connected to authenticated"),
+        Key("timeout", .seconds(\.progressTimeout, range: ClientTimeouts.range, default: ClientTimeouts.defaultProgress),
+            "seconds with no bytes moving either way before the connection is given up (waiting for the server to make "
+            + "a file durable gets more: ClientTimeouts)"),
     ]
 }
 

@@ -41,6 +41,15 @@ struct UploadCommand: ParsableCommand {
     @Option(help: "Rotate keys after this much data (e.g. 64MiB, 1GiB; 0 = only the server's policy and the hard limits).")
     var rotateAfterBytes: String?
 
+    @Option(help: "Seconds one connection attempt may take (default 10; `connect_timeout`).")
+    var connectTimeout: UInt64?
+
+    @Option(help: "Seconds from connected to authenticated (default 20; `handshake_timeout`).")
+    var handshakeTimeout: UInt64?
+
+    @Option(help: "Seconds with no bytes moving either way before giving the connection up (default 60, more while the server makes a file durable; `timeout`).")
+    var timeout: UInt64?
+
     @Flag(help: "Replace files that already exist on the server (if the server allows it).")
     var overwrite = false
 
@@ -69,6 +78,13 @@ struct UploadCommand: ParsableCommand {
         guard let caPath = ca ?? settings.ca, let certPath = cert ?? settings.certificate, let keyPath = key ?? settings.key else {
             throw ValidationError("--ca, --cert and --key are needed (or `ca`, `certificate`, `key` in the client configuration)")
         }
+        let timeouts = ClientTimeouts(connect: connectTimeout ?? settings.connectTimeout,
+                                      handshake: handshakeTimeout ?? settings.handshakeTimeout,
+                                      progress: timeout ?? settings.progressTimeout)
+        for (name, value) in [("--connect-timeout", timeouts.connect), ("--handshake-timeout", timeouts.handshake),
+                              ("--timeout", timeouts.progress)] where !ClientTimeouts.range.contains(value) {
+            throw ValidationError("\(name) must be between 1 and \(ClientTimeouts.range.upperBound) seconds")
+        }
         let parallel = parallel ?? settings.parallel
         guard (1...64).contains(parallel) else { throw ValidationError("--parallel must be between 1 and 64") }
 
@@ -95,7 +111,7 @@ struct UploadCommand: ParsableCommand {
         let loop = try EventLoop()
         // The host as typed (a name or a literal): the engine resolves it, and the certificate is checked against it.
         let engine = UploadEngine(loop: loop, target: UploadTarget(host: host, port: port, configuration: configuration,
-                                                                     overwrite: overwrite), files: files)
+                                                                     overwrite: overwrite, timeouts: timeouts), files: files)
         let display = ProgressDisplay(mode: ProgressDisplay.defaultMode(quiet: quiet || json, json: json), engine: engine)
         let ticker = LoopTimer(loop: loop)
         var remaining = files.count

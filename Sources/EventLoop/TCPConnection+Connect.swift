@@ -24,13 +24,17 @@ extension TCPConnection {
     }
 
     /// Connects to an address a name resolved to (AddressResolver); the completion as for `connect(loop:host:port:)`.
+    /// Returns the connection being made: closing it before the completion ran (a connect timeout) ends the attempt,
+    /// and the completion then reports ECANCELED.
+    @discardableResult
     public static func connect(loop: EventLoop, address: ResolvedAddress,
-                               completion: @escaping (Result<TCPConnection, UVError>) -> Void) {
+                               completion: @escaping (Result<TCPConnection, UVError>) -> Void) -> TCPConnection {
         connect(loop: loop, socketAddress: address.socketAddress, completion: completion)
     }
 
+    @discardableResult
     private static func connect(loop: EventLoop, socketAddress address: SocketAddress,
-                                completion: @escaping (Result<TCPConnection, UVError>) -> Void) {
+                                completion: @escaping (Result<TCPConnection, UVError>) -> Void) -> TCPConnection {
         let connection = TCPConnection(loop: loop)
         let request = UnsafeMutablePointer<uv_connect_t>.allocate(capacity: 1)
         let context = Unmanaged.passRetained(ConnectContext(connection: connection, completion: completion))
@@ -41,6 +45,7 @@ extension TCPConnection {
             request.deallocate()
             connection.closeFailingConnect(uvError(rc, "uv_tcp_connect"), completion)
         }
+        return connection
     }
 
     private func closeFailingConnect(_ error: UVError,

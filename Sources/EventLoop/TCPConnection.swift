@@ -33,6 +33,8 @@ public final class TCPConnection: LoopHandleOwner {
     public private(set) var isReading = false
     /// Bytes passed to `write` whose write callbacks have not run yet.
     public private(set) var pendingWriteBytes = 0
+    /// Bytes whose write completed (handed to the kernel): with the bytes read, what a stall detector watches.
+    public private(set) var writtenBytes: UInt64 = 0
 
     /// uv_tcp_init on a fresh heap handle; the caller accepts into it or connects it.
     init(loop: EventLoop) {
@@ -139,6 +141,7 @@ public final class TCPConnection: LoopHandleOwner {
 
     fileprivate func writeDidComplete(byteCount: Int, status: Int32) {
         pendingWriteBytes -= byteCount
+        if status >= 0 { writtenBytes += UInt64(byteCount) }
         assert(pendingWriteBytes >= 0)
         if status < 0 {
             // ECANCELED: we are closing and libuv flushed the queue; nothing to report.

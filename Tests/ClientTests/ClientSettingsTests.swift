@@ -102,9 +102,11 @@ final class ClientSettingsTests: XCTestCase {
         XCTAssertEqual(settings.serverName, "ferry.internal")
         XCTAssertEqual(settings.effectiveServerName, "ferry.internal")
         XCTAssertEqual(settings.rotation, RotationPolicy(afterBytes: 1 << 30, afterSeconds: 3600))
+        XCTAssertEqual([settings.connectTimeout, settings.handshakeTimeout, settings.progressTimeout], [10, 20, 60],
+                       "the timeouts' defaults")
         XCTAssertEqual(Set(ClientSettings.keys.map(\.name)),
                        ["server", "ca", "certificate", "key", "parallel", "rotate_after_bytes", "rotate_after_seconds",
-                        "server_name"])
+                        "server_name", "connect_timeout", "handshake_timeout", "timeout"])
         XCTAssertEqual(Set(ClientSettings.keys.map(\.name)).count, ClientSettings.keys.count, "each key declared once")
     }
 
@@ -194,6 +196,8 @@ final class ClientSettingsTests: XCTestCase {
             ("rotate_after_bytes = \"1TiB\"", "rotate_after_bytes", "out of range"),
             ("rotate_after_seconds = -5", "rotate_after_seconds", "out of range"),
             ("rotate_after_seconds = 31536001", "rotate_after_seconds", "out of range"),
+            ("timeout = 0", "timeout", "out of range"),
+            ("connect_timeout = 86401", "connect_timeout", "out of range"),
             ("server_name = \"\"", "server_name", "empty host"),
             ("server_name = \"[::1]\"", "server_name", "without brackets"),
             ("server_name = \"a b\"", "server_name", "not a host name"),

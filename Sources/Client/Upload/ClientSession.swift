@@ -73,10 +73,65 @@ final class ClientSession: TCPConnectionDelegate {
     init(engine: UploadEngine) {
         self.engine = engine
         rotationTimer = LoopTimer(loop: engine.loop)
+        watchdog = LoopTimer(loop: engine.loop)
     }
 
     /// Connects to the server's addresses in turn (the first that accepts), then starts the handshake.
-    func start() { connect(engine.addresses[...], failures: []) }
+    func start() {
+        watchdog.start(afterMilliseconds: Self.watchdogTick, repeatMilliseconds: Self.watchdogTick) { [self] in check() }
+        connect(engine.addresses[...], failures: [])
+    }
+
+    // MARK: Timeouts (ClientTimeouts)
+
+    /// What the session is waiting for, and since when (EventLoop.hrtimeNanoseconds).
+    private enum Wait {
+        case connecting(TCPConnection, since: UInt64)
+        case handshaking(since: UInt64)
+        /// Established: given up after the progress timeout with no byte moving either way (longer while the server
+        /// commits a file); `mark` is the bytes moved when they last moved, at `since`.
+        case flowing(mark: UInt64, since: UInt64)
+    }
+
+    private let watchdog: LoopTimer
+    private var wait: Wait?
+    private var bytesRead: UInt64 = 0
+    /// A connection attempt given up by the connect timeout (its completion then reports ECANCELED).
+    private var attemptTimedOut = false
+    /// One second: the granularity of every timeout.
+    static let watchdogTick: UInt64 = 1000
+
+    private var bytesMoved: UInt64 { bytesRead + (tcp?.writtenBytes ?? 0) }
+
+    private func check() {
+        let now = EventLoop.hrtimeNanoseconds
+        let timeouts = engine.target.timeouts
+        func over(_ since: UInt64, _ seconds: UInt64) -> Bool { now &- since >= seconds * 1_000_000_000 }
+        switch wait {
+        case nil:
+            return
+        case .connecting(let attempt, let since):
+            guard over(since, timeouts.connect) else { return }
+            attemptTimedOut = true
+            attempt.close()  // its completion tries the next address
+        case .handshaking(let since):
+            guard over(since, timeouts.handshake) else { return }
+            end(error: "the server did not complete the handshake within \(timeouts.handshake) s (--handshake-timeout)")
+        case .flowing(let mark, let since):
+            let moved = bytesMoved
+            // Hashing the part of a file the server already holds (a resumed upload) moves no byte, by design.
+            if moved != mark || current?.hashingPrefix == true { return wait = .flowing(mark: moved, since: now) }
+            if let current, current.sentDigest != nil {
+                let limit = timeouts.commitWait(size: current.file.size)
+                guard over(since, limit) else { return }
+                end(error: "the server did not confirm the file within \(limit) s of the last byte (--timeout, extended "
+                    + "by the file's size for the server to make it durable)")
+            } else {
+                guard over(since, timeouts.progress) else { return }
+                end(error: "no data moved for \(timeouts.progress) s (--timeout): the connection stalled")
+            }
+        }
+    }
 
     private func connect(_ remaining: ArraySlice<ResolvedAddress>, failures: [String]) {
         let target = engine.target
@@ -85,15 +140,19 @@ final class ClientSession: TCPConnectionDelegate {
             let reason = failures.count == 1 ? ": \(failures[0])" : tried
             return end(error: "cannot connect to \(target.host):\(target.port)\(reason)")
         }
-        TCPConnection.connect(loop: engine.loop, address: address) { [self] result in
+        attemptTimedOut = false
+        let attempt = TCPConnection.connect(loop: engine.loop, address: address) { [self] result in
+            guard !endedReported else { return }
             switch result {
             case .failure(let error):
-                let failure = remaining.count == engine.addresses.count && engine.addresses.count == 1
-                    ? error.message : "\(address): \(error.message)"
+                let reason = attemptTimedOut
+                    ? "timed out after \(target.timeouts.connect) s (--connect-timeout)" : error.message
+                let failure = engine.addresses.count == 1 ? reason : "\(address): \(reason)"
                 connect(remaining.dropFirst(), failures: failures + [failure])
             case .success(let tcp):
                 self.tcp = tcp
                 tcp.delegate = self
+                wait = .handshaking(since: EventLoop.hrtimeNanoseconds)
                 do {
                     connection = try ClientConnection.open(on: tcp, configuration: target.configuration)
                     tcp.startReading()
@@ -102,11 +161,13 @@ final class ClientSession: TCPConnectionDelegate {
                 }
             }
         }
+        if !attempt.isClosed { wait = .connecting(attempt, since: EventLoop.hrtimeNanoseconds) }
     }
 
     // MARK: TCPConnectionDelegate
 
     func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
+        bytesRead += UInt64(bytes.count)
         self.connection?.receive(bytes)
         drain()
     }
@@ -140,6 +201,7 @@ final class ClientSession: TCPConnectionDelegate {
         switch event {
         case .handshakeCompleted:
             established = true
+            wait = .flowing(mark: bytesMoved, since: EventLoop.hrtimeNanoseconds)
             startNextFile()
         case .uploadAccepted(let offset):
             guard let current else { return }
@@ -388,6 +450,8 @@ final class ClientSession: TCPConnectionDelegate {
         guard !endedReported else { return }
         endedReported = true
         rotationTimer.close()
+        watchdog.close()
+        wait = nil
         if let tcp, !ended { ended = true; tcp.close() }
         engine.sessionEnded(self, error: established ? nil : error)
     }

@@ -10,6 +10,7 @@ struct UploadTarget: Sendable {
     let port: UInt16
     let configuration: ClientConfiguration
     let overwrite: Bool
+    let timeouts: ClientTimeouts
 }
 
 final class UploadEngine {

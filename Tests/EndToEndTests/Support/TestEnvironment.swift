@@ -139,9 +139,9 @@ final class TestEnvironment {
     }
 
     /// Starts `ferry upload --json` without waiting (for killing it mid-upload).
-    func startUpload(_ paths: [String], to daemon: Daemon, dest: String? = nil) throws -> ChildProcess {
+    func startUpload(_ paths: [String], to daemon: Daemon, dest: String? = nil, extra: [String] = []) throws -> ChildProcess {
         var arguments = ["upload", "--server", daemon.address, "--ca", alice.ca.path, "--cert", alice.certificate.path,
-                         "--key", alice.key.path, "--json"]
+                         "--key", alice.key.path, "--json"] + extra
         if let dest { arguments += ["--dest", dest] }
         return try ChildProcess(binaries.ferry, arguments + ["--"] + paths, outputDirectory: directory, name: "ferry-upload")
     }
