@@ -74,6 +74,7 @@ final class ClientSession: TCPConnectionDelegate {
         self.engine = engine
         rotationTimer = LoopTimer(loop: engine.loop)
         watchdog = LoopTimer(loop: engine.loop)
+        watch = StallWatch(phase: nil, timeouts: engine.target.timeouts)
     }
 
     /// Connects to the server's addresses in turn (the first that accepts), then starts the handshake.
@@ -82,54 +83,28 @@ final class ClientSession: TCPConnectionDelegate {
         connect(engine.addresses[...], failures: [])
     }
 
-    // MARK: Timeouts (ClientTimeouts)
-
-    /// What the session is waiting for, and since when (EventLoop.hrtimeNanoseconds).
-    private enum Wait {
-        case connecting(TCPConnection, since: UInt64)
-        case handshaking(since: UInt64)
-        /// Established: given up after the progress timeout with no byte moving either way (longer while the server
-        /// commits a file); `mark` is the bytes moved when they last moved, at `since`.
-        case flowing(mark: UInt64, since: UInt64)
-    }
+    // MARK: Timeouts (ClientTimeouts, StallWatch)
 
     private let watchdog: LoopTimer
-    private var wait: Wait?
-    private var bytesRead: UInt64 = 0
-    /// A connection attempt given up by the connect timeout (its completion then reports ECANCELED).
+    private var watch: StallWatch
+    /// The connection being made, and whether the connect timeout gave it up (its completion then reports ECANCELED).
+    private var attempt: TCPConnection?
     private var attemptTimedOut = false
+    private var bytesRead: UInt64 = 0
     /// One second: the granularity of every timeout.
     static let watchdogTick: UInt64 = 1000
 
-    private var bytesMoved: UInt64 { bytesRead + (tcp?.writtenBytes ?? 0) }
-
     private func check() {
-        let now = EventLoop.hrtimeNanoseconds
-        let timeouts = engine.target.timeouts
-        func over(_ since: UInt64, _ seconds: UInt64) -> Bool { now &- since >= seconds * 1_000_000_000 }
-        switch wait {
-        case nil:
-            return
-        case .connecting(let attempt, let since):
-            guard over(since, timeouts.connect) else { return }
+        let moved = bytesRead + (tcp?.writtenBytes ?? 0)
+        let committing = current.flatMap { $0.sentDigest != nil ? $0.file.size : nil }
+        switch watch.check(now: EventLoop.hrtimeNanoseconds, moved: moved, committingSize: committing,
+                           hashingPrefix: current?.hashingPrefix == true) {
+        case nil: break
+        case .connect:
             attemptTimedOut = true
-            attempt.close()  // its completion tries the next address
-        case .handshaking(let since):
-            guard over(since, timeouts.handshake) else { return }
-            end(error: "the server did not complete the handshake within \(timeouts.handshake) s (--handshake-timeout)")
-        case .flowing(let mark, let since):
-            let moved = bytesMoved
-            // Hashing the part of a file the server already holds (a resumed upload) moves no byte, by design.
-            if moved != mark || current?.hashingPrefix == true { return wait = .flowing(mark: moved, since: now) }
-            if let current, current.sentDigest != nil {
-                let limit = timeouts.commitWait(size: current.file.size)
-                guard over(since, limit) else { return }
-                end(error: "the server did not confirm the file within \(limit) s of the last byte (--timeout, extended "
-                    + "by the file's size for the server to make it durable)")
-            } else {
-                guard over(since, timeouts.progress) else { return }
-                end(error: "no data moved for \(timeouts.progress) s (--timeout): the connection stalled")
-            }
+            attempt?.close()
+        case .end(let message):
+            end(error: message)
         }
     }
 
@@ -142,6 +117,7 @@ final class ClientSession: TCPConnectionDelegate {
         }
         attemptTimedOut = false
         let attempt = TCPConnection.connect(loop: engine.loop, address: address) { [self] result in
+            self.attempt = nil
             guard !endedReported else { return }
             switch result {
             case .failure(let error):
@@ -152,7 +128,7 @@ final class ClientSession: TCPConnectionDelegate {
             case .success(let tcp):
                 self.tcp = tcp
                 tcp.delegate = self
-                wait = .handshaking(since: EventLoop.hrtimeNanoseconds)
+                watch.phase = .handshaking(since: EventLoop.hrtimeNanoseconds)
                 do {
                     connection = try ClientConnection.open(on: tcp, configuration: target.configuration)
                     tcp.startReading()
@@ -161,7 +137,10 @@ final class ClientSession: TCPConnectionDelegate {
                 }
             }
         }
-        if !attempt.isClosed { wait = .connecting(attempt, since: EventLoop.hrtimeNanoseconds) }
+        if !attempt.isClosed {
+            self.attempt = attempt
+            watch.phase = .connecting(since: EventLoop.hrtimeNanoseconds)
+        }
     }
 
     // MARK: TCPConnectionDelegate
@@ -201,7 +180,7 @@ final class ClientSession: TCPConnectionDelegate {
         switch event {
         case .handshakeCompleted:
             established = true
-            wait = .flowing(mark: bytesMoved, since: EventLoop.hrtimeNanoseconds)
+            watch.phase = .flowing(mark: bytesRead + (tcp?.writtenBytes ?? 0), since: EventLoop.hrtimeNanoseconds)
             startNextFile()
         case .uploadAccepted(let offset):
             guard let current else { return }
@@ -451,7 +430,7 @@ final class ClientSession: TCPConnectionDelegate {
         endedReported = true
         rotationTimer.close()
         watchdog.close()
-        wait = nil
+        watch.phase = nil
         if let tcp, !ended { ended = true; tcp.close() }
         engine.sessionEnded(self, error: established ? nil : error)
     }

@@ -22,3 +22,54 @@ struct ClientTimeouts: Equatable, Sendable {
     /// The wait for Committed after Close, for a file of `size` bytes.
     func commitWait(size: UInt64) -> UInt64 { progress + size / Self.commitBytesPerSecond }
 }
+
+/// What a session waits for, and since when: `check`, called every second with the clock and the bytes moved so far,
+/// says which timeout expired, if any. Pure (the session reads the clock and performs the expiry).
+struct StallWatch {
+    enum Phase: Equatable {
+        case connecting(since: UInt64)
+        case handshaking(since: UInt64)
+        /// Established: `mark` is the bytes moved when they last moved, at `since`.
+        case flowing(mark: UInt64, since: UInt64)
+    }
+
+    enum Expiry: Equatable {
+        /// The connection attempt took too long: close it (the next address is tried).
+        case connect
+        /// End the session with this message.
+        case end(String)
+    }
+
+    /// What the session is in now; nil once it ended.
+    var phase: Phase?
+    let timeouts: ClientTimeouts
+
+    /// `now` in nanoseconds; `moved` the bytes read plus the bytes whose write completed; `committingSize` the size of
+    /// the file whose Close was sent and whose answer is awaited; `hashingPrefix` while a resumed file's prefix is
+    /// hashed (no byte moves, by design).
+    mutating func check(now: UInt64, moved: UInt64, committingSize: UInt64?, hashingPrefix: Bool) -> Expiry? {
+        func over(_ since: UInt64, _ seconds: UInt64) -> Bool { now &- since >= seconds * 1_000_000_000 }
+        switch phase {
+        case nil:
+            return nil
+        case .connecting(let since):
+            return over(since, timeouts.connect) ? .connect : nil
+        case .handshaking(let since):
+            guard over(since, timeouts.handshake) else { return nil }
+            return .end("the server did not complete the handshake within \(timeouts.handshake) s (--handshake-timeout)")
+        case .flowing(let mark, let since):
+            if moved != mark || hashingPrefix {
+                phase = .flowing(mark: moved, since: now)
+                return nil
+            }
+            if let size = committingSize {
+                let limit = timeouts.commitWait(size: size)
+                guard over(since, limit) else { return nil }
+                return .end("the server did not confirm the file within \(limit) s of the last byte (--timeout, "
+                    + "extended by the file's size for the server to make it durable)")
+            }
+            guard over(since, timeouts.progress) else { return nil }
+            return .end("no data moved for \(timeouts.progress) s (--timeout): the connection stalled")
+        }
+    }
+}
