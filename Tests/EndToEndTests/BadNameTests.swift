@@ -93,6 +93,26 @@ final class BadNameTests: XCTestCase {
         daemon.assertRunning("after refusing bad file names")
     }
 
+    /// A name on the server longer than the protocol's 4,096 bytes fails that file alone, in the client, before
+    /// anything is sent (the client once trapped on it); the other file of the run, just under the limit, is stored.
+    func testANameTooLongForTheProtocolFailsThatFileAlone() throws {
+        let env = try TestEnvironment(self)
+        let daemon = try Daemon.start(environment: env, workers: 1)
+        let source = try env.sourceDirectory("long")
+        let short = source.appendingPathComponent("s.txt")
+        let long = source.appendingPathComponent(String(repeating: "l", count: 20))
+        try Content.write(Array("short".utf8), to: short)
+        try Content.write(Array("long".utf8), to: long)
+        let dest = Array(repeating: String(repeating: "d", count: 254), count: 16).joined(separator: "/")
+        XCTAssertEqual(dest.utf8.count + 1 + 5, 4085)
+        let outcome = try env.upload([long.path, short.path], to: daemon, parallel: 1, dest: dest)
+        XCTAssertEqual(outcome.status, 1, "\(outcome.run.termination)")
+        XCTAssertTrue(outcome.file(long.path)?.error?.contains("4100 bytes long; the limit is 4096") ?? false,
+                      outcome.file(long.path)?.error ?? "missing")
+        XCTAssertEqual(outcome.file(short.path)?.ok, true, outcome.file(short.path)?.error ?? "missing")
+        daemon.assertRunning("after a name too long for the protocol")
+    }
+
     /// StoragePaths refuses C0, DEL and C1 characters because "those reach terminals and log files as escape sequences
     /// (U+009B is a CSI)". The refusal itself must not write them to the log raw either: the "upload refused" line
     /// carries the client's path.

@@ -171,6 +171,7 @@ final class ClientSession: TCPConnectionDelegate {
         let (events, failure) = connection.nextEvents(now: Clock.now())
         self.connection = connection
         for event in events { handle(event) }
+        if failure == nil { startNextFile() }  // a file held back while an abort was answered
         flush()
         if let failure { return end(error: describe(failure)) }
         armRotationTimer()
@@ -206,20 +207,30 @@ final class ClientSession: TCPConnectionDelegate {
         }
     }
 
+    /// The next file, once the protocol allows an Open: after an abort (ours, or the server failing an upload while
+    /// we sent it) the server's answer to Abort must come first (PROTOCOL.md §8.4) — `drain` calls this again when it
+    /// has. A file whose name on the server is longer than the protocol allows fails here, alone.
     private func startNextFile() {
-        guard current == nil else { return }
-        guard let index = engine.nextFile() else {
-            connection?.goodbye(now: Clock.now())
-            flush()
-            ended = true
-            tcp?.closeAfterPendingWrites()
+        guard current == nil, established, !ended, let connection, connection.canStartUpload else { return }
+        while let index = engine.nextFile() {
+            let file = engine.files[index]
+            let pathBytes = file.remotePath.utf8.count
+            guard pathBytes <= Limits.maxPathLength else {
+                engine.finished(index, result: FileResult(
+                    file: file, stored: nil, bytes: 0, sha256: nil, seconds: 0, rotations: 0,
+                    error: "its name on the server would be \(pathBytes) bytes long; the limit is \(Limits.maxPathLength)"))
+                continue
+            }
+            current = Current(index: index, file: file, rotationsAtStart: connection.rotations.sent, blocks: engine.blocks)
+            self.connection?.startUpload(
+                UploadRequest(path: file.remotePath, size: file.size, overwrite: engine.target.overwrite), now: Clock.now())
+            engine.progress(index, bytes: 0)
             return
         }
-        let file = engine.files[index]
-        current = Current(index: index, file: file, rotationsAtStart: connection?.rotations.sent ?? 0, blocks: engine.blocks)
-        connection?.startUpload(UploadRequest(path: file.remotePath, size: file.size, overwrite: engine.target.overwrite),
-                                now: Clock.now())
-        engine.progress(index, bytes: 0)
+        self.connection?.goodbye(now: Clock.now())
+        flush()
+        ended = true
+        tcp?.closeAfterPendingWrites()
     }
 
     /// Opens the file; when the server resumes at `hashingFirst` > 0 (PROTOCOL.md §8.3: Close carries the digest of
