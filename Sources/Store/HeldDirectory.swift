@@ -69,7 +69,6 @@ final class DirectoryClaims: Sendable {
     }
 
     var count: Int { tables.reduce(0) { sum, shard in sum + shard.table.withLock { $0.held.values.reduce(0, +) } } }
-    var provisionalCount: Int { tables.reduce(0) { sum, shard in sum + shard.table.withLock { $0.provisional.count } } }
 }
 
 /// Why the walk refused or failed; UploadJobs turns it into the client's UploadFailure and the log's line.

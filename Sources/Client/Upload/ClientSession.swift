@@ -24,51 +24,10 @@ final class ClientSession: TCPConnectionDelegate {
     private unowned let engine: UploadEngine
     private var tcp: TCPConnection?
     private var connection: ClientConnection?
-    private var current: Current?
+    private var current: FileInFlight?
     private var ended = false
     private var established = false
     private let rotationTimer: LoopTimer
-
-    private final class Current {
-        let index: Int
-        let file: PlannedFile
-        let started = EventLoop.hrtimeNanoseconds
-        var fd: Int32?
-        /// The next file offset to read; a read (and hash) of one block is in flight while `reading`.
-        var readOffset: UInt64 = 0
-        var reading = false
-        /// Blocks read and hashed, in file order, waiting to be sealed (for the socket or for a rotation to complete);
-        /// the first `sealOffset` bytes of the first one are sealed already.
-        var ready: [IOBuffer] = []
-        var sealOffset = 0
-        /// Blocks free for the next read: two per file, so one is read and hashed while the other is sealed. Taken
-        /// from the engine's pool and given back when the file is done (deinit: no read job holds them any more).
-        var spare: [IOBuffer]
-        private var block: (IOBuffer, IOBuffer)
-        private let blocks: IOBufferPool
-        var sent: UInt64 = 0
-        var rotationsAtStart: Int
-        let digest = DigestContext(.sha256)
-        /// Resuming (PROTOCOL.md §8.3): the part the server already holds is being hashed; nothing is sent meanwhile.
-        var hashingPrefix = false
-        /// The whole file's SHA-256, as Close carried it.
-        var sentDigest: [UInt8]?
-        var closed = false
-
-        init(index: Int, file: PlannedFile, rotationsAtStart: Int, blocks: IOBufferPool) {
-            self.blocks = blocks
-            block = (blocks.take(), blocks.take())
-            spare = [block.0, block.1]
-            self.index = index
-            self.file = file
-            self.rotationsAtStart = rotationsAtStart
-        }
-
-        deinit {
-            blocks.give(block.0)
-            blocks.give(block.1)
-        }
-    }
 
     init(engine: UploadEngine) {
         self.engine = engine
@@ -221,7 +180,7 @@ final class ClientSession: TCPConnectionDelegate {
                     error: "its name on the server would be \(pathBytes) bytes long; the limit is \(Limits.maxPathLength)"))
                 continue
             }
-            current = Current(index: index, file: file, rotationsAtStart: connection.rotations.sent, blocks: engine.blocks)
+            current = FileInFlight(index: index, file: file, rotationsAtStart: connection.rotations.sent, blocks: engine.blocks)
             self.connection?.startUpload(
                 UploadRequest(path: file.remotePath, size: file.size, overwrite: engine.target.overwrite), now: Clock.now())
             engine.progress(index, bytes: 0)
@@ -235,7 +194,7 @@ final class ClientSession: TCPConnectionDelegate {
 
     /// Opens the file; when the server resumes at `hashingFirst` > 0 (PROTOCOL.md §8.3: Close carries the digest of
     /// the whole file), the bytes it already holds are read and hashed before the rest is sent.
-    private func openAndSend(_ current: Current, hashingFirst prefix: UInt64) {
+    private func openAndSend(_ current: FileInFlight, hashingFirst prefix: UInt64) {
         FileIO.open(engine.loop, path: current.file.localPath, flags: O_RDONLY | O_CLOEXEC, mode: 0) { [self] result in
             switch result {
             case .success(let fd):
@@ -251,7 +210,7 @@ final class ClientSession: TCPConnectionDelegate {
 
     /// Feeds the file's first `end` bytes to the digest on the thread pool (nothing is read or sealed meanwhile:
     /// `pump` waits while `hashingPrefix`), then starts sending from `end`.
-    private func hashPrefix(_ current: Current, fd: Int32, upTo end: UInt64) {
+    private func hashPrefix(_ current: FileInFlight, fd: Int32, upTo end: UInt64) {
         // Both blocks are spare when Accepted arrives (nothing was read yet); never send without the prefix hashed.
         guard let block = current.spare.popLast() else { return abort(current, reason: "internal error: no block to hash with") }
         let digest = current.digest
@@ -307,7 +266,7 @@ final class ClientSession: TCPConnectionDelegate {
 
     /// Reads and hashes the next block on the thread pool, into a spare block (one read at a time, so the digest
     /// sees the file in order).
-    private func readAhead(_ current: Current) {
+    private func readAhead(_ current: FileInFlight) {
         guard !current.reading, current.readOffset < current.file.size, let fd = current.fd,
               let block = current.spare.popLast() else { return }
         let count = Int(min(UInt64(Self.readSize), current.file.size - current.readOffset))
@@ -337,7 +296,7 @@ final class ClientSession: TCPConnectionDelegate {
     /// Seals ready blocks, one Data record at a time, straight into the socket's write buffers (`recordsPerWrite`
     /// records per uv_write), while the socket and the protocol allow. A chunk is read from the block and written
     /// once, encrypted: no copy into a record buffer, none into a write buffer.
-    private func sealReady(_ current: Current) {
+    private func sealReady(_ current: FileInFlight) {
         guard !current.ready.isEmpty, var connection, let tcp else { return }
         self.connection = nil
         let chunk = connection.maxDataChunk
@@ -378,14 +337,14 @@ final class ClientSession: TCPConnectionDelegate {
         engine.progress(current.index, bytes: current.sent)
     }
 
-    private func abort(_ current: Current, reason: String) {
+    private func abort(_ current: FileInFlight, reason: String) {
         connection?.abortUpload(now: Clock.now())
         flush()
         complete(current, stored: nil, digest: nil, error: reason)
         startNextFile()
     }
 
-    private func complete(_ current: Current, stored: String?, digest: [UInt8]?, error: String?) {
+    private func complete(_ current: FileInFlight, stored: String?, digest: [UInt8]?, error: String?) {
         closeFile(current)
         self.current = nil
         let seconds = Double(EventLoop.hrtimeNanoseconds - current.started) / 1e9
@@ -396,7 +355,7 @@ final class ClientSession: TCPConnectionDelegate {
             rotations: rotations, error: error))
     }
 
-    private func closeFile(_ current: Current) {
+    private func closeFile(_ current: FileInFlight) {
         current.closed = true
         if let fd = current.fd {
             current.fd = nil
