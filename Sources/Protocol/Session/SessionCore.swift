@@ -111,8 +111,13 @@ struct SessionCore<Handshake: HandshakeDriver, Upload> {
             case .established(var channel, var upload):
                 state = .closed
                 defer { state = .established(channel, upload) }
-                guard let input = try channel.nextInput(now: now, dataInto: dataInto) else { return nil }
-                return try handle(input, &channel, &upload)
+                // An input that makes no event (Data dropped after a failure, an answer that crossed an Abort) must
+                // not end the step: nil means "no more input", and what follows it in the buffer (the Abort, its
+                // answer) would wait for bytes the peer never sends, as it waits for us.
+                while let input = try channel.nextInput(now: now, dataInto: dataInto) {
+                    if let result = try handle(input, &channel, &upload) { return result }
+                }
+                return nil
             case .closed:
                 return nil
             }

@@ -40,6 +40,37 @@ final class UploadRaceTests: XCTestCase {
         XCTAssertTrue(pair.client.canStartUpload)
     }
 
+    /// Data the server drops after failing an upload must not hide the Abort behind it in the same read: the client
+    /// sends nothing more until that Abort is answered, so a step that ended at the dropped record stalled both ends.
+    func testDroppedDataDoesNotHideTheAbortBehindIt() throws {
+        var pair = try sending()
+        pair.server.fail(UploadFailure(.noSpace, "disk full"), now: pair.now)
+        pair.client.sendData([UInt8](repeating: 1, count: 1000), now: pair.now)
+        pair.client.sendData([UInt8](repeating: 2, count: 1000), now: pair.now)
+        pair.client.abortUpload(now: pair.now)
+        pair.server.receive(pair.client.takeOutput())  // one read: Data, Data, Abort
+        pair.drainServer()
+        XCTAssertNil(pair.serverError)
+        pair.client.receive(pair.server.takeOutput())
+        pair.drainClient()
+        XCTAssertNil(pair.clientError)
+        XCTAssertTrue(pair.client.canStartUpload, "the server did not answer the Abort behind the dropped Data")
+    }
+
+    /// The answer to an Abort behind a failure that crossed it, both in one read: the client takes both at once and
+    /// may start the next upload (waiting for another read would wait forever: the server has nothing more to say).
+    func testTheAbortsAnswerBehindACrossingFailureIsTakenInTheSameRead() throws {
+        var pair = try sending()
+        pair.client.abortUpload(now: pair.now)
+        pair.server.fail(UploadFailure(.noSpace, "disk full"), now: pair.now)
+        pair.server.receive(pair.client.takeOutput())
+        pair.drainServer()
+        pair.client.receive(pair.server.takeOutput())  // one read: UploadError(no_space), UploadError(aborted)
+        pair.drainClient()
+        XCTAssertNil(pair.clientError)
+        XCTAssertTrue(pair.client.canStartUpload, "the answer to the Abort is still waiting in the client's buffer")
+    }
+
     func testServerFailureWhileTheClientAlreadySentClose() throws {
         var pair = try sending(size: 4)
         pair.client.sendData([1, 2, 3, 4], now: pair.now)
