@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "EventLoop", dependencies: ["CLibUV"]),
         // Everything below ferryd's storage root (names, the walk, staging, the writer, the commit, the lock): no
         // sockets and no libuv; its blocking work runs on the executor it is given.
-        .target(name: "Store", dependencies: ["Protocol", "Platform"]),
+        .target(name: "Store", dependencies: ["Protocol", "Platform", "Units"]),
         // Byte sizes as people write them ("64MiB", "64M"): one parser for both configuration files and every option.
         .target(name: "Units"),
         .executableTarget(

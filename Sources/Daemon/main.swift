@@ -43,9 +43,12 @@ struct RunCommand: ParsableCommand {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode(1)
         }
-        // Partial uploads of a previous process cannot be resumed and their names may be reused by this one.
-        let stale = store.removeLeftoverParts()
-        if stale > 0 { logger.notice("removed partial uploads left by a previous run", metadata: ["count": "\(stale)"]) }
+        // Partial uploads a previous process left (a crash, a kill, a drain) are kept for their clients to resume,
+        // unless unusable or expired.
+        let partials = store.recoverPartials(ttlSeconds: loaded.settings.partialTTLSeconds, now: SystemClock.unixSeconds())
+        if partials.kept + partials.removed > 0 {
+            logger.notice("partial uploads found at start", metadata: ["kept": "\(partials.kept)", "removed": "\(partials.removed)"])
+        }
         do {
             try Server(runtime: loaded, store: store, configPath: config, logSettings: logSettings, logger: logger).run()
         } catch {

@@ -84,6 +84,18 @@ public enum DirectoryCalls {
         _ = try retrying("fsync") { fsync(descriptor) }
     }
 
+    /// fdatasync(2): the file's data (and the metadata needed to read it back, such as its size) is on stable storage.
+    public static func syncData(_ descriptor: Int32) throws(SystemError) {
+        _ = try retrying("fdatasync") { fdatasync(descriptor) }
+    }
+
+    /// The file system's space available to unprivileged users (statvfs f_bavail × f_frsize), in bytes.
+    public static func availableSpace(_ descriptor: Int32) throws(SystemError) -> UInt64 {
+        var info = statvfs()
+        _ = try retrying("fstatvfs") { fstatvfs(descriptor, &info) }
+        return UInt64(info.f_bavail) * UInt64(info.f_frsize)
+    }
+
     /// close(2). Not retried on EINTR: on Linux the descriptor is released even then, and a retry could close another.
     public static func close(_ descriptor: Int32) {
         _ = Glibc.close(descriptor)

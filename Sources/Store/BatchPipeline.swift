@@ -90,8 +90,11 @@ final class BatchPipeline {
     private let durable: Bool
     private var returned = false
 
-    init(buffers: IOBufferPool, direct: Bool, durable: Bool) {
+    /// `startingAt`: where the first batch goes (a resumed upload's offset; a multiple of `directAlignment`).
+    init(buffers: IOBufferPool, direct: Bool, durable: Bool, startingAt start: UInt64 = 0) {
         self.buffers = buffers
+        offset = Int64(start)
+        writebackFrom = Int64(start)
         pending = buffers.take()
         free = (1..<Self.slots).map { _ in buffers.take() }
         self.direct = direct

@@ -64,23 +64,24 @@ public struct NameRules: Sendable {
         return StoredPath(identity: identity, directories: Array(names.dropLast()), name: names[names.count - 1])
     }
 
-    /// `<readable identity>-<identity hash>-<uploadID>.part`, a name in the staging directory.
+    /// `<readable identity>-<hash>.part`, the one name in the staging directory for an upload of `relativePath` by
+    /// `identity`: the same across connections and restarts, so a new Open of the file finds the partial an interrupted
+    /// one left (PartialJobs), and two uploads of one file cannot both write (PartialIndex answers the second `busy`).
     /// - The readable part is the identity reduced to [A-Za-z0-9_-] (others become "_"), at most 32 characters, so an
     ///   operator can tell whose partial file it is. It is never trusted as a name: any identity, even one `storedPath`
     ///   would refuse, gives a safe name here.
-    /// - The hash (first 8 bytes of SHA-256, hex) keeps identities apart that reduce to the same readable part.
-    /// - Unique among live uploads when `uploadID` is unique within the process. Opened with O_CREAT | O_EXCL; stale
-    ///   .part files are cleared at start-up (a previous process may have left some with the same IDs).
-    /// The name is at most 32 + 1 + 16 + 1 + 20 + 5 = 75 bytes.
-    public func partName(uploadID: UInt64, identity: String) -> String {
+    /// - The hash (first 16 bytes of SHA-256 over identity, a NUL, and the path; hex) tells files and identities apart;
+    ///   the partial's record names both in full, and a resume checks them.
+    /// The name is at most 32 + 1 + 32 + 5 = 70 bytes.
+    public func partName(identity: String, relativePath: String) -> String {
         let readable = String(identity.unicodeScalars.prefix(32).map { scalar -> Character in
             switch scalar {
             case "a"..."z", "A"..."Z", "0"..."9", "_", "-": Character(scalar)
             default: "_"
             }
         })
-        let hash = hex(Array(DigestContext.hash(.sha256, Array(identity.utf8)).prefix(8)))
-        return "\(readable.isEmpty ? "_" : readable)-\(hash)-\(uploadID)\(Self.partSuffix)"
+        let hash = hex(Array(DigestContext.hash(.sha256, Array(identity.utf8) + [0] + Array(relativePath.utf8)).prefix(16)))
+        return "\(readable.isEmpty ? "_" : readable)-\(hash)\(Self.partSuffix)"
     }
 
     public static let partSuffix = ".part"

@@ -7,7 +7,7 @@
 // the operation with a clear error, and nothing is created, written or removed outside the root.
 //
 // Layout: `<root>/<identity>/<relative path>` for stored files, `<root>/<staging>/*.part` for partial uploads (same
-// file system, so the final link or rename is atomic), `<root>/.ferryd.lock` (StoreLock).
+// file system, so the final link or rename is atomic) with their `*.resume` records, `<root>/.ferryd.lock` (StoreLock).
 //
 // Where each operation goes: an upload is an UploadWriter (UploadWriter.swift; its blocking steps in UploadJobs.swift);
 // reading a stored file, listing, removing and keeping partial uploads are each a file of their own beside it, reaching
@@ -27,6 +27,8 @@ public final class Store: Sendable {
     let root: Int32
     let staging: Int32
     let claims = DirectoryClaims()
+    /// Uploads in progress and partials kept for resume, process-wide (busy and space checks, metrics).
+    public let partials = PartialIndex()
     /// Try openat2 before walking (false in tests of the walk).
     let useOpenat2: Bool
     private let lock: StoreLock
@@ -103,14 +105,53 @@ public final class Store: Sendable {
         return fd
     }
 
-    /// The staging directory's `.part` files (partial uploads a previous process left): removed, their count returned.
-    /// Blocking; at start, before any upload (their names may be reused).
-    public func removeLeftoverParts() -> Int {
-        var removed = 0
-        for name in stagingEntries() where name.hasSuffix(NameRules.partSuffix) {
-            if (try? DirectoryCalls.removeFile(name, in: staging)) != nil { removed += 1 }
+    /// Takes stock of the partial uploads a previous process left (PartialRecord.swift): each .part with a valid
+    /// record, written less than `ttlSeconds` ago, is kept for resume; every other .part, record or temporary record is
+    /// removed. Returns how many were kept and removed. Blocking; at start, before any upload.
+    public func recoverPartials(ttlSeconds: Int64, now: Int64) -> (kept: Int, removed: Int) {
+        let names = Set(stagingEntries())
+        var kept = 0, removed = 0
+        for name in names.sorted() {
+            if name.hasSuffix(PartialJobs.temporarySuffix) {
+                try? DirectoryCalls.removeFile(name, in: staging)
+            } else if name.hasSuffix(NameRules.partSuffix) {
+                guard (try? DirectoryCalls.status(of: name, in: staging))?.kind != .directory else { continue }
+                if let record = recoverable(name, ttlSeconds: ttlSeconds, now: now) {
+                    partials.register(name, size: record.size, offset: record.offset, updated: record.updated)
+                    kept += 1
+                } else {
+                    PartialJobs.remove(name, in: staging)
+                    removed += 1
+                }
+            } else if name.hasSuffix(PartialJobs.recordSuffix),
+                      !names.contains(String(name.dropLast(PartialJobs.recordSuffix.count)) + NameRules.partSuffix) {
+                try? DirectoryCalls.removeFile(name, in: staging)  // its .part was committed or removed
+            }
         }
-        return removed
+        return (kept, removed)
+    }
+
+    /// The record of `partName` if the partial can be resumed: well-formed, named for this .part, not expired, and the
+    /// .part a regular file holding at least the recorded bytes.
+    private func recoverable(_ partName: String, ttlSeconds: Int64, now: Int64) -> (size: UInt64, offset: UInt64, updated: Int64)? {
+        let recordName = PartialJobs.recordName(partName)
+        guard let record = PartialJobs.readRecord(recordName, in: staging), record.offset > 0,
+              rules.partName(identity: record.identity, relativePath: record.path) == partName,
+              let written = try? DirectoryCalls.status(of: recordName, in: staging), now - written.modifiedSeconds < ttlSeconds,
+              let part = try? DirectoryCalls.status(of: partName, in: staging), part.kind == .regular,
+              part.size >= record.offset else { return nil }
+        return (record.size, record.offset, written.modifiedSeconds)
+    }
+
+    /// Removes the kept partials last written `ttlSeconds` or more before `now` (none an upload is writing); returns
+    /// how many. Blocking (a few unlinks).
+    public func expirePartials(ttlSeconds: Int64, now: Int64) -> Int {
+        let expired = partials.claimExpired(before: now - ttlSeconds + 1)
+        for name in expired {
+            PartialJobs.remove(name, in: staging)
+            partials.release(name, kept: nil, now: now)
+        }
+        return expired.count
     }
 
     /// The names in the staging directory (through its descriptor).

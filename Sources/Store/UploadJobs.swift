@@ -1,16 +1,21 @@
 // The blocking steps of an upload, each one thread-pool job (UploadWriter runs them through its BlockingExecutor):
 //
 //   prepare:  reach (mkdir -p) <identity>/<dirs> through descriptors, check the final name (no link, no directory,
-//             absent unless overwriting), create <staging>/<part> with O_CREAT | O_EXCL (and O_DIRECT when asked)
+//             absent unless overwriting), claim the file's .part (PartialIndex: `busy` if another upload writes it),
+//             resume the partial kept there or start it afresh (PartialJobs), admit it if its remaining bytes fit on
+//             the disk (`no_space` with the figures otherwise), open the .part (O_DIRECT when asked)
 //   hash:     the SHA-256 update of one batch          write: the pwrite of one batch (O_DIRECT whole blocks, then
 //                                                              the file's partial last block without it)
-//   commit:   fsync the .part → close → link it to the final name (rename when overwriting) → unlink the .part →
-//             fsync the directory (and the parents of the directories made for it)
-//   discard:  close and unlink the .part, remove the directories this upload created that are still empty
+//   commit:   fsync the .part → close → link it to the final name (rename when overwriting) → unlink the .part and
+//             its record → fsync the directory (and the parents of the directories made for it)
+//   discard:  close and unlink the .part and its record, remove the directories this upload created that are empty
+//   keep:     (the connection ended, or the disk filled up) fdatasync the .part, record how much it holds, close it:
+//             the next Open of the file resumes there
 //
 // A failed prepare or commit discards in the same job. fsync steps are skipped when `durable` is false.
 import Platform
 import Protocol
+import Units
 
 #if canImport(Glibc)
 import Glibc
@@ -24,11 +29,14 @@ final class PreparedUpload: @unchecked Sendable {
     let directory: HeldDirectory
     let partName: String
     var part: Int32?
+    /// Where the upload resumes (0: from the start).
+    let offset: UInt64
 
-    init(directory: HeldDirectory, partName: String, part: Int32) {
+    init(directory: HeldDirectory, partName: String, part: Int32, offset: UInt64) {
         self.directory = directory
         self.partName = partName
         self.part = part
+        self.offset = offset
     }
 
     func closePart() {
@@ -42,8 +50,11 @@ enum UploadJobs {
         let store: Store
         let path: StoredPath
         let partName: String
+        let size: UInt64
         let overwrite: Bool
         let durable: Bool
+        /// Free space an upload may not take (storage.reserve).
+        let reserve: UInt64
     }
 
     static func prepare(_ context: Context, directIO: Bool) -> Result<(PreparedUpload, direct: Bool), StoreFailure> {
@@ -59,18 +70,46 @@ enum UploadJobs {
             directory.release(claims: store.claims, committed: false)
             return .failure(refused)
         }
+        let name = context.partName, now = SystemClock.unixSeconds()
+        if store.partials.claim(name, size: context.size, now: now) != nil {
+            directory.release(claims: store.claims, committed: false)
+            return .failure(StoreFailure(UploadFailure(.busy, "another upload of '\(path.relativePath)' is in progress; retry later")))
+        }
+        let offset = PartialJobs.find(context.partName, identity: path.identity, path: path.relativePath,
+                                      size: context.size, in: store.staging) ?? 0
+        let available = try? DirectoryCalls.availableSpace(store.staging)
+        if let refusal = store.partials.admit(name, size: context.size, offset: offset, available: available,
+                                              reserve: context.reserve, kept: offset > 0 ? offset : nil) {
+            directory.release(claims: store.claims, committed: false)
+            return .failure(noSpace(refusal, context))
+        }
         var direct = directIO && BlockingFileIO.directIOFlag != 0
         while true {
-            let flags = O_WRONLY | O_CREAT | O_EXCL | (direct ? BlockingFileIO.directIOFlag : 0)
+            let create = offset > 0 ? 0 : O_CREAT | O_EXCL
+            let flags = O_WRONLY | O_NOFOLLOW | create | (direct ? BlockingFileIO.directIOFlag : 0)
             do {
-                let fd = try DirectoryCalls.openFile(context.partName, in: store.staging, flags: flags, mode: 0o640)
-                return .success((PreparedUpload(directory: directory, partName: context.partName, part: fd), direct))
+                let fd = try DirectoryCalls.openFile(name, in: store.staging, flags: flags, mode: 0o640)
+                let prepared = PreparedUpload(directory: directory, partName: name, part: fd, offset: offset)
+                return .success((prepared, direct))
             } catch where direct && error.number == EINVAL {
                 direct = false  // the file system does not do O_DIRECT (open checks the flag before creating)
             } catch {
                 directory.release(claims: store.claims, committed: false)
+                store.partials.release(name, kept: offset > 0 ? offset : nil, now: now)
                 return .failure(.system(error, while: "opening a staging file", at: stagingPath(context)))
             }
+        }
+    }
+
+    private static func noSpace(_ refusal: PartialIndex.Refusal, _ context: Context) -> StoreFailure {
+        switch refusal {
+        case .busy:
+            return StoreFailure(UploadFailure(.busy, "another upload of '\(context.path.relativePath)' is in progress; retry later"))
+        case .noSpace(let needed, let available, let claimed, let reserve):
+            let figures = "it needs \(ByteSize.approximate(needed)); the server has \(ByteSize.approximate(available)) free, "
+                + "\(ByteSize.approximate(claimed)) of it claimed by other uploads and partial files, "
+                + "\(ByteSize.approximate(reserve)) kept in reserve"
+            return StoreFailure(UploadFailure(.noSpace, "not enough space on the server for '\(context.path.relativePath)': \(figures)"))
         }
     }
 
@@ -137,11 +176,10 @@ enum UploadJobs {
     /// The atomic step: the final name appears, complete and (when durable) on stable storage, or not at all.
     static func commit(_ context: Context, _ prepared: PreparedUpload) -> Result<Void, StoreFailure> {
         let result = publish(context, prepared)
-        if case .failure = result {
-            prepared.closePart()
-            try? DirectoryCalls.removeFile(prepared.partName, in: context.store.staging)
-        }
+        if case .failure = result { prepared.closePart() }
+        PartialJobs.remove(prepared.partName, in: context.store.staging)  // linked: only its record is left
         prepared.directory.release(claims: context.store.claims, committed: !result.isFailure)
+        context.store.partials.release(prepared.partName, kept: nil, now: SystemClock.unixSeconds())
         return result
     }
 
@@ -164,7 +202,6 @@ enum UploadJobs {
                 } catch where error.number == EEXIST {
                     return .failure(StoreFailure(UploadFailure(.exists, "'\(relative)' already exists")))
                 }
-                try? DirectoryCalls.removeFile(prepared.partName, in: store.staging)
             }
         } catch {
             return .failure(.system(error, while: "storing '\(relative)' under its name", at: serverPath(context)))
@@ -195,8 +232,28 @@ enum UploadJobs {
     /// Drops a prepared upload: its .part and the directories it created that are still empty.
     static func discard(_ context: Context, _ prepared: PreparedUpload) {
         prepared.closePart()
-        try? DirectoryCalls.removeFile(prepared.partName, in: context.store.staging)
+        PartialJobs.remove(prepared.partName, in: context.store.staging)
         prepared.directory.release(claims: context.store.claims, committed: false)
+        context.store.partials.release(prepared.partName, kept: nil, now: SystemClock.unixSeconds())
+    }
+
+    /// Keeps a prepared upload for resume: its first `written` bytes made durable and recorded. Discarded instead when
+    /// it holds nothing worth resuming or cannot be recorded.
+    static func keep(_ context: Context, _ prepared: PreparedUpload, written: UInt64) -> UInt64? {
+        guard let part = prepared.part, written >= UInt64(BatchPipeline.directAlignment) else {
+            discard(context, prepared)
+            return nil
+        }
+        let record = PartialRecord(identity: context.path.identity, path: context.path.relativePath, size: context.size,
+                                   offset: written)
+        guard PartialJobs.checkpoint(part, prepared.partName, record, in: context.store.staging) == nil else {
+            discard(context, prepared)
+            return nil
+        }
+        prepared.closePart()
+        prepared.directory.release(claims: context.store.claims, committed: false)
+        context.store.partials.release(prepared.partName, kept: written, now: SystemClock.unixSeconds())
+        return written
     }
 
     private static func refusal(_ refusal: TreeRefusal, _ context: Context) -> StoreFailure {

@@ -1,7 +1,10 @@
 // One upload on its way to disk: decrypted chunks are hashed and written to a `.part` file in the staging directory as
 // they arrive, and `finish` commits it atomically once its SHA-256 equals the client's (the steps: UploadJobs.swift).
-// A failure at any step, a dropped connection or a crash leaves no file under the final name; a failure or a drop
-// also leaves no .part and none of the directories the upload created (HeldDirectory).
+// A failure at any step, a dropped connection or a crash leaves no file under the final name. Every `checkpointBytes`
+// the .part is made durable and its record updated (PartialJobs), so a crash keeps what was written up to there; a
+// dropped connection (`suspend`) or a full disk keeps all that was written, for the next Open of the file to resume.
+// Any other failure, a digest mismatch or the client's Abort leaves no .part and none of the directories the upload
+// created (HeldDirectory).
 //
 //   preparing ──prepared──► receiving ──finish()──► flushing ──(all batches written)──► committing (digest differs: discard)
 //       │                      │                       │                                                  │
@@ -10,18 +13,25 @@
 //     ended (.failed)        failing ◄─────────────────┘
 //                              │ (the jobs in flight end)
 //                              ▼
-//                          discarding ──► ended
+//                          discarding (or keeping) ──► ended
 //
-// abandon() (the session ended, or the client aborted) silences the events and, from preparing, receiving or
-// flushing, drops the upload: through failing/discarding once the prepare or the jobs in flight are done — a write
-// still running owns the descriptor, so closing it sooner could let the number be reused and the write land in another
-// file. A commit already running completes (the file was whole and verified) and still reports its outcome.
+// abandon() (the client aborted) and suspend() (the connection ended) silence the events and, from preparing,
+// receiving or flushing, drop or keep the upload: through failing/discarding once the prepare or the jobs in flight
+// are done — a write or checkpoint still running owns the descriptor, so closing it sooner could let the number be
+// reused and the write land in another file. A commit already running completes (the file was whole and verified) and
+// still reports its outcome.
 //
 // Runs on one thread (the session's loop); its blocking work goes to the BlockingExecutor it is given. Events reach
 // `onEvent` only from the completions of those jobs, never from inside a call the owner makes (so the owner is never
 // re-entered while it feeds or finishes the writer).
 import Platform
 import Protocol
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 public final class UploadWriter {
     public enum Event: Equatable {
@@ -42,11 +52,18 @@ public final class UploadWriter {
         public var durable: Bool
         /// Open the .part with O_DIRECT (storage.direct_io) where the file system allows it.
         public var directIO: Bool
+        /// Free space no upload may take (storage.reserve).
+        public var reserve: UInt64
+        /// Bytes between two durable resume points (storage.resume_interval).
+        public var checkpointBytes: UInt64
 
-        public init(overwrite: Bool, durable: Bool = true, directIO: Bool = true) {
+        public init(overwrite: Bool, durable: Bool = true, directIO: Bool = true, reserve: UInt64 = 0,
+                    checkpointBytes: UInt64 = UploadWriter.defaultCheckpointBytes) {
             self.overwrite = overwrite
             self.durable = durable
             self.directIO = directIO
+            self.reserve = reserve
+            self.checkpointBytes = checkpointBytes
         }
     }
 
@@ -70,8 +87,8 @@ public final class UploadWriter {
         case flushing(Open, clientDigest: [UInt8])
         /// The commit job is on the pool.
         case committing
-        /// Failed or dropped: waiting for the jobs in flight, then discarding.
-        case failing(Open)
+        /// Failed or dropped: waiting for the jobs in flight, then discarding — or keeping the partial for resume.
+        case failing(Open, keep: Bool)
         /// The discard job is on the pool.
         case discarding
         case ended
@@ -81,9 +98,27 @@ public final class UploadWriter {
     private let context: UploadJobs.Context
     private let executor: BlockingExecutor
     private let buffers: IOBufferPool
+    private let checkpointBytes: UInt64
     private let digest = DigestContext(.sha256)
+    /// A resumed upload's kept prefix is being read back into the digest: no batch is hashed, and nothing committed,
+    /// until it is done. It runs while the client hashes its own copy of the prefix (Accepted is not held back for it).
+    private var prefixHashing = false
     private var state: State
+    /// Bytes of the file the server holds or was sent (from the resume offset on).
     private(set) public var received: UInt64 = 0
+    /// Where the upload resumed (0: from the start); known once `.ready`.
+    private(set) public var resumedAt: UInt64 = 0
+    /// Bytes written to the .part from its start (contiguous: writes go in file order), and the last durable point.
+    private var written: UInt64 = 0
+    private var checkpointed: UInt64 = 0
+    private var checkpointRunning = false
+    /// Suspended: the batches received are written before the partial is kept (cleared when a write fails: nothing
+    /// after a failed write may be written, or the kept bytes would have a hole).
+    private var flushBeforeKeeping = false
+
+    /// A durable resume point every 64 MiB: a crash costs at most that much (and what was in flight) to send again,
+    /// for one fdatasync per 64 MiB (docs/PERFORMANCE.md).
+    public static let defaultCheckpointBytes: UInt64 = 64 << 20
 
     /// Where events go; nil once abandoned.
     public var onEvent: ((Event) -> Void)?
@@ -92,13 +127,15 @@ public final class UploadWriter {
     public var onBacklogChange: ((Int) -> Void)?
     private var reportedBacklog = 0
 
-    /// Starts preparing at once; `.ready` or `.failed` follows (never before this returns). `uploadID` is unique in the
-    /// process (it names the .part file).
-    public init(store: Store, path: StoredPath, uploadID: UInt64, settings: Settings, executor: BlockingExecutor,
+    /// Starts preparing at once; `.ready` or `.failed` follows (never before this returns).
+    public init(store: Store, path: StoredPath, size: UInt64, settings: Settings, executor: BlockingExecutor,
                 buffers: IOBufferPool) {
         self.path = path
-        context = UploadJobs.Context(store: store, path: path, partName: store.rules.partName(uploadID: uploadID, identity: path.identity),
-                                     overwrite: settings.overwrite, durable: settings.durable)
+        context = UploadJobs.Context(store: store, path: path,
+                                     partName: store.rules.partName(identity: path.identity, relativePath: path.relativePath),
+                                     size: size, overwrite: settings.overwrite, durable: settings.durable,
+                                     reserve: settings.reserve)
+        checkpointBytes = max(settings.checkpointBytes, UInt64(BatchPipeline.directAlignment))
         self.executor = executor
         self.buffers = buffers
         state = .preparing(dropped: false)
@@ -115,7 +152,7 @@ public final class UploadWriter {
     /// Bytes accepted and not on disk yet.
     public var backlog: Int {
         switch state {
-        case .receiving(let open), .flushing(let open, _), .failing(let open): open.pipeline.backlog
+        case .receiving(let open), .flushing(let open, _), .failing(let open, _): open.pipeline.backlog
         case .preparing, .committing, .discarding, .ended: 0
         }
     }
@@ -165,14 +202,21 @@ public final class UploadWriter {
     /// whole and verified), its outcome still reaches `onEvent` (the caller may point it elsewhere), and this returns
     /// true. Idempotent.
     @discardableResult
-    public func abandon() -> Bool {
+    public func abandon() -> Bool { letGo(keep: false) }
+
+    /// As `abandon`, but what was written is kept for the next Open of the file to resume (the connection ended: the
+    /// client may come back).
+    @discardableResult
+    public func suspend() -> Bool { letGo(keep: true) }
+
+    private func letGo(keep: Bool) -> Bool {
         switch state {
         case .committing:
             return true
         case .preparing:
             state = .preparing(dropped: true)
         case .receiving(let open), .flushing(let open, _):
-            fail(open, nil)
+            fail(open, nil, keep: keep)
         case .failing, .discarding, .ended:
             break
         }
@@ -190,10 +234,15 @@ public final class UploadWriter {
             emit(.failed(failure))
         case .success(let (prepared, direct)):
             guard let descriptor = prepared.part else { preconditionFailure("prepared without a .part") }
-            let open = Open(prepared: prepared, pipeline: BatchPipeline(buffers: buffers, direct: direct, durable: context.durable),
-                            descriptor: descriptor)
-            if dropped { return fail(open, nil) }
+            resumedAt = prepared.offset
+            received = prepared.offset
+            written = prepared.offset
+            checkpointed = prepared.offset
+            let pipeline = BatchPipeline(buffers: buffers, direct: direct, durable: context.durable, startingAt: prepared.offset)
+            let open = Open(prepared: prepared, pipeline: pipeline, descriptor: descriptor)
+            if dropped { return fail(open, nil, keep: true) }
             state = .receiving(open)
+            if prepared.offset > 0 { hashPrefix(open) }
             emit(.ready)
         }
     }
@@ -207,16 +256,26 @@ public final class UploadWriter {
             while pipeline.cutBatch(finishing: finishing) != nil {}
             startJobs(open)
             reportBacklog()
-            if case .flushing(_, let clientDigest) = state, pipeline.isEmpty { commit(open, clientDigest) }
-        case .failing:
-            pipeline.dropIdle()
+            if case .flushing(_, let clientDigest) = state, pipeline.isEmpty, !checkpointRunning, !prefixHashing {
+                commit(open, clientDigest)
+            }
+        case .failing(_, let keep):
+            if flushBeforeKeeping {
+                // Suspended: what was received is authentic and in order; write it before keeping the partial.
+                while pipeline.cutBatch(finishing: true) != nil {}
+                startJobs(open)
+            } else {
+                pipeline.dropIdle()
+            }
             reportBacklog()
-            guard !pipeline.hasJobRunning else { return }
+            guard !pipeline.hasJobRunning, !checkpointRunning, !prefixHashing, !flushBeforeKeeping || pipeline.isEmpty else { return }
             pipeline.giveBuffersBack()
             state = .discarding
             reportBacklog()
-            let context = self.context, prepared = open.prepared
-            executor.run({ UploadJobs.discard(context, prepared) }, then: { [self] in state = .ended })
+            let context = self.context, prepared = open.prepared, written = self.written
+            executor.run({ () -> Void in
+                if keep { _ = UploadJobs.keep(context, prepared, written: written) } else { UploadJobs.discard(context, prepared) }
+            }, then: { [self] in state = .ended })
         case .preparing, .committing, .discarding, .ended:
             break
         }
@@ -224,7 +283,7 @@ public final class UploadWriter {
 
     private func startJobs(_ open: Open) {
         let pipeline = open.pipeline
-        if let batch = pipeline.nextHash() {
+        if !prefixHashing, let batch = pipeline.nextHash() {
             let digest = self.digest, buffer = batch.buffer, length = batch.length
             executor.run({ UploadJobs.hash(digest, buffer, length: length) }, then: { [self] in
                 batch.hash = .done
@@ -239,8 +298,15 @@ public final class UploadWriter {
             }, then: { [self] (result, fellBack) in
                 batch.write = .done
                 if fellBack { pipeline.direct = false }  // buffered from now on
-                if case .failure(let error) = result {
-                    fail(open, .system(error, while: "writing '\(path.relativePath)'", at: UploadJobs.stagingPath(context)))
+                switch result {
+                case .success:
+                    written = UInt64(batch.offset) + UInt64(length)
+                    checkpointIfDue(open)
+                case .failure(let error):
+                    flushBeforeKeeping = false
+                    // A full disk keeps what was written: the client resumes once there is room again.
+                    let full = error.number == ENOSPC || error.number == EDQUOT
+                    fail(open, .system(error, while: "writing '\(path.relativePath)'", at: UploadJobs.stagingPath(context)), keep: full)
                 }
                 jobFinished(open)
             })
@@ -281,14 +347,50 @@ public final class UploadWriter {
         })
     }
 
-    /// Drops the upload (failure nil: abandoned, nothing to tell). The discard waits for the jobs in flight.
-    private func fail(_ open: Open, _ failure: StoreFailure?) {
+    /// Reads the kept prefix back into the digest (PartialJobs.hashPrefix). If it cannot be read, the upload fails and
+    /// the partial goes: the next attempt starts from 0.
+    private func hashPrefix(_ open: Open) {
+        prefixHashing = true
+        let digest = self.digest, name = open.prepared.partName, staging = context.store.staging, length = resumedAt
+        executor.run({ PartialJobs.hashPrefix(name, length: length, in: staging, into: digest) }, then: { [self] result in
+            prefixHashing = false
+            if case .failure(let error) = result {
+                fail(open, .system(error, while: "reading back the kept part of '\(path.relativePath)'",
+                                   at: UploadJobs.stagingPath(context)))
+            }
+            pump(open)
+        })
+    }
+
+    /// A durable resume point once `checkpointBytes` more were written (one at a time; not while flushing: the commit
+    /// syncs anyway).
+    private func checkpointIfDue(_ open: Open) {
+        guard case .receiving = state, !checkpointRunning, written - checkpointed >= checkpointBytes else { return }
+        checkpointRunning = true
+        let part = open.descriptor, name = open.prepared.partName, staging = context.store.staging
+        let record = PartialRecord(identity: path.identity, path: path.relativePath, size: context.size, offset: written)
+        let partials = context.store.partials
+        executor.run({ () -> SystemError? in
+            let error = PartialJobs.checkpoint(part, name, record, in: staging)
+            if error == nil { partials.progress(name, offset: record.offset, now: SystemClock.unixSeconds()) }
+            return error
+        }, then: { [self] error in
+            checkpointRunning = false
+            if error == nil { checkpointed = record.offset }  // a failed one is tried again at the next write
+            pump(open)
+        })
+    }
+
+    /// Drops the upload (failure nil: abandoned, nothing to tell), or keeps it for resume. The discard waits for the
+    /// jobs in flight.
+    private func fail(_ open: Open, _ failure: StoreFailure?, keep: Bool = false) {
         switch state {
         case .receiving, .flushing: break
         case .preparing(dropped: true): break
         default: return  // already failing or past it: the first failure is the one reported
         }
-        state = .failing(open)
+        state = .failing(open, keep: keep)
+        flushBeforeKeeping = keep && failure == nil
         if let failure { emit(.failed(failure)) }
         pump(open)
     }

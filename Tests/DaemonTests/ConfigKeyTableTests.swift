@@ -14,7 +14,7 @@ final class ConfigKeyTableTests: XCTestCase {
             XCTAssertFalse(key.doc.contains("\n"), "\(key.path): the doc is one line")
             XCTAssertTrue(key.name.allSatisfy { $0.isLowercase || $0 == "_" }, key.path)
         }
-        XCTAssertEqual(paths.count, 24)
+        XCTAssertEqual(paths.count, 27)
     }
 
     func testOnlyTheIdentityPathsAreRequired() {
@@ -38,6 +38,9 @@ final class ConfigKeyTableTests: XCTestCase {
             "limits.handshake_timeout": 1...300,
             "limits.idle_timeout": 1...86400,
             "limits.max_file_size": 0...Int64.max,
+            "storage.reserve": 0...Int64.max,
+            "storage.partial_ttl": 60...31_536_000,
+            "storage.resume_interval": 0...(1 << 40),
         ])
     }
 

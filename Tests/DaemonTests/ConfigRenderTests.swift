@@ -19,6 +19,9 @@ final class ConfigRenderTests: XCTestCase {
         allow_overwrite = true
         fsync = false
         direct_io = false
+        reserve = "1GiB"
+        partial_ttl = 3600
+        resume_interval = "8MiB"
         staging = "partial"
         [protocol]
         ciphers = ["chacha20-poly1305"]

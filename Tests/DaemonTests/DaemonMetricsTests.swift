@@ -31,13 +31,21 @@ final class DaemonMetricsTests: XCTestCase {
         metrics.backlogChanged(by: -1024)
         metrics.sessionError(.badRecordMAC)
         metrics.connectionError()
+        metrics.uploadResumed(bytes: 1 << 20)
 
-        let text = String(decoding: metrics.exposition(), as: UTF8.self)
+        let text = String(decoding: metrics.exposition(partials: (3, 5 << 20)), as: UTF8.self)
         let types = [
             "ferry_sessions_active": "gauge", "ferry_sessions_total": "counter", "ferry_sessions_refused_total": "counter",
             "ferry_handshakes_total": "counter", "ferry_bytes_received_total": "counter", "ferry_uploads_total": "counter",
             "ferry_rotations_total": "counter", "ferry_write_backlog_bytes": "gauge", "ferry_errors_total": "counter",
+            "ferry_uploads_resumed_total": "counter", "ferry_resumed_bytes_total": "counter",
+            "ferry_partial_uploads": "gauge", "ferry_partial_upload_bytes": "gauge",
         ]
+        let figures = Exposition.samples(text)
+        XCTAssertEqual(figures["ferry_partial_uploads"], 3)
+        XCTAssertEqual(figures["ferry_partial_upload_bytes"], Double(5 << 20))
+        XCTAssertEqual(figures["ferry_uploads_resumed_total"], 1)
+        XCTAssertEqual(figures["ferry_resumed_bytes_total"], Double(1 << 20))
         XCTAssertEqual(Set(types.keys), Set(DaemonMetrics.Name.all))
         for (name, type) in types {
             XCTAssertTrue(text.contains("# TYPE \(name) \(type)\n"), "no '# TYPE \(name) \(type)' in:\n\(text)")
@@ -108,7 +116,7 @@ final class DaemonMetricsTests: XCTestCase {
         var writers: [UploadWriter] = []
         func makeWriter(_ name: String, _ onEvent: @escaping (UploadWriter, UploadWriter.Event) -> Void) throws -> UploadWriter {
             let writer = UploadWriter(store: store, path: try store.rules.storedPath(identity: "alice", relativePath: name),
-                                      uploadID: UInt64(writers.count + 1), settings: .init(overwrite: false),
+                                      size: UInt64(content.count), settings: .init(overwrite: false),
                                       executor: LoopExecutor(loop: loop), buffers: buffers)
             writer.onBacklogChange = { delta in
                 record.sum += delta

@@ -156,9 +156,10 @@ final class ServerSessionTests: XCTestCase {
         XCTAssertEqual(rig.store.heldDirectories, 0)
     }
 
-    /// The connection drops in mid-upload (after a first upload committed): the upload in flight is dropped once its
-    /// jobs end — no .part, none of its directories, every buffer back — and the committed file stays.
-    func testADroppedConnectionLeavesOnlyWhatWasCommitted() throws {
+    /// The connection drops in mid-upload (after a first upload committed): once its jobs end, the upload in flight is
+    /// kept for resume — its .part and record in staging, nothing under its final name, none of its directories, every
+    /// buffer back — and the committed file stays.
+    func testADroppedConnectionKeepsThePartialAndOnlyWhatWasCommitted() throws {
         let rig = try SessionRig(directory: makeTemporaryDirectory("session"))
         try rig.handshake()
         let kept = Array("kept".utf8)
@@ -172,8 +173,12 @@ final class ServerSessionTests: XCTestCase {
         rig.session.peerEnded()
         rig.session.connectionClosed()
         try rig.runJobs()
-        XCTAssertEqual(rig.storedFiles(), ["alice/kept.txt"])
+        let part = rig.store.rules.partName(identity: "alice", relativePath: "a/b/c/dropped.bin")
+        let record = String(part.dropLast(".part".count)) + ".resume"
+        XCTAssertEqual(rig.storedFiles(), [".staging/\(part)", ".staging/\(record)", "alice/kept.txt"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: rig.root.appendingPathComponent("alice/a").path))
+        XCTAssertEqual(rig.store.partials.kept.count, 1)
+        XCTAssertEqual(rig.store.partials.kept.bytes, 2 << 20, "the bytes received before the drop")
         XCTAssertEqual(rig.store.heldDirectories, 0)
         XCTAssertEqual(rig.buffers.outstanding, 0)
         XCTAssertFalse(rig.session.isBusy)

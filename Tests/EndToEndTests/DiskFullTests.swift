@@ -1,12 +1,12 @@
-// A storage root that fills up mid-upload (a 16 MiB tmpfs mounted for the test; needs root, skipped otherwise): the
-// upload fails with a clear reason to the client and in the log, nothing appears under its final name, its .part is
-// removed so the space comes back, and the daemon carries on serving.
+// A storage root too small for a file (a 16 MiB tmpfs mounted for the test; needs root, skipped otherwise): the upload
+// is refused at Open with `no_space` and the figures, before any data flows; nothing appears under its name or in
+// staging; the other files of the same connection are stored; and the daemon carries on serving.
 import Foundation
 import TestSupport
 import XCTest
 
 final class DiskFullTests: XCTestCase {
-    func testAFullDiskFailsThatUploadCleanlyAndTheDaemonCarriesOn() throws {
+    func testAFileThatCannotFitIsRefusedAtOpenAndTheOthersAreStored() throws {
         let env = try TestEnvironment(self)
         let root = env.directory.appendingPathComponent("root", isDirectory: true)  // where Daemon.start puts it
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -19,7 +19,7 @@ final class DiskFullTests: XCTestCase {
             daemon?.stop()
             if !shell(["umount", root.path]) { _ = shell(["umount", "-l", root.path]) }
         }
-        let running = try Daemon.start(environment: env, workers: 1)
+        let running = try Daemon.start(environment: env, workers: 1, settings: ["storage": ["reserve = 0"]])
         daemon = running
         let source = try env.sourceDirectory("full")
         let big = source.appendingPathComponent("too-big.bin")
@@ -31,19 +31,25 @@ final class DiskFullTests: XCTestCase {
         let failed = try env.upload([big.path], to: running)
         XCTAssertNotEqual(failed.run.status, 0, "an upload larger than the disk succeeded")
         let reason = failed.file(big.path)?.error ?? ""
-        XCTAssertTrue(reason.contains("no space left on the server"), "reason given to the client: \(reason)")
-        XCTAssertNotNil(running.waitForLog(timeout: 5) { $0.message == "upload failed" && ($0.fields["reason"] ?? "").contains("no space") },
-                        "the log does not say why the upload failed:\n\(running.log.suffix(2000))")
+        XCTAssertTrue(reason.contains("not enough space on the server") && reason.contains("needs 24.0 MiB"),
+                      "reason given to the client: \(reason)")
+        XCTAssertNotNil(running.waitForLog(timeout: 5) { $0.message == "upload refused" && $0["code"] == "noSpace" },
+                        "the log does not say why the upload was refused:\n\(running.log.suffix(2000))")
+        XCTAssertEqual(running.logLines(message: "upload started").count, 0, "data flowed for a file that cannot fit")
         XCTAssertFalse(FileManager.default.fileExists(atPath: running.area("alice").appendingPathComponent("too-big.bin").path),
-                       "a failed upload appeared under its final name")
-        XCTAssertTrue(waitUntil(timeout: 5) { running.stagingEntries().allSatisfy { !$0.hasSuffix(".part") } },
-                      "the failed upload's .part was not removed: \(running.stagingEntries())")
-        running.assertRunning("after the disk filled up")
+                       "a refused upload appeared under its final name")
+        XCTAssertEqual(running.stagingEntries(), [])
+        running.assertRunning("after the refusal")
 
-        // The space came back: the next upload on the same daemon works.
-        let next = try env.upload([small.path], to: running)
-        XCTAssertEqual(next.run.status, 0, "the upload after the failed one: \(next.file(small.path)?.error ?? next.run.stderr)")
-        assertStored(running.area("alice").appendingPathComponent("fits.bin"), equals: smallBytes)
+        // On one connection, the file that cannot fit fails alone: the files after it are stored.
+        let other = source.appendingPathComponent("also-fits.bin")
+        let otherBytes = Content.random(1 << 20)
+        try Data(otherBytes).write(to: other)
+        let mixed = try env.upload([big.path, small.path, other.path], to: running, parallel: 1, dest: "mixed")
+        XCTAssertEqual(mixed.run.status, 1, mixed.run.stderr)
+        XCTAssertTrue((mixed.file(big.path)?.error ?? "").contains("not enough space"), mixed.run.stdout)
+        assertStored(running.area("alice").appendingPathComponent("mixed/fits.bin"), equals: smallBytes)
+        assertStored(running.area("alice").appendingPathComponent("mixed/also-fits.bin"), equals: otherBytes)
     }
 }
 

@@ -97,8 +97,9 @@ final class IntegrityTests: XCTestCase {
         daemon.assertRunning("after the refused overwrites")
     }
 
-    /// Two sessions upload the same new name at the same time: both are accepted (the name is free when each starts),
-    /// the first to commit wins and the other gets `exists` at commit (link(2), never rename over it).
+    /// Two sessions upload the same new name at the same time: the second is refused with `busy` while the first is
+    /// written (one writer per partial file: PROTOCOL.md §8.3), its session goes on, and once the first committed the
+    /// name is taken (`exists`): the file is stored once, with the first content.
     func testTwoConcurrentUploadsOfTheSameNameCommitOnlyOnce() throws {
         let env = try TestEnvironment(self)
         let daemon = try Daemon.start(environment: env, workers: 2)
@@ -109,14 +110,17 @@ final class IntegrityTests: XCTestCase {
         let a = Content.random(200_000)
         let b = Content.random(150_000)
         guard case .uploadAccepted = try first.open("race/same.bin", size: UInt64(a.count)) else { return XCTFail("A not accepted") }
-        guard case .uploadAccepted = try second.open("race/same.bin", size: UInt64(b.count)) else { return XCTFail("B not accepted") }
+        guard case .uploadFailed(let busy) = try second.open("race/same.bin", size: UInt64(b.count)) else {
+            return XCTFail("B accepted while A writes the same file")
+        }
+        XCTAssertEqual(busy.code, .busy, busy.message)
         try first.sendData(a)
-        try second.sendData(b)
         let winner = try first.finish(digest: DigestContext.hash(.sha256, a))
         guard case .uploadCommitted = winner else { return XCTFail("the first commit failed: \(winner)") }
-        let loser = try second.finish(digest: DigestContext.hash(.sha256, b))
-        guard case .uploadFailed(let failure) = loser else { return XCTFail("the second commit replaced the file: \(loser)") }
-        XCTAssertEqual(failure.code, .exists, failure.message)
+        guard case .uploadFailed(let taken) = try second.open("race/same.bin", size: UInt64(b.count)) else {
+            return XCTFail("the second upload was accepted over the stored file")
+        }
+        XCTAssertEqual(taken.code, .exists, taken.message)
         assertStored(daemon.area("alice").appendingPathComponent("race/same.bin"), equals: a)
         XCTAssertTrue(waitUntil(timeout: 3) { daemon.stagingEntries().isEmpty }, "\(daemon.stagingEntries())")
         // The loser's session goes on.

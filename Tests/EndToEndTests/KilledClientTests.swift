@@ -1,5 +1,6 @@
-// 5. A client killed in the middle of a large upload: no file under the final name, the .part file removed soon after
-// the connection drops, and the daemon keeps serving.
+// 5. A client killed in the middle of a large upload: no file under the final name, the partial kept for resume (its
+// .part and record) once the connection drops, the daemon keeps serving, and the same upload run again resumes where
+// the first stopped and stores the file byte for byte.
 import Foundation
 import TestSupport
 import XCTest
@@ -11,7 +12,7 @@ import Musl
 #endif
 
 final class KilledClientTests: XCTestCase {
-    func testAClientKilledMidUploadLeavesNoFileAndNoPartialFile() throws {
+    func testAClientKilledMidUploadLeavesNoFileAndTheRunAgainResumes() throws {
         let env = try TestEnvironment(self)
         let size: UInt64 = 512 << 20
         guard env.freeBytes() > 2 * size + (256 << 20) else {
@@ -20,7 +21,7 @@ final class KilledClientTests: XCTestCase {
         let daemon = try Daemon.start(environment: env, workers: 1)
         let source = try env.sourceDirectory("kill")
         let big = source.appendingPathComponent("big-512MiB.bin")
-        try Content.writeLarge(size: size, to: big)
+        let digest = try Content.writeLarge(size: size, to: big)
 
         let client = try env.startUpload([big.path], to: daemon, dest: "killed")
         defer { client.stop(grace: 1) }
@@ -45,13 +46,13 @@ final class KilledClientTests: XCTestCase {
         let killedAt = monotonicSeconds()
         report("killed ferry with \(partSize) bytes in \(partName ?? "?")")
 
-        // The daemon notices the dropped connection and removes the partial file within a few seconds.
-        let cleaned = waitUntil(timeout: 5) { daemon.stagingEntries().isEmpty }
-        XCTAssertTrue(cleaned, "partial files still in staging 5 s after the client died: \(daemon.stagingEntries())")
-        report("staging empty \(String(format: "%.3f", monotonicSeconds() - killedAt)) s after the kill")
+        // The daemon notices the dropped connection and keeps the partial, recorded, within a few seconds.
+        let kept = waitUntil(timeout: 5) { daemon.stagingEntries().contains { $0.hasSuffix(".resume") } }
+        XCTAssertTrue(kept, "no partial kept 5 s after the client died: \(daemon.stagingEntries())")
+        XCTAssertNotNil(daemon.waitForLog(timeout: 5) { $0.message == "upload interrupted; kept for resume" })
         let final = daemon.area("alice").appendingPathComponent("killed/big-512MiB.bin")
         XCTAssertFalse(FileManager.default.fileExists(atPath: final.path), "a file appeared under the final name")
-        XCTAssertEqual(daemon.filesUnderRoot(), [], "files under the storage root after the kill")
+        XCTAssertEqual(daemon.filesUnderRoot().filter { !$0.hasPrefix(daemon.staging) }, [], "files stored after the kill")
         let drop = daemon.waitForLog(timeout: 5) {
             $0.message == "connection closed by the client during an upload" || $0.message == "connection error"
         }
@@ -67,7 +68,17 @@ final class KilledClientTests: XCTestCase {
         XCTAssertEqual(outcome.status, 0, "\(outcome.run.stderr)")
         XCTAssertEqual(outcome.ok, true, "\(outcome.files.first?.error ?? "")")
         assertStored(daemon.area("alice").appendingPathComponent("killed/after.bin"), equals: bytes)
-        XCTAssertEqual(daemon.stagingEntries(), [])
-        daemon.assertRunning("after the upload that followed the kill")
+
+        // The killed upload, run again, resumes at what the server had received (at least the 16 MiB seen above).
+        let again = try env.upload([big.path], to: daemon, dest: "killed")
+        XCTAssertEqual(again.status, 0, "\(again.run.stderr)")
+        let resumed = daemon.waitForLog(timeout: 5) { $0.message == "upload resumed" }
+        let offset = resumed?["offset"].flatMap { UInt64($0) } ?? 0
+        XCTAssertGreaterThanOrEqual(offset, 16 << 20, "the re-run did not resume:\n\(daemon.log.suffix(2000))")
+        XCTAssertLessThanOrEqual(offset, size)
+        report("resumed at \(offset) of \(size) bytes")
+        XCTAssertEqual(try Content.sha256(of: final), digest, "the resumed file differs from the source")
+        XCTAssertEqual(daemon.stagingEntries(), [], "the partial and its record are gone once committed")
+        daemon.assertRunning("after the resumed upload")
     }
 }

@@ -100,8 +100,8 @@ final class LimitsTests: XCTestCase {
     }
 
     /// limits.idle_timeout: a session that stops sending in the middle of an upload is closed, and the partial file of
-    /// that upload is removed.
-    func testAStalledUploadIsClosedAfterTheIdleTimeoutAndItsPartialFileRemoved() throws {
+    /// that upload is kept for resume with what was received (and nothing stored under its name).
+    func testAStalledUploadIsClosedAfterTheIdleTimeoutAndItsPartialFileKept() throws {
         let env = try TestEnvironment(self)
         let daemon = try Daemon.start(environment: env, workers: 1, settings: ["limits": ["idle_timeout = 1"]])
         let client = try RawClient(port: daemon.port, client: env.alice)
@@ -121,9 +121,11 @@ final class LimitsTests: XCTestCase {
         report("stalled session ended by: \(client.alertFromServer.map { "alert \($0.alert.name) (\($0.detail))" } ?? "close")")
         XCTAssertGreaterThanOrEqual(monotonicSeconds() - sentAt, 0.9, "closed before idle_timeout")
         XCTAssertNotNil(daemon.waitForLog(timeout: 5) { $0.message == "idle timeout" }, daemon.log)
-        XCTAssertTrue(waitUntil(timeout: 5) { daemon.stagingEntries().isEmpty },
-                      "the stalled upload's partial file was left: \(daemon.stagingEntries())")
-        XCTAssertEqual(daemon.filesUnderRoot(), [])
+        XCTAssertNotNil(daemon.waitForLog(timeout: 5) { $0.message == "upload interrupted; kept for resume" && $0["received"] == "\(1 << 20)" },
+                        "the stalled upload was not kept with what it received:\n\(daemon.log.suffix(1500))")
+        XCTAssertTrue(waitUntil(timeout: 5) { daemon.stagingEntries().contains { $0.hasSuffix(".resume") } },
+                      "no record of the stalled upload's partial: \(daemon.stagingEntries())")
+        XCTAssertEqual(daemon.filesUnderRoot().filter { !$0.hasPrefix(daemon.staging) }, [], "a file stored under its name")
         daemon.assertRunning("after the idle timeout")
     }
 
@@ -199,7 +201,8 @@ final class LimitsTests: XCTestCase {
         XCTAssertTrue(waitUntil(timeout: 15) { !daemon.stagingEntries().isEmpty }, "the upload to kill never started")
         victim.signal(SIGKILL)
         XCTAssertTrue(victim.wait(timeout: 5))
-        XCTAssertTrue(waitUntil(timeout: 5) { daemon.stagingEntries().isEmpty })
+        XCTAssertTrue(waitUntil(timeout: 5) { daemon.stagingEntries().contains { $0.hasSuffix(".resume") } },
+                      "the killed client's partial was not kept: \(daemon.stagingEntries())")
         usleep(200_000)
         try uploadWorks("after a client was killed")
         daemon.assertRunning("after all the sessions")

@@ -95,8 +95,9 @@ final class ShutdownTests: XCTestCase {
     }
 
     /// SIGTERM with shutdown_grace = 1 while a client holds an upload open without sending: after the grace period
-    /// the session is closed, its partial file removed, and the daemon exits 0.
-    func testAnUploadStillRunningWhenTheGracePeriodEndsIsDiscarded() throws {
+    /// the session is closed, its partial file kept for resume with everything received (written and recorded before
+    /// the daemon exits), and the daemon exits 0.
+    func testAnUploadStillRunningWhenTheGracePeriodEndsIsKeptForResume() throws {
         let env = try TestEnvironment(self)
         let daemon = try Daemon.start(environment: env, workers: 1, settings: ["server": ["shutdown_grace = 1"]])
         let client = try RawClient(port: daemon.port, client: env.alice)
@@ -115,7 +116,11 @@ final class ShutdownTests: XCTestCase {
         report("ferryd exited \(String(format: "%.2f", monotonicSeconds() - stoppedAt)) s after SIGTERM (grace 1 s)")
         XCTAssertEqual(daemon.child.exitStatus, 0, daemon.child.terminationDescription)
         XCTAssertEqual(daemon.logLines(message: "grace period over: closing sessions still uploading").count, 1, daemon.log)
-        XCTAssertEqual(daemon.stagingEntries(), [], "the discarded upload's .part file was left behind")
+        let entries = daemon.stagingEntries().sorted()
+        XCTAssertEqual(entries.count, 2, "\(entries)")
+        XCTAssertTrue(entries.first?.hasSuffix(".part") == true && entries.last?.hasSuffix(".resume") == true, "\(entries)")
+        let record = (try? String(contentsOf: daemon.stagingDirectory.appendingPathComponent(entries.last ?? ""), encoding: .utf8)) ?? ""
+        XCTAssertTrue(record.contains("\noffset \(1 << 20)\n"), "the record does not hold the MiB received: \(record)")
         XCTAssertFalse(FileManager.default.fileExists(atPath: daemon.area("alice").appendingPathComponent("stalled.bin").path))
         // The client learns that the session is over (Goodbye, or the connection closing).
         var ended = false

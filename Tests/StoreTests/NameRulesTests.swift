@@ -203,19 +203,19 @@ final class NameRulesTests: StoreTestCase {
     // MARK: Part files
 
     func testPartNamesAreUniqueAndSafe() {
-        let part = rules.partName(uploadID: 42, identity: "alice")
+        let part = rules.partName(identity: "alice", relativePath: "a/b.bin")
         XCTAssertTrue(part.hasPrefix("alice-"), part)
-        XCTAssertTrue(part.hasSuffix("-42.part"), part)
+        XCTAssertTrue(part.hasSuffix(".part"), part)
 
         let identities = ["alice", "bob", "a/b", "a_b", "a?b", "../..", "", ".staging", "é", "e", String(repeating: "x", count: 300),
                           String(repeating: "x", count: 301), "a\u{0}b", "\u{338}"]
         var names = Set<String>()
         for identity in identities {
-            for id: UInt64 in [0, 1, 42, .max] {
-                let name = rules.partName(uploadID: id, identity: identity)
+            for path in ["a", "a/b", "b/a", String(repeating: "p/", count: 2000) + "q"] {
+                let name = rules.partName(identity: identity, relativePath: path)
                 names.insert(name)
                 XCTAssertNil(NameRules.validateComponent(name), name)
-                XCTAssertLessThanOrEqual(name.utf8.count, 75, name)
+                XCTAssertLessThanOrEqual(name.utf8.count, 70, name)
                 XCTAssertTrue(name.utf8.allSatisfy { $0 < 0x80 }, "ASCII only: \(name)")
                 XCTAssertFalse(name.hasPrefix("."), name)
                 // Was "its URL is in the staging directory": a part name is one name (no "/"), so the store can only
@@ -224,7 +224,10 @@ final class NameRulesTests: StoreTestCase {
             }
         }
         XCTAssertEqual(names.count, identities.count * 4, "identities that sanitise alike still get distinct names")
-        XCTAssertEqual(rules.partName(uploadID: 7, identity: "alice"), rules.partName(uploadID: 7, identity: "alice"))
+        // One name per identity and path, whatever the connection or process: how a new Open finds the partial.
+        XCTAssertEqual(rules.partName(identity: "alice", relativePath: "x"), rules.partName(identity: "alice", relativePath: "x"))
+        // The identity and the path are kept apart ("a" + "b/c" is not "a/b" + "c").
+        XCTAssertNotEqual(rules.partName(identity: "a", relativePath: "b/c"), rules.partName(identity: "a/b", relativePath: "c"))
     }
 
     /// Was `partFile(...).deletingLastPathComponent().path == "<root>/.staging"`: a live upload's partial data is the

@@ -106,21 +106,24 @@ final class UploadWriterTests: StoreTestCase {
         assertNothingHeld(store)
     }
 
-    /// Two uploads of one name into one new directory, both prepared before either commits: the one that created the
-    /// directory (prepared first) waits while the other commits, then fails at its commit with `.exists` (linkat never
-    /// replaces), and the directory it created stays with the other one's file in it.
-    func testTheSameNameTakenMeanwhileFailsAtCommitAndKeepsTheDirectory() throws {
+    /// Two uploads of one file at once: the second is refused with `busy` while the first holds the file's .part
+    /// (one writer per partial, so neither can write over the other's bytes); once the first committed, the name is
+    /// taken (`exists`), and the directory the first created stays with its file in it.
+    func testASecondUploadOfTheSameFileIsBusyUntilTheFirstEnds() throws {
         for useOpenat2 in [true, false] {
             let store = try makeStore(useOpenat2: useOpenat2)
-            let loser = try upload(store, "race-\(useOpenat2)/x.bin", pattern(400_000, seed: 2))
-            let winner = try upload(store, "race-\(useOpenat2)/x.bin", pattern(400_000, seed: 1))
-            loser.stopAt = 1000
-            drive([loser, winner], on: executor)
-            XCTAssertNotNil(winner.receipt)
-            XCTAssertNil(loser.failure)
-            loser.stopAt = nil
-            drive([loser], on: executor)
-            XCTAssertEqual(loser.failure?.failure.code, .exists, "useOpenat2 = \(useOpenat2)")
+            let first = try upload(store, "race-\(useOpenat2)/x.bin", pattern(400_000, seed: 1))
+            first.stopAt = 1000
+            drive([first], on: executor)
+            let second = try upload(store, "race-\(useOpenat2)/x.bin", pattern(400_000, seed: 2))
+            drive([second], on: executor)
+            XCTAssertEqual(second.failure?.failure.code, .busy, "useOpenat2 = \(useOpenat2)")
+            first.stopAt = nil
+            drive([first], on: executor)
+            XCTAssertNotNil(first.receipt)
+            let third = try upload(store, "race-\(useOpenat2)/x.bin", pattern(400_000, seed: 3))
+            drive([third], on: executor)
+            XCTAssertEqual(third.failure?.failure.code, .exists, "useOpenat2 = \(useOpenat2)")
             XCTAssertEqual(contents("alice/race-\(useOpenat2)/x.bin"), pattern(400_000, seed: 1))
             assertNothingHeld(store)
         }

@@ -45,6 +45,13 @@ enum ConfigKeys {
                  doc: "Whether uploads are written with O_DIRECT (past the page cache) where the file system allows it."),
         .component("storage", "staging", \.storage.staging, default: ".staging", reloadable: false,
                    doc: "Directory under root for partial uploads (.part files); one name, no '/'."),
+        .byteSize("storage", "reserve", \.storage.reserve, default: 64 << 20, max: UInt64(Int64.max), reloadable: true,
+                  doc: "Free space uploads may not take: a file that would leave less is refused at Open (no_space)."),
+        .integer("storage", "partial_ttl", \.storage.partialTTLSeconds, default: 7 * 86400, min: 60, max: 365 * 86400,
+                 unit: "seconds", reloadable: true,
+                 doc: "A partial upload kept for resume is removed once it has not been written for this long."),
+        .byteSize("storage", "resume_interval", \.storage.resumeInterval, default: 64 << 20, max: 1 << 40, reloadable: true,
+                  doc: "Bytes between two durable resume points of an upload: what a crash may cost to send again."),
 
         // MARK: [protocol]
         .algorithms("protocol", "ciphers", \.protocol.ciphers,

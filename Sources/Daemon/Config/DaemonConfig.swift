@@ -41,6 +41,12 @@ struct DaemonConfig: Equatable, Sendable {
         var directIO = true
         /// One path component: the directory under `root` that holds .part files.
         var staging = ""
+        /// Free space no upload may take: an upload is refused at Open when it would not leave this much.
+        var reserve: UInt64 = 0
+        /// A partial upload not written for this long is removed (its client did not come back to resume it).
+        var partialTTLSeconds = 0
+        /// Bytes between two durable resume points of an upload.
+        var resumeInterval: UInt64 = 0
     }
 
     struct ProtocolSection: Equatable, Sendable {

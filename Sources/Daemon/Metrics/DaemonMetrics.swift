@@ -10,6 +10,10 @@
 //   ferry_rotations_total{direction}                   counter  client_to_server | server_to_client
 //   ferry_write_backlog_bytes                          gauge    bytes accepted and not yet written, summed over uploads
 //   ferry_errors_total{kind}                           counter  <alert> after the handshake | connection
+//   ferry_uploads_resumed_total                        counter  uploads accepted at a kept partial's offset
+//   ferry_resumed_bytes_total                          counter  bytes those partials held (not sent again)
+//   ferry_partial_uploads                              gauge    partials kept for resume, no upload writing them
+//   ferry_partial_upload_bytes                         gauge    bytes they hold (read from the store at each scrape)
 //
 // Label values come only from the closed sets below (alert and upload-error codes as snake_case identifiers, plus a
 // few words): never a path, an identity, a peer address or free text, so the series count is fixed (about 80) and a
@@ -50,9 +54,13 @@ final class DaemonMetrics: Sendable {
         static let rotations = "ferry_rotations_total"
         static let writeBacklog = "ferry_write_backlog_bytes"
         static let errors = "ferry_errors_total"
+        static let uploadsResumed = "ferry_uploads_resumed_total"
+        static let resumedBytes = "ferry_resumed_bytes_total"
+        static let partials = "ferry_partial_uploads"
+        static let partialBytes = "ferry_partial_upload_bytes"
 
         static let all = [sessionsActive, sessionsTotal, sessionsRefused, handshakes, bytesReceived, uploads, rotations,
-                          writeBacklog, errors]
+                          writeBacklog, errors, uploadsResumed, resumedBytes, partials, partialBytes]
     }
 
     /// The label value for "no reason" (a successful handshake, a committed upload), so every series of a family
@@ -74,6 +82,10 @@ final class DaemonMetrics: Sendable {
     private let writeBacklog: Gauge
     private let sessionErrors: [AlertCode: Counter]
     private let connectionErrors: Counter
+    private let uploadsResumed: Counter
+    private let resumedBytes: Counter
+    private let partials: Gauge
+    private let partialBytes: Gauge
 
     init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -100,6 +112,10 @@ final class DaemonMetrics: Sendable {
             (alert, Self.counter(registry, Name.errors, [("kind", alert.metricLabel)]))
         })
         connectionErrors = Self.counter(registry, Name.errors, [("kind", Self.connectionErrorKind)])
+        uploadsResumed = Self.counter(registry, Name.uploadsResumed)
+        resumedBytes = Self.counter(registry, Name.resumedBytes)
+        partials = Self.gauge(registry, Name.partials)
+        partialBytes = Self.gauge(registry, Name.partialBytes)
     }
 
     /// One help text per family: the registry requires the same text for every series of a family.
@@ -113,6 +129,10 @@ final class DaemonMetrics: Sendable {
         Name.rotations: "Key rotations, by the direction of the traffic whose keys were replaced.",
         Name.writeBacklog: "Upload bytes accepted and not yet written to disk, summed over sessions.",
         Name.errors: "Session errors after the handshake, by alert; connection = a socket read or write error.",
+        Name.uploadsResumed: "Uploads accepted at the offset of a partial an interrupted upload of the same file left.",
+        Name.resumedBytes: "Bytes resumed uploads did not have to send again.",
+        Name.partials: "Partial uploads kept for resume that no upload is writing now.",
+        Name.partialBytes: "Bytes held by the partial uploads kept for resume.",
     ]
 
     /// The name is used as it is: no namespace or unit suffix to join.
@@ -130,8 +150,12 @@ final class DaemonMetrics: Sendable {
         registry.makeGauge(descriptor: descriptor(name))
     }
 
-    /// The text exposition format (version 0.0.4), as served on `/metrics`.
-    func exposition() -> [UInt8] { registry.emitToBuffer() }
+    /// The text exposition format (version 0.0.4), as served on `/metrics`, with the store's kept partials as they are.
+    func exposition(partials kept: (count: Int, bytes: UInt64) = (0, 0)) -> [UInt8] {
+        partials.set(Int64(kept.count))
+        partialBytes.set(Int64(clamping: kept.bytes))
+        return registry.emitToBuffer()
+    }
 
     // MARK: Events (any thread)
 
@@ -154,6 +178,12 @@ final class DaemonMetrics: Sendable {
     func received(bytes: Int) { bytesReceived.increment(by: Int64(bytes)) }
 
     func uploadCommitted() { uploadsCommitted.increment() }
+
+    /// An upload was accepted at the offset of a kept partial.
+    func uploadResumed(bytes: UInt64) {
+        uploadsResumed.increment()
+        resumedBytes.increment(by: Int64(clamping: bytes))
+    }
 
     /// A refused, failed or aborted upload.
     func uploadFailed(_ code: UploadErrorCode) {

@@ -52,6 +52,8 @@ struct DaemonRuntime {
             storageRoot: config.storage.root, stagingName: config.storage.staging, allowOverwrite: config.storage.allowOverwrite,
             fsync: config.storage.fsync,
             directIO: config.storage.directIO,
+            reserve: config.storage.reserve, partialTTLSeconds: Int64(config.storage.partialTTLSeconds),
+            resumeInterval: config.storage.resumeInterval,
             maxSessions: config.limits.maxSessions, handshakeTimeoutSeconds: UInt64(config.limits.handshakeTimeoutSeconds),
             idleTimeoutSeconds: UInt64(config.limits.idleTimeoutSeconds), maxFileSize: config.limits.maxFileSize,
             shutdownGraceSeconds: UInt64(config.server.shutdownGraceSeconds))

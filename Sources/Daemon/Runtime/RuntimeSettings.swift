@@ -16,6 +16,10 @@ struct RuntimeSettings: Sendable {
     var fsync: Bool
     /// storage.direct_io: write uploads past the page cache (O_DIRECT) where the file system allows it.
     var directIO: Bool
+    /// storage.reserve, storage.partial_ttl, storage.resume_interval.
+    var reserve: UInt64
+    var partialTTLSeconds: Int64
+    var resumeInterval: UInt64
     var maxSessions: Int
     var handshakeTimeoutSeconds: UInt64
     var idleTimeoutSeconds: UInt64

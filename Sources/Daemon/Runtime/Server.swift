@@ -14,6 +14,7 @@ import EventLoop
 import Foundation
 import Logging
 import Store
+import Platform
 
 final class Server {
     private var runtime: DaemonRuntime
@@ -78,7 +79,7 @@ final class Server {
         // start with nothing to undo.
         let metrics = shared.metrics
         let metricsServer = try runtime.config.metrics.listen.map { address in
-            try MetricsServer(loop: mainLoop, address: address, logger: logger) { metrics.exposition() }
+            try MetricsServer(loop: mainLoop, address: address, logger: logger) { [store] in metrics.exposition(partials: store.partials.kept) }
         }
         for index in 0..<settings.workers {
             let worker = Worker(index: index, settings: settings, shared: shared, store: store, logger: logger)
@@ -99,7 +100,9 @@ final class Server {
         // The main loop lives until every worker has ended: a waker (woken by the joining thread) closes its handles.
         final class Handles { var watchers: [SignalWatcher] = []; var workersDone: LoopWaker? }
         let handles = Handles()
+        let expiry = startExpiringPartials(on: mainLoop)
         handles.workersDone = try LoopWaker(loop: mainLoop) {
+            expiry.close()
             for watcher in handles.watchers { watcher.close() }
             handles.workersDone?.close()
             metricsServer?.close()
@@ -136,4 +139,19 @@ final class Server {
         _ = mainLoop.close()
         logger.info("ferryd stopped", metadata: ["sessions_served": "\(shared.totalSessions.load(ordering: .relaxed))"])
     }
+
+    /// Partials whose client did not come back within `storage.partial_ttl` are removed: checked every minute (the
+    /// TTL is at least one), on the thread pool (a few unlinks), with the TTL in force at each check.
+    private func startExpiringPartials(on loop: EventLoop) -> LoopTimer {
+        let timer = LoopTimer(loop: loop)
+        timer.start(afterMilliseconds: Self.expiryPeriodMilliseconds, repeatMilliseconds: Self.expiryPeriodMilliseconds) { [self] in
+            let store = self.store, ttl = settings.partialTTLSeconds
+            ThreadPool.run(loop, { store.expirePartials(ttlSeconds: ttl, now: SystemClock.unixSeconds()) }, then: { [logger] removed in
+                if removed > 0 { logger.notice("removed expired partial uploads", metadata: ["count": "\(removed)", "ttl_s": "\(ttl)"]) }
+            })
+        }
+        return timer
+    }
+
+    static let expiryPeriodMilliseconds: UInt64 = 60_000
 }

@@ -141,7 +141,7 @@ final class ServerSession {
         var out: [SessionAction] = []
         for action in actions {
             switch action {
-            case .accept: connection.accept(now: now)
+            case .accept(let offset): connection.accept(offset: offset, now: now)
             case .reject(let failure): connection.reject(failure, now: now)
             case .commit(let receipt): connection.commit(receipt, now: now)
             case .fail(let failure): connection.fail(failure, now: now)
@@ -224,6 +224,9 @@ final class ServerSession {
         settings.allowOverwrite = new.allowOverwrite
         settings.fsync = new.fsync
         settings.directIO = new.directIO
+        settings.reserve = new.reserve
+        settings.partialTTLSeconds = new.partialTTLSeconds
+        settings.resumeInterval = new.resumeInterval
         settings.idleTimeoutSeconds = new.idleTimeoutSeconds
         settings.protocolConfiguration.rotation = new.protocolConfiguration.rotation
         upload.environment.settings = settings

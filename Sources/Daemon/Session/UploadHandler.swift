@@ -2,10 +2,14 @@
 // the UploadWriter of the upload in flight and never touches the socket or the protocol state: ServerSession applies
 // what it returns (accept, reject, commit, fail on ServerConnection; pause, resume, watch for the driver).
 //
-//   idle ──Open──► preparing ──store .ready──► receiving ──Close──► (receiving: the writer commits) ──.committed──► idle
-//                     │                         │  Data…                                          └──.failed────► idle
-//                     └──store .failed──► idle  ├──store .failed (a write) ──► idle (fail: the client stops sending)
-//                                               └──Abort / connection end ──► idle (the writer cleans up)
+//   idle ──Open──► preparing ──store .ready(offset)──► receiving ──Close──► (the writer commits) ──.committed──► idle
+//                     │                                 │  Data…                                └──.failed────► idle
+//                     └──store .failed──► idle          ├──store .failed (a write) ──► idle (fail: the client stops sending)
+//                                                       ├──Abort ──► idle (the writer drops the partial)
+//                                                       └──connection end ──► idle (the writer keeps it for resume)
+//
+// `.ready` accepts at the writer's `resumedAt`: the offset of the partial an interrupted upload of the same file by the
+// same identity left (PROTOCOL.md §8.3), 0 for a fresh one.
 //
 // Where the next operations go: a handler like this one per operation (download, list, delete), beside it.
 import Logging
@@ -15,7 +19,7 @@ import Store
 
 struct UploadHandler {
     enum Action: Equatable {
-        case accept
+        case accept(offset: UInt64)
         case reject(UploadFailure)
         case commit(UploadReceipt)
         case fail(UploadFailure)
@@ -25,7 +29,8 @@ struct UploadHandler {
 
         static func == (lhs: Action, rhs: Action) -> Bool {
             switch (lhs, rhs) {
-            case (.accept, .accept), (.pauseReading, .pauseReading), (.resumeReading, .resumeReading): true
+            case (.pauseReading, .pauseReading), (.resumeReading, .resumeReading): true
+            case (.accept(let a), .accept(let b)): a == b
             case (.reject(let a), .reject(let b)), (.fail(let a), .fail(let b)): a == b
             case (.commit(let a), .commit(let b)): a == b
             case (.watch(let a), .watch(let b)): a === b
@@ -95,8 +100,9 @@ struct UploadHandler {
         }
         opened += 1
         let writer = UploadWriter(
-            store: environment.store, path: path, uploadID: environment.sessionID << 20 | opened,
-            settings: UploadWriter.Settings(overwrite: request.overwrite, durable: settings.fsync, directIO: settings.directIO),
+            store: environment.store, path: path, size: request.size,
+            settings: UploadWriter.Settings(overwrite: request.overwrite, durable: settings.fsync, directIO: settings.directIO,
+                                            reserve: settings.reserve, checkpointBytes: settings.resumeInterval),
             executor: environment.executor, buffers: environment.buffers)
         writer.onBacklogChange = { [metrics] delta in metrics.backlogChanged(by: delta) }
         state = .preparing(writer, request)
@@ -129,12 +135,16 @@ struct UploadHandler {
         return [.resumeReading]
     }
 
-    /// The connection ended (dropped, closed, timed out): an upload in flight is dropped — unless its commit already
-    /// runs, which completes; its outcome is then logged and counted here, as no client will hear it.
+    /// The connection ended (dropped, closed, timed out): an upload in flight is kept for resume — unless its commit
+    /// already runs, which completes; its outcome is then logged and counted here, as no client will hear it.
     mutating func connectionEnded() {
         guard let writer else { return }
         state = .idle
-        guard writer.abandon() else { return metrics.uploadFailed(.aborted) }
+        guard writer.suspend() else {
+            logger.info("upload interrupted; kept for resume", metadata: ["path": "\(writer.path.relativePath)",
+                                                                          "received": "\(writer.received)"])
+            return metrics.uploadFailed(.aborted)
+        }
         writer.onEvent = { [logger, metrics] event in
             switch event {
             case .committed(let receipt):
@@ -159,9 +169,15 @@ struct UploadHandler {
         guard writer === self.writer else { return [] }  // an upload this handler already let go of
         switch (event, state) {
         case (.ready, .preparing(_, let request)):
-            logger.info("upload started", metadata: ["path": "\(request.path)", "size": "\(request.size)"])
+            if writer.resumedAt > 0 {
+                logger.info("upload resumed", metadata: ["path": "\(request.path)", "size": "\(request.size)",
+                                                         "offset": "\(writer.resumedAt)"])
+                metrics.uploadResumed(bytes: writer.resumedAt)
+            } else {
+                logger.info("upload started", metadata: ["path": "\(request.path)", "size": "\(request.size)"])
+            }
             state = .receiving(writer, request)
-            return [.accept]
+            return [.accept(offset: writer.resumedAt)]
         case (.room, _):
             return [.resumeReading]
         case (.committed(let receipt), _):

@@ -41,7 +41,7 @@ public struct UploadRequest: Equatable, Sendable {
     }
 }
 
-/// Accepted: the server will take the file, starting at `offset` (0 in v1; the field lets resume come without a wire change).
+/// Accepted: the server will take the file, starting at `offset` (where a kept partial ends when resuming, §8.3).
 struct AcceptedMessage: Equatable {
     var offset: UInt64
 

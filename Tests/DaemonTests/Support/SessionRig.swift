@@ -40,7 +40,8 @@ final class SessionRig {
             identity: Identity(chainPEM: pki.serverCertificate, keyPEM: pki.serverKey), clientTrust: TrustStore(pemBundle: pki.ca))
         var settings = RuntimeSettings(
             listen: [], workers: 1, protocolConfiguration: serverConfiguration, storageRoot: root, stagingName: ".staging",
-            allowOverwrite: false, fsync: true, directIO: true, maxSessions: 10, handshakeTimeoutSeconds: 10,
+            allowOverwrite: false, fsync: true, directIO: true, reserve: 0, partialTTLSeconds: 3600, resumeInterval: 64 << 20,
+            maxSessions: 10, handshakeTimeoutSeconds: 10,
             idleTimeoutSeconds: 60, maxFileSize: 0, shutdownGraceSeconds: 5)
         configure(&settings)
         let logger = Logger(label: "session-test") { _ in SwiftLogNoOpLogHandler() }

@@ -15,7 +15,6 @@ class StoreTestCase: XCTestCase {
     private(set) var outsidePath = ""
     private(set) var executor: SteppedExecutor!
     private(set) var buffers: IOBufferPool!
-    private var nextUploadID: UInt64 = 1
 
     static let staging = ".staging"
 
@@ -42,12 +41,12 @@ class StoreTestCase: XCTestCase {
     /// feeding: `drive` does that).
     func upload(_ store: Store, _ relativePath: String, _ content: [UInt8] = [], identity: String = "alice",
                 overwrite: Bool = false, durable: Bool = false, directIO: Bool = true,
+                reserve: UInt64 = 0, checkpointBytes: UInt64 = UploadWriter.defaultCheckpointBytes,
                 chunk: Int = 64 << 10) throws -> UploadRun {
-        let id = nextUploadID
-        nextUploadID += 1
-        return UploadRun(store: store, path: try store.rules.storedPath(identity: identity, relativePath: relativePath),
-                         uploadID: id, content: content, chunk: chunk,
-                         settings: UploadWriter.Settings(overwrite: overwrite, durable: durable, directIO: directIO),
+        UploadRun(store: store, path: try store.rules.storedPath(identity: identity, relativePath: relativePath),
+                         content: content, chunk: chunk,
+                         settings: UploadWriter.Settings(overwrite: overwrite, durable: durable, directIO: directIO,
+                                                         reserve: reserve, checkpointBytes: checkpointBytes),
                          executor: executor, buffers: buffers)
     }
 

@@ -28,16 +28,17 @@ final class UploadRun {
     var whenPaused: (UploadWriter) -> Void = { _ in }
     var beforeResume: (UploadWriter) -> Void = { _ in }
 
-    init(store: Store, path: StoredPath, uploadID: UInt64, content: [UInt8], chunk: Int,
+    init(store: Store, path: StoredPath, content: [UInt8], chunk: Int,
          settings: UploadWriter.Settings, executor: BlockingExecutor, buffers: IOBufferPool) {
         self.content = content
         self.chunk = chunk
         clientDigest = DigestContext.hash(.sha256, content)
-        partName = store.rules.partName(uploadID: uploadID, identity: path.identity)
-        writer = UploadWriter(store: store, path: path, uploadID: uploadID, settings: settings, executor: executor,
+        partName = store.rules.partName(identity: path.identity, relativePath: path.relativePath)
+        writer = UploadWriter(store: store, path: path, size: UInt64(content.count), settings: settings, executor: executor,
                               buffers: buffers)
         writer.onEvent = { [unowned self] event in
             events.append(event)
+            if case .ready = event { sent = Int(writer.resumedAt) }  // as a client does: from the server's offset
             if case .room = event, paused { roomWhilePaused = true }
         }
     }

@@ -1,0 +1,112 @@
+// The store's account of partial files, process-wide (every worker's uploads): the uploads being written and the
+// partials kept for resume, keyed by their .part name (one per identity and path, NameRules.partName). It decides the
+// two things that must be atomic across workers:
+//
+//   - one writer per partial: a second upload of the same file while the first runs gets `busy`;
+//   - room on the disk: an upload is admitted only if its remaining bytes fit in the free space, minus what every other
+//     upload in progress and every kept partial still claims (their size minus what they hold), minus the reserve.
+//
+// It holds no descriptor and does no I/O: the blocking jobs (UploadJobs, PartialJobs) consult it and keep it current.
+import Synchronization
+
+public final class PartialIndex: Sendable {
+    struct Entry: Equatable {
+        var size: UInt64
+        /// Bytes the partial holds (for a kept one: on stable storage).
+        var offset: UInt64
+        /// A writer holds it.
+        var active: Bool
+        /// When it was last written (Unix seconds): the start of its time to live.
+        var updated: Int64
+
+        /// What it still needs of the disk.
+        var claim: UInt64 { size - offset }
+    }
+
+    /// Why an upload was not admitted.
+    enum Refusal: Equatable {
+        /// Another upload of the same file is being written.
+        case busy
+        /// `needed` bytes do not fit: `available` on the file system, `claimed` by others, `reserve` kept free.
+        case noSpace(needed: UInt64, available: UInt64, claimed: UInt64, reserve: UInt64)
+    }
+
+    private let table = Mutex<[String: Entry]>([:])
+
+    init() {}
+
+    /// Takes `name` for a writer (not yet admitted: `admit` checks the space once the resume offset is known).
+    func claim(_ name: String, size: UInt64, now: Int64) -> Refusal? {
+        table.withLock { table in
+            if table[name]?.active == true { return .busy }
+            let kept = table[name]
+            table[name] = Entry(size: size, offset: kept?.offset ?? 0, active: true, updated: kept?.updated ?? now)
+            return nil
+        }
+    }
+
+    /// The claimed upload resumes at `offset` (0: a fresh file): admitted if its remaining bytes fit. `available` nil
+    /// when the file system did not say (no check then). On refusal the claim is released, the partial left as it was.
+    func admit(_ name: String, size: UInt64, offset: UInt64, available: UInt64?, reserve: UInt64, kept: UInt64?) -> Refusal? {
+        table.withLock { table in
+            let needed = size - offset
+            if let available {
+                let claimed = table.reduce(UInt64(0)) { sum, item in item.key == name ? sum : sum &+ item.value.claim }
+                let usable = available > reserve ? available - reserve : 0
+                if needed > 0, claimed > usable || needed > usable - claimed {
+                    release(name, kept: kept, in: &table, now: table[name]?.updated ?? 0)
+                    return .noSpace(needed: needed, available: available, claimed: claimed, reserve: reserve)
+                }
+            }
+            table[name]?.size = size
+            table[name]?.offset = offset
+            return nil
+        }
+    }
+
+    /// A checkpoint: the active upload's bytes up to `offset` are durable.
+    func progress(_ name: String, offset: UInt64, now: Int64) {
+        table.withLock { table in
+            table[name]?.offset = offset
+            table[name]?.updated = now
+        }
+    }
+
+    /// The writer let go: the partial is kept holding `kept` bytes, or gone (nil: committed or discarded).
+    func release(_ name: String, kept: UInt64?, now: Int64) {
+        table.withLock { table in release(name, kept: kept, in: &table, now: now) }
+    }
+
+    private func release(_ name: String, kept: UInt64?, in table: inout [String: Entry], now: Int64) {
+        guard let kept, let entry = table[name] else {
+            table[name] = nil
+            return
+        }
+        table[name] = Entry(size: entry.size, offset: kept, active: false, updated: now)
+    }
+
+    /// A partial found at start (no writer).
+    func register(_ name: String, size: UInt64, offset: UInt64, updated: Int64) {
+        table.withLock { $0[name] = Entry(size: size, offset: offset, active: false, updated: updated) }
+    }
+
+    /// The kept partials last written before `cutoff`, claimed for removal (so no upload takes one meanwhile); the
+    /// caller removes their files and then `release`s each with nil.
+    func claimExpired(before cutoff: Int64) -> [String] {
+        table.withLock { table in
+            let expired = table.filter { !$0.value.active && $0.value.updated < cutoff }.map(\.key)
+            for name in expired { table[name]?.active = true }
+            return expired.sorted()
+        }
+    }
+
+    /// Kept partials (no writer) and the bytes they hold, for the metrics.
+    public var kept: (count: Int, bytes: UInt64) {
+        table.withLock { table in
+            table.values.reduce((0, UInt64(0))) { sum, entry in entry.active ? sum : (sum.0 + 1, sum.1 + entry.offset) }
+        }
+    }
+
+    /// Test support: the entry for `name`.
+    func entry(_ name: String) -> Entry? { table.withLock { $0[name] } }
+}

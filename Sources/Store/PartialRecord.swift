@@ -1,0 +1,50 @@
+// What the store remembers of a partial upload it keeps for resume: `<staging>/<stem>.resume` beside the data in
+// `<staging>/<stem>.part`. The record says whose file it is, its declared size, and the offset up to which the .part's
+// bytes are on stable storage (written, then fdatasync'ed, before the record saying so was written). A crash can lose
+// bytes after that offset, never before it, so that is all a resuming server offers.
+//
+// Format (UTF-8 text, one field per line, fixed order; names cannot hold control characters, NameRules):
+//
+//     ferry-partial 1
+//     size <decimal>
+//     offset <decimal>
+//     identity <identity>
+//     path <relative path>
+//
+// A record is replaced whole (written to `<stem>.resume.tmp`, then renamed over the old one): a crash leaves the old
+// record or the new, never a mix. Anything that does not parse is not a record: the partial is dropped.
+
+struct PartialRecord: Equatable, Sendable {
+    var identity: String
+    var path: String
+    var size: UInt64
+    /// Bytes of the .part known to be on stable storage.
+    var offset: UInt64
+
+    static let magic = "ferry-partial 1"
+    /// A record is a few hundred bytes (a path is at most 4,096): anything longer is not one.
+    static let maximumLength = 8192
+
+    var encoded: [UInt8] {
+        Array("\(Self.magic)\nsize \(size)\noffset \(offset)\nidentity \(identity)\npath \(path)\n".utf8)
+    }
+
+    /// The record in `bytes`, or nil when they are not a well-formed one.
+    static func decode(_ bytes: ArraySlice<UInt8>) -> PartialRecord? {
+        guard bytes.count <= maximumLength, bytes.last == UInt8(ascii: "\n") else { return nil }
+        let lines = bytes.dropLast().split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+            .map { String(decoding: $0, as: UTF8.self) }
+        guard lines.count == 5, lines[0] == magic,
+              let size = field("size", lines[1]).flatMap({ UInt64($0) }),
+              let offset = field("offset", lines[2]).flatMap({ UInt64($0) }), offset <= size,
+              let identity = field("identity", lines[3]), !identity.isEmpty,
+              let path = field("path", lines[4]), !path.isEmpty else { return nil }
+        return PartialRecord(identity: identity, path: path, size: size, offset: offset)
+    }
+
+    private static func field(_ name: String, _ line: String) -> String? {
+        let prefix = name + " "
+        guard line.hasPrefix(prefix) else { return nil }
+        return String(line.dropFirst(prefix.count))
+    }
+}
