@@ -11,7 +11,27 @@ struct UploadCommand: ParsableCommand {
         abstract: "Upload files and directories (recursively) to a ferryd server.",
         discussion: """
             Defaults for --server, --ca, --cert, --key and --parallel come from ~/.config/ferry/client.toml (or --config), \
-            so daily use is `ferry upload big.iso`. Exits non-zero if any file failed.
+            so daily use is `ferry upload big.iso`.
+
+            A path that is missing or cannot be read, named or met in a directory (an
+            unreadable directory or file, a broken symbolic link, a FIFO or socket),
+            fails with its reason and the rest is sent. An empty directory is
+            reported as skipped.
+
+            Exit status:
+              0   every file stored (skipped empty directories do not count)
+              1   some files failed, each with its reason
+              64  usage error: unknown option, bad value, no paths; nothing sent
+              69  the server could not be reached: its name did not resolve, the
+                  connection was refused or timed out (--connect-timeout), or it
+                  turned the session away (at its session limit, shutting down)
+              75  the server stopped answering (--handshake-timeout, --timeout)
+              77  the handshake was refused: the server's certificate (unknown CA,
+                  wrong name, expired), or ours refused by the server
+              78  the configuration file, CA, certificate or key cannot be read or
+                  used; nothing sent
+            69, 75 and 77 when every file failed for that one reason; files that
+            failed for different reasons, or beside files stored, give 1.
             """)
 
     @Argument(help: "Files and directories to upload.")
@@ -64,7 +84,9 @@ struct UploadCommand: ParsableCommand {
 
     func run() throws {
         let settings: ClientSettings
-        do { settings = try ClientSettings.load(path: config) } catch { throw ValidationError("\(error)") }
+        do { settings = try ClientSettings.load(path: config) } catch {
+            throw UploadExitStatus.fail("\(error)", status: UploadExitStatus.configuration)
+        }
         guard let serverText = server ?? settings.server else {
             throw ValidationError("no server: pass --server HOST:PORT or set `server` in the client configuration")
         }
@@ -93,7 +115,7 @@ struct UploadCommand: ParsableCommand {
             configuration = try CredentialFiles(ca: caPath, certificate: certPath, key: keyPath)
                 .configuration(serverName: serverName ?? settings.serverName ?? host)
         } catch {
-            throw ValidationError(error.description)
+            throw UploadExitStatus.fail(error.description, status: UploadExitStatus.configuration)
         }
         var rotateBytes = settings.rotateAfterBytes
         if let text = rotateAfterBytes {
@@ -101,12 +123,12 @@ struct UploadCommand: ParsableCommand {
         }
         configuration.rotation = RotationPolicy(afterBytes: rotateBytes, afterSeconds: settings.rotateAfterSeconds)
 
+        // Two paths stored under one name is a contradiction in the command line: a usage error.
         let plan: UploadPlan.Plan
         do { plan = try UploadPlan.make(paths: paths, destination: dest) } catch { throw ValidationError("\(error)") }
         let files = plan.files
-        if !quiet {
-            for reason in plan.skipped { FileHandle.standardError.write(Data("ferry: skipped \(reason)\n".utf8)) }
-        }
+        reportPlanned(plan)
+        guard !files.isEmpty else { return try finish(plan.results(sent: []), seconds: 0) }
 
         let loop = try EventLoop()
         // The host as typed (a name or a literal): the engine resolves it, and the certificate is checked against it.
@@ -125,16 +147,7 @@ struct UploadCommand: ParsableCommand {
         _ = loop.close()
 
         let seconds = Double(EventLoop.hrtimeNanoseconds - engine.startedAt) / 1e9
-        let report = UploadReport(results: engine.results, seconds: seconds)
-        if json {
-            print(report.json())
-        } else if !quiet {
-            for result in engine.results { print(ProgressDisplay.summary(result)) }
-            let rate = seconds > 0 ? Double(report.bytes) / seconds : 0
-            print("\(engine.results.filter(\.ok).count) of \(files.count) files, \(ProgressDisplay.bytes(report.bytes)) in "
-                + String(format: "%.2f s (%@/s)", seconds, ProgressDisplay.bytes(UInt64(rate))))
-        }
-        if !report.ok { throw ExitCode(1) }
+        try finish(plan.results(sent: engine.results), seconds: seconds)
     }
 
 }

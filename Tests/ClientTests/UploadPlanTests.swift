@@ -1,4 +1,5 @@
-// What `ferry upload` plans to send for files, directories and symbolic links, on a real temporary tree.
+// What `ferry upload` plans to send for files, directories and symbolic links, on a real temporary tree; and what it
+// makes of a path it cannot send (issue #15, point 7): that entry fails with its reason, the others are still planned.
 import Foundation
 import TestSupport
 import XCTest
@@ -23,6 +24,8 @@ final class UploadPlanTests: XCTestCase {
     }
 
     override func tearDownWithError() throws {
+        // A mode-000 directory left by a test could not be emptied by an ordinary user.
+        for locked in ["locked", "locked/sub", "tree/locked"] { chmod(path(locked), 0o755) }
         directory.remove()
     }
 
@@ -30,34 +33,113 @@ final class UploadPlanTests: XCTestCase {
         let plan = try UploadPlan.make(paths: [path("top-link")], destination: "in")
         XCTAssertEqual(plan.files.map(\.remotePath), ["in/top-link"])
         XCTAssertEqual(plan.files.map(\.size), [3])
-        XCTAssertEqual(plan.skipped, [])
+        XCTAssertEqual(plan.entries.count, 1)
     }
 
     func testALinkToADirectoryOnTheCommandLineIsWalkedUnderItsOwnName() throws {
         let plan = try UploadPlan.make(paths: [path("dir-link")], destination: nil)
         XCTAssertEqual(plan.files.map(\.remotePath), ["dir-link/a.txt", "dir-link/sub/b.txt"])
         XCTAssertEqual(plan.files.map(\.size), [3, 5])
+        XCTAssertEqual(plan.files.map(\.localPath), [path("dir-link/a.txt"), path("dir-link/sub/b.txt")])
     }
 
-    func testAWalkFollowsLinksToFilesAndNamesWhatItSkips() throws {
-        let plan = try UploadPlan.make(paths: [path("tree")], destination: nil)
+    /// Inside a walk: links to files followed, a link to a directory skipped; a broken link and a FIFO fail, each as
+    /// an entry of its own, in path order among the files.
+    func testAWalkFollowsLinksToFilesAndFailsWhatCannotBeRead() throws {
+        let plan = try UploadPlan.make(paths: [path("tree/")], destination: nil)
         XCTAssertEqual(plan.files.map(\.remotePath), ["tree/c.txt", "tree/link-a"])
         XCTAssertEqual(plan.files.map(\.size), [1, 3])
         let tree = path("tree")
-        XCTAssertEqual(plan.skipped.sorted(), [
-            "\(tree)/broken: a broken symbolic link",
-            "\(tree)/fifo: not a regular file",
-            "\(tree)/link-dir: a symbolic link to a directory (not followed)",
+        XCTAssertEqual(plan.entries, [
+            .failed(path: "\(tree)/broken", reason: "cannot read \(tree)/broken: a broken symbolic link"),
+            .file(PlannedFile(localPath: "\(tree)/c.txt", remotePath: "tree/c.txt", size: 1)),
+            .failed(path: "\(tree)/fifo", reason: "cannot read \(tree)/fifo: a FIFO, not a regular file"),
+            .file(PlannedFile(localPath: "\(tree)/link-a", remotePath: "tree/link-a", size: 3)),
+            .skipped(path: "\(tree)/link-dir", reason: "a symbolic link to a directory (not followed)"),
         ])
     }
 
-    func testSpecialFilesAndMissingPathsOnTheCommandLineAreRefused() {
-        XCTAssertThrowsError(try UploadPlan.make(paths: [path("tree/fifo")], destination: nil)) { error in
-            XCTAssertEqual("\(error)", "\(path("tree/fifo")): not a regular file or a directory")
+    /// Once a usage error that ended the whole batch; now each bad argument is one failed entry and the good one is
+    /// still planned, in command-line order.
+    func testMissingAndSpecialPathsOnTheCommandLineFailAloneAndTheRestIsPlanned() throws {
+        let (fifo, broken, missing, good) = (path("tree/fifo"), path("tree/broken"), path("no/such"), path("real/a.txt"))
+        let plan = try UploadPlan.make(paths: [missing, fifo, good, broken], destination: nil)
+        XCTAssertEqual(plan.entries, [
+            .failed(path: missing, reason: "cannot read \(missing): no such file or directory"),
+            .failed(path: fifo, reason: "cannot read \(fifo): a FIFO, not a regular file"),
+            .file(PlannedFile(localPath: good, remotePath: "a.txt", size: 3)),
+            .failed(path: broken, reason: "cannot read \(broken): a broken symbolic link"),
+        ])
+    }
+
+    /// Failures that stop root too: a loop of links (ELOOP), a path through a file (ENOTDIR), a socket.
+    func testLinkLoopsPathsThroughFilesAndSocketsFailWithTheSystemsReason() throws {
+        try link("loop/a", to: "b")
+        try link("loop/b", to: "a")
+        let socketPath = path("loop/socket")
+        try bindUnixSocket(at: socketPath)
+        let plan = try UploadPlan.make(paths: [path("loop"), path("real/a.txt/x")], destination: nil)
+        let loop = path("loop")
+        XCTAssertEqual(plan.entries, [
+            .failed(path: "\(loop)/a", reason: "cannot read \(loop)/a: too many levels of symbolic links"),
+            .failed(path: "\(loop)/b", reason: "cannot read \(loop)/b: too many levels of symbolic links"),
+            .failed(path: socketPath, reason: "cannot read \(socketPath): a socket, not a regular file"),
+            .failed(path: path("real/a.txt/x"), reason: "cannot read \(path("real/a.txt/x")): not a directory"),
+        ])
+    }
+
+    /// An unreadable subdirectory was skipped without a word; now it fails as one entry and its siblings are sent.
+    /// As root (mode 000 does not stop root) the walk runs with nobody's file permissions (withoutRootFileAccess).
+    func testAnUnreadableDirectoryOrFileFailsAndTheRestOfTheWalkIsPlanned() throws {
+        try make("tree/locked/hidden.txt", "h")
+        try make("tree/private.txt", "p")
+        XCTAssertEqual(chmod(path("tree/locked"), 0), 0)
+        XCTAssertEqual(chmod(path("tree/private.txt"), 0), 0)
+        let tree = path("tree")
+        let plan = try withoutRootFileAccess { try? UploadPlan.make(paths: [tree], destination: nil) }
+        let entries = try XCTUnwrap(plan).entries
+        XCTAssertTrue(entries.contains(.failed(path: "\(tree)/locked", reason: "cannot read \(tree)/locked: permission denied")),
+                      "\(entries)")
+        XCTAssertTrue(entries.contains(.failed(path: "\(tree)/private.txt",
+                                               reason: "cannot read \(tree)/private.txt: permission denied")), "\(entries)")
+        XCTAssertEqual(try XCTUnwrap(plan).files.map(\.remotePath), ["tree/c.txt", "tree/link-a"])
+    }
+
+    /// A directory named on the command line that cannot be listed fails as itself.
+    func testAnUnreadableDirectoryOnTheCommandLineFails() throws {
+        try make("locked/sub/x.txt", "x")
+        XCTAssertEqual(chmod(path("locked"), 0), 0)
+        let locked = path("locked")
+        let plan = try withoutRootFileAccess { try? UploadPlan.make(paths: [locked], destination: nil) }
+        XCTAssertEqual(try XCTUnwrap(plan).entries, [.failed(path: locked, reason: "cannot read \(locked): permission denied")])
+    }
+
+    func testEmptyDirectoriesAreSkippedWhereverTheyAre() throws {
+        try FileManager.default.createDirectory(atPath: path("holes/empty/deeper"), withIntermediateDirectories: true)
+        try make("holes/full/f.txt", "f")
+        try FileManager.default.createDirectory(atPath: path("bare"), withIntermediateDirectories: true)
+        let plan = try UploadPlan.make(paths: [path("holes"), path("bare")], destination: nil)
+        XCTAssertEqual(plan.entries, [
+            .skipped(path: path("holes/empty/deeper"), reason: "empty directory"),
+            .file(PlannedFile(localPath: path("holes/full/f.txt"), remotePath: "holes/full/f.txt", size: 1)),
+            .skipped(path: path("bare"), reason: "empty directory"),
+        ])
+    }
+
+    /// The report has one result per entry, in order: the engine's for the files, the plan's for the others.
+    func testResultsInterleaveWhatWasSentWithWhatThePlanFailedOrSkipped() throws {
+        try FileManager.default.createDirectory(atPath: path("bare"), withIntermediateDirectories: true)
+        let plan = try UploadPlan.make(paths: [path("real/a.txt"), path("no/such"), path("bare"), path("tree/c.txt")],
+                                       destination: nil)
+        let sent = plan.files.map {
+            FileResult(file: $0, stored: $0.remotePath, bytes: $0.size, sha256: "00", seconds: 1, rotations: 0, error: nil)
         }
-        XCTAssertThrowsError(try UploadPlan.make(paths: [path("tree/broken")], destination: nil)) { error in
-            XCTAssertEqual("\(error)", "\(path("tree/broken")): no such file or directory")
-        }
+        let results = plan.results(sent: sent)
+        XCTAssertEqual(results.map(\.file.localPath), [path("real/a.txt"), path("no/such"), path("bare"), path("tree/c.txt")])
+        XCTAssertEqual(results.map(\.ok), [true, false, true, true])
+        XCTAssertEqual(results[1].error, "cannot read \(path("no/such")): no such file or directory")
+        XCTAssertEqual(results[2].skipped, "empty directory")
+        XCTAssertEqual(results.map(\.stored), ["a.txt", nil, nil, "c.txt"])
     }
 
     func testTwoArgumentsStoredUnderOneNameAreRefused() {
@@ -77,6 +159,26 @@ final class UploadPlanTests: XCTestCase {
     }
 
     private func link(_ relative: String, to destination: String) throws {
-        try FileManager.default.createSymbolicLink(atPath: path(relative), withDestinationPath: destination)
+        let url = root.appendingPathComponent(relative)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: url.path, withDestinationPath: destination)
+    }
+
+    /// A Unix-domain socket file at `path` (bound, then the descriptor closed: the file stays).
+    private func bindUnixSocket(at path: String) throws {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw XCTSkip("no Unix-domain sockets") }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw XCTSkip("path too long for a socket") }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in bytes.enumerated() { raw[index] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        XCTAssertEqual(bound, 0, String(cString: strerror(errno)))
     }
 }

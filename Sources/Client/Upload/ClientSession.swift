@@ -63,7 +63,7 @@ final class ClientSession: TCPConnectionDelegate {
             attemptTimedOut = true
             attempt?.close()
         case .end(let message):
-            end(error: message)
+            end(error: message, kind: .timeout)
         }
     }
 
@@ -72,7 +72,7 @@ final class ClientSession: TCPConnectionDelegate {
         guard let address = remaining.first else {
             let tried = failures.count > 1 ? " (tried \(failures.joined(separator: ", ")))" : ""
             let reason = failures.count == 1 ? ": \(failures[0])" : tried
-            return end(error: "cannot connect to \(target.host):\(target.port)\(reason)")
+            return end(error: "cannot connect to \(target.host):\(target.port)\(reason)", kind: .unreachable)
         }
         attemptTimedOut = false
         let attempt = TCPConnection.connect(loop: engine.loop, address: address) { [self] result in
@@ -132,7 +132,7 @@ final class ClientSession: TCPConnectionDelegate {
         for event in events { handle(event) }
         if failure == nil { startNextFile() }  // a file held back while an abort was answered
         flush()
-        if let failure { return end(error: describe(failure)) }
+        if let failure { return end(error: describe(failure), kind: established ? .other : FailureKind(handshakeError: failure)) }
         armRotationTimer()
     }
 
@@ -344,7 +344,7 @@ final class ClientSession: TCPConnectionDelegate {
         startNextFile()
     }
 
-    private func complete(_ current: FileInFlight, stored: String?, digest: [UInt8]?, error: String?) {
+    private func complete(_ current: FileInFlight, stored: String?, digest: [UInt8]?, error: String?, kind: FailureKind = .other) {
         closeFile(current)
         self.current = nil
         let seconds = Double(EventLoop.hrtimeNanoseconds - current.started) / 1e9
@@ -352,7 +352,7 @@ final class ClientSession: TCPConnectionDelegate {
         engine.finished(current.index, result: FileResult(
             file: current.file, stored: stored, bytes: error == nil ? current.file.size : current.sent,
             sha256: digest.map(hex), seconds: seconds,
-            rotations: rotations, error: error))
+            rotations: rotations, error: error, failure: kind))
     }
 
     private func closeFile(_ current: FileInFlight) {
@@ -392,9 +392,9 @@ final class ClientSession: TCPConnectionDelegate {
     }
 
     /// Ends the session once: fails the file in progress, frees the timer and socket, tells the engine.
-    private func end(error: String?) {
+    private func end(error: String?, kind: FailureKind = .other) {
         if let current {
-            complete(current, stored: nil, digest: nil, error: error ?? "the connection closed during the upload")
+            complete(current, stored: nil, digest: nil, error: error ?? "the connection closed during the upload", kind: kind)
         }
         guard !endedReported else { return }
         endedReported = true
@@ -402,7 +402,7 @@ final class ClientSession: TCPConnectionDelegate {
         watchdog.close()
         watch.phase = nil
         if let tcp, !ended { ended = true; tcp.close() }
-        engine.sessionEnded(self, error: established ? nil : error)
+        engine.sessionEnded(self, error: established ? nil : error, kind: kind)
     }
     private var endedReported = false
 }

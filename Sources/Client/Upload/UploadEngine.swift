@@ -22,6 +22,7 @@ final class UploadEngine {
     private(set) var inProgress: [Int: UInt64] = [:]
     private var sessions: [ObjectIdentifier: ClientSession] = [:]
     private var lastSessionError: String?
+    private var lastSessionKind = FailureKind.other
     let startedAt = EventLoop.hrtimeNanoseconds
     /// File blocks (two per file in flight), reused from one file to the next.
     let blocks = IOBufferPool(bufferCapacity: ClientSession.readSize, maximumKept: 128, maximumCapacity: ClientSession.readSize)
@@ -50,6 +51,7 @@ final class UploadEngine {
                 for _ in 0..<max(1, min(parallel, results.count)) { openSession() }
             case .failure(let error):
                 lastSessionError = Self.resolutionFailure(target.host, error)
+                lastSessionKind = .unreachable
                 failQueued()
             }
         }
@@ -91,9 +93,9 @@ final class UploadEngine {
 
     /// A session ended. If it failed before taking a file (connection or handshake), remember why: when no session is
     /// left, the files still queued fail with that reason.
-    func sessionEnded(_ session: ClientSession, error: String?) {
+    func sessionEnded(_ session: ClientSession, error: String?, kind: FailureKind = .other) {
         sessions[ObjectIdentifier(session)] = nil
-        if let error { lastSessionError = error }
+        if let error { (lastSessionError, lastSessionKind) = (error, kind) }
         if sessions.isEmpty { failQueued() }
     }
 
@@ -101,6 +103,7 @@ final class UploadEngine {
     private func failQueued() {
         while let index = queue.popFirst() {
             results[index].error = lastSessionError ?? "no session could be established"
+            results[index].failure = lastSessionError == nil ? .other : lastSessionKind
             onFileDone?(results[index])
         }
     }

@@ -1,8 +1,13 @@
 // What to upload: the files named on the command line, directories walked recursively, each with the relative path it
 // will have on the server (`--dest DIR/` prefixed).
+//
+// A path that cannot be sent — missing, unreadable, a broken link, a FIFO or socket — is an entry of its own that fails
+// with its reason while the rest is sent (issue #15, point 7): one bad path must not cost the whole batch, nor vanish
+// from the report. An empty directory and a link to a directory met in a walk are entries reported as skipped.
 import Foundation
+import Platform
 
-struct PlannedFile: Sendable {
+struct PlannedFile: Sendable, Equatable {
     let localPath: String
     let remotePath: String
     let size: UInt64
@@ -13,60 +18,68 @@ struct PlanError: Error, CustomStringConvertible {
 }
 
 enum UploadPlan {
-    /// The files to send, and what was left out of the directory walks (with why), for a warning each.
+    /// One thing the plan met, in command-line order (a directory's entries sorted by path).
+    enum Entry: Equatable {
+        case file(PlannedFile)
+        /// Left out by design, and said so: an empty directory, a link to a directory in a walk.
+        case skipped(path: String, reason: String)
+        /// Cannot be sent; the reason names the path ("cannot read photos/a.jpg: permission denied").
+        case failed(path: String, reason: String)
+    }
+
     struct Plan {
-        var files: [PlannedFile] = []
-        var skipped: [String] = []
+        var entries: [Entry] = []
+
+        /// The files to send, in order: what the upload engine takes.
+        var files: [PlannedFile] {
+            entries.compactMap { if case .file(let file) = $0 { file } else { nil } }
+        }
+
+        /// One result per entry, in order: for a file the next of `sent` (the engine's results, one per `files`
+        /// element, in the same order), for an entry failed or skipped here a result that says so.
+        func results(sent: [FileResult]) -> [FileResult] {
+            var next = sent.makeIterator()
+            return entries.map { entry in
+                switch entry {
+                case .file(let file):
+                    // Never short (the engine has one result per file), but a missing one is reported, not trapped on.
+                    return next.next() ?? Self.result(file.localPath, error: "internal error: the file has no outcome")
+                case .failed(let path, let reason):
+                    return Self.result(path, error: reason)
+                case .skipped(let path, let reason):
+                    var result = Self.result(path, error: nil)
+                    result.skipped = reason
+                    return result
+                }
+            }
+        }
+
+        private static func result(_ path: String, error: String?) -> FileResult {
+            FileResult(file: PlannedFile(localPath: path, remotePath: "", size: 0), stored: nil, bytes: 0, sha256: nil,
+                       seconds: 0, rotations: 0, error: error)
+        }
     }
 
     /// A file argument keeps its base name; a directory argument keeps its own name and everything under it.
     /// Symbolic links are followed to regular files, as scp does: a link named on the command line, or found in a
-    /// directory, is sent as the file it points to under the link's own name. Links to directories inside a walk are
-    /// not followed (a link back up the tree would never end); they, broken links and special files are skipped.
-    static func make(paths: [String], destination: String?) throws -> Plan {
+    /// directory, is sent as the file it points to under the link's own name. A link to a directory named on the
+    /// command line is walked; one met inside a walk is not followed (a link back up the tree would never end).
+    /// Throws only when two entries would be stored under one name: the command line contradicts itself.
+    static func make(paths: [String], destination: String?) throws(PlanError) -> Plan {
         let prefix = destination.map { $0.split(separator: "/").joined(separator: "/") } ?? ""
         var plan = Plan()
-        let manager = FileManager.default
-        for path in paths {
-            guard let target = FileKind(following: path) else {
-                throw PlanError(description: "\(path): no such file or directory")
-            }
-            let base = URL(fileURLWithPath: path).standardizedFileURL
-            switch target {
-            case .regular(let size):
-                plan.files.append(PlannedFile(localPath: path, remotePath: join(prefix, base.lastPathComponent), size: size))
-            case .other:
-                throw PlanError(description: "\(path): not a regular file or a directory")
+        for argument in paths {
+            let path = withoutTrailingSlashes(argument)
+            let name = URL(fileURLWithPath: path).standardizedFileURL.lastPathComponent
+            switch probe(path, shown: path) {
+            case .file(let size):
+                plan.entries.append(.file(PlannedFile(localPath: path, remotePath: join(prefix, name), size: size)))
             case .directory:
-                // A link named on the command line is walked where it points (the enumerator does not go through it),
-                // and stored under the link's name.
-                let walked = base.resolvingSymlinksInPath()
-                guard let walker = manager.enumerator(at: walked, includingPropertiesForKeys: [.isDirectoryKey, .isSymbolicLinkKey]) else {
-                    throw PlanError(description: "\(path): cannot read the directory")
-                }
-                var found: [PlannedFile] = []
-                for case let url as URL in walker {
-                    let values = try url.resourceValues(forKeys: [.isDirectoryKey, .isSymbolicLinkKey])
-                    if values.isDirectory == true && values.isSymbolicLink != true { continue }  // walked into
-                    let relative = String(url.standardizedFileURL.path.dropFirst(walked.path.count).drop { $0 == "/" })
-                    let shown = join(path, relative)
-                    switch FileKind(following: url.path) {
-                    case .regular(let size)?:
-                        found.append(PlannedFile(localPath: url.path, remotePath: join(prefix, base.lastPathComponent, relative),
-                                                 size: size))
-                    case .directory?:
-                        plan.skipped.append("\(shown): a symbolic link to a directory (not followed)")
-                    case .other?:
-                        plan.skipped.append("\(shown): not a regular file")
-                    case nil:
-                        plan.skipped.append("\(shown): " + (values.isSymbolicLink == true ? "a broken symbolic link"
-                                                                                     : "gone or unreadable"))
-                    }
-                }
-                plan.files += found.sorted { $0.remotePath < $1.remotePath }
+                plan.entries += walk(path, storedUnder: join(prefix, name))
+            case .failed(let reason):
+                plan.entries.append(.failed(path: path, reason: reason))
             }
         }
-        guard !plan.files.isEmpty else { throw PlanError(description: "nothing to upload") }
         var seen = Set<String>()
         for file in plan.files where !seen.insert(file.remotePath).inserted {
             throw PlanError(description: "two files would be stored as '\(file.remotePath)'")
@@ -74,22 +87,91 @@ enum UploadPlan {
         return plan
     }
 
-    private static func join(_ parts: String...) -> String { parts.filter { !$0.isEmpty }.joined(separator: "/") }
-}
+    // MARK: Walking
 
-/// What a path is once symbolic links are followed (stat(2)); nil when nothing is there (or a link is broken).
-private enum FileKind {
-    case regular(size: UInt64)
-    case directory
-    case other
+    private enum Probe {
+        case file(size: UInt64)
+        case directory
+        case failed(String)
+    }
 
-    init?(following path: String) {
-        var status = stat()
-        guard stat(path, &status) == 0 else { return nil }
-        switch status.st_mode & S_IFMT {
-        case S_IFREG: self = .regular(size: UInt64(status.st_size))
-        case S_IFDIR: self = .directory
-        default: self = .other
+    /// What `path` is for the plan (links followed); a regular file must also open for reading.
+    private static func probe(_ path: String, shown: String) -> Probe {
+        let kind = LocalFiles.kind(of: path).flatMap { kind -> Result<LocalFiles.Kind, SystemError> in
+            if case .regular = kind { return LocalFiles.openable(path) }
+            return .success(kind)
+        }
+        switch kind {
+        case .success(.regular(let size)):
+            return .file(size: size)
+        case .success(.directory):
+            return .directory
+        case .success(.special(let what)):
+            return .failed("cannot read \(shown): \(what), not a regular file")
+        case .failure(let error) where error.number == ENOENT && LocalFiles.isSymbolicLink(path):
+            return .failed("cannot read \(shown): a broken symbolic link")
+        case .failure(let error):
+            return .failed("cannot read \(shown): \(error.reason)")
         }
     }
+
+    /// Everything below the directory `root`, sorted by path, the files stored under `base`. A subdirectory that
+    /// cannot be listed fails as one entry; the walk goes on beside it. Iterative: a deep tree costs no stack.
+    private static func walk(_ root: String, storedUnder base: String) -> [Entry] {
+        var found: [(relative: String, entry: Entry)] = []
+        var pending = [""]  // directories still to list, relative to `root`
+        while let directory = pending.popLast() {
+            let shownDirectory = local(root, directory)
+            let names: [[UInt8]]
+            switch LocalFiles.names(in: shownDirectory) {
+            case .failure(let error):
+                found.append((directory, .failed(path: shownDirectory, reason: "cannot read \(shownDirectory): \(error.reason)")))
+                continue
+            case .success(let listed):
+                names = listed
+            }
+            if names.isEmpty {
+                found.append((directory, .skipped(path: shownDirectory, reason: "empty directory")))
+            }
+            for raw in names {
+                // The server takes UTF-8 names only, and a name decoded with replacement characters could not be
+                // opened again: such a name fails, shown as best it can be.
+                guard let name = String(validating: raw, as: UTF8.self) else {
+                    let relative = join(directory, String(decoding: raw, as: UTF8.self))
+                    let shown = local(root, relative)
+                    found.append((relative, .failed(path: shown, reason: "cannot send \(shown): its name is not valid UTF-8")))
+                    continue
+                }
+                let relative = join(directory, name)
+                let path = local(root, relative)
+                if LocalFiles.isSymbolicLink(path), case .success(.directory) = LocalFiles.kind(of: path) {
+                    found.append((relative, .skipped(path: path, reason: "a symbolic link to a directory (not followed)")))
+                    continue
+                }
+                switch probe(path, shown: path) {
+                case .file(let size):
+                    found.append((relative, .file(PlannedFile(localPath: path, remotePath: join(base, relative), size: size))))
+                case .directory:
+                    pending.append(relative)
+                case .failed(let reason):
+                    found.append((relative, .failed(path: path, reason: reason)))
+                }
+            }
+        }
+        return found.sorted { $0.relative < $1.relative }.map(\.entry)
+    }
+
+    /// `relative` below the local directory `root` ("" is the root itself).
+    private static func local(_ root: String, _ relative: String) -> String {
+        relative.isEmpty ? root : root.hasSuffix("/") ? root + relative : root + "/" + relative
+    }
+
+    /// "photos/" is walked and shown as "photos" (a file below it is "photos/a.jpg", not "photos//a.jpg"); "/" stays.
+    private static func withoutTrailingSlashes(_ path: String) -> String {
+        var path = Substring(path)
+        while path.count > 1, path.hasSuffix("/") { path = path.dropLast() }
+        return String(path)
+    }
+
+    private static func join(_ parts: String...) -> String { parts.filter { !$0.isEmpty }.joined(separator: "/") }
 }

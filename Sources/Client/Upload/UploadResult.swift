@@ -1,6 +1,8 @@
 // The outcome of each file, and the JSON document `ferry upload --json` prints:
 // {"ok":bool,"bytes":N,"seconds":x,"files":[{"path":…,"stored":…,"bytes":N,"sha256":hex,"seconds":x,"rotations":n,
-//   "ok":bool,"error":null|"…"}]}
+//   "ok":bool,"error":null|"…","status":"stored"|"failed"|"skipped","skipped":null|"…"}]}
+// An entry is also written for a path that failed before anything was sent (missing, unreadable) and for one skipped
+// (an empty directory): "skipped" says why, and a skipped entry is ok (it does not fail the run).
 import Foundation
 
 struct FileResult: Sendable {
@@ -11,8 +13,12 @@ struct FileResult: Sendable {
     var seconds: Double
     var rotations: Int
     var error: String?
+    /// What kind of failure `error` is, for the exit status (UploadExitStatus).
+    var failure: FailureKind = .other
+    /// Why this entry was left out on purpose (an empty directory): nothing to send, nothing failed.
+    var skipped: String? = nil
 
-    var ok: Bool { error == nil && stored != nil }
+    var ok: Bool { error == nil && (stored != nil || skipped != nil) }
 }
 
 struct UploadReport: Encodable {
@@ -30,8 +36,10 @@ struct UploadReport: Encodable {
         let rotations: Int
         let ok: Bool
         let error: String?
+        let status: String
+        let skipped: String?
 
-        enum CodingKeys: String, CodingKey { case path, stored, bytes, sha256, seconds, rotations, ok, error }
+        enum CodingKeys: String, CodingKey { case path, stored, bytes, sha256, seconds, rotations, ok, error, status, skipped }
 
         // Optional fields are written as null rather than left out, so scripts can rely on every key being there.
         func encode(to encoder: Encoder) throws {
@@ -44,13 +52,16 @@ struct UploadReport: Encodable {
             try container.encode(rotations, forKey: .rotations)
             try container.encode(ok, forKey: .ok)
             try container.encode(error, forKey: .error)
+            try container.encode(status, forKey: .status)
+            try container.encode(skipped, forKey: .skipped)
         }
     }
 
     init(results: [FileResult], seconds: Double) {
         files = results.map {
             FileEntry(path: $0.file.localPath, stored: $0.stored, bytes: $0.bytes, sha256: $0.sha256,
-                      seconds: ($0.seconds * 1000).rounded() / 1000, rotations: $0.rotations, ok: $0.ok, error: $0.error)
+                      seconds: ($0.seconds * 1000).rounded() / 1000, rotations: $0.rotations, ok: $0.ok, error: $0.error,
+                      status: $0.error != nil ? "failed" : $0.skipped != nil ? "skipped" : "stored", skipped: $0.skipped)
         }
         ok = results.allSatisfy(\.ok)
         bytes = results.filter(\.ok).reduce(0) { $0 + $1.bytes }
