@@ -71,4 +71,14 @@ static inline int cplatform_malloc_mmap_threshold(int bytes) { return mallopt(M_
 #else
 static inline int cplatform_malloc_mmap_threshold(int bytes) { (void)bytes; return 0; }
 #endif
+
+/* Extended attributes of an open file (<sys/xattr.h>, which Swift's Glibc module does not export): the store records a
+ * committed file's SHA-256 in one. Both return -1 with errno on failure (ENOTSUP where the file system has none). */
+#include <sys/xattr.h>
+static inline ssize_t cplatform_get_attribute(int fd, const char *name, void *value, size_t size) {
+    return fgetxattr(fd, name, value, size);
+}
+static inline int cplatform_set_attribute(int fd, const char *name, const void *value, size_t size) {
+    return fsetxattr(fd, name, value, size, 0);
+}
 #endif

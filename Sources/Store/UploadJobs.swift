@@ -51,13 +51,22 @@ enum UploadJobs {
         let path: StoredPath
         let partName: String
         let size: UInt64
+        /// The SHA-256 the client announced in Open (a re-run asking whether the file is already stored, §8.7).
+        let expectedDigest: [UInt8]?
         let overwrite: Bool
         let durable: Bool
         /// Free space an upload may not take (storage.reserve).
         let reserve: UInt64
     }
 
-    static func prepare(_ context: Context, directIO: Bool) -> Result<(PreparedUpload, direct: Bool), StoreFailure> {
+    /// What a prepare ends in when it does not fail.
+    enum Prepared {
+        case upload(PreparedUpload, direct: Bool)
+        /// The file is stored already, with the digest the client announced: nothing to receive.
+        case alreadyStored(UploadReceipt)
+    }
+
+    static func prepare(_ context: Context, directIO: Bool) -> Result<Prepared, StoreFailure> {
         let store = context.store, path = context.path
         let directory: HeldDirectory
         do {
@@ -65,6 +74,10 @@ enum UploadJobs {
                                                 useOpenat2: store.useOpenat2)
         } catch {
             return .failure(refusal(error, context))
+        }
+        if !context.overwrite, let answer = existing(context, in: directory) {
+            directory.release(claims: store.claims, committed: false)
+            return answer
         }
         if let refused = checkFinalName(context, in: directory) {
             directory.release(claims: store.claims, committed: false)
@@ -90,7 +103,7 @@ enum UploadJobs {
             do {
                 let fd = try DirectoryCalls.openFile(name, in: store.staging, flags: flags, mode: 0o640)
                 let prepared = PreparedUpload(directory: directory, partName: name, part: fd, offset: offset)
-                return .success((prepared, direct))
+                return .success(.upload(prepared, direct: direct))
             } catch where direct && error.number == EINVAL {
                 direct = false  // the file system does not do O_DIRECT (open checks the flag before creating)
             } catch {
@@ -111,6 +124,23 @@ enum UploadJobs {
                 + "\(ByteSize.approximate(reserve)) kept in reserve"
             return StoreFailure(UploadFailure(.noSpace, "not enough space on the server for '\(context.path.relativePath)': \(figures)"))
         }
+    }
+
+    /// A regular file already under the final name (no overwrite asked): `already stored` when Open announced its
+    /// SHA-256 and size, `exists` otherwise, saying what to do. nil when no regular file is there.
+    private static func existing(_ context: Context, in directory: HeldDirectory) -> Result<Prepared, StoreFailure>? {
+        let name = context.path.name, relative = context.path.relativePath
+        guard case .regular? = (try? DirectoryCalls.status(of: name, in: directory.descriptor))??.kind else { return nil }
+        let exists = { (why: String) in StoreFailure(UploadFailure(.exists, "'\(relative)' already exists\(why)")) }
+        guard let expected = context.expectedDigest else { return .failure(exists("")) }
+        guard let stored = StoredDigest.of(name, in: directory.descriptor) else {
+            return .failure(exists(" and the server cannot tell whether it is the same file (no digest recorded for it): "
+                + "use --overwrite to replace it"))
+        }
+        guard stored.size == context.size, constantTimeEqual(stored.digest, expected) else {
+            return .failure(exists(" with other content: use --overwrite to replace it (if the server allows it)"))
+        }
+        return .success(.alreadyStored(UploadReceipt(storedName: relative, size: stored.size, digest: stored.digest)))
     }
 
     /// The final name must not be a link or a directory, and must be absent unless the upload overwrites.
@@ -174,7 +204,8 @@ enum UploadJobs {
     }
 
     /// The atomic step: the final name appears, complete and (when durable) on stable storage, or not at all.
-    static func commit(_ context: Context, _ prepared: PreparedUpload) -> Result<Void, StoreFailure> {
+    static func commit(_ context: Context, _ prepared: PreparedUpload, digest: [UInt8]) -> Result<Void, StoreFailure> {
+        if let part = prepared.part { StoredDigest.record(digest, on: part) }  // before the name appears (§8.7)
         let result = publish(context, prepared)
         if case .failure = result { prepared.closePart() }
         PartialJobs.remove(prepared.partName, in: context.store.staging)  // linked: only its record is left

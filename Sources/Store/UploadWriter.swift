@@ -44,6 +44,8 @@ public final class UploadWriter {
         case committed(UploadReceipt)
         /// Refused before data, failed during it, or not committed; what remains is being cleaned up.
         case failed(StoreFailure)
+        /// Instead of `.ready`: the file is stored already, with the SHA-256 the client announced (PROTOCOL.md §8.7).
+        case alreadyStored(UploadReceipt)
     }
 
     public struct Settings: Sendable {
@@ -128,12 +130,12 @@ public final class UploadWriter {
     private var reportedBacklog = 0
 
     /// Starts preparing at once; `.ready` or `.failed` follows (never before this returns).
-    public init(store: Store, path: StoredPath, size: UInt64, settings: Settings, executor: BlockingExecutor,
-                buffers: IOBufferPool) {
+    public init(store: Store, path: StoredPath, size: UInt64, expectedDigest: [UInt8]? = nil, settings: Settings,
+                executor: BlockingExecutor, buffers: IOBufferPool) {
         self.path = path
         context = UploadJobs.Context(store: store, path: path,
                                      partName: store.rules.partName(identity: path.identity, relativePath: path.relativePath),
-                                     size: size, overwrite: settings.overwrite, durable: settings.durable,
+                                     size: size, expectedDigest: expectedDigest, overwrite: settings.overwrite, durable: settings.durable,
                                      reserve: settings.reserve)
         checkpointBytes = max(settings.checkpointBytes, UInt64(BatchPipeline.directAlignment))
         self.executor = executor
@@ -226,13 +228,16 @@ public final class UploadWriter {
 
     // MARK: Steps
 
-    private func prepared(_ result: Result<(PreparedUpload, direct: Bool), StoreFailure>) {
+    private func prepared(_ result: Result<UploadJobs.Prepared, StoreFailure>) {
         guard case .preparing(let dropped) = state else { preconditionFailure("prepared in state \(state)") }
         switch result {
         case .failure(let failure):
             state = .ended
             emit(.failed(failure))
-        case .success(let (prepared, direct)):
+        case .success(.alreadyStored(let receipt)):
+            state = .ended
+            emit(.alreadyStored(receipt))
+        case .success(.upload(let prepared, let direct)):
             guard let descriptor = prepared.part else { preconditionFailure("prepared without a .part") }
             resumedAt = prepared.offset
             received = prepared.offset
@@ -337,7 +342,7 @@ public final class UploadWriter {
                 UploadJobs.discard(context, prepared)
                 return .failure(mismatch)
             }
-            return UploadJobs.commit(context, prepared)
+            return UploadJobs.commit(context, prepared, digest: computed)
         }, then: { [self] result in
             state = .ended
             switch result {

@@ -134,7 +134,7 @@ final class DaemonMetricsTests: XCTestCase {
                     writer.append(content[start..<min(start + 64 * 1024, content.count)])
                 }
                 writer.finish(clientDigest: DigestContext.hash(.sha256, content))
-            case .room: break
+            case .room, .alreadyStored: break
             case .committed: record.results.append("committed")
             case .failed(let failure): record.results.append("failed: \(failure.detail)")
             }

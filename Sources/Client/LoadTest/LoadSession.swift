@@ -177,7 +177,7 @@ final class LoadSession: TCPConnectionDelegate {
             current.accepted = true
             current.sent = offset
             upload = current
-        case .uploadCommitted(let receipt):
+        case .uploadCommitted(let receipt), .uploadAlreadyStored(let receipt):
             guard let current = upload else { return }
             upload = nil
             if receipt.digest != target.payload.digest {

@@ -155,6 +155,10 @@ final class ClientSession: TCPConnectionDelegate {
                 + "\(hex(receipt.digest)), not the file's \(hex(current.sentDigest ?? []))"
             complete(current, stored: receipt.storedName, digest: current.sentDigest, error: mismatch)
             startNextFile()
+        case .uploadAlreadyStored(let receipt):
+            guard let current else { return }
+            complete(current, stored: receipt.storedName, digest: receipt.digest, error: nil)
+            startNextFile()
         case .uploadFailed(let failure):
             guard let current else { return }
             complete(current, stored: nil, digest: nil, error: "server refused: \(failure.message)")

@@ -144,6 +144,7 @@ final class ServerSession {
             case .accept(let offset): connection.accept(offset: offset, now: now)
             case .reject(let failure): connection.reject(failure, now: now)
             case .commit(let receipt): connection.commit(receipt, now: now)
+            case .alreadyStored(let receipt): connection.alreadyStored(receipt, now: now)
             case .fail(let failure): connection.fail(failure, now: now)
             case .watch(let writer): out.append(.watch(writer))
             case .pauseReading:

@@ -4,7 +4,8 @@
 //
 //   idle ──Open──► preparing ──store .ready(offset)──► receiving ──Close──► (the writer commits) ──.committed──► idle
 //                     │                                 │  Data…                                └──.failed────► idle
-//                     └──store .failed──► idle          ├──store .failed (a write) ──► idle (fail: the client stops sending)
+//                     ├──store .failed──► idle          ├──store .failed (a write) ──► idle (fail: the client stops sending)
+//                     └──store .alreadyStored──► idle (Committed at once: Open's digest is the stored file's, §8.7)
 //                                                       ├──Abort ──► idle (the writer drops the partial)
 //                                                       └──connection end ──► idle (the writer keeps it for resume)
 //
@@ -22,6 +23,7 @@ struct UploadHandler {
         case accept(offset: UInt64)
         case reject(UploadFailure)
         case commit(UploadReceipt)
+        case alreadyStored(UploadReceipt)
         case fail(UploadFailure)
         case pauseReading
         case resumeReading
@@ -32,7 +34,7 @@ struct UploadHandler {
             case (.pauseReading, .pauseReading), (.resumeReading, .resumeReading): true
             case (.accept(let a), .accept(let b)): a == b
             case (.reject(let a), .reject(let b)), (.fail(let a), .fail(let b)): a == b
-            case (.commit(let a), .commit(let b)): a == b
+            case (.commit(let a), .commit(let b)), (.alreadyStored(let a), .alreadyStored(let b)): a == b
             case (.watch(let a), .watch(let b)): a === b
             default: false
             }
@@ -100,7 +102,7 @@ struct UploadHandler {
         }
         opened += 1
         let writer = UploadWriter(
-            store: environment.store, path: path, size: request.size,
+            store: environment.store, path: path, size: request.size, expectedDigest: request.expectedDigest,
             settings: UploadWriter.Settings(overwrite: request.overwrite, durable: settings.fsync, directIO: settings.directIO,
                                             reserve: settings.reserve, checkpointBytes: settings.resumeInterval),
             executor: environment.executor, buffers: environment.buffers)
@@ -157,7 +159,7 @@ struct UploadHandler {
                     "path": "\(writer.path.relativePath)", "code": "\(failure.failure.code)", "detail": "\(failure.detail)",
                 ])
                 metrics.uploadFailed(failure.failure.code)
-            case .ready, .room:
+            case .ready, .room, .alreadyStored:
                 break
             }
         }
@@ -187,6 +189,12 @@ struct UploadHandler {
             ])
             metrics.uploadCommitted()
             return [.commit(receipt), .resumeReading]
+        case (.alreadyStored(let receipt), .preparing):
+            state = .idle
+            logger.info("upload already stored", metadata: [
+                "path": "\(receipt.storedName)", "bytes": "\(receipt.size)", "sha256": "\(hex(receipt.digest))",
+            ])
+            return [.alreadyStored(receipt)]
         case (.failed(let failure), .preparing(_, let request)):
             state = .idle
             if failure.isSuspicious {
@@ -204,7 +212,7 @@ struct UploadHandler {
             }
             metrics.uploadFailed(failure.failure.code)
             return [.fail(failure.failure), .resumeReading]
-        case (.ready, _), (.failed, .idle):
+        case (.ready, _), (.failed, .idle), (.alreadyStored, _):
             preconditionFailure("store event \(event) in state \(state)")
         }
     }

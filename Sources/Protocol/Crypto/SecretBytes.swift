@@ -59,6 +59,7 @@ func constantTimeEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer)
     return CRYPTO_memcmp(a.baseAddress, b.baseAddress, a.count) == 0
 }
 
-func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+/// Constant-time equality of two byte arrays (digests, MACs): the one comparison both binaries use for them.
+public func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
     a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in constantTimeEqual(pa, pb) } }
 }

@@ -4,7 +4,8 @@
 //
 //   idle ──startUpload()──► awaitingAccept ──Accepted──► sending ──finishUpload()──► awaitingCommit ──Committed──► idle
 //                               │                         │  ▲ sendData()               │
-//                               └──UploadError──► idle    │  └──┘                       └──UploadError──► idle
+//                               ├──UploadError──► idle    │  └──┘                       └──UploadError──► idle
+//                               └──Committed (Open carried a digest: already stored, §8.7)──► idle
 //                                                         ├──abortUpload() / send Abort──► aborting
 //                                                         └──UploadError / send Abort──► aborting (uploadFailed)
 //   aborting ──UploadError(aborted)──► idle      (other UploadErrors that crossed our Abort are ignored)
@@ -20,6 +21,8 @@ public enum ClientEvent: Equatable {
     case uploadAccepted(offset: UInt64)
     /// The file is durable on the server.
     case uploadCommitted(UploadReceipt)
+    /// The server already holds this file (its name, size and the SHA-256 Open carried): nothing was sent (§8.7).
+    case uploadAlreadyStored(UploadReceipt)
     /// The server refused or failed the upload; the session goes on.
     case uploadFailed(UploadFailure)
     case rotated(RotationEvent)
@@ -80,6 +83,14 @@ public struct ClientConnection {
             guard accepted.offset <= request.size else { throw .illegal("accepted at offset \(accepted.offset) past the end") }
             upload = .sending(request, sent: accepted.offset)
             return .uploadAccepted(offset: accepted.offset)
+        case (.awaitingAccept(let request), .committed):
+            let receipt = try UploadReceipt.decode(body)
+            guard let digest = request.expectedDigest else { throw .unexpected("Committed for an Open without a digest") }
+            guard receipt.size == request.size, constantTimeEqual(receipt.digest, digest) else {
+                throw .illegal("Committed at Open for another file than the one announced")
+            }
+            upload = .idle
+            return .uploadAlreadyStored(receipt)
         case (.awaitingCommit(let request), .committed):
             let receipt = try UploadReceipt.decode(body)
             guard receipt.size == request.size else { throw .illegal("committed \(receipt.size) bytes of \(request.size)") }

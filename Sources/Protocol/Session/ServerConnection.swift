@@ -9,7 +9,8 @@
 //
 //   idle ──Open──► deciding ──accept()──► receiving ──Close──► finishing ──commit()──► idle
 //                     │                    │  ▲  │                │
-//                     └──reject()──► idle  │  └──┘ Data           └──fail()──► idle
+//                     ├──reject()──► idle  │  └──┘ Data           └──fail()──► idle
+//                     └──alreadyStored()──► idle (Committed at once: Open's digest is the stored file's, §8.7)
 //                                          ├──Abort / send UploadError(aborted)──► idle (uploadAborted)
 //                                          └──fail()──► discarding ──Close──► idle
 //                                                            │  (Data dropped)
@@ -169,6 +170,20 @@ public struct ServerConnection {
             AcceptedMessage(offset: offset).encode(into: &encoder)
             try channel.send(.accepted, body: encoder.bytes, now: now)
             upload = .receiving(request, received: offset)
+        }
+    }
+
+    /// Answers an Open that carried a digest with Committed at once: a file of that name, size and SHA-256 is already
+    /// stored (§8.7), so no Data is needed. Only when the request carried that digest and size.
+    public mutating func alreadyStored(_ receipt: UploadReceipt, now: Now) {
+        core.command("alreadyStored") { (channel, upload) throws(ProtocolError) in
+            guard case .deciding(let request) = upload else { preconditionFailure("alreadyStored() while the upload is \(upload.name)") }
+            precondition(request.expectedDigest == receipt.digest && request.size == receipt.size,
+                         "alreadyStored() for another file than the request's")
+            var encoder = WireEncoder()
+            receipt.encode(into: &encoder)
+            try channel.send(.committed, body: encoder.bytes, now: now)
+            upload = .idle
         }
     }
 

@@ -19,7 +19,7 @@ extension SteppedExecutor {
             return .write
         }
         if type == Result<Void, StoreFailure>.self { return .commit }
-        if type == Result<(PreparedUpload, direct: Bool), StoreFailure>.self { return .prepare }
+        if type == Result<UploadJobs.Prepared, StoreFailure>.self { return .prepare }
         return .other
     }
 }

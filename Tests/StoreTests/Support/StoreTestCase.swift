@@ -42,9 +42,9 @@ class StoreTestCase: XCTestCase {
     func upload(_ store: Store, _ relativePath: String, _ content: [UInt8] = [], identity: String = "alice",
                 overwrite: Bool = false, durable: Bool = false, directIO: Bool = true,
                 reserve: UInt64 = 0, checkpointBytes: UInt64 = UploadWriter.defaultCheckpointBytes,
-                chunk: Int = 64 << 10) throws -> UploadRun {
+                expectedDigest: [UInt8]? = nil, chunk: Int = 64 << 10) throws -> UploadRun {
         UploadRun(store: store, path: try store.rules.storedPath(identity: identity, relativePath: relativePath),
-                         content: content, chunk: chunk,
+                         content: content, chunk: chunk, expectedDigest: expectedDigest,
                          settings: UploadWriter.Settings(overwrite: overwrite, durable: durable, directIO: directIO,
                                                          reserve: reserve, checkpointBytes: checkpointBytes),
                          executor: executor, buffers: buffers)
