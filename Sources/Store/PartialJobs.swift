@@ -76,7 +76,7 @@ enum PartialJobs {
         return writeRecord(record, for: partName, in: staging)
     }
 
-    /// Replaces the record: written and synced under a temporary name, then renamed over the old one.
+    /// Replaces the record: written under a temporary name, then renamed over the old one.
     static func writeRecord(_ record: PartialRecord, for partName: String, in staging: Int32) -> SystemError? {
         let temporary = String(partName.dropLast(NameRules.partSuffix.count)) + temporarySuffix
         do throws(SystemError) {
@@ -86,7 +86,9 @@ enum PartialJobs {
             let bytes = record.encoded
             let written = bytes.withUnsafeBytes { BlockingFileIO.write(fd: fd, $0, offset: 0) }
             if case .failure(let error) = written { throw error }
-            try DirectoryCalls.syncData(fd)
+            // Not synced before the rename (a second journal commit per checkpoint): a record the crash tore does not
+            // parse, and its partial is dropped at start — resume lost, never wrong bytes offered. ext4 writes a file
+            // renamed over another before the rename commits (auto_da_alloc), so there it does not happen.
             try DirectoryCalls.rename(temporary, in: staging, to: recordName(partName), in: staging)
             return nil
         } catch {
