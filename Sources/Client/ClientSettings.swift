@@ -8,6 +8,7 @@
 //   rotate_after_bytes = "1GiB"           # an integer, or a string with a unit (Units.ByteSize); 0 = no client policy
 //   rotate_after_seconds = 3600           # 0 = no client policy
 //   server_name = "files.example.com"     # the name the server certificate must carry; default: the host of `server`
+//   retries = 6                           # tries again after a lost connection, a timeout or a busy server; 0 = never
 //
 // Every key is declared once, in `ClientSettings.keys`, with its type, bounds, default and help (the way redis
 // config.c's static_configs[] does). Loading walks the parsed TOML table itself rather than decoding through Codable:
@@ -39,6 +40,8 @@ struct ClientSettings: Equatable, Sendable {
     var connectTimeout: UInt64
     var handshakeTimeout: UInt64
     var progressTimeout: UInt64
+    /// Tries after the first when a connection is lost, times out or the server is busy (RetryPolicy); 0 = none.
+    var retries: Int
     /// The file these settings came from; nil when none was read.
     var sourcePath: String?
 
@@ -55,6 +58,7 @@ struct ClientSettings: Equatable, Sendable {
         connectTimeout = 0
         handshakeTimeout = 0
         progressTimeout = 0
+        retries = 0
         sourcePath = nil
         for key in Self.keys { key.applyDefault(to: &self) }
     }
@@ -133,6 +137,9 @@ extension ClientSettings {
         Key("timeout", .seconds(\.progressTimeout, range: ClientTimeouts.range, default: ClientTimeouts.defaultProgress),
             "seconds with no bytes moving either way before the connection is given up (waiting for the server to make "
             + "a file durable gets more: ClientTimeouts)"),
+        Key("retries", .integer(\.retries, range: RetryPolicy.range, default: RetryPolicy.defaultRetries),
+            "tries again, with backoff, after a lost connection, a timeout or a busy server, resuming each interrupted "
+            + "file (RetryPolicy); 0 = never"),
     ]
 }
 

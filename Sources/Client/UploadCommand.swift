@@ -13,13 +13,20 @@ struct UploadCommand: ParsableCommand {
             Defaults for --server, --ca, --cert, --key and --parallel come from ~/.config/ferry/client.toml (or --config), \
             so daily use is `ferry upload big.iso`.
 
+            A lost connection, a timeout or a busy server is tried again --retries times (default 6; `retries`), after \
+            waits that double from about 1 s up to 30 s (random within each: about a minute in all at most), and every \
+            interrupted file is sent again from where the server says it has it. Refusals (a certificate, a name that \
+            does not exist, a file the server will not take) are not retried. A file the server already stores (same \
+            name, size and SHA-256) is reported as already stored and not sent again, so running the same command \
+            again after an interruption completes the set.
+
             A path that is missing or cannot be read, named or met in a directory (an
             unreadable directory or file, a broken symbolic link, a FIFO or socket),
             fails with its reason and the rest is sent. An empty directory is
             reported as skipped.
 
             Exit status:
-              0   every file stored (skipped empty directories do not count)
+              0   every file stored or already stored (skipped empty directories do not count)
               1   some files failed, each with its reason
               64  usage error: unknown option, bad value, no paths; nothing sent
               69  the server could not be reached: its name did not resolve, the
@@ -70,6 +77,9 @@ struct UploadCommand: ParsableCommand {
     @Option(help: "Seconds with no bytes moving either way before giving the connection up (default 60, more while the server makes a file durable; `timeout`).")
     var timeout: UInt64?
 
+    @Option(help: "Tries after a lost connection, a timeout or a busy server, with backoff (default 6; 0 = none; `retries`).")
+    var retries: Int?
+
     @Flag(help: "Replace files that already exist on the server (if the server allows it).")
     var overwrite = false
 
@@ -107,6 +117,10 @@ struct UploadCommand: ParsableCommand {
                               ("--timeout", timeouts.progress)] where !ClientTimeouts.range.contains(value) {
             throw ValidationError("\(name) must be between 1 and \(ClientTimeouts.range.upperBound) seconds")
         }
+        let retry = RetryPolicy(retries: retries ?? settings.retries)
+        guard RetryPolicy.range.contains(retry.retries) else {
+            throw ValidationError("--retries must be between 0 and \(RetryPolicy.range.upperBound)")
+        }
         let parallel = parallel ?? settings.parallel
         guard (1...64).contains(parallel) else { throw ValidationError("--parallel must be between 1 and 64") }
 
@@ -133,8 +147,11 @@ struct UploadCommand: ParsableCommand {
         let loop = try EventLoop()
         // The host as typed (a name or a literal): the engine resolves it, and the certificate is checked against it.
         let engine = UploadEngine(loop: loop, target: UploadTarget(host: host, port: port, configuration: configuration,
-                                                                     overwrite: overwrite, timeouts: timeouts), files: files)
-        let display = ProgressDisplay(mode: ProgressDisplay.defaultMode(quiet: quiet || json, json: json), engine: engine)
+                                                                     overwrite: overwrite, timeouts: timeouts, retry: retry),
+                                  files: files)
+        let display = ProgressDisplay(mode: ProgressDisplay.defaultMode(quiet: quiet || json, json: json), notes: !quiet,
+                                      engine: engine)
+        engine.onNote = { display.note($0) }
         let ticker = LoopTimer(loop: loop)
         var remaining = files.count
         engine.onFileDone = { result in

@@ -277,7 +277,8 @@ enum UploadJobs {
         }
         let record = PartialRecord(identity: context.path.identity, path: context.path.relativePath, size: context.size,
                                    offset: written)
-        guard PartialJobs.checkpoint(part, prepared.partName, record, in: context.store.staging) == nil else {
+        guard PartialJobs.checkpoint(part, prepared.partName, record, in: context.store.staging,
+                                     durable: context.durable) == nil else {
             discard(context, prepared)
             return nil
         }

@@ -382,9 +382,9 @@ public final class UploadWriter {
         checkpointRunning = true
         let part = open.descriptor, name = open.prepared.partName, staging = context.store.staging
         let record = PartialRecord(identity: path.identity, path: path.relativePath, size: context.size, offset: written)
-        let partials = context.store.partials
+        let partials = context.store.partials, durable = context.durable
         executor.run({ () -> SystemError? in
-            let error = PartialJobs.checkpoint(part, name, record, in: staging)
+            let error = PartialJobs.checkpoint(part, name, record, in: staging, durable: durable)
             if error == nil { partials.progress(name, offset: record.offset, now: SystemClock.unixSeconds()) }
             return error
         }, then: { [self] error in

@@ -90,6 +90,7 @@ final class ClientSettingsTests: XCTestCase {
             rotate_after_bytes = "1GiB"
             rotate_after_seconds = 3600
             server_name = "ferry.internal"
+            retries = 0
             """)
         let home = directory.appending("home").path
         XCTAssertEqual(settings.server, "files.example.com:7443")
@@ -104,9 +105,11 @@ final class ClientSettingsTests: XCTestCase {
         XCTAssertEqual(settings.rotation, RotationPolicy(afterBytes: 1 << 30, afterSeconds: 3600))
         XCTAssertEqual([settings.connectTimeout, settings.handshakeTimeout, settings.progressTimeout], [10, 20, 60],
                        "the timeouts' defaults")
+        XCTAssertEqual(settings.retries, 0)
+        XCTAssertEqual(ClientSettings().retries, RetryPolicy.defaultRetries)
         XCTAssertEqual(Set(ClientSettings.keys.map(\.name)),
                        ["server", "ca", "certificate", "key", "parallel", "rotate_after_bytes", "rotate_after_seconds",
-                        "server_name", "connect_timeout", "handshake_timeout", "timeout"])
+                        "server_name", "connect_timeout", "handshake_timeout", "timeout", "retries"])
         XCTAssertEqual(Set(ClientSettings.keys.map(\.name)).count, ClientSettings.keys.count, "each key declared once")
     }
 
@@ -198,6 +201,8 @@ final class ClientSettingsTests: XCTestCase {
             ("rotate_after_seconds = 31536001", "rotate_after_seconds", "out of range"),
             ("timeout = 0", "timeout", "out of range"),
             ("connect_timeout = 86401", "connect_timeout", "out of range"),
+            ("retries = -1", "retries", "out of range 0…100"),
+            ("retries = 101", "retries", "out of range 0…100"),
             ("server_name = \"\"", "server_name", "empty host"),
             ("server_name = \"[::1]\"", "server_name", "without brackets"),
             ("server_name = \"a b\"", "server_name", "not a host name"),

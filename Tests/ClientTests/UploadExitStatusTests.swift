@@ -29,13 +29,19 @@ final class UploadExitStatusTests: XCTestCase {
         XCTAssertEqual(UploadExitStatus.of([stored("a"), failed("b", .other)]), 1)
     }
 
-    func testHandshakeErrorsAreRefusedExceptTheServerSayingNotNow() {
-        XCTAssertEqual(FailureKind(handshakeError: ProtocolError(.unknownCA, "")), .refused)
-        XCTAssertEqual(FailureKind(handshakeError: ProtocolError(.badCertificate, "name mismatch")), .refused)
-        XCTAssertEqual(FailureKind(handshakeError: ProtocolError(.certificateExpired, "", origin: .peer)), .refused)
-        XCTAssertEqual(FailureKind(handshakeError: ProtocolError(.noCommonCipherSuite, "", origin: .peer)), .refused)
-        XCTAssertEqual(FailureKind(handshakeError: ProtocolError(.tooManySessions, "", origin: .peer)), .unreachable)
-        XCTAssertEqual(FailureKind(handshakeError: ProtocolError(.closedByPeer, "shutting down", origin: .peer)), .unreachable)
+    func testSessionFailuresMapToTheirKind() {
+        func kind(_ error: ProtocolError) -> FailureKind { FailureKind(SessionFailure.from(error)) }
+        XCTAssertEqual(kind(ProtocolError(.unknownCA, "")), .refused)
+        XCTAssertEqual(kind(ProtocolError(.badCertificate, "name mismatch")), .refused)
+        XCTAssertEqual(kind(ProtocolError(.certificateExpired, "", origin: .peer)), .refused)
+        XCTAssertEqual(kind(ProtocolError(.noCommonCipherSuite, "", origin: .peer)), .refused)
+        XCTAssertEqual(kind(ProtocolError(.tooManySessions, "", origin: .peer)), .unreachable)
+        XCTAssertEqual(kind(ProtocolError(.closedByPeer, "shutting down", origin: .peer)), .unreachable)
+        XCTAssertEqual(FailureKind(SessionFailure(.cannotConnect, "")), .unreachable)
+        XCTAssertEqual(FailureKind(SessionFailure(.unresolvable, "")), .unreachable)
+        XCTAssertEqual(FailureKind(SessionFailure(.timedOut, "")), .timeout)
+        XCTAssertEqual(FailureKind(SessionFailure(.connectionLost, "")), .other)
+        XCTAssertEqual(FailureKind(SessionFailure(.busy, "")), .other)
     }
 
     /// Every entry has every key; a skipped one is ok and says why, a failed one has its error and status "failed".

@@ -1,6 +1,7 @@
 // `ferry upload` gives a connection up instead of hanging (issue #15, point 2): a server that accepts and never
 // answers fails the handshake timeout, a server that stops moving data mid-upload fails the progress timeout, each
 // with a message that names the timeout and its option; the daemon, once it moves again, serves the next upload.
+// `--retries 0` throughout: these tests are about the expiry itself, which is otherwise retried (RetryTests).
 import Foundation
 import TestSupport
 import XCTest
@@ -34,7 +35,7 @@ final class ClientTimeoutTests: XCTestCase {
         let started = monotonicSeconds()
         let run = try runToCompletion(env.binaries.ferry, [
             "upload", "--server", "127.0.0.1:\(port)", "--ca", client.ca.path, "--cert", client.certificate.path,
-            "--key", client.key.path, "--json", "--handshake-timeout", "1", "--", file.path,
+            "--key", client.key.path, "--json", "--handshake-timeout", "1", "--retries", "0", "--", file.path,
         ], outputDirectory: env.directory, name: "ferry-silent", timeout: 30)
         let elapsed = monotonicSeconds() - started
         XCTAssertFalse(run.timedOut, "ferry hung")
@@ -51,7 +52,7 @@ final class ClientTimeoutTests: XCTestCase {
         let source = try env.sourceDirectory("stall")
         let big = source.appendingPathComponent("big.bin")
         try Content.writeLarge(size: 1 << 30, to: big)
-        let client = try env.startUpload([big.path], to: daemon, extra: ["--timeout", "2"])
+        let client = try env.startUpload([big.path], to: daemon, extra: ["--timeout", "2", "--retries", "0"])
         defer { client.stop(grace: 1) }
         XCTAssertNotNil(daemon.waitForLog(timeout: 15) { $0.message == "upload started" }, daemon.log)
         daemon.child.signal(SIGSTOP)

@@ -77,12 +77,13 @@ final class ExitStatusTests: XCTestCase {
         return file
     }
 
-    /// `ferry upload` as alice (with another CA bundle or key when given), bounded at 60 s.
+    /// `ferry upload` as alice (with another CA bundle or key when given), bounded at 60 s. `--retries 0`: these are
+    /// the statuses of the first failure (retrying a server that is not there is RetryTests').
     private func upload(_ env: TestEnvironment, server: String, _ paths: [String], ca: String? = nil, key: String? = nil,
                         extra: [String] = [], json: Bool = true) throws -> RunResult {
         let client = env.alice
         var arguments = ["upload", "--server", server, "--ca", ca ?? client.ca.path, "--cert", client.certificate.path,
-                         "--key", key ?? client.key.path]
+                         "--key", key ?? client.key.path, "--retries", "0"]
         if json { arguments.append("--json") }
         arguments += extra + (paths.isEmpty ? [] : ["--"] + paths)
         return try runToCompletion(env.binaries.ferry, arguments, outputDirectory: env.directory, name: "ferry-status",

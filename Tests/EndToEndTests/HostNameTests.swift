@@ -45,7 +45,7 @@ final class HostNameTests: XCTestCase {
         let client = env.alice
         let run = try runToCompletion(env.binaries.ferry, [
             "upload", "--server", "localhost:\(port)", "--ca", client.ca.path, "--cert", client.certificate.path,
-            "--key", client.key.path, "--json", "--", file.path,
+            "--key", client.key.path, "--json", "--retries", "0", "--", file.path,  // the failure itself, not the retries
         ], outputDirectory: env.directory, name: "ferry-down", timeout: 60)
         XCTAssertNotEqual(run.status, 0)
         XCTAssertTrue(run.stdout.contains("cannot connect to localhost:\(port)"), run.stdout)

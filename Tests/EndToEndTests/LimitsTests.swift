@@ -153,7 +153,8 @@ final class LimitsTests: XCTestCase {
             _ = try holder.handshake()
             let url = source.appendingPathComponent("turned-away.txt")
             try Content.write(Array("no room".utf8), to: url)
-            let refused = try env.upload([url.path], to: daemon)
+            // --retries 0: the refusal itself (RetryTests covers the client waiting for the slot).
+            let refused = try env.upload([url.path], to: daemon, extra: ["--retries", "0"])
             XCTAssertNotEqual(refused.status, 0, "an upload got through while max_sessions = 1 was taken")
             let why = refused.files.first?.error ?? ""
             XCTAssertTrue(why.contains("too many sessions"), "the turned-away client is not told why: \(why)")

@@ -60,9 +60,10 @@ final class ShutdownTests: XCTestCase {
             try Content.writeLarge(size: size, to: url)
             return url
         }
+        // --retries 0: without it the client waits for the stopped daemon to come back (RetryTests).
         let client = try ChildProcess(env.binaries.ferry, ["upload", "--server", daemon.address, "--ca", env.alice.ca.path,
                                                            "--cert", env.alice.certificate.path, "--key", env.alice.key.path,
-                                                           "--parallel", "1", "--json", "--"] + files.map(\.path),
+                                                           "--parallel", "1", "--json", "--retries", "0", "--"] + files.map(\.path),
                                       outputDirectory: env.directory, name: "ferry-upload")
         defer { client.stop(grace: 1) }
         XCTAssertTrue(waitUntil(timeout: 20) {

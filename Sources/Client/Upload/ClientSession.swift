@@ -7,6 +7,10 @@
 // `recordsPerWrite` records per uv_write: each byte is read from the block once and written once, encrypted.
 //
 //   connecting ─► handshaking ─► idle ─► (Open) awaitingAccept ─► sending ─► (Close) awaitingCommit ─► idle … ─► Goodbye
+//
+// A session that ends early (the connection lost, a timeout, the server busy) tells the engine why (SessionFailure)
+// and hands back the file it was sending; the engine decides whether to retry it (RetryPolicy). A failure that is the
+// file's alone (the server refusing it, the source changing) fails that file and the session goes on.
 import EventLoop
 import Platform
 import Foundation
@@ -22,15 +26,19 @@ final class ClientSession: TCPConnectionDelegate {
     static let recordsPerWrite = readSize / Limits.maxDataChunk
 
     private unowned let engine: UploadEngine
+    /// The engine's slot this session fills (its retry budget is the slot's).
+    let slot: Int
     private var tcp: TCPConnection?
     private var connection: ClientConnection?
     private var current: FileInFlight?
-    private var ended = false
+    /// We said Goodbye (or gave the connection up): its end is no failure.
+    private var closing = false
     private var established = false
     private let rotationTimer: LoopTimer
 
-    init(engine: UploadEngine) {
+    init(engine: UploadEngine, slot: Int) {
         self.engine = engine
+        self.slot = slot
         rotationTimer = LoopTimer(loop: engine.loop)
         watchdog = LoopTimer(loop: engine.loop)
         watch = StallWatch(phase: nil, timeouts: engine.target.timeouts)
@@ -63,7 +71,7 @@ final class ClientSession: TCPConnectionDelegate {
             attemptTimedOut = true
             attempt?.close()
         case .end(let message):
-            end(error: message, kind: .timeout)
+            end(SessionFailure(.timedOut, message))
         }
     }
 
@@ -72,7 +80,7 @@ final class ClientSession: TCPConnectionDelegate {
         guard let address = remaining.first else {
             let tried = failures.count > 1 ? " (tried \(failures.joined(separator: ", ")))" : ""
             let reason = failures.count == 1 ? ": \(failures[0])" : tried
-            return end(error: "cannot connect to \(target.host):\(target.port)\(reason)", kind: .unreachable)
+            return end(SessionFailure(.cannotConnect, "cannot connect to \(target.host):\(target.port)\(reason)"))
         }
         attemptTimedOut = false
         let attempt = TCPConnection.connect(loop: engine.loop, address: address) { [self] result in
@@ -92,7 +100,7 @@ final class ClientSession: TCPConnectionDelegate {
                     connection = try ClientConnection.open(on: tcp, configuration: target.configuration)
                     tcp.startReading()
                 } catch {
-                    end(error: "\(error)")
+                    end(SessionFailure(.local, "\(error)"))
                 }
             }
         }
@@ -111,16 +119,21 @@ final class ClientSession: TCPConnectionDelegate {
     }
 
     func connectionDidReachEnd(_ connection: TCPConnection) {
-        end(error: established ? "the server closed the connection" : "the server closed the connection during the handshake")
+        lost(established ? "the server closed the connection" : "the server closed the connection during the handshake")
     }
 
     func connection(_ connection: TCPConnection, didFail error: UVError) {
-        end(error: "connection error: \(error.message)")
+        lost("connection error: \(error.message)")
     }
 
     func connectionDidDrain(_ connection: TCPConnection) { pump() }
 
-    func connectionDidClose(_ connection: TCPConnection) { end(error: nil) }
+    func connectionDidClose(_ connection: TCPConnection) { end(nil) }
+
+    /// The connection ended: no failure once we said Goodbye with nothing in flight.
+    private func lost(_ message: String) {
+        end(closing && current == nil ? nil : SessionFailure(.connectionLost, message))
+    }
 
     // MARK: Protocol events
 
@@ -132,7 +145,7 @@ final class ClientSession: TCPConnectionDelegate {
         for event in events { handle(event) }
         if failure == nil { startNextFile() }  // a file held back while an abort was answered
         flush()
-        if let failure { return end(error: describe(failure), kind: established ? .other : FailureKind(handshakeError: failure)) }
+        if let failure { return end(SessionFailure.from(failure)) }
         armRotationTimer()
     }
 
@@ -143,10 +156,17 @@ final class ClientSession: TCPConnectionDelegate {
             watch.phase = .flowing(mark: bytesRead + (tcp?.writtenBytes ?? 0), since: EventLoop.hrtimeNanoseconds)
             startNextFile()
         case .uploadAccepted(let offset):
-            guard let current else { return }
+            guard let current, current.stage == .awaitingAccept else { return }
+            current.acceptedOffset = offset
             current.sent = offset
             current.readOffset = offset
-            openAndSend(current, hashingFirst: offset)
+            engine.accepted(current.index, offset: offset, slot: slot)
+            current.open(loop: engine.loop, earlier: engine.fingerprint(current.index)) { [self] failure in
+                guard self.current === current, !current.closed else { return }
+                if let failure { return abort(current, reason: failure) }
+                if let opened = current.opened { engine.opened(current.index, fingerprint: opened) }
+                pump()
+            }
         case .uploadCommitted(let receipt):
             guard let current else { return }
             // The server commits only when its digest equals the one Close carried; a receipt that says otherwise is a
@@ -155,18 +175,36 @@ final class ClientSession: TCPConnectionDelegate {
                 + "\(hex(receipt.digest)), not the file's \(hex(current.sentDigest ?? []))"
             complete(current, stored: receipt.storedName, digest: current.sentDigest, error: mismatch)
             startNextFile()
-        case .uploadAlreadyStored(let receipt):
-            guard let current else { return }
-            complete(current, stored: receipt.storedName, digest: receipt.digest, error: nil)
-            startNextFile()
         case .uploadFailed(let failure):
             guard let current else { return }
-            complete(current, stored: nil, digest: nil, error: "server refused: \(failure.message)")
+            switch failure.code {
+            case .busy:
+                // Another session holds the file, or the server is draining: the engine tries again later, on a new
+                // session (RetryPolicy).
+                return endPolitely(SessionFailure(.busy, "server busy: \(failure.message)"))
+            case .digestMismatch where current.acceptedOffset > 0 && engine.mayRestartAfterMismatch(current.index):
+                // The prefix the server kept was not this file's: it dropped it, and the file starts over, once.
+                self.current = nil
+                current.close(loop: engine.loop)
+                engine.restartAfterMismatch(current.index, sent: current.sentThisAttempt)
+            case .exists where !engine.target.overwrite && !current.askedWhetherStored && current.stage == .awaitingAccept:
+                askWhetherStored(current)
+                return
+            default:
+                complete(current, stored: nil, digest: nil, error: "server refused: \(failure.message)")
+            }
+            startNextFile()
+        case .uploadAlreadyStored(let receipt):
+            guard let current else { return }
+            complete(current, stored: receipt.storedName, digest: receipt.digest, error: nil, alreadyStored: true)
             startNextFile()
         case .rotated:
             break  // counted through `connection.rotations`
         case .peerClosed:
-            end(error: current == nil ? nil : "the server said goodbye during the upload")
+            // The server ended the session (a drain, a restart): whatever was in flight or still queued is retried.
+            if closing && current == nil { return end(nil) }
+            end(SessionFailure(.connectionLost, current == nil ? "the server ended the session"
+                                                                : "the server said goodbye during the upload"))
         }
     }
 
@@ -174,127 +212,64 @@ final class ClientSession: TCPConnectionDelegate {
     /// we sent it) the server's answer to Abort must come first (PROTOCOL.md §8.4) — `drain` calls this again when it
     /// has. A file whose name on the server is longer than the protocol allows fails here, alone.
     private func startNextFile() {
-        guard current == nil, established, !ended, let connection, connection.canStartUpload else { return }
+        guard current == nil, established, !closing, let connection, connection.canStartUpload else { return }
         while let index = engine.nextFile() {
             let file = engine.files[index]
             let pathBytes = file.remotePath.utf8.count
             guard pathBytes <= Limits.maxPathLength else {
                 engine.finished(index, result: FileResult(
                     file: file, stored: nil, bytes: 0, sha256: nil, seconds: 0, rotations: 0,
-                    error: "its name on the server would be \(pathBytes) bytes long; the limit is \(Limits.maxPathLength)"))
+                    error: "its name on the server would be \(pathBytes) bytes long; the limit is \(Limits.maxPathLength)"),
+                    sent: 0, slot: slot)
                 continue
             }
             current = FileInFlight(index: index, file: file, rotationsAtStart: connection.rotations.sent, blocks: engine.blocks)
             self.connection?.startUpload(
                 UploadRequest(path: file.remotePath, size: file.size, overwrite: engine.target.overwrite), now: Clock.now())
-            engine.progress(index, bytes: 0)
+            engine.opening(index)
             return
         }
-        self.connection?.goodbye(now: Clock.now())
+        sayGoodbye()
+    }
+
+    private func sayGoodbye() {
+        connection?.goodbye(now: Clock.now())
         flush()
-        ended = true
+        closing = true
         tcp?.closeAfterPendingWrites()
     }
 
-    /// Opens the file; when the server resumes at `hashingFirst` > 0 (PROTOCOL.md §8.3: Close carries the digest of
-    /// the whole file), the bytes it already holds are read and hashed before the rest is sent.
-    private func openAndSend(_ current: FileInFlight, hashingFirst prefix: UInt64) {
-        FileIO.open(engine.loop, path: current.file.localPath, flags: O_RDONLY | O_CLOEXEC, mode: 0) { [self] result in
-            switch result {
-            case .success(let fd):
-                current.fd = fd
-                if current.closed { return closeFile(current) }
-                guard prefix > 0 else { return pump() }
-                hashPrefix(current, fd: fd, upTo: prefix)
-            case .failure(let error):
-                abort(current, reason: "cannot open \(current.file.localPath): \(error.message)")
-            }
-        }
-    }
-
-    /// Feeds the file's first `end` bytes to the digest on the thread pool (nothing is read or sealed meanwhile:
-    /// `pump` waits while `hashingPrefix`), then starts sending from `end`.
-    private func hashPrefix(_ current: FileInFlight, fd: Int32, upTo end: UInt64) {
-        // Both blocks are spare when Accepted arrives (nothing was read yet); never send without the prefix hashed.
-        guard let block = current.spare.popLast() else { return abort(current, reason: "internal error: no block to hash with") }
-        let digest = current.digest
-        current.hashingPrefix = true
-        ThreadPool.run(engine.loop, {
-            var offset: UInt64 = 0
-            while offset < end {
-                let count = Int(min(UInt64(Self.readSize), end - offset))
-                block.removeAll()
-                let read = BlockingFileIO.read(fd: fd, into: block, count: count, offset: Int64(offset))
-                guard case .success(count) = read else { return read.map { _ in offset } }
-                block.withUnsafeBytes { digest.update($0) }
-                offset += UInt64(count)
-            }
-            return .success(offset)
-        }, then: { [self] result in
-            block.removeAll()
-            current.spare.append(block)
-            current.hashingPrefix = false
-            guard self.current === current, !current.closed else { return }
-            switch result {
-            case .success(let hashed) where hashed == end:
-                pump()
-            case .success:
-                abort(current, reason: "\(current.file.localPath) shrank while it was being uploaded")
-            case .failure(let error):
-                abort(current, reason: "reading \(current.file.localPath): \(error.message)")
-            }
-        })
-    }
-
-    /// Seals what was read, reads the next block, and sends Close once everything is sealed. Sealing stops while the
-    /// socket's queue is above the high-water mark or the protocol holds Data back (`canSendData` is false for at most
-    /// one round trip while a rotation completes).
+    /// Seals what was read, reads the next block, and once everything is sealed checks the source (SourceFingerprint)
+    /// and sends Close. Sealing stops while the socket's queue is above the high-water mark or the protocol holds Data
+    /// back (`canSendData` is false for at most one round trip while a rotation completes).
     private func pump() {
-        guard let current, current.fd != nil, tcp != nil, !current.hashingPrefix else { return }
+        guard let current, current.stage == .sending, current.fd != nil, tcp != nil else { return }
         sealReady(current)
-        guard let connection else { return }
-        if current.sent == current.file.size {
-            guard !current.closed else { return }
-            current.closed = true
-            self.connection = nil
-            var finishing = connection
-            let digest = current.digest.snapshot()
-            current.sentDigest = digest
-            finishing.finishUpload(digest: digest, now: Clock.now())
-            self.connection = finishing
-            closeFile(current)
-            return flush()
-        }
-        readAhead(current)
-    }
-
-    /// Reads and hashes the next block on the thread pool, into a spare block (one read at a time, so the digest
-    /// sees the file in order).
-    private func readAhead(_ current: FileInFlight) {
-        guard !current.reading, current.readOffset < current.file.size, let fd = current.fd,
-              let block = current.spare.popLast() else { return }
-        let count = Int(min(UInt64(Self.readSize), current.file.size - current.readOffset))
-        let offset = Int64(current.readOffset)
-        let digest = current.digest
-        current.reading = true
-        ThreadPool.run(engine.loop, {
-            let result = BlockingFileIO.read(fd: fd, into: block, count: count, offset: offset)
-            if case .success(count) = result { block.withUnsafeBytes { digest.update($0) } }
-            return result
-        }, then: { [self] result in
-            current.reading = false
-            guard self.current === current, !current.closed else { return }
-            switch result {
-            case .failure(let error):
-                abort(current, reason: "reading \(current.file.localPath): \(error.message)")
-            case .success(let read) where read < count:
-                abort(current, reason: "\(current.file.localPath) shrank while it was being uploaded")
-            case .success:
-                current.readOffset += UInt64(count)
-                current.ready.append(block)
+        guard connection != nil else { return }
+        guard current.sent == current.file.size else {
+            return current.readNext(loop: engine.loop) { [self] failure in
+                guard self.current === current, !current.closed else { return }
+                if let failure { return abort(current, reason: failure) }
                 pump()
             }
-        })
+        }
+        // Every byte is sealed: the file must still be what it was when opened, or Abort goes instead of Close.
+        current.checkUnchanged(loop: engine.loop) { [self] failure in
+            guard self.current === current, !current.closed else { return }
+            if let failure { return abort(current, reason: failure) }
+            sendClose(current)
+        }
+    }
+
+    private func sendClose(_ current: FileInFlight) {
+        guard var connection else { return }
+        self.connection = nil
+        let digest = current.digest.snapshot()
+        current.sentDigest = digest
+        connection.finishUpload(digest: digest, now: Clock.now())
+        self.connection = connection
+        current.close(loop: engine.loop)
+        flush()
     }
 
     /// Seals ready blocks, one Data record at a time, straight into the socket's write buffers (`recordsPerWrite`
@@ -348,23 +323,41 @@ final class ClientSession: TCPConnectionDelegate {
         startNextFile()
     }
 
-    private func complete(_ current: FileInFlight, stored: String?, digest: [UInt8]?, error: String?, kind: FailureKind = .other) {
-        closeFile(current)
+    private func complete(_ current: FileInFlight, stored: String?, digest: [UInt8]?, error: String?,
+                          alreadyStored: Bool = false) {
+        current.close(loop: engine.loop)
         self.current = nil
-        let seconds = Double(EventLoop.hrtimeNanoseconds - current.started) / 1e9
-        let rotations = (connection?.rotations.sent ?? current.rotationsAtStart) - current.rotationsAtStart
-        engine.finished(current.index, result: FileResult(
-            file: current.file, stored: stored, bytes: error == nil ? current.file.size : current.sent,
-            sha256: digest.map(hex), seconds: seconds,
-            rotations: rotations, error: error, failure: kind))
+        var result = result(current, stored: stored, digest: digest, error: error)
+        result.alreadyStored = alreadyStored
+        engine.finished(current.index, result: result, sent: current.sentThisAttempt, slot: slot)
     }
 
-    private func closeFile(_ current: FileInFlight) {
-        current.closed = true
-        if let fd = current.fd {
-            current.fd = nil
-            FileIO.close(engine.loop, fd: fd) { _ in }
+    /// The server has a file of that name (`exists`): hash ours and send Open again with the digest. The server then
+    /// answers Committed when it holds this very file (reported "already stored": a re-run is harmless), or `exists`
+    /// again when the contents differ, with what to do (PROTOCOL.md §8.7).
+    private func askWhetherStored(_ current: FileInFlight) {
+        current.askedWhetherStored = true
+        current.hashWhole(loop: engine.loop) { [self] result in
+            guard self.current === current, !current.closed, current.stage == .askingStored else { return }
+            switch result {
+            case .failure(let problem):
+                complete(current, stored: nil, digest: nil, error: problem.message)
+                startNextFile()
+            case .success(let digest):
+                current.stage = .awaitingAccept
+                connection?.startUpload(UploadRequest(path: current.file.remotePath, size: current.file.size,
+                                                      overwrite: false, expectedDigest: digest), now: Clock.now())
+            }
+            flush()
         }
+    }
+
+    private func result(_ current: FileInFlight, stored: String?, digest: [UInt8]?, error: String?) -> FileResult {
+        let seconds = Double(EventLoop.hrtimeNanoseconds - current.started) / 1e9
+        let rotations = (connection?.rotations.sent ?? current.rotationsAtStart) - current.rotationsAtStart
+        let whole = stored != nil && error == nil
+        return FileResult(file: current.file, stored: stored, bytes: whole ? current.file.size : current.sent,
+                          sha256: digest.map(hex), seconds: seconds, rotations: rotations, error: error)
     }
 
     // MARK: Output and teardown
@@ -389,24 +382,37 @@ final class ClientSession: TCPConnectionDelegate {
         }
     }
 
-    private func describe(_ error: ProtocolError) -> String {
-        var text = error.origin == .peer ? "the server refused the session: \(error.alert.name)" : "\(error.alert.name)"
-        if !error.detail.isEmpty { text += " (\(error.detail))" }
-        return text
+    /// Ends the session on `failure` with a Goodbye, the connection closed once it is sent (the server answered
+    /// busy: nothing is wrong with the session itself).
+    private func endPolitely(_ failure: SessionFailure) {
+        sayGoodbye()
+        end(failure)
     }
 
-    /// Ends the session once: fails the file in progress, frees the timer and socket, tells the engine.
-    private func end(error: String?, kind: FailureKind = .other) {
-        if let current {
-            complete(current, stored: nil, digest: nil, error: error ?? "the connection closed during the upload", kind: kind)
-        }
+    /// Ends the session once: hands the file in flight back to the engine with why (nil: nothing was left to do),
+    /// frees the timers and the socket.
+    private func end(_ failure: SessionFailure?) {
         guard !endedReported else { return }
         endedReported = true
+        var interrupted: UploadEngine.Interrupted?
+        if let current {
+            self.current = nil
+            current.close(loop: engine.loop)
+            interrupted = UploadEngine.Interrupted(
+                index: current.index, result: result(current, stored: nil, digest: nil, error: nil),
+                sent: current.sentThisAttempt)
+        }
         rotationTimer.close()
         watchdog.close()
         watch.phase = nil
-        if let tcp, !ended { ended = true; tcp.close() }
-        engine.sessionEnded(self, error: established ? nil : error, kind: kind)
+        if let tcp, !closing {
+            closing = true
+            tcp.close()
+        }
+        let failure = failure ?? interrupted.map { _ in
+            SessionFailure(.connectionLost, "the connection closed during the upload")
+        }
+        engine.sessionEnded(self, failure: failure, interrupted: interrupted)
     }
     private var endedReported = false
 }

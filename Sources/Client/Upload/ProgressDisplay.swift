@@ -1,5 +1,7 @@
 // What `ferry upload` shows while it runs. On a terminal (stderr): one bar per file in flight and a total line with
 // rate and ETA, redrawn in place. Otherwise: one plain line per finished file. `--quiet` shows only failures.
+// Notes — a retry and its wait, a file resumed — go to stderr unless `--quiet` (with `--json` too: stdout stays the one
+// JSON object), above the bars on a terminal.
 import EventLoop
 import Foundation
 
@@ -7,13 +9,16 @@ final class ProgressDisplay {
     enum Mode { case terminal, lines, quiet }
 
     private let mode: Mode
+    /// Whether `note` prints (not with --quiet).
+    private let notes: Bool
     private let engine: UploadEngine
     private var drawnLines = 0
     private var finished = 0
     private let totalBytes: UInt64
 
-    init(mode: Mode, engine: UploadEngine) {
+    init(mode: Mode, notes: Bool, engine: UploadEngine) {
         self.mode = mode
+        self.notes = notes
         self.engine = engine
         totalBytes = engine.files.reduce(0) { $0 + $1.size }
     }
@@ -48,6 +53,20 @@ final class ProgressDisplay {
         FileHandle.standardError.write(Data(output.utf8))
     }
 
+    /// One line about what happens ("retrying in 2.1 s (attempt 2 of 7): …", "big.iso: resumed at 1.2 GiB"). On a
+    /// terminal the bars are cleared first and drawn again below it.
+    func note(_ line: String) {
+        guard notes else { return }
+        var output = ""
+        if mode == .terminal, drawnLines > 0 {
+            output += "\u{1B}[\(drawnLines)F"
+            output += String(repeating: "\u{1B}[2K\n", count: drawnLines) + "\u{1B}[\(drawnLines)F"
+            drawnLines = 0
+        }
+        FileHandle.standardError.write(Data((output + "ferry: " + line + "\n").utf8))
+        redraw()
+    }
+
     func fileDone(_ result: FileResult) {
         switch mode {
         case .terminal:
@@ -64,8 +83,20 @@ final class ProgressDisplay {
 
     static func summary(_ result: FileResult) -> String {
         if let error = result.error { return "FAILED \(result.file.localPath): \(error)" }
+        if result.alreadyStored {
+            return "already stored \(result.file.localPath) -> \(result.stored ?? "?")  \(bytes(result.file.size))  sha256 \(result.sha256 ?? "")"
+        }
         let rate = result.seconds > 0 ? Double(result.bytes) / result.seconds : 0
         return "ok \(result.file.localPath) -> \(result.stored ?? "?")  \(bytes(result.bytes))  \(bytes(UInt64(rate)))/s  sha256 \(result.sha256 ?? "")"
+            + retrySummary(result)
+    }
+
+    /// "  (resumed at 1.2 GiB, 3 attempts)" when the file took more than one attempt or was resumed; "" otherwise.
+    static func retrySummary(_ result: FileResult) -> String {
+        var parts: [String] = []
+        if result.resumedBytes > 0 { parts.append("resumed at \(bytes(result.resumedBytes))") }
+        if result.attempts > 1 { parts.append("\(result.attempts) attempts") }
+        return parts.isEmpty ? "" : "  (" + parts.joined(separator: ", ") + ")"
     }
 
     private func bar(_ fraction: Double, width: Int) -> String {

@@ -1,5 +1,16 @@
 // Runs an upload plan over N concurrent sessions on one event loop: each session takes the next file from a shared
 // queue when its previous one is committed, so N files are in flight at once.
+//
+// Retry (issue #15, point 4; the policy is RetryPolicy, the engine performs it): each of the N session slots is
+//
+//   running ──ended, retryable, retries left──► waiting (backoff timer) ──► running (a new session)
+//      └──ended otherwise, or nothing left to send──► done
+//
+// A session that ends hands back the file it was sending; the engine puts it at the head of the queue (it is sent
+// again: the server answers its Open with the offset it kept) or, when the slot gives up, fails it with the reason.
+// Files not started wait in the queue meanwhile. A file is thus in exactly one place — queued, in one session, or
+// finished — and never sent twice at once nor lost. Once no slot is running or waiting, what is still queued fails
+// with the last reason.
 import EventLoop
 import Platform
 import Foundation
@@ -11,29 +22,59 @@ struct UploadTarget: Sendable {
     let configuration: ClientConfiguration
     let overwrite: Bool
     let timeouts: ClientTimeouts
+    var retry = RetryPolicy()
 }
 
 final class UploadEngine {
     let loop: EventLoop
     let target: UploadTarget
     private var queue: ArraySlice<Int>
+    /// Files handed back by a session that ended, sent before the rest of the queue (oldest first).
+    private var requeued: [Int] = []
     private(set) var results: [FileResult]
+    private var ledgers: [FileLedger]
     /// Bytes sent so far for files in progress (index → bytes), for the progress display.
     private(set) var inProgress: [Int: UInt64] = [:]
-    private var sessions: [ObjectIdentifier: ClientSession] = [:]
-    private var lastSessionError: String?
-    private var lastSessionKind = FailureKind.other
+    private var slots: [Slot] = []
+    private var budgets: [RetryBudget] = []
+    private var lastFailure: SessionFailure?
     let startedAt = EventLoop.hrtimeNanoseconds
     /// File blocks (two per file in flight), reused from one file to the next.
     let blocks = IOBufferPool(bufferCapacity: ClientSession.readSize, maximumKept: 128, maximumCapacity: ClientSession.readSize)
     var onProgress: (() -> Void)?
     var onFileDone: ((FileResult) -> Void)?
+    /// A line for the user: a retry and its wait, a file resumed (ProgressDisplay.note).
+    var onNote: ((String) -> Void)?
+    /// A number in [0, 1) for the backoff's jitter (a fixed one in tests).
+    var unitRandom: () -> Double = { Double.random(in: 0..<1) }
+
+    private enum Slot {
+        case running(ClientSession)
+        case waiting(LoopTimer)
+        case done
+    }
+
+    /// What the engine keeps of a file across its attempts.
+    private struct FileLedger {
+        var attempts = 0
+        var firstStarted: UInt64?
+        /// The offset the server accepted the latest attempt at, and the largest it ever did (progress).
+        var resumedBytes: UInt64 = 0
+        var furthestOffset: UInt64 = 0
+        /// Data bytes sent over all attempts.
+        var sentBytes: UInt64 = 0
+        /// What fstat said when the file was first opened: later attempts must find the same file.
+        var fingerprint: SourceFingerprint?
+        /// A resumed upload failed its digest check once and was started over (RetryPolicy: once only).
+        var restartedAfterMismatch = false
+    }
 
     init(loop: EventLoop, target: UploadTarget, files: [PlannedFile]) {
         self.loop = loop
         self.target = target
         queue = Array(files.indices)[...]
         results = files.map { FileResult(file: $0, stored: nil, bytes: 0, sha256: nil, seconds: 0, rotations: 0, error: nil) }
+        ledgers = Array(repeating: FileLedger(), count: files.count)
     }
 
     var files: [PlannedFile] { results.map(\.file) }
@@ -44,67 +85,195 @@ final class UploadEngine {
     /// Resolves the server's name, then opens `parallel` sessions (no more than there are files), and runs the loop
     /// until every file has an outcome. A name that does not resolve fails every file with that reason.
     func run(parallel: Int) {
+        let count = max(1, min(parallel, results.count))
+        budgets = Array(repeating: RetryBudget(policy: target.retry), count: count)
+        slots = Array(repeating: .done, count: count)
+        resolve(budget: RetryBudget(policy: target.retry), sessions: count)
+        loop.run()
+    }
+
+    /// A resolver that did not answer is asked again after the backoff; a name that does not resolve is final.
+    private func resolve(budget: RetryBudget, sessions: Int) {
         AddressResolver.resolve(loop: loop, host: target.host, port: target.port) { [self] result in
             switch result {
             case .success(let resolved):
                 addresses = resolved
-                for _ in 0..<max(1, min(parallel, results.count)) { openSession() }
+                for slot in 0..<sessions { openSession(slot) }
             case .failure(let error):
-                lastSessionError = Self.resolutionFailure(target.host, error)
-                lastSessionKind = .unreachable
-                failQueued()
+                let failure = Self.resolutionFailure(target.host, error)
+                var budget = budget
+                guard case .retry(let number, let delay) = budget.failed(failure, unitRandom: unitRandom) else {
+                    lastFailure = failure
+                    return failQueued()
+                }
+                announceRetry(number: number, delay: delay, failure)
+                let timer = LoopTimer(loop: loop)
+                timer.start(afterMilliseconds: Self.milliseconds(delay)) { [self] in
+                    timer.close()
+                    resolve(budget: budget, sessions: sessions)
+                }
             }
         }
-        loop.run()
     }
 
     /// What a user reads when the server's name does not resolve.
-    static func resolutionFailure(_ host: String, _ error: UVError) -> String {
+    static func resolutionFailure(_ host: String, _ error: UVError) -> SessionFailure {
         switch error.name {
         case "EAI_NONAME", "EAI_NODATA":
-            "cannot resolve the server name \"\(host)\": no such host (check the spelling in --server or `server`)"
+            SessionFailure(.unresolvable, "cannot resolve the server name \"\(host)\": no such host "
+                + "(check the spelling in --server or `server`)")
         case "EAI_AGAIN":
-            "cannot resolve the server name \"\(host)\": the name server did not answer (try again, or check the network)"
+            SessionFailure(.resolverUnavailable, "cannot resolve the server name \"\(host)\": the name server did not "
+                + "answer (try again, or check the network)")
         default:
-            "cannot resolve the server name \"\(host)\": \(error.message) (\(error.name))"
+            SessionFailure(.unresolvable, "cannot resolve the server name \"\(host)\": \(error.message) (\(error.name))")
         }
     }
 
-    private func openSession() {
-        let session = ClientSession(engine: self)
-        sessions[ObjectIdentifier(session)] = session
+    private func openSession(_ slot: Int) {
+        let session = ClientSession(engine: self, slot: slot)
+        slots[slot] = .running(session)
         session.start()
     }
 
     // MARK: Called by sessions
 
-    func nextFile() -> Int? { queue.popFirst() }
+    func nextFile() -> Int? { requeued.isEmpty ? queue.popFirst() : requeued.removeFirst() }
+
+    private var hasQueuedFiles: Bool { !requeued.isEmpty || !queue.isEmpty }
+
+    /// Open is being sent for the file.
+    func opening(_ index: Int) {
+        ledgers[index].attempts += 1
+        if ledgers[index].firstStarted == nil { ledgers[index].firstStarted = EventLoop.hrtimeNanoseconds }
+        progress(index, bytes: 0)
+    }
+
+    /// The server took the file at `offset`. An offset beyond any before means it kept what an earlier attempt sent:
+    /// progress, so the slot's retry count starts again.
+    func accepted(_ index: Int, offset: UInt64, slot: Int) {
+        ledgers[index].resumedBytes = offset
+        if offset > ledgers[index].furthestOffset {
+            ledgers[index].furthestOffset = offset
+            budgets[slot].progressed()
+        }
+        if offset > 0 { onNote?("\(files[index].localPath): resumed at \(ProgressDisplay.bytes(offset))") }
+    }
+
+    /// The fingerprint of the file from its first open (nil before): every later attempt must find the same.
+    func fingerprint(_ index: Int) -> SourceFingerprint? { ledgers[index].fingerprint }
+
+    func opened(_ index: Int, fingerprint: SourceFingerprint) {
+        if ledgers[index].fingerprint == nil { ledgers[index].fingerprint = fingerprint }
+    }
 
     func progress(_ index: Int, bytes: UInt64) {
         inProgress[index] = bytes
         onProgress?()
     }
 
-    func finished(_ index: Int, result: FileResult) {
+    /// The file's outcome (committed, or failed for good); `sent` the Data bytes of this attempt.
+    func finished(_ index: Int, result: FileResult, sent: UInt64, slot: Int) {
+        ledgers[index].sentBytes += sent
+        if result.ok { budgets[slot].progressed() }
+        finish(index, result)
+    }
+
+    /// A resumed upload failed the server's digest check: the server dropped the prefix it held, so the file may
+    /// start over from byte 0 — once (the same failure again is the file's).
+    func mayRestartAfterMismatch(_ index: Int) -> Bool { !ledgers[index].restartedAfterMismatch }
+
+    /// Puts the file at the head of the queue to start over; `sent` the Data bytes of the failed attempt.
+    func restartAfterMismatch(_ index: Int, sent: UInt64) {
+        ledgers[index].sentBytes += sent
+        ledgers[index].restartedAfterMismatch = true
         inProgress[index] = nil
+        requeued.insert(index, at: 0)
+    }
+
+    /// A file a session was sending when it ended, with what it would report if it failed now.
+    struct Interrupted {
+        let index: Int
+        let result: FileResult
+        /// Data bytes sent in this attempt.
+        let sent: UInt64
+    }
+
+    /// A session ended: with no failure once it had nothing left to send, else why. RetryPolicy decides whether its
+    /// slot tries again (after the backoff) and whether the file it was sending goes back to the queue or fails.
+    func sessionEnded(_ session: ClientSession, failure: SessionFailure?, interrupted: Interrupted?) {
+        let slot = session.slot
+        slots[slot] = .done
+        if let interrupted { ledgers[interrupted.index].sentBytes += interrupted.sent }
+        guard let failure else { return settle() }
+        lastFailure = failure
+        let decision = interrupted != nil || hasQueuedFiles ? budgets[slot].failed(failure, unitRandom: unitRandom) : .giveUp
+        guard case .retry(let number, let delay) = decision else {
+            if let interrupted {
+                let index = interrupted.index
+                var result = interrupted.result
+                let attempts = ledgers[index].attempts
+                result.error = failure.message + (attempts > 1 ? " (gave up after \(attempts) attempts)" : "")
+                result.failure = FailureKind(failure)
+                finish(index, result)
+            }
+            return settle()
+        }
+        if let interrupted {
+            let index = interrupted.index
+            inProgress[index] = nil
+            requeued.append(index)
+            onProgress?()
+        }
+        announceRetry(number: number, delay: delay, failure)
+        let timer = LoopTimer(loop: loop)
+        slots[slot] = .waiting(timer)
+        timer.start(afterMilliseconds: Self.milliseconds(delay)) { [self] in
+            timer.close()
+            guard hasQueuedFiles else {
+                slots[slot] = .done
+                return settle()
+            }
+            openSession(slot)
+        }
+    }
+
+    private func announceRetry(number: Int, delay: Double, _ failure: SessionFailure) {
+        onNote?(String(format: "retrying in %.1f s (attempt %d of %d): ", delay, number + 1, target.retry.attempts)
+            + failure.message)
+    }
+
+    private static func milliseconds(_ seconds: Double) -> UInt64 { UInt64((seconds * 1000).rounded()) }
+
+    private func finish(_ index: Int, _ result: FileResult) {
+        inProgress[index] = nil
+        var result = result
+        let ledger = ledgers[index]
+        result.attempts = ledger.attempts
+        result.resumedBytes = ledger.resumedBytes
+        result.sentBytes = ledger.sentBytes
+        if let first = ledger.firstStarted { result.seconds = Double(EventLoop.hrtimeNanoseconds - first) / 1e9 }
         results[index] = result
         onFileDone?(result)
     }
 
-    /// A session ended. If it failed before taking a file (connection or handshake), remember why: when no session is
-    /// left, the files still queued fail with that reason.
-    func sessionEnded(_ session: ClientSession, error: String?, kind: FailureKind = .other) {
-        sessions[ObjectIdentifier(session)] = nil
-        if let error { (lastSessionError, lastSessionKind) = (error, kind) }
-        if sessions.isEmpty { failQueued() }
+    /// Once no slot is running or waiting, the files still queued fail with the last reason.
+    private func settle() {
+        let active = slots.contains {
+            switch $0 {
+            case .running, .waiting: true
+            case .done: false
+            }
+        }
+        if !active { failQueued() }
     }
 
-    /// No session is left: the files still queued fail with the last session's reason.
     private func failQueued() {
-        while let index = queue.popFirst() {
-            results[index].error = lastSessionError ?? "no session could be established"
-            results[index].failure = lastSessionError == nil ? .other : lastSessionKind
-            onFileDone?(results[index])
+        while let index = nextFile() {
+            var result = results[index]
+            result.error = lastFailure?.message ?? "no session could be established"
+            result.failure = lastFailure.map(FailureKind.init) ?? .other
+            finish(index, result)
         }
     }
 }

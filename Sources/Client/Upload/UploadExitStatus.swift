@@ -19,12 +19,16 @@ enum FailureKind: Sendable, Hashable {
     /// The server accepted the connection, then stopped answering (--handshake-timeout, --timeout).
     case timeout
 
-    /// A protocol error that ended a session before its handshake completed. The server's two ways of saying "not
-    /// now" (the session limit; a close because it drains or gave up waiting) are no statement about certificates.
-    init(handshakeError error: ProtocolError) {
-        switch error.alert {
-        case .tooManySessions, .closedByPeer: self = .unreachable
-        default: self = .refused
+    /// The kind of the session failure the engine gave up on (RetryPolicy had no more tries, or it was not
+    /// retryable). Of the alerts, the server's two ways of saying "not now" (the session limit; a close because it
+    /// drains or gave up waiting) are no statement about certificates; every other one is a refusal.
+    init(_ failure: SessionFailure) {
+        switch failure.kind {
+        case .unresolvable, .resolverUnavailable, .cannotConnect: self = .unreachable
+        case .timedOut: self = .timeout
+        case .alert(.tooManySessions, _), .alert(.closedByPeer, _): self = .unreachable
+        case .alert: self = .refused
+        case .connectionLost, .busy, .local: self = .other
         }
     }
 }

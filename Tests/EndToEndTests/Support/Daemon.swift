@@ -16,7 +16,7 @@ final class Daemon {
     let root: URL
     let staging = ".staging"
 
-    private init(child: ChildProcess, port: UInt16, configURL: URL, root: URL) {
+    init(child: ChildProcess, port: UInt16, configURL: URL, root: URL) {
         self.child = child
         self.port = port
         self.configURL = configURL

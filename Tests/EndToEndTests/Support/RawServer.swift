@@ -26,6 +26,10 @@ final class RawServer: @unchecked Sendable {  // `observed` is shared with the t
         /// The answer to Close: true for Committed, false for UploadError(digest_mismatch), nil if Close never came.
         var committed: Bool?
         var saidGoodbye = false
+        /// Opens answered with UploadError(busy) (`busyConnections`).
+        var busyAnswers = 0
+        /// The offset of every Accepted sent, in order.
+        var acceptedAt: [UInt64] = []
         /// Anything the test did not plan for (a second Open, an Abort, a protocol error, a timeout…).
         var problems: [String] = []
     }
@@ -40,9 +44,14 @@ final class RawServer: @unchecked Sendable {  // `observed` is shared with the t
 
     /// Listens on 127.0.0.1 (an ephemeral port) as "server" of `pki`, trusting its CA for clients, and accepts one
     /// connection. Each Open is accepted at `prefix.count`, as if `prefix` were already stored: Close is committed
-    /// only if prefix + Data hash to Close's digest (the check a real resuming server makes).
+    /// only if prefix + Data hash to Close's digest (the check a real resuming server makes); if they do not, the
+    /// server drops the prefix, as a resuming server must (PROTOCOL.md §8.3), and takes the next Open at 0.
     /// `receipt`, when given, replaces the digest in Committed (a faulty server, for the client's check of it).
-    init(pki: PKI, holding prefix: [UInt8], receipt: [UInt8]? = nil, deadline seconds: Double = 30) throws {
+    /// `busyConnections` connections come first whose every Open is answered with UploadError(busy) (a server whose
+    /// partial is held by another session, or one draining): each ends when the client leaves it, then the next is
+    /// accepted.
+    init(pki: PKI, holding prefix: [UInt8], receipt: [UInt8]? = nil, busyConnections: Int = 0,
+         deadline seconds: Double = 30) throws {
         let identity = try Identity(chainPEM: [UInt8](try Data(contentsOf: pki.serverCertificate)),
                                     keyPEM: [UInt8](try Data(contentsOf: pki.serverKey)))
         let trust = try TrustStore(pemBundle: [UInt8](try Data(contentsOf: pki.caCertificate)))
@@ -74,7 +83,9 @@ final class RawServer: @unchecked Sendable {  // `observed` is shared with the t
         port = UInt16(bigEndian: address.sin_port)
 
         let deadline = monotonicSeconds() + seconds
-        Thread { [self] in serve(configuration, prefix: prefix, receipt: receipt, until: deadline) }.start()
+        Thread { [self] in
+            serve(configuration, prefix: prefix, receipt: receipt, busyConnections: busyConnections, until: deadline)
+        }.start()
     }
 
     deinit {  // the thread holds `self` until it ends, so nothing here is still in use
@@ -97,30 +108,35 @@ final class RawServer: @unchecked Sendable {  // `observed` is shared with the t
 
     // MARK: The thread
 
-    private func serve(_ configuration: ServerConfiguration, prefix: [UInt8], receipt: [UInt8]?, until deadline: Double) {
+    private func serve(_ configuration: ServerConfiguration, prefix: [UInt8], receipt: [UInt8]?, busyConnections: Int,
+                       until deadline: Double) {
         defer {
             close(listener)
             ended.signal()
         }
         do {
-            guard try wait(for: listener, until: deadline) else { throw TestError("no client connected") }
-            let fd = accept(listener, nil, nil)
-            guard fd >= 0 else { throw TestError("accept: errno \(errno)") }
-            defer { close(fd) }
-            var timeout = timeval(tv_sec: 10, tv_usec: 0)  // a send that blocks this long fails instead of hanging
-            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            try run(fd, ServerConnection(configuration: configuration), prefix: prefix, receipt: receipt, until: deadline)
+            for index in 0...busyConnections {
+                guard try wait(for: listener, until: deadline) else { throw TestError("no client connected") }
+                let fd = accept(listener, nil, nil)
+                guard fd >= 0 else { throw TestError("accept: errno \(errno)") }
+                defer { close(fd) }
+                var timeout = timeval(tv_sec: 10, tv_usec: 0)  // a send that blocks this long fails instead of hanging
+                setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                try run(fd, ServerConnection(configuration: configuration), prefix: prefix, receipt: receipt,
+                        busy: index < busyConnections, until: deadline)
+            }
         } catch {
             record { $0.problems.append("\(error)") }
         }
     }
 
     /// The session: drain events, send the output, wait for bytes; until Goodbye, the client's close, or an error.
-    private func run(_ fd: Int32, _ connection: ServerConnection, prefix: [UInt8], receipt: [UInt8]?,
+    private func run(_ fd: Int32, _ connection: ServerConnection, prefix: [UInt8], receipt: [UInt8]?, busy: Bool,
                      until deadline: Double) throws {
         var connection = connection
         // The server's own hash of the file: the prefix it "holds", then every Data byte.
-        let digest = DigestContext(.sha256)
+        var held = prefix
+        var digest = DigestContext(.sha256)
         var request: UploadRequest?
         var saidGoodbye = false
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
@@ -130,16 +146,22 @@ final class RawServer: @unchecked Sendable {  // `observed` is shared with the t
                     switch event {
                     case .handshakeCompleted, .rotated:
                         break
+                    case .uploadRequested where busy:
+                        record { $0.busyAnswers += 1 }
+                        connection.reject(UploadFailure(.busy, "another session holds this file"), now: RawClient.now())
                     case .uploadRequested(let open):
-                        guard request == nil, prefix.count <= open.size else {
-                            record { $0.problems.append("unexpected Open \(open) (size vs held prefix \(prefix.count))") }
+                        guard request == nil, held.count <= open.size else {
+                            record { $0.problems.append("unexpected Open \(open) (size vs held prefix \(held.count))") }
                             connection.reject(UploadFailure(.busy, "this test server takes one upload"), now: RawClient.now())
                             continue
                         }
                         request = open
-                        record { $0.request = open }
-                        digest.update(prefix)
-                        connection.accept(offset: UInt64(prefix.count), now: RawClient.now())
+                        record {
+                            $0.request = open
+                            $0.acceptedAt.append(UInt64(held.count))
+                        }
+                        digest.update(held)
+                        connection.accept(offset: UInt64(held.count), now: RawClient.now())
                     case .uploadData(let chunk):
                         chunk.withUnsafeBytes { digest.update($0) }
                         record { $0.data.append(contentsOf: chunk) }  // the slice is valid only until the next call
@@ -156,6 +178,7 @@ final class RawServer: @unchecked Sendable {  // `observed` is shared with the t
                                               now: RawClient.now())
                         } else {
                             connection.fail(UploadFailure(.digestMismatch, "SHA-256 mismatch"), now: RawClient.now())
+                            (request, held, digest) = (nil, [], DigestContext(.sha256))
                         }
                     case .uploadDataWritten, .uploadAborted:
                         record { $0.problems.append("unexpected event \(event)") }

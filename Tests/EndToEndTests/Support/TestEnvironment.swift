@@ -114,6 +114,9 @@ final class TestEnvironment {
         var error: String? { raw["error"] as? String }
         var rotations: Int? { (raw["rotations"] as? NSNumber)?.intValue }
         var seconds: Double? { (raw["seconds"] as? NSNumber)?.doubleValue }
+        var attempts: Int? { (raw["attempts"] as? NSNumber)?.intValue }
+        var resumedBytes: UInt64? { (raw["resumed_bytes"] as? NSNumber)?.uint64Value }
+        var sentBytes: UInt64? { (raw["sent_bytes"] as? NSNumber)?.uint64Value }
     }
 
     /// `ferry upload --json` against `daemon`, bounded by `timeout`; parses the JSON on stdout (a failed test if it is
