@@ -40,19 +40,7 @@ extension FileInFlight {
             if let change = fingerprint.change(sincePlannedSize: planned) ?? earlier.flatMap(fingerprint.change(since:)) {
                 return .failure(SourceProblem(SourceFingerprint.changedMessage(path, change)))
             }
-            var offset: UInt64 = 0
-            while offset < end {
-                let count = Int(min(UInt64(ClientSession.readSize), end - offset))
-                block.removeAll()
-                switch BlockingFileIO.read(fd: fd, into: block, count: count, offset: Int64(offset)) {
-                case .failure(let error): return .failure(SourceProblem("reading \(path): \(error.message)"))
-                case .success(let read) where read < count:
-                    return .failure(SourceProblem(SourceFingerprint.changedMessage(path, "it shrank below \(offset + UInt64(read)) bytes")))
-                case .success:
-                    block.withUnsafeBytes { digest.update($0) }
-                    offset += UInt64(count)
-                }
-            }
+            if let problem = Self.hash(fd: fd, upTo: end, into: digest, with: block, path: path) { return .failure(problem) }
             return .success(fingerprint)
         }, then: { [self] result in
             block.removeAll()
@@ -80,19 +68,7 @@ extension FileInFlight {
             guard fd >= 0 else { return .failure(SourceProblem("cannot open \(path): \(SystemError.last("open").message)")) }
             defer { Glibc.close(fd) }
             let digest = DigestContext(.sha256)
-            var offset: UInt64 = 0
-            while offset < size {
-                let count = Int(min(UInt64(ClientSession.readSize), size - offset))
-                block.removeAll()
-                switch BlockingFileIO.read(fd: fd, into: block, count: count, offset: Int64(offset)) {
-                case .failure(let error): return .failure(SourceProblem("reading \(path): \(error.message)"))
-                case .success(let read) where read < count:
-                    return .failure(SourceProblem(SourceFingerprint.changedMessage(path, "it shrank below \(offset + UInt64(read)) bytes")))
-                case .success:
-                    block.withUnsafeBytes { digest.update($0) }
-                    offset += UInt64(count)
-                }
-            }
+            if let problem = Self.hash(fd: fd, upTo: size, into: digest, with: block, path: path) { return .failure(problem) }
             return .success(digest.snapshot())
         }, then: { [self] result in
             block.removeAll()
@@ -129,6 +105,26 @@ extension FileInFlight {
                 then(nil)
             }
         })
+    }
+
+    /// Reads the file's first `end` bytes into `digest`, one `block` at a time (blocking: on the thread pool). A file
+    /// shorter than that changed since it was planned.
+    private static func hash(fd: Int32, upTo end: UInt64, into digest: DigestContext, with block: IOBuffer,
+                             path: String) -> SourceProblem? {
+        var offset: UInt64 = 0
+        while offset < end {
+            let count = Int(min(UInt64(ClientSession.readSize), end - offset))
+            block.removeAll()
+            switch BlockingFileIO.read(fd: fd, into: block, count: count, offset: Int64(offset)) {
+            case .failure(let error): return SourceProblem("reading \(path): \(error.message)")
+            case .success(let read) where read < count:
+                return SourceProblem(SourceFingerprint.changedMessage(path, "it shrank below \(offset + UInt64(read)) bytes"))
+            case .success:
+                block.withUnsafeBytes { digest.update($0) }
+                offset += UInt64(count)
+            }
+        }
+        return nil
     }
 
     /// After the last read, before Close: fstat again and compare with what it was at open. `then(nil)` when nothing

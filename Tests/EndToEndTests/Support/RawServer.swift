@@ -17,6 +17,18 @@ import Musl
 #endif
 
 final class RawServer: @unchecked Sendable {  // `observed` is shared with the thread under `lock`
+    /// What a scripted server does with each Open, in order (`script:`): a server failing at every point it can.
+    enum Step: Sendable {
+        /// UploadError before Accepted.
+        case refuse(UploadErrorCode)
+        /// Accepted, then UploadError once this many Data bytes arrived (the client answers with Abort).
+        case failAfter(UInt64, UploadErrorCode)
+        /// Accepted, every byte taken, then UploadError instead of Committed.
+        case failAtClose(UploadErrorCode)
+        /// Accepted and committed (if the digest matches).
+        case commit
+    }
+
     /// What the server saw of the session (one upload).
     struct Observed {
         var request: UploadRequest?
@@ -32,6 +44,8 @@ final class RawServer: @unchecked Sendable {  // `observed` is shared with the t
         var acceptedAt: [UInt64] = []
         /// Anything the test did not plan for (a second Open, an Abort, a protocol error, a timeout…).
         var problems: [String] = []
+        /// Scripted: the path of each Open.
+        var opened: [String] = []
     }
 
     let port: UInt16
@@ -50,7 +64,9 @@ final class RawServer: @unchecked Sendable {  // `observed` is shared with the t
     /// `busyConnections` connections come first whose every Open is answered with UploadError(busy) (a server whose
     /// partial is held by another session, or one draining): each ends when the client leaves it, then the next is
     /// accepted.
-    init(pki: PKI, holding prefix: [UInt8], receipt: [UInt8]? = nil, busyConnections: Int = 0,
+    /// `script`, when given, replaces all that for any number of uploads on the one connection: each Open gets the
+    /// next step (`commit` once the script runs out).
+    init(pki: PKI, holding prefix: [UInt8], receipt: [UInt8]? = nil, busyConnections: Int = 0, script: [Step]? = nil,
          deadline seconds: Double = 30) throws {
         let identity = try Identity(chainPEM: [UInt8](try Data(contentsOf: pki.serverCertificate)),
                                     keyPEM: [UInt8](try Data(contentsOf: pki.serverKey)))
@@ -84,7 +100,8 @@ final class RawServer: @unchecked Sendable {  // `observed` is shared with the t
 
         let deadline = monotonicSeconds() + seconds
         Thread { [self] in
-            serve(configuration, prefix: prefix, receipt: receipt, busyConnections: busyConnections, until: deadline)
+            serve(configuration, prefix: prefix, receipt: receipt, busyConnections: busyConnections, script: script,
+                  until: deadline)
         }.start()
     }
 
@@ -109,7 +126,7 @@ final class RawServer: @unchecked Sendable {  // `observed` is shared with the t
     // MARK: The thread
 
     private func serve(_ configuration: ServerConfiguration, prefix: [UInt8], receipt: [UInt8]?, busyConnections: Int,
-                       until deadline: Double) {
+                       script: [Step]?, until deadline: Double) {
         defer {
             close(listener)
             ended.signal()
@@ -122,70 +139,76 @@ final class RawServer: @unchecked Sendable {  // `observed` is shared with the t
                 defer { close(fd) }
                 var timeout = timeval(tv_sec: 10, tv_usec: 0)  // a send that blocks this long fails instead of hanging
                 setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-                try run(fd, ServerConnection(configuration: configuration), prefix: prefix, receipt: receipt,
-                        busy: index < busyConnections, until: deadline)
+                if let script {
+                    try runScript(fd, ServerConnection(configuration: configuration), script[...], until: deadline)
+                } else {
+                    try run(fd, ServerConnection(configuration: configuration), prefix: prefix, receipt: receipt,
+                            busy: index < busyConnections, until: deadline)
+                }
             }
         } catch {
             record { $0.problems.append("\(error)") }
         }
     }
 
-    /// The session: drain events, send the output, wait for bytes; until Goodbye, the client's close, or an error.
-    private func run(_ fd: Int32, _ connection: ServerConnection, prefix: [UInt8], receipt: [UInt8]?, busy: Bool,
-                     until deadline: Double) throws {
-        var connection = connection
-        // The server's own hash of the file: the prefix it "holds", then every Data byte.
-        var held = prefix
+    /// A scripted session: each Open meets the next `Step`; until Goodbye, the client's close, or an error.
+    private func runScript(_ fd: Int32, _ connection: ServerConnection, _ script: ArraySlice<Step>,
+                           until deadline: Double) throws {
+        var connection = connection, script = script
+        var step = Step.commit
+        var received: UInt64 = 0
         var digest = DigestContext(.sha256)
         var request: UploadRequest?
-        var saidGoodbye = false
+        try exchange(fd, &connection, until: deadline) { connection, event in
+            let now = RawClient.now()
+            switch event {
+            case .uploadRequested(let open):
+                record { $0.opened.append(open.path) }
+                step = script.popFirst() ?? .commit
+                (received, digest, request) = (0, DigestContext(.sha256), open)
+                if case .refuse(let code) = step {
+                    connection.reject(UploadFailure(code, "scripted refusal"), now: now)
+                } else {
+                    connection.accept(now: now)
+                }
+            case .uploadData(let chunk):
+                chunk.withUnsafeBytes { digest.update($0) }
+                received += UInt64(chunk.count)
+                if case .failAfter(let bytes, let code) = step, received >= bytes {
+                    step = .commit  // once
+                    connection.fail(UploadFailure(code, "scripted failure after \(received) bytes"), now: now)
+                }
+            case .uploadFinished(let claimed):
+                if case .failAtClose(let code) = step {
+                    connection.fail(UploadFailure(code, "scripted failure at Close"), now: now)
+                } else if let request, digest.snapshot() == claimed {
+                    connection.commit(UploadReceipt(storedName: request.path, size: request.size, digest: claimed), now: now)
+                } else {
+                    connection.fail(UploadFailure(.digestMismatch, "SHA-256 mismatch"), now: now)
+                }
+            case .uploadAborted:
+                // The Aborts that answer our failures end the discarding without an event (§8.6): one here is not one.
+                record { $0.problems.append("an Abort no failure called for") }
+            case .handshakeCompleted, .rotated, .peerClosed, .uploadDataWritten:
+                break
+            }
+        }
+    }
+
+    /// Moves bytes between the socket and `connection`, handing each event to `handle`, until Goodbye, the client's
+    /// close or an error.
+    private func exchange(_ fd: Int32, _ connection: inout ServerConnection, until deadline: Double,
+                          _ handle: (inout ServerConnection, ServerEvent) -> Void) throws {
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var saidGoodbye = false
         while true {
             do throws(ProtocolError) {
                 while let event = try connection.nextEvent(now: RawClient.now()) {
-                    switch event {
-                    case .handshakeCompleted, .rotated:
-                        break
-                    case .uploadRequested where busy:
-                        record { $0.busyAnswers += 1 }
-                        connection.reject(UploadFailure(.busy, "another session holds this file"), now: RawClient.now())
-                    case .uploadRequested(let open):
-                        guard request == nil, held.count <= open.size else {
-                            record { $0.problems.append("unexpected Open \(open) (size vs held prefix \(held.count))") }
-                            connection.reject(UploadFailure(.busy, "this test server takes one upload"), now: RawClient.now())
-                            continue
-                        }
-                        request = open
-                        record {
-                            $0.request = open
-                            $0.acceptedAt.append(UInt64(held.count))
-                        }
-                        digest.update(held)
-                        connection.accept(offset: UInt64(held.count), now: RawClient.now())
-                    case .uploadData(let chunk):
-                        chunk.withUnsafeBytes { digest.update($0) }
-                        record { $0.data.append(contentsOf: chunk) }  // the slice is valid only until the next call
-                    case .uploadFinished(let claimed):
-                        let actual = digest.snapshot()
-                        let matches = actual == claimed
-                        record {
-                            $0.closeDigest = claimed
-                            $0.committed = matches
-                        }
-                        if matches, let request {
-                            connection.commit(UploadReceipt(storedName: request.path, size: request.size,
-                                                            digest: receipt ?? actual),
-                                              now: RawClient.now())
-                        } else {
-                            connection.fail(UploadFailure(.digestMismatch, "SHA-256 mismatch"), now: RawClient.now())
-                            (request, held, digest) = (nil, [], DigestContext(.sha256))
-                        }
-                    case .uploadDataWritten, .uploadAborted:
-                        record { $0.problems.append("unexpected event \(event)") }
-                    case .peerClosed:
+                    if event == .peerClosed {
                         saidGoodbye = true
                         record { $0.saidGoodbye = true }
                     }
+                    handle(&connection, event)
                 }
             } catch {
                 try? sendAll(connection.takeOutput(), on: fd)  // the alert
@@ -201,8 +224,59 @@ final class RawServer: @unchecked Sendable {  // `observed` is shared with the t
                 if errno == EINTR { continue }
                 throw TestError("recv: errno \(errno)")
             }
-            if count == 0 { return }  // the client closed without Goodbye: whatever it did is recorded
+            if count == 0 { return }
             buffer.withUnsafeBytes { connection.receive(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+        }
+    }
+
+    /// The session with its one upload (and the resume prefix it holds); until Goodbye, the client's close, or an error.
+    private func run(_ fd: Int32, _ connection: ServerConnection, prefix: [UInt8], receipt: [UInt8]?, busy: Bool,
+                     until deadline: Double) throws {
+        var connection = connection
+        // The server's own hash of the file: the prefix it "holds", then every Data byte.
+        var held = prefix
+        var digest = DigestContext(.sha256)
+        var request: UploadRequest?
+        try exchange(fd, &connection, until: deadline) { connection, event in
+            switch event {
+            case .handshakeCompleted, .rotated, .peerClosed:
+                break
+            case .uploadRequested where busy:
+                record { $0.busyAnswers += 1 }
+                connection.reject(UploadFailure(.busy, "another session holds this file"), now: RawClient.now())
+            case .uploadRequested(let open):
+                guard request == nil, held.count <= open.size else {
+                    record { $0.problems.append("unexpected Open \(open) (size vs held prefix \(held.count))") }
+                    connection.reject(UploadFailure(.busy, "this test server takes one upload"), now: RawClient.now())
+                    return
+                }
+                request = open
+                record {
+                    $0.request = open
+                    $0.acceptedAt.append(UInt64(held.count))
+                }
+                digest.update(held)
+                connection.accept(offset: UInt64(held.count), now: RawClient.now())
+            case .uploadData(let chunk):
+                chunk.withUnsafeBytes { digest.update($0) }
+                record { $0.data.append(contentsOf: chunk) }  // the slice is valid only until the next call
+            case .uploadFinished(let claimed):
+                let actual = digest.snapshot()
+                let matches = actual == claimed
+                record {
+                    $0.closeDigest = claimed
+                    $0.committed = matches
+                }
+                if matches, let request {
+                    connection.commit(UploadReceipt(storedName: request.path, size: request.size, digest: receipt ?? actual),
+                                      now: RawClient.now())
+                } else {
+                    connection.fail(UploadFailure(.digestMismatch, "SHA-256 mismatch"), now: RawClient.now())
+                    (request, held, digest) = (nil, [], DigestContext(.sha256))
+                }
+            case .uploadDataWritten, .uploadAborted:
+                record { $0.problems.append("unexpected event \(event)") }
+            }
         }
     }
 
