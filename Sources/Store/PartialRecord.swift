@@ -11,8 +11,9 @@
 //     identity <identity>
 //     path <relative path>
 //
-// A record is replaced whole (written to `<stem>.resume.tmp`, then renamed over the old one): a crash leaves the old
-// record or the new, never a mix. Anything that does not parse is not a record: the partial is dropped.
+// The file is always `fileLength` bytes: the text, then NUL bytes. Each update overwrites it in place (PartialJobs:
+// no rename, no truncation, nothing allocated after the first write). A crash can tear one; anything that does not
+// parse is not a record, and the partial is dropped.
 
 struct PartialRecord: Equatable, Sendable {
     var identity: String
@@ -25,13 +26,24 @@ struct PartialRecord: Equatable, Sendable {
     /// A record is a few hundred bytes (a path is at most 4,096): anything longer is not one.
     static let maximumLength = 8192
 
+    /// The size of a record file (a path is at most 4,096 bytes and an identity 255: the text always fits).
+    static let fileLength = maximumLength
+
     var encoded: [UInt8] {
         Array("\(Self.magic)\nsize \(size)\noffset \(offset)\nidentity \(identity)\npath \(path)\n".utf8)
     }
 
-    /// The record in `bytes`, or nil when they are not a well-formed one.
-    static func decode(_ bytes: ArraySlice<UInt8>) -> PartialRecord? {
-        guard bytes.count <= maximumLength, bytes.last == UInt8(ascii: "\n") else { return nil }
+    /// The text padded with NUL bytes to `fileLength`.
+    var fileBytes: [UInt8] {
+        let text = encoded
+        return text + [UInt8](repeating: 0, count: max(Self.fileLength - text.count, 0))
+    }
+
+    /// The record in `bytes` (a record file: the text, then NUL padding), or nil when they are not a well-formed one.
+    static func decode(_ file: ArraySlice<UInt8>) -> PartialRecord? {
+        guard file.count <= maximumLength else { return nil }
+        let bytes = file.prefix { $0 != 0 }
+        guard file[bytes.endIndex...].allSatisfy({ $0 == 0 }), bytes.last == UInt8(ascii: "\n") else { return nil }
         let lines = bytes.dropLast().split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
             .map { String(decoding: $0, as: UTF8.self) }
         guard lines.count == 5, lines[0] == magic,

@@ -112,9 +112,7 @@ public final class Store: Sendable {
         let names = Set(stagingEntries())
         var kept = 0, removed = 0
         for name in names.sorted() {
-            if name.hasSuffix(PartialJobs.temporarySuffix) {
-                try? DirectoryCalls.removeFile(name, in: staging)
-            } else if name.hasSuffix(NameRules.partSuffix) {
+            if name.hasSuffix(NameRules.partSuffix) {
                 guard (try? DirectoryCalls.status(of: name, in: staging))?.kind != .directory else { continue }
                 if let record = recoverable(name, ttlSeconds: ttlSeconds, now: now) {
                     partials.register(name, size: record.size, offset: record.offset, updated: record.updated)
