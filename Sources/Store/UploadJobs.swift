@@ -3,7 +3,8 @@
 //   prepare:  reach (mkdir -p) <identity>/<dirs> through descriptors, check the final name (no link, no directory,
 //             absent unless overwriting), claim the file's .part (PartialIndex: `busy` if another upload writes it),
 //             resume the partial kept there or start it afresh (PartialJobs), admit it if its remaining bytes fit on
-//             the disk (`no_space` with the figures otherwise), open the .part (O_DIRECT when asked)
+//             the disk (`no_space` with the figures otherwise), open the .part (O_DIRECT when asked) and make its
+//             record (PartialRecord) at offset 0
 //   hash:     the SHA-256 update of one batch          write: the pwrite of one batch (O_DIRECT whole blocks, then
 //                                                              the file's partial last block without it)
 //   commit:   fsync the .part → close → link it to the final name (rename when overwriting) → unlink the .part and
@@ -103,6 +104,14 @@ enum UploadJobs {
             do {
                 let fd = try DirectoryCalls.openFile(name, in: store.staging, flags: flags, mode: 0o640)
                 let prepared = PreparedUpload(directory: directory, partName: name, part: fd, offset: offset)
+                // A fresh upload's record is made now, at offset 0 (not resumable until a resume point moves it): its
+                // updates then overwrite it in place, so keeping the partial needs no space when the disk is full.
+                if offset == 0, let error = PartialJobs.writeRecord(
+                    PartialRecord(identity: path.identity, path: path.relativePath, size: context.size, offset: 0),
+                    for: name, in: store.staging) {
+                    discard(context, prepared)
+                    return .failure(.system(error, while: "creating a staging file", at: stagingPath(context)))
+                }
                 return .success(.upload(prepared, direct: direct))
             } catch where direct && error.number == EINVAL {
                 direct = false  // the file system does not do O_DIRECT (open checks the flag before creating)

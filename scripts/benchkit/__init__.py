@@ -3,7 +3,7 @@
   cli          the command line and the run: arguments, root, limits, signals, sections in order, table and JSON
   bench        the state the sections share: directories, certificates, daemons, payloads, recorded rows
   sections/    one module per section of issue #7 (1 upload, 2 concurrent, 3 handshakes, 4 idle sessions,
-               5a rotation, 5b key-exchange groups), registered in sections/__init__.py
+               5a rotation, 5b key-exchange groups; 6 resume, issue #15), registered in sections/__init__.py
   tools        one measurement of each tool: ferry upload, sftp/scp, dd, ferry loadtest
   daemons      the servers: ferryd (generated configurations) and a private sshd
   guard        around each measurement: the idle wait and the foreign-load sampler

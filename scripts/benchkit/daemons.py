@@ -26,6 +26,8 @@ DAEMONS: dict[str, tuple[str, dict]] = {
     "rotate-64MiB": ("ext4", {"fsync": False, "protocol": {"rotate_after_bytes": '"64MiB"', "rotate_after_seconds": "0"}}),
     "rotate-0": ("ext4", {"fsync": False, "protocol": {"rotate_after_bytes": "0", "rotate_after_seconds": "0"}}),
     "handshakes": ("tmpfs", {"fsync": False}),
+    # Section 6 kills and restarts it; as "ext4", but logging at info for its "upload resumed" line.
+    "resume": ("ext4", {"fsync": False, "log_level": "info"}),
 }
 
 
@@ -34,12 +36,14 @@ class Ferryd:
 
     def __init__(self, bench: Bench, name: str, storage_root: Path, *, fsync: bool = False,
                  direct_io: bool | None = None, protocol: dict[str, str] | None = None,
-                 limits: dict[str, str] | None = None) -> None:
+                 limits: dict[str, str] | None = None, log_level: str = "warning") -> None:
         self.bench, self.name, self.root = bench, name, storage_root
         self.fsync, self.protocol, self.limits = fsync, protocol or {}, limits or {}
+        self.log_level = log_level
         self.direct_io = direct_io  # None: ferryd's default
         self.port = bench.ports.take()
         self.dir = bench.work / f"ferryd-{name}"
+        self.log_path = self.dir / "ferryd.log"  # every start of this daemon appends to it
         self.proc: subprocess.Popen | None = None
 
     def config_text(self) -> str:
@@ -55,18 +59,28 @@ class Ferryd:
                 f'client_ca = "{ca}/ca.crt"\n'
                 f'[storage]\nroot = "{self.root}"\nallow_overwrite = true\n{fsync_line}'
                 f"[protocol]\n{protocol}" + (f"[limits]\n{limits}" if limits else "") +
-                '[log]\nlevel = "warning"\n')
+                f'[log]\nlevel = "{self.log_level}"\n')
 
     def start(self) -> Ferryd:
         self.dir.mkdir(exist_ok=True)
         self.root.mkdir(parents=True, exist_ok=True)
-        config = self.dir / "ferryd.toml"
-        config.write_text(self.config_text())
-        log_path = self.dir / "ferryd.log"
-        self.proc = self.bench.procs.spawn([self.bench.bin / "ferryd", "--config", config], log_path,
-                                           stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-        wait_listening(self.proc, self.port, NPROC, log_path, f"ferryd {self.name}")
+        (self.dir / "ferryd.toml").write_text(self.config_text())
+        return self.launch()
+
+    def launch(self) -> Ferryd:
+        """Runs ferryd on the configuration start() wrote and waits until it listens."""
+        self.proc = self.bench.procs.spawn([self.bench.bin / "ferryd", "--config", self.dir / "ferryd.toml"],
+                                           self.log_path, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        wait_listening(self.proc, self.port, NPROC, self.log_path, f"ferryd {self.name}")
         return self
+
+    def kill_and_restart(self) -> float:
+        """A crash and a restart: SIGKILL (no drain), reaped, then ferryd again at once on the same port, configuration
+        and storage root. Returns the killed process's CPU seconds (its wait4 rusage: every thread, to its death)."""
+        self.proc.kill()
+        cpu = self.bench.procs.wait_cpu(self.proc)  # reaped: its listening sockets are closed before the new bind
+        self.launch()
+        return cpu
 
     @property
     def pid(self) -> int:

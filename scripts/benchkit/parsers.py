@@ -1,6 +1,7 @@
 """What the bench reads from the tools' output, each a function of the text: openssl s_time and speed, `ferry upload
---json`, `ferry loadtest --json`, df, /proc/cpuinfo, and the group names in the Swift source. A text not in the
-expected form raises (RuntimeError with the text, or the ValueError, KeyError or IndexError of the parse)."""
+--json` (and the bytes it sent again), `ferry loadtest --json`, ferryd's "upload resumed" log lines, df,
+/proc/cpuinfo, and the group names in the Swift source. A text not in the expected form raises (RuntimeError with the
+text, or the ValueError, KeyError or IndexError of the parse)."""
 from __future__ import annotations
 
 import json
@@ -54,3 +55,21 @@ def key_exchange_group_names(algorithms_swift: str) -> list[str]:
     block = algorithms_swift[algorithms_swift.index("enum KeyExchangeGroup"):]
     block = block[block.index("var name"):block.index("}\n    }")]
     return re.findall(r'case \.\w+: "([^"]+)"', block)
+
+
+def bytes_sent_again(report: dict) -> int:
+    """Bytes `ferry upload --json` sent more than once: per file, Data bytes sent over all attempts (`sent_bytes`)
+    minus the file's size (`bytes`). 0 for an upload that was never interrupted."""
+    return sum(f["sent_bytes"] - f["bytes"] for f in report["files"])
+
+
+def resume_offsets(log_text: str) -> list[int]:
+    """The offset of each `msg="upload resumed"` line of a ferryd log (logfmt, ferryd's default format), in order."""
+    offsets = []
+    for line in log_text.splitlines():
+        if 'msg="upload resumed"' in line:
+            match = re.search(r"(?:^|\s)offset=(\d+)(?:\s|$)", line)
+            if not match:
+                raise RuntimeError(f"an 'upload resumed' line without an offset: {line}")
+            offsets.append(int(match.group(1)))
+    return offsets

@@ -12,12 +12,16 @@ from .processes import check_client, run_client, run_clients
 from .settings import SSHD_CPU_PLAUSIBLE
 
 
+def ferry_upload_command(bench: Bench, daemon: Ferryd, files: list[Path], parallel: int = 1) -> list:
+    """`ferry upload --json` of the files to the daemon, default --retries."""
+    return [bench.bin / "ferry", "upload", "--server", f"127.0.0.1:{daemon.port}", *bench.ferry_credentials(),
+            "--parallel", str(parallel), "--overwrite", "--json", *files]
+
+
 def ferry_upload(bench: Bench, daemon: Ferryd, files: list[Path], parallel: int = 1) -> dict:
     """`ferry upload --json` of the files; wall time of the command, client rusage, ferryd's CPU delta."""
     before = daemon.cpu_seconds()
-    run = run_client(bench.procs, [bench.bin / "ferry", "upload", "--server", f"127.0.0.1:{daemon.port}",
-                                   *bench.ferry_credentials(), "--parallel", str(parallel), "--overwrite", "--json",
-                                   *files], bench.work)
+    run = run_client(bench.procs, ferry_upload_command(bench, daemon, files, parallel), bench.work)
     server_cpu = daemon.cpu_seconds() - before
     check_client(run, "ferry upload")
     report = upload_report(run.stdout)

@@ -38,6 +38,14 @@ class ConfigTests(unittest.TestCase):
         self.assertEqual(config["storage"]["direct_io"], False)
         self.assertEqual(config["limits"], {"max_sessions": 1100})
 
+    @unittest.skipIf(tomllib is None, "tomllib needs Python 3.11")
+    def test_the_resume_daemon_is_the_ext4_one_logging_at_info(self):
+        place, options = DAEMONS["resume"]
+        self.assertEqual((place, {k: v for k, v in options.items() if k != "log_level"}), DAEMONS["ext4"])
+        config = tomllib.loads(self.config("resume", **options))
+        self.assertEqual(config["log"], {"level": "info"})
+        self.assertEqual(config["storage"]["fsync"], False)
+
     def test_without_the_fsync_key_neither_fsync_nor_default_direct_io_is_written(self):
         text = self.config("probe", fsync=True, fsync_key=False)
         self.assertNotIn("fsync", text)

@@ -1,8 +1,8 @@
 import json
 import unittest
 
-from benchkit.parsers import cpu_model, df_filesystem, key_exchange_group_names, loadtest_report, \
-    s_time_connections, speed_kilobytes_per_second, upload_report
+from benchkit.parsers import bytes_sent_again, cpu_model, df_filesystem, key_exchange_group_names, loadtest_report, \
+    resume_offsets, s_time_connections, speed_kilobytes_per_second, upload_report
 from benchkit.settings import REPO
 
 S_TIME = """\
@@ -124,6 +124,49 @@ class UploadReportTests(unittest.TestCase):
     def test_text_that_is_not_json_raises(self):
         with self.assertRaises(ValueError):
             upload_report("error: connection refused (127.0.0.1:20001)\n")
+
+
+class BytesSentAgainTests(unittest.TestCase):
+    def entry(self, size: int, sent: int) -> dict:
+        return dict(UPLOAD["files"][0], bytes=size, sent_bytes=sent, attempts=2, resumed_bytes=0)
+
+    def test_an_uninterrupted_upload_sent_nothing_again(self):
+        self.assertEqual(bytes_sent_again({"files": [self.entry(268435456, 268435456)]}), 0)
+
+    def test_sent_over_all_attempts_minus_the_size_summed_over_files(self):
+        # Killed at 150 MiB sent, resumed at 64 MiB: 86 MiB again; a second file sent once adds nothing.
+        MiB = 1 << 20
+        files = [self.entry(256 * MiB, 150 * MiB + 192 * MiB), self.entry(10 * MiB, 10 * MiB)]
+        self.assertEqual(bytes_sent_again({"files": files}), 86 * MiB)
+
+    def test_a_ferry_without_sent_bytes_raises(self):
+        with self.assertRaises(KeyError):
+            bytes_sent_again(UPLOAD)
+
+
+FERRYD_LOG = """\
+ts=2026-05-02T10:00:00.100Z level=info msg="ferryd started" listen=127.0.0.1:20007 workers=2
+ts=2026-05-02T10:00:01.200Z level=info msg="upload started" path=upload.bin peer=bench size=268435456
+ts=2026-05-02T10:00:02.000Z level=info msg="ferryd started" listen=127.0.0.1:20007 workers=2
+ts=2026-05-02T10:00:02.900Z level=info msg="upload resumed" offset=67108864 path=upload.bin peer=bench size=268435456
+ts=2026-05-02T10:00:03.400Z level=info msg="upload committed" bytes=268435456 path=upload.bin sha256=9f86
+"""
+
+
+class ResumeOffsetTests(unittest.TestCase):
+    def test_the_offset_of_each_resumed_line_in_order(self):
+        second = FERRYD_LOG.replace("offset=67108864 path=upload.bin", "offset=4096 path=\"a b.bin\"")
+        self.assertEqual(resume_offsets(FERRYD_LOG), [67108864])
+        self.assertEqual(resume_offsets(FERRYD_LOG + second + FERRYD_LOG), [67108864, 4096, 67108864])
+
+    def test_no_resumed_line_and_other_fields_named_offset(self):
+        self.assertEqual(resume_offsets(FERRYD_LOG.replace('"upload resumed" offset=67108864', '"upload started"')), [])
+        self.assertEqual(resume_offsets('<6>level=info msg="upload resumed" path=x.offset=3 size=9 offset=8192\n'),
+                         [8192])
+
+    def test_a_resumed_line_without_an_offset_raises(self):
+        with self.assertRaisesRegex(RuntimeError, "without an offset"):
+            resume_offsets('level=info msg="upload resumed" path=upload.bin size=268435456\n')
 
 
 class LoadtestReportTests(unittest.TestCase):
