@@ -2,7 +2,8 @@
 // configuration each time: the command completes by itself with exit 0 and the file byte for byte; after each restart
 // the daemon keeps the partial with the resume point last made durable and the client resumes there; and what was sent
 // again over all the kills stays within what the server had not recorded durable at each kill plus what was in flight
-// (measured at each kill from the staging directory, checked against the client's JSON).
+// (measured at each kill from the staging directory, checked against the client's JSON). And the same across a
+// SIGTERM drain and a restart.
 import Foundation
 import TestSupport
 import XCTest
@@ -71,6 +72,34 @@ final class DaemonCrashResumeTests: XCTestCase {
         XCTAssertEqual(daemon.stagingEntries(), [])
         report("3 kills, durable points \(recordedAtKills); sent \(entry.sentBytes ?? 0) for \(size) "
             + "(\(sentAgain) again; \(unrecorded) were written but not yet recorded at the kills); \(entry.attempts ?? 0) attempts")
+    }
+
+    /// The same with a SIGTERM drain (shutdown_grace = 0: the upload cannot finish in time, the session is closed
+    /// and its partial kept with everything received) and a restart: the command completes by itself, resumed.
+    func testAnUploadCompletesByItselfAcrossADrainAndARestart() throws {
+        let env = try TestEnvironment(self)
+        let size: UInt64 = 384 << 20
+        guard env.freeBytes() > 3 * size else { throw XCTSkip("needs about 1.2 GiB free in \(env.directory.path)") }
+        let daemon = try Daemon.start(environment: env, workers: 1, settings: ["server": ["shutdown_grace = 0"]])
+        let big = try env.sourceDirectory("drain").appendingPathComponent("big.bin")
+        let digest = try Content.writeLarge(size: size, to: big)
+        let client = try env.startUpload([big.path], to: daemon, dest: "drain")
+        defer { client.stop(grace: 1) }
+        XCTAssertTrue(waitUntil(timeout: 30) {
+            daemon.stagingEntries().contains { (Content.size(of: daemon.stagingDirectory.appendingPathComponent($0)) ?? 0) >= 32 << 20 }
+        }, "the upload never got going: \(client.stderr)")
+        daemon.child.signal(SIGTERM)
+        XCTAssertTrue(daemon.child.wait(timeout: 10), "ferryd did not drain within 10 s")
+        XCTAssertEqual(daemon.child.exitStatus, 0, daemon.child.terminationDescription)
+        let (recorded, _) = try XCTUnwrap(Self.partial(daemon), "no partial kept by the drain: \(daemon.stagingEntries())\n\(daemon.log.suffix(2500))")
+        let second = try daemon.restarted(environment: env)
+        XCTAssertTrue(client.wait(timeout: 180), "ferry still running 180 s after the restart:\n\(client.stderr)")
+        XCTAssertEqual(client.exitStatus, 0, "\(client.terminationDescription)\n\(client.stdout)\n\(client.stderr)")
+        let offset = second.waitForLog(timeout: 5) { $0.message == "upload resumed" }?["offset"].flatMap { UInt64($0) } ?? 0
+        XCTAssertEqual(offset, recorded - recorded % 4096, "not resumed where the drain left it")
+        XCTAssertGreaterThanOrEqual(offset, 32 << 20)
+        XCTAssertEqual(try Content.sha256(of: second.area("alice").appendingPathComponent("drain/big.bin")), digest)
+        report("drained with \(recorded) bytes kept; resumed at \(offset) of \(size)")
     }
 
     /// The recorded durable offset of the one partial in staging, and the size of its .part.
