@@ -1,12 +1,14 @@
 // One upload on its way to disk: decrypted chunks are hashed and written to a `.part` file in the staging directory as
 // they arrive, and `finish` commits it atomically once its SHA-256 equals the client's (the steps: UploadJobs.swift).
 // A failure at any step, a dropped connection or a crash leaves no file under the final name. Every `checkpointBytes`
-// the .part is made durable and its record updated (PartialJobs), so a crash keeps what was written up to there; a
-// dropped connection (`suspend`) or a full disk keeps all that was written, for the next Open of the file to resume.
-// Any other failure, a digest mismatch or the client's Abort leaves no .part and none of the directories the upload
-// created (HeldDirectory).
+// (and at most every `checkpointSpacing`) the .part is made durable and its record updated (PartialJobs), so a crash
+// keeps what was written up to there; a dropped connection (`suspend`: what was received is written first) or a full
+// disk keeps all that was written, for the next Open of the file to resume (a resumed upload reads its kept prefix
+// back into the digest meanwhile: `prefixHashing`). Any other failure, a digest mismatch or the client's Abort leaves
+// no .part and none of the directories the upload created (HeldDirectory).
 //
 //   preparing ──prepared──► receiving ──finish()──► flushing ──(all batches written)──► committing (digest differs: discard)
+//       │  └─already stored──► ended (.alreadyStored)                                                     │
 //       │                      │                       │                                                  │
 //       │ refused              │ a write failed        │ a write failed                                    ├─► ended (.committed)
 //       ▼                      ▼                       ▼                                                  └─► ended (.failed)

@@ -2,10 +2,12 @@
 // failing (issue #15, Tests: "with a proxy that cuts the connection every few seconds"). Each client it accepts is
 // paired with a new connection to the target (a ferryd's 127.0.0.1 port) and bytes are copied both ways; every
 // `cutEvery` seconds from its start, every pair open at that moment is reset on both sides, and new clients are
-// still accepted.
+// still accepted. It can also limit each connection's bandwidth (a token bucket per connection, as a per-flow shaper
+// would: one connection never starves another), so that the number of cuts an upload meets depends on its size and
+// not on how fast loopback is on the machine at hand.
 //
 // A cut is a reset (SO_LINGER 0, then close: the kernel sends RST and drops whatever is queued), not a FIN: it is what a
-// path that fails mid-transfer looks like to both ends (a NAT or firewall losing the flow, a peer's host going away),
+// path that fails mid-transfer looks like to both ends (a NAT or firewall that lost the flow's state and answers RST),
 // both ends learn of it at once (ECONNRESET on their next read or write, no half-closed connection where one side
 // still waits), and what the proxy or the kernel still held in flight is lost, as it would be on the way. A FIN would
 // instead deliver the queued bytes and read as an orderly close with work left. A silent path (no RST, no FIN) is the
@@ -15,7 +17,8 @@
 // deadline; the thread ends on `stop` or at the deadline and closes everything. recv and send take MSG_DONTWAIT and run
 // only for descriptors poll found ready, so one stalled direction (the daemon not reading while its writes catch up)
 // never holds up the other, the cuts or `stop`. The one blocking call is connect(2) to the target, bounded by
-// SO_SNDTIMEO. Descriptors are close-on-exec: the `ferry` and `ferryd` children must not inherit them.
+// SO_SNDTIMEO. Descriptors are close-on-exec (an accepted one right after accept(2)): the `ferry` and `ferryd`
+// children must not inherit them.
 import Foundation
 import TestSupport
 
@@ -55,6 +58,8 @@ final class CuttingProxy: @unchecked Sendable {  // `counts` is shared with the 
     let port: UInt16
     let targetPort: UInt16
     let cutEvery: Double
+    /// Bytes per second through each connection, both directions together (nil: unlimited).
+    let rate: Double?
     private let listener: Int32
     /// `stop` writes a byte here.
     private let wake: (read: Int32, write: Int32)
@@ -68,11 +73,14 @@ final class CuttingProxy: @unchecked Sendable {  // `counts` is shared with the 
     static let connectTimeout = 5
 
     /// Listens on 127.0.0.1 (an ephemeral port) and forwards to 127.0.0.1:`targetPort`, cutting every `cutEvery`
-    /// seconds; everything ends `deadline` seconds from now at the latest.
-    init(forwardingTo targetPort: UInt16, cutEvery: Double, deadline seconds: Double = 300) throws {
-        precondition(cutEvery > 0, "a proxy that cuts every \(cutEvery) s")  // our own misuse
+    /// seconds, each connection at `bytesPerSecond` at most; everything ends `deadline` seconds from now at the latest.
+    init(forwardingTo targetPort: UInt16, cutEvery: Double, bytesPerSecond: UInt64? = nil, deadline seconds: Double = 300)
+        throws {
+        // Our own misuse: a proxy that never lets a connection live or never moves a byte.
+        precondition(cutEvery > 0 && bytesPerSecond != 0, "cutting every \(cutEvery) s at \(bytesPerSecond ?? 0) B/s")
         self.targetPort = targetPort
         self.cutEvery = cutEvery
+        rate = bytesPerSecond.map { Double($0) }  // not `map(Double.init)`: that picks init(bitPattern:)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw TestError("socket: errno \(errno)") }
         var address = Self.loopback(port: 0)
@@ -83,7 +91,8 @@ final class CuttingProxy: @unchecked Sendable {  // `counts` is shared with the 
             }
         }
         var pipeEnds: [Int32] = [-1, -1]
-        guard listening, pipe2(&pipeEnds, Int32(O_CLOEXEC)) == 0 else {
+        guard listening, pipe(&pipeEnds) == 0, fcntl(pipeEnds[0], F_SETFD, FD_CLOEXEC) == 0,
+              fcntl(pipeEnds[1], F_SETFD, FD_CLOEXEC) == 0 else {
             let error = errno
             close(fd)
             for end in pipeEnds where end >= 0 { close(end) }
@@ -146,6 +155,7 @@ final class CuttingProxy: @unchecked Sendable {  // `counts` is shared with the 
         }
 
         var isEmpty: Bool { start == end }
+        /// Room to read into (the link decides whether it may).
         var wantsInput: Bool { state == .open && isEmpty }
         var wantsOutput: Bool { !isEmpty }
     }
@@ -155,15 +165,21 @@ final class CuttingProxy: @unchecked Sendable {  // `counts` is shared with the 
         let target: Int32
         let up: Flow
         let down: Flow
+        var link: Link
 
-        init(client: Int32, target: Int32) {
+        init(client: Int32, target: Int32, link: Link) {
             self.client = client
             self.target = target
             up = Flow(from: client, to: target)
             down = Flow(from: target, to: client)
+            self.link = link
         }
 
         var isFinished: Bool { up.state == .finished && down.state == .finished }
+        /// Waiting for the link, not for the sockets: how long until it may read (nil: not waiting for it).
+        var secondsUntilReadable: Double? {
+            (up.wantsInput || down.wantsInput) && !link.canRead ? link.secondsUntilReadable : nil
+        }
     }
 
     /// What copying did to a pair.
@@ -173,6 +189,43 @@ final class CuttingProxy: @unchecked Sendable {  // `counts` is shared with the 
         case finished
         /// A read or write failed (a reset, a broken pipe): reset the other side too.
         case failed
+    }
+
+    /// A connection's bandwidth, shared by both its directions: a token bucket of the bytes it may still read.
+    private struct Link {
+        /// Bytes per second; nil: as fast as the sockets go.
+        let rate: Double?
+        private var allowance: Double
+        private var refilledAt: Double
+
+        /// No read smaller than this while limited (a wakeup per few bytes would only burn the CPU the test needs).
+        static let minimumRead = 16 << 10
+        /// The most it saves up while idle: 20 ms of its rate, and at least one buffer.
+        private var burst: Double { max(Double(CuttingProxy.bufferSize), (rate ?? 0) / 50) }
+
+        init(rate: Double?, now: Double) {
+            self.rate = rate
+            allowance = 0
+            refilledAt = now
+            allowance = burst
+        }
+
+        mutating func refill(now: Double) {
+            guard let rate else { return }
+            allowance = min(burst, allowance + rate * (now - refilledAt))
+            refilledAt = now
+        }
+
+        var canRead: Bool { rate == nil || allowance >= Double(Self.minimumRead) }
+        /// The most the next read may take.
+        var readLimit: Int { rate == nil ? Int.max : Int(allowance) }
+        mutating func spend(_ bytes: Int) { if rate != nil { allowance -= Double(bytes) } }
+
+        /// How long until a read may go ahead (0: now).
+        var secondsUntilReadable: Double {
+            guard let rate, !canRead else { return 0 }
+            return (Double(Self.minimumRead) - allowance) / rate
+        }
     }
 
     /// Why a pair ends.
@@ -203,16 +256,19 @@ final class CuttingProxy: @unchecked Sendable {  // `counts` is shared with the 
                 while nextCut <= now { nextCut += cutEvery }
             }
 
+            for pair in pairs { pair.link.refill(now: now) }
             // poll ignores negative descriptors: a side with nothing to wait for is left out (else its POLLHUP would
             // wake the loop for nothing, again and again).
             var descriptors = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0),
                                pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0)]
             for pair in pairs {
-                descriptors.append(Self.interest(pair.client, reading: pair.up, writing: pair.down))
-                descriptors.append(Self.interest(pair.target, reading: pair.down, writing: pair.up))
+                descriptors.append(Self.interest(pair.client, reading: pair.up, writing: pair.down, pair.link))
+                descriptors.append(Self.interest(pair.target, reading: pair.down, writing: pair.up, pair.link))
             }
-            let wait = min(nextCut, deadline) - now
+            let wait = pairs.compactMap(\.secondsUntilReadable).reduce(min(nextCut, deadline) - now, min)
             let ready = poll(&descriptors, nfds_t(descriptors.count), Int32(wait * 1000) + 1)
+            let polledAt = monotonicSeconds()
+            for pair in pairs { pair.link.refill(now: polledAt) }
             if ready < 0 {
                 if errno == EINTR { continue }
                 record { $0.problems.append("poll: errno \(errno)") }
@@ -230,13 +286,13 @@ final class CuttingProxy: @unchecked Sendable {  // `counts` is shared with the 
                 }
             }
             pairs = remaining
-            if descriptors[0].revents != 0, let pair = accept() { pairs.append(pair) }
+            if descriptors[0].revents != 0, let pair = acceptClient() { pairs.append(pair) }
         }
     }
 
-    private static func interest(_ fd: Int32, reading: Flow, writing: Flow) -> pollfd {
+    private static func interest(_ fd: Int32, reading: Flow, writing: Flow, _ link: Link) -> pollfd {
         var events: Int32 = 0
-        if reading.wantsInput { events |= Int32(POLLIN) }
+        if reading.wantsInput, link.canRead { events |= Int32(POLLIN) }
         if writing.wantsOutput { events |= Int32(POLLOUT) }
         return pollfd(fd: events == 0 ? -1 : fd, events: Int16(events), revents: 0)
     }
@@ -247,10 +303,12 @@ final class CuttingProxy: @unchecked Sendable {  // `counts` is shared with the 
         let readyUp = (from: clientEvents != 0, to: targetEvents != 0)
         let readyDown = (from: targetEvents != 0, to: clientEvents != 0)
         for (flow, ready) in [(pair.up, readyUp), (pair.down, readyDown)] {
-            if ready.from, flow.wantsInput {
-                let count = flow.buffer.withUnsafeMutableBytes { recv(flow.from, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if ready.from, flow.wantsInput, pair.link.canRead {
+                let limit = min(flow.buffer.count, pair.link.readLimit)
+                let count = flow.buffer.withUnsafeMutableBytes { recv(flow.from, $0.baseAddress, limit, Int32(MSG_DONTWAIT)) }
                 if count > 0 {
                     (flow.start, flow.end) = (0, count)
+                    pair.link.spend(count)
                 } else if count == 0 {
                     flow.state = .draining
                 } else if errno != EAGAIN, errno != EWOULDBLOCK, errno != EINTR {
@@ -278,12 +336,15 @@ final class CuttingProxy: @unchecked Sendable {  // `counts` is shared with the 
     }
 
     /// Accepts a client and connects it to the target; nil (the client reset) when the target refuses.
-    private func accept() -> Pair? {
-        let client = accept4(listener, nil, nil, Int32(SOCK_CLOEXEC.rawValue))
+    private func acceptClient() -> Pair? {
+        // Swift's Glibc has no accept4: close-on-exec right after. A child spawned between the two would inherit the
+        // descriptor, but the tests spawn none while the proxy runs (ferry is started before it connects).
+        let client = accept(listener, nil, nil)
         guard client >= 0 else {
             if errno != EAGAIN, errno != EINTR, errno != ECONNABORTED { record { $0.problems.append("accept: errno \(errno)") } }
             return nil
         }
+        _ = fcntl(client, F_SETFD, FD_CLOEXEC)
         let target = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var timeout = timeval(tv_sec: Self.connectTimeout, tv_usec: 0)
         var address = Self.loopback(port: targetPort)
@@ -301,7 +362,7 @@ final class CuttingProxy: @unchecked Sendable {  // `counts` is shared with the 
             return nil
         }
         record { $0.accepted += 1 }
-        return Pair(client: client, target: target)
+        return Pair(client: client, target: target, link: Link(rate: rate, now: monotonicSeconds()))
     }
 
     /// Closes both sides of `pair` (reset, unless both directions passed EOF on) and counts it.
