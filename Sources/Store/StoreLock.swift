@@ -1,5 +1,5 @@
-// One daemon per storage root. A second ferryd on the same root would delete the first one's partial uploads at
-// start-up (Store.removeLeftoverParts) and, since listeners use SO_REUSEPORT, could even share its port without an
+// One daemon per storage root. A second ferryd on the same root would take the first one's partial uploads for its
+// own at start-up (Store.recoverPartials) and, since listeners use SO_REUSEPORT, could even share its port without an
 // error: connections would be split between the two silently. So the store holds an exclusive flock(2) on
 // `<root>/.ferryd.lock` for its whole life (the kernel drops it when the process dies, however it dies: no stale lock
 // after a crash), and a second one refuses to start, naming the first one's PID. Names starting with "." directly

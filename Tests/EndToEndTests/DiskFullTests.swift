@@ -16,19 +16,7 @@ import Musl
 final class DiskFullTests: XCTestCase {
     func testAFileThatCannotFitIsRefusedAtOpenAndTheOthersAreStored() throws {
         let env = try TestEnvironment(self)
-        let root = env.directory.appendingPathComponent("root", isDirectory: true)  // where Daemon.start puts it
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        guard geteuid() == 0, shell(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", root.path]) else {
-            throw XCTSkip("needs root to mount a small tmpfs")
-        }
-        var daemon: Daemon?
-        // Runs before the environment's own teardown (blocks run last-registered first): stop, then unmount.
-        addTeardownBlock {
-            daemon?.stop()
-            if !shell(["umount", root.path]) { _ = shell(["umount", "-l", root.path]) }
-        }
-        let running = try Daemon.start(environment: env, workers: 1, settings: ["storage": ["reserve = 0"]])
-        daemon = running
+        let running = try daemonOnSmallDisk(env, megabytes: 16)
         let source = try env.sourceDirectory("full")
         let big = source.appendingPathComponent("too-big.bin")
         try Data(Content.random(24 << 20)).write(to: big)
@@ -64,18 +52,8 @@ final class DiskFullTests: XCTestCase {
 extension DiskFullTests {
     func testADiskThatFillsUpMidUploadKeepsThePartialAndTheRerunResumes() throws {
         let env = try TestEnvironment(self)
-        let root = env.directory.appendingPathComponent("root", isDirectory: true)
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        guard geteuid() == 0, shell(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", root.path]) else {
-            throw XCTSkip("needs root to mount a small tmpfs")
-        }
-        var daemon: Daemon?
-        addTeardownBlock {
-            daemon?.stop()
-            if !shell(["umount", root.path]) { _ = shell(["umount", "-l", root.path]) }
-        }
-        let running = try Daemon.start(environment: env, workers: 1, settings: ["storage": ["reserve = 0"]])
-        daemon = running
+        let running = try daemonOnSmallDisk(env, megabytes: 48)
+        let root = running.root
         let file = try env.sourceDirectory("filling").appendingPathComponent("big.bin")
         let bytes = Content.random(36 << 20)
         try Data(bytes).write(to: file)
@@ -104,6 +82,23 @@ extension DiskFullTests {
         XCTAssertGreaterThanOrEqual(offset, 8 << 20, "the re-run did not resume:\n\(running.log.suffix(2000))")
         assertStored(running.area("alice").appendingPathComponent("big.bin"), equals: bytes)
         XCTAssertEqual(running.stagingEntries(), [])
+    }
+
+    /// ferryd (reserve = 0) on a tmpfs of `megabytes` mounted as its storage root; skipped unless root. The teardown
+    /// stops the daemon, then unmounts (blocks run last-registered first, before the environment's own teardown).
+    private func daemonOnSmallDisk(_ env: TestEnvironment, megabytes: Int) throws -> Daemon {
+        let root = env.directory.appendingPathComponent("root", isDirectory: true)  // where Daemon.start puts it
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        guard geteuid() == 0, shell(["mount", "-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", root.path]) else {
+            throw XCTSkip("needs root to mount a small tmpfs")
+        }
+        var daemon: Daemon?
+        addTeardownBlock {
+            daemon?.stop()
+            if !shell(["umount", root.path]) { _ = shell(["umount", "-l", root.path]) }
+        }
+        daemon = try Daemon.start(environment: env, workers: 1, settings: ["storage": ["reserve = 0"]])
+        return try XCTUnwrap(daemon)
     }
 
     /// Writes zeros to `url` until the file system is full.

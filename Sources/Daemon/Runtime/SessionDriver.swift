@@ -36,7 +36,7 @@ final class SessionDriver: TCPConnectionDelegate {
         session = ServerSession(
             id: id, settings: settings,
             upload: UploadHandler.Environment(store: store, executor: LoopExecutor(loop: loop), buffers: buffers,
-                                              sessionID: id, settings: settings),
+                                              settings: settings),
             logger: logger, metrics: metrics, shared: shared)
         handshakeTimer = LoopTimer(loop: loop)
         idleTimer = LoopTimer(loop: loop)

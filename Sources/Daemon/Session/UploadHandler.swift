@@ -47,7 +47,6 @@ struct UploadHandler {
         let store: Store
         let executor: BlockingExecutor
         let buffers: IOBufferPool
-        let sessionID: UInt64
         var settings: RuntimeSettings
         var draining = false
     }
@@ -64,7 +63,7 @@ struct UploadHandler {
     private var state = State.idle
     private var logger: Logger
     private let metrics: DaemonMetrics
-    /// Uploads opened in this session (the "session closed" line; the .part names).
+    /// Uploads opened in this session (the "session closed" line).
     private(set) var opened: UInt64 = 0
 
     init(environment: Environment, logger: Logger, metrics: DaemonMetrics) {

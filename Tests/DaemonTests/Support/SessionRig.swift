@@ -47,7 +47,7 @@ final class SessionRig {
         let logger = Logger(label: "session-test") { _ in SwiftLogNoOpLogHandler() }
         session = ServerSession(
             id: 1, settings: settings,
-            upload: UploadHandler.Environment(store: store, executor: executor, buffers: buffers, sessionID: 1, settings: settings),
+            upload: UploadHandler.Environment(store: store, executor: executor, buffers: buffers, settings: settings),
             logger: logger, metrics: metrics)
         client = try ClientConnection(configuration: ClientConfiguration(
             identity: Identity(chainPEM: pki.clientCertificate, keyPEM: pki.clientKey), serverTrust: TrustStore(pemBundle: pki.ca),

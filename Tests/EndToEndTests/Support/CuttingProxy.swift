@@ -81,26 +81,10 @@ final class CuttingProxy: @unchecked Sendable {  // `counts` is shared with the 
         self.targetPort = targetPort
         self.cutEvery = cutEvery
         rate = bytesPerSecond.map { Double($0) }  // not `map(Double.init)`: that picks init(bitPattern:)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw TestError("socket: errno \(errno)") }
-        var address = Self.loopback(port: 0)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let listening = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && listen(fd, 16) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        var pipeEnds: [Int32] = [-1, -1]
-        guard listening, pipe(&pipeEnds) == 0, fcntl(pipeEnds[0], F_SETFD, FD_CLOEXEC) == 0,
-              fcntl(pipeEnds[1], F_SETFD, FD_CLOEXEC) == 0 else {
-            let error = errno
-            close(fd)
-            for end in pipeEnds where end >= 0 { close(end) }
-            throw TestError("listening on 127.0.0.1: errno \(error)")
-        }
-        listener = fd
-        wake = (pipeEnds[0], pipeEnds[1])
-        port = UInt16(bigEndian: address.sin_port)
+        let listening = try LoopbackListener(backlog: 16)
+        listener = listening.descriptor
+        wake = listening.wake
+        port = listening.port
 
         let start = monotonicSeconds()
         Thread { [self] in run(start: start, until: start + seconds) }.start()

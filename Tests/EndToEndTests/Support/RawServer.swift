@@ -73,30 +73,10 @@ final class RawServer: @unchecked Sendable {  // `observed` is shared with the t
         let trust = try TrustStore(pemBundle: [UInt8](try Data(contentsOf: pki.caCertificate)))
         let configuration = ServerConfiguration(identity: identity, clientTrust: trust)
 
-        // Close-on-exec: the `ferry` child must not inherit the listener or the wake pipe.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw TestError("socket: errno \(errno)") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let listening = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && listen(fd, 1) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        var pipeEnds: [Int32] = [-1, -1]
-        guard listening, pipe(&pipeEnds) == 0, fcntl(pipeEnds[0], F_SETFD, FD_CLOEXEC) == 0,
-              fcntl(pipeEnds[1], F_SETFD, FD_CLOEXEC) == 0 else {
-            let error = errno
-            close(fd)
-            for end in pipeEnds where end >= 0 { close(end) }
-            throw TestError("listening on 127.0.0.1: errno \(error)")
-        }
-        listener = fd
-        wake = (pipeEnds[0], pipeEnds[1])
-        port = UInt16(bigEndian: address.sin_port)
+        let listening = try LoopbackListener(backlog: 1)
+        listener = listening.descriptor
+        wake = listening.wake
+        port = listening.port
 
         let deadline = monotonicSeconds() + seconds
         Thread { [self] in
