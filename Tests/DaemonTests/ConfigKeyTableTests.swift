@@ -53,7 +53,7 @@ final class ConfigKeyTableTests: XCTestCase {
         XCTAssertFalse(config.storage.allowOverwrite)
         XCTAssertEqual(config.storage.staging, ".staging")
         XCTAssertEqual(config.protocol.ciphers, [.aes256GCM, .aes128GCM, .chacha20Poly1305, .aes256CBCHMACSHA256])
-        XCTAssertEqual(config.protocol.groups, [.x25519MLKEM768, .x25519, .secp256r1, .ffdhe3072, .ffdhe2048])
+        XCTAssertEqual(config.protocol.groups, [.x25519MLKEM768, .x25519, .secp256r1], "finite-field groups off (issue #16)")
         XCTAssertEqual(config.protocol.hashes, [.sha256, .sha384, .sha512])
         XCTAssertEqual(config.protocol.signatures, [.ed25519, .ecdsaSecp256r1SHA256, .ecdsaSecp384r1SHA384,
                                                     .rsaPSSSHA256, .rsaPSSSHA384, .rsaPSSSHA512])

@@ -294,7 +294,7 @@ final class ConfigLoadingTests: XCTestCase {
         XCTAssertEqual(defaults.rotationPolicy(), RotationPolicy(afterBytes: 1 << 30, afterSeconds: 3600))
         XCTAssertEqual(defaults.protocolPreferences(), AlgorithmPreferences(
             cipherSuites: [.aes256GCM, .aes128GCM, .chacha20Poly1305, .aes256CBCHMACSHA256],
-            groups: [.x25519MLKEM768, .x25519, .secp256r1, .ffdhe3072, .ffdhe2048], hashes: [.sha256, .sha384, .sha512],
+            groups: [.x25519MLKEM768, .x25519, .secp256r1], hashes: [.sha256, .sha384, .sha512],
             signatureSchemes: [.ed25519, .ecdsaSecp256r1SHA256, .ecdsaSecp384r1SHA384, .rsaPSSSHA256, .rsaPSSSHA384, .rsaPSSSHA512]))
         let custom = try ConfigFixture.parse(section: "protocol", """
             ciphers = ["chacha20-poly1305", "aes-256-gcm"]

@@ -25,7 +25,9 @@ DAEMONS: dict[str, tuple[str, dict]] = {
     "ext4-durable": ("ext4", {"fsync": True}),
     "rotate-64MiB": ("ext4", {"fsync": False, "protocol": {"rotate_after_bytes": '"64MiB"', "rotate_after_seconds": "0"}}),
     "rotate-0": ("ext4", {"fsync": False, "protocol": {"rotate_after_bytes": "0", "rotate_after_seconds": "0"}}),
-    "handshakes": ("tmpfs", {"fsync": False}),
+    # Section 5b measures every group: the finite-field ones are off in ferryd's defaults (issue #16).
+    "handshakes": ("tmpfs", {"fsync": False, "protocol": {
+        "groups": '["x25519-mlkem768", "x25519", "p256", "ffdhe3072", "ffdhe2048"]'}}),
     # Section 6 kills and restarts it; as "ext4", but logging at info for its "upload resumed" line.
     "resume": ("ext4", {"fsync": False, "log_level": "info"}),
 }

@@ -58,7 +58,7 @@ enum ConfigKeys {
                     default: [.aes256GCM, .aes128GCM, .chacha20Poly1305, .aes256CBCHMACSHA256], reloadable: true,
                     doc: "Record protection suites accepted, most preferred first."),
         .algorithms("protocol", "groups", \.protocol.groups,
-                    default: [.x25519MLKEM768, .x25519, .secp256r1, .ffdhe3072, .ffdhe2048],
+                    default: [.x25519MLKEM768, .x25519, .secp256r1],
                     reloadable: true, doc: "Key-exchange groups accepted, most preferred first."),
         .algorithms("protocol", "hashes", \.protocol.hashes, default: [.sha256, .sha384, .sha512], reloadable: true,
                     doc: "Transcript and key-derivation hashes accepted, most preferred first."),

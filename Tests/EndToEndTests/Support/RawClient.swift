@@ -26,13 +26,14 @@ final class RawClient {
                    unixSeconds: Int64(time(nil)))
     }
 
-    /// Connects to 127.0.0.1:`port` and sends the ClientHello.
-    init(port: UInt16, client: ClientCredentials) throws {
+    /// Connects to 127.0.0.1:`port` and sends the ClientHello (offering only `groups` when given).
+    init(port: UInt16, client: ClientCredentials, groups: [KeyExchangeGroup]? = nil) throws {
         let identity = try Identity(chainPEM: [UInt8](try Data(contentsOf: client.certificate)),
                                     keyPEM: [UInt8](try Data(contentsOf: client.key)))
         let trust = try TrustStore(pemBundle: [UInt8](try Data(contentsOf: client.ca)))
-        connection = try ClientConnection(configuration: ClientConfiguration(identity: identity, serverTrust: trust,
-                                                                             serverName: "127.0.0.1"))
+        var configuration = ClientConfiguration(identity: identity, serverTrust: trust, serverName: "127.0.0.1")
+        if let groups { configuration.preferences.groups = groups }
+        connection = try ClientConnection(configuration: configuration)
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestError("socket: errno \(errno)") }
         var address = sockaddr_in()
