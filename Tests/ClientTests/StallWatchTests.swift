@@ -11,11 +11,11 @@ final class StallWatchTests: XCTestCase {
 
     func testConnectAndHandshakeExpireAtTheirLimitsWhateverMoves() {
         var watch = StallWatch(phase: .connecting(since: at(0)), timeouts: timeouts)
-        XCTAssertNil(watch.check(now: at(9), moved: 0, committingSize: nil, hashingPrefix: false))
-        XCTAssertEqual(watch.check(now: at(10), moved: 0, committingSize: nil, hashingPrefix: false), .connect)
+        XCTAssertNil(watch.check(now: at(9), moved: 0, committingSize: nil, hashingLocally: false))
+        XCTAssertEqual(watch.check(now: at(10), moved: 0, committingSize: nil, hashingLocally: false), .connect)
         watch.phase = .handshaking(since: at(10))
-        XCTAssertNil(watch.check(now: at(29), moved: 500, committingSize: nil, hashingPrefix: false))
-        guard case .end(let message)? = watch.check(now: at(30), moved: 900, committingSize: nil, hashingPrefix: false) else {
+        XCTAssertNil(watch.check(now: at(29), moved: 500, committingSize: nil, hashingLocally: false))
+        guard case .end(let message)? = watch.check(now: at(30), moved: 900, committingSize: nil, hashingLocally: false) else {
             return XCTFail("the handshake timeout did not expire")
         }
         XCTAssertTrue(message.contains("within 20 s (--handshake-timeout)"), message)
@@ -24,11 +24,11 @@ final class StallWatchTests: XCTestCase {
     func testBytesMovingKeepAnEstablishedSessionAlive() {
         var watch = StallWatch(phase: .flowing(mark: 0, since: at(0)), timeouts: timeouts)
         for second in stride(from: UInt64(30), through: 300, by: 30) {
-            XCTAssertNil(watch.check(now: at(second), moved: second, committingSize: nil, hashingPrefix: false),
+            XCTAssertNil(watch.check(now: at(second), moved: second, committingSize: nil, hashingLocally: false),
                          "gave up at \(second) s although bytes moved")
         }
-        XCTAssertNil(watch.check(now: at(359), moved: 300, committingSize: nil, hashingPrefix: false))
-        guard case .end(let message)? = watch.check(now: at(360), moved: 300, committingSize: nil, hashingPrefix: false)
+        XCTAssertNil(watch.check(now: at(359), moved: 300, committingSize: nil, hashingLocally: false))
+        guard case .end(let message)? = watch.check(now: at(360), moved: 300, committingSize: nil, hashingLocally: false)
         else { return XCTFail("60 s without a byte did not expire") }
         XCTAssertTrue(message.contains("no data moved for 60 s (--timeout)"), message)
     }
@@ -37,14 +37,14 @@ final class StallWatchTests: XCTestCase {
         let size: UInt64 = 10_000_000_000  // 10 GB: 200 s more for the server to make it durable
         XCTAssertEqual(timeouts.commitWait(size: size), 260)
         var watch = StallWatch(phase: .flowing(mark: 7, since: at(0)), timeouts: timeouts)
-        XCTAssertNil(watch.check(now: at(259), moved: 7, committingSize: size, hashingPrefix: false))
-        XCTAssertNotNil(watch.check(now: at(260), moved: 7, committingSize: size, hashingPrefix: false))
+        XCTAssertNil(watch.check(now: at(259), moved: 7, committingSize: size, hashingLocally: false))
+        XCTAssertNotNil(watch.check(now: at(260), moved: 7, committingSize: size, hashingLocally: false))
 
         watch.phase = .flowing(mark: 7, since: at(0))
-        XCTAssertNil(watch.check(now: at(100), moved: 7, committingSize: nil, hashingPrefix: true))
-        XCTAssertNil(watch.check(now: at(159), moved: 7, committingSize: nil, hashingPrefix: false), "hashing reset it")
-        XCTAssertNotNil(watch.check(now: at(160), moved: 7, committingSize: nil, hashingPrefix: false))
+        XCTAssertNil(watch.check(now: at(100), moved: 7, committingSize: nil, hashingLocally: true))
+        XCTAssertNil(watch.check(now: at(159), moved: 7, committingSize: nil, hashingLocally: false), "hashing reset it")
+        XCTAssertNotNil(watch.check(now: at(160), moved: 7, committingSize: nil, hashingLocally: false))
         watch.phase = nil
-        XCTAssertNil(watch.check(now: at(10_000), moved: 7, committingSize: nil, hashingPrefix: false), "ended")
+        XCTAssertNil(watch.check(now: at(10_000), moved: 7, committingSize: nil, hashingLocally: false), "ended")
     }
 }

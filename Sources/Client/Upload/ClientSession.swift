@@ -65,7 +65,7 @@ final class ClientSession: TCPConnectionDelegate {
         let moved = bytesRead + (tcp?.writtenBytes ?? 0)
         let committing = current.flatMap { $0.sentDigest != nil ? $0.file.size : nil }
         switch watch.check(now: EventLoop.hrtimeNanoseconds, moved: moved, committingSize: committing,
-                           hashingPrefix: current?.hashingPrefix == true) {
+                           hashingLocally: current?.hashingLocally == true) {
         case nil: break
         case .connect:
             attemptTimedOut = true

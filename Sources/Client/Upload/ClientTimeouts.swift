@@ -45,9 +45,10 @@ struct StallWatch {
     let timeouts: ClientTimeouts
 
     /// `now` in nanoseconds; `moved` the bytes read plus the bytes whose write completed; `committingSize` the size of
-    /// the file whose Close was sent and whose answer is awaited; `hashingPrefix` while a resumed file's prefix is
-    /// hashed (no byte moves, by design).
-    mutating func check(now: UInt64, moved: UInt64, committingSize: UInt64?, hashingPrefix: Bool) -> Expiry? {
+    /// the file whose Close was sent and whose answer is awaited; `hashingLocally` while the client reads and hashes
+    /// its file with nothing to send (a resumed file's prefix, or the whole file to ask whether it is already stored):
+    /// no byte moves, by design.
+    mutating func check(now: UInt64, moved: UInt64, committingSize: UInt64?, hashingLocally: Bool) -> Expiry? {
         func over(_ since: UInt64, _ seconds: UInt64) -> Bool { now &- since >= seconds * 1_000_000_000 }
         switch phase {
         case nil:
@@ -58,7 +59,7 @@ struct StallWatch {
             guard over(since, timeouts.handshake) else { return nil }
             return .end("the server did not complete the handshake within \(timeouts.handshake) s (--handshake-timeout)")
         case .flowing(let mark, let since):
-            if moved != mark || hashingPrefix {
+            if moved != mark || hashingLocally {
                 phase = .flowing(mark: moved, since: now)
                 return nil
             }

@@ -77,7 +77,7 @@ final class FileInFlight {
 
     /// Hashing locally while nothing moves on the connection: the part a resuming server holds (PROTOCOL.md §8.3), or
     /// the whole file to ask whether it is stored already (§8.7). The progress timeout waits meanwhile.
-    var hashingPrefix: Bool { stage == .opening || stage == .askingStored }
+    var hashingLocally: Bool { stage == .opening || stage == .askingStored }
 
     /// Data bytes sent in this attempt.
     var sentThisAttempt: UInt64 { sent - min(acceptedOffset, sent) }
