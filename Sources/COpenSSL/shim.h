@@ -40,6 +40,15 @@ static inline int copenssl_sk_general_name_push(GENERAL_NAMES *sk, GENERAL_NAME 
     return sk_GENERAL_NAME_push(sk, name);
 }
 
+/* STACK_OF(X509_REVOKED) helpers: reading a CRL's entries. */
+static inline int copenssl_sk_x509_revoked_num(const STACK_OF(X509_REVOKED) *sk) { return sk_X509_REVOKED_num(sk); }
+static inline X509_REVOKED *copenssl_sk_x509_revoked_value(const STACK_OF(X509_REVOKED) *sk, int i) {
+    return sk_X509_REVOKED_value(sk, i);
+}
+
+/* XN_FLAG_RFC2253 is a composite macro: names printed as RFC 2253 text ("CN=Ferry CA"). */
+static inline unsigned long copenssl_xn_flag_rfc2253(void) { return XN_FLAG_RFC2253; }
+
 /* Key agreement (crypto layer): OSSL_PARAM_BLD builds the "pub" BIGNUM parameter of an FFDHE peer key, which
  * OSSL_PARAM_construct_BN could only take in native byte order. */
 #include <openssl/param_build.h>

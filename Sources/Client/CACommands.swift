@@ -24,8 +24,12 @@ struct CACommand: ParsableCommand {
 
             Give ca.crt to both sides as the CA; each side gets its own NAME.crt and NAME.key. ca.key signs \
             certificates and nothing else: keep it off the servers.
+
+            ferry ca list --dir ~/ferry-ca
+            ferry ca revoke --dir ~/ferry-ca --name alice
+            ferry ca crl --dir ~/ferry-ca --out /etc/ferry/clients.crl   (then: systemctl reload ferryd)
             """,
-        subcommands: [Init.self, Issue.self])
+        subcommands: [Init.self, Issue.self, List.self, Revoke.self, CRL.self])
 
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -172,7 +176,7 @@ struct CACommand: ParsableCommand {
 }
 
 /// Input errors become ValidationError (printed with the usage); the rest stay CAError ("Error: …", exit 1).
-private func commandError(_ error: CAError) -> any Error {
+func commandError(_ error: CAError) -> any Error {
     switch error.kind {
     case .invalidArgument, .alreadyExists: ValidationError(error.message)
     case .invalidCA, .io, .library: error

@@ -125,7 +125,9 @@ extension ClientSettings {
     private static func unknownKeyHint(_ name: String) -> String {
         let normalized = name.lowercased().replacingOccurrences(of: "-", with: "_")
         let known = keys.map(\.name)
+        // An abbreviation ("cert") is a stronger hint than a short key a few edits away ("crl").
         let suggestion = known.first { $0 == normalized }
+            ?? known.first { normalized.count >= 3 && $0.hasPrefix(normalized) }
             ?? known.first { editDistance($0, normalized) <= 2 }
             ?? known.first { normalized.count >= 2 && $0.hasPrefix(normalized) }
         let list = known.joined(separator: ", ")

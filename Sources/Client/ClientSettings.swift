@@ -2,6 +2,7 @@
 //
 //   server = "files.example.com:7443"     # HOST:PORT; an IPv6 literal as "[2001:db8::1]:7443"
 //   ca = "ca.crt"                         # relative paths are relative to this file's directory; "~/" is $HOME
+//   crl = "ca.crl"                        # the server CA's revocation list(s); --crl overrides
 //   certificate = "alice.crt"
 //   key = "alice.key"
 //   parallel = 4                          # concurrent sessions, 1…64
@@ -28,6 +29,8 @@ struct ClientSettings: Equatable, Sendable {
     var server: String?
     /// Absolute paths (after `~` expansion and resolution against the configuration file's directory).
     var ca: String?
+    /// A CRL file of the server's CAs (PEM may hold several lists).
+    var crl: String?
     var certificate: String?
     var key: String?
     var parallel: Int
@@ -49,6 +52,7 @@ struct ClientSettings: Equatable, Sendable {
     init() {
         server = nil
         ca = nil
+        crl = nil
         certificate = nil
         key = nil
         parallel = 0
@@ -119,6 +123,7 @@ extension ClientSettings {
     static let keys: [Key] = [
         Key("server", .hostPort(\.server), "ferryd's address as HOST:PORT; an IPv6 literal as [ADDR]:PORT"),
         Key("ca", .path(\.ca), "the CA certificate(s) that signed the server's certificate (PEM)"),
+        Key("crl", .path(\.crl), "CRLs of the server's CA (PEM or DER): a revoked server certificate is refused"),
         Key("certificate", .path(\.certificate), "this client's certificate chain, leaf first (PEM)"),
         Key("key", .path(\.key), "this client's private key (PEM, unencrypted; keep it mode 0600)"),
         Key("parallel", .integer(\.parallel, range: parallelRange, default: defaultParallel),

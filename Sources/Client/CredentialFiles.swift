@@ -7,13 +7,22 @@ struct CredentialFiles {
     let ca: String
     let certificate: String
     let key: String
+    /// CRL files (PEM or DER) of the server's CAs; none = revocation of the server's chain is not checked. A CRL past
+    /// its nextUpdate still revokes what it lists (the daemon's default policy, `crl_stale = "accept"`).
+    var crls: [String] = []
 
     /// Reads the three files (a leading ~ is expanded) and builds the configuration with the default offer; any
     /// failure is one line naming the file or what OpenSSL refused.
     func configuration(serverName: String) throws(CredentialError) -> ClientConfiguration {
         do {
             let identity = try Identity(chainPEM: try Self.read(certificate, "certificate"), keyPEM: try Self.read(key, "private key"))
-            let trust = try TrustStore(pemBundle: try Self.read(ca, "CA bundle"))
+            var lists: [RevocationList] = []
+            for path in crls {
+                do { lists += try RevocationList.load(try Self.read(path, "CRL")) } catch let error as CryptoError {
+                    throw CredentialError(description: "the CRL at \(path) is not one: \(error)")
+                }
+            }
+            let trust = try TrustStore(pemBundle: try Self.read(ca, "CA bundle"), revocationLists: lists)
             return ClientConfiguration(identity: identity, serverTrust: trust, serverName: serverName)
         } catch let error as CredentialError {
             throw error

@@ -50,6 +50,10 @@ struct UploadCommand: ParsableCommand {
     @Option(help: "CA bundle that signed the server's certificate (PEM).")
     var ca: String?
 
+    @Option(help: ArgumentHelp("A CRL (PEM or DER) of the server's CA: a revoked server certificate is refused. Repeatable.",
+                               valueName: "file"))
+    var crl: [String] = []
+
     @Option(help: "This client's certificate chain (PEM).")
     var cert: String?
 
@@ -126,7 +130,8 @@ struct UploadCommand: ParsableCommand {
 
         var configuration: ClientConfiguration
         do throws(CredentialError) {
-            configuration = try CredentialFiles(ca: caPath, certificate: certPath, key: keyPath)
+            configuration = try CredentialFiles(ca: caPath, certificate: certPath, key: keyPath,
+                                                crls: crl.isEmpty ? settings.crl.map { [$0] } ?? [] : crl)
                 .configuration(serverName: serverName ?? settings.serverName ?? host)
         } catch {
             throw UploadExitStatus.fail(error.description, status: UploadExitStatus.configuration)

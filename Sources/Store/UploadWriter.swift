@@ -84,9 +84,11 @@ public final class UploadWriter {
         }
     }
 
+    private enum LetGo { case keep, drop }
+
     private enum State {
-        /// The prepare job is on the pool; `dropped` once abandoned meanwhile.
-        case preparing(dropped: Bool)
+        /// The prepare job is on the pool; `letGo` once abandoned (`.drop`) or suspended (`.keep`) meanwhile.
+        case preparing(letGo: LetGo?)
         case receiving(Open)
         case flushing(Open, clientDigest: [UInt8])
         /// The commit job is on the pool.
@@ -147,7 +149,7 @@ public final class UploadWriter {
         checkpointBytes = max(settings.checkpointBytes, UInt64(BatchPipeline.directAlignment))
         self.executor = executor
         self.buffers = buffers
-        state = .preparing(dropped: false)
+        state = .preparing(letGo: nil)
         let context = self.context, directIO = settings.directIO
         executor.run({ UploadJobs.prepare(context, directIO: directIO) }, then: { [self] result in prepared(result) })
     }
@@ -223,7 +225,7 @@ public final class UploadWriter {
         case .committing:
             return true
         case .preparing:
-            state = .preparing(dropped: true)
+            state = .preparing(letGo: keep ? .keep : .drop)
         case .receiving(let open), .flushing(let open, _):
             fail(open, nil, keep: keep)
         case .failing, .discarding, .ended:
@@ -236,7 +238,7 @@ public final class UploadWriter {
     // MARK: Steps
 
     private func prepared(_ result: Result<UploadJobs.Prepared, StoreFailure>) {
-        guard case .preparing(let dropped) = state else { preconditionFailure("prepared in state \(state)") }
+        guard case .preparing(let letGo) = state else { preconditionFailure("prepared in state \(state)") }
         switch result {
         case .failure(let failure):
             state = .ended
@@ -252,7 +254,7 @@ public final class UploadWriter {
             checkpointed = prepared.offset
             let pipeline = BatchPipeline(buffers: buffers, direct: direct, durable: context.durable, startingAt: prepared.offset)
             let open = Open(prepared: prepared, pipeline: pipeline, descriptor: descriptor)
-            if dropped { return fail(open, nil, keep: true) }
+            if let letGo { return fail(open, nil, keep: letGo == .keep) }
             state = .receiving(open)
             if prepared.offset > 0 { hashPrefix(open) }
             emit(.ready)
@@ -401,7 +403,7 @@ public final class UploadWriter {
     private func fail(_ open: Open, _ failure: StoreFailure?, keep: Bool = false) {
         switch state {
         case .receiving, .flushing: break
-        case .preparing(dropped: true): break
+        case .preparing(letGo: .some): break
         default: return  // already failing or past it: the first failure is the one reported
         }
         state = .failing(open, keep: keep)

@@ -108,7 +108,7 @@ final class ClientSettingsTests: XCTestCase {
         XCTAssertEqual(settings.retries, 0)
         XCTAssertEqual(ClientSettings().retries, RetryPolicy.defaultRetries)
         XCTAssertEqual(Set(ClientSettings.keys.map(\.name)),
-                       ["server", "ca", "certificate", "key", "parallel", "rotate_after_bytes", "rotate_after_seconds",
+                       ["server", "ca", "crl", "certificate", "key", "parallel", "rotate_after_bytes", "rotate_after_seconds",
                         "server_name", "connect_timeout", "handshake_timeout", "timeout", "retries"])
         XCTAssertEqual(Set(ClientSettings.keys.map(\.name)).count, ClientSettings.keys.count, "each key declared once")
     }

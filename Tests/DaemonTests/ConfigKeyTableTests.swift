@@ -8,13 +8,13 @@ final class ConfigKeyTableTests: XCTestCase {
     func testEveryKeyIsDeclaredOnceWithADocLine() {
         let paths = ConfigKeys.all.map(\.path)
         XCTAssertEqual(Set(paths).count, paths.count, "a key is declared twice")
-        XCTAssertEqual(ConfigKeys.sections, ["server", "identity", "storage", "protocol", "limits", "log", "metrics"])
+        XCTAssertEqual(ConfigKeys.sections, ["server", "identity", "access", "storage", "protocol", "limits", "log", "metrics"])
         for key in ConfigKeys.all {
             XCTAssertFalse(key.doc.isEmpty, key.path)
             XCTAssertFalse(key.doc.contains("\n"), "\(key.path): the doc is one line")
             XCTAssertTrue(key.name.allSatisfy { $0.isLowercase || $0 == "_" }, key.path)
         }
-        XCTAssertEqual(paths.count, 27)
+        XCTAssertEqual(paths.count, 31)
     }
 
     func testOnlyTheIdentityPathsAreRequired() {
@@ -108,9 +108,12 @@ final class ConfigKeyTableTests: XCTestCase {
         for key in ConfigKeys.all {
             let wrong = key.typeDescription == "boolean" ? "1" : (key.typeDescription.hasPrefix("array") ? "\"x\"" : "true")
             let got = key.typeDescription == "boolean" ? "got an integer" : (key.typeDescription.hasPrefix("array") ? "got a string" : "got a boolean")
-            let toml = key.section == "identity"
-                ? ConfigFixture.identity.replacingOccurrences(of: "\(key.name) = ", with: "\(key.name) = \(wrong) # ")
-                : ConfigFixture.identity + "[\(key.section)]\n\(key.name) = \(wrong)\n"
+            let toml = switch (key.section, key.isRequired) {
+            case ("identity", true):
+                ConfigFixture.identity.replacingOccurrences(of: "\(key.name) = ", with: "\(key.name) = \(wrong) # ")
+            case ("identity", false): ConfigFixture.identity + "\(key.name) = \(wrong)\n"
+            default: ConfigFixture.identity + "[\(key.section)]\n\(key.name) = \(wrong)\n"
+            }
             assertConfigError(toml, withIdentity: false, kind: .wrongType, contains: ["'\(key.path)' must be", got, "(line "])
         }
     }

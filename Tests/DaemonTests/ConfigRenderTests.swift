@@ -14,6 +14,11 @@ final class ConfigRenderTests: XCTestCase {
         certificate = "certs/server \\"quoted\\" é.crt"
         private_key = "server.key"
         client_ca = "/etc/ferry/ca\\\\bundle.pem"
+        crl = ["crl/ca.crl", "/etc/ferry/intermediate.crl"]
+        crl_stale = "refuse"
+        [access]
+        deny_identities = ["mallory", "café"]
+        deny_fingerprints = ["sha256 Fingerprint=AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89"]
         [storage]
         root = "/srv/ferry"
         allow_overwrite = true

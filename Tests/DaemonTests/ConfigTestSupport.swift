@@ -30,7 +30,8 @@ enum ConfigFixture {
 
     /// `[section]\nname = literal` after the identity keys.
     static func parse(section: String, _ assignments: String, environment: [String: String] = [:]) throws(ConfigError) -> DaemonConfig {
-        try parse("[\(section)]\n\(assignments)\n", environment: environment)
+        // [identity] is already open (a TOML table cannot be declared twice): its optional keys go on in it.
+        try parse(section == "identity" ? "\(assignments)\n" : "[\(section)]\n\(assignments)\n", environment: environment)
     }
 
     /// The repository's config/ferryd.toml, found from this file's location.

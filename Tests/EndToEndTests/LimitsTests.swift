@@ -199,7 +199,10 @@ final class LimitsTests: XCTestCase {
         try Content.writeLarge(size: 256 << 20, to: big)
         let victim = try env.startUpload([big.path], to: daemon)
         defer { victim.stop(grace: 1) }
-        XCTAssertTrue(waitUntil(timeout: 15) { !daemon.stagingEntries().isEmpty }, "the upload to kill never started")
+        // Killed once data reached the .part: a partial with nothing written is not worth keeping (UploadJobs.keep).
+        XCTAssertTrue(waitUntil(timeout: 15) {
+            daemon.stagingEntries().contains { $0.hasSuffix(".part") && (Content.size(of: daemon.stagingDirectory.appendingPathComponent($0)) ?? 0) > 0 }
+        }, "the upload to kill never started")
         victim.signal(SIGKILL)
         XCTAssertTrue(victim.wait(timeout: 5))
         XCTAssertTrue(waitUntil(timeout: 5) { daemon.stagingEntries().contains { $0.hasSuffix(".resume") } },

@@ -150,16 +150,18 @@ final class PartialResumeTests: StoreTestCase {
     func testAnUploadThatCannotFitBesideTheOthersIsRefusedAtOpen() throws {
         let store = try makeStore()
         let available = try DirectoryCalls.availableSpace(store.staging)
-        let reserve = available - (100 << 20)
+        // 1 GiB left above the reserve: room for the first upload (80 MiB) even while other processes write, and
+        // never for the second, which declares the whole GiB (refused at Open, so nothing of it is ever written).
+        let reserve = available - (1 << 30)
         let first = try upload(store, "one.bin", pattern(80 << 20), reserve: reserve)
         first.stopAt = 1 << 20
         drive([first], on: executor)
         XCTAssertTrue(first.isReady, "\(String(describing: first.failure))")
-        let second = try upload(store, "two.bin", pattern(80 << 20), reserve: reserve)
+        let second = try upload(store, "two.bin", declaredSize: 1 << 30, reserve: reserve)
         drive([second], on: executor)
         XCTAssertEqual(second.failure?.failure.code, .noSpace)
         let message = second.failure?.failure.message ?? ""
-        XCTAssertTrue(message.contains("needs 80.0 MiB") && message.contains("claimed by other uploads"), message)
+        XCTAssertTrue(message.contains("needs 1.0 GiB") && message.contains("claimed by other uploads"), message)
         first.stopAt = nil
         drive([first], on: executor)
         XCTAssertNotNil(first.receipt)

@@ -2,7 +2,9 @@
 //
 //   initialize(directory:)  ──►  DIR/ca.key (0600, PKCS#8)  DIR/ca.crt (0644)
 //   CertificateAuthority(directory:)  loads them back (and checks they belong together and form a valid CA)
-//   issue(name:role:…)      ──►  OUT/NAME.key (0600, PKCS#8)  OUT/NAME.crt (0644, the leaf only)
+//   issue(name:role:…)      ──►  OUT/NAME.key (0600, PKCS#8)  OUT/NAME.crt (0644, the leaf only), and a copy of the
+//                                certificate in DIR/issued/ (CARegistry.swift)
+//   revoke, revocationList  ──►  DIR/revoked, DIR/crlnumber; a signed CRL (CertificateAuthority+Revocation.swift)
 //
 // Profiles (RFC 5280 §4.2):
 //   CA    basicConstraints critical CA:TRUE; keyUsage critical keyCertSign, cRLSign; subjectKeyIdentifier
@@ -54,8 +56,8 @@ struct CertificateAuthority {
     let name: String
     let keyType: CAKeyType
     let notAfter: Date
-    private let certificate: Certificate
-    private let key: SigningKey
+    let certificate: Certificate
+    let key: SigningKey
 
     /// Loads DIR/ca.crt and DIR/ca.key and checks that the key is the certificate's, that the certificate is a CA and
     /// that it has not expired.
@@ -195,6 +197,9 @@ struct CertificateAuthority {
 
         let template = CertificateTemplate(commonName: name, notBefore: notBefore, notAfter: notAfter, extensions: extensions)
         let (leafKey, leaf) = try Self.issueCertificate(template, keyType: keyType, issuer: (certificate, key))
+        // Recorded before the files are written: a certificate handed out is always one `ferry ca list` and
+        // `revoke --name` know (one recorded but never written is harmless).
+        try registry.record(leaf)
         try Self.writePair(key: leafKey, certificate: leaf, keyPath: keyPath, certificatePath: certificatePath,
                            replacing: force)
         return IssuedCertificate(

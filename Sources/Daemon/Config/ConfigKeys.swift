@@ -33,6 +33,22 @@ enum ConfigKeys {
               doc: "The certificate's private key (PEM); a bare file name is taken from $CREDENTIALS_DIRECTORY when set."),
         .path("identity", "client_ca", \.identity.clientCA, default: nil, isDirectory: false, reloadable: true,
               doc: "CA bundle (PEM) that client certificates must chain to."),
+        .paths("identity", "crl", \.identity.crl, reloadable: true,
+               doc: "CRL files (PEM or DER) of the client CAs; when set, every certificate of a client's chain must be "
+                   + "covered by its issuer's CRL."),
+        .choice("identity", "crl_stale", \.identity.crlStale, default: StaleRevocationListPolicy.accept, reloadable: true,
+                doc: "A CRL past its nextUpdate: accept (still revokes what it lists; warned) or refuse (every client "
+                    + "its issuer covers is refused)."),
+
+        // MARK: [access]
+        .strings("access", "deny_identities", \.access.denyIdentities, entryDescription: "client identities",
+                 reloadable: true, doc: "Client identities refused in the handshake (access_denied), whatever their certificate.",
+                 entry: AccessRules.identityEntry),
+        .strings("access", "deny_fingerprints", \.access.denyFingerprints, entryDescription: "SHA-256 fingerprints",
+                 reloadable: true,
+                 doc: "Certificates refused wherever they appear in a client's chain, by SHA-256 fingerprint (hex, "
+                     + "colons allowed, as `openssl x509 -fingerprint -sha256` prints).",
+                 entry: AccessRules.fingerprintEntry),
 
         // MARK: [storage]
         .path("storage", "root", \.storage.root, default: "/var/lib/ferry", isDirectory: true, reloadable: false,

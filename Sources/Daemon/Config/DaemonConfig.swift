@@ -11,6 +11,7 @@ import Protocol
 struct DaemonConfig: Equatable, Sendable {
     var server = ServerSection()
     var identity = IdentitySection()
+    var access = AccessSection()
     var storage = StorageSection()
     var `protocol` = ProtocolSection()
     var limits = LimitsSection()
@@ -29,6 +30,16 @@ struct DaemonConfig: Equatable, Sendable {
         var certificate = DaemonConfig.unsetPath
         var privateKey = DaemonConfig.unsetPath
         var clientCA = DaemonConfig.unsetPath
+        /// CRL files (PEM or DER) for the client CAs; empty = revocation not checked.
+        var crl: [URL] = []
+        var crlStale = StaleRevocationListPolicy.accept
+    }
+
+    /// Who may connect beyond holding a valid certificate.
+    struct AccessSection: Equatable, Sendable {
+        var denyIdentities: [String] = []
+        /// Lower-case hex SHA-256 fingerprints, 64 digits, no separators (normalised by the loader).
+        var denyFingerprints: [String] = []
     }
 
     struct StorageSection: Equatable, Sendable {
@@ -91,7 +102,9 @@ struct DaemonConfig: Equatable, Sendable {
     static func defaults(certificate: URL, privateKey: URL, clientCA: URL) -> DaemonConfig {
         var config = DaemonConfig()
         for key in ConfigKeys.all { key.applyDefault(&config) }
-        config.identity = IdentitySection(certificate: certificate, privateKey: privateKey, clientCA: clientCA)
+        config.identity.certificate = certificate
+        config.identity.privateKey = privateKey
+        config.identity.clientCA = clientCA
         return config
     }
 

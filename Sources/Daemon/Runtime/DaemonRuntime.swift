@@ -4,6 +4,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Platform
 import Protocol
 import Store
 
@@ -14,19 +15,24 @@ struct DaemonRuntime {
     var logFormat: LogFormat { config.log.format }
     var effectiveTOML: String { config.renderEffective() }
 
+    /// What the operator should know but that does not stop the daemon (a CA without a CRL, a stale CRL): logged at
+    /// start and reload, printed by check-config.
+    let warnings: [String]
+
     static func load(configPath: String) throws -> DaemonRuntime {
         let config: DaemonConfig
         do { config = try DaemonConfig.load(path: configPath) } catch { throw ValidationError("\(error)") }
-        return try DaemonRuntime(config: config)
+        return try DaemonRuntime(config: config, now: SystemClock.unixSeconds())
     }
 
     /// A runtime whose settings were already resolved (a reload keeping what needs a restart).
-    init(config: DaemonConfig, settings: RuntimeSettings) {
+    init(config: DaemonConfig, settings: RuntimeSettings, warnings: [String] = []) {
         self.config = config
         self.settings = settings
+        self.warnings = warnings
     }
 
-    init(config: DaemonConfig) throws {
+    init(config: DaemonConfig, now: Int64) throws {
         self.config = config
         let chain = try Self.read(config.identity.certificate, "identity.certificate")
         let key = try Self.read(config.identity.privateKey, "identity.private_key")
@@ -35,11 +41,16 @@ struct DaemonRuntime {
         do { identity = try Identity(chainPEM: chain, keyPEM: key) } catch {
             throw ValidationError("identity.certificate / identity.private_key: \(error)")
         }
-        let trust: TrustStore
-        do { trust = try TrustStore(pemBundle: clientCA) } catch {
-            throw ValidationError("identity.client_ca (\(config.identity.clientCA.path)): \(error)")
+        let trust: ClientTrust
+        do {
+            trust = try ClientTrust.load(bundlePEM: clientCA, bundlePath: config.identity.clientCA.path,
+                                         crlFiles: config.identity.crl, stale: config.identity.crlStale, now: now)
+        } catch {
+            throw ValidationError(error.description)
         }
-        var protocolConfiguration = ServerConfiguration(identity: identity, clientTrust: trust)
+        warnings = trust.warnings
+        var protocolConfiguration = ServerConfiguration(identity: identity, clientTrust: trust.store)
+        protocolConfiguration.admission = AccessRules.admission(config.access)
         protocolConfiguration.preferences = config.protocolPreferences()
         protocolConfiguration.rotation = config.rotationPolicy()
         guard !Set(protocolConfiguration.preferences.signatureSchemes).isDisjoint(with: identity.key.schemes) else {

@@ -5,7 +5,9 @@
 //                              close the rest, exit 0
 //   SIGTERM / SIGINT (second): exit at once
 //   SIGHUP:                    reload the configuration file; an invalid file keeps the old configuration (and says
-//                              why); keys that need a restart (listen, workers, storage paths) are logged as such
+//                              why); keys that need a restart (listen, workers, storage paths) are logged as such.
+//                              Every live session's client is checked again under the new trust and access rules
+//                              (CRLs, CAs, deny lists): one no longer admitted is closed at once (ServerSession.apply)
 //
 // Under systemd (Type=notify, Systemd/SystemdService.swift): READY=1 once every listener accepts and the signal
 // handlers are in place, RELOADING=1 … READY=1 around a reload, STOPPING=1 when the drain begins, WATCHDOG=1 and
@@ -66,7 +68,8 @@ final class Server {
         config.storage.staging = runtime.config.storage.staging
         config.metrics.listen = runtime.config.metrics.listen
         let changed = config.changedKeys(from: runtime.config)
-        runtime = DaemonRuntime(config: config, settings: applied)
+        runtime = DaemonRuntime(config: config, settings: applied, warnings: next.warnings)
+        for warning in next.warnings { logger.warning("configuration", metadata: ["warning": "\(warning)"]) }
         logSettings.update(level: config.log.level, format: config.log.format)
         for worker in workers { worker.send(.reload(applied)) }
         logger.info("configuration reloaded", metadata: ["changed": "\(changed.isEmpty ? "nothing" : changed.joined(separator: ","))"])

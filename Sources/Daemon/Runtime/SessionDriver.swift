@@ -151,8 +151,9 @@ final class SessionDriver: TCPConnectionDelegate {
 
     var isUploading: Bool { session.isBusy }
 
-    /// A configuration reload: the new rotation policy from the next record on, the new limits for what comes next.
-    func apply(_ new: RuntimeSettings) { perform(session.apply(new)) }
+    /// A configuration reload: the client checked again (closed when no longer admitted), the new rotation policy from
+    /// the next record on, the new limits for what comes next.
+    func apply(_ new: RuntimeSettings) { perform(session.apply(new, now: Clock.now())) }
 
     private func closeNow() {
         closed = true

@@ -24,6 +24,8 @@ final class ServerSession {
     private let shared: DaemonShared?
     private(set) var settings: RuntimeSettings
     private(set) var identity: String?
+    /// The client as the handshake verified it, checked again when the trust or access rules change.
+    private var peer: VerifiedPeer?
     private(set) var closing = false
     /// The daemon is shutting down: finish the operation in flight, start no other, then say Goodbye.
     private var draining = false
@@ -100,6 +102,7 @@ final class ServerSession {
                 metrics.handshakeSucceeded()
             }
             identity = parameters.peerIdentity
+            peer = VerifiedPeer(identity: parameters.peerIdentity, chain: parameters.peerChain)
             logger[metadataKey: "client"] = "\(parameters.peerIdentity)"
             upload.setClient(parameters.peerIdentity)
             logger.info("session established", metadata: [
@@ -217,9 +220,14 @@ final class ServerSession {
         return close()
     }
 
-    /// A configuration reload: the new rotation policy from the next record on, the new limits for what comes next.
-    func apply(_ new: RuntimeSettings) -> [SessionAction] {
+    /// A configuration reload: the client checked again under the new trust and access rules (closed at once, its
+    /// upload in flight discarded, when no longer admitted); the new rotation policy from the next record on, the
+    /// new limits for what comes next.
+    func apply(_ new: RuntimeSettings, now: Now) -> [SessionAction] {
         guard !closing else { return [] }
+        if let peer, let refusal = new.protocolConfiguration.recheck(peer, unixTime: now.unixSeconds) {
+            return revoke(refusal)
+        }
         let old = settings.protocolConfiguration.rotation
         settings.maxFileSize = new.maxFileSize
         settings.allowOverwrite = new.allowOverwrite
@@ -239,6 +247,18 @@ final class ServerSession {
             ])
         }
         return flush()
+    }
+
+    /// The client may no longer connect (revoked, denied, its CA removed): what it was uploading is discarded, not
+    /// kept for resume, and the session ends with the alert that says why.
+    private func revoke(_ refusal: ProtocolError) -> [SessionAction] {
+        var metadata: Logger.Metadata = ["alert": "\(refusal.alert.name)", "detail": "\(refusal.detail)"]
+        if let failure = refusal.certificateFailure { metadata["certificate"] = "\(failure)" }
+        if let path = upload.discardInFlight() { metadata["discarded_upload"] = "\(path)" }
+        logger.warning("session closed: the client is no longer admitted", metadata: metadata)
+        metrics.sessionError(refusal.alert)
+        connection.close(refusal.alert, reason: refusal.alert.name)
+        return close()
     }
 
     /// The client closed its side while the session was open.

@@ -136,6 +136,17 @@ struct UploadHandler {
         return [.resumeReading]
     }
 
+    /// The session is being closed because its client may no longer connect: the upload in flight is dropped with
+    /// what it wrote (nothing kept for resume). A commit already running completes: the file was whole and verified
+    /// before the client lost its access. Returns the dropped upload's path.
+    mutating func discardInFlight() -> String? {
+        guard let writer else { return nil }
+        state = .idle
+        metrics.uploadFailed(.aborted)
+        writer.abandon()
+        return writer.path.relativePath
+    }
+
     /// The connection ended (dropped, closed, timed out): an upload in flight is kept for resume — unless its commit
     /// already runs, which completes; its outcome is then logged and counted here, as no client will hear it.
     mutating func connectionEnded() {

@@ -11,7 +11,7 @@ internal import Synchronization
 
 // MARK: - Certificate
 
-public final class Certificate: @unchecked Sendable {
+public final class Certificate: @unchecked Sendable, Equatable {
     // @unchecked: the X509 is never mutated after parsing.
 
     /// Bound on one DER certificate, checked before OpenSSL parses it. Real certificates are 0.4–2 KiB; 64 KiB leaves
@@ -53,6 +53,9 @@ public final class Certificate: @unchecked Sendable {
 
     deinit { X509_free(x509) }
 
+    /// The same certificate: the same DER bytes.
+    public static func == (lhs: Certificate, rhs: Certificate) -> Bool { lhs.encoded == rhs.encoded }
+
     /// Every certificate in a PEM file, in order (leaf first for a chain file). Throws on none or a malformed one.
     ///
     /// Text outside the blocks is skipped, as RFC 7468 §5.2 asks (`openssl x509 -text` writes such text). Departure
@@ -63,44 +66,8 @@ public final class Certificate: @unchecked Sendable {
         guard !pem.isEmpty, pem.count <= Int(Int32.max) else {
             throw CryptoError(.malformedInput, "PEM: empty or oversized input")
         }
-        let bio = try check(BIO_new(BIO_s_mem()), "BIO_new")
-        defer { BIO_free(bio) }
-        let stored = pem.withUnsafeBytes { BIO_write(bio, $0.baseAddress, Int32($0.count)) }
-        guard stored == Int32(pem.count) else { throw CryptoError(.library, openSSLErrorText("BIO_write")) }
-
         var certificates: [Certificate] = []
-        while true {
-            var name: UnsafeMutablePointer<CChar>?
-            var header: UnsafeMutablePointer<CChar>?
-            var data: UnsafeMutablePointer<UInt8>?
-            var length = 0
-            guard PEM_read_bio(bio, &name, &header, &data, &length) == 1 else {
-                let code = ERR_peek_last_error()
-                if ERR_GET_LIB(code) == ERR_LIB_PEM && ERR_GET_REASON(code) == PEM_R_NO_START_LINE {
-                    ERR_clear_error()  // the normal end: no further "-----BEGIN"
-                    break
-                }
-                throw CryptoError(.malformedInput, openSSLErrorText("PEM_read_bio"))
-            }
-            defer {
-                copenssl_free(name)
-                copenssl_free(header)
-                copenssl_free(data)
-            }
-            let blockName = name.map { String(cString: $0) } ?? ""
-            guard blockName == "CERTIFICATE" else {
-                // Only the label is reported, never the contents (it may be a private key), and only printable ASCII.
-                let label = String(String.UnicodeScalarView(blockName.unicodeScalars.prefix(40).filter {
-                    $0.value >= 0x20 && $0.value < 0x7F
-                }))
-                throw CryptoError(.malformedInput, "PEM: unexpected block \"\(label)\", want CERTIFICATE")
-            }
-            guard header.map({ $0.pointee == 0 }) ?? true else {
-                throw CryptoError(.malformedInput, "PEM: CERTIFICATE block with headers")
-            }
-            guard let data, length > 0 else { throw CryptoError(.malformedInput, "PEM: empty CERTIFICATE block") }
-            certificates.append(try Certificate(der: Array(UnsafeBufferPointer(start: data, count: length))))
-        }
+        for block in try pemBlocks(pem, label: "CERTIFICATE") { certificates.append(try Certificate(der: block)) }
         guard !certificates.isEmpty else { throw CryptoError(.malformedInput, "PEM: no CERTIFICATE block") }
         return certificates
     }
@@ -133,6 +100,9 @@ public final class Certificate: @unchecked Sendable {
 
     /// The DER encoding, as sent on the wire.
     public var der: [UInt8] { encoded }
+
+    /// The SHA-256 of the DER encoding: the certificate's fingerprint, as `openssl x509 -fingerprint -sha256` prints.
+    public var fingerprint: [UInt8] { DigestContext.hash(.sha256, encoded) }
 
     /// The subject's public key.
     var publicKey: PublicKey {
@@ -276,6 +246,14 @@ public enum CertificatePurpose: Sendable {
     case serverAuth, clientAuth
 }
 
+/// What a CRL past its nextUpdate means (`[identity] crl_stale`, `ferry --crl-stale`).
+public enum StaleRevocationListPolicy: String, Sendable, CaseIterable {
+    /// Still in force: it revokes what it lists (a certificate revoked since it was made is not known).
+    case accept
+    /// As if there were none: every certificate it would cover is refused until a current CRL is installed.
+    case refuse
+}
+
 /// Why a peer's chain was rejected. Distinct kinds so that operators (and tests) can tell the cases apart.
 public struct CertificateVerificationError: Error, Equatable, CustomStringConvertible {
     public enum Kind: Equatable, Sendable {
@@ -290,6 +268,8 @@ public struct CertificateVerificationError: Error, Equatable, CustomStringConver
         case nameMismatch          // server name or IP not in the SAN
         case badSignature          // a signature in the chain does not verify
         case weakKey               // RSA < 2048 bits, or a key type Ferry does not sign with
+        case revoked               // listed in its issuer's CRL
+        case revocationUnknown     // CRLs are configured, but none current and valid covers this certificate
         case other                 // any other X509_V_ERR_*, see detail
     }
 
@@ -323,8 +303,7 @@ extension CertificateVerificationError {
             kind = .untrustedIssuer
         case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
             kind = .selfSigned
-        case X509_V_ERR_INVALID_PURPOSE, X509_V_ERR_KEYUSAGE_NO_CERTSIGN, X509_V_ERR_KEYUSAGE_NO_DIGITAL_SIGNATURE,
-            X509_V_ERR_KEYUSAGE_NO_CRL_SIGN:
+        case X509_V_ERR_INVALID_PURPOSE, X509_V_ERR_KEYUSAGE_NO_CERTSIGN, X509_V_ERR_KEYUSAGE_NO_DIGITAL_SIGNATURE:
             kind = .wrongPurpose
         case X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH, X509_V_ERR_EMAIL_MISMATCH:
             kind = .nameMismatch
@@ -333,6 +312,13 @@ extension CertificateVerificationError {
             X509_V_ERR_UNSUPPORTED_SIGNATURE_ALGORITHM, X509_V_ERR_SIGNATURE_ALGORITHM_MISMATCH,
             X509_V_ERR_SIGNATURE_ALGORITHM_INCONSISTENCY:
             kind = .badSignature
+        case X509_V_ERR_CERT_REVOKED:
+            kind = .revoked
+        case X509_V_ERR_UNABLE_TO_GET_CRL, X509_V_ERR_CRL_HAS_EXPIRED, X509_V_ERR_CRL_NOT_YET_VALID,
+            X509_V_ERR_CRL_SIGNATURE_FAILURE, X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE, X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER,
+            X509_V_ERR_ERROR_IN_CRL_LAST_UPDATE_FIELD, X509_V_ERR_ERROR_IN_CRL_NEXT_UPDATE_FIELD,
+            X509_V_ERR_KEYUSAGE_NO_CRL_SIGN, X509_V_ERR_DIFFERENT_CRL_SCOPE, X509_V_ERR_CRL_PATH_VALIDATION_ERROR:
+            kind = .revocationUnknown
         case X509_V_ERR_CERT_CHAIN_TOO_LONG:
             kind = .chainTooLong
         case X509_V_ERR_EE_KEY_TOO_SMALL, X509_V_ERR_CA_KEY_TOO_SMALL:
@@ -364,6 +350,9 @@ public final class TrustStore: @unchecked Sendable {
     static let authenticationSecurityLevel: Int32 = 2
 
     private let store: OpaquePointer
+    /// Whether CRLs were configured: then every certificate of a chain must be covered by its issuer's CRL.
+    private let checksRevocation: Bool
+    private let staleRevocationLists: StaleRevocationListPolicy
     /// Peer certificates already parsed, by their exact DER bytes (see `certificate(der:)`).
     private let parsed = ParsedCertificates(capacity: 1024)
 
@@ -372,14 +361,27 @@ public final class TrustStore: @unchecked Sendable {
     /// "Every certificate" includes ones that are not self-signed: verification sets X509_V_FLAG_PARTIAL_CHAIN, so an
     /// operator can pin an intermediate CA (or a single peer certificate) by listing only it. A path then ends at the
     /// first certificate found in the bundle.
-    public init(pemBundle: [UInt8]) throws(CryptoError) {
+    ///
+    /// With `revocationLists`, every certificate of a chain (the leaf, each intermediate, and the anchor unless it is
+    /// self-signed) must be covered by a CRL from its issuer, and is refused when listed (`.revoked`) or when no
+    /// current CRL covers it (`.revocationUnknown`). A CRL past its nextUpdate counts as current under
+    /// `staleRevocationLists: .accept` (it still revokes what it lists), as absent under `.refuse`. Of several lists
+    /// from one issuer only the newest is used (`RevocationList.newestPerIssuer`).
+    public init(pemBundle: [UInt8], revocationLists: [RevocationList] = [],
+                staleRevocationLists: StaleRevocationListPolicy = .accept) throws(CryptoError) {
         let anchors = try Certificate.chain(fromPEM: pemBundle)
         let store = try check(X509_STORE_new(), "X509_STORE_new")
         for anchor in anchors where X509_STORE_add_cert(store, anchor.x509) != 1 {
             X509_STORE_free(store)
             throw CryptoError(.library, openSSLErrorText("X509_STORE_add_cert"))
         }
+        for list in RevocationList.newestPerIssuer(revocationLists) where X509_STORE_add_crl(store, list.crl) != 1 {
+            X509_STORE_free(store)
+            throw CryptoError(.library, openSSLErrorText("X509_STORE_add_crl"))
+        }
         self.store = store
+        checksRevocation = !revocationLists.isEmpty
+        self.staleRevocationLists = staleRevocationLists
     }
 
     deinit { X509_STORE_free(store) }
@@ -403,7 +405,8 @@ public final class TrustStore: @unchecked Sendable {
     /// as RFC 9525 §6.3 asks), and a wildcard must be a whole left-most label ("*.example.com", not "f*.example.com").
     /// An IPv6 literal is given without brackets.
     ///
-    /// Not checked: revocation (no CRL or OCSP is configured), and X509_V_FLAG_X509_STRICT's profile rules (they
+    /// Revocation is checked against the CRLs given at init (none: not checked; OCSP never). Not checked:
+    /// X509_V_FLAG_X509_STRICT's profile rules (they
     /// reject, among others, leaves without an authorityKeyIdentifier, which OpenSSL 1.1's `x509 -req` and other tools
     /// did not add). The leaf's key must be one Ferry verifies signatures with (`PublicKey.schemes`), else `.weakKey`.
     public func verify(chain: [Certificate], purpose: CertificatePurpose, expectedName: String?,
@@ -460,7 +463,21 @@ public final class TrustStore: @unchecked Sendable {
         X509_VERIFY_PARAM_set_time(parameters, time_t(clamping: unixTime))
         X509_VERIFY_PARAM_set_depth(parameters, Int32(Self.maximumChainLength - 1))
         X509_VERIFY_PARAM_set_auth_level(parameters, Self.authenticationSecurityLevel)
-        guard X509_VERIFY_PARAM_set_flags(parameters, UInt(X509_V_FLAG_PARTIAL_CHAIN)) == 1 else {
+        var flags = UInt(X509_V_FLAG_PARTIAL_CHAIN)
+        if checksRevocation {
+            flags |= UInt(X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL)
+            if staleRevocationLists == .accept {
+                // Called by OpenSSL for each check; a non-capturing literal, so it is a C function pointer.
+                X509_STORE_CTX_set_verify_cb(context) { ok, context in
+                    guard ok == 0, let context, X509_STORE_CTX_get_error(context) == X509_V_ERR_CRL_HAS_EXPIRED else {
+                        return ok
+                    }
+                    X509_STORE_CTX_set_error(context, X509_V_OK)
+                    return 1
+                }
+            }
+        }
+        guard X509_VERIFY_PARAM_set_flags(parameters, flags) == 1 else {
             throw Self.libraryFailure("X509_VERIFY_PARAM_set_flags")
         }
         if let expectedName { try Self.setExpectedName(expectedName, on: parameters) }

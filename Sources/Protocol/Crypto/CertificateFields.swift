@@ -8,6 +8,12 @@ extension Certificate {
     /// several, nil when there is none or it is not clean UTF-8 text.
     public var commonName: String? { Self.commonName(of: x509) }
 
+    /// The subject's distinguished name as RFC 2253 text ("CN=Ferry CA"), for messages.
+    public var subjectName: String { distinguishedNameText(X509_get_subject_name(x509)) }
+
+    /// The issuer's distinguished name as RFC 2253 text.
+    public var issuerName: String { distinguishedNameText(X509_get_issuer_name(x509)) }
+
     /// notBefore as Unix time; nil when the field does not decode.
     public var notBefore: Int64? { Self.unixTime(X509_get0_notBefore(x509)) }
 
@@ -19,16 +25,8 @@ extension Certificate {
 
     /// The serial number's magnitude, big-endian, without leading zero bytes ([0] for zero).
     public var serialNumber: [UInt8] {
-        guard let serial = X509_get0_serialNumber(x509), let number = ASN1_INTEGER_to_BN(serial, nil) else {
-            _ = openSSLErrorText("ASN1_INTEGER_to_BN")
-            return []
-        }
-        defer { BN_free(number) }
-        let length = Int((BN_num_bits(number) + 7) / 8)
-        guard length > 0 else { return [0] }
-        var bytes = [UInt8](repeating: 0, count: length)
-        _ = BN_bn2bin(number, &bytes)
-        return bytes
+        guard let serial = X509_get0_serialNumber(x509) else { return [] }
+        return integerMagnitude(serial)
     }
 
     /// The certificate as PEM ("-----BEGIN CERTIFICATE-----"), as `chain(fromPEM:)` and `openssl` read it.
@@ -41,7 +39,7 @@ extension Certificate {
 
     /// The time as seconds since 1970-01-01 UTC. ASN1_TIME_to_tm fills a broken-down UTC time; the conversion is done
     /// here rather than with timegm(3), so that this layer imports no libc time functions.
-    private static func unixTime(_ time: UnsafePointer<ASN1_TIME>?) -> Int64? {
+    static func unixTime(_ time: UnsafePointer<ASN1_TIME>?) -> Int64? {
         guard let time else { return nil }
         var fields = tm()
         guard ASN1_TIME_to_tm(time, &fields) == 1 else {

@@ -33,9 +33,9 @@ struct ClientHandshake {
         case sentClientHello(initiators: [KeyExchangeInitiator], transcript: Transcript)
         case awaitServerParameters(HandshakeKeys, clientScheme: SignatureScheme)
         case awaitCertificate(HandshakeKeys, clientScheme: SignatureScheme, server: ServerParameters)
-        case awaitCertificateVerify(HandshakeKeys, clientScheme: SignatureScheme, server: ServerParameters, leaf: Certificate)
+        case awaitCertificateVerify(HandshakeKeys, clientScheme: SignatureScheme, server: ServerParameters, chain: [Certificate])
         case awaitFinished(HandshakeKeys, clientScheme: SignatureScheme, server: ServerParameters,
-                           serverScheme: SignatureScheme, peerIdentity: String)
+                           serverScheme: SignatureScheme, peer: VerifiedPeer)
         case done
     }
 
@@ -79,26 +79,26 @@ struct ClientHandshake {
         case (.awaitCertificate(var keys, let scheme, let server), .certificate):
             let chain = try PeerAuthentication.verifyChain(body, trust: configuration.serverTrust, purpose: .serverAuth,
                                                            expectedName: configuration.serverName, now: now)
-            guard let leaf = chain.first else { throw ProtocolError(.badCertificate, "empty chain") }
+            guard !chain.isEmpty else { throw ProtocolError(.badCertificate, "empty chain") }
             keys.record(type, body)
-            state = .awaitCertificateVerify(keys, clientScheme: scheme, server: server, leaf: leaf)
+            state = .awaitCertificateVerify(keys, clientScheme: scheme, server: server, chain: chain)
 
-        case (.awaitCertificateVerify(var keys, let scheme, let server, let leaf), .certificateVerify):
+        case (.awaitCertificateVerify(var keys, let scheme, let server, let chain), .certificateVerify):
             let serverScheme = try PeerAuthentication.verifySignature(
-                body, leaf: leaf, accepted: configuration.preferences.signatureSchemes,
+                body, leaf: chain[0], accepted: configuration.preferences.signatureSchemes,
                 context: SignedContent.serverContext, transcriptHash: keys.transcript.currentHash)
-            let identity = try PeerAuthentication.identity(of: leaf)
+            let peer = VerifiedPeer(identity: try PeerAuthentication.identity(of: chain[0]), chain: chain)
             keys.record(type, body)
-            state = .awaitFinished(keys, clientScheme: scheme, server: server, serverScheme: serverScheme, peerIdentity: identity)
+            state = .awaitFinished(keys, clientScheme: scheme, server: server, serverScheme: serverScheme, peer: peer)
 
-        case (.awaitFinished(var keys, let scheme, let server, let serverScheme, let identity), .finished):
+        case (.awaitFinished(var keys, let scheme, let server, let serverScheme, let peer), .finished):
             try PeerAuthentication.checkFinished(body, expected: keys.finishedMAC(trafficSecret: keys.secrets.server),
                                                  hash: keys.negotiated.hash)
             keys.record(type, body)
             // The server now sends under its application keys (only an alert can come before our Finished lands).
             records.receiveKeys = try keys.applicationKeys(client: false, now: now, encrypting: false)
             return try finish(keys: &keys, clientScheme: scheme, server: server, serverScheme: serverScheme,
-                              peerIdentity: identity, now: now)
+                              peer: peer, now: now)
 
         case (.sentClientHello, _), (.awaitServerParameters, _), (.awaitCertificate, _), (.awaitCertificateVerify, _),
              (.awaitFinished, _):
@@ -155,7 +155,7 @@ struct ClientHandshake {
 
     /// Sends our Certificate, CertificateVerify and Finished, then switches to the application keys.
     private mutating func finish(keys: inout HandshakeKeys, clientScheme: SignatureScheme, server: ServerParameters,
-                                 serverScheme: SignatureScheme, peerIdentity: String, now: Now) throws(ProtocolError) -> SecureChannel {
+                                 serverScheme: SignatureScheme, peer: VerifiedPeer, now: Now) throws(ProtocolError) -> SecureChannel {
         let identity = configuration.identity
         let certificate = PeerAuthentication.certificateBody(identity)
         try writeSealed(.certificate, certificate)
@@ -175,7 +175,8 @@ struct ClientHandshake {
         let parameters = SessionParameters(
             version: keys.negotiated.version, cipherSuite: keys.negotiated.cipherSuite, group: keys.negotiated.group,
             hash: keys.negotiated.hash, serverSignature: serverScheme, clientSignature: clientScheme,
-            peerIdentity: peerIdentity, rotation: policy, maxDataChunk: Int(server.maxDataChunk))
+            peerIdentity: peer.identity, peerChain: peer.chain, rotation: policy,
+            maxDataChunk: Int(server.maxDataChunk))
         return SecureChannel(records: records, parameters: parameters, sendPolicy: policy, receivePolicy: configuration.rotation)
     }
 

@@ -105,6 +105,8 @@ public struct ServerConfiguration: Sendable {
     public var rotation: RotationPolicy = .none
     /// Largest Data chunk the server accepts (announced in ServerParameters).
     public var maxDataChunk: Int = Limits.maxDataChunk
+    /// Who may connect, beyond holding a valid certificate: checked once the client has proven its key.
+    public var admission = ClientAdmission()
 
     public init(identity: Identity, clientTrust: TrustStore) {
         self.identity = identity
@@ -140,6 +142,8 @@ public struct SessionParameters: Sendable, Equatable {
     public let clientSignature: SignatureScheme
     /// The verified identity of the peer: certificate CN, else first subjectAltName.
     public let peerIdentity: String
+    /// The chain the peer sent (leaf first), as verified: for checking it again later (a reload with new CRLs).
+    public let peerChain: [Certificate]
     /// The rotation policy in force for this session (the stricter of both sides').
     public let rotation: RotationPolicy
     /// Largest Data chunk this session uses.

@@ -10,8 +10,8 @@
 //   └──────────────────┘
 //            │
 //            ▼
-//   ┌────────────────────────┐  {CertificateVerify}: signature with the client context string
-//   │ awaitCertificateVerify │
+//   ┌────────────────────────┐  {CertificateVerify}: signature with the client context string; then the
+//   │ awaitCertificateVerify │  admission policy (deny list, identity rules): access_denied
 //   └────────────────────────┘
 //            │
 //            ▼
@@ -27,8 +27,8 @@ struct ServerHandshake {
     private enum State {
         case awaitClientHello
         case awaitCertificate(HandshakeKeys, serverScheme: SignatureScheme)
-        case awaitCertificateVerify(HandshakeKeys, serverScheme: SignatureScheme, leaf: Certificate)
-        case awaitFinished(HandshakeKeys, serverScheme: SignatureScheme, clientScheme: SignatureScheme, peerIdentity: String)
+        case awaitCertificateVerify(HandshakeKeys, serverScheme: SignatureScheme, chain: [Certificate])
+        case awaitFinished(HandshakeKeys, serverScheme: SignatureScheme, clientScheme: SignatureScheme, peer: VerifiedPeer)
         case done
     }
 
@@ -49,19 +49,21 @@ struct ServerHandshake {
         case (.awaitCertificate(var keys, let scheme), .certificate):
             let chain = try PeerAuthentication.verifyChain(body, trust: configuration.clientTrust, purpose: .clientAuth,
                                                            expectedName: nil, now: now)
-            guard let leaf = chain.first else { throw ProtocolError(.badCertificate, "empty chain") }
+            guard !chain.isEmpty else { throw ProtocolError(.badCertificate, "empty chain") }
             keys.record(type, body)
-            state = .awaitCertificateVerify(keys, serverScheme: scheme, leaf: leaf)
+            state = .awaitCertificateVerify(keys, serverScheme: scheme, chain: chain)
 
-        case (.awaitCertificateVerify(var keys, let serverScheme, let leaf), .certificateVerify):
+        case (.awaitCertificateVerify(var keys, let serverScheme, let chain), .certificateVerify):
             let clientScheme = try PeerAuthentication.verifySignature(
-                body, leaf: leaf, accepted: configuration.preferences.signatureSchemes,
+                body, leaf: chain[0], accepted: configuration.preferences.signatureSchemes,
                 context: SignedContent.clientContext, transcriptHash: keys.transcript.currentHash)
-            let identity = try PeerAuthentication.identity(of: leaf)
+            // The client has proven its key: now the server's own policy (deny list, identity rules) may refuse it.
+            let peer = VerifiedPeer(identity: try PeerAuthentication.identity(of: chain[0]), chain: chain)
+            if let refusal = configuration.admission.refusal(of: peer) { throw refusal }
             keys.record(type, body)
-            state = .awaitFinished(keys, serverScheme: serverScheme, clientScheme: clientScheme, peerIdentity: identity)
+            state = .awaitFinished(keys, serverScheme: serverScheme, clientScheme: clientScheme, peer: peer)
 
-        case (.awaitFinished(var keys, let serverScheme, let clientScheme, let identity), .finished):
+        case (.awaitFinished(var keys, let serverScheme, let clientScheme, let peer), .finished):
             try PeerAuthentication.checkFinished(body, expected: keys.finishedMAC(trafficSecret: keys.secrets.client),
                                                  hash: keys.negotiated.hash)
             keys.record(type, body)
@@ -70,7 +72,8 @@ struct ServerHandshake {
             let parameters = SessionParameters(
                 version: keys.negotiated.version, cipherSuite: keys.negotiated.cipherSuite, group: keys.negotiated.group,
                 hash: keys.negotiated.hash, serverSignature: serverScheme, clientSignature: clientScheme,
-                peerIdentity: identity, rotation: configuration.rotation, maxDataChunk: configuration.maxDataChunk)
+                peerIdentity: peer.identity, peerChain: peer.chain, rotation: configuration.rotation,
+                maxDataChunk: configuration.maxDataChunk)
             return SecureChannel(records: records, parameters: parameters, sendPolicy: configuration.rotation,
                                  receivePolicy: configuration.rotation)
 

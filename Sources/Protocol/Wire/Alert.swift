@@ -10,9 +10,12 @@ public enum AlertCode: UInt16, Sendable, Hashable, CaseIterable {
     case handshakeFailure = 0x0028
     case badCertificate = 0x002A
     case unsupportedCertificate = 0x002B
+    case certificateRevoked = 0x002C
     case certificateExpired = 0x002D
     case illegalParameter = 0x002F
     case unknownCA = 0x0030
+    /// The peer authenticated, but may not connect: its identity or certificate is denied by the server's policy.
+    case accessDenied = 0x0031
     case decodeError = 0x0032
     case decryptError = 0x0033
     case protocolVersion = 0x0046
@@ -36,9 +39,11 @@ public enum AlertCode: UInt16, Sendable, Hashable, CaseIterable {
         case .handshakeFailure: "handshake failure"
         case .badCertificate: "bad certificate"
         case .unsupportedCertificate: "certificate not allowed for this purpose"
+        case .certificateRevoked: "certificate revoked"
         case .certificateExpired: "certificate expired or not yet valid"
         case .illegalParameter: "illegal parameter"
         case .unknownCA: "certificate from an unknown CA"
+        case .accessDenied: "access denied"
         case .decodeError: "malformed message"
         case .decryptError: "signature or Finished check failed"
         case .protocolVersion: "no common protocol version"
@@ -105,6 +110,8 @@ public struct ProtocolError: Error, Equatable, CustomStringConvertible, Sendable
         case .expired, .notYetValid: .certificateExpired
         case .untrustedIssuer, .selfSigned: .unknownCA
         case .wrongPurpose, .weakKey: .unsupportedCertificate
+        case .revoked: .certificateRevoked
+        case .revocationUnknown: .badCertificate
         case .noCertificate, .chainTooLong, .malformed, .nameMismatch, .badSignature, .other: .badCertificate
         }
         return Self(alert, "peer certificate rejected: \(error)", certificateFailure: error.kind)

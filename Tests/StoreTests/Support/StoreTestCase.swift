@@ -39,12 +39,14 @@ class StoreTestCase: XCTestCase {
 
     /// An upload of `content` to `relativePath` in `identity`'s area, on this test's executor and buffers (not started
     /// feeding: `drive` does that).
-    func upload(_ store: Store, _ relativePath: String, _ content: [UInt8] = [], identity: String = "alice",
+    /// `declaredSize` overrides the size Open declares (for a refusal at Open, where no byte is ever sent).
+    func upload(_ store: Store, _ relativePath: String, _ content: [UInt8] = [], declaredSize: UInt64? = nil,
+                identity: String = "alice",
                 overwrite: Bool = false, durable: Bool = false, directIO: Bool = true,
                 reserve: UInt64 = 0, checkpointBytes: UInt64 = UploadWriter.defaultCheckpointBytes,
                 expectedDigest: [UInt8]? = nil, chunk: Int = 64 << 10) throws -> UploadRun {
         UploadRun(store: store, path: try store.rules.storedPath(identity: identity, relativePath: relativePath),
-                         content: content, chunk: chunk, expectedDigest: expectedDigest,
+                         content: content, declaredSize: declaredSize, chunk: chunk, expectedDigest: expectedDigest,
                          settings: UploadWriter.Settings(overwrite: overwrite, durable: durable, directIO: directIO,
                                                          reserve: reserve, checkpointBytes: checkpointBytes),
                          executor: executor, buffers: buffers)

@@ -28,13 +28,14 @@ final class UploadRun {
     var whenPaused: (UploadWriter) -> Void = { _ in }
     var beforeResume: (UploadWriter) -> Void = { _ in }
 
-    init(store: Store, path: StoredPath, content: [UInt8], chunk: Int, expectedDigest: [UInt8]? = nil,
+    init(store: Store, path: StoredPath, content: [UInt8], declaredSize: UInt64? = nil, chunk: Int,
+         expectedDigest: [UInt8]? = nil,
          settings: UploadWriter.Settings, executor: BlockingExecutor, buffers: IOBufferPool) {
         self.content = content
         self.chunk = chunk
         clientDigest = DigestContext.hash(.sha256, content)
         partName = store.rules.partName(identity: path.identity, relativePath: path.relativePath)
-        writer = UploadWriter(store: store, path: path, size: UInt64(content.count), expectedDigest: expectedDigest,
+        writer = UploadWriter(store: store, path: path, size: declaredSize ?? UInt64(content.count), expectedDigest: expectedDigest,
                               settings: settings, executor: executor, buffers: buffers)
         writer.onEvent = { [unowned self] event in
             events.append(event)
