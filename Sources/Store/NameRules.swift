@@ -14,8 +14,10 @@
 //   - the first component is not the staging directory's name. Staging lives at `<root>/<staging>`, beside the identity
 //     directories, so "<identity>/.staging/x" could not reach it today; the name is still reserved at the top of each
 //     client's area so that no layout change (per-client staging) can ever let a client address partial files.
-// Any other Unicode is fine ("résumé/été.txt") and is stored byte for byte: no normalisation, so "é" as one code
-// point and as "e" + U+0301 are two names, as they are to the kernel.
+//   - every component follows the Unicode policy (Protocol's NamePolicy): NFC, no invisible or format characters, no
+//     space but U+0020 and none at either end, nothing drawn like "/" or "\". A name that breaks it is refused, not
+//     rewritten (the client normalises before it sends), so a stored name is always the one the client chose.
+// Any other Unicode is fine ("résumé/été.txt") and is stored byte for byte.
 //
 // All checks work on UTF-8 bytes and Unicode scalars, never on Swift Characters: a "/" followed by a combining mark
 // (U+0338) is one Character that is not equal to "/", yet the kernel sees the "/" byte. Splitting by Character would let
@@ -110,6 +112,9 @@ public struct NameRules: Sendable {
             guard !part.elementsEqual(dot) else { throw .dotComponent(index: index) }
             guard !part.elementsEqual(dotDot) else { throw .dotDotComponent(index: index) }
             guard part.count <= maxComponentBytes else { throw .componentTooLong(index: index, bytes: part.count) }
+            if let problem = NamePolicy.problem(in: String(decoding: part, as: UTF8.self)) {
+                throw .unicode(problem, index: index)
+            }
         }
         guard !parts[0].elementsEqual(staging.utf8) else { throw .reservedName(staging) }
         // Splitting UTF-8 at the ASCII byte "/" cannot cut a multi-byte sequence, so each part is valid UTF-8.
@@ -125,6 +130,7 @@ public struct NameRules: Sendable {
         if bytes.elementsEqual(dot) { return .dotComponent(index: 1) }
         if bytes.elementsEqual(dotDot) { return .dotDotComponent(index: 1) }
         if bytes.count > maxComponentBytes { return .componentTooLong(index: 1, bytes: bytes.count) }
+        if let problem = NamePolicy.problem(in: name) { return .unicode(problem, index: 1) }
         return nil
     }
 

@@ -3,6 +3,8 @@
 // Every message is safe to send to the client: it describes the client's own input by rule, position and size, never
 // echoes raw bytes (a control character could reach the client's terminal or our logs) and never shows server paths.
 
+import Protocol
+
 public enum StorageNameError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The path is "".
     case empty
@@ -30,6 +32,9 @@ public enum StorageNameError: Error, Equatable, Sendable, CustomStringConvertibl
     case separatorInName
     /// A single name that starts with "."; directly under the storage root such names belong to the daemon.
     case leadingDot
+    /// A component that breaks the Unicode policy (NamePolicy: not NFC, invisible characters, odd spaces, a
+    /// character drawn like a separator), 1-based.
+    case unicode(NamePolicy.Problem, index: Int)
     /// The client's identity cannot be a directory name; the wrapped error says why.
     indirect case invalidIdentity(StorageNameError)
 
@@ -50,6 +55,7 @@ public enum StorageNameError: Error, Equatable, Sendable, CustomStringConvertibl
         case .componentTooLong(let index, let bytes):
             "component \(index) of the path is \(bytes) bytes long in UTF-8; the limit is \(NameRules.maxComponentBytes)"
         case .reservedName(let name): "'\(name)' is reserved at the top level"
+        case .unicode(let problem, let index): "component \(index) of the path \(problem)"
         case .separatorInName, .leadingDot: "the name \(nameProblem)"
         case .invalidIdentity(let reason):
             "the certificate identity cannot be used as a directory name: \(reason.nameProblem)"
@@ -70,6 +76,7 @@ public enum StorageNameError: Error, Equatable, Sendable, CustomStringConvertibl
         case .dotDotComponent: "it is '..'"
         case .reservedName(let name): "'\(name)' is reserved"
         case .leadingDot: "it starts with '.', which is reserved for the daemon's own directories"
+        case .unicode(let problem, _): "it \(problem)"
         case .invalidIdentity(let reason): reason.nameProblem
         }
     }

@@ -24,7 +24,7 @@ final class AccessConfigTests: XCTestCase {
         for written in [hex, hex.uppercased(), colons, "sha256 Fingerprint=\(colons)", "SHA256:\(hex)"] {
             let config = try ConfigFixture.parse(section: "access", "deny_fingerprints = [\"\(written)\"]")
             XCTAssertEqual(config.access.denyFingerprints, [hex], written)
-            XCTAssertEqual(AccessRules.admission(config.access).deniedFingerprints, [[UInt8](repeating: 0xAB, count: 32)])
+            XCTAssertEqual(AccessRules.admission(config.access, staging: ".staging").deniedFingerprints, [[UInt8](repeating: 0xAB, count: 32)])
         }
         for bad in ["", String(hex.dropLast()), hex + "00", String(repeating: "zz", count: 32)] {
             assertConfigError("[access]\ndeny_fingerprints = [\"\(bad)\"]\n", kind: .invalidValue,
@@ -36,7 +36,7 @@ final class AccessConfigTests: XCTestCase {
 
     func testDeniedIdentities() throws {
         let config = try ConfigFixture.parse(section: "access", "deny_identities = [\"mallory\", \"eve@example.com\"]")
-        XCTAssertEqual(AccessRules.admission(config.access).deniedIdentities, ["mallory", "eve@example.com"])
+        XCTAssertEqual(AccessRules.admission(config.access, staging: ".staging").deniedIdentities, ["mallory", "eve@example.com"])
         assertConfigError("[access]\ndeny_identities = [\"\"]\n", kind: .invalidValue, contains: ["1–1024 bytes"])
         assertConfigError("[access]\ndeny_identities = [\"a\\u0007b\"]\n", kind: .invalidValue, contains: ["control characters"])
         assertConfigError("[access]\ndeny_identities = [1]\n", kind: .wrongType, contains: ["entry 1 must be a string"])

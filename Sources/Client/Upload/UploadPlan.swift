@@ -6,6 +6,7 @@
 // from the report. An empty directory and a link to a directory met in a walk are entries reported as skipped.
 import Foundation
 import Platform
+import Protocol
 
 struct PlannedFile: Sendable, Equatable {
     let localPath: String
@@ -80,11 +81,35 @@ enum UploadPlan {
                 plan.entries.append(.failed(path: path, reason: reason))
             }
         }
+        plan.entries = plan.entries.map(applyingNamePolicy)
         var seen = Set<String>()
         for file in plan.files where !seen.insert(file.remotePath).inserted {
             throw PlanError(description: "two files would be stored as '\(file.remotePath)'")
         }
         return plan
+    }
+
+    /// The stored name in Unicode NFC (a name made on macOS arrives decomposed), and a file whose name breaks the rest
+    /// of the policy (invisible characters, odd spaces, lookalike slashes: NamePolicy) failed here, before any byte
+    /// is sent, rather than refused by the server after a connection.
+    private static func applyingNamePolicy(_ entry: Entry) -> Entry {
+        guard case .file(let file) = entry else { return entry }
+        let remote = NamePolicy.normalized(file.remotePath)
+        for component in remote.split(separator: "/") {
+            if let problem = NamePolicy.problem(in: String(component)) {
+                return .failed(path: file.localPath, reason: "cannot send \(file.localPath): the name \"\(printable(component))\" "
+                    + "\(problem); rename it")
+            }
+        }
+        return .file(PlannedFile(localPath: file.localPath, remotePath: remote, size: file.size))
+    }
+
+    /// A name for a message: invisible and control characters shown as \u{…}, so the message shows what is there.
+    private static func printable(_ name: Substring) -> String {
+        name.unicodeScalars.map { scalar in
+            scalar.value < 0x20 || scalar.value == 0x7F || (scalar != " " && NamePolicy.problem(in: String(scalar)) != nil)
+                ? "\\u{\(String(scalar.value, radix: 16, uppercase: true))}" : String(scalar)
+        }.joined()
     }
 
     // MARK: Walking

@@ -1,5 +1,6 @@
 // `[access]`: the deny lists, checked as the file is read and turned into the protocol's ClientAdmission.
 import Protocol
+import Store
 
 enum AccessRules {
     /// Longest identity entry: far above any CN (64 characters, RFC 5280 ub-common-name) or DNS name (253).
@@ -33,9 +34,16 @@ enum AccessRules {
         return .success(hex)
     }
 
-    /// The protocol's admission policy for this configuration.
-    static func admission(_ access: DaemonConfig.AccessSection) -> ClientAdmission {
+    /// The protocol's admission policy for this configuration: the deny lists, and the store's rule for identities,
+    /// so that a client whose identity can never be a directory (`a/b`, `..`, the staging name, a name against the
+    /// Unicode policy) is refused in the handshake, saying why, instead of holding a session that fails every upload.
+    static func admission(_ access: DaemonConfig.AccessSection, staging: String) -> ClientAdmission {
         var admission = ClientAdmission()
+        let rules = NameRules(staging: staging)
+        admission.identityRule = { identity in
+            do throws(StorageNameError) { try rules.validateIdentity(identity) } catch { return error.nameProblem }
+            return nil
+        }
         admission.deniedIdentities = Set(access.denyIdentities)
         admission.deniedFingerprints = Set(access.denyFingerprints.compactMap(bytes(fromHex:)))
         return admission

@@ -33,6 +33,9 @@ enum ConfigKeys {
               doc: "The certificate's private key (PEM); a bare file name is taken from $CREDENTIALS_DIRECTORY when set."),
         .path("identity", "client_ca", \.identity.clientCA, default: nil, isDirectory: false, reloadable: true,
               doc: "CA bundle (PEM) that client certificates must chain to."),
+        .paths("identity", "client_intermediates", \.identity.clientIntermediates, reloadable: true,
+               doc: "Intermediate CA certificates (PEM) a client's chain may pass through; none by default: clients must "
+                   + "be issued directly by a CA in client_ca."),
         .paths("identity", "crl", \.identity.crl, reloadable: true,
                doc: "CRL files (PEM or DER) of the client CAs; when set, every certificate of a client's chain must be "
                    + "covered by its issuer's CRL."),

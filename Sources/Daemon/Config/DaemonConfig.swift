@@ -30,6 +30,8 @@ struct DaemonConfig: Equatable, Sendable {
         var certificate = DaemonConfig.unsetPath
         var privateKey = DaemonConfig.unsetPath
         var clientCA = DaemonConfig.unsetPath
+        /// PEM files of the intermediate CAs a client's chain may pass through; empty = none.
+        var clientIntermediates: [URL] = []
         /// CRL files (PEM or DER) for the client CAs; empty = revocation not checked.
         var crl: [URL] = []
         var crlStale = StaleRevocationListPolicy.accept

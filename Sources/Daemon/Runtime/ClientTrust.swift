@@ -1,4 +1,5 @@
-// The trust the daemon puts in client certificates: `[identity] client_ca` and its CRLs (`crl`, `crl_stale`), read
+// The trust the daemon puts in client certificates: `[identity] client_ca`, the intermediates clients may be issued
+// by (`client_intermediates`; none unless listed) and the CRLs (`crl`, `crl_stale`), read
 // and cross-checked so that a mistake shows at start, at reload and in check-config rather than as clients refused
 // later. Errors stop the load; warnings are said and the configuration is used.
 //
@@ -14,11 +15,25 @@ struct ClientTrust {
     let store: TrustStore
     let warnings: [String]
 
-    static func load(bundlePEM: [UInt8], bundlePath: String, crlFiles: [URL], stale: StaleRevocationListPolicy,
-                     now: Int64) throws(ClientTrustError) -> ClientTrust {
+    static func load(bundlePEM: [UInt8], bundlePath: String, intermediateFiles: [URL], crlFiles: [URL],
+                     stale: StaleRevocationListPolicy, now: Int64) throws(ClientTrustError) -> ClientTrust {
         let anchors: [Certificate]
         do { anchors = try Certificate.chain(fromPEM: bundlePEM) } catch {
             throw ClientTrustError("identity.client_ca (\(bundlePath)): \(error)")
+        }
+        var intermediates: [Certificate] = []
+        for file in intermediateFiles {
+            let bytes: [UInt8]
+            do { bytes = try SmallFile.read(file.path, limit: 1 << 20) } catch {
+                throw ClientTrustError("identity.client_intermediates: \(error)")
+            }
+            do { intermediates += try Certificate.chain(fromPEM: bytes) } catch {
+                throw ClientTrustError("identity.client_intermediates (\(file.path)): \(error)")
+            }
+        }
+        for certificate in intermediates where !certificate.isCertificateAuthority {
+            throw ClientTrustError("identity.client_intermediates: \"\(certificate.subjectName)\" is not a CA certificate "
+                + "(basicConstraints CA:TRUE): list only the intermediate CAs that issue clients")
         }
         var lists: [RevocationList] = []
         var warnings: [String] = []
@@ -36,7 +51,10 @@ struct ClientTrust {
             }
         }
         let store: TrustStore
-        do { store = try TrustStore(pemBundle: bundlePEM, revocationLists: lists, staleRevocationLists: stale) } catch {
+        do {
+            store = try TrustStore(pemBundle: bundlePEM, revocationLists: lists, staleRevocationLists: stale,
+                                   permittedIntermediates: intermediates)
+        } catch {
             throw ClientTrustError("identity.client_ca (\(bundlePath)): \(error)")
         }
         return ClientTrust(store: store, warnings: warnings)

@@ -44,13 +44,14 @@ struct DaemonRuntime {
         let trust: ClientTrust
         do {
             trust = try ClientTrust.load(bundlePEM: clientCA, bundlePath: config.identity.clientCA.path,
+                                         intermediateFiles: config.identity.clientIntermediates,
                                          crlFiles: config.identity.crl, stale: config.identity.crlStale, now: now)
         } catch {
             throw ValidationError(error.description)
         }
         warnings = trust.warnings
         var protocolConfiguration = ServerConfiguration(identity: identity, clientTrust: trust.store)
-        protocolConfiguration.admission = AccessRules.admission(config.access)
+        protocolConfiguration.admission = AccessRules.admission(config.access, staging: config.storage.staging)
         protocolConfiguration.preferences = config.protocolPreferences()
         protocolConfiguration.rotation = config.rotationPolicy()
         guard !Set(protocolConfiguration.preferences.signatureSchemes).isDisjoint(with: identity.key.schemes) else {

@@ -257,7 +257,7 @@ final class ServerSession {
         if let path = upload.discardInFlight() { metadata["discarded_upload"] = "\(path)" }
         logger.warning("session closed: the client is no longer admitted", metadata: metadata)
         metrics.sessionError(refusal.alert)
-        connection.close(refusal.alert, reason: refusal.alert.name)
+        connection.close(refusal.alert, reason: refusal.detail)  // the reason travels for access_denied only
         return close()
     }
 

@@ -128,9 +128,9 @@ extension Certificate {
     /// The subject's commonName: the one reader of it in Ferry, for the peer identity (`identity`, docs/PROTOCOL.md
     /// §6.9 item 9) and for `ferry ca` (`Certificate.commonName`).
     ///
-    /// The rule when the subject holds several CNs: the LAST one. An X.501 name runs from the most general RDN to the
-    /// most specific, and RFC 2818 §3.1 takes "the (most specific) Common Name"; Go's pkix.Name keeps the last as well.
-    /// (Several CNs are legal but unusual; `openssl req -subj /CN=a/CN=b` makes them.) A CN that is not valid UTF-8
+    /// When the subject holds several CNs this reads the LAST one (an X.501 name runs from the most general RDN to the
+    /// most specific; RFC 2818 §3.1 takes "the (most specific) Common Name"), for `ferry ca`'s own messages; a peer
+    /// with several CNs has no identity at all (PeerAuthentication.identity refuses it). A CN that is not valid UTF-8
     /// or holds control characters (NUL, newline: log and comparison tricks) counts as absent; no earlier CN is taken in
     /// its place.
     static func commonName(of x509: OpaquePointer) -> String? {
@@ -270,6 +270,8 @@ public struct CertificateVerificationError: Error, Equatable, CustomStringConver
         case weakKey               // RSA < 2048 bits, or a key type Ferry does not sign with
         case revoked               // listed in its issuer's CRL
         case revocationUnknown     // CRLs are configured, but none current and valid covers this certificate
+        case untrustedIntermediate // the path passes through a CA the verifier did not permit as an intermediate
+        case notEndEntity          // a client's leaf that is itself a CA (basicConstraints CA:TRUE)
         case other                 // any other X509_V_ERR_*, see detail
     }
 
@@ -353,6 +355,8 @@ public final class TrustStore: @unchecked Sendable {
     /// Whether CRLs were configured: then every certificate of a chain must be covered by its issuer's CRL.
     private let checksRevocation: Bool
     private let staleRevocationLists: StaleRevocationListPolicy
+    /// The only certificates a path may pass through between the leaf and its anchor (DER), nil for any CA.
+    private let permittedIntermediates: Set<[UInt8]>?
     /// Peer certificates already parsed, by their exact DER bytes (see `certificate(der:)`).
     private let parsed = ParsedCertificates(capacity: 1024)
 
@@ -367,8 +371,13 @@ public final class TrustStore: @unchecked Sendable {
     /// current CRL covers it (`.revocationUnknown`). A CRL past its nextUpdate counts as current under
     /// `staleRevocationLists: .accept` (it still revokes what it lists), as absent under `.refuse`. Of several lists
     /// from one issuer only the newest is used (`RevocationList.newestPerIssuer`).
+    ///
+    /// With `permittedIntermediates`, a path may pass only through those certificates between the leaf and its anchor
+    /// (`.untrustedIntermediate` otherwise): a server that lets only the CAs it names issue clients, so that a
+    /// certificate that happens to carry CA:TRUE cannot mint identities of its own.
     public init(pemBundle: [UInt8], revocationLists: [RevocationList] = [],
-                staleRevocationLists: StaleRevocationListPolicy = .accept) throws(CryptoError) {
+                staleRevocationLists: StaleRevocationListPolicy = .accept,
+                permittedIntermediates: [Certificate]? = nil) throws(CryptoError) {
         let anchors = try Certificate.chain(fromPEM: pemBundle)
         let store = try check(X509_STORE_new(), "X509_STORE_new")
         for anchor in anchors where X509_STORE_add_cert(store, anchor.x509) != 1 {
@@ -382,6 +391,7 @@ public final class TrustStore: @unchecked Sendable {
         self.store = store
         checksRevocation = !revocationLists.isEmpty
         self.staleRevocationLists = staleRevocationLists
+        self.permittedIntermediates = permittedIntermediates.map { Set($0.map(\.der)) }
     }
 
     deinit { X509_STORE_free(store) }
@@ -423,6 +433,14 @@ public final class TrustStore: @unchecked Sendable {
         // OpenSSL checked the path, not what Ferry can do with the key: the leaf must be able to verify a
         // CertificateVerify. PublicKey.schemes is the one list of what Ferry verifies (empty for RSA < 2048 bits,
         // curves other than P-256 / P-384, Ed448, RSA-PSS-only keys, DSA …).
+        // A client certificate that is a CA could issue "clients" of its own; only end-entity certificates identify
+        // clients. (A server's leaf is not held to this: a pinned self-signed server certificate made by
+        // `openssl req -x509` carries CA:TRUE by default, and a server's certificate mints no identities.)
+        if purpose == .clientAuth, leaf.isCertificateAuthority {
+            throw CertificateVerificationError(
+                .notEndEntity, "the client's certificate is a CA certificate (basicConstraints CA:TRUE); a client needs an "
+                    + "end-entity certificate (ferry ca issue --client)")
+        }
         if leaf.publicKey.schemes.isEmpty {
             throw CertificateVerificationError(
                 .weakKey, "leaf key \(Self.keyDescription(leaf.x509)) is not one Ferry verifies signatures with")
@@ -488,6 +506,28 @@ public final class TrustStore: @unchecked Sendable {
             let queue = openSSLErrorText("X509_verify_cert")  // also clears the queue
             guard code != X509_V_OK else { throw CertificateVerificationError(.other, queue) }
             throw CertificateVerificationError.fromVerifyResult(code, depth: depth)
+        }
+        if let permittedIntermediates { try Self.checkIntermediates(context, permitted: permittedIntermediates) }
+    }
+
+    /// Every certificate strictly between the leaf and the anchor of the path OpenSSL built must be permitted.
+    private static func checkIntermediates(_ context: OpaquePointer, permitted: Set<[UInt8]>) throws(CertificateVerificationError) {
+        guard let path = X509_STORE_CTX_get0_chain(context) else { throw libraryFailure("X509_STORE_CTX_get0_chain") }
+        let count = copenssl_sk_x509_num(path)
+        guard count > 2 else { return }
+        for depth in 1..<(count - 1) {
+            guard let x509 = copenssl_sk_x509_value(path, depth) else { throw libraryFailure("sk_X509_value") }
+            let length = i2d_X509(x509, nil)
+            guard length > 0 else { throw libraryFailure("i2d_X509") }
+            let der = [UInt8](unsafeUninitializedCapacity: Int(length)) { buffer, initialized in
+                var cursor = buffer.baseAddress
+                initialized = i2d_X509(x509, &cursor) == length ? Int(length) : 0
+            }
+            guard permitted.contains(der) else {
+                throw CertificateVerificationError(
+                    .untrustedIntermediate, "the chain passes through \"\(distinguishedNameText(X509_get_subject_name(x509)))\" "
+                        + "at depth \(depth), which is not a permitted intermediate CA")
+            }
         }
     }
 

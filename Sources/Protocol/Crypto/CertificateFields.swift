@@ -8,6 +8,18 @@ extension Certificate {
     /// several, nil when there is none or it is not clean UTF-8 text.
     public var commonName: String? { Self.commonName(of: x509) }
 
+    /// How many commonName attributes the subject holds (a peer's identity needs at most one: PROTOCOL.md §6.9).
+    public var commonNameCount: Int {
+        guard let subject = X509_get_subject_name(x509) else { return 0 }
+        var count = 0
+        var index: Int32 = -1
+        while true {
+            index = X509_NAME_get_index_by_NID(subject, NID_commonName, index)
+            guard index >= 0 else { return count }
+            count += 1
+        }
+    }
+
     /// The subject's distinguished name as RFC 2253 text ("CN=Ferry CA"), for messages.
     public var subjectName: String { distinguishedNameText(X509_get_subject_name(x509)) }
 

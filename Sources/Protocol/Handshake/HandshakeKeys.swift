@@ -117,6 +117,12 @@ enum PeerAuthentication {
     }
 
     static func identity(of leaf: Certificate) throws(ProtocolError) -> String {
+        // Several CNs would leave "who is this" to a rule (first? last?) that two implementations may answer apart.
+        let commonNames = leaf.commonNameCount
+        guard commonNames <= 1 else {
+            throw ProtocolError(.badCertificate, "the certificate's subject holds \(commonNames) commonNames; an identity "
+                + "needs exactly one", certificateFailure: .malformed)
+        }
         guard let identity = leaf.identity, !identity.isEmpty else {
             throw ProtocolError(.badCertificate, "certificate has neither a CN nor a subjectAltName", certificateFailure: .malformed)
         }

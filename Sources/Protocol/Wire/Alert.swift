@@ -61,7 +61,7 @@ public enum AlertCode: UInt16, Sendable, Hashable, CaseIterable {
 
 /// Why a connection ended. `alert` is what went (or came) over the wire; `detail` is for the local log only and is never
 /// sent, because wire-visible failures stay coarse (STYLE.md §12) — except the negotiation alerts, whose text names the
-/// list that had no overlap, and which carry nothing secret.
+/// list that had no overlap, and access_denied, which names the client's own identity or certificate: nothing secret.
 public struct ProtocolError: Error, Equatable, CustomStringConvertible, Sendable {
     public enum Origin: Sendable, Equatable { case local, peer }
 
@@ -93,11 +93,12 @@ public struct ProtocolError: Error, Equatable, CustomStringConvertible, Sendable
     @inline(never) static func illegal(_ detail: String) -> Self { Self(.illegalParameter, detail) }
     @inline(never) static func overflow(_ detail: String) -> Self { Self(.recordOverflow, detail) }
 
-    /// The text sent in the Alert message: the code's name, plus the detail for negotiation failures only.
+    /// The text sent in the Alert message: the code's name, plus the detail for negotiation failures, closes and
+    /// access_denied (which tells an authenticated client why it is refused, from nothing but its own certificate).
     var wireText: String {
         switch alert {
         case .noCommonCipherSuite, .noCommonGroup, .noCommonHash, .noCommonSignature, .protocolVersion, .closedByPeer,
-             .tooManySessions:
+             .tooManySessions, .accessDenied:
             return detail.isEmpty ? alert.name : "\(alert.name): \(detail)"
         default:
             return alert.name
@@ -108,8 +109,8 @@ public struct ProtocolError: Error, Equatable, CustomStringConvertible, Sendable
     static func certificate(_ error: CertificateVerificationError) -> Self {
         let alert: AlertCode = switch error.kind {
         case .expired, .notYetValid: .certificateExpired
-        case .untrustedIssuer, .selfSigned: .unknownCA
-        case .wrongPurpose, .weakKey: .unsupportedCertificate
+        case .untrustedIssuer, .selfSigned, .untrustedIntermediate: .unknownCA
+        case .wrongPurpose, .weakKey, .notEndEntity: .unsupportedCertificate
         case .revoked: .certificateRevoked
         case .revocationUnknown: .badCertificate
         case .noCertificate, .chainTooLong, .malformed, .nameMismatch, .badSignature, .other: .badCertificate

@@ -32,26 +32,10 @@ final class RevocationTestPKI: Sendable {
     let staleUnixTime: Int64
 
     private init() throws {
-        let temporary = try TemporaryDirectory(label: "revocation-pki")
-        defer { temporary.remove() }
-        let directory = temporary.url
-        func run(_ arguments: [String]) throws { try TestSupport.openssl(arguments, in: directory) }
-        func read(_ name: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: directory.appendingPathComponent(name))) }
-        func write(_ name: String, _ text: String) throws { _ = try temporary.write(name, text) }
-
+        let bench = try OpenSSLWorkbench(label: "revocation-pki")
         validUnixTime = Int64(Date().timeIntervalSince1970) + 86_400
         staleUnixTime = validUnixTime + 40 * 86_400
-        try write("req.cnf", """
-            [req]
-            distinguished_name = dn
-            [dn]
-            [root_ca]
-            basicConstraints = critical,CA:true
-            keyUsage = critical,keyCertSign,cRLSign
-            subjectKeyIdentifier = hash
-
-            """)
-        try write("ca.cnf", """
+        try bench.write("ca.cnf", """
             [ca]
             default_ca = root
             [root]
@@ -63,46 +47,32 @@ final class RevocationTestPKI: Sendable {
             default_crl_days = 30
 
             """)
-        try write("index.txt", "")
-        try write("crlnumber", "01\n")
-        try run(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "root.key",
-                 "-out", "root.crt", "-subj", "/CN=Revocation Test Root", "-days", "3650", "-config", "req.cnf",
-                 "-extensions", "root_ca"])
-        func leaf(_ name: String, serial: Int, issuer: String, extensions: String) throws {
-            try run(["genpkey", "-algorithm", "ED25519", "-out", "\(name).key"])
-            try run(["req", "-new", "-key", "\(name).key", "-subj", "/CN=\(name)", "-config", "req.cnf", "-out", "\(name).csr"])
-            try write("\(name).ext", extensions)
-            try run(["x509", "-req", "-in", "\(name).csr", "-CA", "\(issuer).crt", "-CAkey", "\(issuer).key",
-                     "-set_serial", "\(serial)", "-days", "365", "-extfile", "\(name).ext", "-out", "\(name).crt"])
-        }
-        let client = "basicConstraints = critical,CA:false\nkeyUsage = critical,digitalSignature\nextendedKeyUsage = clientAuth\n"
-        try leaf("alice", serial: 0x2001, issuer: "root", extensions: client)
-        try leaf("bob", serial: 0x2002, issuer: "root", extensions: client)
-        try leaf("intermediate", serial: 0x2003, issuer: "root", extensions: """
-            basicConstraints = critical,CA:true,pathlen:0
-            keyUsage = critical,keyCertSign,cRLSign
-            subjectKeyIdentifier = hash
-            authorityKeyIdentifier = keyid
-
-            """)
-        try leaf("carol", serial: 0x2004, issuer: "intermediate", extensions: client)
+        try bench.write("index.txt", "")
+        try bench.write("crlnumber", "01\n")
+        try bench.rootCA("root", subject: "/CN=Revocation Test Root")
+        let client = OpenSSLWorkbench.clientExtensions
+        try bench.leaf("alice", subject: "/CN=alice", serial: 0x2001, issuer: "root", extensions: client)
+        try bench.leaf("bob", subject: "/CN=bob", serial: 0x2002, issuer: "root", extensions: client)
+        try bench.leaf("intermediate", subject: "/CN=intermediate", serial: 0x2003, issuer: "root",
+                       extensions: OpenSSLWorkbench.intermediateExtensions)
+        try bench.leaf("carol", subject: "/CN=carol", serial: 0x2004, issuer: "intermediate", extensions: client)
         // `openssl ca -revoke` wants the certificate in its database first; -valid adds it.
-        try run(["ca", "-config", "ca.cnf", "-valid", "alice.crt"])
-        try run(["ca", "-config", "ca.cnf", "-gencrl", "-out", "empty.crl"])
-        try run(["ca", "-config", "ca.cnf", "-revoke", "alice.crt"])
-        try run(["ca", "-config", "ca.cnf", "-gencrl", "-out", "alice.crl"])
-        try run(["crl", "-in", "alice.crl", "-outform", "DER", "-out", "alice.crl.der"])
+        try bench.run(["ca", "-config", "ca.cnf", "-valid", "alice.crt"])
+        try bench.run(["ca", "-config", "ca.cnf", "-gencrl", "-out", "empty.crl"])
+        try bench.run(["ca", "-config", "ca.cnf", "-revoke", "alice.crt"])
+        try bench.run(["ca", "-config", "ca.cnf", "-gencrl", "-out", "alice.crl"])
+        try bench.run(["crl", "-in", "alice.crl", "-outform", "DER", "-out", "alice.crl.der"])
 
-        rootPEM = try read("root.crt")
-        rootKeyPEM = try read("root.key")
-        intermediatePEM = try read("intermediate.crt")
-        intermediateKeyPEM = try read("intermediate.key")
-        alice = TestIdentity(chainPEM: try read("alice.crt"), keyPEM: try read("alice.key"))
-        bob = TestIdentity(chainPEM: try read("bob.crt"), keyPEM: try read("bob.key"))
-        carol = TestIdentity(chainPEM: try read("carol.crt") + intermediatePEM, keyPEM: try read("carol.key"))
-        emptyCRL = try read("empty.crl")
-        aliceRevokedCRL = try read("alice.crl")
-        aliceRevokedCRLDER = try read("alice.crl.der")
+        rootPEM = try bench.read("root.crt")
+        rootKeyPEM = try bench.read("root.key")
+        intermediatePEM = try bench.read("intermediate.crt")
+        intermediateKeyPEM = try bench.read("intermediate.key")
+        alice = try bench.identity("alice")
+        bob = try bench.identity("bob")
+        carol = try bench.identity("carol", chainedWith: ["intermediate"])
+        emptyCRL = try bench.read("empty.crl")
+        aliceRevokedCRL = try bench.read("alice.crl")
+        aliceRevokedCRLDER = try bench.read("alice.crl.der")
     }
 
     /// A trust store of the root with these CRL files' lists.
