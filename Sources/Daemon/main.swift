@@ -37,6 +37,7 @@ struct RunCommand: ParsableCommand {
         LoggingSystem.bootstrap { label in LineLogHandler(label: label, settings: logSettings) }
         let logger = Logger(label: "ferryd")
         for warning in loaded.warnings { logger.warning("configuration", metadata: ["warning": "\(warning)"]) }
+        for note in loaded.notes { logger.notice("configuration", metadata: ["note": "\(note)"]) }
         // The store takes the root's lock before anything touches staging: the .part files there may be another
         // running daemon's.
         let store: Store
@@ -69,6 +70,7 @@ struct CheckConfigCommand: ParsableCommand {
     func run() throws {
         let loaded = try DaemonRuntime.load(configPath: config)
         for warning in loaded.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
+        for note in loaded.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
         print(loaded.effectiveTOML, terminator: loaded.effectiveTOML.hasSuffix("\n") ? "" : "\n")
     }
 }

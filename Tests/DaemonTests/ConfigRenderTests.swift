@@ -14,6 +14,7 @@ final class ConfigRenderTests: XCTestCase {
         certificate = "certs/server \\"quoted\\" é.crt"
         private_key = "server.key"
         client_ca = "/etc/ferry/ca\\\\bundle.pem"
+        client_ca_namespaces = ["", "partner", "partner"]
         client_intermediates = "intermediates.pem"
         crl = ["crl/ca.crl", "/etc/ferry/intermediate.crl"]
         crl_stale = "refuse"

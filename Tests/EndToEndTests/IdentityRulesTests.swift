@@ -5,6 +5,12 @@ import Foundation
 import TestSupport
 import XCTest
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 final class IdentityRulesTests: XCTestCase {
     /// Signs a new Ed25519 leaf for `subject` with the test CA (or `issuer`), writing NAME.crt / NAME.key into `dir`.
     private func makeLeaf(_ env: TestEnvironment, _ name: String, subject: String, extensions: String,
@@ -71,5 +77,39 @@ final class IdentityRulesTests: XCTestCase {
         }
         XCTAssertEqual(daemon.logLines(message: "upload started").count, 0)
         daemon.assertRunning("after the refused identities")
+    }
+
+    func testTwoCAsAliceLiveApartUnlessMappedTogether() throws {
+        let env = try TestEnvironment(self)
+        let partnerCA = env.directory.appendingPathComponent("partner-ca").path
+        try env.ferryCA(["init", "--dir", partnerCA, "--name", "Partner CA"])
+        let partnerCerts = env.directory.appendingPathComponent("partner-certs").path
+        try env.ferryCA(["issue", "--dir", partnerCA, "--name", "alice", "--client", "--out", partnerCerts])
+        // Both CAs in the daemon's client_ca (the same file the clients use to check the server: harmless there).
+        let bundle = try Data(contentsOf: env.pki.caCertificate) + Data(contentsOf: URL(fileURLWithPath: partnerCA + "/ca.crt"))
+        try bundle.write(to: env.pki.caCertificate)
+        let partnerAlice = ClientCredentials(certificate: URL(fileURLWithPath: partnerCerts + "/alice.crt"),
+                                             key: URL(fileURLWithPath: partnerCerts + "/alice.key"), ca: env.pki.caCertificate)
+        let daemon = try Daemon.start(environment: env, workers: 1)
+        XCTAssertTrue(daemon.log.contains("identified as partner-ca:NAME"), daemon.log)
+        let source = try env.sourceDirectory("namespaces")
+        let ours = source.appendingPathComponent("ours.bin"), theirs = source.appendingPathComponent("theirs.bin")
+        try Content.write(Content.random(1000), to: ours)
+        try Content.write(Content.random(2000), to: theirs)
+        XCTAssertEqual(try env.upload([ours.path], to: daemon).status, 0)
+        XCTAssertEqual(try env.upload([theirs.path], to: daemon, as: partnerAlice).status, 0)
+        XCTAssertEqual(Content.size(of: daemon.area("alice").appendingPathComponent("ours.bin")), 1000)
+        XCTAssertEqual(Content.size(of: daemon.area("partner-ca:alice").appendingPathComponent("theirs.bin")), 2000)
+        XCTAssertNil(Content.size(of: daemon.area("alice").appendingPathComponent("theirs.bin")))
+
+        // Mapped together explicitly: the partner's alice is our alice.
+        let config = try String(contentsOf: daemon.configURL, encoding: .utf8)
+        try config.replacingOccurrences(of: "[identity]\n", with: "[identity]\nclient_ca_namespaces = [\"\", \"\"]\n")
+            .write(to: daemon.configURL, atomically: true, encoding: .utf8)
+        let before = daemon.logLines(message: "configuration reloaded").count
+        daemon.child.signal(SIGHUP)
+        XCTAssertTrue(waitUntil(timeout: 10) { daemon.logLines(message: "configuration reloaded").count > before }, daemon.log)
+        XCTAssertEqual(try env.upload([theirs.path], to: daemon, as: partnerAlice).status, 0)
+        XCTAssertEqual(Content.size(of: daemon.area("alice").appendingPathComponent("theirs.bin")), 2000)
     }
 }

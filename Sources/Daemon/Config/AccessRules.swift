@@ -34,6 +34,15 @@ enum AccessRules {
         return .success(hex)
     }
 
+    /// A namespace name: "" (the home namespace), or 1–64 of [A-Za-z0-9._-] not starting with "." — it begins the
+    /// identities of a CA's clients ("partner:alice"), which become directory names.
+    @Sendable static func namespaceEntry(_ text: String) -> Result<String, ConfigKey.EntryProblem> {
+        guard text.isEmpty || ClientNamespaces.isValidName(text) else {
+            return .failure(.init("is not a namespace name: \"\" or 1–64 letters, digits, '.', '-', '_', not starting with '.'"))
+        }
+        return .success(text)
+    }
+
     /// The protocol's admission policy for this configuration: the deny lists, and the store's rule for identities,
     /// so that a client whose identity can never be a directory (`a/b`, `..`, the staging name, a name against the
     /// Unicode policy) is refused in the handshake, saying why, instead of holding a session that fails every upload.

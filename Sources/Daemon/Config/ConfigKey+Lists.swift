@@ -28,9 +28,9 @@ extension ConfigKey {
     }
 
     /// Strings, each checked (and normalised) by `entry`, which returns the value to keep or throws why not; none by
-    /// default, no repeats.
+    /// default, no repeats unless `allowsRepeats` (a list whose positions mean something).
     static func strings(_ section: String, _ name: String, _ field: Field<[String]>, entryDescription: String,
-                        reloadable: Bool, doc: String,
+                        reloadable: Bool, doc: String, allowsRepeats: Bool = false,
                         entry: @escaping @Sendable (String) -> Result<String, EntryProblem>) -> ConfigKey {
         ConfigKey(
             section: section, name: name, doc: doc, reloadable: reloadable,
@@ -41,7 +41,7 @@ extension ConfigKey {
                 for text in try reader.stringOrStrings() {
                     switch entry(text) {
                     case .success(let value):
-                        guard !values.contains(value) else { throw reader.invalid("lists \"\(text)\" twice") }
+                        guard allowsRepeats || !values.contains(value) else { throw reader.invalid("lists \"\(text)\" twice") }
                         values.append(value)
                     case .failure(let problem):
                         throw reader.invalid("entry \(TOMLText.quoted(text)) \(problem.reason)")

@@ -33,6 +33,11 @@ enum ConfigKeys {
               doc: "The certificate's private key (PEM); a bare file name is taken from $CREDENTIALS_DIRECTORY when set."),
         .path("identity", "client_ca", \.identity.clientCA, default: nil, isDirectory: false, reloadable: true,
               doc: "CA bundle (PEM) that client certificates must chain to."),
+        .strings("identity", "client_ca_namespaces", \.identity.clientCANamespaces, entryDescription: "namespace names",
+                 reloadable: true,
+                 doc: "One namespace per certificate of client_ca, in file order: \"\" keeps its clients' identities as they "
+                     + "are, \"partner\" makes them partner:NAME; default: the first CA \"\", each other its own.",
+                 allowsRepeats: true, entry: AccessRules.namespaceEntry),
         .paths("identity", "client_intermediates", \.identity.clientIntermediates, reloadable: true,
                doc: "Intermediate CA certificates (PEM) a client's chain may pass through; none by default: clients must "
                    + "be issued directly by a CA in client_ca."),

@@ -13,14 +13,19 @@ import Protocol
 
 struct ClientTrust {
     let store: TrustStore
+    /// The namespace of each CA's clients (ClientNamespaces), for the protocol's ClientAdmission.
+    let namespaces: [[UInt8]: String]
     let warnings: [String]
+    /// What the operator should see at start but is not a problem (automatic namespaces).
+    let notes: [String]
 
-    static func load(bundlePEM: [UInt8], bundlePath: String, intermediateFiles: [URL], crlFiles: [URL],
-                     stale: StaleRevocationListPolicy, now: Int64) throws(ClientTrustError) -> ClientTrust {
+    static func load(bundlePEM: [UInt8], bundlePath: String, namespaces configured: [String], intermediateFiles: [URL],
+                     crlFiles: [URL], stale: StaleRevocationListPolicy, now: Int64) throws(ClientTrustError) -> ClientTrust {
         let anchors: [Certificate]
         do { anchors = try Certificate.chain(fromPEM: bundlePEM) } catch {
             throw ClientTrustError("identity.client_ca (\(bundlePath)): \(error)")
         }
+        let (namespaces, notes) = try ClientNamespaces.assign(anchors: anchors, configured: configured)
         var intermediates: [Certificate] = []
         for file in intermediateFiles {
             let bytes: [UInt8]
@@ -57,7 +62,7 @@ struct ClientTrust {
         } catch {
             throw ClientTrustError("identity.client_ca (\(bundlePath)): \(error)")
         }
-        return ClientTrust(store: store, warnings: warnings)
+        return ClientTrust(store: store, namespaces: namespaces, warnings: warnings, notes: notes)
     }
 
     private static func readCRLs(_ file: URL) throws(ClientTrustError) -> [RevocationList] {

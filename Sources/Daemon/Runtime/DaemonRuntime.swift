@@ -18,6 +18,8 @@ struct DaemonRuntime {
     /// What the operator should know but that does not stop the daemon (a CA without a CRL, a stale CRL): logged at
     /// start and reload, printed by check-config.
     let warnings: [String]
+    /// What is worth a line in the log at start and reload but is no problem (where each CA's clients go).
+    let notes: [String]
 
     static func load(configPath: String) throws -> DaemonRuntime {
         let config: DaemonConfig
@@ -26,10 +28,11 @@ struct DaemonRuntime {
     }
 
     /// A runtime whose settings were already resolved (a reload keeping what needs a restart).
-    init(config: DaemonConfig, settings: RuntimeSettings, warnings: [String] = []) {
+    init(config: DaemonConfig, settings: RuntimeSettings, warnings: [String] = [], notes: [String] = []) {
         self.config = config
         self.settings = settings
         self.warnings = warnings
+        self.notes = notes
     }
 
     init(config: DaemonConfig, now: Int64) throws {
@@ -44,6 +47,7 @@ struct DaemonRuntime {
         let trust: ClientTrust
         do {
             trust = try ClientTrust.load(bundlePEM: clientCA, bundlePath: config.identity.clientCA.path,
+                                         namespaces: config.identity.clientCANamespaces,
                                          intermediateFiles: config.identity.clientIntermediates,
                                          crlFiles: config.identity.crl, stale: config.identity.crlStale, now: now)
         } catch {
@@ -52,6 +56,8 @@ struct DaemonRuntime {
         warnings = trust.warnings
         var protocolConfiguration = ServerConfiguration(identity: identity, clientTrust: trust.store)
         protocolConfiguration.admission = AccessRules.admission(config.access, staging: config.storage.staging)
+        protocolConfiguration.admission.namespaces = trust.namespaces
+        notes = trust.notes
         protocolConfiguration.preferences = config.protocolPreferences()
         protocolConfiguration.rotation = config.rotationPolicy()
         guard !Set(protocolConfiguration.preferences.signatureSchemes).isDisjoint(with: identity.key.schemes) else {

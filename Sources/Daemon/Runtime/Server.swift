@@ -68,8 +68,9 @@ final class Server {
         config.storage.staging = runtime.config.storage.staging
         config.metrics.listen = runtime.config.metrics.listen
         let changed = config.changedKeys(from: runtime.config)
-        runtime = DaemonRuntime(config: config, settings: applied, warnings: next.warnings)
+        runtime = DaemonRuntime(config: config, settings: applied, warnings: next.warnings, notes: next.notes)
         for warning in next.warnings { logger.warning("configuration", metadata: ["warning": "\(warning)"]) }
+        for note in next.notes { logger.notice("configuration", metadata: ["note": "\(note)"]) }
         logSettings.update(level: config.log.level, format: config.log.format)
         for worker in workers { worker.send(.reload(applied)) }
         logger.info("configuration reloaded", metadata: ["changed": "\(changed.isEmpty ? "nothing" : changed.joined(separator: ","))"])

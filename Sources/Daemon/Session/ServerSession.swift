@@ -102,7 +102,7 @@ final class ServerSession {
                 metrics.handshakeSucceeded()
             }
             identity = parameters.peerIdentity
-            peer = VerifiedPeer(identity: parameters.peerIdentity, chain: parameters.peerChain)
+            peer = parameters.peer
             logger[metadataKey: "client"] = "\(parameters.peerIdentity)"
             upload.setClient(parameters.peerIdentity)
             logger.info("session established", metadata: [

@@ -419,20 +419,21 @@ public final class TrustStore: @unchecked Sendable {
     /// X509_V_FLAG_X509_STRICT's profile rules (they
     /// reject, among others, leaves without an authorityKeyIdentifier, which OpenSSL 1.1's `x509 -req` and other tools
     /// did not add). The leaf's key must be one Ferry verifies signatures with (`PublicKey.schemes`), else `.weakKey`.
+    ///
+    /// Returns the DER of the trust anchor the path ended at (the bundle certificate reached): which CA vouches for
+    /// the peer, for a server that keeps each CA's clients apart.
+    @discardableResult
     public func verify(chain: [Certificate], purpose: CertificatePurpose, expectedName: String?,
-                       unixTime: Int64) throws(CertificateVerificationError) {
+                       unixTime: Int64) throws(CertificateVerificationError) -> [UInt8] {
         guard let leaf = chain.first else { throw CertificateVerificationError(.noCertificate) }
         guard chain.count <= Self.maximumChainLength else {
             throw CertificateVerificationError(
                 .chainTooLong, "\(chain.count) certificates sent, at most \(Self.maximumChainLength)")
         }
-        try withExtendedLifetime(chain) { () throws(CertificateVerificationError) in
+        let anchor = try withExtendedLifetime(chain) { () throws(CertificateVerificationError) -> [UInt8] in
             try buildAndCheckPath(leaf: leaf, intermediates: chain.dropFirst(), purpose: purpose,
                                   expectedName: expectedName, unixTime: unixTime)
         }
-        // OpenSSL checked the path, not what Ferry can do with the key: the leaf must be able to verify a
-        // CertificateVerify. PublicKey.schemes is the one list of what Ferry verifies (empty for RSA < 2048 bits,
-        // curves other than P-256 / P-384, Ed448, RSA-PSS-only keys, DSA …).
         // A client certificate that is a CA could issue "clients" of its own; only end-entity certificates identify
         // clients. (A server's leaf is not held to this: a pinned self-signed server certificate made by
         // `openssl req -x509` carries CA:TRUE by default, and a server's certificate mints no identities.)
@@ -441,6 +442,9 @@ public final class TrustStore: @unchecked Sendable {
                 .notEndEntity, "the client's certificate is a CA certificate (basicConstraints CA:TRUE); a client needs an "
                     + "end-entity certificate (ferry ca issue --client)")
         }
+        // OpenSSL checked the path, not what Ferry can do with the key: the leaf must be able to verify a
+        // CertificateVerify. PublicKey.schemes is the one list of what Ferry verifies (empty for RSA < 2048 bits,
+        // curves other than P-256 / P-384, Ed448, RSA-PSS-only keys, DSA …).
         if leaf.publicKey.schemes.isEmpty {
             throw CertificateVerificationError(
                 .weakKey, "leaf key \(Self.keyDescription(leaf.x509)) is not one Ferry verifies signatures with")
@@ -452,11 +456,13 @@ public final class TrustStore: @unchecked Sendable {
            X509_get_key_usage(leaf.x509) & UInt32(KU_DIGITAL_SIGNATURE) == 0 {
             throw CertificateVerificationError(.wrongPurpose, "the leaf's keyUsage does not allow digitalSignature")
         }
+        return anchor
     }
 
+    /// Returns the anchor's DER.
     private func buildAndCheckPath(leaf: Certificate, intermediates: ArraySlice<Certificate>,
                                    purpose: CertificatePurpose, expectedName: String?,
-                                   unixTime: Int64) throws(CertificateVerificationError) {
+                                   unixTime: Int64) throws(CertificateVerificationError) -> [UInt8] {
         // The stack only borrows the X509 references (sk_X509_free, not pop_free); `chain` keeps them alive.
         guard let untrusted = copenssl_sk_x509_new() else { throw Self.libraryFailure("sk_X509_new_null") }
         defer { copenssl_sk_x509_free(untrusted) }
@@ -507,28 +513,37 @@ public final class TrustStore: @unchecked Sendable {
             guard code != X509_V_OK else { throw CertificateVerificationError(.other, queue) }
             throw CertificateVerificationError.fromVerifyResult(code, depth: depth)
         }
-        if let permittedIntermediates { try Self.checkIntermediates(context, permitted: permittedIntermediates) }
+        guard let path = X509_STORE_CTX_get0_chain(context), copenssl_sk_x509_num(path) > 0,
+              let top = copenssl_sk_x509_value(path, copenssl_sk_x509_num(path) - 1) else {
+            throw Self.libraryFailure("X509_STORE_CTX_get0_chain")
+        }
+        if let permittedIntermediates { try Self.checkIntermediates(path, permitted: permittedIntermediates) }
+        return try Self.der(of: top)
     }
 
     /// Every certificate strictly between the leaf and the anchor of the path OpenSSL built must be permitted.
-    private static func checkIntermediates(_ context: OpaquePointer, permitted: Set<[UInt8]>) throws(CertificateVerificationError) {
-        guard let path = X509_STORE_CTX_get0_chain(context) else { throw libraryFailure("X509_STORE_CTX_get0_chain") }
+    private static func checkIntermediates(_ path: OpaquePointer, permitted: Set<[UInt8]>) throws(CertificateVerificationError) {
         let count = copenssl_sk_x509_num(path)
         guard count > 2 else { return }
         for depth in 1..<(count - 1) {
             guard let x509 = copenssl_sk_x509_value(path, depth) else { throw libraryFailure("sk_X509_value") }
-            let length = i2d_X509(x509, nil)
-            guard length > 0 else { throw libraryFailure("i2d_X509") }
-            let der = [UInt8](unsafeUninitializedCapacity: Int(length)) { buffer, initialized in
-                var cursor = buffer.baseAddress
-                initialized = i2d_X509(x509, &cursor) == length ? Int(length) : 0
-            }
-            guard permitted.contains(der) else {
+            guard permitted.contains(try der(of: x509)) else {
                 throw CertificateVerificationError(
                     .untrustedIntermediate, "the chain passes through \"\(distinguishedNameText(X509_get_subject_name(x509)))\" "
                         + "at depth \(depth), which is not a permitted intermediate CA")
             }
         }
+    }
+
+    private static func der(of x509: OpaquePointer) throws(CertificateVerificationError) -> [UInt8] {
+        let length = i2d_X509(x509, nil)
+        guard length > 0 else { throw libraryFailure("i2d_X509") }
+        let der = [UInt8](unsafeUninitializedCapacity: Int(length)) { buffer, initialized in
+            var cursor = buffer.baseAddress
+            initialized = i2d_X509(x509, &cursor) == length ? Int(length) : 0
+        }
+        guard der.count == Int(length) else { throw libraryFailure("i2d_X509") }
+        return der
     }
 
     private static func setExpectedName(_ name: String, on parameters: OpaquePointer) throws(CertificateVerificationError) {

@@ -5,14 +5,25 @@
 // Deciding after the proof of possession, not on the Certificate message, means a refusal is only ever said to the
 // holder of the key: anyone may replay a public certificate, and learns nothing from it.
 
-/// The peer as the handshake verified it: its identity (§6.9 item 9) and the chain it sent, leaf first.
+/// The peer as the handshake verified it: its identity (§6.9 item 9), the chain it sent (leaf first), the DER of the
+/// trust anchor its path ended at, and — on a server that keeps each CA's clients apart — the namespace of that CA.
 public struct VerifiedPeer: Sendable, Equatable {
-    public let identity: String
+    /// The identity the certificate states.
+    public let certificateIdentity: String
     public let chain: [Certificate]
+    public let anchor: [UInt8]
+    /// "" for the server's home namespace (and always on a client).
+    public var namespace: String = ""
 
-    public init(identity: String, chain: [Certificate]) {
-        self.identity = identity
+    public init(certificateIdentity: String, chain: [Certificate], anchor: [UInt8]) {
+        self.certificateIdentity = certificateIdentity
         self.chain = chain
+        self.anchor = anchor
+    }
+
+    /// What the application sees: "alice", or "partner:alice" for a client of a CA with the namespace "partner".
+    public var identity: String {
+        namespace.isEmpty ? certificateIdentity : namespace + ClientAdmission.namespaceSeparator + certificateIdentity
     }
 }
 
@@ -24,11 +35,31 @@ public struct ClientAdmission: Sendable {
     public var deniedFingerprints: Set<[UInt8]> = []
     /// The application's rule for identities it can serve: nil when `identity` is fine, else why not.
     public var identityRule: (@Sendable (String) -> String?)?
+    /// The namespace of each CA's clients, by the CA certificate's DER; a CA not listed is in the home namespace ("").
+    /// Two CAs given the same namespace share it: a client "alice" of either is the same "alice".
+    public var namespaces: [[UInt8]: String] = [:]
+
+    /// Between a namespace and the certificate's identity: "partner:alice".
+    public static let namespaceSeparator = ":"
 
     public init() {}
 
-    /// Why `peer` may not connect, as the alert to close with; nil when it may.
+    /// `peer` with the namespace of the CA its path ended at.
+    public func namespaced(_ peer: VerifiedPeer) -> VerifiedPeer {
+        var peer = peer
+        peer.namespace = namespaces[peer.anchor] ?? ""
+        return peer
+    }
+
+    /// Why `peer` (namespaced) may not connect, as the alert to close with; nil when it may.
     public func refusal(of peer: VerifiedPeer) -> ProtocolError? {
+        // A home-namespace identity that reads like another namespace's ("partner:alice" in a CN) would share that
+        // client's area and rights.
+        if peer.namespace.isEmpty, let colon = peer.certificateIdentity.firstIndex(of: ":"),
+           Set(namespaces.values).contains(String(peer.certificateIdentity[..<colon])) {
+            return ProtocolError(.accessDenied, "identity \"\(peer.certificateIdentity)\" would be taken for a client of "
+                + "the namespace \"\(peer.certificateIdentity[..<colon])\"")
+        }
         if deniedIdentities.contains(peer.identity) {
             return ProtocolError(.accessDenied, "identity \"\(peer.identity)\" is denied")
         }
@@ -48,11 +79,19 @@ extension ServerConfiguration {
     /// `clientTrust` (with its current CRLs) at `unixTime`, then `admission`. What a server does for every live
     /// session when its trust or policy changes, so that revoking or denying takes effect at once.
     public func recheck(_ peer: VerifiedPeer, unixTime: Int64) -> ProtocolError? {
+        let anchor: [UInt8]
         do {
-            try clientTrust.verify(chain: peer.chain, purpose: .clientAuth, expectedName: nil, unixTime: unixTime)
+            anchor = try clientTrust.verify(chain: peer.chain, purpose: .clientAuth, expectedName: nil, unixTime: unixTime)
         } catch {
             return ProtocolError.certificate(error)
         }
-        return admission.refusal(of: peer)
+        let now = admission.namespaced(VerifiedPeer(certificateIdentity: peer.certificateIdentity, chain: peer.chain,
+                                                    anchor: anchor))
+        // Its files live under the identity it had: a session whose client would now be someone else ends.
+        guard now.identity == peer.identity else {
+            return ProtocolError(.accessDenied, "the client's identity is now \"\(now.identity)\", no longer "
+                + "\"\(peer.identity)\" (its CA's namespace changed)")
+        }
+        return admission.refusal(of: now)
     }
 }

@@ -33,7 +33,7 @@ struct ClientHandshake {
         case sentClientHello(initiators: [KeyExchangeInitiator], transcript: Transcript)
         case awaitServerParameters(HandshakeKeys, clientScheme: SignatureScheme)
         case awaitCertificate(HandshakeKeys, clientScheme: SignatureScheme, server: ServerParameters)
-        case awaitCertificateVerify(HandshakeKeys, clientScheme: SignatureScheme, server: ServerParameters, chain: [Certificate])
+        case awaitCertificateVerify(HandshakeKeys, clientScheme: SignatureScheme, server: ServerParameters, chain: [Certificate], anchor: [UInt8])
         case awaitFinished(HandshakeKeys, clientScheme: SignatureScheme, server: ServerParameters,
                            serverScheme: SignatureScheme, peer: VerifiedPeer)
         case done
@@ -77,17 +77,17 @@ struct ClientHandshake {
             state = .awaitCertificate(keys, clientScheme: scheme, server: parameters)
 
         case (.awaitCertificate(var keys, let scheme, let server), .certificate):
-            let chain = try PeerAuthentication.verifyChain(body, trust: configuration.serverTrust, purpose: .serverAuth,
-                                                           expectedName: configuration.serverName, now: now)
+            let (chain, anchor) = try PeerAuthentication.verifyChain(body, trust: configuration.serverTrust, purpose: .serverAuth,
+                                                                     expectedName: configuration.serverName, now: now)
             guard !chain.isEmpty else { throw ProtocolError(.badCertificate, "empty chain") }
             keys.record(type, body)
-            state = .awaitCertificateVerify(keys, clientScheme: scheme, server: server, chain: chain)
+            state = .awaitCertificateVerify(keys, clientScheme: scheme, server: server, chain: chain, anchor: anchor)
 
-        case (.awaitCertificateVerify(var keys, let scheme, let server, let chain), .certificateVerify):
+        case (.awaitCertificateVerify(var keys, let scheme, let server, let chain, let anchor), .certificateVerify):
             let serverScheme = try PeerAuthentication.verifySignature(
                 body, leaf: chain[0], accepted: configuration.preferences.signatureSchemes,
                 context: SignedContent.serverContext, transcriptHash: keys.transcript.currentHash)
-            let peer = VerifiedPeer(identity: try PeerAuthentication.identity(of: chain[0]), chain: chain)
+            let peer = VerifiedPeer(certificateIdentity: try PeerAuthentication.identity(of: chain[0]), chain: chain, anchor: anchor)
             keys.record(type, body)
             state = .awaitFinished(keys, clientScheme: scheme, server: server, serverScheme: serverScheme, peer: peer)
 
@@ -175,7 +175,7 @@ struct ClientHandshake {
         let parameters = SessionParameters(
             version: keys.negotiated.version, cipherSuite: keys.negotiated.cipherSuite, group: keys.negotiated.group,
             hash: keys.negotiated.hash, serverSignature: serverScheme, clientSignature: clientScheme,
-            peerIdentity: peer.identity, peerChain: peer.chain, rotation: policy,
+            peer: peer, rotation: policy,
             maxDataChunk: Int(server.maxDataChunk))
         return SecureChannel(records: records, parameters: parameters, sendPolicy: policy, receivePolicy: configuration.rotation)
     }

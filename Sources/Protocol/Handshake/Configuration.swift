@@ -140,12 +140,16 @@ public struct SessionParameters: Sendable, Equatable {
     /// The scheme the server signed with, and the one the client signed with.
     public let serverSignature: SignatureScheme
     public let clientSignature: SignatureScheme
-    /// The verified identity of the peer: certificate CN, else first subjectAltName.
-    public let peerIdentity: String
-    /// The chain the peer sent (leaf first), as verified: for checking it again later (a reload with new CRLs).
-    public let peerChain: [Certificate]
+    /// The peer as verified: its identity, chain and anchor (kept for checking it again later: a reload with new CRLs).
+    public let peer: VerifiedPeer
     /// The rotation policy in force for this session (the stricter of both sides').
     public let rotation: RotationPolicy
     /// Largest Data chunk this session uses.
     public let maxDataChunk: Int
+
+    /// The verified identity of the peer: certificate CN, else first subjectAltName; on a server, prefixed with the
+    /// namespace of the client's CA when it has one (ClientAdmission).
+    public var peerIdentity: String { peer.identity }
+    /// The chain the peer sent (leaf first), as verified.
+    public var peerChain: [Certificate] { peer.chain }
 }

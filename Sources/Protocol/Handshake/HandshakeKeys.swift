@@ -54,8 +54,9 @@ struct HandshakeKeys {
 /// Certificate and signature steps common to both sides.
 enum PeerAuthentication {
     /// Parses and verifies a received Certificate message against `trust`.
+    /// The peer's chain, verified, and the DER of the anchor its path ended at.
     static func verifyChain(_ body: ArraySlice<UInt8>, trust: TrustStore, purpose: CertificatePurpose,
-                            expectedName: String?, now: Now) throws(ProtocolError) -> [Certificate] {
+                            expectedName: String?, now: Now) throws(ProtocolError) -> (chain: [Certificate], anchor: [UInt8]) {
         let message = try CertificateMessage.decode(body)
         var chain: [Certificate] = []
         for der in message.chain {
@@ -64,11 +65,11 @@ enum PeerAuthentication {
             }
         }
         do {
-            try trust.verify(chain: chain, purpose: purpose, expectedName: expectedName, unixTime: now.unixSeconds)
+            let anchor = try trust.verify(chain: chain, purpose: purpose, expectedName: expectedName, unixTime: now.unixSeconds)
+            return (chain, anchor)
         } catch {
             throw ProtocolError.certificate(error)
         }
-        return chain
     }
 
     /// Checks a CertificateVerify: the scheme is one we accept and fits the leaf's key, and the signature verifies

@@ -27,7 +27,7 @@ struct ServerHandshake {
     private enum State {
         case awaitClientHello
         case awaitCertificate(HandshakeKeys, serverScheme: SignatureScheme)
-        case awaitCertificateVerify(HandshakeKeys, serverScheme: SignatureScheme, chain: [Certificate])
+        case awaitCertificateVerify(HandshakeKeys, serverScheme: SignatureScheme, chain: [Certificate], anchor: [UInt8])
         case awaitFinished(HandshakeKeys, serverScheme: SignatureScheme, clientScheme: SignatureScheme, peer: VerifiedPeer)
         case done
     }
@@ -47,18 +47,19 @@ struct ServerHandshake {
             state = .awaitCertificate(keys, serverScheme: scheme)
 
         case (.awaitCertificate(var keys, let scheme), .certificate):
-            let chain = try PeerAuthentication.verifyChain(body, trust: configuration.clientTrust, purpose: .clientAuth,
-                                                           expectedName: nil, now: now)
+            let (chain, anchor) = try PeerAuthentication.verifyChain(body, trust: configuration.clientTrust,
+                                                                     purpose: .clientAuth, expectedName: nil, now: now)
             guard !chain.isEmpty else { throw ProtocolError(.badCertificate, "empty chain") }
             keys.record(type, body)
-            state = .awaitCertificateVerify(keys, serverScheme: scheme, chain: chain)
+            state = .awaitCertificateVerify(keys, serverScheme: scheme, chain: chain, anchor: anchor)
 
-        case (.awaitCertificateVerify(var keys, let serverScheme, let chain), .certificateVerify):
+        case (.awaitCertificateVerify(var keys, let serverScheme, let chain, let anchor), .certificateVerify):
             let clientScheme = try PeerAuthentication.verifySignature(
                 body, leaf: chain[0], accepted: configuration.preferences.signatureSchemes,
                 context: SignedContent.clientContext, transcriptHash: keys.transcript.currentHash)
             // The client has proven its key: now the server's own policy (deny list, identity rules) may refuse it.
-            let peer = VerifiedPeer(identity: try PeerAuthentication.identity(of: chain[0]), chain: chain)
+            let peer = configuration.admission.namespaced(
+                VerifiedPeer(certificateIdentity: try PeerAuthentication.identity(of: chain[0]), chain: chain, anchor: anchor))
             if let refusal = configuration.admission.refusal(of: peer) { throw refusal }
             keys.record(type, body)
             state = .awaitFinished(keys, serverScheme: serverScheme, clientScheme: clientScheme, peer: peer)
@@ -72,7 +73,7 @@ struct ServerHandshake {
             let parameters = SessionParameters(
                 version: keys.negotiated.version, cipherSuite: keys.negotiated.cipherSuite, group: keys.negotiated.group,
                 hash: keys.negotiated.hash, serverSignature: serverScheme, clientSignature: clientScheme,
-                peerIdentity: peer.identity, peerChain: peer.chain, rotation: configuration.rotation,
+                peer: peer, rotation: configuration.rotation,
                 maxDataChunk: configuration.maxDataChunk)
             return SecureChannel(records: records, parameters: parameters, sendPolicy: configuration.rotation,
                                  receivePolicy: configuration.rotation)

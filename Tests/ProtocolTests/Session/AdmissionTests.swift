@@ -57,8 +57,11 @@ final class AdmissionTests: XCTestCase {
 
     func testRecheckAppliesNewTrustAndPolicy() throws {
         var server = try Fixtures.serverConfiguration()
-        let peer = VerifiedPeer(identity: "alice", chain: try aliceChain())
         let now = pki.validUnixTime
+        let anchor = try server.clientTrust.verify(chain: try aliceChain(), purpose: .clientAuth, expectedName: nil,
+                                                   unixTime: now)
+        XCTAssertEqual(anchor, try Certificate.chain(fromPEM: pki.caPEM)[0].der, "the path ends at the CA")
+        let peer = VerifiedPeer(certificateIdentity: "alice", chain: try aliceChain(), anchor: anchor)
         XCTAssertNil(server.recheck(peer, unixTime: now))
         server.admission.deniedIdentities = ["alice"]
         XCTAssertEqual(server.recheck(peer, unixTime: now)?.alert, .accessDenied)
@@ -67,5 +70,53 @@ final class AdmissionTests: XCTestCase {
         XCTAssertEqual(server.recheck(peer, unixTime: now)?.alert, .unknownCA, "the CA was replaced")
         server.clientTrust = try TrustStore(pemBundle: pki.caPEM)
         XCTAssertEqual(server.recheck(peer, unixTime: pki.expiredUnixTime)?.alert, .certificateExpired)
+    }
+
+    // MARK: Namespaces
+
+    /// A server trusting the test CA and the other CA; `partner` is the other CA's namespace ("" maps it home).
+    private func twoCAs(partner: String) throws -> ServerConfiguration {
+        var server = try Fixtures.serverConfiguration(clientCA: pki.caPEM + pki.otherCAPEM)
+        server.admission.namespaces = [try Certificate.chain(fromPEM: pki.otherCAPEM)[0].der: partner]
+        return server
+    }
+
+    private func identity(of client: TestIdentity, on server: ServerConfiguration) throws -> String? {
+        var pair = try SessionPair(client: Fixtures.clientConfiguration(client), server: server)
+        pair.pump()
+        return pair.serverEvents.compactMap { event -> String? in
+            if case .handshakeCompleted(let parameters) = event { return parameters.peerIdentity }
+            return nil
+        }.first
+    }
+
+    func testEachCAsClientsLiveInTheirOwnNamespaceUnlessMappedTogether() throws {
+        let separate = try twoCAs(partner: "partner")
+        XCTAssertEqual(try identity(of: pki.client(.ecdsaP256), on: separate), "alice")
+        XCTAssertEqual(try identity(of: pki.otherCAClient, on: separate), "partner:alice", "the other CA's alice")
+        let together = try twoCAs(partner: "")
+        XCTAssertEqual(try identity(of: pki.otherCAClient, on: together), "alice", "mapped together explicitly")
+    }
+
+    func testAHomeIdentityThatReadsLikeANamespacedOneIsRefused() throws {
+        let server = try twoCAs(partner: "partner")
+        let chain = try aliceChain()
+        let home = server.admission.namespaced(VerifiedPeer(certificateIdentity: "partner:alice", chain: chain,
+                                                            anchor: try Certificate.chain(fromPEM: pki.caPEM)[0].der))
+        XCTAssertEqual(server.admission.refusal(of: home)?.alert, .accessDenied)
+        let ipv6 = server.admission.namespaced(VerifiedPeer(certificateIdentity: "2001:db8::1", chain: chain,
+                                                            anchor: try Certificate.chain(fromPEM: pki.caPEM)[0].der))
+        XCTAssertNil(server.admission.refusal(of: ipv6), "a colon alone is fine")
+    }
+
+    func testRecheckEndsASessionWhoseIdentityWouldChange() throws {
+        var server = try twoCAs(partner: "partner")
+        let otherChain = try Certificate.chain(fromPEM: pki.otherCAClient.chainPEM)
+        let anchor = try server.clientTrust.verify(chain: otherChain, purpose: .clientAuth, expectedName: nil,
+                                                   unixTime: pki.validUnixTime)
+        let peer = server.admission.namespaced(VerifiedPeer(certificateIdentity: "alice", chain: otherChain, anchor: anchor))
+        XCTAssertNil(server.recheck(peer, unixTime: pki.validUnixTime))
+        server.admission.namespaces = [:]  // the reload maps the partner CA home: its alice would become ours
+        XCTAssertEqual(server.recheck(peer, unixTime: pki.validUnixTime)?.alert, .accessDenied)
     }
 }
