@@ -65,7 +65,8 @@ enum ConfigKeys {
         .algorithms("protocol", "signatures", \.protocol.signatures,
                     default: [.ed25519, .ecdsaSecp256r1SHA256, .ecdsaSecp384r1SHA384, .rsaPSSSHA256, .rsaPSSSHA384,
                               .rsaPSSSHA512],
-                    reloadable: true, doc: "Handshake signature schemes accepted, most preferred first."),
+                    reloadable: true,
+                    doc: "Signature schemes clients may sign with, most preferred first (the server's own follows from its key)."),
         .byteSize("protocol", "rotate_after_bytes", \.protocol.rotateAfterBytes, default: 1 << 30,
                   max: KeyUsageLimits.maxRotateAfterBytes(.chacha20Poly1305), reloadable: true,
                   doc: "Rotate a direction's keys after this much data, at most the ciphers' AEAD usage limit "

@@ -42,10 +42,8 @@ struct DaemonRuntime {
         var protocolConfiguration = ServerConfiguration(identity: identity, clientTrust: trust)
         protocolConfiguration.preferences = config.protocolPreferences()
         protocolConfiguration.rotation = config.rotationPolicy()
-        guard !Set(protocolConfiguration.preferences.signatureSchemes).isDisjoint(with: identity.key.schemes) else {
-            throw ValidationError("protocol.signatures allows none of the schemes the server key signs with "
-                + "(\(identity.key.schemes.map(\.name).joined(separator: ", ")))")
-        }
+        // protocol.signatures is what clients may sign with; the server signs with what its key makes (PROTOCOL.md §4),
+        // so the list need not hold the server's own scheme.
         try Self.prepareStorage(root: config.storage.root, staging: config.storage.staging)
         settings = RuntimeSettings(
             listen: config.server.listen, workers: config.workerCount(), protocolConfiguration: protocolConfiguration,
