@@ -40,6 +40,9 @@ static inline int copenssl_sk_general_name_push(GENERAL_NAMES *sk, GENERAL_NAME 
     return sk_GENERAL_NAME_push(sk, name);
 }
 
+/* X509_NAME_print_ex flags for the RFC 2253 one-line form ("CN=server,O=Example"): a composite macro. */
+static inline unsigned long copenssl_xn_flag_rfc2253(void) { return XN_FLAG_RFC2253; }
+
 /* Key agreement (crypto layer): OSSL_PARAM_BLD builds the "pub" BIGNUM parameter of an FFDHE peer key, which
  * OSSL_PARAM_construct_BN could only take in native byte order. */
 #include <openssl/param_build.h>

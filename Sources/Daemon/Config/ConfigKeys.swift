@@ -33,6 +33,8 @@ enum ConfigKeys {
               doc: "The certificate's private key (PEM); a bare file name is taken from $CREDENTIALS_DIRECTORY when set."),
         .path("identity", "client_ca", \.identity.clientCA, default: nil, isDirectory: false, reloadable: true,
               doc: "CA bundle (PEM) that client certificates must chain to."),
+        .optionalPath("identity", "server_ca", \.identity.serverCA, whenEmpty: "client_ca", reloadable: true,
+                      doc: "CA bundle (PEM) clients verify the server with, if not client_ca; only checked, never sent."),
 
         // MARK: [storage]
         .path("storage", "root", \.storage.root, default: "/var/lib/ferry", isDirectory: true, reloadable: false,

@@ -29,6 +29,8 @@ struct DaemonConfig: Equatable, Sendable {
         var certificate = DaemonConfig.unsetPath
         var privateKey = DaemonConfig.unsetPath
         var clientCA = DaemonConfig.unsetPath
+        /// The bundle the server's own chain is checked against; nil = clientCA (one CA issues both).
+        var serverCA: URL? = nil
     }
 
     struct StorageSection: Equatable, Sendable {

@@ -1,15 +1,19 @@
 // From a configuration file to what the daemon runs with: the config validated, the certificate, key and client CA
-// read and checked against each other, the storage root and staging directory created. Every failure is one clear
-// message naming the file or key (no stack traces for operators).
+// read and checked against each other and the server's chain as clients will check it (ServerCertificateCheck), the
+// storage root and staging directory created. Every failure is one clear message naming the file or key (no stack
+// traces for operators).
 import ArgumentParser
 import Foundation
 import Logging
+import Platform
 import Protocol
 import Store
 
 struct DaemonRuntime {
     let config: DaemonConfig
     let settings: RuntimeSettings
+    /// Certificate warnings (expiring soon) and every certificate's expiry, for the log, check-config and metrics.
+    var certificates = CertificateReport()
     var logLevel: Logger.Level { config.log.level }
     var logFormat: LogFormat { config.log.format }
     var effectiveTOML: String { config.renderEffective() }
@@ -26,20 +30,24 @@ struct DaemonRuntime {
         self.settings = settings
     }
 
-    init(config: DaemonConfig) throws {
+    /// `now`: the time certificates are checked at (Unix seconds).
+    init(config: DaemonConfig, now: Int64 = SystemClock.unixSeconds()) throws {
         self.config = config
         let chain = try Self.read(config.identity.certificate, "identity.certificate")
         let key = try Self.read(config.identity.privateKey, "identity.private_key")
         let clientCA = try Self.read(config.identity.clientCA, "identity.client_ca")
         let identity: Identity
         do { identity = try Identity(chainPEM: chain, keyPEM: key) } catch {
-            throw ValidationError("identity.certificate / identity.private_key: \(error)")
+            throw ValidationError("identity.certificate (\(config.identity.certificate.path)) / identity.private_key "
+                + "(\(config.identity.privateKey.path)): \(error)")
         }
-        let trust: TrustStore
-        do { trust = try TrustStore(pemBundle: clientCA) } catch {
-            throw ValidationError("identity.client_ca (\(config.identity.clientCA.path)): \(error)")
+        let clientBundle = try Self.bundle(clientCA, "identity.client_ca", config.identity.clientCA)
+        let serverBundle = try config.identity.serverCA.map { url in
+            try Self.bundle(Self.read(url, "identity.server_ca"), "identity.server_ca", url)
         }
-        var protocolConfiguration = ServerConfiguration(identity: identity, clientTrust: trust)
+        certificates = try ServerCertificateCheck.check(identity: identity, certificatePath: config.identity.certificate.path,
+                                                        clientCA: clientBundle, serverCA: serverBundle, now: now)
+        var protocolConfiguration = ServerConfiguration(identity: identity, clientTrust: clientBundle.trust)
         protocolConfiguration.preferences = config.protocolPreferences()
         protocolConfiguration.rotation = config.rotationPolicy()
         // protocol.signatures is what clients may sign with; the server signs with what its key makes (PROTOCOL.md §4),
@@ -62,6 +70,15 @@ struct DaemonRuntime {
             throw ValidationError("\(key): cannot read \(url.path)")
         }
         return [UInt8](data)
+    }
+
+    private static func bundle(_ pem: [UInt8], _ key: String, _ url: URL) throws -> ServerCertificateCheck.Bundle {
+        do {
+            return ServerCertificateCheck.Bundle(key: key, path: url.path, trust: try TrustStore(pemBundle: pem),
+                                                 certificates: try Certificate.chain(fromPEM: pem))
+        } catch {
+            throw ValidationError("\(key) (\(url.path)): \(error)")
+        }
     }
 
     /// The root must exist (created here when missing: the operator named it) and the staging directory below it must

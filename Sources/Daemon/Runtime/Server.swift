@@ -26,6 +26,8 @@ final class Server {
     private let store: Store
     private var workers: [Worker] = []
     private let systemd: SystemdService
+    /// ferry_certificate_expiry_timestamp_seconds, in the process's registry; republished on every reload.
+    private lazy var certificateGauges = CertificateExpiryGauges(registry: shared.metrics.registry)
 
     init(runtime: DaemonRuntime, store: Store, configPath: String, logSettings: LogSettings, logger: Logger) {
         self.runtime = runtime
@@ -67,13 +69,25 @@ final class Server {
         config.metrics.listen = runtime.config.metrics.listen
         let changed = config.changedKeys(from: runtime.config)
         runtime = DaemonRuntime(config: config, settings: applied)
+        runtime.certificates = next.certificates
+        publishCertificates()
         logSettings.update(level: config.log.level, format: config.log.format)
         for worker in workers { worker.send(.reload(applied)) }
         logger.info("configuration reloaded", metadata: ["changed": "\(changed.isEmpty ? "nothing" : changed.joined(separator: ","))"])
     }
 
+    /// Certificate warnings (an expiry within 30 days, an expired CA in a bundle) to the log, every certificate's
+    /// expiry to the metrics: at start and after every reload.
+    private func publishCertificates() {
+        for warning in runtime.certificates.warnings {
+            logger.warning("certificate warning", metadata: ["warning": "\(warning)"])
+        }
+        certificateGauges.publish(runtime.certificates.expiries)
+    }
+
     /// Runs until a shutdown signal; throws if a listener cannot be set up.
     func run() throws {
+        publishCertificates()
         let mainLoop = try EventLoop()
         // [metrics] listen (restart-only), on this loop; bound before the workers start, so a taken port stops the
         // start with nothing to undo.
