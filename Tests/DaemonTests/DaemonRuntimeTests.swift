@@ -1,6 +1,7 @@
 // DaemonRuntime, from a configuration to what the daemon runs with (issue #16 points 6 and 7): the server's signature
 // follows from its key, whatever `[protocol] signatures` accepts from clients; the certificate check runs on the
-// configured files.
+// configured files; a missing storage root is an error and is not created, while the staging directory in an
+// existing root still is.
 import Foundation
 import Platform
 import Protocol
@@ -72,5 +73,28 @@ final class DaemonRuntimeTests: XCTestCase {
         let warned = try DaemonRuntime(config: config, now: notAfter - 86_400 - 60)
         XCTAssertTrue(warned.certificates.warnings.first?.contains("in 1 day") ?? false, "\(warned.certificates.warnings)")
         XCTAssertEqual(try DaemonRuntime(config: config).certificates.expiries.map(\.role), [.server, .serverChain, .clientCA])
+    }
+
+    func testAMissingStorageRootIsAnErrorAndIsNotCreated() throws {
+        let (config, root) = try configuration(createRoot: false)
+        XCTAssertThrowsError(try DaemonRuntime(config: config)) { error in
+            XCTAssertEqual("\(error)", "storage.root: \(root.path) does not exist, and ferryd does not create it: create "
+                + "it, owned by the user ferryd runs as and closed to others (e.g. install -d -m 0750 -o ferry -g ferry "
+                + "\(root.path)), or correct the path")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root.path), "the root was created")
+        // A file in its place is named as such.
+        try Data().write(to: root.deletingLastPathComponent().appendingPathComponent("root"))
+        XCTAssertThrowsError(try DaemonRuntime(config: config)) { error in
+            XCTAssertEqual("\(error)", "storage.root: \(root.path) is not a directory")
+        }
+    }
+
+    func testTheStagingDirectoryInAnExistingRootIsStillCreated() throws {
+        let (config, root) = try configuration()
+        _ = try DaemonRuntime(config: config)
+        var isDirectory: ObjCBool = false
+        XCTAssertTrue(FileManager.default.fileExists(atPath: root.appendingPathComponent(".staging").path,
+                                                     isDirectory: &isDirectory) && isDirectory.boolValue)
     }
 }

@@ -1,7 +1,7 @@
 // From a configuration file to what the daemon runs with: the config validated, the certificate, key and client CA
 // read and checked against each other and the server's chain as clients will check it (ServerCertificateCheck), the
-// storage root and staging directory created. Every failure is one clear message naming the file or key (no stack
-// traces for operators).
+// storage root checked and the staging directory in it created. Every failure is one clear message naming the file
+// or key (no stack traces for operators).
 import ArgumentParser
 import Foundation
 import Logging
@@ -81,15 +81,23 @@ struct DaemonRuntime {
         }
     }
 
-    /// The root must exist (created here when missing: the operator named it) and the staging directory below it must
-    /// be a real directory on the same file system (so the final link or rename is atomic) that ferryd may write: the
-    /// store's own check, through descriptors.
+    /// The root must exist: ferryd does not create it. A root that is missing is a typo, an unmounted volume or a
+    /// step of the installation not done, and creating it would take uploads to a place nobody backs up or looks at
+    /// (or fill the root file system under an unmounted mount point), with an owner and mode nobody chose. The staging
+    /// directory below it is ferryd's own and is created when missing; it must be a real directory on the same file
+    /// system (so the final link or rename is atomic) that ferryd may write: the store's own check, through descriptors.
     private static func prepareStorage(root: URL, staging: String) throws {
-        do {
-            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o750])
-        } catch {
-            throw ValidationError("storage.root: cannot create \(root.path): \(error.localizedDescription)")
+        do { DirectoryCalls.close(try DirectoryCalls.openDirectory(path: root.path)) } catch {
+            switch error.number {
+            case ENOENT:
+                throw ValidationError("storage.root: \(root.path) does not exist, and ferryd does not create it: create "
+                    + "it, owned by the user ferryd runs as and closed to others (e.g. install -d -m 0750 -o ferry -g "
+                    + "ferry \(root.path)), or correct the path")
+            case ENOTDIR:
+                throw ValidationError("storage.root: \(root.path) is not a directory")
+            default:
+                throw ValidationError("storage.root: cannot open \(root.path): \(error.message)")
+            }
         }
         do { try Store.checkLayout(rootPath: root.path, staging: staging) } catch {
             throw ValidationError("storage.root: \(error)")

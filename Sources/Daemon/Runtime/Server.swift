@@ -85,8 +85,10 @@ final class Server {
         certificateGauges.publish(runtime.certificates.expiries)
     }
 
-    /// Runs until a shutdown signal; throws if a listener cannot be set up.
+    /// Runs until a shutdown signal; throws if a listener cannot be set up or another process holds its address.
     func run() throws {
+        // Before anything of ours is bound: a holder of a listen address is refused, not joined (ListenCheck).
+        try ListenCheck.ensureAvailable(settings.listen)
         publishCertificates()
         let mainLoop = try EventLoop()
         // [metrics] listen (restart-only), on this loop; bound before the workers start, so a taken port stops the
