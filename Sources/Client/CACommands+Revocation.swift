@@ -1,6 +1,7 @@
 // `ferry ca list`, `ferry ca revoke` and `ferry ca crl`: the command-line face of CertificateAuthority+Revocation.
 import ArgumentParser
 import Foundation
+import Platform
 
 extension CACommand {
     struct List: ParsableCommand {
@@ -26,10 +27,10 @@ extension CACommand {
                 let status = switch entry.status {
                 case .valid: "valid"
                 case .expired: "expired"
-                case .revoked(let at): "revoked \(CertificateAuthority.format(at))"
+                case .revoked(let at): "revoked \(SystemClock.utcText(at))"
                 }
                 print(pad(entry.name, nameWidth) + "  " + pad(entry.serial, serialWidth) + "  "
-                      + pad(CertificateAuthority.format(entry.notAfter), 23) + "  " + status)
+                      + pad(SystemClock.utcText(entry.notAfter), 23) + "  " + status)
             }
         }
     }
@@ -100,7 +101,7 @@ extension CACommand {
             print("""
                 Wrote CRL number \(list.number) of "\(list.issuer)" to \(output)
                   revoked      \(list.revoked) certificate\(list.revoked == 1 ? "" : "s")
-                  next update  \(CertificateAuthority.format(list.nextUpdate))  (write a new one before then)
+                  next update  \(SystemClock.utcText(list.nextUpdate))  (write a new one before then)
                 Install it as ferryd's [identity] crl and reload ferryd (systemctl reload ferryd).
                 """)
         }

@@ -5,6 +5,7 @@
 // the crypto layer) are thrown as CAError, printed as "Error: <message>" with exit code 1.
 import ArgumentParser
 import Foundation
+import Platform
 
 extension CAKeyType: ExpressibleByArgument {
     init?(argument: String) { self.init(name: argument.lowercased()) }
@@ -74,7 +75,7 @@ struct CACommand: ParsableCommand {
                   certificate  \(ca.certificatePath)  (give this to servers and clients as their CA)
                   private key  \(ca.keyPath)  (mode 0600; keep it secret, and off the servers)
                   subject      CN=\(ca.name)
-                  expires      \(CertificateAuthority.format(Int64(ca.notAfter.timeIntervalSince1970)))
+                  expires      \(SystemClock.utcText(Int64(ca.notAfter.timeIntervalSince1970)))
                 """)
         }
     }
@@ -168,8 +169,8 @@ struct CACommand: ParsableCommand {
                 lines.append("  SANs         " + issued.subjectAltNames.map(\.description).joined(separator: ", "))
             }
             lines.append("  serial       \(issued.serialHex)")
-            lines.append("  valid        \(CertificateAuthority.format(Int64(issued.notBefore.timeIntervalSince1970))) to "
-                         + CertificateAuthority.format(Int64(issued.notAfter.timeIntervalSince1970)))
+            lines.append("  valid        \(SystemClock.utcText(Int64(issued.notBefore.timeIntervalSince1970))) to "
+                         + SystemClock.utcText(Int64(issued.notAfter.timeIntervalSince1970)))
             print(lines.joined(separator: "\n"))
         }
     }

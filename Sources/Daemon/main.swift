@@ -69,6 +69,10 @@ struct CheckConfigCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try DaemonRuntime.load(configPath: config)
+        // Warnings on stderr, so that stdout stays the effective configuration (a file ferryd itself reads).
+        for warning in loaded.certificates.warnings {
+            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+        }
         for warning in loaded.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
         for note in loaded.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
         print(loaded.effectiveTOML, terminator: loaded.effectiveTOML.hasSuffix("\n") ? "" : "\n")

@@ -35,15 +35,3 @@ public struct SmallFileError: Error, CustomStringConvertible, Sendable {
     public let description: String
     init(_ description: String) { self.description = description }
 }
-
-/// "2026-12-06 17:10:31 UTC": how times are written in messages.
-public enum UnixTimeText {
-    public static func utc(_ unixTime: Int64) -> String {
-        var time = time_t(unixTime)
-        var fields = tm()
-        guard gmtime_r(&time, &fields) != nil else { return "\(unixTime)" }
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(fields.tm_year + 1900)-\(two(fields.tm_mon + 1))-\(two(fields.tm_mday)) "
-            + "\(two(fields.tm_hour)):\(two(fields.tm_min)):\(two(fields.tm_sec)) UTC"
-    }
-}

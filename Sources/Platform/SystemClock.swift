@@ -16,4 +16,17 @@ public enum SystemClock {
 
     /// Seconds since the Unix epoch: for certificate validity.
     public static func unixSeconds() -> Int64 { Int64(time(nil)) }
+
+    /// "2036-05-01 12:00:00 UTC": how both executables show a certificate's dates to people.
+    public static func utcText(_ unixSeconds: Int64) -> String {
+        var time = time_t(unixSeconds)
+        var fields = tm()
+        guard gmtime_r(&time, &fields) != nil else { return "\(unixSeconds) (seconds since 1970)" }
+        func padded(_ value: Int32, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        return "\(padded(fields.tm_year + 1900, 4))-\(padded(fields.tm_mon + 1, 2))-\(padded(fields.tm_mday, 2)) "
+            + "\(padded(fields.tm_hour, 2)):\(padded(fields.tm_min, 2)):\(padded(fields.tm_sec, 2)) UTC"
+    }
 }

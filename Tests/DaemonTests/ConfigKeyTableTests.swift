@@ -14,7 +14,7 @@ final class ConfigKeyTableTests: XCTestCase {
             XCTAssertFalse(key.doc.contains("\n"), "\(key.path): the doc is one line")
             XCTAssertTrue(key.name.allSatisfy { $0.isLowercase || $0 == "_" }, key.path)
         }
-        XCTAssertEqual(paths.count, 33)
+        XCTAssertEqual(paths.count, 34)
     }
 
     func testOnlyTheIdentityPathsAreRequired() {
@@ -66,6 +66,7 @@ final class ConfigKeyTableTests: XCTestCase {
         XCTAssertEqual(config.log.level, .info)
         XCTAssertEqual(config.log.format, .logfmt)
         XCTAssertNil(config.metrics.listen)
+        XCTAssertNil(config.identity.serverCA, "server_ca unset: the server's chain is checked against client_ca")
     }
 
     /// The file with only the required keys is exactly the defaults.
@@ -108,12 +109,11 @@ final class ConfigKeyTableTests: XCTestCase {
         for key in ConfigKeys.all {
             let wrong = key.typeDescription == "boolean" ? "1" : (key.typeDescription.hasPrefix("array") ? "\"x\"" : "true")
             let got = key.typeDescription == "boolean" ? "got an integer" : (key.typeDescription.hasPrefix("array") ? "got a string" : "got a boolean")
-            let toml = switch (key.section, key.isRequired) {
-            case ("identity", true):
-                ConfigFixture.identity.replacingOccurrences(of: "\(key.name) = ", with: "\(key.name) = \(wrong) # ")
-            case ("identity", false): ConfigFixture.identity + "\(key.name) = \(wrong)\n"
-            default: ConfigFixture.identity + "[\(key.section)]\n\(key.name) = \(wrong)\n"
-            }
+            // A key of [identity] goes into that table: replacing a required one, or added to it (server_ca).
+            let toml = key.section != "identity" ? ConfigFixture.identity + "[\(key.section)]\n\(key.name) = \(wrong)\n"
+                : ConfigFixture.identity.contains("\n\(key.name) = ")
+                ? ConfigFixture.identity.replacingOccurrences(of: "\(key.name) = ", with: "\(key.name) = \(wrong) # ")
+                : ConfigFixture.identity + "\(key.name) = \(wrong)\n"
             assertConfigError(toml, withIdentity: false, kind: .wrongType, contains: ["'\(key.path)' must be", got, "(line "])
         }
     }
@@ -122,7 +122,9 @@ final class ConfigKeyTableTests: XCTestCase {
     func testEveryDefaultReadsBack() throws {
         for key in ConfigKeys.all where !key.isRequired {
             let literal = try XCTUnwrap(key.defaultText, key.path)
-            let config = try ConfigFixture.parse(section: key.section, "\(key.name) = \(literal)")
+            // An optional key of [identity] (server_ca) goes into the fixture's own [identity] table.
+            let config = key.section == "identity" ? try ConfigFixture.parse("\(key.name) = \(literal)\n")
+                : try ConfigFixture.parse(section: key.section, "\(key.name) = \(literal)")
             XCTAssertEqual(config, ConfigFixture.defaults(), key.path)
         }
     }

@@ -14,6 +14,7 @@ final class ConfigRenderTests: XCTestCase {
         certificate = "certs/server \\"quoted\\" é.crt"
         private_key = "server.key"
         client_ca = "/etc/ferry/ca\\\\bundle.pem"
+        server_ca = "servers-ca.pem"
         client_ca_namespaces = ["", "partner", "partner"]
         client_intermediates = "intermediates.pem"
         crl = ["crl/ca.crl", "/etc/ferry/intermediate.crl"]
@@ -56,6 +57,7 @@ final class ConfigRenderTests: XCTestCase {
         XCTAssertEqual(config.changedKeys(from: defaults).count, ConfigKeys.all.count)
         XCTAssertEqual(config.identity.certificate.path, "/etc/ferry/certs/server \"quoted\" é.crt")
         XCTAssertEqual(config.identity.clientCA.path, "/etc/ferry/ca\\bundle.pem")
+        XCTAssertEqual(config.identity.serverCA?.path, "/etc/ferry/servers-ca.pem")
     }
 
     func testRoundTripOfTheDefaults() throws {

@@ -57,6 +57,8 @@ final class SystemdNotifyEndToEndTests: XCTestCase {
             """
         let config = directory.appendingPathComponent("ferryd.toml")
         try configText.write(to: config, atomically: true, encoding: .utf8)
+        // The storage root must exist (ferryd does not create it; under systemd, StateDirectory= does).
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("storage"), withIntermediateDirectories: true)
         let receiver = abstractSocket
             ? try NotifySocketReceiver(abstractName: "ferry-e2e-\(getpid())-\(UUID().uuidString.prefix(8))")
             : try NotifySocketReceiver(directory: directory)

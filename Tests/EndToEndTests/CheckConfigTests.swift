@@ -1,5 +1,5 @@
 // 8. `ferryd check-config`: the effective configuration for a good file (exit 0), a message naming the key for a file
-// with an unknown key (non-zero exit).
+// with an unknown key (non-zero exit), and a storage root that does not exist refused, not created (issue #16 point 7).
 import Foundation
 import TestSupport
 import XCTest
@@ -8,6 +8,7 @@ final class CheckConfigTests: XCTestCase {
     func testAGoodFilePrintsTheEffectiveConfiguration() throws {
         let env = try TestEnvironment(self)
         let root = env.directory.appendingPathComponent("root", isDirectory: true)
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: false)  // ferryd does not make it
         // Relative paths, resolved against the file's directory; keys left out take their defaults.
         let config = env.directory.appendingPathComponent("good.toml")
         try """
@@ -83,5 +84,29 @@ final class CheckConfigTests: XCTestCase {
         XCTAssertNotEqual(run.status, 0)
         XCTAssertTrue(run.stderr.contains("'limits.max_sesions'"), run.stderr)
         XCTAssertFalse(run.stderr.contains("ferryd ready"))
+    }
+
+    /// A storage root that does not exist is an error naming the key and the path and saying how to create it, for
+    /// check-config and for a start alike; neither creates it (nor anything on its way).
+    func testAMissingStorageRootIsRefusedAndNotCreated() throws {
+        let env = try TestEnvironment(self)
+        let root = env.directory.appendingPathComponent("not-mounted/ferry", isDirectory: true)
+        let config = env.directory.appendingPathComponent("missing-root.toml")
+        try Daemon.configText(port: try Daemon.freePort(), pki: env.pki, root: root, workers: 1)
+            .write(to: config, atomically: true, encoding: .utf8)
+        let expected = "storage.root: \(root.path) does not exist, and ferryd does not create it: create it, owned by "
+            + "the user ferryd runs as"
+        let check = try runToCompletion(env.binaries.ferryd, ["check-config", "--config", config.path],
+                                        outputDirectory: env.directory, name: "check-config", timeout: 30)
+        XCTAssertNotEqual(check.status, 0, check.stdout)
+        XCTAssertTrue(check.stderr.contains(expected), check.stderr)
+        let run = try runToCompletion(env.binaries.ferryd, ["--config", config.path], outputDirectory: env.directory,
+                                      name: "ferryd-missing-root", timeout: 15)
+        XCTAssertNotNil(run.status, run.termination)
+        XCTAssertNotEqual(run.status, 0, "ferryd started without its storage root")
+        XCTAssertFalse(run.stderr.contains("ferryd ready"))
+        XCTAssertTrue(run.stderr.contains(expected), run.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root.deletingLastPathComponent().path),
+                       "something on the way to the root was created")
     }
 }

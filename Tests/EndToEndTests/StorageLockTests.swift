@@ -1,5 +1,6 @@
 // One daemon per storage root (Sources/Daemon/Storage/StorageLock.swift): a second ferryd on the same root must not
-// start, because it would delete the first one's partial uploads and, through SO_REUSEPORT, could share its port.
+// start, because it would delete the first one's partial uploads. (On the same port, the listen address check would
+// stop it as well, after the lock: ListenAddressTakenTests.)
 import Foundation
 import TestSupport
 import XCTest

@@ -23,6 +23,7 @@
 // Keys and certificates are made by Protocol's crypto layer (KeyGeneration.swift, CertificateBuilder.swift), the one
 // place that touches OpenSSL; this file decides the profiles and where the files go.
 import Foundation
+import Platform
 import Protocol
 
 struct CertificateAuthority {
@@ -99,7 +100,7 @@ struct CertificateAuthority {
             throw CAError.invalidCA("\(certificatePath): unreadable notAfter")
         }
         guard notAfter > Int64(now.timeIntervalSince1970) else {
-            throw CAError.invalidCA("\(certificatePath) expired on \(Self.format(notAfter)): make a new CA")
+            throw CAError.invalidCA("\(certificatePath) expired on \(SystemClock.utcText(notAfter)): make a new CA")
         }
         self.directory = directory
         self.certificatePath = certificatePath
@@ -153,7 +154,7 @@ struct CertificateAuthority {
         guard notAfter <= caNotAfter else {
             let remaining = (caNotAfter - start) / 86_400
             throw CAError.invalidArgument("a certificate valid for \(days) days would outlive the CA, which expires on "
-                                          + "\(Self.format(caNotAfter)): pass --days \(remaining) or less")
+                                          + "\(SystemClock.utcText(caNotAfter)): pass --days \(remaining) or less")
         }
 
         var extensions: [CertificateExtension] = [.basicConstraints(isCA: false), .keyUsage([.digitalSignature])]
@@ -312,15 +313,6 @@ struct CertificateAuthority {
     private static func isAlphanumeric(_ byte: UInt8) -> Bool {
         (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
             || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
-    }
-
-    /// "2036-05-01 12:00:00 UTC".
-    static func format(_ unixTime: Int64) -> String {
-        var time = time_t(unixTime)
-        var fields = tm()
-        guard gmtime_r(&time, &fields) != nil else { return "\(unixTime)" }
-        return String(format: "%04d-%02d-%02d %02d:%02d:%02d UTC", Int(fields.tm_year) + 1900, Int(fields.tm_mon) + 1,
-                      Int(fields.tm_mday), Int(fields.tm_hour), Int(fields.tm_min), Int(fields.tm_sec))
     }
 }
 

@@ -32,6 +32,11 @@ final class SpawnedDaemon {
         do throws(SpawnError) {
             let credentials = try makeCertificates(in: directory)
             let storage = options.storage ?? directory.appendingPathComponent("storage").path
+            // ferryd refuses a storage root that does not exist; the harness stages its daemon, so it makes the root
+            // (the temporary one, or the --storage directory it was told to use), as an installer would.
+            do { try FileManager.default.createDirectory(atPath: storage, withIntermediateDirectories: true) } catch {
+                throw SpawnError("cannot create the storage directory \(storage): \(error.localizedDescription)")
+            }
             var lastLog = ""
             for attempt in 1...portAttempts {
                 let port = try DaemonProcess.freePort()

@@ -33,6 +33,8 @@ enum ConfigKeys {
               doc: "The certificate's private key (PEM); a bare file name is taken from $CREDENTIALS_DIRECTORY when set."),
         .path("identity", "client_ca", \.identity.clientCA, default: nil, isDirectory: false, reloadable: true,
               doc: "CA bundle (PEM) that client certificates must chain to."),
+        .optionalPath("identity", "server_ca", \.identity.serverCA, whenEmpty: "client_ca", reloadable: true,
+                      doc: "CA bundle (PEM) clients verify the server with, if not client_ca; only checked, never sent."),
         .strings("identity", "client_ca_namespaces", \.identity.clientCANamespaces, entryDescription: "namespace names",
                  reloadable: true,
                  doc: "One namespace per certificate of client_ca, in file order: \"\" keeps its clients' identities as they "
@@ -89,7 +91,8 @@ enum ConfigKeys {
         .algorithms("protocol", "signatures", \.protocol.signatures,
                     default: [.ed25519, .ecdsaSecp256r1SHA256, .ecdsaSecp384r1SHA384, .rsaPSSSHA256, .rsaPSSSHA384,
                               .rsaPSSSHA512],
-                    reloadable: true, doc: "Handshake signature schemes accepted, most preferred first."),
+                    reloadable: true,
+                    doc: "Signature schemes clients may sign with, most preferred first (the server's own follows from its key)."),
         .byteSize("protocol", "rotate_after_bytes", \.protocol.rotateAfterBytes, default: 1 << 30,
                   max: KeyUsageLimits.maxRotateAfterBytes(.chacha20Poly1305), reloadable: true,
                   doc: "Rotate a direction's keys after this much data, at most the ciphers' AEAD usage limit "

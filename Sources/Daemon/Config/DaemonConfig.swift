@@ -30,6 +30,8 @@ struct DaemonConfig: Equatable, Sendable {
         var certificate = DaemonConfig.unsetPath
         var privateKey = DaemonConfig.unsetPath
         var clientCA = DaemonConfig.unsetPath
+        /// The bundle the server's own chain is checked against; nil = clientCA (one CA issues both).
+        var serverCA: URL? = nil
         /// A namespace per certificate of the client_ca bundle, in order; empty = automatic (ClientNamespaces).
         var clientCANamespaces: [String] = []
         /// PEM files of the intermediate CAs a client's chain may pass through; empty = none.

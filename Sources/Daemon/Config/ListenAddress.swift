@@ -21,6 +21,10 @@ struct ListenAddress: Equatable, Hashable, Sendable, CustomStringConvertible {
     var host: String
     var port: UInt16
 
+    /// The literals a listener binds: "localhost" is the one name the configuration accepts, for both loopback
+    /// addresses; anything else is already a literal.
+    var bindHosts: [String] { host == "localhost" ? ["127.0.0.1", "::1"] : [host] }
+
     /// The address in the form it is written in the configuration; `parse(description)` gives `self` back.
     var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 

@@ -14,6 +14,8 @@
 //   ferry_resumed_bytes_total                          counter  bytes those partials held (not sent again)
 //   ferry_partial_uploads                              gauge    partials kept for resume, no upload writing them
 //   ferry_partial_upload_bytes                         gauge    bytes they hold (read from the store at each scrape)
+//   ferry_certificate_expiry_timestamp_seconds{…}      gauge    each configured certificate's notAfter, published by
+//                                                               the server at start and reload (CertificateExpiryGauges)
 //
 // Label values come only from the closed sets below (alert and upload-error codes as snake_case identifiers, plus a
 // few words): never a path, an identity, a peer address or free text, so the series count is fixed (about 80) and a

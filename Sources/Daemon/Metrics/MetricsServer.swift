@@ -38,7 +38,7 @@ final class MetricsServer {
         self.exposition = exposition
         self.logger = logger
         self.requestTimeoutMilliseconds = requestTimeoutMilliseconds
-        for host in address.host == "localhost" ? ["127.0.0.1", "::1"] : [address.host] {
+        for host in address.bindHosts {
             do {
                 listeners.append(try TCPListener(loop: loop, host: host, port: address.port, reusePort: false) { [weak self] tcp in
                     self?.accept(tcp)

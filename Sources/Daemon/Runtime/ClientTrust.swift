@@ -92,7 +92,7 @@ struct ClientTrust {
             case .refuse: "every client it covers is refused (identity.crl_stale = \"refuse\")"
             }
             warnings.append("identity.crl (\(file)): the CRL of \"\(list.issuerName)\" was due for renewal on "
-                + "\(UnixTimeText.utc(next)) (nextUpdate); \(effect). Install a new one (`ferry ca crl`) and reload")
+                + "\(SystemClock.utcText(next)) (nextUpdate); \(effect). Install a new one (`ferry ca crl`) and reload")
         }
         return warnings
     }

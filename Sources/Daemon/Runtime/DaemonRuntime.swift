@@ -1,6 +1,8 @@
 // From a configuration file to what the daemon runs with: the config validated, the certificate, key and client CA
-// read and checked against each other, the storage root and staging directory created. Every failure is one clear
-// message naming the file or key (no stack traces for operators).
+// read and checked against each other and the server's chain as clients will check it (ServerCertificateCheck), the
+// clients' trust read with its CRLs, intermediates and namespaces (ClientTrust), the
+// storage root checked and the staging directory in it created. Every failure is one clear message naming the file
+// or key (no stack traces for operators).
 import ArgumentParser
 import Foundation
 import Logging
@@ -11,20 +13,21 @@ import Store
 struct DaemonRuntime {
     let config: DaemonConfig
     let settings: RuntimeSettings
+    /// Certificate warnings (expiring soon) and every certificate's expiry, for the log, check-config and metrics.
+    var certificates = CertificateReport()
+    /// What the operator should know about the clients' trust but that does not stop the daemon (a CA without a CRL,
+    /// a stale CRL): logged at start and reload, printed by check-config.
+    let warnings: [String]
+    /// What is worth a line in the log at start and reload but is no problem (where each CA's clients go).
+    let notes: [String]
     var logLevel: Logger.Level { config.log.level }
     var logFormat: LogFormat { config.log.format }
     var effectiveTOML: String { config.renderEffective() }
 
-    /// What the operator should know but that does not stop the daemon (a CA without a CRL, a stale CRL): logged at
-    /// start and reload, printed by check-config.
-    let warnings: [String]
-    /// What is worth a line in the log at start and reload but is no problem (where each CA's clients go).
-    let notes: [String]
-
     static func load(configPath: String) throws -> DaemonRuntime {
         let config: DaemonConfig
         do { config = try DaemonConfig.load(path: configPath) } catch { throw ValidationError("\(error)") }
-        return try DaemonRuntime(config: config, now: SystemClock.unixSeconds())
+        return try DaemonRuntime(config: config)
     }
 
     /// A runtime whose settings were already resolved (a reload keeping what needs a restart).
@@ -35,15 +38,25 @@ struct DaemonRuntime {
         self.notes = notes
     }
 
-    init(config: DaemonConfig, now: Int64) throws {
+    /// `now`: the time certificates are checked at (Unix seconds).
+    init(config: DaemonConfig, now: Int64 = SystemClock.unixSeconds()) throws {
         self.config = config
         let chain = try Self.read(config.identity.certificate, "identity.certificate")
         let key = try Self.read(config.identity.privateKey, "identity.private_key")
         let clientCA = try Self.read(config.identity.clientCA, "identity.client_ca")
         let identity: Identity
         do { identity = try Identity(chainPEM: chain, keyPEM: key) } catch {
-            throw ValidationError("identity.certificate / identity.private_key: \(error)")
+            throw ValidationError("identity.certificate (\(config.identity.certificate.path)) / identity.private_key "
+                + "(\(config.identity.privateKey.path)): \(error)")
         }
+        let clientBundle = try Self.bundle(clientCA, "identity.client_ca", config.identity.clientCA)
+        let serverBundle = try config.identity.serverCA.map { url in
+            try Self.bundle(Self.read(url, "identity.server_ca"), "identity.server_ca", url)
+        }
+        certificates = try ServerCertificateCheck.check(identity: identity, certificatePath: config.identity.certificate.path,
+                                                        clientCA: clientBundle, serverCA: serverBundle, now: now)
+        // Clients are checked against client_ca with its CRLs, permitted intermediates and namespaces (ClientTrust);
+        // the server's own chain above against the plain bundle it will be verified with.
         let trust: ClientTrust
         do {
             trust = try ClientTrust.load(bundlePEM: clientCA, bundlePath: config.identity.clientCA.path,
@@ -54,16 +67,14 @@ struct DaemonRuntime {
             throw ValidationError(error.description)
         }
         warnings = trust.warnings
+        notes = trust.notes
         var protocolConfiguration = ServerConfiguration(identity: identity, clientTrust: trust.store)
         protocolConfiguration.admission = AccessRules.admission(config.access, staging: config.storage.staging)
         protocolConfiguration.admission.namespaces = trust.namespaces
-        notes = trust.notes
         protocolConfiguration.preferences = config.protocolPreferences()
         protocolConfiguration.rotation = config.rotationPolicy()
-        guard !Set(protocolConfiguration.preferences.signatureSchemes).isDisjoint(with: identity.key.schemes) else {
-            throw ValidationError("protocol.signatures allows none of the schemes the server key signs with "
-                + "(\(identity.key.schemes.map(\.name).joined(separator: ", ")))")
-        }
+        // protocol.signatures is what clients may sign with; the server signs with what its key makes (PROTOCOL.md §4),
+        // so the list need not hold the server's own scheme.
         try Self.prepareStorage(root: config.storage.root, staging: config.storage.staging)
         settings = RuntimeSettings(
             listen: config.server.listen, workers: config.workerCount(), protocolConfiguration: protocolConfiguration,
@@ -84,15 +95,32 @@ struct DaemonRuntime {
         return [UInt8](data)
     }
 
-    /// The root must exist (created here when missing: the operator named it) and the staging directory below it must
-    /// be a real directory on the same file system (so the final link or rename is atomic) that ferryd may write: the
-    /// store's own check, through descriptors.
-    private static func prepareStorage(root: URL, staging: String) throws {
+    private static func bundle(_ pem: [UInt8], _ key: String, _ url: URL) throws -> ServerCertificateCheck.Bundle {
         do {
-            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o750])
+            return ServerCertificateCheck.Bundle(key: key, path: url.path, trust: try TrustStore(pemBundle: pem),
+                                                 certificates: try Certificate.chain(fromPEM: pem))
         } catch {
-            throw ValidationError("storage.root: cannot create \(root.path): \(error.localizedDescription)")
+            throw ValidationError("\(key) (\(url.path)): \(error)")
+        }
+    }
+
+    /// The root must exist: ferryd does not create it. A root that is missing is a typo, an unmounted volume or a
+    /// step of the installation not done, and creating it would take uploads to a place nobody backs up or looks at
+    /// (or fill the root file system under an unmounted mount point), with an owner and mode nobody chose. The staging
+    /// directory below it is ferryd's own and is created when missing; it must be a real directory on the same file
+    /// system (so the final link or rename is atomic) that ferryd may write: the store's own check, through descriptors.
+    private static func prepareStorage(root: URL, staging: String) throws {
+        do { DirectoryCalls.close(try DirectoryCalls.openDirectory(path: root.path)) } catch {
+            switch error.number {
+            case ENOENT:
+                throw ValidationError("storage.root: \(root.path) does not exist, and ferryd does not create it: create "
+                    + "it, owned by the user ferryd runs as and closed to others (e.g. install -d -m 0750 -o ferry -g "
+                    + "ferry \(root.path)), or correct the path")
+            case ENOTDIR:
+                throw ValidationError("storage.root: \(root.path) is not a directory")
+            default:
+                throw ValidationError("storage.root: cannot open \(root.path): \(error.message)")
+            }
         }
         do { try Store.checkLayout(rootPath: root.path, staging: staging) } catch {
             throw ValidationError("storage.root: \(error)")

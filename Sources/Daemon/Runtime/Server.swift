@@ -28,6 +28,8 @@ final class Server {
     private let store: Store
     private var workers: [Worker] = []
     private let systemd: SystemdService
+    /// ferry_certificate_expiry_timestamp_seconds, in the process's registry; republished on every reload.
+    private lazy var certificateGauges = CertificateExpiryGauges(registry: shared.metrics.registry)
 
     init(runtime: DaemonRuntime, store: Store, configPath: String, logSettings: LogSettings, logger: Logger) {
         self.runtime = runtime
@@ -69,6 +71,8 @@ final class Server {
         config.metrics.listen = runtime.config.metrics.listen
         let changed = config.changedKeys(from: runtime.config)
         runtime = DaemonRuntime(config: config, settings: applied, warnings: next.warnings, notes: next.notes)
+        runtime.certificates = next.certificates
+        publishCertificates()
         for warning in next.warnings { logger.warning("configuration", metadata: ["warning": "\(warning)"]) }
         for note in next.notes { logger.notice("configuration", metadata: ["note": "\(note)"]) }
         logSettings.update(level: config.log.level, format: config.log.format)
@@ -76,8 +80,20 @@ final class Server {
         logger.info("configuration reloaded", metadata: ["changed": "\(changed.isEmpty ? "nothing" : changed.joined(separator: ","))"])
     }
 
-    /// Runs until a shutdown signal; throws if a listener cannot be set up.
+    /// Certificate warnings (an expiry within 30 days, an expired CA in a bundle) to the log, every certificate's
+    /// expiry to the metrics: at start and after every reload.
+    private func publishCertificates() {
+        for warning in runtime.certificates.warnings {
+            logger.warning("certificate warning", metadata: ["warning": "\(warning)"])
+        }
+        certificateGauges.publish(runtime.certificates.expiries)
+    }
+
+    /// Runs until a shutdown signal; throws if a listener cannot be set up or another process holds its address.
     func run() throws {
+        // Before anything of ours is bound: a holder of a listen address is refused, not joined (ListenCheck).
+        try ListenCheck.ensureAvailable(settings.listen)
+        publishCertificates()
         let mainLoop = try EventLoop()
         // [metrics] listen (restart-only), on this loop; bound before the workers start, so a taken port stops the
         // start with nothing to undo.

@@ -120,8 +120,9 @@ final class Worker: @unchecked Sendable {
         }
         trimTimer = trim
         for address in settings.listen {
-            // "localhost" is the one name the configuration accepts: both loopback addresses.
-            for host in address.host == "localhost" ? ["127.0.0.1", "::1"] : [address.host] {
+            // SO_REUSEPORT: every worker listens on the same addresses. Server.run made sure beforehand that no
+            // other process holds them (ListenCheck), since the option would also let one in.
+            for host in address.bindHosts {
                 let listener = try TCPListener(loop: loop, host: host, port: address.port, reusePort: true) { [self] tcp in
                     accept(tcp, loop: loop)
                 }

@@ -108,6 +108,7 @@ final class ServerSession {
             logger.info("session established", metadata: [
                 "cipher": "\(parameters.cipherSuite.name)", "group": "\(parameters.group.name)",
                 "hash": "\(parameters.hash.name)", "client_sig": "\(parameters.clientSignature.name)",
+                "server_sig": "\(parameters.serverSignature.name)",
             ])
             return []
         case .uploadRequested(let request):

@@ -529,7 +529,7 @@ public final class TrustStore: @unchecked Sendable {
             guard let x509 = copenssl_sk_x509_value(path, depth) else { throw libraryFailure("sk_X509_value") }
             guard permitted.contains(try der(of: x509)) else {
                 throw CertificateVerificationError(
-                    .untrustedIntermediate, "the chain passes through \"\(distinguishedNameText(X509_get_subject_name(x509)))\" "
+                    .untrustedIntermediate, "the chain passes through \"\(Certificate.nameText(X509_get_subject_name(x509)))\" "
                         + "at depth \(depth), which is not a permitted intermediate CA")
             }
         }

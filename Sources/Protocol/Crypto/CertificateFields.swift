@@ -1,6 +1,7 @@
 // Reading a parsed certificate's fields for tools: the subject commonName, the validity window, whether it is a CA, the
-// serial number, and the PEM text. The handshake needs none of them (it verifies through TrustStore and reports
-// `identity`); `ferry ca` reads its CA through them, so that no code outside this layer touches an X509.
+// serial number, the subject and issuer names, the usages, and the PEM text. The handshake needs none of them (it
+// verifies through TrustStore and reports `identity`); `ferry ca` reads its CA through them, and ferryd its own chain
+// when it explains what is wrong with it, so that no code outside this layer touches an X509.
 internal import COpenSSL
 
 extension Certificate {
@@ -20,12 +21,6 @@ extension Certificate {
         }
     }
 
-    /// The subject's distinguished name as RFC 2253 text ("CN=Ferry CA"), for messages.
-    public var subjectName: String { distinguishedNameText(X509_get_subject_name(x509)) }
-
-    /// The issuer's distinguished name as RFC 2253 text.
-    public var issuerName: String { distinguishedNameText(X509_get_issuer_name(x509)) }
-
     /// notBefore as Unix time; nil when the field does not decode.
     public var notBefore: Int64? { Self.unixTime(X509_get0_notBefore(x509)) }
 
@@ -41,12 +36,54 @@ extension Certificate {
         return integerMagnitude(serial)
     }
 
+    /// The subject name in the one-line form of RFC 2253 ("CN=files.example.com,O=Example"), for messages and labels.
+    public var subjectName: String { Self.nameText(X509_get_subject_name(x509)) }
+
+    /// The issuer name, in the same form as `subjectName`.
+    public var issuerName: String { Self.nameText(X509_get_issuer_name(x509)) }
+
+    /// Whether subject and issuer are the same name: a root CA, or a self-signed leaf. A chain that ends in a
+    /// certificate that is not self-issued needs its issuer from somewhere else (an intermediate, or the CA bundle).
+    public var isSelfIssued: Bool {
+        X509_NAME_cmp(X509_get_subject_name(x509), X509_get_issuer_name(x509)) == 0
+    }
+
+    /// The purposes its extendedKeyUsage extension allows among those Ferry knows; nil when it has no such extension
+    /// (no restriction, RFC 5280 §4.2.1.12). An extension with only other purposes gives [].
+    public var extendedKeyUsage: [CertificatePurpose]? {
+        guard X509_get_extension_flags(x509) & UInt32(EXFLAG_XKUSAGE) != 0 else { return nil }
+        let usage = X509_get_extended_key_usage(x509)
+        return [(UInt32(XKU_SSL_SERVER), CertificatePurpose.serverAuth), (UInt32(XKU_SSL_CLIENT), .clientAuth)]
+            .filter { usage & $0.0 != 0 }.map(\.1)
+    }
+
+    /// Whether its keyUsage extension allows digitalSignature (what a CertificateVerify needs); nil when it has no
+    /// keyUsage extension (no restriction).
+    public var keyUsageAllowsDigitalSignature: Bool? {
+        guard X509_get_extension_flags(x509) & UInt32(EXFLAG_KUSAGE) != 0 else { return nil }
+        return X509_get_key_usage(x509) & UInt32(KU_DIGITAL_SIGNATURE) != 0
+    }
+
     /// The certificate as PEM ("-----BEGIN CERTIFICATE-----"), as `chain(fromPEM:)` and `openssl` read it.
     public func pem() throws(CryptoError) -> [UInt8] {
         let bio = try check(BIO_new(BIO_s_mem()), "BIO_new")
         defer { BIO_free(bio) }
         try check(PEM_write_bio_X509(bio, x509), "PEM_write_bio_X509")
         return try withMemoryBIOContents(bio) { Array($0) }
+    }
+
+    static func nameText(_ name: OpaquePointer?) -> String {
+        guard let name, let bio = BIO_new(BIO_s_mem()) else {
+            _ = openSSLErrorText("BIO_new")
+            return "(no name)"
+        }
+        defer { BIO_free(bio) }
+        guard X509_NAME_print_ex(bio, name, 0, copenssl_xn_flag_rfc2253()) >= 0,
+              let text = try? withMemoryBIOContents(bio, { String(decoding: $0, as: UTF8.self) }) else {
+            _ = openSSLErrorText("X509_NAME_print_ex")
+            return "(unprintable name)"
+        }
+        return text.isEmpty ? "(empty name)" : text
     }
 
     /// The time as seconds since 1970-01-01 UTC. ASN1_TIME_to_tm fills a broken-down UTC time; the conversion is done

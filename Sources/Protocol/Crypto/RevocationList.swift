@@ -20,7 +20,7 @@ public final class RevocationList: @unchecked Sendable {
 
     init(owning crl: OpaquePointer) {
         self.crl = crl
-        issuerName = distinguishedNameText(X509_CRL_get_issuer(crl))
+        issuerName = Certificate.nameText(X509_CRL_get_issuer(crl))
     }
 
     deinit { X509_CRL_free(crl) }
@@ -134,18 +134,6 @@ public final class RevocationList: @unchecked Sendable {
         case .trailingBytes: throw CryptoError(.malformedInput, "d2i_X509_CRL: trailing bytes after the CRL")
         }
     }
-}
-
-/// An X509_NAME as RFC 2253 text ("CN=alice,O=Example"), for messages; "(unreadable name)" when OpenSSL cannot.
-func distinguishedNameText(_ name: OpaquePointer?) -> String {
-    guard let name, let bio = BIO_new(BIO_s_mem()) else { return "(unreadable name)" }
-    defer { BIO_free(bio) }
-    guard X509_NAME_print_ex(bio, name, 0, copenssl_xn_flag_rfc2253()) >= 0,
-          let text = try? withMemoryBIOContents(bio, { String(decoding: $0, as: UTF8.self) }) else {
-        ERR_clear_error()
-        return "(unreadable name)"
-    }
-    return text
 }
 
 /// An ASN1_INTEGER's magnitude, big-endian, without leading zero bytes ([0] for zero; [] when it does not convert).

@@ -5,6 +5,9 @@ public struct AlgorithmPreferences: Sendable, Equatable {
     public var cipherSuites: [CipherSuite]
     public var groups: [KeyExchangeGroup]
     public var hashes: [HashFunction]
+    /// What this side accepts in the *peer's* CertificateVerify: the client's ClientHello.signature_schemes, the
+    /// server's ServerHello.client_signature_schemes (docs/PROTOCOL.md §4). Never what this side signs with: each side
+    /// signs with a scheme its own key can produce (`SigningKey.schemes`), picked from what the peer accepts.
     public var signatureSchemes: [SignatureScheme]
 
     public init(cipherSuites: [CipherSuite], groups: [KeyExchangeGroup], hashes: [HashFunction],

@@ -115,9 +115,10 @@ struct ServerHandshake {
             throw ProtocolError(.noCommonHash, "client offers [\(Self.names(hello.hashes, as: HashFunction.self))], "
                 + "server accepts [\(preferences.hashes.map(\.name).joined(separator: ", "))]")
         }
+        // The server's own signature follows from its key alone (§4 step 5): `preferences.signatureSchemes` is what
+        // clients may sign with (sent in ServerHello), so an Ed25519 server can still require RSA-PSS from its clients.
         let keySchemes = configuration.identity.key.schemes
-        guard let serverScheme = Self.choose(preferences.signatureSchemes.filter(keySchemes.contains),
-                                             offered: hello.signatureSchemes) else {
+        guard let serverScheme = Self.choose(keySchemes, offered: hello.signatureSchemes) else {
             throw ProtocolError(.noCommonSignature, "client verifies [\(Self.names(hello.signatureSchemes, as: SignatureScheme.self))], "
                 + "server key signs [\(keySchemes.map(\.name).joined(separator: ", "))]")
         }
