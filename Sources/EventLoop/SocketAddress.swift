@@ -79,6 +79,23 @@ struct SocketAddress: Sendable {
         return rc == 0 ? buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } : "?"
     }
 
+    /// The address alone, network order: 4 bytes for IPv4 (an IPv4-mapped IPv6 address counts as IPv4, so one client
+    /// has one address whichever socket family it reached), 16 for IPv6; [] for another family.
+    var addressBytes: [UInt8] {
+        withUnsafeBytes(of: storage) { raw in
+            switch family {
+            case AF_INET:
+                return withUnsafeBytes(of: raw.load(as: sockaddr_in.self).sin_addr) { Array($0) }
+            case AF_INET6:
+                let bytes = withUnsafeBytes(of: raw.load(as: sockaddr_in6.self).sin6_addr) { Array($0) }
+                let mapped = bytes.prefix(10).allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF
+                return mapped ? Array(bytes[12...]) : bytes
+            default:
+                return []
+            }
+        }
+    }
+
     /// "127.0.0.1:54321" or "[::1]:54321".
     var description: String {
         family == AF_INET6 ? "[\(host)]:\(port)" : "\(host):\(port)"

@@ -29,6 +29,7 @@ public final class TCPConnection: LoopHandleOwner {
     /// A connect that failed before uv_tcp_connect could take it; completed from the close callback.
     var deferredConnectFailure: ((Result<TCPConnection, UVError>) -> Void, UVError)?
     private var cachedPeerDescription: String?
+    private var cachedPeerAddress: [UInt8]?
 
     public private(set) var isReading = false
     /// Bytes passed to `write` whose write callbacks have not run yet.
@@ -225,7 +226,15 @@ public final class TCPConnection: LoopHandleOwner {
         if let cachedPeerDescription { return cachedPeerDescription }
         guard state != .closed, let address = SocketAddress(tcp: tcp, peer: true) else { return "?" }
         cachedPeerDescription = address.description
+        cachedPeerAddress = address.addressBytes
         return address.description
+    }
+
+    /// The peer's IP address (4 bytes for IPv4 and IPv4-mapped IPv6, 16 for IPv6), read with `peerDescription`;
+    /// [] if it was never available.
+    public var peerAddress: [UInt8] {
+        _ = peerDescription
+        return cachedPeerAddress ?? []
     }
 }
 

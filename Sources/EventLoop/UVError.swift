@@ -49,6 +49,7 @@ public struct UVError: Error, Equatable, CustomStringConvertible, Sendable {
     public static let badFileDescriptor = UV_EBADF.rawValue
     public static let noBufferSpace = UV_ENOBUFS.rawValue
     public static let tooManyOpenFiles = UV_EMFILE.rawValue
+    public static let tooManyOpenFilesInSystem = UV_ENFILE.rawValue
 
     /// Builds every `UVError` this module throws or reports; traps on our own misuse (see the file comment).
     @inline(never)

@@ -14,7 +14,7 @@ final class ConfigKeyTableTests: XCTestCase {
             XCTAssertFalse(key.doc.contains("\n"), "\(key.path): the doc is one line")
             XCTAssertTrue(key.name.allSatisfy { $0.isLowercase || $0 == "_" }, key.path)
         }
-        XCTAssertEqual(paths.count, 34)
+        XCTAssertEqual(paths.count, 38)
     }
 
     func testOnlyTheIdentityPathsAreRequired() {
@@ -35,6 +35,10 @@ final class ConfigKeyTableTests: XCTestCase {
             "protocol.rotate_after_bytes": 0...Int64.max,
             "protocol.rotate_after_seconds": 0...604_800,
             "limits.max_sessions": 1...1_000_000,
+            "limits.max_sessions_per_source": 1...1_000_000,
+            "limits.max_handshakes_per_source": 1...1_000_000,
+            "limits.handshake_rate_per_source": 1...1_000_000,
+            "limits.handshake_burst_per_source": 1...1_000_000,
             "limits.handshake_timeout": 1...300,
             "limits.idle_timeout": 1...86400,
             "limits.max_file_size": 0...Int64.max,

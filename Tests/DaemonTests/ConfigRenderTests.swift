@@ -40,6 +40,10 @@ final class ConfigRenderTests: XCTestCase {
         rotate_after_seconds = 604800
         [limits]
         max_sessions = 1
+        max_sessions_per_source = 2
+        max_handshakes_per_source = 3
+        handshake_rate_per_source = 4
+        handshake_burst_per_source = 5
         handshake_timeout = 300
         idle_timeout = 86400
         max_file_size = "500MB"

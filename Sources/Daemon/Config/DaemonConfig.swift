@@ -79,6 +79,10 @@ struct DaemonConfig: Equatable, Sendable {
 
     struct LimitsSection: Equatable, Sendable {
         var maxSessions = 0
+        var maxSessionsPerSource = 0
+        var maxHandshakesPerSource = 0
+        var handshakeRatePerSource = 0
+        var handshakeBurstPerSource = 0
         var handshakeTimeoutSeconds = 0
         var idleTimeoutSeconds = 0
         /// 0 = unlimited.

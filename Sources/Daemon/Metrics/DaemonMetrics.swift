@@ -44,6 +44,13 @@ final class DaemonMetrics: Sendable {
         case limit
         /// Accepted while the daemon was draining for shutdown.
         case draining
+        /// One source address over its limits (SourceLimits): new connections per second, handshakes at once,
+        /// sessions at once.
+        case sourceRate = "source_rate"
+        case sourceHandshakes = "source_handshakes"
+        case sourceSessions = "source_sessions"
+        /// accept(2) failed for want of file descriptors (EMFILE, ENFILE): libuv accepted and closed it.
+        case descriptors
     }
 
     enum Name {
@@ -124,7 +131,8 @@ final class DaemonMetrics: Sendable {
     private static let help: [String: String] = [
         Name.sessionsActive: "Sessions open now, on all workers.",
         Name.sessionsTotal: "Sessions accepted since the daemon started.",
-        Name.sessionsRefused: "Connections closed without a session: limit = limits.max_sessions reached, draining = shutting down.",
+        Name.sessionsRefused: "Connections closed without a session: limit = limits.max_sessions reached, draining = shutting down, "
+            + "source_* = one address over limits.*_per_source, descriptors = out of file descriptors.",
         Name.handshakes: "Handshakes by result; a failure's reason is the alert, timeout or disconnected.",
         Name.bytesReceived: "Decrypted upload bytes received.",
         Name.uploads: "Uploads by result; a failure's reason is the upload error code (refusals included).",
@@ -285,6 +293,16 @@ extension RotationEvent.Direction {
         switch self {
         case .receive: "client_to_server"
         case .send: "server_to_client"
+        }
+    }
+}
+
+extension DaemonMetrics.Refusal {
+    init(_ refusal: SourceLimits.Refusal) {
+        switch refusal {
+        case .sourceRate: self = .sourceRate
+        case .sourceHandshakes: self = .sourceHandshakes
+        case .sourceSessions: self = .sourceSessions
         }
     }
 }

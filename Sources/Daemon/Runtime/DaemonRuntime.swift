@@ -83,7 +83,12 @@ struct DaemonRuntime {
             directIO: config.storage.directIO,
             reserve: config.storage.reserve, partialTTLSeconds: Int64(config.storage.partialTTLSeconds),
             resumeInterval: config.storage.resumeInterval,
-            maxSessions: config.limits.maxSessions, handshakeTimeoutSeconds: UInt64(config.limits.handshakeTimeoutSeconds),
+            maxSessions: config.limits.maxSessions,
+            sourceLimits: SourceLimits.Settings(maxHandshaking: config.limits.maxHandshakesPerSource,
+                                                maxSessions: config.limits.maxSessionsPerSource,
+                                                ratePerSecond: config.limits.handshakeRatePerSource,
+                                                burst: config.limits.handshakeBurstPerSource),
+            handshakeTimeoutSeconds: UInt64(config.limits.handshakeTimeoutSeconds),
             idleTimeoutSeconds: UInt64(config.limits.idleTimeoutSeconds), maxFileSize: config.limits.maxFileSize,
             shutdownGraceSeconds: UInt64(config.server.shutdownGraceSeconds))
     }

@@ -21,6 +21,8 @@ struct RuntimeSettings: Sendable {
     var partialTTLSeconds: Int64
     var resumeInterval: UInt64
     var maxSessions: Int
+    /// limits.*_per_source.
+    var sourceLimits: SourceLimits.Settings
     var handshakeTimeoutSeconds: UInt64
     var idleTimeoutSeconds: UInt64
     /// 0 = unlimited.

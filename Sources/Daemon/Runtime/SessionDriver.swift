@@ -23,13 +23,20 @@ final class SessionDriver: TCPConnectionDelegate {
     private var rotationDeadline: UInt64?
     private var closed = false
     private let onClose: (SessionDriver) -> Void
+    /// The peer's address, for its source's limits (SourceLimits).
+    private let source: [UInt8]
+    private let shared: DaemonShared?
+    /// The handshake completed: the source's slot moved from handshaking to sessions.
+    private(set) var wasAuthenticated = false
 
     init(id: UInt64, loop: EventLoop, tcp: TCPConnection, settings: RuntimeSettings, store: Store,
-         buffers: IOBufferPool, logger: Logger, metrics: DaemonMetrics, shared: DaemonShared?,
+         buffers: IOBufferPool, logger: Logger, metrics: DaemonMetrics, shared: DaemonShared?, source: [UInt8] = [],
          onClose: @escaping (SessionDriver) -> Void) {
         self.id = id
         self.tcp = tcp
         self.onClose = onClose
+        self.source = source
+        self.shared = shared
         var logger = logger
         logger[metadataKey: "session"] = "\(id)"
         logger[metadataKey: "peer"] = "\(tcp.peerDescription)"
@@ -125,6 +132,10 @@ final class SessionDriver: TCPConnectionDelegate {
 
     private func armTimers() {
         guard !closed, session.isEstablished else { return }
+        if !wasAuthenticated {
+            wasAuthenticated = true
+            shared?.sourceLimits.authenticated(source)
+        }
         handshakeTimer.stop()
         idleTimer.start(afterMilliseconds: session.settings.idleTimeoutSeconds * 1000) { [weak self] in
             guard let self else { return }

@@ -16,6 +16,8 @@ final class DaemonShared: Sendable {
     /// Upload payload bytes received (decrypted Data chunks, counted by SessionDriver), for systemd's STATUS=.
     let bytesReceived = Atomic<UInt64>(0)
     private let nextSessionID = Atomic<UInt64>(1)
+    /// What each source address may cost (limits.*_per_source).
+    let sourceLimits = SourceLimits()
     /// The process's Prometheus metrics (Metrics/DaemonMetrics.swift), served by the main loop's MetricsServer.
     let metrics = DaemonMetrics()
 
@@ -66,6 +68,8 @@ final class Worker: @unchecked Sendable {
     static let bufferTrimMilliseconds: UInt64 = 10_000
     private var draining = false
     private let finished = DispatchSemaphore(value: 0)
+    /// Refused connections and accept failures, logged at most once per kind every 10 s.
+    private let refusalLog = RateLimitedLog()
 
     init(index: Int, settings: RuntimeSettings, shared: DaemonShared, store: Store, logger: Logger) {
         self.index = index
@@ -126,6 +130,15 @@ final class Worker: @unchecked Sendable {
                 let listener = try TCPListener(loop: loop, host: host, port: address.port, reusePort: true) { [self] tcp in
                     accept(tcp, loop: loop)
                 }
+                // Out of descriptors: libuv's reserve descriptor lets it accept and close the connection (the peer
+                // sees a close, not a hang); the operator sees why, once per period.
+                listener.onAcceptError = { [self] error in
+                    if error.code == UVError.tooManyOpenFiles || error.code == UVError.tooManyOpenFilesInSystem {
+                        shared.metrics.sessionRefused(.descriptors)
+                    }
+                    refusalLog.log(logger, .error, kind: "accept", "cannot accept connections",
+                                   metadata: ["error": "\(error)", "hint": "raise LimitNOFILE / ulimit -n, or lower limits.max_sessions"])
+                }
                 listeners.append(listener)
             }
         }
@@ -137,9 +150,20 @@ final class Worker: @unchecked Sendable {
             shared.metrics.sessionRefused(.draining)
             return tcp.close()
         }
+        let source = tcp.peerAddress
+        if let refusal = shared.sourceLimits.admit(source, now: SystemClock.monotonicNanoseconds(), settings: settings.sourceLimits) {
+            shared.metrics.sessionRefused(DaemonMetrics.Refusal(refusal))
+            refusalLog.log(logger, .warning, kind: refusal.rawValue, "connection refused: \(refusal.reason)",
+                           metadata: ["peer": "\(tcp.peerDescription)"])
+            var refusalAlert = ServerConnection(configuration: settings.protocolConfiguration)
+            refusalAlert.close(.tooManySessions, reason: refusal.reason)
+            tcp.write(refusalAlert.takeOutput())
+            return tcp.closeAfterPendingWrites()
+        }
         guard shared.reserveSession(limit: settings.maxSessions) else {
+            shared.sourceLimits.ended(source, authenticated: false)
             shared.metrics.sessionRefused(.limit)
-            logger.warning("session limit reached: connection refused",
+            refusalLog.log(logger, .warning, kind: "limit", "session limit reached: connection refused",
                            metadata: ["peer": "\(tcp.peerDescription)", "max_sessions": "\(settings.maxSessions)"])
             // Tell the client why (a plaintext alert, as for any failure before keys exist), then close.
             var refusal = ServerConnection(configuration: settings.protocolConfiguration)
@@ -150,9 +174,11 @@ final class Worker: @unchecked Sendable {
         let id = shared.makeSessionID()
         shared.metrics.sessionOpened()
         let driver = SessionDriver(id: id, loop: loop, tcp: tcp, settings: settings, store: store,
-                                   buffers: uploadBuffers, logger: logger, metrics: shared.metrics, shared: shared) { [self] driver in
+                                   buffers: uploadBuffers, logger: logger, metrics: shared.metrics, shared: shared,
+                                   source: source) { [self] driver in
             sessions[driver.id] = nil
             shared.releaseSession()
+            shared.sourceLimits.ended(source, authenticated: driver.wasAuthenticated)
             shared.metrics.sessionClosed()
             if draining, sessions.isEmpty { finishDrain() }
         }

@@ -41,7 +41,9 @@ final class SessionRig {
         var settings = RuntimeSettings(
             listen: [], workers: 1, protocolConfiguration: serverConfiguration, storageRoot: root, stagingName: ".staging",
             allowOverwrite: false, fsync: true, directIO: true, reserve: 0, partialTTLSeconds: 3600, resumeInterval: 64 << 20,
-            maxSessions: 10, handshakeTimeoutSeconds: 10,
+            maxSessions: 10,
+            sourceLimits: SourceLimits.Settings(maxHandshaking: 10, maxSessions: 10, ratePerSecond: 100, burst: 100),
+            handshakeTimeoutSeconds: 10,
             idleTimeoutSeconds: 60, maxFileSize: 0, shutdownGraceSeconds: 5)
         configure(&settings)
         let logger = Logger(label: "session-test") { _ in SwiftLogNoOpLogHandler() }
