@@ -21,6 +21,12 @@ final class SessionDriver: TCPConnectionDelegate {
     private let idleTimer: LoopTimer
     private let rotationTimer: LoopTimer
     private var rotationDeadline: UInt64?
+    /// The session's progress when the idle timer was last started: it restarts only when that moved.
+    private var idleArmedAt: UInt64?
+    /// Reading stopped because the client does not read its answers (`maximumPendingOutput` queued).
+    private var pausedForOutput = false
+    /// Whether the session itself wants the socket read (false while it waits for the store).
+    private var sessionWantsReading = true
     private var closed = false
     private let onClose: (SessionDriver) -> Void
     /// The peer's address, for its source's limits (SourceLimits).
@@ -93,7 +99,16 @@ final class SessionDriver: TCPConnectionDelegate {
         closeNow()
     }
 
-    func connectionDidDrain(_ connection: TCPConnection) {}
+    /// Every answer was written: a client that had stopped reading them is read again.
+    func connectionDidDrain(_ connection: TCPConnection) {
+        guard pausedForOutput else { return }
+        pausedForOutput = false
+        if sessionWantsReading, !closed { tcp.startReading() }
+    }
+
+    /// Answers queued for a client that does not read them, beyond which its requests are not read either: TCP flow
+    /// control then holds the client, and the daemon's memory for it stays at this much (plus the socket buffers).
+    static let maximumPendingOutput = 256 << 10
 
     func connectionDidClose(_ connection: TCPConnection) {
         handshakeTimer.close()
@@ -111,10 +126,16 @@ final class SessionDriver: TCPConnectionDelegate {
             switch action {
             case .flush:
                 session.drainOutput { tcp.write($0) }
+                if tcp.pendingWriteBytes > Self.maximumPendingOutput, !pausedForOutput {
+                    pausedForOutput = true
+                    tcp.stopReading()
+                }
             case .pauseReading:
+                sessionWantsReading = false
                 tcp.stopReading()
             case .resumeReading:
-                tcp.startReading()
+                sessionWantsReading = true
+                if !pausedForOutput { tcp.startReading() }
             case .close:
                 closed = true
                 let output = session.takeOutput()
@@ -137,9 +158,12 @@ final class SessionDriver: TCPConnectionDelegate {
             shared?.sourceLimits.authenticated(source)
         }
         handshakeTimer.stop()
-        idleTimer.start(afterMilliseconds: session.settings.idleTimeoutSeconds * 1000) { [weak self] in
-            guard let self else { return }
-            perform(session.idleTimedOut())
+        if idleArmedAt != session.progress {
+            idleArmedAt = session.progress
+            idleTimer.start(afterMilliseconds: session.settings.idleTimeoutSeconds * 1000) { [weak self] in
+                guard let self else { return }
+                perform(session.idleTimedOut())
+            }
         }
         let deadline = session.nextDeadline
         guard deadline != rotationDeadline else { return }

@@ -32,6 +32,10 @@ final class ServerSession {
     private(set) var pausedForStore = false
     /// The handshake's outcome was counted (ok or failed): exactly once per session.
     private var handshakeCounted = false
+    /// Counts what moves the session forward — the handshake, a request, file bytes, an operation's end, the store's
+    /// answers — but not traffic alone: zero-length Data and stale RotateRequests hold no session open (the idle
+    /// timeout restarts only when this changes, SessionDriver.armTimers).
+    private(set) var progress: UInt64 = 0
     private var rotationsFromClient = 0
     private var rotationsToClient = 0
     private let startedAt = Date()
@@ -81,6 +85,7 @@ final class ServerSession {
     /// What the store says of an operation's writer.
     func storeEvent(_ event: UploadWriter.Event, from writer: UploadWriter, now: Now) -> [SessionAction] {
         guard !closing else { return [] }
+        progress &+= 1
         var actions = apply(upload.storeEvent(event, from: writer), now: now) + flush()
         if draining, !upload.isBusy { actions += shutdown(force: true, now: now) }
         return actions
@@ -95,6 +100,11 @@ final class ServerSession {
     }
 
     private func handle(_ event: ServerEvent, now: Now) -> [SessionAction] {
+        switch event {
+        case .uploadData(let chunk) where chunk.isEmpty: break
+        case .uploadDataWritten(0), .rotated: break
+        default: progress &+= 1
+        }
         switch event {
         case .handshakeCompleted(let parameters):
             if !handshakeCounted {
@@ -281,7 +291,7 @@ final class ServerSession {
         countHandshake(failed: .disconnected)  // no-op once counted
         if identity != nil {
             logger.info("session closed", metadata: [
-                "uploads": "\(upload.opened)", "rotations_client_to_server": "\(rotationsFromClient)",
+                "uploads": "\(upload.opened)", "refused": "\(upload.refused)", "rotations_client_to_server": "\(rotationsFromClient)",
                 "rotations_server_to_client": "\(rotationsToClient)",
                 "seconds": "\(String(format: "%.3f", Date().timeIntervalSince(startedAt)))",
             ])

@@ -65,6 +65,10 @@ struct UploadHandler {
     private let metrics: DaemonMetrics
     /// Uploads opened in this session (the "session closed" line).
     private(set) var opened: UInt64 = 0
+    /// Requests refused in this session (the "session closed" line), and their log lines: at most one per error code
+    /// every 10 s, the rest counted (a client repeating a refused Open must not flood the log).
+    private(set) var refused: UInt64 = 0
+    private let refusalLog = RateLimitedLog()
 
     init(environment: Environment, logger: Logger, metrics: DaemonMetrics) {
         self.environment = environment
@@ -208,7 +212,9 @@ struct UploadHandler {
         case (.failed(let failure), .preparing(_, let request)):
             state = .idle
             if failure.isSuspicious {
-                logger.warning("upload refused", metadata: Self.metadata(request, failure))
+                refused += 1
+                refusalLog.log(logger, .warning, kind: "suspicious-\(failure.failure.code)", "upload refused",
+                               metadata: Self.metadata(request, failure))
                 metrics.uploadFailed(failure.failure.code)
                 return [.reject(failure.failure)]
             }
@@ -216,7 +222,8 @@ struct UploadHandler {
         case (.failed(let failure), .receiving(_, let request)):
             state = .idle
             if failure.isSuspicious {
-                logger.warning("upload refused", metadata: Self.metadata(request, failure))
+                refusalLog.log(logger, .warning, kind: "suspicious-\(failure.failure.code)", "upload refused",
+                               metadata: Self.metadata(request, failure))
             } else {
                 logger.error("upload failed", metadata: Self.metadata(request, failure))
             }
@@ -227,8 +234,10 @@ struct UploadHandler {
         }
     }
 
-    private func refuse(_ request: UploadRequest, _ failure: UploadFailure) -> [Action] {
-        logger.notice("upload refused", metadata: ["path": "\(request.path)", "code": "\(failure.code)", "reason": "\(failure.message)"])
+    private mutating func refuse(_ request: UploadRequest, _ failure: UploadFailure) -> [Action] {
+        refused += 1
+        refusalLog.log(logger, .notice, kind: "\(failure.code)", "upload refused",
+                       metadata: ["path": "\(request.path)", "code": "\(failure.code)", "reason": "\(failure.message)"])
         metrics.uploadFailed(failure.code)
         return [.reject(failure)]
     }

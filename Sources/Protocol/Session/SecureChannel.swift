@@ -48,6 +48,11 @@ struct SecureChannel {
     /// much before its threshold (at most half of it), so the key protects about `afterBytes` and the sender rarely
     /// has to wait for the reply.
     private var rotationLead: UInt64 = 0
+    /// When the peer last made us work for a rotation (its RotateInits, the RotateRequests we acted on), within the
+    /// last second: more than Limits.maxPeerRotationsPerSecond closes the session.
+    private var peerRotationTimes: [UInt64] = []
+    /// When we last started a rotation of our own sending keys (pacing, Limits.minimumRotationIntervalNanoseconds).
+    private var lastRotationStarted: UInt64?
     private(set) var rotationsSent = 0
     private(set) var rotationsReceived = 0
 
@@ -96,9 +101,13 @@ struct SecureChannel {
                 guard request.epoch <= sendKeys.epoch else { throw .illegal("RotateRequest for future epoch \(request.epoch)") }
                 // Ignored when it names an epoch we already left, or a rotation of it is in flight: either way the
                 // peer gets what it asked for.
-                if request.epoch == sendKeys.epoch, case .idle = sendRotation { try startRotation(reason: .peerRequest) }
+                if request.epoch == sendKeys.epoch, case .idle = sendRotation {
+                    try countPeerRotation(now: now)
+                    try startRotation(reason: .peerRequest)
+                }
                 continue
             case .rotateInit:
+                try countPeerRotation(now: now)
                 try handleRotateInit(RotationShare.decode(body))
                 continue
             case .rotateReply:
@@ -123,6 +132,9 @@ struct SecureChannel {
             throw ProtocolError(.keyUsageExceeded, "peer used epoch \(keys.epoch) for \(keys.usage) units")
         }
         guard case .idle = receiveRotation, requestedForEpoch != keys.epoch else { return }
+        // Asked no sooner than the pacing allows the peer to rotate (§7.5): a fast link crossing a small threshold
+        // gets a rotation every 62.5 ms, not one per threshold.
+        guard now.monotonicNanoseconds &- keys.installedAt >= Limits.minimumRotationIntervalNanoseconds else { return }
         let overBytes = receivePolicy.afterBytes.map { keys.bytes >= $0 + UInt64(Limits.maxMessageLength) } ?? false
         let overTime = receivePolicy.afterSeconds.map {
             now.monotonicNanoseconds >= keys.installedAt &+ ($0 + 1) &* 1_000_000_000
@@ -287,7 +299,23 @@ struct SecureChannel {
         } else {
             return
         }
+        // Policy rotations are paced (the usage limit is not: past it the key must go); the data keeps flowing.
+        if reason != .usageLimit, let last = lastRotationStarted,
+           now.monotonicNanoseconds &- last < Limits.minimumRotationIntervalNanoseconds {
+            return
+        }
+        lastRotationStarted = now.monotonicNanoseconds
         try startRotation(reason: reason)
+    }
+
+    /// One more rotation the peer made us work for; too many in the last second is an attack or a broken peer.
+    private mutating func countPeerRotation(now: Now) throws(ProtocolError) {
+        let time = now.monotonicNanoseconds
+        peerRotationTimes.removeAll { time &- $0 >= 1_000_000_000 }
+        peerRotationTimes.append(time)
+        guard peerRotationTimes.count <= Limits.maxPeerRotationsPerSecond else {
+            throw .illegal("more than \(Limits.maxPeerRotationsPerSecond) rotations in one second")
+        }
     }
 
     private mutating func startRotation(reason: RotationEvent.Reason) throws(ProtocolError) {

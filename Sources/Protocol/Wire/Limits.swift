@@ -53,6 +53,13 @@ public enum Limits {
 
     /// A relative path in Open, UTF-8 bytes (PATH_MAX is 4096 on Linux).
     public static let maxPathLength = 4096
+
+    /// Rotations one side may make the other work for in any one second: RotateInits it sends plus RotateRequests the
+    /// other acts on (§7.5). Each costs the receiver a key exchange; more closes the session (`illegal_parameter`).
+    public static let maxPeerRotationsPerSecond = 64
+    /// The least time between two rotations a side starts on its own policy (bytes or time, §7.1): at most 16 a
+    /// second, a quarter of what its peer accepts, so that pacing never trips the peer's limit.
+    public static let minimumRotationIntervalNanoseconds: UInt64 = 62_500_000
     /// SHA-256 of the whole file.
     public static let fileDigestLength = 32
 }

@@ -2,7 +2,7 @@
 // digest in Close). Protocol.ClientConnection is sans-I/O: we move its output to the socket and the socket's bytes into
 // it, and read its events. Every wait is bounded by poll(2) timeouts.
 import Foundation
-import Protocol
+@testable import Protocol
 import TestSupport
 
 #if canImport(Glibc)
@@ -106,6 +106,29 @@ final class RawClient {
             }
             buffer.withUnsafeBytes { connection.receive(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
         }
+    }
+
+    /// Seals a message of any type, bypassing the client's state machine (a misbehaving client), and sends it unless
+    /// `send` is false (then `flush` sends what accumulated). Returns false when the socket would not take it within
+    /// its send timeout (the server stopped reading).
+    @discardableResult
+    func inject(_ type: MessageType, _ body: [UInt8], send: Bool = true) -> Bool {
+        connection.injectRawForTesting(typeByte: type.rawValue, body: body)
+        guard send else { return true }
+        return (try? flush()) != nil
+    }
+
+    /// An Open's body for `request` (what `inject(.open, …)` sends).
+    static func openBody(_ request: UploadRequest) -> [UInt8] {
+        var encoder = WireEncoder()
+        request.encode(into: &encoder)
+        return encoder.bytes
+    }
+
+    /// Sets the socket's send timeout (how long `flush` may block on a server that does not read).
+    func setSendTimeout(seconds: Int) {
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
     /// Waits for the handshake to complete.

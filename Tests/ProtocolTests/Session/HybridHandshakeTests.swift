@@ -158,6 +158,7 @@ final class HybridHandshakeTests: XCTestCase {
                                       serverToClient: { observe($0, &serverRecords); return $0 })
                 }
                 let end = min(offset + 16 * 1024, data.count)
+                pair.now.monotonicNanoseconds += 100_000_000  // slower than the rotation pacing (PROTOCOL.md §7.5)
                 data[offset..<end].withUnsafeBytes { pair.client.sendData($0, now: pair.now) }
                 offset = end
                 pair.pumpBothWays(clientToServer: { observe($0, &clientRecords); return $0 },

@@ -26,6 +26,7 @@ final class ReceiveInPlaceTests: XCTestCase {
             while offset < total || !wire.isEmpty {
                 if offset < total, pair.client.canSendData {
                     let end = min(offset + Limits.maxDataChunk, total)
+                    pair.now.monotonicNanoseconds += 100_000_000  // slower than the rotation pacing (PROTOCOL.md §7.5)
                     data[offset..<end].withUnsafeBytes { pair.client.sendData($0, now: pair.now) }
                     offset = end
                     wire += pair.client.takeOutput()

@@ -23,6 +23,7 @@ final class RotationTests: XCTestCase {
             while offset < total {
                 // Several chunks go out before the peer answers: data keeps flowing while a rotation is in flight.
                 for _ in 0..<3 where offset < total && pair.client.canSendData {
+                    pair.now.monotonicNanoseconds += 100_000_000  // slower than the rotation pacing (§7.5)
                     let end = min(offset + 4096, total)
                     data[offset..<end].withUnsafeBytes { pair.client.sendData($0, now: pair.now) }
                     offset = end
@@ -96,7 +97,8 @@ final class RotationTests: XCTestCase {
         }
         XCTAssertEqual(pair.client.rotations.sent, 0)
         pair.server.updateRotationPolicy(RotationPolicy(afterBytes: 256 * 1024))
-        for _ in 0..<192 {  // 3 MiB under the new one
+        for _ in 0..<192 {  // 3 MiB under the new one, slower than the rotation pacing (§7.5)
+            pair.now.monotonicNanoseconds += 100_000_000
             pair.client.sendData(chunk, now: pair.now)
             pair.pump()
         }
@@ -159,5 +161,30 @@ final class RotationTests: XCTestCase {
         XCTAssertEqual(RotationPolicy(afterBytes: 10).stricter(RotationPolicy(afterBytes: 5, afterSeconds: 9)),
                        RotationPolicy(afterBytes: 5, afterSeconds: 9))
         XCTAssertEqual(RotationPolicy(afterBytes: 0, afterSeconds: 0), .none)
+    }
+
+    /// §7.5: a side paces the rotations its own policy starts (at most 16 a second; the data keeps flowing), and a
+    /// peer that makes the other rotate more than 64 times in one second is closed.
+    func testRotationsArePacedAndAFloodOfThemIsRefused() throws {
+        var client = try Fixtures.clientConfiguration()
+        client.rotation = RotationPolicy(afterBytes: 4 * 1024)
+        var pair = try SessionPair(client: client, server: try Fixtures.serverConfiguration())
+        pair.pump()
+        // A whole second of 4 KiB chunks 10 ms apart: the policy asks for a rotation every chunk, pacing allows 16.
+        pair.upload([UInt8](repeating: 3, count: 100 * 4096), chunk: 4096, chunkInterval: 10_000_000)
+        XCTAssertNil(pair.serverError)
+        XCTAssertLessThanOrEqual(pair.client.rotations.sent, 17)
+        XCTAssertGreaterThanOrEqual(pair.client.rotations.sent, 14)
+
+        // A server made to rotate by 65 requests within one second closes the session.
+        var flood = try SessionPair(client: Fixtures.clientConfiguration(), server: try Fixtures.serverConfiguration())
+        flood.pump()
+        for _ in 0...Limits.maxPeerRotationsPerSecond where flood.serverError == nil {
+            try flood.client.rotateNow()  // its RotateInit costs the server a key exchange
+            flood.now.monotonicNanoseconds += 1_000_000
+            flood.pump()
+        }
+        XCTAssertEqual(flood.serverError?.alert, .illegalParameter)
+        XCTAssertTrue(flood.serverError?.detail.contains("rotations in one second") ?? false)
     }
 }

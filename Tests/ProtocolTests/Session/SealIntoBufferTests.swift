@@ -52,6 +52,7 @@ final class SealIntoBufferTests: XCTestCase {
                 for _ in 0..<3 where offset < total && pair.client.canSendData {
                     if pair.client.hasPendingOutput { wire += pair.client.takeOutput() }
                     let end = min(offset + 5000, total)
+                    pair.now.monotonicNanoseconds += 100_000_000  // slower than the rotation pacing (PROTOCOL.md §7.5)
                     var buffer = [UInt8](repeating: 0, count: pair.client.sealedDataLength(end - offset))
                     let written = data[offset..<end].withUnsafeBytes { chunk in
                         buffer.withUnsafeMutableBytes { pair.client.sendData(chunk, into: $0, now: pair.now) }

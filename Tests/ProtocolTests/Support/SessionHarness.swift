@@ -163,8 +163,11 @@ struct SessionPair {
         XCTAssertTrue(received == data, "\(label): bytes delivered exactly", file: file, line: line)
     }
 
-    /// Runs a whole upload of `data` in `chunk`-sized Data messages, the server accepting and committing.
-    mutating func upload(_ data: [UInt8], path: String = "file.bin", chunk: Int = Limits.maxDataChunk) {
+    /// Runs a whole upload of `data` in `chunk`-sized Data messages, the server accepting and committing. The clock
+    /// moves on by `chunkInterval` nanoseconds per chunk (100 ms by default: slower than the rotation pacing of
+    /// §7.5, so a small volume policy rotates at every threshold, as on a slow link).
+    mutating func upload(_ data: [UInt8], path: String = "file.bin", chunk: Int = Limits.maxDataChunk,
+                         chunkInterval: UInt64 = 100_000_000) {
         acceptAndCommit(path: path, size: data.count)
         client.startUpload(UploadRequest(path: path, size: UInt64(data.count)), now: now)
         pump()
@@ -172,6 +175,7 @@ struct SessionPair {
         while offset < data.count {
             waitUntilClientCanSend()
             let end = min(offset + chunk, data.count)
+            now.monotonicNanoseconds += chunkInterval
             data[offset..<end].withUnsafeBytes { client.sendData($0, now: now) }
             offset = end
             pump()
