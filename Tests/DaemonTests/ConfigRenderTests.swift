@@ -13,6 +13,8 @@ final class ConfigRenderTests: XCTestCase {
         [identity]
         certificate = "certs/server \\"quoted\\" é.crt"
         private_key = "server.key"
+        private_key_passphrase_file = "server.key.passphrase"
+        allow_readable_private_key = true
         client_ca = "/etc/ferry/ca\\\\bundle.pem"
         crl = ["crl/ca.crl", "/etc/ferry/intermediate.crl"]
         crl_stale = "refuse"
