@@ -15,6 +15,7 @@
 #include <openssl/objects.h>
 #include <openssl/params.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h> /* PKCS8_set0_pbe: encrypted private keys (EncryptedPrivateKey.swift) */
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>

@@ -13,7 +13,8 @@ extension CACommand {
 
         func run() throws {
             let entries: [CertificateAuthority.IssuedEntry]
-            do { entries = try CertificateAuthority(directory: URL(fileURLWithPath: directory, isDirectory: true)).issuedEntries() } catch {
+            // The registry alone: listing needs no key, so an encrypted ca.key is not opened (nor its passphrase asked).
+            do { entries = try CertificateAuthority.issuedEntries(directory: URL(fileURLWithPath: directory, isDirectory: true)) } catch {
                 throw commandError(error)
             }
             guard !entries.isEmpty else {
@@ -54,13 +55,18 @@ extension CACommand {
         @Option(help: "Revoke the certificate with this serial number (hex; colons allowed).")
         var serial: String?
 
+        @Option(help: ArgumentHelp("File holding the passphrase of an encrypted ca.key (default: DIR/ca.key.passphrase "
+                                   + "when present, else typed on the terminal).", valueName: "file"))
+        var passphraseFile: String?
+
         func validate() throws {
             guard (name == nil) != (serial == nil) else { throw ValidationError("pass exactly one of --name and --serial") }
         }
 
         func run() throws {
             do {
-                let ca = try CertificateAuthority(directory: URL(fileURLWithPath: directory, isDirectory: true))
+                let ca = try CertificateAuthority(directory: URL(fileURLWithPath: directory, isDirectory: true),
+                                                  passphrase: .certificateAuthority(file: passphraseFile))
                 if let name {
                     for serial in try ca.revoke(name: name) { print("Revoked \"\(name)\" serial \(serial)") }
                 } else if let serial {
@@ -87,10 +93,15 @@ extension CACommand {
         @Option(help: "Days until the list's nextUpdate: publish a new one before then.")
         var days: Int = 30
 
+        @Option(help: ArgumentHelp("File holding the passphrase of an encrypted ca.key (default: DIR/ca.key.passphrase "
+                                   + "when present, else typed on the terminal).", valueName: "file"))
+        var passphraseFile: String?
+
         func run() throws {
             let list: RevocationListSummary
             do {
-                let ca = try CertificateAuthority(directory: URL(fileURLWithPath: directory, isDirectory: true))
+                let ca = try CertificateAuthority(directory: URL(fileURLWithPath: directory, isDirectory: true),
+                                                  passphrase: .certificateAuthority(file: passphraseFile))
                 let crl = try ca.revocationList(days: days)
                 try CertificateAuthority.write(crl, to: output)
                 list = RevocationListSummary(issuer: ca.name, number: crl.number ?? 0, revoked: crl.revokedCount,

@@ -5,6 +5,7 @@
 //   crl = "ca.crl"                        # the server CA's revocation list(s); --crl overrides
 //   certificate = "alice.crt"
 //   key = "alice.key"
+//   key_passphrase_file = "alice.key.passphrase"   # when the key is encrypted (else $FERRY_KEY_PASSPHRASE or a prompt)
 //   parallel = 4                          # concurrent sessions, 1…64
 //   rotate_after_bytes = "1GiB"           # an integer, or a string with a unit (Units.ByteSize); 0 = no client policy
 //   rotate_after_seconds = 3600           # 0 = no client policy
@@ -33,6 +34,8 @@ struct ClientSettings: Equatable, Sendable {
     var crl: String?
     var certificate: String?
     var key: String?
+    /// The passphrase file of an encrypted `key`; --key-passphrase-file and $FERRY_KEY_PASSPHRASE come first.
+    var keyPassphraseFile: String?
     var parallel: Int
     /// 0 = no client-side policy (the server's policy and the protocol's hard limits still apply).
     var rotateAfterBytes: UInt64
@@ -55,6 +58,7 @@ struct ClientSettings: Equatable, Sendable {
         crl = nil
         certificate = nil
         key = nil
+        keyPassphraseFile = nil
         parallel = 0
         rotateAfterBytes = 0
         rotateAfterSeconds = 0
@@ -125,7 +129,10 @@ extension ClientSettings {
         Key("ca", .path(\.ca), "the CA certificate(s) that signed the server's certificate (PEM)"),
         Key("crl", .path(\.crl), "CRLs of the server's CA (PEM or DER): a revoked server certificate is refused"),
         Key("certificate", .path(\.certificate), "this client's certificate chain, leaf first (PEM)"),
-        Key("key", .path(\.key), "this client's private key (PEM, unencrypted; keep it mode 0600)"),
+        Key("key", .path(\.key), "this client's private key (PEM, encrypted or not; keep it mode 0600)"),
+        Key("key_passphrase_file", .path(\.keyPassphraseFile),
+            "a file holding the passphrase of `key` when it is encrypted, on one line (--key-passphrase-file and "
+            + "$FERRY_KEY_PASSPHRASE take precedence; without any, ferry asks on the terminal)"),
         Key("parallel", .integer(\.parallel, range: parallelRange, default: defaultParallel),
             "concurrent upload sessions"),
         Key("rotate_after_bytes", .byteSize(\.rotateAfterBytes, range: rotateAfterBytesRange, default: 0),

@@ -20,6 +20,10 @@ struct UploadCommand: ParsableCommand {
             name, size and SHA-256) is reported as already stored and not sent again, so running the same command \
             again after an interruption completes the set.
 
+            An encrypted --key (PKCS#8 "ENCRYPTED PRIVATE KEY") is opened with the passphrase from \
+            --key-passphrase-file, else $FERRY_KEY_PASSPHRASE, else `key_passphrase_file`, else typed on the terminal \
+            (only when standard input is one). A key file that group or others may read is used, with a warning.
+
             A path that is missing or cannot be read, named or met in a directory (an
             unreadable directory or file, a broken symbolic link, a FIFO or socket),
             fails with its reason and the rest is sent. An empty directory is
@@ -57,8 +61,12 @@ struct UploadCommand: ParsableCommand {
     @Option(help: "This client's certificate chain (PEM).")
     var cert: String?
 
-    @Option(help: "This client's private key (PEM).")
+    @Option(help: "This client's private key (PEM, encrypted or not).")
     var key: String?
+
+    @Option(help: ArgumentHelp("File holding the passphrase of an encrypted --key, on one line (else $FERRY_KEY_PASSPHRASE, "
+                               + "`key_passphrase_file`, or a prompt on the terminal).", valueName: "file"))
+    var keyPassphraseFile: String?
 
     @Option(help: "Name the server's certificate must carry (default: the host of --server).")
     var serverName: String?
@@ -130,8 +138,10 @@ struct UploadCommand: ParsableCommand {
 
         var configuration: ClientConfiguration
         do throws(CredentialError) {
-            configuration = try CredentialFiles(ca: caPath, certificate: certPath, key: keyPath,
-                                                crls: crl.isEmpty ? settings.crl.map { [$0] } ?? [] : crl)
+            configuration = try CredentialFiles(
+                ca: caPath, certificate: certPath, key: keyPath, crls: crl.isEmpty ? settings.crl.map { [$0] } ?? [] : crl,
+                keyPassphrase: .client(file: keyPassphraseFile, configuredFile: settings.keyPassphraseFile,
+                                       configuration: settings.sourcePath))
                 .configuration(serverName: serverName ?? settings.serverName ?? host)
         } catch {
             throw UploadExitStatus.fail(error.description, status: UploadExitStatus.configuration)

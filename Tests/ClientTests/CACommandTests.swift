@@ -11,10 +11,11 @@ final class CACommandTests: XCTestCase {
     override func setUpWithError() throws { directory = try TemporaryDirectory() }
     override func tearDown() { directory.remove() }
 
-    /// Parses and runs `arguments` as `ferry ca …`.
+    /// Parses and runs `arguments` as `ferry ca …`, as a script would: with no terminal to prompt on, even when the
+    /// tests themselves run on one.
     private func run(_ arguments: [String]) throws {
         var command = try CACommand.parseAsRoot(arguments)
-        try command.run()
+        try Terminal.$replacement.withValue(.absent) { try command.run() }
     }
 
     /// Expects `arguments` to fail; returns ArgumentParser's message for it.

@@ -86,6 +86,7 @@ final class ClientSettingsTests: XCTestCase {
             ca = "/etc/ferry/ca.crt"
             certificate = "certs/alice.crt"
             key = "~/keys/alice.key"
+            key_passphrase_file = "alice.key.passphrase"
             parallel = 64
             rotate_after_bytes = "1GiB"
             rotate_after_seconds = 3600
@@ -97,6 +98,7 @@ final class ClientSettingsTests: XCTestCase {
         XCTAssertEqual(settings.ca, "/etc/ferry/ca.crt")
         XCTAssertEqual(settings.certificate, directory.appending("certs/alice.crt").path)
         XCTAssertEqual(settings.key, home + "/keys/alice.key")
+        XCTAssertEqual(settings.keyPassphraseFile, directory.appending("alice.key.passphrase").path)
         XCTAssertEqual(settings.parallel, 64)
         XCTAssertEqual(settings.rotateAfterBytes, 1 << 30)
         XCTAssertEqual(settings.rotateAfterSeconds, 3600)
@@ -108,7 +110,7 @@ final class ClientSettingsTests: XCTestCase {
         XCTAssertEqual(settings.retries, 0)
         XCTAssertEqual(ClientSettings().retries, RetryPolicy.defaultRetries)
         XCTAssertEqual(Set(ClientSettings.keys.map(\.name)),
-                       ["server", "ca", "crl", "certificate", "key", "parallel", "rotate_after_bytes", "rotate_after_seconds",
+                       ["server", "ca", "crl", "certificate", "key", "key_passphrase_file", "parallel", "rotate_after_bytes", "rotate_after_seconds",
                         "server_name", "connect_timeout", "handshake_timeout", "timeout", "retries"])
         XCTAssertEqual(Set(ClientSettings.keys.map(\.name)).count, ClientSettings.keys.count, "each key declared once")
     }

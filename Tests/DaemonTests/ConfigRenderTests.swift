@@ -13,6 +13,8 @@ final class ConfigRenderTests: XCTestCase {
         [identity]
         certificate = "certs/server \\"quoted\\" é.crt"
         private_key = "server.key"
+        private_key_passphrase_file = "server.key.passphrase"
+        allow_readable_private_key = true
         client_ca = "/etc/ferry/ca\\\\bundle.pem"
         server_ca = "servers-ca.pem"
         client_ca_namespaces = ["", "partner", "partner"]

@@ -69,8 +69,10 @@ final class CertificateTests: XCTestCase {
             """.write(to: extensions, atomically: true, encoding: .utf8)
         try openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key.path], env: env)
         try openssl(["req", "-new", "-key", key.path, "-subj", "/CN=bob", "-out", csr.path], env: env)
+        // `ferry ca init` without a terminal encrypted ca.key with a generated passphrase beside it; openssl reads
+        // the same file.
         try openssl(["x509", "-req", "-in", csr.path, "-CA", env.pki.caCertificate.path, "-CAkey", env.pki.caKey.path,
-                     "-set_serial", "4242", "-days", "30", "-sha256", "-extfile", extensions.path, "-out", certificate.path],
+                     "-passin", "file:" + env.pki.caKey.path + ".passphrase", "-set_serial", "4242", "-days", "30", "-sha256", "-extfile", extensions.path, "-out", certificate.path],
                     env: env)
 
         let source = try env.sourceDirectory("openssl")

@@ -15,6 +15,9 @@ struct CAError: Error, Equatable, CustomStringConvertible {
         case alreadyExists
         /// The CA directory has no usable CA: a file is missing, unreadable, malformed, expired or not a CA.
         case invalidCA
+        /// The CA's key is encrypted and no passphrase opened it (none given, a wrong one, typing cancelled), or the
+        /// passphrase for a new key could not be had.
+        case passphrase
         /// A file system call failed (directory creation, open, write, rename).
         case io
         /// Key generation, signing or PEM encoding failed (Protocol's crypto layer) for a reason that is not the

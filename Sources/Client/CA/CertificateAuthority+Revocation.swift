@@ -20,6 +20,19 @@ extension CertificateAuthority {
 
     /// Every recorded certificate with its status at `now`, by name, then expiry.
     func issuedEntries(now: Date = Date()) throws(CAError) -> [IssuedEntry] {
+        try Self.issuedEntries(registry: registry, now: now)
+    }
+
+    /// `issuedEntries` from the registry of the CA in `directory`, without opening its key (`ferry ca list`).
+    static func issuedEntries(directory: URL, now: Date = Date()) throws(CAError) -> [IssuedEntry] {
+        guard FileManager.default.fileExists(atPath: directory.appendingPathComponent(certificateFileName).path) else {
+            throw CAError.invalidCA("no CA in \(directory.path) (no \(certificateFileName)): run `ferry ca init --dir "
+                                    + "\(directory.path)` first")
+        }
+        return try issuedEntries(registry: CARegistry(directory: directory), now: now)
+    }
+
+    private static func issuedEntries(registry: CARegistry, now: Date) throws(CAError) -> [IssuedEntry] {
         let revoked = Dictionary(try registry.revocations().map { ($0.serial, $0.revokedAt) }, uniquingKeysWith: { a, _ in a })
         let time = Int64(now.timeIntervalSince1970)
         return try registry.issued().map { certificate in

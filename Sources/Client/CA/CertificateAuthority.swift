@@ -1,9 +1,13 @@
 // A file-based certificate authority for Ferry: `ca.crt` and `ca.key` in one directory, and leaves issued from them.
 //
-//   initialize(directory:)  ──►  DIR/ca.key (0600, PKCS#8)  DIR/ca.crt (0644)
-//   CertificateAuthority(directory:)  loads them back (and checks they belong together and form a valid CA)
-//   issue(name:role:…)      ──►  OUT/NAME.key (0600, PKCS#8)  OUT/NAME.crt (0644, the leaf only), and a copy of the
-//                                certificate in DIR/issued/ (CARegistry.swift)
+//   initialize(directory:)  ──►  DIR/ca.key (0600, PKCS#8, encrypted or not)  DIR/ca.crt (0644)
+//                                [DIR/ca.key.passphrase (0600) when the passphrase was generated: KeyEncryption.swift]
+//   CertificateAuthority(directory:)  loads them back (and checks they belong together and form a valid CA); an
+//                                encrypted ca.key is opened with its passphrase (PassphraseSources.certificateAuthority:
+//                                --passphrase-file, DIR/ca.key.passphrase, the terminal)
+//   issue(name:role:…)      ──►  OUT/NAME.key (0600, PKCS#8, encrypted with --encrypt)  OUT/NAME.crt (0644, the leaf
+//                                only) [OUT/NAME.key.passphrase], and a copy of the certificate in DIR/issued/
+//                                (CARegistry.swift)
 //   revoke, revocationList  ──►  DIR/revoked, DIR/crlnumber; a signed CRL (CertificateAuthority+Revocation.swift)
 //
 // Profiles (RFC 5280 §4.2):
@@ -61,8 +65,9 @@ struct CertificateAuthority {
     let key: SigningKey
 
     /// Loads DIR/ca.crt and DIR/ca.key and checks that the key is the certificate's, that the certificate is a CA and
-    /// that it has not expired.
-    init(directory: URL, now: Date = Date()) throws(CAError) {
+    /// that it has not expired. An encrypted ca.key is opened with a passphrase from `passphrase`, asked for only then.
+    init(directory: URL, now: Date = Date(),
+         passphrase: PassphraseSources = .certificateAuthority(file: nil)) throws(CAError) {
         let certificatePath = directory.appendingPathComponent(Self.certificateFileName).path
         let keyPath = directory.appendingPathComponent(Self.keyFileName).path
         guard FileManager.default.fileExists(atPath: certificatePath) || FileManager.default.fileExists(atPath: keyPath) else {
@@ -78,13 +83,9 @@ struct CertificateAuthority {
         }
         // The first certificate of the file: ca.crt holds one, and a bundle names its own certificate first.
         guard let certificate = chain.first else { throw CAError.invalidCA("\(certificatePath): no certificate") }
-        var keyPEM = try readSmallFile(keyPath, limit: Self.maximumFileSize)
-        defer { zeroize(&keyPEM) }
         let key: SigningKey
-        do {
-            key = try SigningKey(pem: keyPEM)
-        } catch {
-            throw CAError.invalidCA("\(keyPath): not an unencrypted PEM private key (\(error))")
+        do { key = try PrivateKeyFile.load(keyPath, passphrase: passphrase) } catch {
+            throw CAError(error.kind == .unreadable ? .invalidCA : .passphrase, error.description)
         }
         guard let keyType = key.algorithm.map(CAKeyType.init(signingWith:)) else {
             throw CAError.invalidCA("\(keyPath): unsupported key type (want Ed25519, ECDSA P-256/P-384 or RSA ≥ 2048 bits)")
@@ -112,39 +113,51 @@ struct CertificateAuthority {
         self.key = key
     }
 
-    /// Creates a CA in `directory` (made, 0700, if missing): a new key of `keyType` and a self-signed certificate
-    /// CN=`name`, valid from now − 5 minutes for `days` days. Refuses to replace an existing ca.key or ca.crt unless
-    /// `force`. Returns the new CA, loaded back from the files written.
+    /// Creates a CA in `directory` (made, 0700, if missing): a new key of `keyType`, written as `keyEncryption` says,
+    /// and a self-signed certificate CN=`name`, valid from now − 5 minutes for `days` days. Refuses to replace an
+    /// existing ca.key, ca.crt or ca.key.passphrase unless `force`. Returns the new CA, loaded back from the files
+    /// written. The library writes the key unencrypted unless asked: `ferry ca init` decides (encrypted by default).
     @discardableResult
     static func initialize(directory: URL, name: String = defaultName, keyType: CAKeyType = .ecdsaP256,
-                           days: Int = defaultCADays, force: Bool = false, now: Date = Date()) throws(CAError) -> CertificateAuthority {
+                           days: Int = defaultCADays, keyEncryption: KeyEncryption = .none, force: Bool = false,
+                           now: Date = Date()) throws(CAError) -> CertificateAuthority {
         try validateCommonName(name, what: "CA name")
         try validateDays(days)
         let certificatePath = directory.appendingPathComponent(certificateFileName).path
         let keyPath = directory.appendingPathComponent(keyFileName).path
         try makeDirectory(directory)
-        if !force {
-            for path in [keyPath, certificatePath] where FileManager.default.fileExists(atPath: path) {
-                throw CAError(.alreadyExists, "\(path) already exists: a CA is already set up in \(directory.path) "
-                              + "(pass --force to replace it; certificates it issued will stop verifying)")
-            }
-        }
+        try refuseExistingCA(in: directory, force: force)
 
         let start = Int64(now.timeIntervalSince1970)
         let template = CertificateTemplate(
             commonName: name, notBefore: start - clockSkewAllowance, notAfter: start + Int64(days) * 86_400,
             extensions: [.basicConstraints(isCA: true), .keyUsage([.keyCertSign, .cRLSign]), .subjectKeyIdentifier])
         let (key, certificate) = try issueCertificate(template, keyType: keyType, issuer: nil)
-        try writePair(key: key, certificate: certificate, keyPath: keyPath, certificatePath: certificatePath, replacing: force)
-        return try CertificateAuthority(directory: directory, now: now)
+        let written = try writeKeyFiles(key: key, encryption: keyEncryption, certificate: certificate, keyPath: keyPath,
+                                        certificatePath: certificatePath, replacing: force)
+        return try CertificateAuthority(directory: directory, now: now, passphrase: .known(written.passphrase))
+    }
+
+    /// Throws `.alreadyExists` when DIR holds ca.key, ca.crt or ca.key.passphrase and `force` is not set: checked
+    /// by `ferry ca init` before it asks for a passphrase, and again by `initialize`.
+    static func refuseExistingCA(in directory: URL, force: Bool) throws(CAError) {
+        guard !force else { return }
+        let keyPath = directory.appendingPathComponent(keyFileName).path
+        let paths = [keyPath, directory.appendingPathComponent(certificateFileName).path,
+                     PrivateKeyFile.passphrasePath(besideKey: keyPath)]
+        for path in paths where FileManager.default.fileExists(atPath: path) {
+            throw CAError(.alreadyExists, "\(path) already exists: a CA is already set up in \(directory.path) "
+                          + "(pass --force to replace it; certificates it issued will stop verifying)")
+        }
     }
 
     /// Issues a leaf for `name` (its CN and file name) with a new key of `keyType`, valid from now − 5 minutes for
-    /// `days` days (not past the CA's own expiry), and writes OUT/NAME.key and OUT/NAME.crt (OUT made, 0700, if
-    /// missing). Refuses to replace existing files unless `force`.
+    /// `days` days (not past the CA's own expiry), and writes OUT/NAME.key (as `keyEncryption` says) and OUT/NAME.crt
+    /// (OUT made, 0700, if missing). Refuses to replace existing files unless `force`.
     @discardableResult
     func issue(name: String, role: Role, keyType: CAKeyType = .ed25519, days: Int = defaultLeafDays,
-               outputDirectory: URL, force: Bool = false, now: Date = Date()) throws(CAError) -> IssuedCertificate {
+               outputDirectory: URL, keyEncryption: KeyEncryption = .none, force: Bool = false,
+               now: Date = Date()) throws(CAError) -> IssuedCertificate {
         try Self.validateLeafName(name)
         try Self.validateDays(days)
         let start = Int64(now.timeIntervalSince1970)
@@ -181,30 +194,18 @@ struct CertificateAuthority {
         extensions.append(.subjectKeyIdentifier)
         extensions.append(.authorityKeyIdentifier)
 
-        let keyPath = outputDirectory.appendingPathComponent(name + ".key").path
-        let certificatePath = outputDirectory.appendingPathComponent(name + ".crt").path
-        try Self.makeDirectory(outputDirectory)
-        // `--name ca --out <the CA directory> --force` would replace the CA's own key with a leaf key.
-        let ownFiles = Set([self.keyPath, self.certificatePath].map(Self.canonicalPath))
-        guard ownFiles.isDisjoint(with: [keyPath, certificatePath].map(Self.canonicalPath)) else {
-            throw CAError.invalidArgument("\(certificatePath) and \(keyPath) would replace the CA's own files: "
-                                          + "choose another --name or --out")
-        }
-        if !force {
-            for path in [keyPath, certificatePath] where FileManager.default.fileExists(atPath: path) {
-                throw CAError(.alreadyExists, "\(path) already exists (pass --force to replace it)")
-            }
-        }
+        let (keyPath, certificatePath) = try checkOutput(name: name, outputDirectory: outputDirectory, force: force)
 
         let template = CertificateTemplate(commonName: name, notBefore: notBefore, notAfter: notAfter, extensions: extensions)
         let (leafKey, leaf) = try Self.issueCertificate(template, keyType: keyType, issuer: (certificate, key))
         // Recorded before the files are written: a certificate handed out is always one `ferry ca list` and
         // `revoke --name` know (one recorded but never written is harmless).
         try registry.record(leaf)
-        try Self.writePair(key: leafKey, certificate: leaf, keyPath: keyPath, certificatePath: certificatePath,
-                           replacing: force)
+        let written = try Self.writeKeyFiles(key: leafKey, encryption: keyEncryption, certificate: leaf, keyPath: keyPath,
+                                             certificatePath: certificatePath, replacing: force)
         return IssuedCertificate(
             name: name, role: role, keyType: keyType, certificatePath: certificatePath, keyPath: keyPath,
+            keyEncrypted: keyEncryption.isEncrypted, passphrasePath: written.passphrasePath,
             serialHex: leaf.serialNumber.map { String(format: "%02x", $0) }.joined(separator: ":"),
             notBefore: Date(timeIntervalSince1970: TimeInterval(notBefore)),
             notAfter: Date(timeIntervalSince1970: TimeInterval(notAfter)), subjectAltNames: sans,
@@ -226,41 +227,27 @@ struct CertificateAuthority {
         }
     }
 
-    /// Stages both files, then commits the key first: a certificate never appears without its key.
-    private static func writePair(key: SigningKey, certificate: Certificate, keyPath: String,
-                                  certificatePath: String, replacing: Bool) throws(CAError) {
-        let keyPEM: SecretBytes
-        let certificatePEM: [UInt8]
-        do {
-            keyPEM = try key.pkcs8PEM()
-            certificatePEM = try certificate.pem()
-        } catch {
-            throw CAError(.library, "cannot write PEM: \(error)")
+    /// OUT/NAME.key and OUT/NAME.crt for a leaf, after checking that they are not the CA's own files and, unless
+    /// `force`, that none of them (nor NAME.key.passphrase) exists: `ferry ca issue` checks this before it asks for
+    /// a passphrase, and `issue` again. Creates OUT (0700) if missing.
+    @discardableResult
+    func checkOutput(name: String, outputDirectory: URL, force: Bool) throws(CAError) -> (key: String, certificate: String) {
+        let keyPath = outputDirectory.appendingPathComponent(name + ".key").path
+        let certificatePath = outputDirectory.appendingPathComponent(name + ".crt").path
+        try Self.makeDirectory(outputDirectory)
+        // `--name ca --out <the CA directory> --force` would replace the CA's own key with a leaf key.
+        let ownFiles = Set([self.keyPath, self.certificatePath].map(Self.canonicalPath))
+        guard ownFiles.isDisjoint(with: [keyPath, certificatePath].map(Self.canonicalPath)) else {
+            throw CAError.invalidArgument("\(certificatePath) and \(keyPath) would replace the CA's own files: "
+                                          + "choose another --name or --out")
         }
-        let stagedKey = try keyPEM.withUnsafeBytes { (pem) throws(CAError) in
-            try StagedFile.stage(pem, at: keyPath, mode: 0o600)
+        if !force {
+            for path in [keyPath, certificatePath, PrivateKeyFile.passphrasePath(besideKey: keyPath)]
+            where FileManager.default.fileExists(atPath: path) {
+                throw CAError(.alreadyExists, "\(path) already exists (pass --force to replace it)")
+            }
         }
-        let stagedCertificate: StagedFile
-        do throws(CAError) {
-            stagedCertificate = try StagedFile.stage(certificatePEM, at: certificatePath, mode: 0o644, exactMode: true)
-        } catch {
-            stagedKey.discard()
-            throw error
-        }
-        do throws(CAError) {
-            try stagedKey.commit(replacing: replacing)
-        } catch {
-            stagedCertificate.discard()
-            throw error
-        }
-        do throws(CAError) {
-            try stagedCertificate.commit(replacing: replacing)
-        } catch {
-            // The key is in place without its certificate. Without --force it was new, so remove it again; with
-            // --force the old key is gone already and the error says which file is missing.
-            if !replacing { _ = unlink(keyPath) }
-            throw error
-        }
+        return (keyPath, certificatePath)
     }
 
     /// The path with symbolic links in its directory resolved, for comparing file identities.
@@ -323,6 +310,9 @@ struct IssuedCertificate: Equatable, Sendable {
     let keyType: CAKeyType
     let certificatePath: String
     let keyPath: String
+    let keyEncrypted: Bool
+    /// OUT/NAME.key.passphrase, when `issue` generated the passphrase.
+    let passphrasePath: String?
     /// The serial number as colon-separated hex, as `openssl x509 -text` prints it.
     let serialHex: String
     let notBefore: Date

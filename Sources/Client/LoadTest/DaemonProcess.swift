@@ -29,6 +29,7 @@ final class DaemonProcess {
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "JOURNAL_STREAM")      // plain log lines into the file, not journald's
         environment.removeValue(forKey: "NOTIFY_SOCKET")       // not a systemd service
+        environment.removeValue(forKey: PassphraseSources.environmentVariable)  // the client key's secret: not ferryd's
         let cEnvironment = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { for pointer in cEnvironment { free(pointer) } }
         var child: pid_t = 0

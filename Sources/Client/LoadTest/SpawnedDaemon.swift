@@ -135,8 +135,10 @@ final class SpawnedDaemon {
     private static func makeCertificates(in directory: URL) throws(SpawnError) -> LoadTestPlan.Credentials {
         let certs = directory.appendingPathComponent("certs", isDirectory: true)
         do {
+            // Unencrypted: the CA lives for one run in a 0700 temporary directory that is removed at the end, and no
+            // one is there to type a passphrase.
             let ca = try CertificateAuthority.initialize(directory: directory.appendingPathComponent("ca", isDirectory: true),
-                                                         name: "Ferry load test CA")
+                                                         name: "Ferry load test CA", keyEncryption: .none)
             let sans: [SubjectAltName] = [.dns("localhost")] + ["127.0.0.1", "::1"].compactMap { IPAddress($0).map { .ip($0) } }
             try ca.issue(name: "server", role: .server(sans: sans), outputDirectory: certs)
             let client = try ca.issue(name: clientName, role: .client, outputDirectory: certs)

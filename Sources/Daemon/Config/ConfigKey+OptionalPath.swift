@@ -1,12 +1,15 @@
-// A file path that may be left out: "" (the default) means "not set", and the daemon then uses another key's file in
-// its place (identity.server_ca falls back to identity.client_ca). Resolved like every other path, against the
-// configuration file's directory; nothing is opened here (DaemonRuntime reads the file).
+// A file path that may be left out: "" (the default) means "not set". For files only some setups need (the
+// passphrase of an encrypted private key), or that stand in for another key's file when set (identity.server_ca,
+// else identity.client_ca). Resolved like every other path, against the configuration file's directory; nothing is
+// opened here (DaemonRuntime reads the file).
 
 import Foundation
 
 extension ConfigKey {
-    static func optionalPath(_ section: String, _ name: String, _ field: Field<URL?>, whenEmpty: String,
-                             reloadable: Bool, doc: String) -> ConfigKey {
+    /// A file path resolved like `path` keys (with `credential`, a bare file name comes from $CREDENTIALS_DIRECTORY
+    /// when that is set), or "" for none; `whenEmpty` says what "" means, for the documentation and messages.
+    static func optionalPath(_ section: String, _ name: String, _ field: Field<URL?>, whenEmpty: String = "none",
+                             credential: Bool = false, reloadable: Bool, doc: String) -> ConfigKey {
         ConfigKey(
             section: section, name: name, doc: doc, reloadable: reloadable,
             typeDescription: "string (file path), or \"\" for \(whenEmpty)", bounds: nil, boundsText: nil,
@@ -18,7 +21,9 @@ extension ConfigKey {
                     config[keyPath: field] = nil
                     return
                 }
-                switch PathResolution.resolve(text, against: reader.baseDirectory, isDirectory: false) {
+                let credentials = credential ? reader.environment["CREDENTIALS_DIRECTORY"] : nil
+                switch PathResolution.resolve(text, against: reader.baseDirectory, isDirectory: false,
+                                              credentialsDirectory: credentials) {
                 case .success(let url): config[keyPath: field] = url
                 case .failure(let reason): throw reader.invalid(reason.description)
                 }

@@ -31,6 +31,14 @@ enum ConfigKeys {
         .path("identity", "private_key", \.identity.privateKey, default: nil, isDirectory: false, credential: true,
               reloadable: true,
               doc: "The certificate's private key (PEM); a bare file name is taken from $CREDENTIALS_DIRECTORY when set."),
+        .optionalPath("identity", "private_key_passphrase_file", \.identity.privateKeyPassphraseFile, credential: true,
+                      reloadable: true,
+                      doc: "File holding the passphrase of an encrypted private_key, on one line; a bare file name is "
+                          + "taken from $CREDENTIALS_DIRECTORY when set; \"\" = none."),
+        .boolean("identity", "allow_readable_private_key", \.identity.allowReadablePrivateKey, default: false,
+                 reloadable: true,
+                 doc: "Whether a private key or passphrase file that group or others may access is used anyway "
+                     + "(false: refused, naming the file and the chmod that fixes it)."),
         .path("identity", "client_ca", \.identity.clientCA, default: nil, isDirectory: false, reloadable: true,
               doc: "CA bundle (PEM) that client certificates must chain to."),
         .optionalPath("identity", "server_ca", \.identity.serverCA, whenEmpty: "client_ca", reloadable: true,

@@ -39,6 +39,10 @@ struct DaemonConfig: Equatable, Sendable {
         /// CRL files (PEM or DER) for the client CAs; empty = revocation not checked.
         var crl: [URL] = []
         var crlStale = StaleRevocationListPolicy.accept
+        /// The file holding the passphrase of an encrypted private key; nil = none (ServerKey.swift).
+        var privateKeyPassphraseFile: URL?
+        /// Whether a key or passphrase file that group or others may access is used anyway (ServerKey.swift).
+        var allowReadablePrivateKey = false
     }
 
     /// Who may connect beyond holding a valid certificate.

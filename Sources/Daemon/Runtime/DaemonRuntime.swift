@@ -42,10 +42,12 @@ struct DaemonRuntime {
     init(config: DaemonConfig, now: Int64 = SystemClock.unixSeconds()) throws {
         self.config = config
         let chain = try Self.read(config.identity.certificate, "identity.certificate")
-        let key = try Self.read(config.identity.privateKey, "identity.private_key")
+        // The key's file modes and its passphrase, with their own messages: ServerKey.swift.
+        let serverKey: ServerKey
+        do { serverKey = try ServerKey.load(config.identity) } catch { throw ValidationError(error.description) }
         let clientCA = try Self.read(config.identity.clientCA, "identity.client_ca")
         let identity: Identity
-        do { identity = try Identity(chainPEM: chain, keyPEM: key) } catch {
+        do { identity = try Identity(chainPEM: chain, key: serverKey.key) } catch {
             throw ValidationError("identity.certificate (\(config.identity.certificate.path)) / identity.private_key "
                 + "(\(config.identity.privateKey.path)): \(error)")
         }
@@ -66,7 +68,7 @@ struct DaemonRuntime {
         } catch {
             throw ValidationError(error.description)
         }
-        warnings = trust.warnings
+        warnings = serverKey.warnings + trust.warnings
         notes = trust.notes
         var protocolConfiguration = ServerConfiguration(identity: identity, clientTrust: trust.store)
         protocolConfiguration.admission = AccessRules.admission(config.access, staging: config.storage.staging)

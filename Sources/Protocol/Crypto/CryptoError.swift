@@ -15,6 +15,10 @@ public struct CryptoError: Error, Equatable, CustomStringConvertible {
         case unsupportedKey
         /// An OpenSSL call failed for a reason that is not the peer's fault.
         case library
+        /// The private key is encrypted and no passphrase was given (EncryptedPrivateKey.swift).
+        case passphraseRequired
+        /// The passphrase does not decrypt the private key (or the encrypted key is damaged).
+        case wrongPassphrase
     }
 
     public let kind: Kind

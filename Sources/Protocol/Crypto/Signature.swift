@@ -17,22 +17,11 @@ public final class SigningKey: @unchecked Sendable {
     let pkey: OpaquePointer
     private let supportedSchemes: [SignatureScheme]
 
-    /// Parses a PEM private key (PKCS#8 "PRIVATE KEY", or the traditional "RSA/EC PRIVATE KEY" forms), unencrypted.
+    /// Parses an unencrypted PEM private key (PKCS#8 "PRIVATE KEY", or the traditional "RSA/EC PRIVATE KEY" forms);
+    /// an encrypted one throws `.passphraseRequired` (EncryptedPrivateKey.swift reads those with their passphrase).
     /// Only the first key in `pem` is read. A key of an unsupported type or size still loads, with `schemes` empty.
-    public init(pem: [UInt8]) throws(CryptoError) {
-        // A secure-memory BIO: its copy of the key text is cleared when freed. BIO_write copies, so the BIO never
-        // points into the Swift array (BIO_new_mem_buf would).
-        let bio = try check(BIO_new(BIO_s_secmem()), "BIO_new")
-        defer { BIO_free(bio) }
-        guard pem.count > 0, pem.count <= Int(Int32.max), BIO_write(bio, pem, Int32(pem.count)) == Int32(pem.count) else {
-            throw CryptoError(.malformedInput, "PEM private key of \(pem.count) bytes")
-        }
-        // The decoders accept PKCS#8 as well as the traditional RSA and EC forms. The password callback refuses at once:
-        // without it OpenSSL would prompt on the terminal for an encrypted key.
-        let key = try check(PEM_read_bio_PrivateKey(bio, nil, { _, _, _, _ in -1 }, nil), "PEM_read_bio_PrivateKey",
-                            .malformedInput)
-        pkey = key
-        supportedSchemes = signatureSchemes(of: key)
+    public convenience init(pem: [UInt8]) throws(CryptoError) {
+        try self.init(pem: pem, passphrase: nil)
     }
 
     /// Takes ownership of an EVP_PKEY holding a private key (a generated one: KeyGeneration.swift).

@@ -96,6 +96,13 @@ public struct Identity: Sendable {
         do { key = try SigningKey(pem: keyPEM) } catch { throw ConfigurationError("private key: \(error)") }
         try self.init(chain: chain, key: key)
     }
+
+    /// Loads a PEM chain (leaf first) for a key the caller already loaded (an encrypted one, with its passphrase).
+    public init(chainPEM: [UInt8], key: SigningKey) throws(ConfigurationError) {
+        let chain: [Certificate]
+        do { chain = try Certificate.chain(fromPEM: chainPEM) } catch { throw ConfigurationError("certificate: \(error)") }
+        try self.init(chain: chain, key: key)
+    }
 }
 
 public struct ServerConfiguration: Sendable {

@@ -32,8 +32,9 @@ final class Daemon {
     /// The directory a client's files land in.
     func area(_ identity: String) -> URL { root.appendingPathComponent(identity, isDirectory: true) }
 
-    /// The configuration text for `port`. `settings` adds lines to sections ("limits": ["max_file_size = 5"]); every key
-    /// the tests do not set keeps its default, except shutdown_grace (2 s, so a stuck drain cannot stall a test).
+    /// The configuration text for `port`. `settings` adds lines to sections ("limits": ["max_file_size = 5"]), or
+    /// replaces the line of a key set here ("identity": ["private_key = \"server.key\""]); every key the tests do not
+    /// set keeps its default, except shutdown_grace (2 s, so a stuck drain cannot stall a test).
     static func configText(port: UInt16, pki: PKI, root: URL, workers: Int, settings: [String: [String]] = [:]) -> String {
         var sections: [(String, [String])] = [
             ("server", ["listen = [\"127.0.0.1:\(port)\"]", "workers = \(workers)"]),
@@ -48,6 +49,8 @@ final class Daemon {
         }
         for (name, lines) in settings {
             if let index = sections.firstIndex(where: { $0.0 == name }) {
+                let replaced = Set(lines.map(Self.keyName))
+                sections[index].1.removeAll { replaced.contains(Self.keyName($0)) }
                 sections[index].1 += lines
             } else {
                 sections.append((name, lines))
@@ -57,9 +60,15 @@ final class Daemon {
             .joined(separator: "\n")
     }
 
+    /// "private_key" of "private_key = \"…\"".
+    private static func keyName(_ line: String) -> String {
+        String(line.prefix { $0 != "=" }).trimmingCharacters(in: .whitespaces)
+    }
+
     /// Starts ferryd on a free port and waits (10 s at most) for `ferryd ready`. A port taken between our probe and the
-    /// daemon's bind is retried on another one.
+    /// daemon's bind is retried on another one. `variables` are added to the daemon's environment.
     static func start(environment env: TestEnvironment, workers: Int, settings: [String: [String]] = [:],
+                      variables: [String: String] = [:],
                       file: StaticString = #filePath, line: UInt = #line) throws -> Daemon {
         let root = env.directory.appendingPathComponent("root", isDirectory: true)
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -70,7 +79,9 @@ final class Daemon {
             try configText(port: port, pki: env.pki, root: root, workers: workers, settings: settings)
                 .write(to: configURL, atomically: true, encoding: .utf8)
             let child = try ChildProcess(env.binaries.ferryd, ["--config", configURL.path],
-                                         outputDirectory: env.directory, name: "ferryd")
+                                         outputDirectory: env.directory, name: "ferryd",
+                                         environment: ChildProcess.isolatedEnvironment(home: env.directory)
+                                             .merging(variables) { _, new in new })
             let daemon = Daemon(child: child, port: port, configURL: configURL, root: root)
             let ready = waitUntil(timeout: 10) { daemon.log.contains("msg=\"ferryd ready\"") || !child.isRunning }
             if ready, child.isRunning {

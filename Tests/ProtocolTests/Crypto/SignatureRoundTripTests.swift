@@ -176,12 +176,14 @@ final class SignatureRoundTripTests: XCTestCase {
         let good = try read("p256.pem")
         let cases: [(String, [UInt8])] = [
             ("empty", []), ("garbage", Array("not a key".utf8)), ("public key", try read("p256.pub.pem")),
-            ("encrypted key", try read("p256.enc.pem")), ("truncated", Array(good.prefix(good.count / 2))),
+            ("truncated", Array(good.prefix(good.count / 2))),
             ("DER instead of PEM", try read("p256.der")),
         ]
         for (what, pem) in cases {
             CryptoTestSupport.assertThrows(.malformedInput, what) { try SigningKey(pem: pem) }
         }
+        // An encrypted key is not malformed: it needs its passphrase (EncryptedKeyTests).
+        CryptoTestSupport.assertThrows(.passphraseRequired, "encrypted key") { try SigningKey(pem: try self.read("p256.enc.pem")) }
         CryptoTestSupport.assertThrows(.malformedInput) { try PublicKey(subjectPublicKeyInfo: []) }
         CryptoTestSupport.assertThrows(.malformedInput) { try PublicKey(subjectPublicKeyInfo: try self.read("p256.der") + [0]) }
         CryptoTestSupport.assertThrows(.malformedInput) { try PublicKey(subjectPublicKeyInfo: Array(try self.read("p256.der").dropLast())) }
