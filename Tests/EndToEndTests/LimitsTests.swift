@@ -67,10 +67,7 @@ final class LimitsTests: XCTestCase {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         XCTAssertGreaterThanOrEqual(fd, 0)
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = daemon.port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var address = inetAddress("127.0.0.1", port: daemon.port)
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
@@ -182,10 +179,7 @@ final class LimitsTests: XCTestCase {
 
         // A connection that never says hello (closed by the handshake timeout).
         let silent = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = daemon.port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var address = inetAddress("127.0.0.1", port: daemon.port)
         _ = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(silent, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }

@@ -25,7 +25,9 @@ final class RotationEndToEndTests: XCTestCase {
         let entry = try XCTUnwrap(outcome.file(file.path))
         XCTAssertEqual(entry.sha256, digest)
         let seconds = entry.seconds ?? 0
-        let expected = min(256, Int(seconds * 16 * 0.8))  // the slack: the first and last 62.5 ms, timer granularity
+        // At least half the paced rate: a rotation also waits for the previous one's reply, which a loaded machine
+        // delays; at most the paced rate.
+        let expected = min(256, Int(seconds * 16 * 0.5))
         XCTAssertGreaterThanOrEqual(entry.rotations ?? 0, expected, "rotations reported by ferry --json in \(seconds) s")
         XCTAssertLessThanOrEqual(Double(entry.rotations ?? 0), seconds * 16 + 2, "paced to 16 a second")
         let stored = daemon.root.appendingPathComponent("alice/big.bin")

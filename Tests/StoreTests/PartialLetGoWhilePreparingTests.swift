@@ -10,11 +10,6 @@ import XCTest
 final class PartialLetGoWhilePreparingTests: StoreTestCase {
     private let size = 3 << 20
 
-    private func record(_ store: Store, _ relativePath: String) -> PartialRecord? {
-        let part = store.rules.partName(identity: "alice", relativePath: relativePath)
-        return PartialJobs.readRecord(PartialJobs.recordName(part), in: store.staging)
-    }
-
     /// A kept partial of `relativePath` at 1,000,000 bytes, then a new upload of it whose prepare is queued.
     private func resumingUpload(_ store: Store, _ relativePath: String) throws -> UploadRun {
         let content = pattern(size, seed: 9)
@@ -23,7 +18,7 @@ final class PartialLetGoWhilePreparingTests: StoreTestCase {
         drive([first], on: executor)
         first.writer.suspend()
         executor.runAll()
-        XCTAssertEqual(record(store, relativePath)?.offset, 1_000_000)
+        XCTAssertEqual(partialRecord(store, relativePath)?.offset, 1_000_000)
         let again = try upload(store, relativePath, content)
         XCTAssertEqual(executor.queuedKinds, [.prepare])
         return again
@@ -35,7 +30,7 @@ final class PartialLetGoWhilePreparingTests: StoreTestCase {
         run.writer.abandon()
         executor.runAll()
         XCTAssertTrue(run.writer.hasEnded)
-        XCTAssertNil(record(store, "a.bin"), "an abandoned upload keeps nothing for resume")
+        XCTAssertNil(partialRecord(store, "a.bin"), "an abandoned upload keeps nothing for resume")
         XCTAssertEqual(store.partials.kept.count, 0)
         XCTAssertEqual(run.events, [])
     }
@@ -46,7 +41,7 @@ final class PartialLetGoWhilePreparingTests: StoreTestCase {
         run.writer.suspend()
         executor.runAll()
         XCTAssertTrue(run.writer.hasEnded)
-        XCTAssertEqual(record(store, "b.bin")?.offset, 1_000_000 / 4096 * 4096, "kept, at the offset it resumed from")
+        XCTAssertEqual(partialRecord(store, "b.bin")?.offset, 1_000_000 / 4096 * 4096, "kept, at the offset it resumed from")
         XCTAssertEqual(store.partials.kept.count, 1)
     }
 }

@@ -11,11 +11,6 @@ import XCTest
 final class PartialResumeTests: StoreTestCase {
     private let size = 3 << 20
 
-    private func record(_ store: Store, _ relativePath: String) -> PartialRecord? {
-        let part = store.rules.partName(identity: "alice", relativePath: relativePath)
-        return PartialJobs.readRecord(PartialJobs.recordName(part), in: store.staging)
-    }
-
     /// Sends `stopAt` bytes of `content`, then the connection "drops": the writer is suspended.
     private func interrupted(_ store: Store, _ relativePath: String, _ content: [UInt8], stopAt: Int) throws {
         let run = try upload(store, relativePath, content)
@@ -30,7 +25,7 @@ final class PartialResumeTests: StoreTestCase {
         let store = try makeStore()
         let content = pattern(size, seed: 3)
         try interrupted(store, "dir/big.bin", content, stopAt: 1_000_000)
-        XCTAssertEqual(record(store, "dir/big.bin")?.offset, 1_000_000, "everything received was written and recorded")
+        XCTAssertEqual(partialRecord(store, "dir/big.bin")?.offset, 1_000_000, "everything received was written and recorded")
         XCTAssertFalse(exists("alice/dir/big.bin"))
         XCTAssertEqual(store.heldDirectories, 0)
         XCTAssertEqual(store.partials.kept.count, 1)
@@ -55,7 +50,7 @@ final class PartialResumeTests: StoreTestCase {
         drive([resumed], on: executor)
         XCTAssertGreaterThan(resumed.writer.resumedAt, 0)
         XCTAssertEqual(resumed.failure?.failure.code, .digestMismatch)
-        XCTAssertNil(record(store, "f.bin"))
+        XCTAssertNil(partialRecord(store, "f.bin"))
         let fresh = try upload(store, "f.bin", changed)
         drive([fresh], on: executor)
         XCTAssertEqual(fresh.writer.resumedAt, 0)
@@ -96,7 +91,7 @@ final class PartialResumeTests: StoreTestCase {
         let run = try upload(store, "f.bin", pattern(size), checkpointBytes: 1 << 20)
         run.stopAt = 2_600_000
         drive([run], on: executor)
-        let offset = try XCTUnwrap(record(store, "f.bin")?.offset, "no resume point recorded")
+        let offset = try XCTUnwrap(partialRecord(store, "f.bin")?.offset, "no resume point recorded")
         XCTAssertLessThanOrEqual(offset, 2_600_000)
         XCTAssertGreaterThanOrEqual(offset, 1 << 20, "no resume point after the first interval")
         run.writer.abandon()

@@ -377,10 +377,7 @@ final class CuttingProxy: @unchecked Sendable {  // `counts` is shared with the 
     }
 
     private static func loopback(port: UInt16) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var address = inetAddress("127.0.0.1", port: port)
         return address
     }
 }

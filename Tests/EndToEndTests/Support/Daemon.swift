@@ -120,6 +120,13 @@ final class Daemon {
 
     func logLines(message: String) -> [LogLine] { logLines().filter { $0.message == message } }
 
+    /// Requests refused over every session that has closed (the `refused` count of "session closed"), once `sessions`
+    /// sessions have closed (within 10 s). Refusals themselves are logged at most once per code per 10 s a session.
+    func refusedRequests(afterSessions sessions: Int) -> Int {
+        _ = waitUntil(timeout: 10) { self.logLines(message: "session closed").count >= sessions }
+        return logLines(message: "session closed").compactMap { $0["refused"].flatMap(Int.init) }.reduce(0, +)
+    }
+
     /// Every regular file under the storage root (uploads, and .part files in staging), except the daemon's lock file
     /// (`<root>/.ferryd.lock`, StorageLock), relative to the root.
     func filesUnderRoot() -> [String] { regularFiles(under: root).filter { $0 != ".ferryd.lock" } }

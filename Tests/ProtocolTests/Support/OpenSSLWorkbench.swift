@@ -10,16 +10,7 @@ final class OpenSSLWorkbench {
     /// A private `req` configuration (so the system openssl.cnf adds nothing) with a `root_ca` extension section.
     init(label: String) throws {
         temporary = try TemporaryDirectory(label: label)
-        try write("req.cnf", """
-            [req]
-            distinguished_name = dn
-            [dn]
-            [root_ca]
-            basicConstraints = critical,CA:true
-            keyUsage = critical,keyCertSign,cRLSign
-            subjectKeyIdentifier = hash
-
-            """)
+        try write("req.cnf", Builder.requestConfiguration)
     }
 
     deinit { temporary.remove() }

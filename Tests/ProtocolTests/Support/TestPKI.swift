@@ -183,7 +183,7 @@ final class TestPKI: Sendable {
 }
 
 /// Runs `openssl` in one temporary directory. Only used while `TestPKI.init` runs, on one thread.
-private final class Builder {
+final class Builder {
 
     enum Key {
         case ed25519, p256, p384, rsa(Int), ed448, p521
@@ -229,8 +229,9 @@ private final class Builder {
         return text
     }
 
-    /// A private `req` configuration, so that the system openssl.cnf adds no extensions of its own.
-    private static let requestConfiguration = """
+    /// A private `req` configuration, so that the system openssl.cnf adds no extensions of its own (also
+    /// OpenSSLWorkbench's).
+    static let requestConfiguration = """
         [req]
         distinguished_name = dn
         [dn]

@@ -4,7 +4,7 @@
 import Foundation
 import Platform
 import Protocol
-import Store
+@testable import Store
 import TestSupport
 import XCTest
 
@@ -50,6 +50,12 @@ class StoreTestCase: XCTestCase {
                          settings: UploadWriter.Settings(overwrite: overwrite, durable: durable, directIO: directIO,
                                                          reserve: reserve, checkpointBytes: checkpointBytes),
                          executor: executor, buffers: buffers)
+    }
+
+    /// The record of `relativePath`'s partial upload by alice, if one is kept.
+    func partialRecord(_ store: Store, _ relativePath: String) -> PartialRecord? {
+        let part = store.rules.partName(identity: "alice", relativePath: relativePath)
+        return PartialJobs.readRecord(PartialJobs.recordName(part), in: store.staging)
     }
 
     /// What every ended upload leaves: no .part, no directory held, every buffer back in the pool.
