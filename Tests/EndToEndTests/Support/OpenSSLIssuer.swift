@@ -83,6 +83,9 @@ struct OpenSSLIssuer {
         var arguments = ["ca", "-batch", "-notext", "-config", "ca.cnf", "-cert", issuer.certificate.path,
                          "-keyfile", issuer.key.path, "-in", request.path, "-out", certificate.path,
                          "-extfile", extensionFile.path]
+        // `ferry ca init` encrypts the CA key, with the passphrase in a file beside it when there is no terminal.
+        let passphrase = issuer.key.path + ".passphrase"
+        if FileManager.default.fileExists(atPath: passphrase) { arguments += ["-passin", "file:" + passphrase] }
         if let startDate { arguments += ["-startdate", startDate] }
         arguments += endDate.map { ["-enddate", $0] } ?? ["-days", "\(days)"]
         try openssl(arguments, in: directory)
