@@ -39,14 +39,14 @@ final class DaemonCrashResumeTests: XCTestCase {
             // Each kill once the upload has a resume point past the previous kill's and the .part has grown beyond it.
             let floor = (recordedAtKills.last ?? 0) + interval
             let ready = waitUntil(timeout: 60) {
-                guard let (recorded, part) = Self.partial(daemon) else { return false }
+                guard let (recorded, part) = daemon.partialState() else { return false }
                 return recorded >= floor && part >= recorded + interval / 2
             }
             XCTAssertTrue(ready, "kill \(kill): no resume point past \(floor) within 60 s; staging: \(daemon.stagingEntries())")
             guard client.isRunning else { return XCTFail("the upload ended before kill \(kill): \(client.stdout)") }
             daemon.child.signal(SIGKILL)
             XCTAssertTrue(daemon.child.wait(timeout: 5), "ferryd did not die on SIGKILL")
-            let (recorded, part) = try XCTUnwrap(Self.partial(daemon), "no partial after kill \(kill)")
+            let (recorded, part) = try XCTUnwrap(daemon.partialState(), "no partial after kill \(kill)")
             recordedAtKills.append(recorded)
             unrecorded += part - min(part, recorded)
             XCTAssertFalse(FileManager.default.fileExists(atPath: daemon.area("alice").appendingPathComponent("crash/big.bin").path))
@@ -91,7 +91,7 @@ final class DaemonCrashResumeTests: XCTestCase {
         daemon.child.signal(SIGTERM)
         XCTAssertTrue(daemon.child.wait(timeout: 10), "ferryd did not drain within 10 s")
         XCTAssertEqual(daemon.child.exitStatus, 0, daemon.child.terminationDescription)
-        let (recorded, _) = try XCTUnwrap(Self.partial(daemon), "no partial kept by the drain: \(daemon.stagingEntries())\n\(daemon.log.suffix(2500))")
+        let (recorded, _) = try XCTUnwrap(daemon.partialState(), "no partial kept by the drain: \(daemon.stagingEntries())\n\(daemon.log.suffix(2500))")
         let second = try daemon.restarted(environment: env)
         XCTAssertTrue(client.wait(timeout: 180), "ferry still running 180 s after the restart:\n\(client.stderr)")
         XCTAssertEqual(client.exitStatus, 0, "\(client.terminationDescription)\n\(client.stdout)\n\(client.stderr)")
@@ -100,17 +100,5 @@ final class DaemonCrashResumeTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(offset, 32 << 20)
         XCTAssertEqual(try Content.sha256(of: second.area("alice").appendingPathComponent("drain/big.bin")), digest)
         report("drained with \(recorded) bytes kept; resumed at \(offset) of \(size)")
-    }
-
-    /// The recorded durable offset of the one partial in staging, and the size of its .part.
-    private static func partial(_ daemon: Daemon) -> (recorded: UInt64, part: UInt64)? {
-        let entries = daemon.stagingEntries()
-        guard let record = entries.first(where: { $0.hasSuffix(".resume") }),
-              let part = entries.first(where: { $0.hasSuffix(".part") }),
-              let text = try? String(contentsOf: daemon.stagingDirectory.appendingPathComponent(record), encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("offset ") }),
-              let recorded = UInt64(line.dropFirst(7)),
-              let partSize = Content.size(of: daemon.stagingDirectory.appendingPathComponent(part)) else { return nil }
-        return (recorded, partSize)
     }
 }

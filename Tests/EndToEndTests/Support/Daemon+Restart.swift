@@ -21,3 +21,17 @@ extension Daemon {
         return daemon
     }
 }
+
+extension Daemon {
+    /// The recorded durable offset of the one partial in staging, and the size of its .part.
+    func partialState() -> (recorded: UInt64, part: UInt64)? {
+        let entries = stagingEntries()
+        guard let record = entries.first(where: { $0.hasSuffix(".resume") }),
+              let part = entries.first(where: { $0.hasSuffix(".part") }),
+              let text = try? String(contentsOf: stagingDirectory.appendingPathComponent(record), encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("offset ") }),
+              let recorded = UInt64(line.dropFirst(7)),
+              let partSize = Content.size(of: stagingDirectory.appendingPathComponent(part)) else { return nil }
+        return (recorded, partSize)
+    }
+}
