@@ -4,6 +4,12 @@
 // serves ML-KEM alone); EventLoop is the only importer of CLibUV; Units is the byte-size parser both executables share.
 import PackageDescription
 
+/// The libFuzzer targets (Sources/Fuzz/<name>/main.swift, executable Fuzz<name>); scripts/fuzz --list reads them.
+let fuzzTargets = [
+    "RecordLayer", "HandshakeMessages", "SessionMessages", "UploadMessages", "KeyShares", "ServerConnection",
+    "ClientConnection",
+]
+
 let package = Package(
     name: "ferry",
     platforms: [.macOS(.v15)],
@@ -54,13 +60,21 @@ let package = Package(
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]),
+        // Fuzzing (docs/FUZZING.md, scripts/fuzz): libFuzzer's driver behind a weak symbol, so a plain build links; the
+        // harnesses, shared by the targets and by the regression tests that replay what they found; one small
+        // executable per target.
+        .target(name: "CFuzzDriver"),
+        .target(name: "FuzzSupport", dependencies: ["Protocol"], path: "Sources/Fuzz/Support"),
+    ] + fuzzTargets.map { name in
+        .executableTarget(name: "Fuzz" + name, dependencies: ["CFuzzDriver", "FuzzSupport"], path: "Sources/Fuzz/" + name)
+    } + [
         // What more than one test target needs: temporary directories, child processes with deadlines, the openssl
         // command line, where the built executables are, an executor the store's tests step by hand. A helper only one
         // target uses stays in that target.
         .target(name: "TestSupport", dependencies: ["Store"], path: "Tests/TestSupport"),
         .testTarget(
             name: "ProtocolTests",
-            dependencies: ["Protocol", "TestSupport"],
+            dependencies: ["Protocol", "TestSupport", "FuzzSupport"],
             exclude: ["Vectors"]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "Platform", "TestSupport"]),
         .testTarget(name: "UnitsTests", dependencies: ["Units"]),
