@@ -43,23 +43,36 @@ let package = Package(
         .target(name: "Store", dependencies: ["Protocol", "Platform", "Units"]),
         // Byte sizes as people write them ("64MiB", "64M"): one parser for both configuration files and every option.
         .target(name: "Units"),
+        // ferryd.toml: the key table, the loader and the effective configuration, a library so that a fuzz target can
+        // load configurations too.
+        .target(
+            name: "FerrydConfig",
+            dependencies: [
+                "Protocol", "Store", "Units",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]),
         .executableTarget(
             name: "Daemon",
             dependencies: [
-                "Protocol", "EventLoop", "Platform", "Store", "Units",
+                "Protocol", "EventLoop", "Platform", "Store", "Units", "FerrydConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
-        .executableTarget(
-            name: "Client",
+        // ferry's code: everything but main.swift, a library so that a fuzz target can load client.toml too.
+        .target(
+            name: "FerryClient",
             dependencies: [
                 "Protocol", "EventLoop", "Platform", "Units",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]),
+        .executableTarget(
+            name: "Client",
+            dependencies: ["FerryClient", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Fuzzing (docs/FUZZING.md, scripts/fuzz): libFuzzer's driver behind a weak symbol, so a plain build links; the
         // harnesses, shared by the targets and by the regression tests that replay what they found; one small
         // executable per target.
@@ -80,10 +93,11 @@ let package = Package(
         .testTarget(name: "UnitsTests", dependencies: ["Units"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Platform", "Protocol", "TestSupport"]),
         .testTarget(
-            name: "DaemonTests", dependencies: ["Daemon", "Protocol", "Store", "Platform", "EventLoop", "TestSupport"]),
+            name: "DaemonTests",
+            dependencies: ["Daemon", "FerrydConfig", "Protocol", "Store", "Platform", "EventLoop", "TestSupport"]),
         .testTarget(
             name: "ClientTests",
-            dependencies: ["Client", "Protocol", "TestSupport", .product(name: "TOMLKit", package: "TOMLKit")]),
+            dependencies: ["Client", "FerryClient", "Protocol", "TestSupport", .product(name: "TOMLKit", package: "TOMLKit")]),
         // Real ferryd and ferry processes on 127.0.0.1 (scripts/test builds the executables first).
         .testTarget(name: "EndToEndTests", dependencies: ["Protocol", "EventLoop", "Platform", "TestSupport"]),
     ],

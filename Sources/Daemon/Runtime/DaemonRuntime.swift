@@ -2,6 +2,7 @@
 // read and checked against each other, the storage root and staging directory created. Every failure is one clear
 // message naming the file or key (no stack traces for operators).
 import ArgumentParser
+import FerrydConfig
 import Foundation
 import Logging
 import Protocol

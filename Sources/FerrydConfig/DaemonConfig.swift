@@ -8,48 +8,48 @@ import Foundation
 import Logging
 import Protocol
 
-struct DaemonConfig: Equatable, Sendable {
-    var server = ServerSection()
-    var identity = IdentitySection()
-    var storage = StorageSection()
+package struct DaemonConfig: Equatable, Sendable {
+    package var server = ServerSection()
+    package var identity = IdentitySection()
+    package var storage = StorageSection()
     var `protocol` = ProtocolSection()
-    var limits = LimitsSection()
-    var log = LogSection()
-    var metrics = MetricsSection()
+    package var limits = LimitsSection()
+    package var log = LogSection()
+    package var metrics = MetricsSection()
 
-    struct ServerSection: Equatable, Sendable {
-        var listen: [ListenAddress] = []
+    package struct ServerSection: Equatable, Sendable {
+        package var listen: [ListenAddress] = []
         /// 0 = one worker per core (see `workerCount(activeProcessors:)`).
-        var workers = 0
-        var shutdownGraceSeconds = 0
+        package var workers = 0
+        package var shutdownGraceSeconds = 0
     }
 
     /// Absolute file URLs, resolved against the configuration file's directory.
-    struct IdentitySection: Equatable, Sendable {
-        var certificate = DaemonConfig.unsetPath
-        var privateKey = DaemonConfig.unsetPath
-        var clientCA = DaemonConfig.unsetPath
+    package struct IdentitySection: Equatable, Sendable {
+        package var certificate = DaemonConfig.unsetPath
+        package var privateKey = DaemonConfig.unsetPath
+        package var clientCA = DaemonConfig.unsetPath
     }
 
-    struct StorageSection: Equatable, Sendable {
+    package struct StorageSection: Equatable, Sendable {
         /// Absolute directory URL.
-        var root = DaemonConfig.unsetPath
-        var allowOverwrite = false
+        package var root = DaemonConfig.unsetPath
+        package var allowOverwrite = false
         /// fsync the data and the directory before Committed (false: the page cache decides when, as sftp/scp do).
-        var fsync = true
+        package var fsync = true
         /// Write uploads with O_DIRECT where the file system supports it (false: through the page cache).
-        var directIO = true
+        package var directIO = true
         /// One path component: the directory under `root` that holds .part files.
-        var staging = ""
+        package var staging = ""
         /// Free space no upload may take: an upload is refused at Open when it would not leave this much.
-        var reserve: UInt64 = 0
+        package var reserve: UInt64 = 0
         /// A partial upload not written for this long is removed (its client did not come back to resume it).
-        var partialTTLSeconds = 0
+        package var partialTTLSeconds = 0
         /// Bytes between two durable resume points of an upload.
-        var resumeInterval: UInt64 = 0
+        package var resumeInterval: UInt64 = 0
     }
 
-    struct ProtocolSection: Equatable, Sendable {
+    package struct ProtocolSection: Equatable, Sendable {
         var ciphers: [CipherSuite] = []
         var groups: [KeyExchangeGroup] = []
         var hashes: [HashFunction] = []
@@ -60,27 +60,27 @@ struct DaemonConfig: Equatable, Sendable {
         var rotateAfterSeconds = 0
     }
 
-    struct LimitsSection: Equatable, Sendable {
-        var maxSessions = 0
-        var handshakeTimeoutSeconds = 0
-        var idleTimeoutSeconds = 0
+    package struct LimitsSection: Equatable, Sendable {
+        package var maxSessions = 0
+        package var handshakeTimeoutSeconds = 0
+        package var idleTimeoutSeconds = 0
         /// 0 = unlimited.
-        var maxFileSize: UInt64 = 0
+        package var maxFileSize: UInt64 = 0
     }
 
-    enum LogFormat: String, CaseIterable, Sendable {
+    package enum LogFormat: String, CaseIterable, Sendable {
         case logfmt
         case json
     }
 
-    struct LogSection: Equatable, Sendable {
-        var level = Logger.Level.info
-        var format = LogFormat.logfmt
+    package struct LogSection: Equatable, Sendable {
+        package var level = Logger.Level.info
+        package var format = LogFormat.logfmt
     }
 
-    struct MetricsSection: Equatable, Sendable {
+    package struct MetricsSection: Equatable, Sendable {
         /// nil = no metrics listener.
-        var listen: ListenAddress?
+        package var listen: ListenAddress?
     }
 
     /// The value of a required path before the file sets it. Never seen outside the loader: a configuration without
@@ -98,30 +98,30 @@ struct DaemonConfig: Equatable, Sendable {
     // MARK: What the rest of the daemon reads
 
     /// The algorithm lists for `ServerConfiguration.preferences`, in the configured order of preference.
-    func protocolPreferences() -> AlgorithmPreferences {
+    package func protocolPreferences() -> AlgorithmPreferences {
         AlgorithmPreferences(cipherSuites: self.protocol.ciphers, groups: self.protocol.groups,
                              hashes: self.protocol.hashes, signatureSchemes: self.protocol.signatures)
     }
 
     /// The rotation policy for `ServerConfiguration.rotation` (0 in either setting means "not on this criterion").
-    func rotationPolicy() -> RotationPolicy {
+    package func rotationPolicy() -> RotationPolicy {
         RotationPolicy(afterBytes: self.protocol.rotateAfterBytes, afterSeconds: UInt64(self.protocol.rotateAfterSeconds))
     }
 
     /// Worker threads to start: `server.workers`, or one per core when it is 0.
-    func workerCount(activeProcessors: Int = ProcessInfo.processInfo.activeProcessorCount) -> Int {
+    package func workerCount(activeProcessors: Int = ProcessInfo.processInfo.activeProcessorCount) -> Int {
         server.workers == 0 ? max(1, activeProcessors) : server.workers
     }
 
     /// The keys (dotted names) whose value differs between `old` and `self` and that a SIGHUP reload cannot apply.
     /// Empty = the reload can take the new configuration as a whole. The daemon logs these and keeps running with
     /// the old values for them until a restart (or refuses the reload: its choice).
-    func restartRequiredChanges(from old: DaemonConfig) -> [String] {
+    package func restartRequiredChanges(from old: DaemonConfig) -> [String] {
         ConfigKeys.all.filter { !$0.reloadable && $0.render(old) != $0.render(self) }.map(\.path)
     }
 
     /// Every key whose value differs (for the reload log line).
-    func changedKeys(from old: DaemonConfig) -> [String] {
+    package func changedKeys(from old: DaemonConfig) -> [String] {
         ConfigKeys.all.filter { $0.render(old) != $0.render(self) }.map(\.path)
     }
 }

@@ -24,7 +24,7 @@ extension DaemonConfig {
 
     /// Reads and validates the configuration file at `path`. Relative paths inside it are resolved against its
     /// directory. Errors carry the file name.
-    static func load(path: String,
+    package static func load(path: String,
                      environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> DaemonConfig {
         let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
         let fileURL = PathResolution.fileURL(absolute, isDirectory: false)

@@ -6,8 +6,8 @@
 // which exits 1). Parse errors are mapped in main.swift, everything else is checked in `makePlan()`.
 import ArgumentParser
 
-struct LoadTestCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct LoadTestCommand: ParsableCommand {
+    package static let configuration = CommandConfiguration(
         commandName: "loadtest",
         abstract: "Load-test a ferryd on this machine (loopback only): handshakes/s, uploads/s, latency, memory.",
         discussion: """
@@ -104,7 +104,9 @@ struct LoadTestCommand: ParsableCommand {
     @Flag(help: "With --spawn: keep the temporary directory (certificates, config, log, stored files) and say where.")
     var keep = false
 
-    func run() throws {
+    package init() {}
+
+    package func run() throws {
         let plan: LoadTestPlan
         do {
             plan = try makePlan()
@@ -122,7 +124,7 @@ struct LoadTestCommand: ParsableCommand {
     }
 
     /// True when the command line runs this subcommand (main.swift maps its parse errors to exit status 2).
-    static func isInvoked(by arguments: [String]) -> Bool {
+    package static func isInvoked(by arguments: [String]) -> Bool {
         arguments.dropFirst().first == configuration.commandName
     }
 }

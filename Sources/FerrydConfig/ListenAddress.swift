@@ -15,14 +15,14 @@ import Darwin
 
 /// The same shape as the one Runtime/RuntimeSettings.swift declared for the listener (host text + port), so either
 /// declaration can go when the two land together; the parsing lives in this file.
-struct ListenAddress: Equatable, Hashable, Sendable, CustomStringConvertible {
+package struct ListenAddress: Equatable, Hashable, Sendable, CustomStringConvertible {
     /// An IPv4 literal ("127.0.0.1"), an IPv6 literal without brackets ("::1"), or "localhost" (127.0.0.1 and ::1;
     /// the listener decides how to bind it).
-    var host: String
-    var port: UInt16
+    package var host: String
+    package var port: UInt16
 
     /// The address in the form it is written in the configuration; `parse(description)` gives `self` back.
-    var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    package var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
     /// Completes "must be …" in error messages.
     static let expectedForm =

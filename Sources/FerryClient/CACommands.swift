@@ -12,8 +12,8 @@ extension CAKeyType: ExpressibleByArgument {
     var defaultValueDescription: String { name }
 }
 
-struct CACommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct CACommand: ParsableCommand {
+    package static let configuration = CommandConfiguration(
         commandName: "ca",
         abstract: "Run a small certificate authority for ferryd and ferry.",
         discussion: """
@@ -26,6 +26,8 @@ struct CACommand: ParsableCommand {
             certificates and nothing else: keep it off the servers.
             """,
         subcommands: [Init.self, Issue.self])
+
+    package init() {}
 
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -5,8 +5,8 @@ import Foundation
 import Protocol
 import Units
 
-struct UploadCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct UploadCommand: ParsableCommand {
+    package static let configuration = CommandConfiguration(
         commandName: "upload",
         abstract: "Upload files and directories (recursively) to a ferryd server.",
         discussion: """
@@ -92,7 +92,9 @@ struct UploadCommand: ParsableCommand {
     @Option(help: "Client configuration file (default ~/.config/ferry/client.toml).")
     var config: String?
 
-    func run() throws {
+    package init() {}
+
+    package func run() throws {
         let settings: ClientSettings
         do { settings = try ClientSettings.load(path: config) } catch {
             throw UploadExitStatus.fail("\(error)", status: UploadExitStatus.configuration)

@@ -3,7 +3,7 @@
 // `DaemonConfig.parse(toml: config.renderEffective(), …)` gives back a configuration equal to `config`.
 
 extension DaemonConfig {
-    func renderEffective() -> String {
+    package func renderEffective() -> String {
         var out = "# ferryd effective configuration: every key, with defaults filled in and paths resolved.\n"
         for section in ConfigKeys.sections {
             out += "\n[\(section)]\n"

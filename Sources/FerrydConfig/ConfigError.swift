@@ -6,7 +6,7 @@
 
 import TOMLKit
 
-struct ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
+package struct ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
     enum Kind: Equatable, Sendable {
         /// The file could not be read, or is not UTF-8, or is too large.
         case unreadable
@@ -42,7 +42,7 @@ struct ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
         self.message = message
     }
 
-    var description: String {
+    package var description: String {
         var text = file.map { "\($0): " } ?? ""
         text += message
         if kind != .syntax, let line { text += " (line \(line))" }
