@@ -7,8 +7,10 @@ import PackageDescription
 /// The libFuzzer targets (Sources/Fuzz/<name>/main.swift, executable Fuzz<name>); scripts/fuzz --list reads them.
 let fuzzTargets = [
     "RecordLayer", "HandshakeMessages", "SessionMessages", "UploadMessages", "KeyShares", "ServerConnection",
-    "ClientConnection",
+    "ClientConnection", "DaemonConfig", "ClientSettings",
 ]
+/// The targets whose harness is ConfigFuzzSupport (the configuration loaders) rather than FuzzSupport (the protocol).
+let configFuzzTargets: Set = ["DaemonConfig", "ClientSettings"]
 
 let package = Package(
     name: "ferry",
@@ -43,12 +45,14 @@ let package = Package(
         .target(name: "Store", dependencies: ["Protocol", "Platform", "Units"]),
         // Byte sizes as people write them ("64MiB", "64M"): one parser for both configuration files and every option.
         .target(name: "Units"),
+        // What both configuration loaders check before TOMLKit parses a file (a header that makes its parser abort).
+        .target(name: "TOMLPreflight"),
         // ferryd.toml: the key table, the loader and the effective configuration, a library so that a fuzz target can
         // load configurations too.
         .target(
             name: "FerrydConfig",
             dependencies: [
-                "Protocol", "Store", "Units",
+                "Protocol", "Store", "Units", "TOMLPreflight",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]),
@@ -65,7 +69,7 @@ let package = Package(
         .target(
             name: "FerryClient",
             dependencies: [
-                "Protocol", "EventLoop", "Platform", "Units",
+                "Protocol", "EventLoop", "Platform", "Units", "TOMLPreflight",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -78,8 +82,10 @@ let package = Package(
         // executable per target.
         .target(name: "CFuzzDriver"),
         .target(name: "FuzzSupport", dependencies: ["Protocol"], path: "Sources/Fuzz/Support"),
+        .target(name: "ConfigFuzzSupport", dependencies: ["FerrydConfig", "FerryClient"], path: "Sources/Fuzz/ConfigSupport"),
     ] + fuzzTargets.map { name in
-        .executableTarget(name: "Fuzz" + name, dependencies: ["CFuzzDriver", "FuzzSupport"], path: "Sources/Fuzz/" + name)
+        let harness: [Target.Dependency] = configFuzzTargets.contains(name) ? ["ConfigFuzzSupport", "FuzzSupport"] : ["FuzzSupport"]
+        return .executableTarget(name: "Fuzz" + name, dependencies: ["CFuzzDriver"] + harness, path: "Sources/Fuzz/" + name)
     } + [
         // What more than one test target needs: temporary directories, child processes with deadlines, the openssl
         // command line, where the built executables are, an executor the store's tests step by hand. A helper only one

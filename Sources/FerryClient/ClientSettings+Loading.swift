@@ -7,6 +7,7 @@ import Glibc
 import Darwin
 #endif
 import TOMLKit
+import TOMLPreflight
 
 // MARK: - Loading
 
@@ -58,6 +59,11 @@ extension ClientSettings {
 
     /// Parses TOML `text`; `context` says where it came from, for messages and relative paths.
     static func parse(_ text: String, context: LoadContext) throws(ClientSettingsError) -> ClientSettings {
+        // TOMLKit's parser aborts the process on some malformed table headers (TOMLPreflight): refuse those first.
+        if let (line, column) = TOMLPreflight.unparseableTableHeader(in: text) {
+            throw ClientSettingsError(.syntax, path: "\(context.source):\(line):\(column)", key: nil,
+                                      "a table header must start with a key")
+        }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)

@@ -9,6 +9,7 @@
 
 import Foundation
 import TOMLKit
+import TOMLPreflight
 
 #if canImport(Glibc)
 import Glibc
@@ -41,6 +42,11 @@ extension DaemonConfig {
     /// Parses and validates configuration text. `baseDirectory` is what relative paths are resolved against.
     static func parse(toml: String, baseDirectory: URL,
                       environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> DaemonConfig {
+        // TOMLKit's parser aborts the process on some malformed table headers (TOMLPreflight): refuse those first.
+        if let (line, column) = TOMLPreflight.unparseableTableHeader(in: toml) {
+            throw ConfigError(.syntax, key: nil, line: line, column: column,
+                              "syntax error at line \(line), column \(column): a table header must start with a key")
+        }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: toml)
