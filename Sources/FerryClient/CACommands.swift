@@ -1,4 +1,4 @@
-// `ferry ca init` and `ferry ca issue`: the command-line face of CertificateAuthority (Sources/Client/CA).
+// `ferry ca init` and `ferry ca issue`: the command-line face of CertificateAuthority (Sources/FerryClient/CA).
 //
 // Input mistakes (a bad name, SAN, key type or validity; files that already exist) fail as ValidationError, which
 // ArgumentParser prints with the usage line. Failures that are not the arguments' fault (I/O, a broken CA directory,
