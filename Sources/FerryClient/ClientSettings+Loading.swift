@@ -59,10 +59,10 @@ extension ClientSettings {
 
     /// Parses TOML `text`; `context` says where it came from, for messages and relative paths.
     static func parse(_ text: String, context: LoadContext) throws(ClientSettingsError) -> ClientSettings {
-        // TOMLKit's parser aborts the process on some malformed table headers (TOMLPreflight): refuse those first.
+        // TOMLKit's parser aborts the process on some malformed headers and arrays (TOMLPreflight): refuse those first.
         if let (line, column) = TOMLPreflight.unparseableTableHeader(in: text) {
             throw ClientSettingsError(.syntax, path: "\(context.source):\(line):\(column)", key: nil,
-                                      "a table header must start with a key")
+                                      "a table header must start with a key, an array's values cannot start with '}'")
         }
         let table: TOMLTable
         do {

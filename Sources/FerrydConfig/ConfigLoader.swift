@@ -42,10 +42,10 @@ extension DaemonConfig {
     /// Parses and validates configuration text. `baseDirectory` is what relative paths are resolved against.
     static func parse(toml: String, baseDirectory: URL,
                       environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> DaemonConfig {
-        // TOMLKit's parser aborts the process on some malformed table headers (TOMLPreflight): refuse those first.
+        // TOMLKit's parser aborts the process on some malformed headers and arrays (TOMLPreflight): refuse those first.
         if let (line, column) = TOMLPreflight.unparseableTableHeader(in: toml) {
-            throw ConfigError(.syntax, key: nil, line: line, column: column,
-                              "syntax error at line \(line), column \(column): a table header must start with a key")
+            throw ConfigError(.syntax, key: nil, line: line, column: column, "syntax error at line \(line), column "
+                + "\(column): a table header must start with a key, an array's values cannot start with '}'")
         }
         let table: TOMLTable
         do {

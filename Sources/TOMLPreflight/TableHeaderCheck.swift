@@ -1,14 +1,17 @@
 // A check to run on a configuration file's text before TOMLKit parses it.
 //
-// toml++ 3.4, the C++ parser inside TOMLKit 0.6.0, aborts the process on a table header whose first character is not
-// one a key can start with — "[#x]", "[ =", "[" at the end of a line, a non-ASCII letter: parse_table_header calls
-// parse_key without the check every other caller makes, and parse_key asserts it (TOML_ASSERT_ASSUME; an assert in
-// our builds, undefined behaviour where NDEBUG is set). A typo in ferryd.toml then killed `ferryd check-config`, and
-// the running daemon on SIGHUP, instead of being reported (found by FuzzDaemonConfig, docs/FUZZING.md). This finds
-// such a header first, where toml++ would read one: at the start of a line, outside strings, comments and arrays.
+// toml++ 3.4, the C++ parser inside TOMLKit 0.6.0, aborts the process (TOML_ASSERT_ASSUME: an assert in our builds,
+// undefined behaviour where NDEBUG is set) on two mistakes it should report:
+//   - a table header whose first character is not one a key can start with — "[#x]", "[ =", "[" at the end of a
+//     line, a non-ASCII letter: parse_table_header calls parse_key without the check every other caller makes;
+//   - "}" where an array expects a value, after "[" or "," (blanks, newlines and comments between): parse_array calls
+//     parse_value, which asserts that it is not at a value's end.
+// A typo in ferryd.toml then killed `ferryd check-config`, and the running daemon on SIGHUP, instead of being reported
+// (found by FuzzDaemonConfig and FuzzClientSettings, docs/FUZZING.md). This finds them first, where toml++ reads them:
+// headers at the start of a line, arrays in values, both outside strings and comments.
 
 public enum TOMLPreflight {
-    /// The line and column (1-based) of the first table header toml++ cannot parse without aborting, or nil.
+    /// The line and column (1-based) of the first table header or array toml++ cannot parse without aborting, or nil.
     public static func unparseableTableHeader(in text: String) -> (line: Int, column: Int)? {
         var scanner = Scanner(Array(text.utf8))
         return scanner.firstBadHeader()
@@ -21,6 +24,8 @@ public enum TOMLPreflight {
         var lineStart = 0
         /// Open `[` of array values (a line starting with "[" inside one is a nested array, not a header).
         var arrayDepth = 0
+        /// The last byte that was neither blank, newline nor comment (a string counts as its quote).
+        var lastSignificant: UInt8 = 0
 
         init(_ bytes: [UInt8]) {
             self.bytes = bytes
@@ -42,18 +47,28 @@ public enum TOMLPreflight {
                     skipToEndOfLine()
                 case UInt8(ascii: "\""), UInt8(ascii: "'"):
                     skipString(quote: byte)
+                    lastSignificant = byte
                 case UInt8(ascii: "["):
                     if arrayDepth == 0, onlyBlanksBeforeOnLine() {
                         if let column = badHeaderColumn() { return (line, column) }
                         skipToEndOfLine()  // a header: a key, "]" and at most a comment
+                        lastSignificant = UInt8(ascii: "]")
                     } else {
                         arrayDepth += 1
+                        lastSignificant = byte
                         index += 1
                     }
                 case UInt8(ascii: "]"):
                     arrayDepth = max(0, arrayDepth - 1)
+                    lastSignificant = byte
+                    index += 1
+                case UInt8(ascii: "}") where arrayDepth > 0
+                    && (lastSignificant == UInt8(ascii: "[") || lastSignificant == UInt8(ascii: ",")):
+                    return (line, index - lineStart + 1)
+                case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"):
                     index += 1
                 default:
+                    lastSignificant = byte
                     index += 1
                 }
             }

@@ -19,4 +19,17 @@ final class ClientSettingsFuzzRegressionTests: XCTestCase {
         }
         XCTAssertNotNil(ClientSettingsFuzzing.parse("[#\n"))
     }
+
+    /// crash-f0592707…: "1server=[}" and more. toml++ asserted in parse_value on "}" where an array expects a value.
+    func testClosingBraceWhereAnArrayExpectsAValueIsASyntaxError() throws {
+        let input = "1server=[}\0\0\0\"\n[t \"fil~erotatatable] = 2\n"
+        let context = ClientSettings.LoadContext(source: "client.toml", directory: "/home/fuzz", home: "/home/fuzz")
+        do {
+            let settings = try ClientSettings.parse(input, context: context)
+            XCTFail("loaded as \(settings)")
+        } catch {
+            XCTAssertEqual(error.kind, .syntax)
+            XCTAssertEqual(error.path, "client.toml:1:10")
+        }
+    }
 }

@@ -22,9 +22,21 @@ final class ConfigFuzzRegressionTests: XCTestCase {
         assertSyntaxError("s = \"\"\"\n[#x\"\"\"\n\t[#\n", line: 3, column: 3)
     }
 
+    /// crash-f0592707… (FuzzClientSettings): "server=[}". toml++ asserted in parse_value on "}" where an array
+    /// expects a value; the same after a comma, a newline or a comment, and in nested arrays.
+    func testClosingBraceWhereAnArrayExpectsAValueIsASyntaxError() {
+        assertSyntaxError("a = [}", line: 1, column: 6)
+        assertSyntaxError("a = [1,}", line: 1, column: 8)
+        assertSyntaxError("a = [\n}", line: 2, column: 1)
+        assertSyntaxError("a = [#c\n }", line: 2, column: 2)
+        assertSyntaxError("a = [[}]]", line: 1, column: 7)
+        assertSyntaxError("a = { b = [}] }", line: 1, column: 12)
+    }
+
     /// What the check must not refuse: a "[" that toml++ does not read as a header.
     func testBracketsThatAreNoHeadersPass() {
-        for text in ["a = [\n[#c\n1]]\n", "s = \"\"\"\n[#x\"\"\"\n", "s = '[#x'\n", "# [#x\n", "[ \"quoted\" ]\n", "[a.b]\n"] {
+        for text in ["a = [\n[#c\n1]]\n", "s = \"\"\"\n[#x\"\"\"\n", "s = '[#x'\n", "# [#x\n", "[ \"quoted\" ]\n", "[a.b]\n",
+                     "a = [{}, {b = 1}]\n", "a = [\"}\", '}']\n", "a = [1, # }\n 2]\n"] {
             XCTAssertNil(TOMLPreflight.unparseableTableHeader(in: text), text.debugDescription)
         }
     }
