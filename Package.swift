@@ -4,6 +4,14 @@
 // serves ML-KEM alone); EventLoop is the only importer of CLibUV; Units is the byte-size parser both executables share.
 import PackageDescription
 
+/// The libFuzzer targets (Sources/Fuzz/<name>/main.swift, executable Fuzz<name>); scripts/fuzz --list reads them.
+let fuzzTargets = [
+    "RecordLayer", "HandshakeMessages", "SessionMessages", "UploadMessages", "KeyShares", "ServerConnection",
+    "ClientConnection", "DaemonConfig", "ClientSettings",
+]
+/// The targets whose harness is ConfigFuzzSupport (the configuration loaders) rather than FuzzSupport (the protocol).
+let configFuzzTargets: Set = ["DaemonConfig", "ClientSettings"]
+
 let package = Package(
     name: "ferry",
     platforms: [.macOS(.v15)],
@@ -37,39 +45,65 @@ let package = Package(
         .target(name: "Store", dependencies: ["Protocol", "Platform", "Units"]),
         // Byte sizes as people write them ("64MiB", "64M"): one parser for both configuration files and every option.
         .target(name: "Units"),
+        // What both configuration loaders check before TOMLKit parses a file (a header that makes its parser abort).
+        .target(name: "TOMLPreflight"),
+        // ferryd.toml: the key table, the loader and the effective configuration, a library so that a fuzz target can
+        // load configurations too.
+        .target(
+            name: "FerrydConfig",
+            dependencies: [
+                "Protocol", "Store", "Units", "TOMLPreflight",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]),
         .executableTarget(
             name: "Daemon",
             dependencies: [
-                "Protocol", "EventLoop", "Platform", "Store", "Units",
+                "Protocol", "EventLoop", "Platform", "Store", "Units", "FerrydConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
-        .executableTarget(
-            name: "Client",
+        // ferry's code: everything but main.swift, a library so that a fuzz target can load client.toml too.
+        .target(
+            name: "FerryClient",
             dependencies: [
-                "Protocol", "EventLoop", "Platform", "Units",
+                "Protocol", "EventLoop", "Platform", "Units", "TOMLPreflight",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]),
+        .executableTarget(
+            name: "Client",
+            dependencies: ["FerryClient", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // Fuzzing (docs/FUZZING.md, scripts/fuzz): libFuzzer's driver behind a weak symbol, so a plain build links; the
+        // harnesses, shared by the targets and by the regression tests that replay what they found; one small
+        // executable per target.
+        .target(name: "CFuzzDriver"),
+        .target(name: "FuzzSupport", dependencies: ["Protocol"], path: "Sources/Fuzz/Support"),
+        .target(name: "ConfigFuzzSupport", dependencies: ["FerrydConfig", "FerryClient"], path: "Sources/Fuzz/ConfigSupport"),
+    ] + fuzzTargets.map { name in
+        let harness: [Target.Dependency] = configFuzzTargets.contains(name) ? ["ConfigFuzzSupport", "FuzzSupport"] : ["FuzzSupport"]
+        return .executableTarget(name: "Fuzz" + name, dependencies: ["CFuzzDriver"] + harness, path: "Sources/Fuzz/" + name)
+    } + [
         // What more than one test target needs: temporary directories, child processes with deadlines, the openssl
         // command line, where the built executables are, an executor the store's tests step by hand. A helper only one
         // target uses stays in that target.
         .target(name: "TestSupport", dependencies: ["Store"], path: "Tests/TestSupport"),
         .testTarget(
             name: "ProtocolTests",
-            dependencies: ["Protocol", "TestSupport"],
+            dependencies: ["Protocol", "TestSupport", "FuzzSupport"],
             exclude: ["Vectors"]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "Platform", "TestSupport"]),
         .testTarget(name: "UnitsTests", dependencies: ["Units"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Platform", "Protocol", "TestSupport"]),
         .testTarget(
-            name: "DaemonTests", dependencies: ["Daemon", "Protocol", "Store", "Platform", "EventLoop", "TestSupport"]),
+            name: "DaemonTests",
+            dependencies: ["Daemon", "FerrydConfig", "Protocol", "Store", "Platform", "EventLoop", "TestSupport"]),
         .testTarget(
             name: "ClientTests",
-            dependencies: ["Client", "Protocol", "TestSupport", .product(name: "TOMLKit", package: "TOMLKit")]),
+            dependencies: ["Client", "FerryClient", "Protocol", "TestSupport", .product(name: "TOMLKit", package: "TOMLKit")]),
         // Real ferryd and ferry processes on 127.0.0.1 (scripts/test builds the executables first).
         .testTarget(name: "EndToEndTests", dependencies: ["Protocol", "EventLoop", "Platform", "TestSupport"]),
     ],

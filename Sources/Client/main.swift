@@ -1,5 +1,6 @@
 // ferry: the Ferry client.
 import ArgumentParser
+import FerryClient
 import Foundation
 
 struct Ferry: ParsableCommand {

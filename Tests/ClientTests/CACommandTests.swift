@@ -4,6 +4,7 @@ import Foundation
 import TestSupport
 import XCTest
 @testable import Client
+@testable import FerryClient
 
 final class CACommandTests: XCTestCase {
     private var directory: TemporaryDirectory!

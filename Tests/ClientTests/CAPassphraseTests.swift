@@ -9,6 +9,7 @@ import Protocol
 import TestSupport
 import XCTest
 @testable import Client
+@testable import FerryClient
 
 /// A terminal that answers prompts from a list and records what it was asked and told.
 final class ScriptedTerminal: PassphraseTerminal, @unchecked Sendable {

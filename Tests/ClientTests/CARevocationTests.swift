@@ -5,6 +5,7 @@ import Protocol
 import TestSupport
 import XCTest
 @testable import Client
+@testable import FerryClient
 
 final class CARevocationTests: XCTestCase {
     private var directory: TemporaryDirectory!

@@ -3,6 +3,7 @@ import Protocol
 import TestSupport
 import XCTest
 @testable import Client
+@testable import FerryClient
 
 final class ClientSettingsTests: XCTestCase {
     private var directory: TemporaryDirectory!

@@ -5,6 +5,7 @@ import Protocol
 import TOMLKit
 import XCTest
 @testable import Client
+@testable import FerryClient
 
 final class LoadReportTests: XCTestCase {
     // MARK: Percentiles

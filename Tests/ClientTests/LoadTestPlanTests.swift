@@ -2,6 +2,7 @@
 import Foundation
 import XCTest
 @testable import Client
+@testable import FerryClient
 
 final class LoadTestPlanTests: XCTestCase {
     private let server = ["--server", "127.0.0.1:7443", "--ca", "ca.crt", "--cert", "c.crt", "--key", "c.key"]

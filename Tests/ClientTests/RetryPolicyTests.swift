@@ -5,6 +5,7 @@ import Protocol
 import XCTest
 
 @testable import Client
+@testable import FerryClient
 
 final class RetryPolicyTests: XCTestCase {
     private func failure(_ kind: SessionFailure.Kind) -> SessionFailure { SessionFailure(kind, "why") }

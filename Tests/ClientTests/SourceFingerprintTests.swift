@@ -5,6 +5,7 @@ import TestSupport
 import XCTest
 
 @testable import Client
+@testable import FerryClient
 
 final class SourceFingerprintTests: XCTestCase {
     private func fingerprint(_ fd: Int32, file: StaticString = #filePath, line: UInt = #line) throws -> SourceFingerprint {

@@ -4,6 +4,7 @@
 import XCTest
 
 @testable import Client
+@testable import FerryClient
 
 final class StallWatchTests: XCTestCase {
     private let timeouts = ClientTimeouts(connect: 10, handshake: 20, progress: 60)

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Client
+@testable import FerryClient
 
 final class SubjectAltNameTests: XCTestCase {
     func testGoodLists() throws {

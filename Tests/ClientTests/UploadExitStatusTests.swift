@@ -4,6 +4,7 @@ import Foundation
 import Protocol
 import XCTest
 @testable import Client
+@testable import FerryClient
 
 final class UploadExitStatusTests: XCTestCase {
     func testNothingFailedIsZeroAndSkippedEntriesDoNotCount() {

@@ -4,6 +4,7 @@ import Foundation
 import TestSupport
 import XCTest
 @testable import Client
+@testable import FerryClient
 
 final class UploadPlanTests: XCTestCase {
     private var directory: TemporaryDirectory!

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 
 @testable import Daemon
+@testable import FerrydConfig
 
 /// `[identity] crl`, `crl_stale` and `[access]`: what the loader accepts, how it normalises, what it refuses.
 final class AccessConfigTests: XCTestCase {

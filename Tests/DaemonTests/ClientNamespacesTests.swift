@@ -3,6 +3,7 @@ import Protocol
 import XCTest
 
 @testable import Daemon
+@testable import FerrydConfig
 
 /// `[identity] client_ca_namespaces`: explicit lists, the automatic assignment, and what is refused.
 final class ClientNamespacesTests: XCTestCase {

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 
 @testable import Daemon
+@testable import FerrydConfig
 
 /// Properties of the key table itself, and checks run against every key in it (so a new key is tested by adding it).
 final class ConfigKeyTableTests: XCTestCase {

@@ -4,6 +4,7 @@ import TestSupport
 import XCTest
 
 @testable import Daemon
+@testable import FerrydConfig
 
 final class ConfigLoadingTests: XCTestCase {
     // MARK: The example file

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 
 @testable import Daemon
+@testable import FerrydConfig
 
 final class ConfigRenderTests: XCTestCase {
     /// A configuration that differs from the defaults in every key, with awkward strings in its paths.

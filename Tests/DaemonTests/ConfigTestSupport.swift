@@ -3,6 +3,7 @@ import TestSupport
 import XCTest
 
 @testable import Daemon
+@testable import FerrydConfig
 
 /// Helpers shared by the configuration tests.
 enum ConfigFixture {

@@ -9,6 +9,7 @@ import TestSupport
 import XCTest
 
 @testable import Daemon
+@testable import FerrydConfig
 
 final class DaemonRuntimeTests: XCTestCase {
     private let pki = CheckPKI.shared

@@ -8,6 +8,7 @@ import TestSupport
 import XCTest
 
 @testable import Daemon
+@testable import FerrydConfig
 
 #if canImport(Glibc)
 import Glibc

@@ -8,6 +8,7 @@ import TestSupport
 import XCTest
 
 @testable import Daemon
+@testable import FerrydConfig
 
 final class ServerKeyTests: XCTestCase {
     /// (mode, owner, ferryd's euid, from $CREDENTIALS_DIRECTORY) → accepted?

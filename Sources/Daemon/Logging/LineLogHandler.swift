@@ -1,6 +1,7 @@
 // One line per event on stderr, as logfmt or JSON, with a syslog priority prefix ("<6>") when stderr is the journal
 // ($JOURNAL_STREAM), so journald keeps the level. Metadata carries the session id on every line of a session.
 // Key material and file contents are never passed to the logger in the first place.
+import FerrydConfig
 import Foundation
 import Logging
 import Synchronization

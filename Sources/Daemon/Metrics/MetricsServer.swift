@@ -12,6 +12,7 @@
 // at most `maximumConnections` exchanges are open at once, later connections are closed unanswered. A client that
 // sends a body may see a reset instead of the answer, because the socket is closed with the body unread.
 import EventLoop
+import FerrydConfig
 import Logging
 
 final class MetricsServer {

@@ -7,11 +7,10 @@
 //   unset    the first certificate is home; each other gets a namespace named after its CN (lower-case letters,
 //            digits, '-'), or "ca-" and the first 8 hex digits of its SHA-256 fingerprint when that name is empty or
 //            taken. The start-up log lists them, so an operator sees where each CA's clients go.
+import FerrydConfig
 import Protocol
 
 enum ClientNamespaces {
-    static let maximumNameLength = 64
-
     /// The namespace of each anchor (by DER), and the log lines describing an automatic assignment.
     static func assign(anchors: [Certificate], configured: [String]) throws(ClientTrustError) -> (namespaces: [[UInt8]: String], notes: [String]) {
         if !configured.isEmpty {
@@ -40,14 +39,6 @@ enum ClientNamespaces {
         return (namespaces, notes)
     }
 
-    static func isValidName(_ name: String) -> Bool {
-        guard (1...maximumNameLength).contains(name.utf8.count), name.utf8.first != UInt8(ascii: ".") else { return false }
-        return name.utf8.allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
-        }
-    }
-
     /// "Partner CA (EU)" → "partner-ca-eu".
     static func derivedName(_ commonName: String) -> String {
         var name = ""
@@ -59,6 +50,6 @@ enum ClientNamespaces {
             }
         }
         while name.hasSuffix("-") { name.removeLast() }
-        return String(name.prefix(maximumNameLength))
+        return String(name.prefix(NamespaceName.maximumLength))
     }
 }

@@ -4,6 +4,7 @@
 // storage root checked and the staging directory in it created. Every failure is one clear message naming the file
 // or key (no stack traces for operators).
 import ArgumentParser
+import FerrydConfig
 import Foundation
 import Logging
 import Platform

@@ -4,6 +4,7 @@
 // one's storage root, whose lock would stop it). So before any worker binds, each address is probed once without
 // SO_REUSEPORT (Platform/ListenProbe.swift, where the remaining race is described): a holder of any kind, ferryd or
 // not, with SO_REUSEPORT or without, makes the start fail with a message naming the address.
+import FerrydConfig
 import ArgumentParser
 import Platform
 

@@ -1,5 +1,6 @@
 // What the running daemon needs, resolved from the configuration once (files read, certificates parsed), so a worker
 // never touches the config file or parses PEM on the loop thread. Rebuilt on reload.
+import FerrydConfig
 import Foundation
 import Platform
 import Protocol

@@ -16,6 +16,7 @@
 // credentials 0400 and gives the service read access with an ACL entry, and stat(2) shows an ACL's mask in the group
 // bits (0440), although no group can read the file. With `allow_readable_private_key = true` a file that fails the
 // check is used with a warning instead (for setups that manage access otherwise, e.g. a directory nobody else enters).
+import FerrydConfig
 import Foundation
 import Platform
 import Protocol

@@ -1,0 +1,187 @@
+// `ferry upload`: many files, N sessions at once, progress while it runs, a summary (or JSON) at the end.
+import ArgumentParser
+import EventLoop
+import Foundation
+import Protocol
+import Units
+
+package struct UploadCommand: ParsableCommand {
+    package static let configuration = CommandConfiguration(
+        commandName: "upload",
+        abstract: "Upload files and directories (recursively) to a ferryd server.",
+        discussion: """
+            Defaults for --server, --ca, --cert, --key and --parallel come from ~/.config/ferry/client.toml (or --config), \
+            so daily use is `ferry upload big.iso`.
+
+            A lost connection, a timeout or a busy server is tried again --retries times (default 6; `retries`), after \
+            waits that double from about 1 s up to 30 s (random within each: about a minute in all at most), and every \
+            interrupted file is sent again from where the server says it has it. Refusals (a certificate, a name that \
+            does not exist, a file the server will not take) are not retried. A file the server already stores (same \
+            name, size and SHA-256) is reported as already stored and not sent again, so running the same command \
+            again after an interruption completes the set.
+
+            An encrypted --key (PKCS#8 "ENCRYPTED PRIVATE KEY") is opened with the passphrase from \
+            --key-passphrase-file, else $FERRY_KEY_PASSPHRASE, else `key_passphrase_file`, else typed on the terminal \
+            (only when standard input is one). A key file that group or others may read is used, with a warning.
+
+            A path that is missing or cannot be read, named or met in a directory (an
+            unreadable directory or file, a broken symbolic link, a FIFO or socket),
+            fails with its reason and the rest is sent. An empty directory is
+            reported as skipped.
+
+            Exit status:
+              0   every file stored or already stored (skipped empty directories do not count)
+              1   some files failed, each with its reason
+              64  usage error: unknown option, bad value, no paths; nothing sent
+              69  the server could not be reached: its name did not resolve, the
+                  connection was refused or timed out (--connect-timeout), or it
+                  turned the session away (at its session limit, shutting down)
+              75  the server stopped answering (--handshake-timeout, --timeout)
+              77  the handshake was refused: the server's certificate (unknown CA,
+                  wrong name, expired), or ours refused by the server
+              78  the configuration file, CA, certificate or key cannot be read or
+                  used; nothing sent
+            69, 75 and 77 when every file failed for that one reason; files that
+            failed for different reasons, or beside files stored, give 1.
+            """)
+
+    @Argument(help: "Files and directories to upload.")
+    var paths: [String]
+
+    @Option(help: "Server as HOST:PORT (IPv6 as [ADDR]:PORT).")
+    var server: String?
+
+    @Option(help: "CA bundle that signed the server's certificate (PEM).")
+    var ca: String?
+
+    @Option(help: ArgumentHelp("A CRL (PEM or DER) of the server's CA: a revoked server certificate is refused. Repeatable.",
+                               valueName: "file"))
+    var crl: [String] = []
+
+    @Option(help: "This client's certificate chain (PEM).")
+    var cert: String?
+
+    @Option(help: "This client's private key (PEM, encrypted or not).")
+    var key: String?
+
+    @Option(help: ArgumentHelp("File holding the passphrase of an encrypted --key, on one line (else $FERRY_KEY_PASSPHRASE, "
+                               + "`key_passphrase_file`, or a prompt on the terminal).", valueName: "file"))
+    var keyPassphraseFile: String?
+
+    @Option(help: "Name the server's certificate must carry (default: the host of --server).")
+    var serverName: String?
+
+    @Option(help: "Number of concurrent sessions (1-64).")
+    var parallel: Int?
+
+    @Option(help: "Directory on the server (under your own area) to store the files in.")
+    var dest: String?
+
+    @Option(help: "Rotate keys after this much data (e.g. 64MiB, 1GiB; 0 = only the server's policy and the hard limits).")
+    var rotateAfterBytes: String?
+
+    @Option(help: "Seconds one connection attempt may take (default 10; `connect_timeout`).")
+    var connectTimeout: UInt64?
+
+    @Option(help: "Seconds from connected to authenticated (default 20; `handshake_timeout`).")
+    var handshakeTimeout: UInt64?
+
+    @Option(help: "Seconds with no bytes moving either way before giving the connection up (default 60, more while the server makes a file durable; `timeout`).")
+    var timeout: UInt64?
+
+    @Option(help: "Tries after a lost connection, a timeout or a busy server, with backoff (default 6; 0 = none; `retries`).")
+    var retries: Int?
+
+    @Flag(help: "Replace files that already exist on the server (if the server allows it).")
+    var overwrite = false
+
+    @Flag(help: "Print one JSON object on stdout instead of the human summary.")
+    var json = false
+
+    @Flag(help: "Print nothing but failures.")
+    var quiet = false
+
+    @Option(help: "Client configuration file (default ~/.config/ferry/client.toml).")
+    var config: String?
+
+    package init() {}
+
+    package func run() throws {
+        let settings: ClientSettings
+        do { settings = try ClientSettings.load(path: config) } catch {
+            throw UploadExitStatus.fail("\(error)", status: UploadExitStatus.configuration)
+        }
+        guard let serverText = server ?? settings.server else {
+            throw ValidationError("no server: pass --server HOST:PORT or set `server` in the client configuration")
+        }
+        let host: String, port: UInt16
+        do {
+            let parsed = try HostPort.parse(serverText)
+            (host, port) = (parsed.host, parsed.port)
+        } catch {
+            throw ValidationError("--server: \(error)")
+        }
+        guard let caPath = ca ?? settings.ca, let certPath = cert ?? settings.certificate, let keyPath = key ?? settings.key else {
+            throw ValidationError("--ca, --cert and --key are needed (or `ca`, `certificate`, `key` in the client configuration)")
+        }
+        let timeouts = ClientTimeouts(connect: connectTimeout ?? settings.connectTimeout,
+                                      handshake: handshakeTimeout ?? settings.handshakeTimeout,
+                                      progress: timeout ?? settings.progressTimeout)
+        for (name, value) in [("--connect-timeout", timeouts.connect), ("--handshake-timeout", timeouts.handshake),
+                              ("--timeout", timeouts.progress)] where !ClientTimeouts.range.contains(value) {
+            throw ValidationError("\(name) must be between 1 and \(ClientTimeouts.range.upperBound) seconds")
+        }
+        let retry = RetryPolicy(retries: retries ?? settings.retries)
+        guard RetryPolicy.range.contains(retry.retries) else {
+            throw ValidationError("--retries must be between 0 and \(RetryPolicy.range.upperBound)")
+        }
+        let parallel = parallel ?? settings.parallel
+        guard (1...64).contains(parallel) else { throw ValidationError("--parallel must be between 1 and 64") }
+
+        var configuration: ClientConfiguration
+        do throws(CredentialError) {
+            configuration = try CredentialFiles(
+                ca: caPath, certificate: certPath, key: keyPath, crls: crl.isEmpty ? settings.crl.map { [$0] } ?? [] : crl,
+                keyPassphrase: .client(file: keyPassphraseFile, configuredFile: settings.keyPassphraseFile,
+                                       configuration: settings.sourcePath))
+                .configuration(serverName: serverName ?? settings.serverName ?? host)
+        } catch {
+            throw UploadExitStatus.fail(error.description, status: UploadExitStatus.configuration)
+        }
+        var rotateBytes = settings.rotateAfterBytes
+        if let text = rotateAfterBytes {
+            do { rotateBytes = try ByteSize.parse(text) } catch { throw ValidationError("--rotate-after-bytes: \(error)") }
+        }
+        configuration.rotation = RotationPolicy(afterBytes: rotateBytes, afterSeconds: settings.rotateAfterSeconds)
+
+        // Two paths stored under one name is a contradiction in the command line: a usage error.
+        let plan: UploadPlan.Plan
+        do { plan = try UploadPlan.make(paths: paths, destination: dest) } catch { throw ValidationError("\(error)") }
+        let files = plan.files
+        reportPlanned(plan)
+        guard !files.isEmpty else { return try finish(plan.results(sent: []), seconds: 0) }
+
+        let loop = try EventLoop()
+        // The host as typed (a name or a literal): the engine resolves it, and the certificate is checked against it.
+        let engine = UploadEngine(loop: loop, target: UploadTarget(host: host, port: port, configuration: configuration,
+                                                                     overwrite: overwrite, timeouts: timeouts, retry: retry),
+                                  files: files)
+        let display = ProgressDisplay(mode: ProgressDisplay.defaultMode(quiet: quiet || json, json: json), notes: !quiet,
+                                      engine: engine)
+        engine.onNote = { display.note($0) }
+        let ticker = LoopTimer(loop: loop)
+        var remaining = files.count
+        engine.onFileDone = { result in
+            display.fileDone(result)
+            remaining -= 1
+            if remaining == 0 { ticker.close() }
+        }
+        ticker.start(afterMilliseconds: 200, repeatMilliseconds: 200) { display.redraw() }
+        engine.run(parallel: parallel)
+        _ = loop.close()
+
+        let seconds = Double(EventLoop.hrtimeNanoseconds - engine.startedAt) / 1e9
+        try finish(plan.results(sent: engine.results), seconds: seconds)
+    }
+
+}

@@ -1,0 +1,175 @@
+// The ops of a session fuzz input. Each reads its own arguments from the input. Commands are issued only in the
+// states that allow them (each command traps on misuse, STYLE.md §5, and those traps are the harness's to avoid):
+// the harness asks each side for its upload state (`uploadStateForFuzzing`) rather than tracking it.
+@_spi(Fuzzing) import Protocol
+
+extension SessionScript {
+    enum Op: UInt8, CaseIterable {
+        case deliverToServer, deliverToClient
+        case startUpload, sendData, finishUpload, abortUpload, clientRotate
+        case serverDecide, serverRotate
+        case advanceTime, goodbye, close
+        /// A message of any type and body, sealed by the peer with its current keys, delivered to the target.
+        case inject
+        /// Bytes that are not a record the peer sealed, delivered to the target.
+        case injectRaw
+        case releaseBuffers
+    }
+
+    /// Refusals the server may send (never `aborted`: it answers Aborts only, §8.6).
+    static let failureCodes: [UploadErrorCode] = [.badPath, .exists, .tooLarge, .noSpace, .digestMismatch, .sizeMismatch,
+                                                   .storageFailure, .permissionDenied, .busy]
+
+    mutating func perform(_ op: Op, _ input: inout FuzzInput) {
+        switch op {
+        case .deliverToServer: deliverToServer(useRoom: input.flag())
+        case .deliverToClient: deliverToClient()
+        case .startUpload: startUpload(&input)
+        case .sendData: sendData(&input)
+        case .finishUpload: finishUpload(&input)
+        case .abortUpload: if client.isEstablished { client.abortUpload(now: now) }
+        case .clientRotate:
+            do { try client.rotateNow() } catch { failed(client.isClosed, error) }
+        case .serverDecide: serverDecide(&input)
+        case .serverRotate:
+            do { try server.rotateNow() } catch { failed(server.isClosed, error) }
+        case .advanceTime: advanceTime(seconds: UInt64(input.byte() % 8) + 1)
+        case .goodbye:
+            pristine = false  // the peer of a Goodbye closes; what either side does after it is moot
+            if input.flag() {
+                if client.isEstablished { client.goodbye(now: now) }
+            } else if server.isEstablished {
+                server.goodbye(now: now)
+            }
+        case .close:
+            pristine = false
+            let code = AlertCode.allCases[Int(input.byte()) % AlertCode.allCases.count]
+            if input.flag() { client.close(code, reason: "fuzz") } else { server.close(code, reason: "fuzz") }
+        case .inject: inject(typeByte: input.byte(), body: input.paddedBytes(Int(input.u16())))
+        case .injectRaw: injectRaw(input.bytes(Int(input.u16() % 4097)))
+        case .releaseBuffers:
+            client.releaseIdleBuffers()
+            server.releaseIdleBuffers()
+        }
+    }
+
+    // MARK: Client commands
+
+    private mutating func startUpload(_ input: inout FuzzInput) {
+        let pathBytes = input.bytes(Int(input.byte() % 32) + 1)
+        let size = UInt64(input.u16()) << (UInt64(input.byte() & 0x03) * 2)
+        let flags = input.byte()
+        let digest = flags & 0x02 != 0 ? input.paddedBytes(32) : nil
+        guard client.canStartUpload else { return }
+        let path = pathBytes.isEmpty ? "f" : String(decoding: pathBytes, as: UTF8.self)
+        client.startUpload(UploadRequest(path: path, size: size, overwrite: flags & 0x01 != 0, expectedDigest: digest), now: now)
+    }
+
+    private mutating func sendData(_ input: inout FuzzInput) {
+        let requested = Int(input.u16())
+        let inPlace = input.flag()
+        let length: Int
+        switch client.uploadStateForFuzzing {
+        case .sending(let request, let sent):
+            guard client.canSendData else { return }
+            length = min(requested, client.maxDataChunk, Int(request.size - sent))
+        case .aborting:
+            length = min(requested, client.maxDataChunk)  // dropped by the client: the server failed the upload
+        default:
+            return
+        }
+        let chunk = [UInt8](repeating: UInt8(truncatingIfNeeded: length), count: length)
+        guard inPlace else {
+            client.sendData(chunk, now: now)
+            return
+        }
+        // As ferry sends Data: sealed straight into the socket's buffer, after whatever the client had queued.
+        toServer += client.takeOutput()
+        var destination = [UInt8](repeating: 0, count: client.sealedDataLength(length))
+        let written = chunk.withUnsafeBytes { source in
+            destination.withUnsafeMutableBytes { client.sendData(source, into: $0, now: now) }
+        }
+        toServer += destination[..<written]
+    }
+
+    private mutating func finishUpload(_ input: inout FuzzInput) {
+        let digest = input.paddedBytes(32)
+        switch client.uploadStateForFuzzing {
+        case .sending(let request, let sent) where sent == request.size:
+            // A digest other than the one Open announced is the client's error (§8.4): only the announced one.
+            client.finishUpload(digest: request.expectedDigest ?? digest, now: now)
+        case .aborting:
+            client.finishUpload(digest: digest, now: now)  // moot: the client drops it
+        default:
+            break
+        }
+    }
+
+    // MARK: Server commands (what the daemon decides)
+
+    private mutating func serverDecide(_ input: inout FuzzInput) {
+        let choice = input.byte()
+        let failure = UploadFailure(Self.failureCodes[Int(choice >> 2) % Self.failureCodes.count], "fuzz")
+        switch server.uploadStateForFuzzing {
+        case .deciding(let request):
+            switch choice % 3 {
+            case 0:
+                let offset = choice & 0x80 != 0 ? min(UInt64(input.u32()), request.size) : 0
+                server.accept(offset: offset, now: now)
+            case 1:
+                server.reject(failure, now: now)
+            default:
+                if let digest = request.expectedDigest {
+                    server.alreadyStored(UploadReceipt(storedName: request.path, size: request.size, digest: digest), now: now)
+                } else {
+                    server.accept(now: now)
+                }
+            }
+        case .finishing(let request):
+            if choice & 1 == 0 {
+                let digest = request.expectedDigest ?? [UInt8](repeating: 0, count: 32)
+                server.commit(UploadReceipt(storedName: request.path, size: request.size, digest: digest), now: now)
+            } else {
+                server.fail(failure, now: now)
+            }
+        case .receiving, .idle, .discarding:
+            if choice & 1 == 1 { server.fail(failure, now: now) }  // idle, discarding: moot (the client's Abort won)
+        case .noSession, .awaitingAccept, .sending, .awaitingCommit, .aborting:
+            break
+        }
+    }
+
+    // MARK: Time and injections
+
+    private mutating func advanceTime(seconds: UInt64) {
+        now.monotonicNanoseconds += seconds * 1_000_000_000
+        do { try client.handleTimer(now: now) } catch { failed(client.isClosed, error) }
+        do { try server.handleTimer(now: now) } catch { failed(server.isClosed, error) }
+    }
+
+    private mutating func inject(typeByte: UInt8, body: [UInt8]) {
+        switch target {
+        case .server:
+            guard client.sealForFuzzing(typeByte: typeByte, body: body) else { return }
+            pristine = false
+            deliverToServer(useRoom: typeByte & 1 == 0)
+        case .client:
+            guard server.sealForFuzzing(typeByte: typeByte, body: body) else { return }
+            pristine = false
+            deliverToClient()
+        }
+    }
+
+    private mutating func injectRaw(_ bytes: [UInt8]) {
+        guard !bytes.isEmpty else { return }
+        pristine = false
+        switch target {
+        case .server:
+            toServer += client.takeOutput() + bytes
+            deliverToServer(useRoom: false)
+        case .client:
+            client.receive(server.takeOutput() + bytes)
+            drainClient()
+        }
+    }
+}
