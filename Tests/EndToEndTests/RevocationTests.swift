@@ -160,4 +160,34 @@ final class RevocationTests: XCTestCase {
                       warned.stderr)
         XCTAssertTrue(warned.stderr.contains("which is not a CA in identity.client_ca"), warned.stderr)
     }
+
+    /// ferry_crl_next_update_timestamp_seconds{issuer, number}: each configured CRL's nextUpdate, replaced on reload
+    /// (a renewed CRL's series replaces its predecessor's).
+    func testEachCRLsNextUpdateIsAMetricThatFollowsReloads() throws {
+        let env = try TestEnvironment(self)
+        let crl = env.directory.appendingPathComponent("clients.crl").path
+        try env.ferryCA(["crl", "--dir", caPath(env), "--out", crl, "--days", "30"])
+        let metricsPort = try Daemon.freePort()
+        let daemon = try Daemon.start(environment: env, workers: 1, settings: [
+            "identity": ["crl = \"\(crl)\""], "metrics": ["listen = \"127.0.0.1:\(metricsPort)\""],
+        ])
+        func published() throws -> [String: Double] {
+            try scrape(metricsPort).samples.filter { $0.key.hasPrefix("ferry_crl_next_update_timestamp_seconds{") }
+        }
+        func expected() throws -> [String: Double] {
+            let list = try XCTUnwrap(try RevocationList.load([UInt8](try Data(contentsOf: URL(fileURLWithPath: crl)))).first)
+            let number = try XCTUnwrap(list.number), nextUpdate = try XCTUnwrap(list.nextUpdate)
+            return ["ferry_crl_next_update_timestamp_seconds{issuer=\"\(list.issuerName)\",number=\"\(number)\"}":
+                        Double(nextUpdate)]
+        }
+        let first = try expected()
+        XCTAssertEqual(try published(), first)
+        XCTAssertTrue(abs(try XCTUnwrap(first.values.first) - (Date().timeIntervalSince1970 + 30 * 86_400)) < 600)
+
+        try env.ferryCA(["crl", "--dir", caPath(env), "--out", crl, "--days", "60"])
+        hangUp(daemon)
+        let renewed = try expected()
+        XCTAssertNotEqual(renewed, first)
+        XCTAssertEqual(try published(), renewed, "the renewed CRL's series alone")
+    }
 }

@@ -1,3 +1,5 @@
+// The dates an operator must act before, as metrics, published at start and after every reload:
+//
 // ferry_certificate_expiry_timestamp_seconds{role, subject, serial}: each configured certificate's notAfter as Unix
 // seconds, so that an alert such as `ferry_certificate_expiry_timestamp_seconds - time() < 14 * 86400` fires before
 // clients see certificate_expired, for the server's certificate and for every CA ferryd trusts.
@@ -7,50 +9,38 @@
 //   subject  the certificate's subject, RFC 2253 ("CN=files.example.com")
 //   serial   hex: a CA and its renewal usually share a subject, and both sit in a bundle during a rollover
 //
-// Departure from DaemonMetrics' rule that label values come from closed sets: subject and serial are free text, but
-// from the operator's own files, never from a client, and a handful of series (the certificates configured), so
-// neither privacy nor cardinality is at stake. The series are replaced on every reload that changes the files, and
-// stale ones removed: a renewed certificate does not leave its predecessor's expiry behind to fire alerts.
+// ferry_crl_next_update_timestamp_seconds{issuer, number}: each CRL's nextUpdate (identity.crl), so that
+// `ferry_crl_next_update_timestamp_seconds < time()` alerts on a CRL that is due for renewal (what happens to its
+// clients then is identity.crl_stale's policy). A CRL without nextUpdate has no series.
+//
+//   issuer   the CRL's issuer, RFC 2253
+//   number   its cRLNumber in decimal ("" when it has none): two CRLs of one issuer may both be configured
+//
+// Departure from DaemonMetrics' rule that label values come from closed sets: subjects, serials and issuers are free
+// text, but from the operator's own files, never from a client, and a handful of series (what is configured), so
+// neither privacy nor cardinality is at stake.
 import Prometheus
-import Synchronization
 
 final class CertificateExpiryGauges: Sendable {
     static let name = "ferry_certificate_expiry_timestamp_seconds"
     static let help = "notAfter of each configured certificate, Unix seconds: role = server, server_chain, client_ca or server_ca."
+    static let crlName = "ferry_crl_next_update_timestamp_seconds"
+    static let crlHelp = "nextUpdate of each CRL in identity.crl, Unix seconds."
 
-    private struct Key: Hashable {
-        let role: String
-        let subject: String
-        let serial: String
+    private let certificates: TimestampGauges
+    private let revocationLists: TimestampGauges
+
+    init(registry: PrometheusCollectorRegistry) {
+        certificates = TimestampGauges(registry: registry, name: Self.name, help: Self.help,
+                                       labelNames: ["role", "subject", "serial"])
+        revocationLists = TimestampGauges(registry: registry, name: Self.crlName, help: Self.crlHelp,
+                                          labelNames: ["issuer", "number"])
     }
 
-    private let registry: PrometheusCollectorRegistry
-    /// The series published now. A Mutex although only the main loop publishes: Sendable without @unchecked.
-    private let current = Mutex<[Key: Gauge]>([:])
-
-    init(registry: PrometheusCollectorRegistry) { self.registry = registry }
-
-    /// Makes the series match `expiries` exactly: new ones created, gone ones removed, every value set.
-    func publish(_ expiries: [CertificateExpiry]) {
-        // The same certificate twice in a bundle (or two with the same subject and serial) is one series, at the
-        // earlier expiry.
-        var wanted: [Key: Int64] = [:]
-        for expiry in expiries {
-            let key = Key(role: expiry.role.rawValue, subject: expiry.subject, serial: expiry.serial)
-            wanted[key] = min(wanted[key] ?? .max, expiry.notAfter)
-        }
-        current.withLock { current in
-            for (key, gauge) in current where wanted[key] == nil {
-                registry.unregisterGauge(gauge)
-                current[key] = nil
-            }
-            for (key, notAfter) in wanted {
-                let gauge = current[key] ?? registry.makeGauge(
-                    descriptor: MetricNameDescriptor(metricName: Self.name, unitName: "", helpText: Self.help),
-                    labels: [("role", key.role), ("subject", key.subject), ("serial", key.serial)])
-                gauge.set(notAfter)
-                current[key] = gauge
-            }
-        }
+    func publish(_ report: CertificateReport) {
+        certificates.publish(report.expiries.map { ([$0.role.rawValue, $0.subject, $0.serial], $0.notAfter) })
+        revocationLists.publish(report.revocationLists.compactMap { list in
+            list.nextUpdate.map { ([list.issuer, list.number.map(String.init) ?? ""], $0) }
+        })
     }
 }

@@ -16,6 +16,7 @@
 //   ferry_partial_upload_bytes                         gauge    bytes they hold (read from the store at each scrape)
 //   ferry_certificate_expiry_timestamp_seconds{…}      gauge    each configured certificate's notAfter, published by
 //                                                               the server at start and reload (CertificateExpiryGauges)
+//   ferry_crl_next_update_timestamp_seconds{…}         gauge    each CRL's nextUpdate, published with them
 //
 // Label values come only from the closed sets below (alert and upload-error codes as snake_case identifiers, plus a
 // few words): never a path, an identity, a peer address or free text, so the series count is fixed (about 80) and a

@@ -18,6 +18,8 @@ struct ClientTrust {
     let warnings: [String]
     /// What the operator should see at start but is not a problem (automatic namespaces).
     let notes: [String]
+    /// When each CRL is due, for the metrics and the stale check while running.
+    let schedules: [RevocationListSchedule]
 
     static func load(bundlePEM: [UInt8], bundlePath: String, namespaces configured: [String], intermediateFiles: [URL],
                      crlFiles: [URL], stale: StaleRevocationListPolicy, now: Int64) throws(ClientTrustError) -> ClientTrust {
@@ -42,10 +44,13 @@ struct ClientTrust {
         }
         var lists: [RevocationList] = []
         var warnings: [String] = []
+        var schedules: [RevocationListSchedule] = []
         for file in crlFiles {
             let read = try readCRLs(file)
             for list in read {
                 warnings += try check(list, file: file.path, anchors: anchors, stale: stale, now: now)
+                schedules.append(RevocationListSchedule(file: file.path, issuer: list.issuerName, number: list.number,
+                                                        nextUpdate: list.nextUpdate))
             }
             lists += read
         }
@@ -62,7 +67,7 @@ struct ClientTrust {
         } catch {
             throw ClientTrustError("identity.client_ca (\(bundlePath)): \(error)")
         }
-        return ClientTrust(store: store, namespaces: namespaces, warnings: warnings, notes: notes)
+        return ClientTrust(store: store, namespaces: namespaces, warnings: warnings, notes: notes, schedules: schedules)
     }
 
     private static func readCRLs(_ file: URL) throws(ClientTrustError) -> [RevocationList] {
@@ -87,14 +92,19 @@ struct ClientTrust {
                 + "signed by that CA's key in identity.client_ca: use the CRL that CA published")
         }
         if let next = list.nextUpdate, next < now {
-            let effect = switch stale {
-            case .accept: "it still revokes what it lists (identity.crl_stale = \"accept\")"
-            case .refuse: "every client it covers is refused (identity.crl_stale = \"refuse\")"
-            }
-            warnings.append("identity.crl (\(file)): the CRL of \"\(list.issuerName)\" was due for renewal on "
-                + "\(SystemClock.utcText(next)) (nextUpdate); \(effect). Install a new one (`ferry ca crl`) and reload")
+            warnings.append(staleWarning(file: file, issuer: list.issuerName, nextUpdate: next, stale: stale))
         }
         return warnings
+    }
+
+    /// What is said of a CRL past its nextUpdate: at load, and by the running daemon when one becomes stale.
+    static func staleWarning(file: String, issuer: String, nextUpdate: Int64, stale: StaleRevocationListPolicy) -> String {
+        let effect = switch stale {
+        case .accept: "it still revokes what it lists (identity.crl_stale = \"accept\")"
+        case .refuse: "every client it covers is refused (identity.crl_stale = \"refuse\")"
+        }
+        return "identity.crl (\(file)): the CRL of \"\(issuer)\" was due for renewal on \(SystemClock.utcText(nextUpdate)) "
+            + "(nextUpdate); \(effect). Install a new one (`ferry ca crl`) and reload"
     }
 }
 

@@ -69,6 +69,7 @@ struct DaemonRuntime {
         } catch {
             throw ValidationError(error.description)
         }
+        certificates.revocationLists = trust.schedules
         warnings = serverKey.warnings + trust.warnings
         notes = trust.notes
         var protocolConfiguration = ServerConfiguration(identity: identity, clientTrust: trust.store)

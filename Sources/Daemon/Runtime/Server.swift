@@ -28,7 +28,10 @@ final class Server {
     private let store: Store
     private var workers: [Worker] = []
     private let systemd: SystemdService
-    /// ferry_certificate_expiry_timestamp_seconds, in the process's registry; republished on every reload.
+    /// CRLs past their nextUpdate that were already warned about (at load, or by the check while running).
+    private var staleRevocationLists = StaleRevocationLists()
+    /// ferry_certificate_expiry_timestamp_seconds and ferry_crl_next_update_timestamp_seconds, in the process's
+    /// registry; republished on every reload.
     private lazy var certificateGauges = CertificateExpiryGauges(registry: shared.metrics.registry)
 
     init(runtime: DaemonRuntime, store: Store, configPath: String, logSettings: LogSettings, logger: Logger) {
@@ -86,7 +89,24 @@ final class Server {
         for warning in runtime.certificates.warnings {
             logger.warning("certificate warning", metadata: ["warning": "\(warning)"])
         }
-        certificateGauges.publish(runtime.certificates.expiries)
+        certificateGauges.publish(runtime.certificates)
+        // The load warned about the CRLs stale by now (runtime.warnings); the check below says the others when due.
+        staleRevocationLists.loaded(runtime.certificates.revocationLists, now: SystemClock.unixSeconds())
+    }
+
+    /// A CRL that passes its nextUpdate while the daemon runs is said in the log when it does (within a minute), once,
+    /// with what identity.crl_stale makes of it: the metric alone would leave it to an alert nobody may have set up.
+    private func watchRevocationLists(on loop: EventLoop) -> LoopTimer {
+        let timer = LoopTimer(loop: loop)
+        timer.start(afterMilliseconds: Self.expiryPeriodMilliseconds, repeatMilliseconds: Self.expiryPeriodMilliseconds) { [self] in
+            let lists = runtime.certificates.revocationLists
+            for list in staleRevocationLists.newlyStale(lists, now: SystemClock.unixSeconds()) {
+                let warning = ClientTrust.staleWarning(file: list.file, issuer: list.issuer, nextUpdate: list.nextUpdate ?? 0,
+                                                       stale: runtime.config.identity.crlStale)
+                logger.warning("revocation list stale", metadata: ["warning": "\(warning)"])
+            }
+        }
+        return timer
     }
 
     /// Runs until a shutdown signal; throws if a listener cannot be set up or another process holds its address.
@@ -121,8 +141,10 @@ final class Server {
         final class Handles { var watchers: [SignalWatcher] = []; var workersDone: LoopWaker? }
         let handles = Handles()
         let expiry = startExpiringPartials(on: mainLoop)
+        let revocationWatch = watchRevocationLists(on: mainLoop)
         handles.workersDone = try LoopWaker(loop: mainLoop) {
             expiry.close()
+            revocationWatch.close()
             for watcher in handles.watchers { watcher.close() }
             handles.workersDone?.close()
             metricsServer?.close()

@@ -46,12 +46,27 @@ struct CertificateExpiry: Equatable, Sendable {
     let notAfter: Int64
 }
 
+/// When one CRL of identity.crl is due for renewal, for `ferry_crl_next_update_timestamp_seconds` and the stale
+/// check that runs while the daemon does (Server.watchRevocationLists).
+struct RevocationListSchedule: Hashable, Sendable {
+    /// The file it was read from.
+    let file: String
+    /// RFC 2253 issuer name.
+    let issuer: String
+    /// Its cRLNumber; nil when it has none.
+    let number: UInt64?
+    /// nil when the CRL has none.
+    let nextUpdate: Int64?
+}
+
 /// What the check found that does not stop the daemon.
 struct CertificateReport: Equatable, Sendable {
     /// One line each, naming the key and file.
     var warnings: [String] = []
     /// Every certificate the daemon was configured with.
     var expiries: [CertificateExpiry] = []
+    /// Every CRL of identity.crl (filled in by DaemonRuntime from ClientTrust).
+    var revocationLists: [RevocationListSchedule] = []
 }
 
 enum ServerCertificateCheck {

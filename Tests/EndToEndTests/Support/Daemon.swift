@@ -136,15 +136,18 @@ final class Daemon {
         ((try? FileManager.default.contentsOfDirectory(atPath: stagingDirectory.path)) ?? []).sorted()
     }
 
-    /// VmRSS and VmHWM of the daemon, in KiB.
-    func memory() throws -> (rssKiB: Int, peakKiB: Int) {
+    /// VmRSS, VmHWM and RssAnon of the daemon, in KiB. RssAnon leaves out the pages of the executable and libraries,
+    /// which stay resident once a code path ran: what the daemon allocated, and whether it gave it back.
+    func memory() throws -> (rssKiB: Int, peakKiB: Int, anonKiB: Int) {
         let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
         func field(_ name: String) -> Int? {
             guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else { return nil }
             return Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" })[1])
         }
-        guard let rss = field("VmRSS"), let peak = field("VmHWM") else { throw TestError("no VmRSS in /proc/\(pid)/status") }
-        return (rss, peak)
+        guard let rss = field("VmRSS"), let peak = field("VmHWM"), let anon = field("RssAnon") else {
+            throw TestError("no VmRSS, VmHWM or RssAnon in /proc/\(pid)/status")
+        }
+        return (rss, peak, anon)
     }
 
     /// A port that was free a moment ago: bind 127.0.0.1:0, read the port, close.
