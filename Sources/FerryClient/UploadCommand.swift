@@ -11,7 +11,12 @@ package struct UploadCommand: ParsableCommand {
         abstract: "Upload files and directories (recursively) to a ferryd server.",
         discussion: """
             Defaults for --server, --ca, --cert, --key and --parallel come from ~/.config/ferry/client.toml (or --config), \
-            so daily use is `ferry upload big.iso`.
+            so daily use is `ferry upload big.iso`. Between the two: $FERRY_SERVER, $FERRY_SERVER_NAME, $FERRY_CA, \
+            $FERRY_CERT, $FERRY_KEY, $FERRY_PARALLEL and $FERRY_CONFIG (flag > environment > file).
+
+            --exclude and --include take rsync's patterns (* ** ? [a-z], 'dir/' for directories, '/name' from the \
+            top); a path is left out when it matches an --exclude and no --include, so rsync's idiom works: \
+            --include '*/' --include '*.jpg' --exclude '*'. -n shows what would be stored where and sends nothing.
 
             A lost connection, a timeout or a busy server is tried again --retries times (default 6; `retries`), after \
             waits that double from about 1 s up to 30 s (random within each: about a minute in all at most), and every \
@@ -48,7 +53,7 @@ package struct UploadCommand: ParsableCommand {
     @Argument(help: "Files and directories to upload.")
     var paths: [String]
 
-    @Option(help: "Server as HOST:PORT (IPv6 as [ADDR]:PORT).")
+    @Option(name: .shortAndLong, help: "Server as HOST:PORT (IPv6 as [ADDR]:PORT; else $FERRY_SERVER, else `server`).")
     var server: String?
 
     @Option(help: "CA bundle that signed the server's certificate (PEM).")
@@ -71,7 +76,7 @@ package struct UploadCommand: ParsableCommand {
     @Option(help: "Name the server's certificate must carry (default: the host of --server).")
     var serverName: String?
 
-    @Option(help: "Number of concurrent sessions (1-64).")
+    @Option(name: [.customShort("j"), .long], help: "Number of concurrent sessions (1-64; else $FERRY_PARALLEL, else `parallel`, else 4).")
     var parallel: Int?
 
     @Option(help: "Directory on the server (under your own area) to store the files in.")
@@ -98,21 +103,39 @@ package struct UploadCommand: ParsableCommand {
     @Flag(help: "Print one JSON object on stdout instead of the human summary.")
     var json = false
 
-    @Flag(help: "Print nothing but failures.")
+    @Flag(name: .shortAndLong, help: "Print nothing but failures.")
     var quiet = false
 
-    @Option(help: "Client configuration file (default ~/.config/ferry/client.toml).")
+    @Flag(name: .shortAndLong, help: "Say more: -v the address connected to, the negotiated suite, group and signatures, rotations and each file's timing; -vv also every session's steps.")
+    var verbose: Int
+
+    @Flag(inversion: .prefixedNo, help: "Show progress bars (default: when standard error is a terminal).")
+    var progress: Bool?
+
+    @OptionGroup(title: "Selection and pace")
+    var selection: UploadSelectionOptions
+
+    @Option(help: "Client configuration file (default $FERRY_CONFIG, else ~/.config/ferry/client.toml).")
     var config: String?
 
     package init() {}
 
     package func run() throws {
+        let environment = try ClientEnvironment(ProcessInfo.processInfo.environment)
+        // What to send comes first: a --dry-run needs no server, credentials or configuration beyond the patterns.
+        let plan: UploadPlan.Plan
+        do { plan = try UploadPlan.make(paths: paths, destination: dest, filter: try selection.filter()) } catch {
+            throw ValidationError("\(error)")  // two paths stored under one name: the command line contradicts itself
+        }
+        let bandwidth = try selection.bytesPerSecond()
+        guard !selection.dryRun else { return try dryRun(plan) }
         let settings: ClientSettings
-        do { settings = try ClientSettings.load(path: config) } catch {
+        do { settings = try ClientSettings.load(path: config ?? environment.config) } catch {
             throw UploadExitStatus.fail("\(error)", status: UploadExitStatus.configuration)
         }
-        guard let serverText = server ?? settings.server else {
-            throw ValidationError("no server: pass --server HOST:PORT or set `server` in the client configuration")
+        guard let serverText = server ?? environment.server ?? settings.server else {
+            throw ValidationError("no server: pass --server HOST:PORT, set $FERRY_SERVER, or set `server` in the client "
+                + "configuration")
         }
         let host: String, port: UInt16
         do {
@@ -121,8 +144,10 @@ package struct UploadCommand: ParsableCommand {
         } catch {
             throw ValidationError("--server: \(error)")
         }
-        guard let caPath = ca ?? settings.ca, let certPath = cert ?? settings.certificate, let keyPath = key ?? settings.key else {
-            throw ValidationError("--ca, --cert and --key are needed (or `ca`, `certificate`, `key` in the client configuration)")
+        guard let caPath = ca ?? environment.ca ?? settings.ca, let certPath = cert ?? environment.certificate ?? settings.certificate,
+              let keyPath = key ?? environment.key ?? settings.key else {
+            throw ValidationError("--ca, --cert and --key are needed (or $FERRY_CA, $FERRY_CERT, $FERRY_KEY, or `ca`, "
+                + "`certificate`, `key` in the client configuration)")
         }
         let timeouts = ClientTimeouts(connect: connectTimeout ?? settings.connectTimeout,
                                       handshake: handshakeTimeout ?? settings.handshakeTimeout,
@@ -135,7 +160,7 @@ package struct UploadCommand: ParsableCommand {
         guard RetryPolicy.range.contains(retry.retries) else {
             throw ValidationError("--retries must be between 0 and \(RetryPolicy.range.upperBound)")
         }
-        let parallel = parallel ?? settings.parallel
+        let parallel = parallel ?? environment.parallel ?? settings.parallel
         guard (1...64).contains(parallel) else { throw ValidationError("--parallel must be between 1 and 64") }
 
         var configuration: ClientConfiguration
@@ -144,7 +169,7 @@ package struct UploadCommand: ParsableCommand {
                 ca: caPath, certificate: certPath, key: keyPath, crls: crl.isEmpty ? settings.crl.map { [$0] } ?? [] : crl,
                 keyPassphrase: .client(file: keyPassphraseFile, configuredFile: settings.keyPassphraseFile,
                                        configuration: settings.sourcePath))
-                .configuration(serverName: serverName ?? settings.serverName ?? host)
+                .configuration(serverName: serverName ?? environment.serverName ?? settings.serverName ?? host)
         } catch {
             throw UploadExitStatus.fail(error.description, status: UploadExitStatus.configuration)
         }
@@ -154,9 +179,6 @@ package struct UploadCommand: ParsableCommand {
         }
         configuration.rotation = RotationPolicy(afterBytes: rotateBytes, afterSeconds: settings.rotateAfterSeconds)
 
-        // Two paths stored under one name is a contradiction in the command line: a usage error.
-        let plan: UploadPlan.Plan
-        do { plan = try UploadPlan.make(paths: paths, destination: dest) } catch { throw ValidationError("\(error)") }
         let files = plan.files
         reportPlanned(plan)
         guard !files.isEmpty else { return try finish(plan.results(sent: []), seconds: 0) }
@@ -166,8 +188,12 @@ package struct UploadCommand: ParsableCommand {
         let engine = UploadEngine(loop: loop, target: UploadTarget(host: host, port: port, configuration: configuration,
                                                                      overwrite: overwrite, timeouts: timeouts, retry: retry),
                                   files: files)
-        let display = ProgressDisplay(mode: ProgressDisplay.defaultMode(quiet: quiet || json, json: json), notes: !quiet,
-                                      engine: engine)
+        engine.bandwidth = bandwidth.map {
+            BandwidthLimit(bytesPerSecond: $0, minimumTake: Limits.maxDataChunk, now: EventLoop.hrtimeNanoseconds)
+        }
+        engine.verbosity = quiet ? 0 : verbose
+        let display = ProgressDisplay(mode: ProgressDisplay.defaultMode(quiet: quiet || json, json: json, progress: progress),
+                                      notes: !quiet, engine: engine)
         engine.onNote = { display.note($0) }
         let ticker = LoopTimer(loop: loop)
         var remaining = files.count

@@ -30,6 +30,8 @@ DAEMONS: dict[str, tuple[str, dict]] = {
         "groups": '["x25519-mlkem768", "x25519", "p256", "ffdhe3072", "ffdhe2048"]'}}),
     # Section 6 kills and restarts it; as "ext4", but logging at info for its "upload resumed" line.
     "resume": ("ext4", {"fsync": False, "log_level": "info"}),
+    # Section 7 floods it: ferryd's default per-source limits, as an operator runs it.
+    "flood": ("tmpfs", {"fsync": False}),
 }
 
 

@@ -35,11 +35,15 @@ final class ClientSession: TCPConnectionDelegate {
     private var closing = false
     private var established = false
     private let rotationTimer: LoopTimer
+    /// Wakes sealing up again after --bwlimit held it back.
+    private let bandwidthTimer: LoopTimer
+    private var bandwidthTimerArmed = false
 
     init(engine: UploadEngine, slot: Int) {
         self.engine = engine
         self.slot = slot
         rotationTimer = LoopTimer(loop: engine.loop)
+        bandwidthTimer = LoopTimer(loop: engine.loop)
         watchdog = LoopTimer(loop: engine.loop)
         watch = StallWatch(phase: nil, timeouts: engine.target.timeouts)
     }
@@ -58,6 +62,8 @@ final class ClientSession: TCPConnectionDelegate {
     private var attempt: TCPConnection?
     private var attemptTimedOut = false
     private var bytesRead: UInt64 = 0
+    /// When the TCP connection was made (ns), for -v's handshake time.
+    private var connectedAt: UInt64 = 0
     /// One second: the granularity of every timeout.
     static let watchdogTick: UInt64 = 1000
 
@@ -95,6 +101,8 @@ final class ClientSession: TCPConnectionDelegate {
             case .success(let tcp):
                 self.tcp = tcp
                 tcp.delegate = self
+                connectedAt = EventLoop.hrtimeNanoseconds
+                engine.detail(1, "session \(slot + 1): connected to \(address)")
                 watch.phase = .handshaking(since: EventLoop.hrtimeNanoseconds)
                 do {
                     connection = try ClientConnection.open(on: tcp, configuration: target.configuration)
@@ -153,6 +161,13 @@ final class ClientSession: TCPConnectionDelegate {
         switch event {
         case .handshakeCompleted:
             established = true
+            if let parameters = connection?.parameters {
+                let milliseconds = Double(EventLoop.hrtimeNanoseconds - connectedAt) / 1e6
+                engine.detail(1, "session \(slot + 1): authenticated \(parameters.peerIdentity) in "
+                    + String(format: "%.1f ms", milliseconds) + ": \(parameters.cipherSuite.name), "
+                    + "\(parameters.group.name), \(parameters.hash.name), server signed with "
+                    + "\(parameters.serverSignature.name), we with \(parameters.clientSignature.name)")
+            }
             watch.phase = .flowing(mark: bytesRead + (tcp?.writtenBytes ?? 0), since: EventLoop.hrtimeNanoseconds)
             startNextFile()
         case .uploadAccepted(let offset):
@@ -161,6 +176,7 @@ final class ClientSession: TCPConnectionDelegate {
             current.sent = offset
             current.readOffset = offset
             engine.accepted(current.index, offset: offset, slot: slot)
+            engine.detail(2, "session \(slot + 1): \(current.file.remotePath): accepted at byte \(offset)")
             current.open(loop: engine.loop, earlier: engine.fingerprint(current.index)) { [self] failure in
                 guard self.current === current, !current.closed else { return }
                 if let failure { return abort(current, reason: failure) }
@@ -199,7 +215,9 @@ final class ClientSession: TCPConnectionDelegate {
             complete(current, stored: receipt.storedName, digest: receipt.digest, error: nil, alreadyStored: true)
             startNextFile()
         case .rotated:
-            break  // counted through `connection.rotations`
+            // Counted through `connection.rotations` for the file's result.
+            let sent = connection?.rotations.sent ?? 0, received = connection?.rotations.received ?? 0
+            engine.detail(1, "session \(slot + 1): keys rotated (\(sent) by us, \(received) by the server so far)")
         case .peerClosed:
             // The server ended the session (a drain, a restart): whatever was in flight or still queued is retried.
             if closing && current == nil { return end(nil) }
@@ -227,6 +245,7 @@ final class ClientSession: TCPConnectionDelegate {
             self.connection?.startUpload(
                 UploadRequest(path: file.remotePath, size: file.size, overwrite: engine.target.overwrite), now: Clock.now())
             engine.opening(index)
+            engine.detail(2, "session \(slot + 1): Open \(file.remotePath) (\(file.size) bytes)")
             return
         }
         sayGoodbye()
@@ -280,8 +299,10 @@ final class ClientSession: TCPConnectionDelegate {
         self.connection = nil
         let chunk = connection.maxDataChunk
         var sealedNow = 0
-        while let block = current.ready.first, connection.canSendData, tcp.pendingWriteBytes < Self.highWater,
-              !connection.isClosed {
+        /// Set when --bwlimit held the next record back: its length.
+        var throttled: Int?
+        while throttled == nil, let block = current.ready.first, connection.canSendData,
+              tcp.pendingWriteBytes < Self.highWater, !connection.isClosed {
             // Whatever the protocol queued (a RotateInit or RotateCommit after the last record) goes out first, in order.
             connection.drainOutput { tcp.write($0) }
             let before = current.sealOffset
@@ -291,6 +312,10 @@ final class ClientSession: TCPConnectionDelegate {
                     while current.sealOffset < bytes.count, connection.canSendData, !connection.hasPendingOutput {
                         let end = min(current.sealOffset + chunk, bytes.count)
                         guard used + connection.sealedDataLength(end - current.sealOffset) <= buffer.count else { break }
+                        guard engine.takeBandwidth(end - current.sealOffset) else {
+                            throttled = end - current.sealOffset
+                            break
+                        }
                         let written = connection.sendData(UnsafeRawBufferPointer(rebasing: bytes[current.sealOffset..<end]),
                                                           into: UnsafeMutableRawBufferPointer(rebasing: buffer[used...]),
                                                           now: Clock.now())
@@ -311,9 +336,20 @@ final class ClientSession: TCPConnectionDelegate {
         }
         connection.drainOutput { tcp.write($0) }
         self.connection = connection
+        if let throttled { resumeAfterBandwidth(throttled) }
         guard sealedNow > 0 else { return }
         current.sent += UInt64(sealedNow)
         engine.progress(current.index, bytes: current.sent)
+    }
+
+    /// --bwlimit held back a record of `bytes`: sealing goes on when the bucket has them (one timer per session).
+    private func resumeAfterBandwidth(_ bytes: Int) {
+        guard !bandwidthTimerArmed else { return }
+        bandwidthTimerArmed = true
+        bandwidthTimer.start(afterMilliseconds: engine.bandwidthDelay(bytes)) { [self] in
+            bandwidthTimerArmed = false
+            pump()
+        }
     }
 
     private func abort(_ current: FileInFlight, reason: String) {
@@ -403,6 +439,7 @@ final class ClientSession: TCPConnectionDelegate {
                 sent: current.sentThisAttempt)
         }
         rotationTimer.close()
+        bandwidthTimer.close()
         watchdog.close()
         watch.phase = nil
         if let tcp, !closing {

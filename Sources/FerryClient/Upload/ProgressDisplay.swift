@@ -23,8 +23,11 @@ final class ProgressDisplay {
         totalBytes = engine.files.reduce(0) { $0 + $1.size }
     }
 
-    static func defaultMode(quiet: Bool, json: Bool) -> Mode {
+    /// `progress`: --progress (bars even when stderr is no terminal) or --no-progress (a line per finished file even
+    /// on one); nil: bars on a terminal.
+    static func defaultMode(quiet: Bool, json: Bool, progress: Bool? = nil) -> Mode {
         if quiet { return .quiet }
+        if let progress { return progress ? .terminal : .lines }
         return isatty(STDERR_FILENO) == 1 ? .terminal : .lines
     }
 

@@ -47,6 +47,10 @@ final class UploadEngine {
     var onNote: ((String) -> Void)?
     /// A number in [0, 1) for the backoff's jitter (a fixed one in tests).
     var unitRandom: () -> Double = { Double.random(in: 0..<1) }
+    /// --bwlimit, shared by every session; nil: as fast as the link goes.
+    var bandwidth: BandwidthLimit?
+    /// -v (1) and -vv (2): how much `detail` says; 0 by default and with --quiet.
+    var verbosity = 0
 
     private enum Slot {
         case running(ClientSession)
@@ -98,6 +102,7 @@ final class UploadEngine {
             switch result {
             case .success(let resolved):
                 addresses = resolved
+                detail(1, "\(target.host) resolved to \(resolved.map(\.description).joined(separator: ", "))")
                 for slot in 0..<sessions { openSession(slot) }
             case .failure(let error):
                 let failure = Self.resolutionFailure(target.host, error)
@@ -138,6 +143,22 @@ final class UploadEngine {
 
     // MARK: Called by sessions
 
+    /// A line for -v (`level` 1) or -vv (2), through the same channel as the notes.
+    func detail(_ level: Int, _ line: @autoclosure () -> String) {
+        if verbosity >= level { onNote?(line()) }
+    }
+
+    /// Whether `bytes` of Data may be sealed now under --bwlimit (taken if so).
+    func takeBandwidth(_ bytes: Int) -> Bool {
+        guard bandwidth != nil else { return true }
+        guard bandwidth?.available(now: EventLoop.hrtimeNanoseconds) ?? 0 >= bytes else { return false }
+        bandwidth?.take(bytes)
+        return true
+    }
+
+    /// Milliseconds until `bytes` may be sealed under --bwlimit.
+    func bandwidthDelay(_ bytes: Int) -> UInt64 { bandwidth?.delay(until: bytes) ?? 0 }
+
     func nextFile() -> Int? { requeued.isEmpty ? queue.popFirst() : requeued.removeFirst() }
 
     private var hasQueuedFiles: Bool { !requeued.isEmpty || !queue.isEmpty }
@@ -177,6 +198,13 @@ final class UploadEngine {
         ledgers[index].sentBytes += sent
         if result.ok { budgets[slot].progressed() }
         finish(index, result)
+        if verbosity >= 1, result.ok, !result.alreadyStored {
+            let final = results[index]
+            let rate = final.seconds > 0 ? Double(final.bytes) / final.seconds : 0
+            detail(1, "\(final.file.localPath): stored as \(final.stored ?? final.file.remotePath) in "
+                + String(format: "%.2f s (%@/s)", final.seconds, ProgressDisplay.bytes(UInt64(rate)))
+                + ", \(final.rotations) key rotations, attempt \(final.attempts)")
+        }
     }
 
     /// A resumed upload failed the server's digest check: the server dropped the prefix it held, so the file may

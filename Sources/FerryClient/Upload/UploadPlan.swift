@@ -66,17 +66,20 @@ enum UploadPlan {
     /// directory, is sent as the file it points to under the link's own name. A link to a directory named on the
     /// command line is walked; one met inside a walk is not followed (a link back up the tree would never end).
     /// Throws only when two entries would be stored under one name: the command line contradicts itself.
-    static func make(paths: [String], destination: String?) throws(PlanError) -> Plan {
+    /// `filter` leaves out what --exclude / --include say (PathFilter), matched against the name an entry is stored
+    /// under below --dest; an excluded directory is not walked, and nothing left out is reported.
+    static func make(paths: [String], destination: String?, filter: PathFilter = .none) throws(PlanError) -> Plan {
         let prefix = destination.map { $0.split(separator: "/").joined(separator: "/") } ?? ""
         var plan = Plan()
         for argument in paths {
             let path = withoutTrailingSlashes(argument)
             let name = URL(fileURLWithPath: path).standardizedFileURL.lastPathComponent
+            guard !excluded(path, storedAs: name, by: filter) else { continue }
             switch probe(path, shown: path) {
             case .file(let size):
                 plan.entries.append(.file(PlannedFile(localPath: path, remotePath: join(prefix, name), size: size)))
             case .directory:
-                plan.entries += walk(path, storedUnder: join(prefix, name))
+                plan.entries += walk(path, named: name, storedUnder: prefix, filter: filter)
             case .failed(let reason):
                 plan.entries.append(.failed(path: path, reason: reason))
             }
@@ -140,9 +143,11 @@ enum UploadPlan {
         }
     }
 
-    /// Everything below the directory `root`, sorted by path, the files stored under `base`. A subdirectory that
-    /// cannot be listed fails as one entry; the walk goes on beside it. Iterative: a deep tree costs no stack.
-    private static func walk(_ root: String, storedUnder base: String) -> [Entry] {
+    /// Everything below the directory `root`, sorted by path, the files stored as `name`/… under `prefix`. A
+    /// subdirectory that cannot be listed fails as one entry; the walk goes on beside it. Iterative: a deep tree costs
+    /// no stack.
+    private static func walk(_ root: String, named name: String, storedUnder prefix: String, filter: PathFilter) -> [Entry] {
+        let base = join(prefix, name)
         var found: [(relative: String, entry: Entry)] = []
         var pending = [""]  // directories still to list, relative to `root`
         while let directory = pending.popLast() {
@@ -161,14 +166,15 @@ enum UploadPlan {
             for raw in names {
                 // The server takes UTF-8 names only, and a name decoded with replacement characters could not be
                 // opened again: such a name fails, shown as best it can be.
-                guard let name = String(validating: raw, as: UTF8.self) else {
+                guard let entryName = String(validating: raw, as: UTF8.self) else {
                     let relative = join(directory, String(decoding: raw, as: UTF8.self))
                     let shown = local(root, relative)
                     found.append((relative, .failed(path: shown, reason: "cannot send \(shown): its name is not valid UTF-8")))
                     continue
                 }
-                let relative = join(directory, name)
+                let relative = join(directory, entryName)
                 let path = local(root, relative)
+                guard !excluded(path, storedAs: join(name, relative), by: filter) else { continue }
                 if LocalFiles.isSymbolicLink(path), case .success(.directory) = LocalFiles.kind(of: path) {
                     found.append((relative, .skipped(path: path, reason: "a symbolic link to a directory (not followed)")))
                     continue
@@ -184,6 +190,15 @@ enum UploadPlan {
             }
         }
         return found.sorted { $0.relative < $1.relative }.map(\.entry)
+    }
+
+    /// Whether the filter leaves out the entry at `path`, stored as `stored` below --dest. Decided before the entry is
+    /// probed, so a path left out is never opened, nor reported when it could not be; a stat tells a directory
+    /// pattern ("build/") from a file's, and only when there is a filter.
+    private static func excluded(_ path: String, storedAs stored: String, by filter: PathFilter) -> Bool {
+        guard !filter.isEmpty else { return false }
+        let isDirectory = if case .success(.directory) = LocalFiles.kind(of: path) { true } else { false }
+        return filter.excludes(stored, isDirectory: isDirectory)
     }
 
     /// `relative` below the local directory `root` ("" is the root itself).
