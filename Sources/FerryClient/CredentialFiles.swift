@@ -21,11 +21,13 @@ struct CredentialFiles {
         do {
             // The certificate first: a missing file fails before anyone is asked for a passphrase.
             let chainPEM = try Self.read(certificate, "certificate")
+            try checkNotSwapped(chainPEM)
             let signingKey: SigningKey
             do { signingKey = try PrivateKeyFile.load(Self.expand(key), passphrase: keyPassphrase) } catch {
                 throw CredentialError(description: error.description)
             }
             let identity = try Identity(chainPEM: chainPEM, key: signingKey)
+            try Self.checkPurpose(identity.chain.first, path: certificate)
             var lists: [RevocationList] = []
             for path in crls {
                 do { lists += try RevocationList.load(try Self.read(path, "CRL")) } catch let error as CryptoError {
@@ -39,6 +41,28 @@ struct CredentialFiles {
         } catch {
             throw CredentialError(description: "\(error)")
         }
+    }
+
+    /// --cert and --key given the other way round (the commonest slip with two PEM files) is said as such, rather
+    /// than as the key file being "not a PEM private key".
+    private func checkNotSwapped(_ chainPEM: [UInt8]) throws(CredentialError) {
+        let holdsKey = { (bytes: [UInt8]) in String(decoding: bytes, as: UTF8.self).contains("PRIVATE KEY-----") }
+        let holdsCertificate = { (bytes: [UInt8]) in String(decoding: bytes, as: UTF8.self).contains("BEGIN CERTIFICATE-----") }
+        guard holdsKey(chainPEM), !holdsCertificate(chainPEM),
+              let keyBytes = FileManager.default.contents(atPath: Self.expand(key)).map(Array.init),
+              holdsCertificate(keyBytes), !holdsKey(keyBytes) else { return }
+        throw CredentialError(description: "--cert and --key are swapped: \(certificate) holds a private key and \(key) "
+            + "a certificate; pass --cert \(key) --key \(certificate)")
+    }
+
+    /// A server certificate used as ours is refused by any server (unsupported_certificate) after a connection; said
+    /// here, before connecting, with the way to get the right one. A certificate without extendedKeyUsage may do both.
+    private static func checkPurpose(_ leaf: Certificate?, path: String) throws(CredentialError) {
+        guard let leaf, let usage = leaf.extendedKeyUsage, !usage.contains(.clientAuth) else { return }
+        let what = usage == [.serverAuth] ? "a server certificate (extendedKeyUsage serverAuth only)"
+            : "not a client certificate (its extendedKeyUsage has no clientAuth)"
+        throw CredentialError(description: "\(path) is \(what): issue a client one with `ferry ca issue --client --name "
+            + "NAME` (or `openssl x509 -req … -extfile` with extendedKeyUsage = clientAuth)")
     }
 
     private static func expand(_ path: String) -> String { (path as NSString).expandingTildeInPath }

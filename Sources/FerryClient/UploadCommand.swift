@@ -100,6 +100,9 @@ package struct UploadCommand: ParsableCommand {
     @Flag(help: "Replace files that already exist on the server (if the server allows it).")
     var overwrite = false
 
+    @Flag(help: "Leave files the server already holds under the same name with other content, and go on (reported as skipped; rsync's name).")
+    var ignoreExisting = false
+
     @Flag(help: "Print one JSON object on stdout instead of the human summary.")
     var json = false
 
@@ -128,6 +131,9 @@ package struct UploadCommand: ParsableCommand {
             throw ValidationError("\(error)")  // two paths stored under one name: the command line contradicts itself
         }
         let bandwidth = try selection.bytesPerSecond()
+        guard !(overwrite && ignoreExisting) else {
+            throw ValidationError("--overwrite and --ignore-existing contradict each other: choose one")
+        }
         guard !selection.dryRun else { return try dryRun(plan) }
         let settings: ClientSettings
         do { settings = try ClientSettings.load(path: config ?? environment.config) } catch {
@@ -185,8 +191,11 @@ package struct UploadCommand: ParsableCommand {
 
         let loop = try EventLoop()
         // The host as typed (a name or a literal): the engine resolves it, and the certificate is checked against it.
+        let advice = CertificateAdvice(caPath: caPath, certificatePath: certPath,
+                                       serverName: serverName ?? environment.serverName ?? settings.serverName ?? host)
         let engine = UploadEngine(loop: loop, target: UploadTarget(host: host, port: port, configuration: configuration,
-                                                                     overwrite: overwrite, timeouts: timeouts, retry: retry),
+                                                                     overwrite: overwrite, ignoreExisting: ignoreExisting,
+                                                                     timeouts: timeouts, retry: retry, advice: advice),
                                   files: files)
         engine.bandwidth = bandwidth.map {
             BandwidthLimit(bytesPerSecond: $0, minimumTake: Limits.maxDataChunk, now: EventLoop.hrtimeNanoseconds)

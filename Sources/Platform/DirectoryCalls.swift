@@ -39,6 +39,12 @@ public enum DirectoryCalls {
         try retrying("openat") { openat(directory, name, flags | O_NOFOLLOW | O_CLOEXEC, mode_t(mode)) }
     }
 
+    /// Whether this process may create entries in `directory` (write and search permission, by the effective ids,
+    /// as the kernel will decide at link time): EACCES, EROFS… otherwise.
+    public static func checkWritable(_ directory: Int32) throws(SystemError) {
+        _ = try retrying("faccessat") { faccessat(directory, ".", W_OK | X_OK, AT_EACCESS) }
+    }
+
     public static func makeDirectory(_ name: String, in directory: Int32, mode: UInt32 = 0o750) throws(SystemError) {
         _ = try retrying("mkdirat") { mkdirat(directory, name, mode_t(mode)) }
     }

@@ -84,6 +84,13 @@ enum UploadJobs {
             directory.release(claims: store.claims, committed: false)
             return .failure(refused)
         }
+        // The commit links the file into this directory: a directory the daemon may not write is said now, at Open,
+        // rather than after the whole file was sent.
+        do { try DirectoryCalls.checkWritable(directory.descriptor) } catch {
+            directory.release(claims: store.claims, committed: false)
+            return .failure(.system(error, while: "storing '\(path.relativePath)'",
+                                    at: join(store.rootPath, path.directoryComponents)))
+        }
         let name = context.partName, now = SystemClock.unixSeconds()
         if store.partials.claim(name, size: context.size, now: now) != nil {
             directory.release(claims: store.claims, committed: false)

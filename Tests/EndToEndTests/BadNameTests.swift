@@ -31,7 +31,7 @@ final class BadNameTests: XCTestCase {
                 XCTAssertFalse(entry.ok, "--dest \(shown): \(entry.path) was accepted")
                 XCTAssertNil(entry.stored)
                 let error = entry.error ?? ""
-                XCTAssertTrue(error.hasPrefix("server refused:"), "--dest \(shown): \(error)")
+                XCTAssertTrue(error.hasPrefix("the server refuses the name"), "--dest \(shown): \(error)")
                 for phrase in expect { XCTAssertTrue(error.contains(phrase), "--dest \(shown): '\(error)' lacks '\(phrase)'") }
             }
             report("--dest \(shown): \(outcome.files.first?.error ?? "?")")

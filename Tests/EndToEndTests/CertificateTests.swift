@@ -27,9 +27,10 @@ final class CertificateTests: XCTestCase {
         XCTAssertEqual(refused.ok, false)
         let error = refused.files.first?.error ?? ""
         XCTAssertFalse(refused.files.first?.ok ?? true)
-        XCTAssertTrue(error.lowercased().contains("certificate") && error.lowercased().contains("unknown ca"),
-                      "the JSON error should say the certificate is from an unknown CA: \(error)")
-        XCTAssertTrue(refused.run.stderr.lowercased().contains("unknown ca"), "stderr: \(refused.run.stderr)")
+        XCTAssertTrue(error.contains("the server does not trust the CA that issued our certificate"),
+                      "the JSON error should say the server does not trust our certificate's CA: \(error)")
+        XCTAssertTrue(refused.run.stderr.contains("ask its operator to add that CA to identity.client_ca"),
+                      "stderr: \(refused.run.stderr)")
 
         // Nothing stored, nothing staged; the daemon logged why.
         XCTAssertFalse(FileManager.default.fileExists(atPath: daemon.area("alice").path),

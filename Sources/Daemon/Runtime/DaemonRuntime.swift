@@ -119,7 +119,18 @@ struct DaemonRuntime {
     /// directory below it is ferryd's own and is created when missing; it must be a real directory on the same file
     /// system (so the final link or rename is atomic) that ferryd may write: the store's own check, through descriptors.
     private static func prepareStorage(root: URL, staging: String) throws {
-        do { DirectoryCalls.close(try DirectoryCalls.openDirectory(path: root.path)) } catch {
+        do {
+            let descriptor = try DirectoryCalls.openDirectory(path: root.path)
+            defer { DirectoryCalls.close(descriptor) }
+            do { try DirectoryCalls.checkWritable(descriptor) } catch {
+                let user = RunningUser.current
+                throw ValidationError("storage.root: \(root.path) is not writable by ferryd, which runs as \(user.name) "
+                    + "(uid \(user.uid)): \(error.message). Give it to that user (chown \(user.name): \(root.path); "
+                    + "chmod 0750 \(root.path)), or run ferryd as the directory's owner")
+            }
+        } catch let error as ValidationError {
+            throw error
+        } catch let error as SystemError {
             switch error.number {
             case ENOENT:
                 throw ValidationError("storage.root: \(root.path) does not exist, and ferryd does not create it: create "

@@ -153,7 +153,7 @@ final class ClientSession: TCPConnectionDelegate {
         for event in events { handle(event) }
         if failure == nil { startNextFile() }  // a file held back while an abort was answered
         flush()
-        if let failure { return end(SessionFailure.from(failure)) }
+        if let failure { return end(SessionFailure.from(failure, advice: engine.target.advice)) }
         armRotationTimer()
     }
 
@@ -206,8 +206,12 @@ final class ClientSession: TCPConnectionDelegate {
             case .exists where !engine.target.overwrite && !current.askedWhetherStored && current.stage == .awaitingAccept:
                 askWhetherStored(current)
                 return
+            case .exists where engine.target.ignoreExisting:
+                complete(current, stored: nil, digest: nil, error: nil,
+                         skipped: "it exists on the server with other content (--ignore-existing)")
             default:
-                complete(current, stored: nil, digest: nil, error: "server refused: \(failure.message)")
+                complete(current, stored: nil, digest: nil,
+                         error: UploadErrorWording.message(failure, path: current.file.remotePath))
             }
             startNextFile()
         case .uploadAlreadyStored(let receipt):
@@ -360,11 +364,12 @@ final class ClientSession: TCPConnectionDelegate {
     }
 
     private func complete(_ current: FileInFlight, stored: String?, digest: [UInt8]?, error: String?,
-                          alreadyStored: Bool = false) {
+                          alreadyStored: Bool = false, skipped: String? = nil) {
         current.close(loop: engine.loop)
         self.current = nil
         var result = result(current, stored: stored, digest: digest, error: error)
         result.alreadyStored = alreadyStored
+        result.skipped = skipped
         engine.finished(current.index, result: result, sent: current.sentThisAttempt, slot: slot)
     }
 

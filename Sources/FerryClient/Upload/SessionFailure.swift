@@ -34,9 +34,11 @@ struct SessionFailure: Equatable, Sendable, CustomStringConvertible {
     var description: String { message }
 
     /// The failure a session ends with on a protocol error: the server's alert, or the one we sent.
-    static func from(_ error: ProtocolError) -> SessionFailure {
+    static func from(_ error: ProtocolError, advice: CertificateAdvice? = nil) -> SessionFailure {
+        let kind = Kind.alert(error.alert, byServer: error.origin == .peer)
+        if let advice, let text = advice.explain(error) { return SessionFailure(kind, text) }
         var text = error.origin == .peer ? "the server refused the session: \(error.alert.name)" : "\(error.alert.name)"
         if !error.detail.isEmpty { text += " (\(error.detail))" }
-        return SessionFailure(.alert(error.alert, byServer: error.origin == .peer), text)
+        return SessionFailure(kind, text)
     }
 }

@@ -21,8 +21,12 @@ struct UploadTarget: Sendable {
     let port: UInt16
     let configuration: ClientConfiguration
     let overwrite: Bool
+    /// --ignore-existing: a name the server holds with other content is skipped, not failed.
+    var ignoreExisting = false
     let timeouts: ClientTimeouts
     var retry = RetryPolicy()
+    /// The files and name behind the configuration, for messages that say what to change (CertificateAdvice).
+    var advice: CertificateAdvice?
 }
 
 final class UploadEngine {

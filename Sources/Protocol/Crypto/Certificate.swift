@@ -149,6 +149,33 @@ extension Certificate {
         return identityText(UnsafeBufferPointer(start: utf8, count: Int(length)))
     }
 
+    /// Every DNS name and IP address of the subjectAltName extension, as "DNS:name" and "IP:address", in order (for
+    /// messages: what a certificate is valid for).
+    static func subjectAltNames(of x509: OpaquePointer) -> [String] {
+        var critical: Int32 = 0
+        guard let raw = X509_get_ext_d2i(x509, NID_subject_alt_name, &critical, nil) else {
+            ERR_clear_error()
+            return []
+        }
+        let names = OpaquePointer(raw)
+        defer { copenssl_general_names_free(names) }
+        var found: [String] = []
+        for i in 0..<copenssl_sk_general_name_num(names) {
+            guard let name = copenssl_sk_general_name_value(names, i) else { continue }
+            switch name.pointee.type {
+            case GEN_DNS:
+                if let value = name.pointee.d.dNSName, let text = asn1Text(value) { found.append("DNS:" + text) }
+            case GEN_IPADD:
+                if let value = name.pointee.d.iPAddress, let bytes = asn1Bytes(value), let text = ipAddressText(bytes) {
+                    found.append("IP:" + text)
+                }
+            default:
+                continue
+            }
+        }
+        return found
+    }
+
     /// The first DNS name of the subjectAltName extension, else its first IP address as text.
     static func firstSubjectAltName(of x509: OpaquePointer) -> String? {
         var critical: Int32 = 0

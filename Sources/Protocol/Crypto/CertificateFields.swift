@@ -21,6 +21,9 @@ extension Certificate {
         }
     }
 
+    /// The DNS names and IP addresses it is valid for ("DNS:files.example.com", "IP:127.0.0.1"), in order.
+    public var subjectAltNames: [String] { Self.subjectAltNames(of: x509) }
+
     /// notBefore as Unix time; nil when the field does not decode.
     public var notBefore: Int64? { Self.unixTime(X509_get0_notBefore(x509)) }
 

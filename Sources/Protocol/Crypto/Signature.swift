@@ -35,6 +35,9 @@ public final class SigningKey: @unchecked Sendable {
     /// The schemes this key can sign with, best first (an RSA key: PSS-SHA256, -SHA384, -SHA512).
     public var schemes: [SignatureScheme] { supportedSchemes }
 
+    /// What kind of key this is, for messages: "an Ed25519 key", "an EC key on secp521r1", "a 1024-bit RSA key".
+    public var kindDescription: String { keyKindDescription(pkey) }
+
     /// Throws `.unsupportedKey` when `scheme` is not in `schemes`.
     func sign(_ message: [UInt8], scheme: SignatureScheme) throws(CryptoError) -> [UInt8] {
         guard supportedSchemes.contains(scheme) else {
@@ -114,6 +117,20 @@ extension SignatureScheme {
     }
 
     fileprivate var isRSAPSS: Bool { self == .rsaPSSSHA256 || self == .rsaPSSSHA384 || self == .rsaPSSSHA512 }
+}
+
+/// "an Ed448 key", "an EC key on secp521r1", "a 1024-bit RSA key", "a DSA key": what a message about a key that cannot
+/// sign says it is.
+func keyKindDescription(_ key: OpaquePointer) -> String {
+    let type = EVP_PKEY_get0_type_name(key).map { String(cString: $0) } ?? "unknown"
+    switch type.uppercased() {
+    case "ED25519": return "an Ed25519 key"
+    case "ED448": return "an Ed448 key"
+    case "EC": return "an EC key on \(namedCurve(of: key) ?? "explicit curve parameters")"
+    case "RSA": return "a \(EVP_PKEY_get_bits(key))-bit RSA key"
+    case "RSA-PSS": return "an RSASSA-PSS-only RSA key"
+    default: return "a\(type.first.map { "AEIOU".contains($0) } == true ? "n" : "") \(type) key"
+    }
 }
 
 /// What `key` can sign or verify with. Decided once per key, from its type, curve and size.

@@ -26,6 +26,8 @@ public final class TrustStore: @unchecked Sendable {
     private let permittedIntermediates: Set<[UInt8]>?
     /// Peer certificates already parsed, by their exact DER bytes (see `certificate(der:)`).
     private let parsed = ParsedCertificates(capacity: 1024)
+    /// The subjects of the bundle's certificates, in order: what a refusal names as the CAs that were trusted.
+    public let anchorSubjects: [String]
 
     /// Every certificate in the PEM bundle becomes a trust anchor. Throws when there is none or one is malformed.
     ///
@@ -56,6 +58,7 @@ public final class TrustStore: @unchecked Sendable {
             throw CryptoError(.library, openSSLErrorText("X509_STORE_add_crl"))
         }
         self.store = store
+        anchorSubjects = anchors.map(\.subjectName)
         checksRevocation = !revocationLists.isEmpty
         self.staleRevocationLists = staleRevocationLists
         self.permittedIntermediates = permittedIntermediates.map { Set($0.map(\.der)) }

@@ -76,7 +76,9 @@ public struct Identity: Sendable {
                 + "\(Limits.maxRecordBodyBeforeAuthentication - 1 - Limits.maxSealingOverhead) fit in a handshake record")
         }
         guard !key.schemes.isEmpty else {
-            throw ConfigurationError("the private key cannot sign with any supported scheme (RSA needs ≥ 2048 bits)")
+            throw ConfigurationError("the private key is \(key.kindDescription), which Ferry cannot sign with: it "
+                + "supports Ed25519, ECDSA on P-256 or P-384, and RSA of 2048 bits or more (`ferry ca issue --key-type "
+                + "ed25519 | ecdsa-p256 | ecdsa-p384 | rsa-3072` makes one)")
         }
         self.chain = chain
         self.key = key

@@ -68,7 +68,8 @@ enum PeerAuthentication {
             let anchor = try trust.verify(chain: chain, purpose: purpose, expectedName: expectedName, unixTime: now.unixSeconds)
             return (chain, anchor)
         } catch {
-            throw ProtocolError.certificate(error)
+            throw ProtocolError.certificate(CertificateExplanation.explain(error, chain: chain, trust: trust,
+                                                                           purpose: purpose, expectedName: expectedName))
         }
     }
 

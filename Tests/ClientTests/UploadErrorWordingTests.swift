@@ -1,0 +1,31 @@
+// What the user reads for each UploadError code: whose problem it is and what to do, around the server's own text.
+import Protocol
+import XCTest
+@testable import FerryClient
+
+final class UploadErrorWordingTests: XCTestCase {
+    private func message(_ code: UploadErrorCode, _ text: String) -> String {
+        UploadErrorWording.message(UploadFailure(code, text), path: "photos/a.jpg")
+    }
+
+    func testStorageFailuresAreTheServersProblem() {
+        let storage = message(.storageFailure, "storage error while committing 'photos/a.jpg': EIO")
+        XCTAssertTrue(storage.hasPrefix("the server could not store photos/a.jpg (storage error while committing"), storage)
+        XCTAssertTrue(storage.contains("a problem on the server's side; tell its operator"), storage)
+        let permission = message(.permissionDenied, "permission denied while storing 'photos/a.jpg'")
+        XCTAssertTrue(permission.contains("the server could not store photos/a.jpg"), permission)
+        XCTAssertTrue(permission.contains("tell its operator"), permission)
+        XCTAssertFalse(permission.hasPrefix("server refused"), "not worded as the user's fault: \(permission)")
+    }
+
+    func testAnExistingNameSaysHowToReplaceOrSkip() {
+        let exists = message(.exists, "'photos/a.jpg' already exists with other content")
+        XCTAssertTrue(exists.contains("--overwrite replaces it"), exists)
+        XCTAssertTrue(exists.contains("--ignore-existing leaves it and goes on"), exists)
+    }
+
+    func testTheOtherCodesKeepTheServersText() {
+        XCTAssertEqual(message(.noSpace, "it needs 2 GiB"), "the server has no room for photos/a.jpg: it needs 2 GiB")
+        XCTAssertEqual(message(.badPath, "bad name"), "the server refuses the name photos/a.jpg: bad name")
+    }
+}
