@@ -2,11 +2,13 @@
 import ArgumentParser
 import FerryClient
 import Foundation
+import Protocol
 
 struct Ferry: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ferry",
         abstract: "Upload files to a ferryd server over an authenticated, encrypted channel; run a small CA.",
+        version: FerryVersion.description(tool: "ferry"),
         subcommands: [UploadCommand.self, CACommand.self, LoadTestCommand.self])
 }
 
