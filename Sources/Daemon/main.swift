@@ -23,7 +23,7 @@ struct Ferryd: ParsableCommand {
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the daemon (the default).")
 
-    @Option(help: "Configuration file.")
+    @Option(help: ArgumentHelp("Configuration file.", valueName: "file"))
     var config = "/etc/ferry/ferryd.toml"
 
     func run() throws {
@@ -67,7 +67,7 @@ struct CheckConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config", abstract: "Validate the configuration and print the effective settings.")
 
-    @Option(help: "Configuration file.")
+    @Option(help: ArgumentHelp("Configuration file.", valueName: "file"))
     var config = "/etc/ferry/ferryd.toml"
 
     func run() throws {
