@@ -76,7 +76,7 @@ let package = Package(
             ]),
         .executableTarget(
             name: "Client",
-            dependencies: ["FerryClient", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["FerryClient", "Protocol", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Fuzzing (docs/FUZZING.md, scripts/fuzz): libFuzzer's driver behind a weak symbol, so a plain build links; the
         // harnesses, shared by the targets and by the regression tests that replay what they found; one small
         // executable per target.

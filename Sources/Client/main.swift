@@ -2,11 +2,17 @@
 import ArgumentParser
 import FerryClient
 import Foundation
+import Protocol
 
 struct Ferry: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ferry",
         abstract: "Upload files to a ferryd server over an authenticated, encrypted channel; run a small CA.",
+        discussion: """
+            Each subcommand has its own options: `ferry help <subcommand>` lists them. `ferry upload` takes its \
+            defaults from ~/.config/ferry/client.toml.
+            """,
+        version: FerryVersion.description(tool: "ferry"),
         subcommands: [UploadCommand.self, CACommand.self, LoadTestCommand.self])
 }
 

@@ -1,11 +1,13 @@
 // ferryd: the Ferry daemon.
 //   ferryd --config FILE                 run in the foreground, logging to stderr
 //   ferryd check-config --config FILE    validate the configuration (and the files it names), print the effective one
+//   ferryd --version                     print the release and the protocol versions (FerryVersion)
 import ArgumentParser
 import EventLoop
 import Foundation
 import Logging
 import Platform
+import Protocol
 import Store
 
 struct Ferryd: ParsableCommand {
@@ -13,6 +15,7 @@ struct Ferryd: ParsableCommand {
         commandName: "ferryd",
         abstract: "The Ferry secure file-transfer daemon.",
         discussion: "Runs in the foreground and logs one line per event to stderr. `ferryd --config FILE` is `ferryd run --config FILE`.",
+        version: FerryVersion.description(tool: "ferryd"),
         subcommands: [RunCommand.self, CheckConfigCommand.self],
         defaultSubcommand: RunCommand.self)
 }
@@ -20,7 +23,7 @@ struct Ferryd: ParsableCommand {
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the daemon (the default).")
 
-    @Option(help: "Configuration file.")
+    @Option(help: ArgumentHelp("Configuration file.", valueName: "file"))
     var config = "/etc/ferry/ferryd.toml"
 
     func run() throws {
@@ -64,7 +67,7 @@ struct CheckConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config", abstract: "Validate the configuration and print the effective settings.")
 
-    @Option(help: "Configuration file.")
+    @Option(help: ArgumentHelp("Configuration file.", valueName: "file"))
     var config = "/etc/ferry/ferryd.toml"
 
     func run() throws {

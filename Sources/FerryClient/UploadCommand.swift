@@ -29,9 +29,8 @@ package struct UploadCommand: ParsableCommand {
             --key-passphrase-file, else $FERRY_KEY_PASSPHRASE, else `key_passphrase_file`, else typed on the terminal \
             (only when standard input is one). A key file that group or others may read is used, with a warning.
 
-            A path that is missing or cannot be read, named or met in a directory (an
-            unreadable directory or file, a broken symbolic link, a FIFO or socket),
-            fails with its reason and the rest is sent. An empty directory is
+            A path that is missing or cannot be read, named or met in a directory (an unreadable directory or file, a \
+            broken symbolic link, a FIFO or socket), fails with its reason and the rest is sent. An empty directory is \
             reported as skipped.
 
             Exit status:

@@ -39,13 +39,14 @@ final class DaemonMetricsTests: XCTestCase {
             "ferry_handshakes_total": "counter", "ferry_bytes_received_total": "counter", "ferry_uploads_total": "counter",
             "ferry_rotations_total": "counter", "ferry_write_backlog_bytes": "gauge", "ferry_errors_total": "counter",
             "ferry_uploads_resumed_total": "counter", "ferry_resumed_bytes_total": "counter",
-            "ferry_partial_uploads": "gauge", "ferry_partial_upload_bytes": "gauge",
+            "ferry_partial_uploads": "gauge", "ferry_partial_upload_bytes": "gauge", "ferry_build_info": "gauge",
         ]
         let figures = Exposition.samples(text)
         XCTAssertEqual(figures["ferry_partial_uploads"], 3)
         XCTAssertEqual(figures["ferry_partial_upload_bytes"], Double(5 << 20))
         XCTAssertEqual(figures["ferry_uploads_resumed_total"], 1)
         XCTAssertEqual(figures["ferry_resumed_bytes_total"], Double(1 << 20))
+        XCTAssertEqual(figures["ferry_build_info{version=\"\(FerryVersion.release)\"}"], 1, text)
         XCTAssertEqual(Set(types.keys), Set(DaemonMetrics.Name.all))
         for (name, type) in types {
             XCTAssertTrue(text.contains("# TYPE \(name) \(type)\n"), "no '# TYPE \(name) \(type)' in:\n\(text)")
@@ -79,7 +80,8 @@ final class DaemonMetricsTests: XCTestCase {
         }
     }
 
-    /// Cardinality and privacy: the series are fixed at start, and every label value is a snake_case word.
+    /// Cardinality and privacy: the series are fixed at start, and every label value is a snake_case word (but
+    /// ferry_build_info's, the release number).
     func testLabelValuesAreAFixedSetOfIdentifiers() {
         let metrics = DaemonMetrics()
         let before = Exposition.samples(String(decoding: metrics.exposition(), as: UTF8.self))
@@ -92,6 +94,10 @@ final class DaemonMetricsTests: XCTestCase {
         XCTAssertEqual(Set(before.keys), Set(after.keys), "an event created a series")
         XCTAssertLessThan(after.count, 100)
         for series in after.keys {
+            if series.hasPrefix(DaemonMetrics.Name.buildInfo + "{") {
+                XCTAssertEqual(Exposition.labelValues(series), [FerryVersion.release], series)
+                continue
+            }
             for value in Exposition.labelValues(series) {
                 XCTAssertTrue(!value.isEmpty && value.allSatisfy { ($0 >= "a" && $0 <= "z") || $0 == "_" },
                               "label value '\(value)' in \(series)")

@@ -1,6 +1,7 @@
 // scripts/install and scripts/uninstall, run for real into a temporary FERRY_INSTALL_ROOT (a DESTDIR): nothing outside
 // it is touched (no user, no chown, no systemctl). The binaries are stand-ins (--skip-build --bin-dir), so the test
-// does not need a release build.
+// does not need a release build; they answer --generate-completion-script as the real ones do, with a line naming the
+// tool and the shell, so the test sees which binary wrote which completion file.
 import Foundation
 import TestSupport
 import XCTest
@@ -22,10 +23,38 @@ final class InstallScriptTests: XCTestCase {
         try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
         for name in ["ferryd", "ferry"] {
             let url = bin.appendingPathComponent(name)
-            try "#!/bin/sh\necho \(name)\n".write(to: url, atomically: true, encoding: .utf8)
+            try """
+                #!/bin/sh
+                if [ "$1" = --generate-completion-script ]; then echo "\(Self.completion(name, shell: "$2"))"; exit 0; fi
+                echo \(name)
+
+                """.write(to: url, atomically: true, encoding: .utf8)
             XCTAssertEqual(chmod(url.path, 0o700), 0)
         }
         return bin
+    }
+
+    /// What a stand-in prints for `--generate-completion-script SHELL`.
+    private static func completion(_ tool: String, shell: String) -> String { "# \(tool) completion for \(shell)" }
+
+    /// The manual pages and completions under the prefix, with the text each should hold: the page from docs/man, the
+    /// completion from the binary it completes.
+    private func documentation(root: URL, prefix: String) throws -> [(url: URL, text: String)] {
+        let share = root.appendingPathComponent(prefix).appendingPathComponent("share")
+        var files = [
+            (share.appendingPathComponent("man/man1/ferry.1"),
+             try String(contentsOf: repository.appendingPathComponent("docs/man/ferry.1"), encoding: .utf8)),
+            (share.appendingPathComponent("man/man8/ferryd.8"),
+             try String(contentsOf: repository.appendingPathComponent("docs/man/ferryd.8"), encoding: .utf8)),
+        ]
+        for tool in ["ferry", "ferryd"] {
+            files.append((share.appendingPathComponent("bash-completion/completions/\(tool)"),
+                          Self.completion(tool, shell: "bash") + "\n"))
+            files.append((share.appendingPathComponent("zsh/site-functions/_\(tool)"), Self.completion(tool, shell: "zsh") + "\n"))
+            files.append((share.appendingPathComponent("fish/vendor_completions.d/\(tool).fish"),
+                          Self.completion(tool, shell: "fish") + "\n"))
+        }
+        return files
     }
 
     private func environment(root: URL) -> [String: String] {
@@ -57,6 +86,11 @@ final class InstallScriptTests: XCTestCase {
             "ExecStart=/opt/ferry/bin/ferryd", "\(root.path)/etc/systemd/system/ferryd.service",
             "+ install -m 0640 config/ferryd.toml \(root.path)/etc/ferry/ferryd.toml",
             "+ install -d -m 0750 \(root.path)/var/lib/ferry",
+            "+ install -m 0644 docs/man/ferry.1 \(root.path)/opt/ferry/share/man/man1/ferry.1",
+            "+ install -m 0644 docs/man/ferryd.8 \(root.path)/opt/ferry/share/man/man8/ferryd.8",
+            "+ \(bin.path)/ferry --generate-completion-script bash > \(root.path)/opt/ferry/share/bash-completion/completions/ferry",
+            "+ \(bin.path)/ferryd --generate-completion-script zsh > \(root.path)/opt/ferry/share/zsh/site-functions/_ferryd",
+            "+ \(bin.path)/ferry --generate-completion-script fish > \(root.path)/opt/ferry/share/fish/vendor_completions.d/ferry.fish",
             "not creating the system user", "not running systemctl",
         ] {
             XCTAssertTrue(out.contains(action), "the dry run does not mention '\(action)':\n\(out)")
@@ -88,6 +122,11 @@ final class InstallScriptTests: XCTestCase {
         XCTAssertEqual(mode(state), 0o750)
         XCTAssertEqual(try Data(contentsOf: ferryd), try Data(contentsOf: bin.appendingPathComponent("ferryd")))
         XCTAssertEqual(try Data(contentsOf: config), try Data(contentsOf: repository.appendingPathComponent("config/ferryd.toml")))
+        let documentation = try documentation(root: root, prefix: "opt/ferry")
+        for (url, text) in documentation {
+            XCTAssertEqual(try String(contentsOf: url, encoding: .utf8), text, url.path)
+            XCTAssertEqual(mode(url), 0o644, url.path)
+        }
 
         // The unit is the repository's, with ExecStart pointing into the prefix (and the DESTDIR not in it).
         let installedUnit = try String(contentsOf: unit, encoding: .utf8)
@@ -109,11 +148,21 @@ final class InstallScriptTests: XCTestCase {
         XCTAssertEqual(try String(contentsOf: ferryd, encoding: .utf8), "#!/bin/sh\necho new\n")
         XCTAssertEqual(mode(ferryd), 0o755)
 
-        // Uninstall (prefix found from the installed unit): binaries and unit go, configuration and state stay.
+        // Uninstall (prefix found from the installed unit): binaries, pages, completions and unit go, configuration and
+        // state stay; so do the directories the pages and completions were in, and what else they hold (they are
+        // shared with other programs).
+        let neighbours = [root.appendingPathComponent("opt/ferry/share/man/man1/other.1"),
+                          root.appendingPathComponent("opt/ferry/share/bash-completion/completions/other")]
+        for neighbour in neighbours { try "other\n".write(to: neighbour, atomically: true, encoding: .utf8) }
         let removed = try runCommand(uninstall, [], environment: env, directory: directory, timeout: 60)
         XCTAssertEqual(removed.status, 0, removed.stdout + removed.stderr)
         XCTAssertFalse(exists(ferryd))
         XCTAssertFalse(exists(ferry))
+        for (url, _) in documentation {
+            XCTAssertFalse(exists(url), "\(url.path) is still there")
+            XCTAssertTrue(exists(url.deletingLastPathComponent()), "\(url.deletingLastPathComponent().path) was removed")
+        }
+        for neighbour in neighbours { XCTAssertTrue(exists(neighbour), "\(neighbour.path) was removed") }
         XCTAssertFalse(exists(unit))
         XCTAssertTrue(exists(config))
         XCTAssertTrue(exists(state))
@@ -140,6 +189,12 @@ final class InstallScriptTests: XCTestCase {
         let result = try runCommand(uninstall, ["--dry-run", "--purge"], environment: env, directory: directory)
         XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
         XCTAssertTrue(result.stdout.contains("+ rm -f \(ferryd.path)"), result.stdout)
+        let page = root.appendingPathComponent("usr/local/share/man/man8/ferryd.8")
+        let fish = root.appendingPathComponent("usr/local/share/fish/vendor_completions.d/ferry.fish")
+        for file in [page, fish] {
+            XCTAssertTrue(result.stdout.contains("+ rm -f \(file.path)"), result.stdout)
+            XCTAssertTrue(exists(file), file.path)
+        }
         XCTAssertTrue(result.stdout.contains("+ rm -rf \(root.path)/var/lib/ferry"), result.stdout)
         XCTAssertTrue(exists(ferryd))
         XCTAssertTrue(exists(root.appendingPathComponent("etc/systemd/system/ferryd.service")))

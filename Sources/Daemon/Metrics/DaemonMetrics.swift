@@ -17,11 +17,13 @@
 //   ferry_certificate_expiry_timestamp_seconds{…}      gauge    each configured certificate's notAfter, published by
 //                                                               the server at start and reload (CertificateExpiryGauges)
 //   ferry_crl_next_update_timestamp_seconds{…}         gauge    each CRL's nextUpdate, published with them
+//   ferry_build_info{version}                          gauge    1, labelled with the release (FerryVersion.release):
+//                                                               which ferryd a Prometheus server is scraping
 //
 // Label values come only from the closed sets below (alert and upload-error codes as snake_case identifiers, plus a
-// few words): never a path, an identity, a peer address or free text, so the series count is fixed (about 80) and a
-// scrape reveals activity, not who or what. Every series exists from the start at 0, so `rate()` and alerts see
-// the first event instead of a series appearing out of nowhere.
+// few words) and the release number: never a path, an identity, a peer address or free text, so the series count is
+// fixed (about 80) and a scrape reveals activity, not who or what. Every series exists from the start at 0, so
+// `rate()` and alerts see the first event instead of a series appearing out of nowhere.
 //
 // Departure from swift-prometheus' usual use: the labeled series are created once here and kept in dictionaries keyed
 // by our enums, so recording an event is one dictionary read and one atomic add, with no registry lock on the hot path.
@@ -68,9 +70,10 @@ final class DaemonMetrics: Sendable {
         static let resumedBytes = "ferry_resumed_bytes_total"
         static let partials = "ferry_partial_uploads"
         static let partialBytes = "ferry_partial_upload_bytes"
+        static let buildInfo = "ferry_build_info"
 
         static let all = [sessionsActive, sessionsTotal, sessionsRefused, handshakes, bytesReceived, uploads, rotations,
-                          writeBacklog, errors, uploadsResumed, resumedBytes, partials, partialBytes]
+                          writeBacklog, errors, uploadsResumed, resumedBytes, partials, partialBytes, buildInfo]
     }
 
     /// The label value for "no reason" (a successful handshake, a committed upload), so every series of a family
@@ -126,6 +129,11 @@ final class DaemonMetrics: Sendable {
         resumedBytes = Self.counter(registry, Name.resumedBytes)
         partials = Self.gauge(registry, Name.partials)
         partialBytes = Self.gauge(registry, Name.partialBytes)
+        // The "info" pattern (as node_exporter's node_uname_info): a constant 1 whose label says which build runs, so
+        // that a query can join it, e.g. count by (version) (ferry_build_info). Set once: it never changes while the
+        // process runs, so no property keeps it.
+        let release = [("version", FerryVersion.release)]
+        registry.makeGauge(descriptor: Self.descriptor(Name.buildInfo), labels: release).set(to: 1)
     }
 
     /// One help text per family: the registry requires the same text for every series of a family.
@@ -144,6 +152,7 @@ final class DaemonMetrics: Sendable {
         Name.resumedBytes: "Bytes resumed uploads did not have to send again.",
         Name.partials: "Partial uploads kept for resume that no upload is writing now.",
         Name.partialBytes: "Bytes held by the partial uploads kept for resume.",
+        Name.buildInfo: "Always 1; the version label is the release of ferryd running.",
     ]
 
     /// The name is used as it is: no namespace or unit suffix to join.

@@ -17,6 +17,7 @@ import Foundation
 import Logging
 import Store
 import Platform
+import Protocol
 
 final class Server {
     private var runtime: DaemonRuntime
@@ -133,6 +134,7 @@ final class Server {
             workers.append(worker)
         }
         logger.info("ferryd ready", metadata: [
+            "version": "\(FerryVersion.release)",
             "listen": "\(settings.listen.map(\.description).joined(separator: ","))",
             "workers": "\(settings.workers)", "storage": "\(settings.storageRoot.path)",
         ])
