@@ -1,125 +1,170 @@
-// What `ferry upload` shows while it runs. On a terminal (stderr): one bar per file in flight and a total line with
-// rate and ETA, redrawn in place. Otherwise: one plain line per finished file. `--quiet` shows only failures.
-// Notes — a retry and its wait, a file resumed — go to stderr unless `--quiet` (with `--json` too: stdout stays the one
-// JSON object), above the bars on a terminal.
-import EventLoop
+// What `ferry upload` shows while it runs, and where. Each entry is reported once, whatever the redirections:
+//
+//   terminal (stderr is one): a bar per file in flight and a total line, redrawn in place, every line fitted to the
+//       terminal's width (redrawn at the new one on SIGWINCH); erased at the end, leaving no blank line, before the
+//       report (SummaryLines) goes to stdout.
+//   lines (stderr is no terminal: a log, a pipe): each entry's report line on stdout as it ends ("[3/10] stored …"),
+//       then the totals at the end. stdout alone carries them, so 2>&1 into one pipe shows each file once.
+//   quiet (--quiet, --json): failures only, on stderr, as they happen.
+//
+// Notes — a retry and its wait, a file resumed, an interruption — go to stderr unless --quiet (with --json too:
+// stdout stays the one JSON object), above the bars on a terminal. A path the plan cannot send is said on stderr at
+// once, unless stderr is stdout and the report says it anyway.
+//
+// Redrawing moves the cursor up over the rows the bars take now. Lines are drawn one column short of the width, so
+// none ends in the last column (where terminals differ on when to wrap); after a resize to fewer columns the count
+// assumes the terminal reflowed them (VTE, kitty, iTerm2, tmux do), as it must to leave no stale copy behind there.
 import Foundation
 
 final class ProgressDisplay {
     enum Mode { case terminal, lines, quiet }
 
-    private let mode: Mode
+    let mode: Mode
     /// Whether `note` prints (not with --quiet).
     private let notes: Bool
-    private let engine: UploadEngine
-    private var drawnLines = 0
+    private let streams: OutputStreams
+    private let currentDirectory: String?
+    /// Files to send, for the "[3/10]" of the lines mode.
+    private let fileCount: Int
     private var finished = 0
-    private let totalBytes: UInt64
+    /// The run at this moment (UploadEngine.snapshot), read at each redraw.
+    var snapshot: (() -> ProgressSnapshot)?
+    /// stderr's terminal, nil when it is none; read again on SIGWINCH.
+    private var size: TerminalSize?
+    /// The columns of each line drawn and not erased yet.
+    private var drawn: [Int] = []
 
-    init(mode: Mode, notes: Bool, engine: UploadEngine) {
+    init(mode: Mode, notes: Bool, streams: OutputStreams, fileCount: Int, currentDirectory: String?) {
         self.mode = mode
         self.notes = notes
-        self.engine = engine
-        totalBytes = engine.files.reduce(0) { $0 + $1.size }
+        self.streams = streams
+        self.fileCount = fileCount
+        self.currentDirectory = currentDirectory
+        size = OutputStreams.terminalSize(STDERR_FILENO)
     }
 
-    static func defaultMode(quiet: Bool, json: Bool) -> Mode {
-        if quiet { return .quiet }
-        return isatty(STDERR_FILENO) == 1 ? .terminal : .lines
+    static func mode(quiet: Bool, json: Bool, streams: OutputStreams) -> Mode {
+        if quiet || json { return .quiet }
+        return streams.stderrIsTerminal ? .terminal : .lines
     }
+
+    // MARK: The bars
 
     /// Redraws the bars (terminal mode only).
     func redraw() {
-        guard mode == .terminal else { return }
-        var lines: [String] = []
-        let width = 30
-        for (index, sent) in engine.inProgress.sorted(by: { $0.key < $1.key }).prefix(16) {
-            let file = engine.files[index]
-            let fraction = file.size == 0 ? 1 : Double(sent) / Double(file.size)
-            lines.append("\(bar(fraction, width: width)) \(percent(fraction)) \(Self.bytes(sent))/\(Self.bytes(file.size))  \(file.remotePath)")
-        }
-        let done = engine.results.filter { $0.stored != nil || $0.error != nil }
-        let sentTotal = done.reduce(0) { $0 + $1.bytes } + engine.inProgress.values.reduce(0, +)
-        let elapsed = max(Double(EventLoop.hrtimeNanoseconds - engine.startedAt) / 1e9, 0.001)
-        let rate = Double(sentTotal) / elapsed
-        let eta = rate > 0 && totalBytes > sentTotal ? Self.duration(Double(totalBytes - sentTotal) / rate) : "--"
-        let fraction = totalBytes == 0 ? 1 : Double(sentTotal) / Double(totalBytes)
-        lines.append("\(bar(fraction, width: width)) \(percent(fraction)) total \(Self.bytes(sentTotal))/\(Self.bytes(totalBytes))  "
-            + "\(Self.bytes(UInt64(rate)))/s  ETA \(eta)  files \(done.count)/\(engine.files.count)")
-        var output = drawnLines > 0 ? "\u{1B}[\(drawnLines)F" : ""
+        guard mode == .terminal, let snapshot, let size else { return }
+        let lines = ProgressLines.lines(snapshot(), width: max(size.columns - 1, 1), rows: size.rows)
+        var output = toFirstDrawnLine()
         for line in lines { output += "\u{1B}[2K" + line + "\n" }
-        if lines.count < drawnLines { output += String(repeating: "\u{1B}[2K\n", count: drawnLines - lines.count) }
-        drawnLines = max(lines.count, drawnLines)
-        FileHandle.standardError.write(Data(output.utf8))
+        output += "\u{1B}[J"  // what a longer display left below
+        drawn = lines.map(TerminalText.columns)
+        OutputStreams.writeError(output)
     }
 
-    /// One line about what happens ("retrying in 2.1 s (attempt 2 of 7): …", "big.iso: resumed at 1.2 GiB"). On a
-    /// terminal the bars are cleared first and drawn again below it.
-    func note(_ line: String) {
-        guard notes else { return }
-        var output = ""
-        if mode == .terminal, drawnLines > 0 {
-            output += "\u{1B}[\(drawnLines)F"
-            output += String(repeating: "\u{1B}[2K\n", count: drawnLines) + "\u{1B}[\(drawnLines)F"
-            drawnLines = 0
-        }
-        FileHandle.standardError.write(Data((output + "ferry: " + line + "\n").utf8))
+    /// Erases the bars and leaves the cursor where the first one was.
+    func clear() {
+        guard mode == .terminal, !drawn.isEmpty else { return }
+        OutputStreams.writeError(toFirstDrawnLine() + "\u{1B}[J")
+        drawn = []
+    }
+
+    /// SIGWINCH: the terminal's new size, and the bars drawn again to fit it — over the rows the old ones take at
+    /// the new width (`toFirstDrawnLine`).
+    func resized() {
+        guard mode == .terminal else { return }
+        size = OutputStreams.terminalSize(STDERR_FILENO) ?? size
         redraw()
     }
 
+    /// "\r" and up over the rows the drawn lines take at the present width (a line the terminal rewrapped takes more).
+    private func toFirstDrawnLine() -> String {
+        let columns = max(size?.columns ?? 1, 1)
+        let rows = drawn.reduce(0) { $0 + max(1, ($1 + columns - 1) / columns) }
+        return rows > 0 ? "\r\u{1B}[\(rows)F" : "\r"
+    }
+
+    // MARK: Notes and entries
+
+    /// One line about what happens ("retrying in 2.1 s (attempt 2 of 7): …", "big.iso: resumed at 1.2 GiB"); on a
+    /// terminal wrapped to its width, above the bars.
+    func note(_ line: String) {
+        guard notes else { return }
+        clear()
+        writeError(["ferry: " + line], indent: "  ")
+        redraw()
+    }
+
+    /// A file is over (stored, failed, interrupted).
     func fileDone(_ result: FileResult) {
         switch mode {
         case .terminal:
             redraw()
         case .lines:
             finished += 1
-            let line = result.ok ? "[\(finished)/\(engine.files.count)] stored \(result.stored ?? "") (\(Self.bytes(result.bytes)))"
-                : "[\(finished)/\(engine.files.count)] " + Self.summary(result)
-            FileHandle.standardError.write(Data((line + "\n").utf8))
+            let counter = "[\(finished)/\(fileCount)] "
+            let pad = String(repeating: " ", count: counter.count)
+            let width = Self.stdoutWidth.map { max($0 - counter.count, 1) }
+            let lines = SummaryLines.lines(result, width: width, currentDirectory: currentDirectory)
+            OutputStreams.writeOut(lines.enumerated().map { ($0 == 0 ? counter : pad) + $1 + "\n" }.joined())
         case .quiet:
-            if !result.ok { FileHandle.standardError.write(Data((Self.summary(result) + "\n").utf8)) }
+            if !result.ok {
+                let lines = SummaryLines.lines(result, width: size?.columns, currentDirectory: currentDirectory)
+                OutputStreams.writeError(lines.map { $0 + "\n" }.joined())
+            }
         }
     }
 
-    static func summary(_ result: FileResult) -> String {
-        if let error = result.error { return "FAILED \(result.file.localPath): \(error)" }
-        if result.alreadyStored {
-            return "already stored \(result.file.localPath) -> \(result.stored ?? "?")  \(bytes(result.file.size))  sha256 \(result.sha256 ?? "")"
+    /// The entries the plan failed or skipped (`results` of those alone), before anything is sent.
+    func planned(_ results: [FileResult]) {
+        for result in results {
+            if mode == .lines {
+                let lines = SummaryLines.lines(result, width: Self.stdoutWidth, currentDirectory: currentDirectory)
+                OutputStreams.writeOut(lines.map { $0 + "\n" }.joined())
+            }
+            // A failure is always said (even --quiet says failures), a skip is a note; neither when the report on
+            // the same stream will say it.
+            let reported = mode != .quiet && streams.shared
+            if let reason = result.error, !reported {
+                writeError(["ferry: " + reason], indent: "  ")
+            } else if let reason = result.skipped, notes, !reported {
+                writeError(["ferry: skipped \(result.file.localPath): \(reason)"], indent: "  ")
+            }
         }
-        let rate = result.seconds > 0 ? Double(result.bytes) / result.seconds : 0
-        return "ok \(result.file.localPath) -> \(result.stored ?? "?")  \(bytes(result.bytes))  \(bytes(UInt64(rate)))/s  sha256 \(result.sha256 ?? "")"
-            + retrySummary(result)
     }
 
-    /// "  (resumed at 1.2 GiB, 3 attempts)" when the file took more than one attempt or was resumed; "" otherwise.
-    static func retrySummary(_ result: FileResult) -> String {
-        var parts: [String] = []
-        if result.resumedBytes > 0 { parts.append("resumed at \(bytes(result.resumedBytes))") }
-        if result.attempts > 1 { parts.append("\(result.attempts) attempts") }
-        return parts.isEmpty ? "" : "  (" + parts.joined(separator: ", ") + ")"
-    }
-
-    private func bar(_ fraction: Double, width: Int) -> String {
-        let filled = Int((min(max(fraction, 0), 1) * Double(width)).rounded(.down))
-        return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "]"
-    }
-
-    private func percent(_ fraction: Double) -> String { String(format: "%3d%%", Int(min(max(fraction, 0), 1) * 100)) }
-
-    static func bytes(_ count: UInt64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(count)
-        var unit = 0
-        while value >= 1024, unit < units.count - 1 {
-            value /= 1024
-            unit += 1
+    /// The report at the end, on stdout (terminal and lines modes; --json prints its object instead, --quiet
+    /// nothing): on a terminal every entry, the bars erased first; in lines mode the entries are out already.
+    func report(_ results: [FileResult], seconds: Double) {
+        let width = Self.stdoutWidth
+        var lines: [String] = []
+        switch mode {
+        case .terminal:
+            clear()
+            for result in results {
+                lines += SummaryLines.lines(result, width: width, currentDirectory: currentDirectory)
+            }
+            lines.append(SummaryLines.totals(results, seconds: seconds, width: width))
+            lines += SummaryLines.interruptedNote(results, width: width)
+        case .lines:
+            lines.append(SummaryLines.totals(results, seconds: seconds, width: width))
+            lines += SummaryLines.interruptedNote(results, width: width)
+        case .quiet:
+            // Only stderr: stdout is the JSON object, or nothing with --quiet; an interruption is worth a line.
+            return writeError(SummaryLines.interruptedNote(results, width: nil).map { "ferry: " + $0 }, indent: "  ")
         }
-        return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
+        OutputStreams.writeOut(lines.map { $0 + "\n" }.joined())
     }
 
-    static func duration(_ seconds: Double) -> String {
-        let total = Int(seconds.rounded())
-        return total >= 3600 ? String(format: "%d:%02d:%02d", total / 3600, total / 60 % 60, total % 60)
-            : String(format: "%d:%02d", total / 60, total % 60)
+    /// The width stdout's lines must keep to: its terminal's, or none when it is a file or a pipe.
+    private static var stdoutWidth: Int? { OutputStreams.terminalSize(STDOUT_FILENO)?.columns }
+
+    /// `lines` on stderr, each wrapped to its terminal's width when it is one.
+    private func writeError(_ lines: [String], indent: String) {
+        var text = ""
+        for line in lines.map(TerminalText.printable) {
+            let wrapped = size.map { TerminalText.wrapped(line, to: $0.columns, indent: indent) } ?? [line]
+            text += wrapped.map { $0 + "\n" }.joined()
+        }
+        OutputStreams.writeError(text)
     }
 }
