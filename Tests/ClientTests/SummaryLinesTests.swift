@@ -31,26 +31,26 @@ final class SummaryLinesTests: XCTestCase {
     func testAStoredFileIsOneLineWithARelativePathAndAShortDigest() {
         let line = SummaryLines.lines(stored("/home/ana/photos/img_0001.jpg", as: "photos/img_0001.jpg"), width: nil,
                                       currentDirectory: "/home/ana")
-        XCTAssertEqual(line, ["stored  photos/img_0001.jpg  4.2 MiB  1.3 s  3.2 MiB/s  sha256 3f2a9c0d1e4b"],
+        XCTAssertEqual(line, ["stored photos/img_0001.jpg  4.2 MiB  1.3 s  3.2 MiB/s  sha256 3f2a9c0d1e4b"],
                        "the stored name is the path shown: said once")
         XCTAssertFalse(line.joined().contains(digest), "the whole digest is --json's")
 
         let elsewhere = SummaryLines.lines(stored("/data/isos/ubuntu.iso", as: "isos/ubuntu.iso"), width: nil,
                                            currentDirectory: "/home/ana")
-        XCTAssertEqual(elsewhere, ["stored  /data/isos/ubuntu.iso  -> isos/ubuntu.iso  4.2 MiB  1.3 s  3.2 MiB/s  "
+        XCTAssertEqual(elsewhere, ["stored /data/isos/ubuntu.iso  -> isos/ubuntu.iso  4.2 MiB  1.3 s  3.2 MiB/s  "
                                    + "sha256 3f2a9c0d1e4b"])
 
         var resumed = stored("big.iso", as: "big.iso")
         resumed.resumedBytes = 1 << 20
         resumed.attempts = 3
         XCTAssertEqual(SummaryLines.lines(resumed, width: nil, currentDirectory: "/"),
-                       ["stored  big.iso  4.2 MiB  1.3 s  3.2 MiB/s  sha256 3f2a9c0d1e4b  (resumed at 1.0 MiB, 3 attempts)"])
+                       ["stored big.iso  4.2 MiB  1.3 s  3.2 MiB/s  sha256 3f2a9c0d1e4b  (resumed at 1.0 MiB, 3 attempts)"])
 
         var already = stored("notes.txt", as: "notes.txt", size: 1100)
         already.alreadyStored = true
         already.sentBytes = 0
         XCTAssertEqual(SummaryLines.lines(already, width: nil, currentDirectory: nil),
-                       ["already stored  notes.txt  1.1 KiB  sha256 3f2a9c0d1e4b"])
+                       ["already stored notes.txt  1.1 KiB  sha256 3f2a9c0d1e4b"])
     }
 
     func testPathsAreRelativeToTheCurrentDirectoryOnlyWhenUnderIt() {
@@ -70,28 +70,28 @@ final class SummaryLinesTests: XCTestCase {
                                 sha256: nil, seconds: 0, rotations: 0,
                                 error: "cannot read photos/raw: permission denied")
         XCTAssertEqual(SummaryLines.lines(failed, width: nil, currentDirectory: nil),
-                       ["FAILED  photos/raw: cannot read photos/raw: permission denied"])
+                       ["FAILED photos/raw: cannot read photos/raw: permission denied"])
         XCTAssertEqual(SummaryLines.lines(failed, width: 30, currentDirectory: nil),
-                       ["FAILED  photos/raw", "  cannot read photos/raw:", "  permission denied"])
+                       ["FAILED photos/raw", "  cannot read photos/raw:", "  permission denied"])
         failed.error = nil
         failed.skipped = "empty directory"
-        XCTAssertEqual(SummaryLines.lines(failed, width: 80, currentDirectory: nil), ["skipped  photos/raw: empty directory"])
+        XCTAssertEqual(SummaryLines.lines(failed, width: 80, currentDirectory: nil), ["skipped photos/raw: empty directory"])
     }
 
     func testAnInterruptedFileSaysWhatTheNextRunDoes() {
         let mib: UInt64 = 1 << 20
         XCTAssertEqual(SummaryLines.lines(interrupted("big.iso", size: 4096 * mib, sent: 1229 * mib,
                                                       resumeFrom: 1229 * mib), width: nil, currentDirectory: nil),
-                       ["interrupted  big.iso  1.2/4.0 GiB: will resume from 1.2 GiB when run again"])
+                       ["interrupted big.iso  1.2/4.0 GiB: will resume from 1.2 GiB when run again"])
         XCTAssertEqual(SummaryLines.lines(interrupted("big.iso", size: 4096 * mib, sent: 10, resumeFrom: nil), width: nil,
                                           currentDirectory: nil),
-                       ["interrupted  big.iso  10 B/4.0 GiB: will be sent again"])
+                       ["interrupted big.iso  10 B/4.0 GiB: will be sent again"])
         XCTAssertEqual(SummaryLines.lines(interrupted("later.iso", size: mib, sent: 0, resumeFrom: nil, started: false),
                                           width: nil, currentDirectory: nil),
-                       ["not started  later.iso: will be sent when run again"])
+                       ["not started later.iso: will be sent when run again"])
         XCTAssertEqual(SummaryLines.lines(interrupted("big.iso", size: 4096 * mib, sent: 1229 * mib,
                                                       resumeFrom: 1229 * mib), width: 40, currentDirectory: nil),
-                       ["interrupted  big.iso  1.2/4.0 GiB", "  will resume from 1.2 GiB when run", "  again"])
+                       ["interrupted big.iso  1.2/4.0 GiB", "  will resume from 1.2 GiB when run", "  again"])
     }
 
     func testTheResumePointIsWhatFerrydKeepsAndTheMessagesSayIt() {

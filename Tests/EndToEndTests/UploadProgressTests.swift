@@ -31,7 +31,7 @@ final class UploadProgressTests: XCTestCase {
         XCTAssertTrue(run.output.contains("files "), "the bars were never drawn:\n\(run.output)")
         let lines = screen.lines
         report("the 40-column screen at the end:\n" + lines.joined(separator: "\n"))
-        XCTAssertEqual(lines.filter { $0.hasPrefix("stored  ") }.count, Self.names.count, lines.joined(separator: "\n"))
+        XCTAssertEqual(lines.filter { $0.hasPrefix("stored ") }.count, Self.names.count, lines.joined(separator: "\n"))
         XCTAssertTrue(lines.last?.hasPrefix("4 of 4 files, 96.0 MiB in ") == true, lines.last ?? "")
         XCTAssertEqual(lines.count, Self.names.count + 1, "the report alone, no blank line:\n" + lines.joined(separator: "\n"))
         for line in lines {

@@ -1,12 +1,13 @@
 // The human report of `ferry upload`: one line per entry, then the totals. Pure: the width (nil when stdout is no
 // terminal: the lines are then whole, for a log or grep) and the current directory come in.
 //
-//   stored  photos/2024/img_0001.jpg  4.2 MiB  1.3 s  3.2 MiB/s  sha256 3f2a9c0d1e4b
-//   stored  /data/big.iso -> isos/big.iso  4.0 GiB  41.0 s  99.9 MiB/s  sha256 9e1f00c2d3a4  (resumed at 1.2 GiB)
-//   already stored  notes.txt  1.1 KiB  sha256 0a1b2c3d4e5f
-//   FAILED  photos/raw: cannot read photos/raw: permission denied
-//   interrupted  big.iso  1.2/4.0 GiB: will resume from 1.2 GiB when run again
-//   not started  small.iso: will be sent when run again
+//   stored photos/2024/img_0001.jpg  4.2 MiB  1.3 s  3.2 MiB/s  sha256 3f2a9c0d1e4b
+//   stored /data/big.iso  -> isos/big.iso  4.0 GiB  41.0 s  99.9 MiB/s  sha256 9e1f00c2d3a4  (resumed at 1.2 GiB)
+//   already stored notes.txt  1.1 KiB  sha256 0a1b2c3d4e5f
+//   FAILED photos/raw: cannot read photos/raw: permission denied
+//   skipped photos/empty: empty directory
+//   interrupted big.iso  1.2/4.0 GiB: will resume from 1.2 GiB when run again
+//   not started small.iso: will be sent when run again
 //
 // A path is shown relative to the current directory when it is under it, else as given; the stored name only when it
 // is not that same text; the digest by its first 12 hex digits (the whole one is in --json). On a terminal, when a
@@ -38,7 +39,8 @@ enum SummaryLines {
     }
 
     private static func storedParts(_ result: FileResult, path: String) -> [LinePart] {
-        var parts: [LinePart] = [.fixed(result.status == .alreadyStored ? "already stored" : "stored", 0), .path(path)]
+        let status = result.status == .alreadyStored ? "already stored" : "stored"
+        var parts: [LinePart] = [.path(path, lead: status + " ")]
         if let stored = result.stored.map(TerminalText.printable), stored != path {
             parts.append(.path(stored, 2, lead: "-> "))
         }
@@ -53,15 +55,15 @@ enum SummaryLines {
         return parts
     }
 
-    /// "STATUS path[  detail]: reason" when it fits; else "STATUS path[  detail]" fitted, and the reason wrapped
+    /// "STATUS path[  detail]: reason" when it fits (the status and the path as they always were, for grep); else
+    /// "STATUS path[  detail]" fitted, and the reason wrapped
     /// below it, indented.
     private static func withReason(_ status: String, _ path: String, _ detail: String = "", reason: String,
                                    width: Int?) -> [String] {
         let reason = TerminalText.printable(reason)
-        let head = [status, path, detail].filter { !$0.isEmpty }.joined(separator: "  ")
-        let whole = head + (reason.isEmpty ? "" : ": " + reason)
+        let whole = status + " " + path + (detail.isEmpty ? "" : "  " + detail) + (reason.isEmpty ? "" : ": " + reason)
         guard let width, TerminalText.columns(whole) > width else { return [whole] }
-        let fitted = FittedLine.fit([.fixed(status, 0), .path(path), .fixed(detail, 1)], width: width)
+        let fitted = FittedLine.fit([.path(path, lead: status + " "), .fixed(detail, 1)], width: width)
         return [fitted] + TerminalText.wrapped(reason, to: width - 2).map { "  " + $0 }
     }
 
