@@ -33,6 +33,24 @@ package struct UploadCommand: ParsableCommand {
             broken symbolic link, a FIFO or socket), fails with its reason and the rest is sent. An empty directory is \
             reported as skipped.
 
+            Output: on a terminal (stderr), a bar per file in flight and a \
+            total, fitted to its width; a file shows "committing" until the \
+            server has it durable. At the end the bars are erased and the report \
+            goes to stdout: one line per entry (path, stored name when it \
+            differs, size, time, rate, first 12 hex digits of the SHA-256: all \
+            64 are in --json), then the totals. When stderr is no terminal, each \
+            entry's line goes to stdout as it ends ("[3/10] stored ..."), and \
+            the totals at the end: per-file lines are on stdout only, so 2>&1 \
+            shows each file once. Notes (retries, resumes) and errors go to \
+            stderr, which does not repeat what stdout says when both are one \
+            file, pipe or terminal.
+
+            Ctrl-C (SIGINT) or SIGTERM stops the run: no more files start, files \
+            being committed finish, the others are cut without being abandoned \
+            (the server keeps what it received, and the next run resumes \
+            there), and the report says what was stored and what was \
+            interrupted. A second Ctrl-C quits at once.
+
             Exit status:
               0   every file stored or already stored (skipped empty directories do not count)
               1   some files failed, each with its reason
@@ -45,6 +63,9 @@ package struct UploadCommand: ParsableCommand {
                   wrong name, expired), or ours refused by the server
               78  the configuration file, CA, certificate or key cannot be read or
                   used; nothing sent
+              130 interrupted by Ctrl-C (SIGINT) before every file was done; run
+                  the same command again to complete the set
+              143 the same for SIGTERM
             69, 75 and 77 when every file failed for that one reason; files that
             failed for different reasons, or beside files stored, give 1.
             """)
@@ -111,7 +132,7 @@ package struct UploadCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Say more: -v the address connected to, the negotiated suite, group and signatures, rotations and each file's timing; -vv also every session's steps.")
     var verbose: Int
 
-    @Flag(inversion: .prefixedNo, help: "Show progress bars (default: when standard error is a terminal).")
+    @Flag(inversion: .prefixedNo, help: "Bars while files are sent, when standard error is a terminal (the default); --no-progress: a line per finished file instead.")
     var progress: Bool?
 
     @OptionGroup(title: "Selection and pace")
@@ -185,8 +206,12 @@ package struct UploadCommand: ParsableCommand {
         configuration.rotation = RotationPolicy(afterBytes: rotateBytes, afterSeconds: settings.rotateAfterSeconds)
 
         let files = plan.files
-        reportPlanned(plan)
-        guard !files.isEmpty else { return try finish(plan.results(sent: []), seconds: 0) }
+        let streams = OutputStreams.current()
+        let display = ProgressDisplay(mode: ProgressDisplay.mode(quiet: quiet, json: json, streams: streams, progress: progress),
+                                      notes: !quiet, streams: streams, fileCount: files.count,
+                                      currentDirectory: FileManager.default.currentDirectoryPath)
+        display.planned(plan.unsent)
+        guard !files.isEmpty else { return try finish(plan.results(sent: []), seconds: 0, display: display) }
 
         let loop = try EventLoop()
         // The host as typed (a name or a literal): the engine resolves it, and the certificate is checked against it.
@@ -200,10 +225,11 @@ package struct UploadCommand: ParsableCommand {
             BandwidthLimit(bytesPerSecond: $0, minimumTake: Limits.maxDataChunk, now: EventLoop.hrtimeNanoseconds)
         }
         engine.verbosity = quiet ? 0 : verbose
-        let display = ProgressDisplay(mode: ProgressDisplay.defaultMode(quiet: quiet || json, json: json, progress: progress),
-                                      notes: !quiet, engine: engine)
+        display.snapshot = { [unowned engine] in engine.snapshot() }
         engine.onNote = { display.note($0) }
+        let signals = UploadSignals(loop: loop, engine: engine, display: display)
         let ticker = LoopTimer(loop: loop)
+        ticker.keepsLoopAlive = false  // the sessions keep the loop running, the bars follow them
         var remaining = files.count
         engine.onFileDone = { result in
             display.fileDone(result)
@@ -212,10 +238,11 @@ package struct UploadCommand: ParsableCommand {
         }
         ticker.start(afterMilliseconds: 200, repeatMilliseconds: 200) { display.redraw() }
         engine.run(parallel: parallel)
+        signals.close()
         _ = loop.close()
 
         let seconds = Double(EventLoop.hrtimeNanoseconds - engine.startedAt) / 1e9
-        try finish(plan.results(sent: engine.results), seconds: seconds)
+        try finish(plan.results(sent: engine.results), seconds: seconds, display: display)
     }
 
 }

@@ -26,11 +26,12 @@ final class CertificateMessagesTests: XCTestCase {
         let env = try TestEnvironment(self)
         let daemon = try Daemon.start(environment: env, workers: 1)
         let run = try upload(env, daemon, ["--server-name", "files.example.net"], paths: [try source(env)])
-        XCTAssertEqual(run.status, 77, run.stderr)
-        XCTAssertTrue(run.stderr.contains("is valid for DNS:localhost, IP:127.0.0.1, not for \"files.example.net\""), run.stderr)
-        XCTAssertTrue(run.stderr.contains("pass --server-name with one of them"), run.stderr)
-        XCTAssertTrue(run.stderr.contains("`ferry ca issue --server --san DNS:files.example.net`"), run.stderr)
-        XCTAssertFalse(run.stderr.contains("nameMismatch"), "OpenSSL's vocabulary is not the message: \(run.stderr)")
+        let output = run.stdout + run.stderr  // the report line goes to stdout without a terminal
+        XCTAssertEqual(run.status, 77, output)
+        XCTAssertTrue(output.contains("is valid for DNS:localhost, IP:127.0.0.1, not for \"files.example.net\""), output)
+        XCTAssertTrue(output.contains("pass --server-name with one of them"), output)
+        XCTAssertTrue(output.contains("`ferry ca issue --server --san DNS:files.example.net`"), output)
+        XCTAssertFalse(output.contains("nameMismatch"), "OpenSSL's vocabulary is not the message: \(output)")
     }
 
     func testAnUnknownCANamesTheIssuerAndTheCAFile() throws {
@@ -40,10 +41,10 @@ final class CertificateMessagesTests: XCTestCase {
         try env.ferryCA(["init", "--dir", other, "--name", "Other CA"])
         let otherCA = other + "/ca.crt"
         let run = try upload(env, daemon, [], ca: otherCA, paths: [try source(env)])
-        XCTAssertEqual(run.status, 77, run.stderr)
-        XCTAssertTrue(run.stderr.contains("is not from a CA in \(otherCA) (--ca)"), run.stderr)
-        XCTAssertTrue(run.stderr.contains("issued by CN=Ferry CA, which is not a trusted CA (trusted: CN=Other CA)"),
-                      run.stderr)
+        let output = run.stdout + run.stderr
+        XCTAssertEqual(run.status, 77, output)
+        XCTAssertTrue(output.contains("is not from a CA in \(otherCA) (--ca)"), output)
+        XCTAssertTrue(output.contains("issued by CN=Ferry CA, which is not a trusted CA (trusted: CN=Other CA)"), output)
     }
 
     /// A server whose chain lacks its intermediate (accepted by ferryd because server_ca pins the intermediate): the
@@ -61,9 +62,10 @@ final class CertificateMessagesTests: XCTestCase {
         let daemon = try Daemon.start(environment: env, workers: 1,
                                       settings: ["identity": ["server_ca = \"\(intermediate.certificate.path)\""]])
         let run = try upload(env, daemon, [], paths: [try source(env)])
-        XCTAssertEqual(run.status, 77, run.stderr)
-        XCTAssertTrue(run.stderr.contains("is issued by CN=Ferry Test Intermediate, which is not a trusted CA"), run.stderr)
-        XCTAssertTrue(run.stderr.contains("a missing intermediate"), run.stderr)
+        let output = run.stdout + run.stderr
+        XCTAssertEqual(run.status, 77, output)
+        XCTAssertTrue(output.contains("is issued by CN=Ferry Test Intermediate, which is not a trusted CA"), output)
+        XCTAssertTrue(output.contains("a missing intermediate"), output)
     }
 
     func testMistakesWithKeyFilesAreNamed() throws {

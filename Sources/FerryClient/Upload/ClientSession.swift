@@ -11,6 +11,10 @@
 // A session that ends early (the connection lost, a timeout, the server busy) tells the engine why (SessionFailure)
 // and hands back the file it was sending; the engine decides whether to retry it (RetryPolicy). A failure that is the
 // file's alone (the server refusing it, the source changing) fails that file and the session goes on.
+//
+// Interrupted (`interrupt`, the user's Ctrl-C through UploadEngine.stop), a session lets a file whose Close is sent
+// be committed, and cuts any other: no Abort — the server drops the partial of an aborted upload (PROTOCOL.md §8.3,
+// §8.6) — but Goodbye after the Data sealed so far, so the server keeps everything it received for the next run.
 import EventLoop
 import Platform
 import Foundation
@@ -33,6 +37,8 @@ final class ClientSession: TCPConnectionDelegate {
     private var current: FileInFlight?
     /// We said Goodbye (or gave the connection up): its end is no failure.
     private var closing = false
+    /// `interrupt` cut the file in flight: Goodbye follows its Data, and the connection closes once both are written.
+    private var cutting = false
     private var established = false
     private let rotationTimer: LoopTimer
     /// Wakes sealing up again after --bwlimit held it back.
@@ -77,6 +83,7 @@ final class ClientSession: TCPConnectionDelegate {
             attemptTimedOut = true
             attempt?.close()
         case .end(let message):
+            tcp?.close()  // a Goodbye stuck behind writes that no longer move is not waited for either
             end(SessionFailure(.timedOut, message))
         }
     }
@@ -266,7 +273,7 @@ final class ClientSession: TCPConnectionDelegate {
     /// and sends Close. Sealing stops while the socket's queue is above the high-water mark or the protocol holds Data
     /// back (`canSendData` is false for at most one round trip while a rotation completes).
     private func pump() {
-        guard let current, current.stage == .sending, current.fd != nil, tcp != nil else { return }
+        guard let current, current.stage == .sending, current.fd != nil, tcp != nil, !closing else { return }
         sealReady(current)
         guard connection != nil else { return }
         guard current.sent == current.file.size else {
@@ -341,9 +348,7 @@ final class ClientSession: TCPConnectionDelegate {
         connection.drainOutput { tcp.write($0) }
         self.connection = connection
         if let throttled { resumeAfterBandwidth(throttled) }
-        guard sealedNow > 0 else { return }
         current.sent += UInt64(sealedNow)
-        engine.progress(current.index, bytes: current.sent)
     }
 
     /// --bwlimit held back a record of `bytes`: sealing goes on when the bucket has them (one timer per session).
@@ -439,9 +444,10 @@ final class ClientSession: TCPConnectionDelegate {
         if let current {
             self.current = nil
             current.close(loop: engine.loop)
+            // Cut by `interrupt` and closed without an error: the Data and the Goodbye were all written.
             interrupted = UploadEngine.Interrupted(
                 index: current.index, result: result(current, stored: nil, digest: nil, error: nil),
-                sent: current.sentThisAttempt)
+                sent: current.sentThisAttempt, flushed: cutting && failure == nil)
         }
         rotationTimer.close()
         bandwidthTimer.close()
@@ -451,17 +457,35 @@ final class ClientSession: TCPConnectionDelegate {
             closing = true
             tcp.close()
         }
-        let failure = failure ?? interrupted.map { _ in
-            SessionFailure(.connectionLost, "the connection closed during the upload")
+        let failure = failure ?? interrupted.flatMap { _ in
+            cutting ? nil : SessionFailure(.connectionLost, "the connection closed during the upload")
         }
         engine.sessionEnded(self, failure: failure, interrupted: interrupted)
     }
     private var endedReported = false
-}
 
-/// The clock readings the protocol wants (it reads no clock itself), from Platform's one clock.
-enum Clock {
-    static func now() -> Now {
-        Now(monotonicNanoseconds: SystemClock.monotonicNanoseconds(), unixSeconds: SystemClock.unixSeconds())
+    // MARK: Interruption and the progress display
+
+    /// The run is stopping (UploadEngine.stop). A file whose Close is sent is left to be committed: Committed is
+    /// moments away and the server completes a running commit whether we wait or not, so waiting is what makes the
+    /// report true (`startNextFile` then finds nothing more and says Goodbye). Any other file is cut: the Data
+    /// sealed so far goes out, then Goodbye, and the connection closes once they are written — the server keeps
+    /// the partial. A session still connecting or in its handshake just ends.
+    func interrupt() {
+        guard !endedReported, !closing else { return }
+        guard established else {
+            attempt?.close()
+            return end(nil)
+        }
+        if let current, current.stage == .closed { return }
+        cutting = current != nil
+        sayGoodbye()
+    }
+
+    /// The file this session holds and what the display says of it; nil between files.
+    var fileState: (index: Int, state: FileState)? {
+        guard let current else { return nil }
+        return (current.index, FileState(stage: current.stage, sealed: current.sent, accepted: current.acceptedOffset,
+                                         unwritten: UInt64(tcp?.pendingWriteBytes ?? 0), cut: cutting))
     }
 }

@@ -11,6 +11,10 @@
 // Files not started wait in the queue meanwhile. A file is thus in exactly one place — queued, in one session, or
 // finished — and never sent twice at once nor lost. Once no slot is running or waiting, what is still queued fails
 // with the last reason.
+//
+// Stopping (`stop`, on SIGINT or SIGTERM): no file is started any more and no slot tries again; each session is
+// interrupted (ClientSession.interrupt: a file being committed finishes, the others are cut so that the server keeps
+// their partials), and every file not done ends as interrupted — with where the next run resumes it, when known.
 import EventLoop
 import Platform
 import Foundation
@@ -37,15 +41,16 @@ final class UploadEngine {
     private var requeued: [Int] = []
     private(set) var results: [FileResult]
     private var ledgers: [FileLedger]
-    /// Bytes sent so far for files in progress (index → bytes), for the progress display.
-    private(set) var inProgress: [Int: UInt64] = [:]
     private var slots: [Slot] = []
     private var budgets: [RetryBudget] = []
     private var lastFailure: SessionFailure?
+    /// The signal that stopped the run (`stop`); nil while it runs.
+    private(set) var stoppedBy: Int32?
+    /// The wait before the server's name is asked again, if one is armed.
+    private var resolveTimer: LoopTimer?
     let startedAt = EventLoop.hrtimeNanoseconds
     /// File blocks (two per file in flight), reused from one file to the next.
     let blocks = IOBufferPool(bufferCapacity: ClientSession.readSize, maximumKept: 128, maximumCapacity: ClientSession.readSize)
-    var onProgress: (() -> Void)?
     var onFileDone: ((FileResult) -> Void)?
     /// A line for the user: a retry and its wait, a file resumed (ProgressDisplay.note).
     var onNote: ((String) -> Void)?
@@ -87,6 +92,14 @@ final class UploadEngine {
 
     var files: [PlannedFile] { results.map(\.file) }
 
+    /// The files the sessions hold and what each is doing, in file order (the progress display's rows).
+    var inFlight: [(index: Int, state: FileState)] {
+        slots.compactMap { slot -> (index: Int, state: FileState)? in
+            guard case .running(let session) = slot else { return nil }
+            return session.fileState
+        }.sorted { $0.index < $1.index }
+    }
+
     /// The server's addresses, in the order to try them (AddressResolver: IPv6 first where the system prefers it).
     private(set) var addresses: [ResolvedAddress] = []
 
@@ -103,6 +116,7 @@ final class UploadEngine {
     /// A resolver that did not answer is asked again after the backoff; a name that does not resolve is final.
     private func resolve(budget: RetryBudget, sessions: Int) {
         AddressResolver.resolve(loop: loop, host: target.host, port: target.port) { [self] result in
+            guard stoppedBy == nil else { return }  // stop() settled every file already
             switch result {
             case .success(let resolved):
                 addresses = resolved
@@ -117,8 +131,10 @@ final class UploadEngine {
                 }
                 announceRetry(number: number, delay: delay, failure)
                 let timer = LoopTimer(loop: loop)
+                resolveTimer = timer
                 timer.start(afterMilliseconds: Self.milliseconds(delay)) { [self] in
                     timer.close()
+                    resolveTimer = nil
                     resolve(budget: budget, sessions: sessions)
                 }
             }
@@ -163,7 +179,10 @@ final class UploadEngine {
     /// Milliseconds until `bytes` may be sealed under --bwlimit.
     func bandwidthDelay(_ bytes: Int) -> UInt64 { bandwidth?.delay(until: bytes) ?? 0 }
 
-    func nextFile() -> Int? { requeued.isEmpty ? queue.popFirst() : requeued.removeFirst() }
+    /// The next file to send; nil once the queue is empty or the run is stopping.
+    func nextFile() -> Int? { stoppedBy == nil ? takeQueued() : nil }
+
+    private func takeQueued() -> Int? { requeued.isEmpty ? queue.popFirst() : requeued.removeFirst() }
 
     private var hasQueuedFiles: Bool { !requeued.isEmpty || !queue.isEmpty }
 
@@ -171,7 +190,6 @@ final class UploadEngine {
     func opening(_ index: Int) {
         ledgers[index].attempts += 1
         if ledgers[index].firstStarted == nil { ledgers[index].firstStarted = EventLoop.hrtimeNanoseconds }
-        progress(index, bytes: 0)
     }
 
     /// The server took the file at `offset`. An offset beyond any before means it kept what an earlier attempt sent:
@@ -182,7 +200,7 @@ final class UploadEngine {
             ledgers[index].furthestOffset = offset
             budgets[slot].progressed()
         }
-        if offset > 0 { onNote?("\(files[index].localPath): resumed at \(ProgressDisplay.bytes(offset))") }
+        if offset > 0 { onNote?("\(files[index].localPath): resumed at \(Figures.bytes(offset))") }
     }
 
     /// The fingerprint of the file from its first open (nil before): every later attempt must find the same.
@@ -190,11 +208,6 @@ final class UploadEngine {
 
     func opened(_ index: Int, fingerprint: SourceFingerprint) {
         if ledgers[index].fingerprint == nil { ledgers[index].fingerprint = fingerprint }
-    }
-
-    func progress(_ index: Int, bytes: UInt64) {
-        inProgress[index] = bytes
-        onProgress?()
     }
 
     /// The file's outcome (committed, or failed for good); `sent` the Data bytes of this attempt.
@@ -206,7 +219,7 @@ final class UploadEngine {
             let final = results[index]
             let rate = final.seconds > 0 ? Double(final.bytes) / final.seconds : 0
             detail(1, "\(final.file.localPath): stored as \(final.stored ?? final.file.remotePath) in "
-                + String(format: "%.2f s (%@/s)", final.seconds, ProgressDisplay.bytes(UInt64(rate)))
+                + String(format: "%.2f s (%@/s)", final.seconds, Figures.bytes(UInt64(rate)))
                 + ", \(final.rotations) key rotations, attempt \(final.attempts)")
         }
     }
@@ -219,7 +232,6 @@ final class UploadEngine {
     func restartAfterMismatch(_ index: Int, sent: UInt64) {
         ledgers[index].sentBytes += sent
         ledgers[index].restartedAfterMismatch = true
-        inProgress[index] = nil
         requeued.insert(index, at: 0)
     }
 
@@ -229,6 +241,8 @@ final class UploadEngine {
         let result: FileResult
         /// Data bytes sent in this attempt.
         let sent: UInt64
+        /// The session was cut by `stop` and every byte it had sealed went out before its Goodbye.
+        var flushed = false
     }
 
     /// A session ended: with no failure once it had nothing left to send, else why. RetryPolicy decides whether its
@@ -237,6 +251,10 @@ final class UploadEngine {
         let slot = session.slot
         slots[slot] = .done
         if let interrupted { ledgers[interrupted.index].sentBytes += interrupted.sent }
+        if let stoppedBy {
+            if let interrupted { finish(interrupted.index, Self.stopped(interrupted, by: stoppedBy)) }
+            return settle()
+        }
         guard let failure else { return settle() }
         lastFailure = failure
         let decision = interrupted != nil || hasQueuedFiles ? budgets[slot].failed(failure, unitRandom: unitRandom) : .giveUp
@@ -251,12 +269,7 @@ final class UploadEngine {
             }
             return settle()
         }
-        if let interrupted {
-            let index = interrupted.index
-            inProgress[index] = nil
-            requeued.append(index)
-            onProgress?()
-        }
+        if let interrupted { requeued.append(interrupted.index) }
         announceRetry(number: number, delay: delay, failure)
         let timer = LoopTimer(loop: loop)
         slots[slot] = .waiting(timer)
@@ -275,10 +288,40 @@ final class UploadEngine {
             + failure.message)
     }
 
+    // MARK: Stopping
+
+    /// The user interrupted the run (`signal`: SIGINT or SIGTERM): start nothing more, retry nothing, interrupt every
+    /// session; each file not done ends as interrupted. Idempotent.
+    func stop(signal: Int32) {
+        guard stoppedBy == nil else { return }
+        stoppedBy = signal
+        resolveTimer?.close()
+        resolveTimer = nil
+        for (slot, state) in slots.enumerated() {
+            switch state {
+            case .running(let session): session.interrupt()
+            case .waiting(let timer):
+                timer.close()
+                slots[slot] = .done
+            case .done: break
+            }
+        }
+        settle()
+    }
+
+    /// The result of a file a stopped session hands back: how far it got, and where the next run takes it up.
+    private static func stopped(_ interrupted: Interrupted, by signal: Int32) -> FileResult {
+        var result = interrupted.result
+        let resume = interrupted.flushed ? Interruption.resumePoint(sent: result.bytes) : nil
+        let interruption = Interruption(signal: signal, started: true, resumeFrom: resume)
+        result.interruption = interruption
+        result.error = interruption.message
+        return result
+    }
+
     private static func milliseconds(_ seconds: Double) -> UInt64 { UInt64((seconds * 1000).rounded()) }
 
     private func finish(_ index: Int, _ result: FileResult) {
-        inProgress[index] = nil
         var result = result
         let ledger = ledgers[index]
         result.attempts = ledger.attempts
@@ -289,7 +332,8 @@ final class UploadEngine {
         onFileDone?(result)
     }
 
-    /// Once no slot is running or waiting, the files still queued fail with the last reason.
+    /// Once no slot is running or waiting, the files still queued fail with the last reason (or, when the run was
+    /// stopped, end as interrupted).
     private func settle() {
         let active = slots.contains {
             switch $0 {
@@ -301,8 +345,16 @@ final class UploadEngine {
     }
 
     private func failQueued() {
-        while let index = nextFile() {
+        while let index = takeQueued() {
             var result = results[index]
+            if let stoppedBy {
+                // A file handed back by an earlier attempt was started: the server may hold part of it.
+                let interruption = Interruption(signal: stoppedBy, started: ledgers[index].attempts > 0, resumeFrom: nil)
+                result.interruption = interruption
+                result.error = interruption.message
+                finish(index, result)
+                continue
+            }
             result.error = lastFailure?.message ?? "no session could be established"
             result.failure = lastFailure.map(FailureKind.init) ?? .other
             finish(index, result)

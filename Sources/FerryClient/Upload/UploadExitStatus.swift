@@ -50,10 +50,16 @@ enum UploadExitStatus {
     /// be read or used. Nothing was tried.
     static let configuration: Int32 = 78
 
-    /// 0 when nothing failed (skipped entries do not count); when every file failed and all for one kind of reason,
-    /// that reason's status; otherwise 1. Some files stored beside a timeout is "some files failed": the status of
-    /// a connection-wide reason is kept for when nothing got through.
+    /// The run was interrupted by SIGINT (Ctrl-C) or SIGTERM and some files are not done: 128 + the signal, what a
+    /// shell reports for a command the signal ended (130, 143), so a script tells "stopped" from "failed".
+    static func interrupted(by signal: Int32) -> Int32 { 128 + signal }
+
+    /// Interrupted (a file not done because the run was stopped): 128 + the signal. Else 0 when nothing failed
+    /// (skipped entries do not count); when every file failed and all for one kind of reason, that reason's status;
+    /// otherwise 1. Some files stored beside a timeout is "some files failed": the status of a connection-wide
+    /// reason is kept for when nothing got through.
     static func of(_ results: [FileResult]) -> Int32 {
+        if let interruption = results.lazy.compactMap(\.interruption).first { return interrupted(by: interruption.signal) }
         let failed = results.filter { $0.error != nil }
         guard !failed.isEmpty else { return 0 }
         guard failed.count == results.filter({ $0.skipped == nil }).count else { return filesFailed }

@@ -45,13 +45,26 @@ enum UploadPlan {
                 case .file(let file):
                     // Never short (the engine has one result per file), but a missing one is reported, not trapped on.
                     return next.next() ?? Self.result(file.localPath, error: "internal error: the file has no outcome")
-                case .failed(let path, let reason):
-                    return Self.result(path, error: reason)
-                case .skipped(let path, let reason):
-                    var result = Self.result(path, error: nil)
-                    result.skipped = reason
-                    return result
+                case .failed, .skipped:
+                    return Self.unsent(entry) ?? Self.result("", error: "internal error: the entry has no outcome")
                 }
+            }
+        }
+
+        /// The results of the entries failed or skipped here (nothing of them is sent), in order: what is said of
+        /// them before sending.
+        var unsent: [FileResult] { entries.compactMap(Self.unsent) }
+
+        private static func unsent(_ entry: Entry) -> FileResult? {
+            switch entry {
+            case .file:
+                return nil
+            case .failed(let path, let reason):
+                return result(path, error: reason)
+            case .skipped(let path, let reason):
+                var result = result(path, error: nil)
+                result.skipped = reason
+                return result
             }
         }
 

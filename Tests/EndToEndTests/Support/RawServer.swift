@@ -25,6 +25,8 @@ final class RawServer: @unchecked Sendable {  // `observed` is shared with the t
         case failAfter(UInt64, UploadErrorCode)
         /// Accepted, every byte taken, then UploadError instead of Committed.
         case failAtClose(UploadErrorCode)
+        /// Accepted, every byte taken, and Close never answered: a commit that takes its time.
+        case holdAtClose
         /// Accepted and committed (if the digest matches).
         case commit
     }
@@ -103,6 +105,9 @@ final class RawServer: @unchecked Sendable {  // `observed` is shared with the t
 
     private func record(_ change: (inout Observed) -> Void) { lock.withLock { change(&observed) } }
 
+    /// What the server saw so far, while the client still runs.
+    var seen: Observed { lock.withLock { observed } }
+
     // MARK: The thread
 
     private func serve(_ configuration: ServerConfiguration, prefix: [UInt8], receipt: [UInt8]?, busyConnections: Int,
@@ -161,6 +166,8 @@ final class RawServer: @unchecked Sendable {  // `observed` is shared with the t
             case .uploadFinished(let claimed):
                 if case .failAtClose(let code) = step {
                     connection.fail(UploadFailure(code, "scripted failure at Close"), now: now)
+                } else if case .holdAtClose = step {
+                    record { $0.closeDigest = claimed }
                 } else if let request, digest.snapshot() == claimed {
                     connection.commit(UploadReceipt(storedName: request.path, size: request.size, digest: claimed), now: now)
                 } else {

@@ -66,7 +66,7 @@ struct TerminalSession {
     }
 
     /// `text` in single quotes for sh, with each single quote inside written as '\''.
-    private static func shellQuoted(_ text: String) -> String {
+    static func shellQuoted(_ text: String) -> String {
         "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }
