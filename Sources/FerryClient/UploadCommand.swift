@@ -123,6 +123,10 @@ package struct UploadCommand: ParsableCommand {
     @Flag(help: "Leave files the server already holds under the same name with other content, and go on (reported as skipped; rsync's name).")
     var ignoreExisting = false
 
+    @Flag(name: [.customShort("t"), .customLong("times")], inversion: .prefixedNo,
+          help: "Keep each file's modification time (and its execute bit) on the server: the default, as rclone and scp -p do; --no-times stores the upload's time.")
+    var times = true
+
     @Flag(help: "Print one JSON object on stdout instead of the human summary.")
     var json = false
 
@@ -219,7 +223,8 @@ package struct UploadCommand: ParsableCommand {
                                        serverName: serverName ?? environment.serverName ?? settings.serverName ?? host)
         let engine = UploadEngine(loop: loop, target: UploadTarget(host: host, port: port, configuration: configuration,
                                                                      overwrite: overwrite, ignoreExisting: ignoreExisting,
-                                                                     timeouts: timeouts, retry: retry, advice: advice),
+                                                                     keepTimes: times, timeouts: timeouts, retry: retry,
+                                                                     advice: advice),
                                   files: files)
         engine.bandwidth = bandwidth.map {
             BandwidthLimit(bytesPerSecond: $0, minimumTake: Limits.maxDataChunk, now: EventLoop.hrtimeNanoseconds)

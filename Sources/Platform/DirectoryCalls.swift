@@ -45,6 +45,19 @@ public enum DirectoryCalls {
         _ = try retrying("faccessat") { faccessat(directory, ".", W_OK | X_OK, AT_EACCESS) }
     }
 
+    /// Sets the open file's modification time (futimens); its access time is left as it is.
+    public static func setModificationTime(_ descriptor: Int32, seconds: Int64, nanoseconds: Int) throws(SystemError) {
+        // UTIME_OMIT, ((1l << 30) - 2l) in <bits/stat.h> (Linux's value): a macro Swift does not import.
+        let omit = (1 << 30) - 2
+        var times = [timespec(tv_sec: 0, tv_nsec: omit), timespec(tv_sec: Int(seconds), tv_nsec: nanoseconds)]
+        _ = try retrying("futimens") { futimens(descriptor, &times) }
+    }
+
+    /// Sets the open file's permission bits (fchmod).
+    public static func setMode(_ descriptor: Int32, _ mode: UInt32) throws(SystemError) {
+        _ = try retrying("fchmod") { fchmod(descriptor, mode_t(mode)) }
+    }
+
     public static func makeDirectory(_ name: String, in directory: Int32, mode: UInt32 = 0o750) throws(SystemError) {
         _ = try retrying("mkdirat") { mkdirat(directory, name, mode_t(mode)) }
     }

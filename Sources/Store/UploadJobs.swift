@@ -109,7 +109,7 @@ enum UploadJobs {
             let create = offset > 0 ? 0 : O_CREAT | O_EXCL
             let flags = O_WRONLY | O_NOFOLLOW | create | (direct ? BlockingFileIO.directIOFlag : 0)
             do {
-                let fd = try DirectoryCalls.openFile(name, in: store.staging, flags: flags, mode: 0o640)
+                let fd = try DirectoryCalls.openFile(name, in: store.staging, flags: flags, mode: fileMode)
                 let prepared = PreparedUpload(directory: directory, partName: name, part: fd, offset: offset)
                 // A fresh upload's record is made now, at offset 0 (not resumable until a resume point moves it): its
                 // updates then overwrite it in place, so keeping the partial needs no space when the disk is full.
@@ -220,14 +220,39 @@ enum UploadJobs {
     }
 
     /// The atomic step: the final name appears, complete and (when durable) on stable storage, or not at all.
-    static func commit(_ context: Context, _ prepared: PreparedUpload, digest: [UInt8]) -> Result<Void, StoreFailure> {
-        if let part = prepared.part { StoredDigest.record(digest, on: part) }  // before the name appears (§8.7)
-        let result = publish(context, prepared)
+    /// The mode of a stored file, and of one whose source was executable (FileTimes.executable).
+    static let fileMode: UInt32 = 0o640
+    static let executableFileMode: UInt32 = 0o750
+
+    static func commit(_ context: Context, _ prepared: PreparedUpload, digest: [UInt8],
+                       times: FileTimes? = nil) -> Result<Void, StoreFailure> {
+        // The times first: the digest's record names the mtime it was made at (StoredDigest), and both before the
+        // name appears (§8.7, §8.9).
+        var result = applyTimes(times, context, prepared)
+        if !result.isFailure {
+            if let part = prepared.part { StoredDigest.record(digest, on: part) }
+            result = publish(context, prepared)
+        }
         if case .failure = result { prepared.closePart() }
         PartialJobs.remove(prepared.partName, in: context.store.staging)  // linked: only its record is left
         prepared.directory.release(claims: context.store.claims, committed: !result.isFailure)
         context.store.partials.release(prepared.partName, kept: nil, now: SystemClock.unixSeconds())
         return result
+    }
+
+    /// The source's modification time and executable bit, set on the part file before its fsync, so that they are as
+    /// durable as its bytes, and before its name appears, so that nobody sees it with the upload's own time.
+    private static func applyTimes(_ times: FileTimes?, _ context: Context, _ prepared: PreparedUpload) -> Result<Void, StoreFailure> {
+        guard let times, let part = prepared.part else { return .success(()) }
+        do {
+            try DirectoryCalls.setModificationTime(part, seconds: times.modificationSeconds,
+                                                   nanoseconds: Int(times.modificationNanoseconds))
+            if times.executable { try DirectoryCalls.setMode(part, executableFileMode) }
+        } catch {
+            return .failure(.system(error, while: "setting the modification time of '\(context.path.relativePath)'",
+                                    at: stagingPath(context)))
+        }
+        return .success(())
     }
 
     private static func publish(_ context: Context, _ prepared: PreparedUpload) -> Result<Void, StoreFailure> {

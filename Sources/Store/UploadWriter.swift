@@ -137,6 +137,8 @@ public final class UploadWriter {
     /// writer's life: kept after abandon() so a write still in flight is reported when it completes.
     public var onBacklogChange: ((Int) -> Void)?
     private var reportedBacklog = 0
+    /// What Close said of the source's times (set by `finish`), applied at commit.
+    private var fileTimes: FileTimes?
 
     /// Starts preparing at once; `.ready` or `.failed` follows (never before this returns).
     public init(store: Store, path: StoredPath, size: UInt64, expectedDigest: [UInt8]? = nil, settings: Settings,
@@ -202,9 +204,11 @@ public final class UploadWriter {
         appendWritten(chunk.count)
     }
 
-    /// Every byte arrived: commit once the batches are written, if the file's SHA-256 is `clientDigest`.
-    public func finish(clientDigest: [UInt8]) {
+    /// Every byte arrived: commit once the batches are written, if the file's SHA-256 is `clientDigest`; with the
+    /// file's modification time and executable bit when the client sent them (PROTOCOL.md §8.9).
+    public func finish(clientDigest: [UInt8], times: FileTimes? = nil) {
         guard case .receiving(let open) = state else { return }
+        fileTimes = times
         state = .flushing(open, clientDigest: clientDigest)
         pump(open)
     }
@@ -344,6 +348,7 @@ public final class UploadWriter {
         state = .committing
         reportBacklog()
         let context = self.context, prepared = open.prepared, size = received, name = path.relativePath
+        let times = fileTimes
         let mismatch = computed == clientDigest ? nil : StoreFailure(UploadFailure(
             .digestMismatch, "SHA-256 mismatch for '\(name)': the server computed \(hex(computed))"))
         executor.run({ () -> Result<Void, StoreFailure> in
@@ -351,7 +356,7 @@ public final class UploadWriter {
                 UploadJobs.discard(context, prepared)
                 return .failure(mismatch)
             }
-            return UploadJobs.commit(context, prepared, digest: computed)
+            return UploadJobs.commit(context, prepared, digest: computed, times: times)
         }, then: { [self] result in
             state = .ended
             switch result {

@@ -131,8 +131,8 @@ final class ServerSession {
         case .uploadDataWritten(let length):
             shared?.bytesReceived.add(UInt64(length), ordering: .relaxed)
             return apply(upload.received(length), now: now)
-        case .uploadFinished(let digest):
-            return apply(upload.finished(digest: digest), now: now)
+        case .uploadFinished(let digest, let times):
+            return apply(upload.finished(digest: digest, times: times), now: now)
         case .uploadAborted(let failure):
             return apply(upload.aborted(failure), now: now)
         case .rotated(let rotation):

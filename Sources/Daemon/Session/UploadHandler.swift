@@ -126,8 +126,8 @@ struct UploadHandler {
     }
 
     /// Close: the writer commits once its batches are written, if the digest matches.
-    mutating func finished(digest: [UInt8]) -> [Action] {
-        writer?.finish(clientDigest: digest)
+    mutating func finished(digest: [UInt8], times: FileTimes? = nil) -> [Action] {
+        writer?.finish(clientDigest: digest, times: times)
         return []
     }
 

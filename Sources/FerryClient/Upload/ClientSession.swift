@@ -296,7 +296,7 @@ final class ClientSession: TCPConnectionDelegate {
         self.connection = nil
         let digest = current.digest.snapshot()
         current.sentDigest = digest
-        connection.finishUpload(digest: digest, now: Clock.now())
+        connection.finishUpload(digest: digest, times: engine.target.keepTimes ? current.opened?.times : nil, now: Clock.now())
         self.connection = connection
         current.close(loop: engine.loop)
         flush()

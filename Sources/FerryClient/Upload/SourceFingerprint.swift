@@ -9,6 +9,7 @@
 // The times are compared whole (seconds and nanoseconds). On a file system with coarse timestamps a write within the
 // same tick could go unseen; the size still catches appends and truncations. That is the limit tar and rsync share.
 import Platform
+import Protocol
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -26,6 +27,8 @@ struct SourceFingerprint: Equatable, Sendable {
     var size: UInt64
     var changed: Time
     var modified: Time
+    /// Any of the execute bits (st_mode & 0o111): carried to the server with the modification time (FileTimes).
+    var executable = false
 
     /// fstat(2) of `fd`. Blocking (a network file system may take a while): call it on the thread pool.
     static func of(fd: Int32) -> Result<SourceFingerprint, SystemError> {
@@ -36,7 +39,16 @@ struct SourceFingerprint: Equatable, Sendable {
         return .success(SourceFingerprint(
             device: UInt64(status.st_dev), inode: UInt64(status.st_ino), size: UInt64(max(status.st_size, 0)),
             changed: Time(seconds: Int64(status.st_ctim.tv_sec), nanoseconds: Int64(status.st_ctim.tv_nsec)),
-            modified: Time(seconds: Int64(status.st_mtim.tv_sec), nanoseconds: Int64(status.st_mtim.tv_nsec))))
+            modified: Time(seconds: Int64(status.st_mtim.tv_sec), nanoseconds: Int64(status.st_mtim.tv_nsec)),
+            executable: status.st_mode & 0o111 != 0))
+    }
+
+    /// What the server is told of the file at Close when file_times was agreed (PROTOCOL.md §8.9): the modification
+    /// time of the bytes sent (the same before and after the last read, or the file fails) and the execute bit.
+    var times: FileTimes {
+        FileTimes(modificationSeconds: modified.seconds,
+                  modificationNanoseconds: UInt32(clamping: min(max(modified.nanoseconds, 0), 999_999_999)),
+                  executable: executable)
     }
 
     /// What differs from `earlier`, in words, or nil when nothing does.

@@ -27,6 +27,8 @@ struct UploadTarget: Sendable {
     let overwrite: Bool
     /// --ignore-existing: a name the server holds with other content is skipped, not failed.
     var ignoreExisting = false
+    /// --times (the default): the source's modification time and execute bit go with the file (PROTOCOL.md §8.9).
+    var keepTimes = true
     let timeouts: ClientTimeouts
     var retry = RetryPolicy()
     /// The files and name behind the configuration, for messages that say what to change (CertificateAdvice).
@@ -85,12 +87,15 @@ final class UploadEngine {
     init(loop: EventLoop, target: UploadTarget, files: [PlannedFile]) {
         self.loop = loop
         self.target = target
+        self.files = files
         queue = Array(files.indices)[...]
         results = files.map { FileResult(file: $0, stored: nil, bytes: 0, sha256: nil, seconds: 0, rotations: 0, error: nil) }
         ledgers = Array(repeating: FileLedger(), count: files.count)
     }
 
-    var files: [PlannedFile] { results.map(\.file) }
+    /// The plan's files, by index. Stored, not derived from `results`: a session asks for one per file, and rebuilding
+    /// the list each time made a run quadratic in the number of files (23 of 25 CPU-seconds at 32,000 files).
+    let files: [PlannedFile]
 
     /// The files the sessions hold and what each is doing, in file order (the progress display's rows).
     var inFlight: [(index: Int, state: FileState)] {

@@ -56,7 +56,8 @@ struct ClientHandshake {
             versions: configuration.versions.map(\.rawValue), random: randomBytes(Limits.randomLength),
             cipherSuites: preferences.cipherSuites.map(\.rawValue), groups: preferences.groups.map(\.rawValue),
             hashes: preferences.hashes.map(\.rawValue), signatureSchemes: preferences.signatureSchemes.map(\.rawValue),
-            keyShares: initiators.map { KeyShareEntry(group: $0.group.rawValue, share: $0.share) })
+            keyShares: initiators.map { KeyShareEntry(group: $0.group.rawValue, share: $0.share) },
+            extensions: configuration.uploadFeatures.isEmpty ? [] : [configuration.uploadFeatures.extensionEntry])
         var encoder = WireEncoder(reservingCapacity: 256 + hello.keyShares.reduce(0) { $0 + 4 + $1.share.count })
         hello.encode(into: &encoder)
         var transcript = Transcript()
@@ -73,6 +74,11 @@ struct ClientHandshake {
 
         case (.awaitServerParameters(var keys, let scheme), .serverParameters):
             let parameters = try ServerParameters.decode(body)
+            // The server agrees to what we offered, never more (§8.9).
+            let agreed = try UploadFeatures.from(parameters.extensions)
+            guard agreed.isSubset(of: configuration.uploadFeatures) else {
+                throw .illegal("the server agreed to upload features 0x\(String(agreed.rawValue, radix: 16)) that were not offered")
+            }
             keys.record(type, body)
             state = .awaitCertificate(keys, clientScheme: scheme, server: parameters)
 
@@ -176,7 +182,8 @@ struct ClientHandshake {
             version: keys.negotiated.version, cipherSuite: keys.negotiated.cipherSuite, group: keys.negotiated.group,
             hash: keys.negotiated.hash, serverSignature: serverScheme, clientSignature: clientScheme,
             peer: peer, rotation: policy,
-            maxDataChunk: Int(server.maxDataChunk))
+            maxDataChunk: Int(server.maxDataChunk),
+            uploadFeatures: (try? UploadFeatures.from(server.extensions)) ?? [])
         return SecureChannel(records: records, parameters: parameters, sendPolicy: policy, receivePolicy: configuration.rotation)
     }
 

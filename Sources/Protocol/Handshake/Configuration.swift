@@ -119,6 +119,8 @@ public struct ServerConfiguration: Sendable {
     public var maxDataChunk: Int = Limits.maxDataChunk
     /// Who may connect, beyond holding a valid certificate: checked once the client has proven its key.
     public var admission = ClientAdmission()
+    /// Features beyond v1 the server agrees to when a client offers them (§8.9).
+    public var uploadFeatures: UploadFeatures = .known
 
     public init(identity: Identity, clientTrust: TrustStore) {
         self.identity = identity
@@ -135,6 +137,8 @@ public struct ClientConfiguration: Sendable {
     /// The name (DNS) or IP address the server's certificate must carry in its subjectAltName.
     public var serverName: String
     public var rotation: RotationPolicy = .none
+    /// Features beyond v1 the client offers (§8.9); used only when the server agrees.
+    public var uploadFeatures: UploadFeatures = .known
 
     public init(identity: Identity, serverTrust: TrustStore, serverName: String) {
         self.identity = identity
@@ -158,6 +162,8 @@ public struct SessionParameters: Sendable, Equatable {
     public let rotation: RotationPolicy
     /// Largest Data chunk this session uses.
     public let maxDataChunk: Int
+    /// Features beyond v1 that both sides agreed (§8.9).
+    public var uploadFeatures: UploadFeatures = []
 
     /// The verified identity of the peer: certificate CN, else first subjectAltName; on a server, prefixed with the
     /// namespace of the client's CA when it has one (ClientAdmission).

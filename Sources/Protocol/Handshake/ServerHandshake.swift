@@ -33,6 +33,8 @@ struct ServerHandshake {
     }
 
     private var state = State.awaitClientHello
+    /// What the client offered of our upload features (§8.9), announced in ServerParameters.
+    private var agreedFeatures: UploadFeatures = []
     var records = RecordLayer()  // settable for TestingHooks.swift only
     private let configuration: ServerConfiguration
 
@@ -74,7 +76,7 @@ struct ServerHandshake {
                 version: keys.negotiated.version, cipherSuite: keys.negotiated.cipherSuite, group: keys.negotiated.group,
                 hash: keys.negotiated.hash, serverSignature: serverScheme, clientSignature: clientScheme,
                 peer: peer, rotation: configuration.rotation,
-                maxDataChunk: configuration.maxDataChunk)
+                maxDataChunk: configuration.maxDataChunk, uploadFeatures: agreedFeatures)
             return SecureChannel(records: records, parameters: parameters, sendPolicy: configuration.rotation,
                                  receivePolicy: configuration.rotation)
 
@@ -151,10 +153,12 @@ struct ServerHandshake {
         records.receiveKeys = try HandshakeKeys.trafficKeys(negotiated, secret: secrets.client, now: now, encrypting: false)
         var keys = HandshakeKeys(negotiated: negotiated, transcript: transcript, secrets: secrets)
 
+        agreedFeatures = try UploadFeatures.from(hello.extensions).intersection(configuration.uploadFeatures)
         var parameters = WireEncoder()
         ServerParameters(rotateAfterBytes: configuration.rotation.afterBytes ?? 0,
                          rotateAfterSeconds: UInt32(clamping: configuration.rotation.afterSeconds ?? 0),
-                         maxDataChunk: UInt32(configuration.maxDataChunk)).encode(into: &parameters)
+                         maxDataChunk: UInt32(configuration.maxDataChunk),
+                         extensions: agreedFeatures.isEmpty ? [] : [agreedFeatures.extensionEntry]).encode(into: &parameters)
         try writeSealed(.serverParameters, parameters.bytes)
         keys.record(.serverParameters, parameters.bytes)
         let certificate = PeerAuthentication.certificateBody(configuration.identity)

@@ -182,8 +182,9 @@ public struct ClientConnection {
         }
     }
 
-    /// Sends Close with the SHA-256 of the whole file, after exactly the declared number of bytes.
-    public mutating func finishUpload(digest: [UInt8], now: Now) {
+    /// Sends Close with the SHA-256 of the whole file, after exactly the declared number of bytes; with the file's
+    /// `times` when the server agreed to `file_times` (they are dropped otherwise: a v1 server would refuse them).
+    public mutating func finishUpload(digest: [UInt8], times: FileTimes? = nil, now: Now) {
         core.command("finishUpload") { (channel, upload) throws(ProtocolError) in
             guard case .sending(let request, let sent) = upload else {
                 if case .aborting = upload { return }
@@ -192,7 +193,8 @@ public struct ClientConnection {
             precondition(sent == request.size, "finishUpload() after \(sent) of \(request.size) bytes")
             precondition(digest.count == Limits.fileDigestLength, "digest of \(digest.count) bytes")
             var encoder = WireEncoder()
-            CloseMessage(digest: digest).encode(into: &encoder)
+            let agreed = channel.parameters.uploadFeatures.contains(.fileTimes)
+            CloseMessage(digest: digest, times: agreed ? times : nil).encode(into: &encoder)
             try channel.send(.close, body: encoder.bytes, now: now)
             upload = .awaitingCommit(request)
         }

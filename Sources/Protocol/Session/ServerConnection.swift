@@ -35,7 +35,8 @@ public enum ServerEvent: Equatable {
     case uploadDataWritten(Int)
     /// Close: every declared byte arrived; `digest` is the client's SHA-256 of the file. Answer with `commit` once the
     /// file is durable under its final name, or `fail`.
-    case uploadFinished(digest: [UInt8])
+    /// Close: the digest, and the file's times when `file_times` was agreed and the client sent them (§8.9).
+    case uploadFinished(digest: [UInt8], times: FileTimes?)
     /// The client aborted the upload: discard the partial file.
     case uploadAborted(UploadFailure)
     case rotated(RotationEvent)
@@ -129,12 +130,15 @@ public struct ServerConnection {
             return .uploadData(body)
         case (.receiving(let request, let received), .close):
             let close = try CloseMessage.decode(body)
+            if close.times != nil, !channel.parameters.uploadFeatures.contains(.fileTimes) {
+                throw .decode("Close carries file times, but file_times was not agreed")
+            }
             guard received == request.size else { throw .illegal("Close after \(received) of \(request.size) bytes") }
             if let announced = request.expectedDigest, !constantTimeEqual(announced, close.digest) {
                 throw .illegal("the Close digest differs from the one announced in Open")
             }
             upload = .finishing(request)
-            return .uploadFinished(digest: close.digest)
+            return .uploadFinished(digest: close.digest, times: close.times)
         case (.receiving, .abort):
             try EmptyBody.decode(body)
             try send(abortAcknowledgement, on: &channel, now: now)

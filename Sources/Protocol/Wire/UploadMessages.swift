@@ -56,14 +56,21 @@ struct AcceptedMessage: Equatable {
 }
 
 /// Close: all bytes are sent; this is their SHA-256.
+/// Close: `digest[32]`, then the file's times when `file_times` was agreed (§8.9). The decoder takes either length;
+/// whether times were allowed is the session's check.
 struct CloseMessage: Equatable {
     var digest: [UInt8]
+    var times: FileTimes? = nil
 
-    func encode(into encoder: inout WireEncoder) { encoder.raw(digest) }
+    func encode(into encoder: inout WireEncoder) {
+        encoder.raw(digest)
+        times?.encode(into: &encoder)
+    }
 
     static func decode(_ body: ArraySlice<UInt8>) throws(ProtocolError) -> CloseMessage {
         var decoder = WireDecoder(body)
-        let message = CloseMessage(digest: try decoder.raw(Limits.fileDigestLength))
+        var message = CloseMessage(digest: try decoder.raw(Limits.fileDigestLength))
+        if decoder.remaining > 0 { message.times = try FileTimes.decode(&decoder) }
         try decoder.finish()
         return message
     }

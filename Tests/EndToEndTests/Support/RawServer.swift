@@ -163,7 +163,7 @@ final class RawServer: @unchecked Sendable {  // `observed` is shared with the t
                     step = .commit  // once
                     connection.fail(UploadFailure(code, "scripted failure after \(received) bytes"), now: now)
                 }
-            case .uploadFinished(let claimed):
+            case .uploadFinished(let claimed, _):
                 if case .failAtClose(let code) = step {
                     connection.fail(UploadFailure(code, "scripted failure at Close"), now: now)
                 } else if case .holdAtClose = step {
@@ -247,7 +247,7 @@ final class RawServer: @unchecked Sendable {  // `observed` is shared with the t
             case .uploadData(let chunk):
                 chunk.withUnsafeBytes { digest.update($0) }
                 record { $0.data.append(contentsOf: chunk) }  // the slice is valid only until the next call
-            case .uploadFinished(let claimed):
+            case .uploadFinished(let claimed, _):
                 let actual = digest.snapshot()
                 let matches = actual == claimed
                 record {

@@ -48,7 +48,7 @@ struct RecordedStory: Sendable {
             session.server.accept(now: now)
         case (.uploadData, .receiving(let request, _)) where request.path.hasPrefix("failed"):
             session.server.fail(UploadFailure(.storageFailure, "disk error"), now: now)
-        case (.uploadFinished(let digest), .finishing(let request)):
+        case (.uploadFinished(let digest, _), .finishing(let request)):
             session.server.commit(UploadReceipt(storedName: request.path, size: request.size, digest: digest), now: now)
         default:
             break

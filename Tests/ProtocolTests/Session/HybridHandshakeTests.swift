@@ -143,7 +143,7 @@ final class HybridHandshakeTests: XCTestCase {
             pair.onServerEvent = { pair, event in
                 switch event {
                 case .uploadRequested: pair.server.accept(now: pair.now)
-                case .uploadFinished(let digest):
+                case .uploadFinished(let digest, _):
                     pair.server.commit(UploadReceipt(storedName: "f", size: UInt64(data.count), digest: digest), now: pair.now)
                 default: break
                 }
@@ -391,8 +391,9 @@ final class HybridHandshakeTests: XCTestCase {
 
     // MARK: Sizes
 
-    /// The default ClientHello (shares for x25519-mlkem768, x25519 and p256) is 1,405 bytes on the wire, 1,400 of
-    /// record body: far under the 8,192-byte pre-authentication limit; offering every group is 2,052 bytes of body.
+    /// The default ClientHello (shares for x25519-mlkem768, x25519 and p256, and the upload_features extension) is 1,413
+    /// bytes on the wire, 1,408 of record body: far under the 8,192-byte pre-authentication limit; offering every group
+    /// is 2,060 bytes of body.
     /// The ServerHello for the hybrid is 1,183 bytes (1,088 more than for x25519).
     func testHelloSizesWithTheHybridGroupFitThePreAuthenticationLimit() throws {
         let client = try ClientConnection(configuration: Fixtures.clientConfiguration())
@@ -401,14 +402,14 @@ final class HybridHandshakeTests: XCTestCase {
         let records = Fixtures.records(in: hello)
         XCTAssertEqual(records.count, 1)
         let body = hello.count - Limits.recordHeaderLength
-        XCTAssertEqual(body, 1400)
+        XCTAssertEqual(body, 1400 + 8, "1,400 bytes of hello and shares, 8 of the upload_features extension (§8.9)")
         XCTAssertLessThanOrEqual(body, Limits.maxRecordBodyBeforeAuthentication)
 
         var everyGroup = try Fixtures.clientConfiguration()
         everyGroup.preferences.groups = KeyExchangeGroup.allCases
         var all = try ClientConnection(configuration: everyGroup)
         let allBody = all.takeOutput().count - Limits.recordHeaderLength
-        XCTAssertEqual(allBody, 1400 + 2 * 2 + (4 + 256) + (4 + 384))  // two more code points, two more shares
+        XCTAssertEqual(allBody, 1408 + 2 * 2 + (4 + 256) + (4 + 384))  // two more code points, two more shares
         XCTAssertLessThanOrEqual(allBody, Limits.maxRecordBodyBeforeAuthentication)
         // And the server takes both.
         for configuration in [try Fixtures.clientConfiguration(), everyGroup] {

@@ -42,7 +42,7 @@ final class UploadFlowTests: XCTestCase {
         pair.onServerEvent = { pair, event in
             switch event {
             case .uploadRequested: pair.server.accept(now: pair.now)
-            case .uploadFinished(let digest):
+            case .uploadFinished(let digest, _):
                 pair.server.commit(UploadReceipt(storedName: "batched", size: UInt64(data.count), digest: digest), now: pair.now)
             default: break
             }

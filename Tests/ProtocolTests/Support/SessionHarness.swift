@@ -131,7 +131,7 @@ struct SessionPair {
         onServerEvent = { pair, event in
             switch event {
             case .uploadRequested: pair.server.accept(now: pair.now)
-            case .uploadFinished(let digest):
+            case .uploadFinished(let digest, _):
                 pair.server.commit(UploadReceipt(storedName: path, size: UInt64(size), digest: digest), now: pair.now)
             default: break
             }
