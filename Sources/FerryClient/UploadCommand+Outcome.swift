@@ -91,10 +91,5 @@ struct DryRunReport: Encodable {
         bytes = plan.files.reduce(0) { $0 + $1.size }
     }
 
-    func json() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(self) else { return "{\"ok\":false}" }
-        return String(decoding: data, as: UTF8.self)
-    }
+    func json() -> String { UploadReport.json(self) }
 }

@@ -158,10 +158,13 @@ struct UploadReport: Encodable {
         self.seconds = (seconds * 1000).rounded() / 1000
     }
 
-    func json() -> String {
+    func json() -> String { Self.json(self) }
+
+    /// One report as `--json` prints it: keys sorted, slashes as they are; `{"ok":false}` should encoding ever fail.
+    static func json(_ report: some Encodable) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(self) else { return "{\"ok\":false}" }
+        guard let data = try? encoder.encode(report) else { return "{\"ok\":false}" }
         return String(decoding: data, as: UTF8.self)
     }
 }
