@@ -218,7 +218,7 @@ struct UploadHandler {
                 metrics.uploadFailed(failure.failure.code)
                 return [.reject(failure.failure)]
             }
-            return refuse(request, failure.failure)
+            return refuse(request, failure.failure, detail: failure.detail == failure.failure.message ? nil : failure.detail)
         case (.failed(let failure), .receiving(_, let request)):
             state = .idle
             if failure.isSuspicious {
@@ -234,10 +234,14 @@ struct UploadHandler {
         }
     }
 
-    private mutating func refuse(_ request: UploadRequest, _ failure: UploadFailure) -> [Action] {
+    /// `detail`: what the operator needs beyond the client's text (the server path and the system error of a storage
+    /// failure), logged with it; such a refusal is the server's problem, so it is a warning rather than a notice.
+    private mutating func refuse(_ request: UploadRequest, _ failure: UploadFailure, detail: String? = nil) -> [Action] {
         refused += 1
-        refusalLog.log(logger, .notice, kind: "\(failure.code)", "upload refused",
-                       metadata: ["path": "\(request.path)", "code": "\(failure.code)", "reason": "\(failure.message)"])
+        var metadata: Logger.Metadata = ["path": "\(request.path)", "code": "\(failure.code)", "reason": "\(failure.message)"]
+        if let detail { metadata["detail"] = "\(detail)" }
+        let serverSide = failure.code == .storageFailure || failure.code == .permissionDenied
+        refusalLog.log(logger, serverSide ? .warning : .notice, kind: "\(failure.code)", "upload refused", metadata: metadata)
         metrics.uploadFailed(failure.code)
         return [.reject(failure)]
     }
