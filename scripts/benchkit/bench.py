@@ -6,10 +6,11 @@ import argparse
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from .daemons import DAEMONS, Ferryd, Sshd
-from .files import write_random_file
+from .files import Tree, write_random_file, write_tree
 from .host import filesystem_type
 from .ports import Ports
 from .processes import Processes, run_quiet
@@ -124,6 +125,17 @@ class Bench:
             log(f"writing {human_bytes(size)} of random data to {path}")
             write_random_file(path, size)
         return path
+
+    def tree(self, name: str, count: int, size: int, directories: int) -> Tree:
+        """A tree of `count` random files of `size` bytes in the work directory (on ext4), written once per run of the
+        bench and reused by every run and tool."""
+        tree = Tree(self.work / "trees" / name, count, size, directories)
+        if not tree.root.exists():
+            log(f"writing {count:,} files of {human_bytes(size)} in {directories} directories to {tree.root}")
+            started = time.monotonic()
+            write_tree(tree)
+            log(f"  written in {time.monotonic() - started:.1f} s")
+        return tree
 
     def ferry_credentials(self) -> list[str]:
         return ["--ca", f"{self.work}/ca/ca.crt", "--cert", f"{self.certs}/{CLIENT_NAME}.crt",

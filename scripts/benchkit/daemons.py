@@ -23,6 +23,9 @@ DAEMONS: dict[str, tuple[str, dict]] = {
     "ext4": ("ext4", {"fsync": False}),
     "ext4-buffered": ("ext4", {"fsync": False, "direct_io": False}),
     "ext4-durable": ("ext4", {"fsync": True}),
+    # Section 8's durable rows on tmpfs: ferryd's default fsync = true (an fsync there writes nothing, but the calls
+    # and the waits for them remain).
+    "tmpfs-durable": ("tmpfs", {"fsync": True}),
     "rotate-64MiB": ("ext4", {"fsync": False, "protocol": {"rotate_after_bytes": '"64MiB"', "rotate_after_seconds": "0"}}),
     "rotate-0": ("ext4", {"fsync": False, "protocol": {"rotate_after_bytes": "0", "rotate_after_seconds": "0"}}),
     # Section 5b measures every group: the finite-field ones are off in ferryd's defaults (issue #16).
@@ -139,13 +142,14 @@ class Sshd:
         wait_listening(self.proc, self.port, 1, log_path, "sshd")
         return self
 
-    def client_options(self) -> list[str]:
-        """baseline.md's $O, plus the port and the cipher."""
+    def client_options(self, port_option: str = "-P") -> list[str]:
+        """baseline.md's $O, plus the port and the cipher. `port_option`: -P for scp and sftp, -p for ssh itself (the
+        command rsync -e runs)."""
         d = self.dir
         return ["-F", "/dev/null", "-i", f"{d}/id_ed25519", "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
                 "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={d}/known_hosts",
                 "-o", "GlobalKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "Compression=no",
-                "-P", str(self.port), "-o", f"Ciphers={SSH_CIPHER}"]
+                port_option, str(self.port), "-o", f"Ciphers={SSH_CIPHER}"]
 
     def cpu_seconds(self) -> float:
         """utime + stime + cutime + cstime of the listener, once every connection child has been reaped into it."""

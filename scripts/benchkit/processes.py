@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import resource
 import signal
 import subprocess
 import threading
@@ -39,9 +40,9 @@ class Processes:
         self.live.append(proc)
         return proc
 
-    def wait_cpu(self, proc: subprocess.Popen, timeout: float | None = None) -> float:
-        """Waits for a child and returns its user + system CPU seconds, including every child it reaped (os.wait4's
-        rusage covers the process and its waited-for descendants: scp/sftp and their ssh)."""
+    def wait_usage(self, proc: subprocess.Popen, timeout: float | None = None) -> resource.struct_rusage:
+        """Waits for a child and returns its os.wait4 rusage, which covers the process and its waited-for descendants
+        (scp/sftp and their ssh): CPU summed, ru_maxrss (KiB) the largest of them."""
         # A blocking wait4, so that the caller's clock stops when the child exits; a timer kills it past `timeout`.
         expired = threading.Event()
         def kill() -> None:
@@ -64,6 +65,11 @@ class Processes:
         self.live.remove(proc)
         if expired.is_set():
             raise TimeoutError(f"{proc.args[0]} did not finish within {timeout:.0f} s")
+        return usage
+
+    def wait_cpu(self, proc: subprocess.Popen, timeout: float | None = None) -> float:
+        """Waits for a child and returns its user + system CPU seconds, including every child it reaped."""
+        usage = self.wait_usage(proc, timeout)
         return usage.ru_utime + usage.ru_stime
 
     def stop(self, proc: subprocess.Popen, grace: float = 10.0) -> None:
@@ -102,6 +108,7 @@ class ClientRun:
     stdout: str
     stderr: str
     status: int
+    max_rss_kib: int = 0  # the largest peak RSS of the clients (wait4's ru_maxrss)
 
 
 def run_clients(procs: Processes, commands: list[list[str]], workdir: Path, timeout: float = 1800) -> ClientRun:
@@ -112,15 +119,17 @@ def run_clients(procs: Processes, commands: list[list[str]], workdir: Path, time
         out, err = open(workdir / f"client.{i}.out", "w+"), open(workdir / f"client.{i}.err", "w+")
         outputs.append((out, err))
         started.append(procs.spawn(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL))
-    cpu = sum(procs.wait_cpu(proc, timeout) for proc in started)
+    usages = [procs.wait_usage(proc, timeout) for proc in started]
     wall = time.monotonic() - start
+    cpu = sum(u.ru_utime + u.ru_stime for u in usages)
     texts = []
     for out, err in outputs:
         out.seek(0), err.seek(0)
         texts.append((out.read(), err.read()))
         out.close(), err.close()
     status = max((abs(p.returncode) for p in started), default=0)
-    return ClientRun(wall, cpu, "".join(t[0] for t in texts), "".join(t[1] for t in texts), status)
+    return ClientRun(wall, cpu, "".join(t[0] for t in texts), "".join(t[1] for t in texts), status,
+                     max((u.ru_maxrss for u in usages), default=0))
 
 
 def run_client(procs: Processes, argv: list[str], workdir: Path, timeout: float = 1800) -> ClientRun:

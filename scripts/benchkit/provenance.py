@@ -7,7 +7,7 @@ import subprocess
 
 from .parsers import cpu_model
 from .processes import run_quiet
-from .settings import NPROC, REPO
+from .settings import NPROC, REPO, RSYNC
 
 
 def machine_description() -> dict:
@@ -27,6 +27,8 @@ def ferry_commit() -> dict:
 
 def tool_versions() -> dict:
     ssh = subprocess.run(["ssh", "-V"], capture_output=True, text=True)
+    rsync = subprocess.run([RSYNC, "--version"], capture_output=True, text=True).stdout
     return {"openssh": ssh.stderr.strip(), "openssl": run_quiet(["openssl", "version"]).stdout.strip(),
+            "rsync": next(iter(rsync.splitlines()), "?"),
             "swift": next(iter(subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.splitlines()
                                ), "?")}

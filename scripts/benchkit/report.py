@@ -55,7 +55,7 @@ def print_table(bench: Bench, header: dict) -> None:
           f"medians (min–max)")
     print(f"machine: nproc {m['nproc']}, {m['cpu_model']}, kernel {m['kernel']}, {m['memory_gib']} GiB")
     print(f"ferry: {header['ferry']['describe']} ({header['ferry']['commit']}, branch {header['ferry']['branch']}); "
-          f"{header['tools']['openssh']}; {header['tools']['openssl']}")
+          f"{header['tools']['openssh']}; {header['tools']['openssl']}; {header['tools'].get('rsync', 'rsync ?')}")
     print()
     for line in table_lines(bench.rows, bench.errors, list(SECTIONS)):
         print(line)
@@ -66,14 +66,17 @@ def print_table(bench: Bench, header: dict) -> None:
 
 def table_notes(bench: Bench) -> list[str]:
     return [
-        "ratio = Ferry median / peer median. MB = 10^6 bytes, GB = 10^9 bytes. Upload MB/s from the wall time of the "
-        "whole command (process start to exit: connection setup and, for Ferry, the commit included).",
-        f"AES-256-GCM on both sides (ferryd ciphers = [\"{FERRY_CIPHER}\"], ssh -o Ciphers={SSH_CIPHER}); scp is "
-        "OpenSSH 9's default SFTP mode; ferryd stores with [storage] fsync = false except in the durable row, and with "
-        "its default direct_io = true (O_DIRECT) except in the \"direct_io = false\" rows (page cache, as sftp/scp).",
+        "ratio = Ferry median / peer median. MB = 10^6 bytes, GB = 10^9 bytes. Upload MB/s (and section 8's files/s) "
+        "from the wall time of the whole command (process start to exit: connection setup, the walk of a tree and, "
+        "for Ferry, the commit included).",
+        f"AES-256-GCM on both sides (ferryd ciphers = [\"{FERRY_CIPHER}\"], ssh -o Ciphers={SSH_CIPHER}, rsync's "
+        "ssh too); scp is OpenSSH 9's default SFTP mode; ferryd stores with [storage] fsync = false except in the "
+        "durable and \"fsync=true\" rows, and with its default direct_io = true (O_DIRECT) except in the "
+        "\"direct_io = false\" rows (page cache, as sftp/scp/rsync). ferry and rsync -a keep modification times, scp "
+        "and sftp (without -p) do not.",
         "server CPU: ferryd = utime+stime delta (all threads); sshd = utime+stime+cutime+cstime delta of the "
-        "listener after every connection child (and its sftp-server) was reaped into it. client CPU: wait4 rusage of "
-        "ferry / of sftp or scp, which includes the ssh child they reap.",
+        "listener after every connection child (and its sftp-server or remote rsync) was reaped into it. client CPU: "
+        "wait4 rusage of ferry / of sftp, scp or rsync, which includes the ssh child they reap.",
         "handshakes: Ferry's are mutually authenticated (client certificate verified, ECDSA P-256 both sides), "
         "8 concurrent sessions, group x25519 in section 3 (as s_time's), every group in 5b; s_time: server "
         "authentication only, one connection at a time, X25519, s_server holding ferryd's own P-256 certificate and key.",

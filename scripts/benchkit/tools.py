@@ -1,15 +1,20 @@
-"""One measurement of each tool: an upload by ferry, sftp or scp, a copy by dd, a run of ferry loadtest. Each returns
-the raw figures of that run as a dict (the JSON file's "raw" entries)."""
+"""One measurement of each tool: an upload by ferry, sftp or scp, a tree of files by ferry, rsync, scp -r or sftp,
+a copy by dd, a run of ferry loadtest. Each returns the raw figures of that run as a dict (the JSON file's "raw"
+entries)."""
 from __future__ import annotations
 
+import shlex
 import subprocess
 from pathlib import Path
 
 from .bench import Bench
 from .daemons import Ferryd
+from .files import Tree, check_tree
 from .parsers import loadtest_report, upload_report
 from .processes import check_client, run_client, run_clients
-from .settings import SSHD_CPU_PLAUSIBLE
+from .settings import CLIENT_NAME, RSYNC, SSHD_CPU_PLAUSIBLE
+
+SSH_TOOLS = ("rsync", "scp", "sftp")  # the tools that go through the bench's sshd
 
 
 def ferry_upload_command(bench: Bench, daemon: Ferryd, files: list[Path], parallel: int = 1) -> list:
@@ -25,9 +30,50 @@ def ferry_upload(bench: Bench, daemon: Ferryd, files: list[Path], parallel: int 
     server_cpu = daemon.cpu_seconds() - before
     check_client(run, "ferry upload")
     report = upload_report(run.stdout)
-    return {"tool": "ferry", "bytes": report["bytes"], "seconds": run.wall, "ferry_reported_seconds": report["seconds"],
-            "client_cpu": run.cpu, "server_cpu": server_cpu,
-            "rotations": sum(f.get("rotations", 0) for f in report["files"])}
+    return {"tool": "ferry", "files": len(report["files"]), "bytes": report["bytes"], "seconds": run.wall,
+            "ferry_reported_seconds": report["seconds"], "client_cpu": run.cpu, "server_cpu": server_cpu,
+            "client_max_rss_kib": run.max_rss_kib, "rotations": sum(f.get("rotations", 0) for f in report["files"])}
+
+
+def ferry_tree_upload(bench: Bench, daemon: Ferryd, tree: Tree, parallel: int) -> dict:
+    """`ferry upload --json --parallel N` of the tree's directory (ferry walks it); checked: the JSON ok with one entry
+    per file, and every file stored with its size."""
+    entry = ferry_upload(bench, daemon, [tree.root], parallel)
+    if entry["files"] != tree.count or entry["bytes"] != tree.bytes:
+        raise RuntimeError(f"ferry upload reported {entry['files']} files and {entry['bytes']} bytes, the tree has "
+                           f"{tree.count} and {tree.bytes}")
+    check_tree(daemon.root / CLIENT_NAME / tree.name, tree, "ferry")
+    return entry
+
+
+def ssh_tree_command(bench: Bench, tool: str, tree: Tree, destination: Path) -> list[str]:
+    """The whole tree by one process, into destination/<tree name>: `rsync -a -e "ssh <options>"` (the remote rsync
+    named, as a login shell's PATH may not have it), `scp -r`, or `sftp -b` with one `put -r`."""
+    options = bench.ssh().client_options()
+    if tool == "rsync":
+        ssh = shlex.join(["ssh", *bench.ssh().client_options(port_option="-p")])
+        return [RSYNC, "-a", "-e", ssh, f"--rsync-path={RSYNC}", str(tree.root), f"root@127.0.0.1:{destination}/"]
+    if tool == "scp":
+        return ["scp", "-q", "-r", *options, str(tree.root), f"root@127.0.0.1:{destination}/"]
+    if tool == "sftp":
+        batch = bench.work / "sftp-tree.batch"
+        batch.write_text(f'put -r "{tree.root}" "{destination}/"\n')
+        return ["sftp", "-q", *options, "-b", str(batch), "root@127.0.0.1"]
+    raise ValueError(f"no tree command for {tool!r}")
+
+
+def ssh_tree_upload(bench: Bench, tool: str, tree: Tree, destination: Path) -> dict:
+    """rsync, scp -r or sftp put -r of the tree; sshd's CPU with its reaped children (the remote rsync, sftp-server);
+    checked: every file stored with its size."""
+    sshd = bench.ssh()
+    command = ssh_tree_command(bench, tool, tree, destination)
+    before = sshd.cpu_seconds()
+    run = run_client(bench.procs, command, bench.work)
+    server_cpu = sshd.cpu_seconds() - before
+    check_client(run, tool)
+    check_tree(destination / tree.name, tree, tool)
+    return {"tool": tool, "files": tree.count, "bytes": tree.bytes, "seconds": run.wall, "client_cpu": run.cpu,
+            "server_cpu": server_cpu, "client_max_rss_kib": run.max_rss_kib}
 
 
 def ssh_upload(bench: Bench, tool: str, files: list[Path], destination: Path) -> dict:
@@ -78,9 +124,10 @@ def describe(entry: dict) -> str:
 
 
 def check_accounting(entry: dict) -> None:
-    """sshd's and scp/sftp's CPU come from reaped children; a figure near zero means a child was not reaped into it."""
+    """sshd's and scp/sftp/rsync's CPU come from reaped children; a figure near zero means a child was not reaped into
+    it."""
     for side in ("server_cpu_per_gb", "client_cpu_per_gb"):
-        if entry["tool"] in ("sftp", "scp") and entry[side] < SSHD_CPU_PLAUSIBLE:
+        if entry["tool"] in SSH_TOOLS and entry[side] < SSHD_CPU_PLAUSIBLE:
             raise RuntimeError(f"{entry['tool']}: {side} = {entry[side]:.3f}: the reaped-children accounting missed "
                                "the ssh/sshd processes")
 

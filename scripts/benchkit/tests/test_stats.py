@@ -1,6 +1,7 @@
 import unittest
 
-from benchkit.stats import median_of, median_ratio, paired_cost, rotated, spread, with_rates
+from benchkit.stats import median_of, median_ratio, paired_cost, paired_per_file_growth, rotated, spread, \
+    with_file_rates, with_rates
 
 
 class RotatedTests(unittest.TestCase):
@@ -63,6 +64,34 @@ class WithRatesTests(unittest.TestCase):
         entry = with_rates({"bytes": 10**9, "seconds": 2.0, "client_cpu": 0.3})
         self.assertAlmostEqual(entry["client_cpu_per_gb"], 0.3)
         self.assertNotIn("server_cpu_per_gb", entry)
+
+
+class FileRatesTests(unittest.TestCase):
+    def test_rates_of_a_tree(self):
+        # 5,000 files of 4 KiB in 2.5 s; 0.35 CPU-s on the client, 0.5 on the server
+        entry = with_file_rates({"files": 5_000, "bytes": 5_000 * 4096, "seconds": 2.5, "client_cpu": 0.35,
+                                 "server_cpu": 0.5})
+        self.assertAlmostEqual(entry["files_per_s"], 2_000.0)
+        self.assertAlmostEqual(entry["mb_per_s"], 8.192)
+        self.assertAlmostEqual(entry["client_us_per_file"], 70.0)
+        self.assertAlmostEqual(entry["server_us_per_file"], 100.0)
+        self.assertAlmostEqual(entry["client_cpu_per_gb"], 0.35 / 0.02048)
+
+    def test_a_run_without_a_server_has_no_server_figure(self):
+        entry = with_file_rates({"files": 10, "bytes": 10, "seconds": 1.0, "client_cpu": 0.001})
+        self.assertAlmostEqual(entry["client_us_per_file"], 100.0)
+        self.assertNotIn("server_us_per_file", entry)
+
+
+class PerFileGrowthTests(unittest.TestCase):
+    def test_growth_per_added_file_paired_by_run(self):
+        large = [{"files": 100_000, "rss": 60_000}, {"files": 100_000, "rss": 62_000}]
+        small = [{"files": 10_000, "rss": 15_000}, {"files": 10_000, "rss": 8_000}]
+        # run 1: 45,000 KiB over 90,000 files; run 2: 54,000 KiB over 90,000 files
+        self.assertEqual(paired_per_file_growth(large, small, "rss"), [0.5, 0.6])
+
+    def test_no_growth_is_zero(self):
+        self.assertEqual(paired_per_file_growth([{"files": 4, "x": 7}], [{"files": 1, "x": 7}], "x"), [0.0])
 
 
 if __name__ == "__main__":
