@@ -84,6 +84,25 @@ public enum DirectoryCalls {
         _ = try retrying("linkat") { linkat(directory, name, newDirectory, newName, 0) }
     }
 
+    /// O_TMPFILE: `__O_TMPFILE | O_DIRECTORY` in <bits/fcntl-linux.h> (020000000 | 0200000 on x86-64 and arm64), a
+    /// macro Swift does not import.
+    static let temporaryFileFlag: Int32 = 0o20000000 | O_DIRECTORY
+
+    /// An unnamed regular file in `directory` (open(2) with O_TMPFILE), open for writing: it has no name until
+    /// `linkAnonymous` gives it one, and is gone with its last descriptor, so a crash leaves nothing behind. Fails with
+    /// EOPNOTSUPP (EISDIR or EINVAL on older kernels) where the file system cannot make one.
+    public static func openAnonymousFile(in directory: Int32, mode: UInt32 = 0o640) throws(SystemError) -> Int32 {
+        try retrying("openat") { openat(directory, ".", temporaryFileFlag | O_WRONLY | O_CLOEXEC, mode_t(mode)) }
+    }
+
+    /// Names the unnamed file `descriptor` (from `openAnonymousFile`) `newName` in `newDirectory`: linkat of
+    /// /proc/self/fd/N with AT_SYMLINK_FOLLOW, the way open(2) documents for O_TMPFILE without CAP_DAC_READ_SEARCH
+    /// (the magic link names the open file itself; the new name is made in `newDirectory` without following
+    /// anything). EEXIST when the name exists; ENOENT when /proc is not mounted.
+    public static func linkAnonymous(_ descriptor: Int32, as newName: String, in newDirectory: Int32) throws(SystemError) {
+        _ = try retrying("linkat") { linkat(AT_FDCWD, "/proc/self/fd/\(descriptor)", newDirectory, newName, AT_SYMLINK_FOLLOW) }
+    }
+
     /// Moves `name` to `newName`, replacing what is there (a symbolic link there is replaced, not followed).
     public static func rename(_ name: String, in directory: Int32, to newName: String, in newDirectory: Int32) throws(SystemError) {
         _ = try retrying("renameat") { renameat(directory, name, newDirectory, newName) }

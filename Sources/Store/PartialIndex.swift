@@ -20,7 +20,7 @@ public final class PartialIndex: Sendable {
         var updated: Int64
 
         /// What it still needs of the disk.
-        var claim: UInt64 { size - offset }
+        var claim: UInt64 { size > offset ? size - offset : 0 }
     }
 
     /// Why an upload was not admitted.
@@ -31,17 +31,37 @@ public final class PartialIndex: Sendable {
         case noSpace(needed: UInt64, available: UInt64, claimed: UInt64, reserve: UInt64)
     }
 
-    private let table = Mutex<[String: Entry]>([:])
+    /// The entries, and the sum of their claims kept beside them: `admit` runs for every upload, and summing the
+    /// table there made it O(uploads in flight) under the lock that every pool thread storing a file takes.
+    struct Table {
+        private(set) var entries: [String: Entry] = [:]
+        private(set) var claimed: UInt64 = 0
+
+        subscript(name: String) -> Entry? {
+            get { entries[name] }
+            set {
+                if let old = entries[name] { claimed -= old.claim }
+                if let newValue { claimed += newValue.claim }
+                entries[name] = newValue
+            }
+        }
+    }
+
+    private let table = Mutex(Table())
 
     init() {}
 
     /// Takes `name` for a writer (not yet admitted: `admit` checks the space once the resume offset is known).
-    func claim(_ name: String, size: UInt64, now: Int64) -> Refusal? {
+    func claim(_ name: String, size: UInt64, now: Int64) -> Refusal? { claimReportingKept(name, size: size, now: now).refusal }
+
+    /// `claim`, and whether a partial of that name was kept (only then is there a .part of it on disk: every kept one
+    /// is registered, at start by `register` and later by `release`).
+    func claimReportingKept(_ name: String, size: UInt64, now: Int64) -> (refusal: Refusal?, kept: Bool) {
         table.withLock { table in
-            if table[name]?.active == true { return .busy }
+            if table[name]?.active == true { return (.busy, true) }
             let kept = table[name]
             table[name] = Entry(size: size, offset: kept?.offset ?? 0, active: true, updated: kept?.updated ?? now)
-            return nil
+            return (nil, kept != nil)
         }
     }
 
@@ -51,7 +71,7 @@ public final class PartialIndex: Sendable {
         table.withLock { table in
             let needed = size - offset
             if let available {
-                let claimed = table.reduce(UInt64(0)) { sum, item in item.key == name ? sum : sum &+ item.value.claim }
+                let claimed = table.claimed - (table[name]?.claim ?? 0)
                 let usable = available > reserve ? available - reserve : 0
                 if needed > 0, claimed > usable || needed > usable - claimed {
                     release(name, kept: kept, in: &table, now: table[name]?.updated ?? 0)
@@ -77,7 +97,7 @@ public final class PartialIndex: Sendable {
         table.withLock { table in release(name, kept: kept, in: &table, now: now) }
     }
 
-    private func release(_ name: String, kept: UInt64?, in table: inout [String: Entry], now: Int64) {
+    private func release(_ name: String, kept: UInt64?, in table: inout Table, now: Int64) {
         guard let kept, let entry = table[name] else {
             table[name] = nil
             return
@@ -94,7 +114,7 @@ public final class PartialIndex: Sendable {
     /// caller removes their files and then `release`s each with nil.
     func claimExpired(before cutoff: Int64) -> [String] {
         table.withLock { table in
-            let expired = table.filter { !$0.value.active && $0.value.updated < cutoff }.map(\.key)
+            let expired = table.entries.filter { !$0.value.active && $0.value.updated < cutoff }.map(\.key)
             for name in expired { table[name]?.active = true }
             return expired.sorted()
         }
@@ -103,7 +123,7 @@ public final class PartialIndex: Sendable {
     /// Kept partials (no writer) and the bytes they hold, for the metrics.
     public var kept: (count: Int, bytes: UInt64) {
         table.withLock { table in
-            table.values.reduce((0, UInt64(0))) { sum, entry in entry.active ? sum : (sum.0 + 1, sum.1 + entry.offset) }
+            table.entries.values.reduce((0, UInt64(0))) { sum, entry in entry.active ? sum : (sum.0 + 1, sum.1 + entry.offset) }
         }
     }
 

@@ -14,8 +14,14 @@
 //             the next Open of the file resumes there
 //
 // A failed prepare or commit discards in the same job. fsync steps are skipped when `durable` is false.
+//
+// A pipelined upload (WholeFileUpload, PROTOCOL.md §8.10; `resumable` false) that does not overwrite writes an unnamed
+// file (O_TMPFILE) in its held directory instead of a .part in staging, and the commit links it there: no staging
+// entry to make, record or unlink (every upload would take the staging directory's lock three times), and a crash
+// leaves nothing. Where the file system cannot make one, or /proc is missing, it falls back to the .part for good.
 import Platform
 import Protocol
+import Synchronization
 import Units
 
 #if canImport(Glibc)
@@ -32,12 +38,16 @@ final class PreparedUpload: @unchecked Sendable {
     var part: Int32?
     /// Where the upload resumes (0: from the start).
     let offset: UInt64
+    /// `part` is an unnamed file in `directory` (O_TMPFILE), not `partName` in the staging directory: the commit
+    /// links it, a discard only closes it.
+    let anonymous: Bool
 
-    init(directory: HeldDirectory, partName: String, part: Int32, offset: UInt64) {
+    init(directory: HeldDirectory, partName: String, part: Int32, offset: UInt64, anonymous: Bool = false) {
         self.directory = directory
         self.partName = partName
         self.part = part
         self.offset = offset
+        self.anonymous = anonymous
     }
 
     func closePart() {
@@ -58,7 +68,14 @@ enum UploadJobs {
         let durable: Bool
         /// Free space an upload may not take (storage.reserve).
         let reserve: UInt64
+        /// A partial kept for this name may be resumed, and this upload's .part gets a record from the start; false for a
+        /// pipelined upload (PROTOCOL.md §8.10), which always starts at 0 and is never kept: its file is then made
+        /// unnamed in its own directory (O_TMPFILE) where the file system can, unless it overwrites.
+        var resumable = true
     }
+
+    /// Unnamed files work here (the file system makes them and /proc links them); cleared at the first that does not.
+    private static let anonymousFiles = Atomic<Bool>(true)
 
     /// What a prepare ends in when it does not fail.
     enum Prepared {
@@ -76,11 +93,11 @@ enum UploadJobs {
         } catch {
             return .failure(refusal(error, context))
         }
-        if !context.overwrite, let answer = existing(context, in: directory) {
+        if !context.overwrite, let answer = existing(context, in: directory.descriptor) {
             directory.release(claims: store.claims, committed: false)
             return answer
         }
-        if let refused = checkFinalName(context, in: directory) {
+        if let refused = checkFinalName(context, in: directory.descriptor) {
             directory.release(claims: store.claims, committed: false)
             return .failure(refused)
         }
@@ -92,19 +109,41 @@ enum UploadJobs {
                                     at: join(store.rootPath, path.directoryComponents)))
         }
         let name = context.partName, now = SystemClock.unixSeconds()
-        if store.partials.claim(name, size: context.size, now: now) != nil {
+        let (busy, kept) = store.partials.claimReportingKept(name, size: context.size, now: now)
+        if busy != nil {
             directory.release(claims: store.claims, committed: false)
             return .failure(StoreFailure(UploadFailure(.busy, "another upload of '\(path.relativePath)' is in progress; retry later")))
         }
-        let offset = PartialJobs.find(context.partName, identity: path.identity, path: path.relativePath,
+        // Only a kept partial has files on disk: without one, nothing to look up or remove in the staging directory
+        // (whose lock every upload would otherwise take, twice, to find nothing).
+        var offset: UInt64 = 0
+        if kept, context.resumable {
+            offset = PartialJobs.find(context.partName, identity: path.identity, path: path.relativePath,
                                       size: context.size, in: store.staging) ?? 0
+        } else if kept {
+            PartialJobs.remove(context.partName, in: store.staging)  // a pipelined upload starts over
+        }
         let available = try? DirectoryCalls.availableSpace(store.staging)
         if let refusal = store.partials.admit(name, size: context.size, offset: offset, available: available,
                                               reserve: context.reserve, kept: offset > 0 ? offset : nil) {
             directory.release(claims: store.claims, committed: false)
             return .failure(noSpace(refusal, context))
         }
+        if !context.resumable, !context.overwrite, anonymousFiles.load(ordering: .relaxed) {
+            do {
+                let fd = try DirectoryCalls.openAnonymousFile(in: directory.descriptor, mode: fileMode)
+                return .success(.upload(PreparedUpload(directory: directory, partName: name, part: fd, offset: 0,
+                                                       anonymous: true), direct: false))
+            } catch where [EOPNOTSUPP, EISDIR, EINVAL].contains(error.number) {
+                anonymousFiles.store(false, ordering: .relaxed)  // a named .part from now on
+            } catch {
+                directory.release(claims: store.claims, committed: false)
+                store.partials.release(name, kept: nil, now: now)
+                return .failure(.system(error, while: "creating '\(path.relativePath)'", at: serverPath(context)))
+            }
+        }
         var direct = directIO && BlockingFileIO.directIOFlag != 0
+        var retriedExisting = false
         while true {
             let create = offset > 0 ? 0 : O_CREAT | O_EXCL
             let flags = O_WRONLY | O_NOFOLLOW | create | (direct ? BlockingFileIO.directIOFlag : 0)
@@ -113,7 +152,7 @@ enum UploadJobs {
                 let prepared = PreparedUpload(directory: directory, partName: name, part: fd, offset: offset)
                 // A fresh upload's record is made now, at offset 0 (not resumable until a resume point moves it): its
                 // updates then overwrite it in place, so keeping the partial needs no space when the disk is full.
-                if offset == 0, let error = PartialJobs.writeRecord(
+                if offset == 0, context.resumable, let error = PartialJobs.writeRecord(
                     PartialRecord(identity: path.identity, path: path.relativePath, size: context.size, offset: 0),
                     for: name, in: store.staging) {
                     discard(context, prepared)
@@ -122,6 +161,10 @@ enum UploadJobs {
                 return .success(.upload(prepared, direct: direct))
             } catch where direct && error.number == EINVAL {
                 direct = false  // the file system does not do O_DIRECT (open checks the flag before creating)
+            } catch where error.number == EEXIST && offset == 0 && !retriedExisting {
+                // A .part no index entry accounts for (another process's, or a test's): it is nobody's; start afresh.
+                retriedExisting = true
+                PartialJobs.remove(name, in: store.staging)
             } catch {
                 directory.release(claims: store.claims, committed: false)
                 store.partials.release(name, kept: offset > 0 ? offset : nil, now: now)
@@ -144,12 +187,12 @@ enum UploadJobs {
 
     /// A regular file already under the final name (no overwrite asked): `already stored` when Open announced its
     /// SHA-256 and size, `exists` otherwise, saying what to do. nil when no regular file is there.
-    private static func existing(_ context: Context, in directory: HeldDirectory) -> Result<Prepared, StoreFailure>? {
+    static func existing(_ context: Context, in directory: Int32) -> Result<Prepared, StoreFailure>? {
         let name = context.path.name, relative = context.path.relativePath
-        guard case .regular? = (try? DirectoryCalls.status(of: name, in: directory.descriptor))??.kind else { return nil }
+        guard case .regular? = (try? DirectoryCalls.status(of: name, in: directory))??.kind else { return nil }
         let exists = { (why: String) in StoreFailure(UploadFailure(.exists, "'\(relative)' already exists\(why)")) }
         guard let expected = context.expectedDigest else { return .failure(exists("")) }
-        guard let stored = StoredDigest.of(name, in: directory.descriptor) else {
+        guard let stored = StoredDigest.of(name, in: directory) else {
             return .failure(exists(" and the server cannot tell whether it is the same file (no digest recorded for it): "
                 + "use --overwrite to replace it"))
         }
@@ -160,10 +203,10 @@ enum UploadJobs {
     }
 
     /// The final name must not be a link or a directory, and must be absent unless the upload overwrites.
-    private static func checkFinalName(_ context: Context, in directory: HeldDirectory) -> StoreFailure? {
+    static func checkFinalName(_ context: Context, in directory: Int32) -> StoreFailure? {
         let relative = context.path.relativePath
         do {
-            switch try DirectoryCalls.status(of: context.path.name, in: directory.descriptor)?.kind {
+            switch try DirectoryCalls.status(of: context.path.name, in: directory)?.kind {
             case nil: return nil
             case .symbolicLink?: return .symbolicLink(relative, at: serverPath(context))
             case .directory?: return StoreFailure(UploadFailure(.badPath, "'\(relative)' is a directory on the server"))
@@ -234,7 +277,9 @@ enum UploadJobs {
             result = publish(context, prepared)
         }
         if case .failure = result { prepared.closePart() }
-        PartialJobs.remove(prepared.partName, in: context.store.staging)  // linked: only its record is left
+        if !prepared.anonymous {
+            PartialJobs.remove(prepared.partName, in: context.store.staging)  // linked: only its record is left
+        }
         prepared.directory.release(claims: context.store.claims, committed: !result.isFailure)
         context.store.partials.release(prepared.partName, kept: nil, now: SystemClock.unixSeconds())
         return result
@@ -262,8 +307,18 @@ enum UploadJobs {
                 return .failure(.system(error, while: "writing '\(relative)' to disk (fsync)", at: stagingPath(context)))
             }
         }
+        if prepared.anonymous, let part = prepared.part {
+            // linkat fails with EEXIST instead of replacing, a symbolic link there included: the name is checked by it.
+            defer { prepared.closePart() }
+            do { try DirectoryCalls.linkAnonymous(part, as: context.path.name, in: directory.descriptor) } catch {
+                if error.number == EEXIST { return .failure(StoreFailure(UploadFailure(.exists, "'\(relative)' already exists"))) }
+                if error.number == ENOENT { anonymousFiles.store(false, ordering: .relaxed) }  // no /proc: named .parts from now on
+                return .failure(.system(error, while: "storing '\(relative)' under its name", at: serverPath(context)))
+            }
+            return syncDirectory(context, directory)
+        }
         prepared.closePart()
-        if let refused = checkFinalName(context, in: directory) { return .failure(refused) }
+        if let refused = checkFinalName(context, in: directory.descriptor) { return .failure(refused) }
         do {
             if context.overwrite {
                 try DirectoryCalls.rename(prepared.partName, in: store.staging, to: context.path.name, in: directory.descriptor)
@@ -278,6 +333,12 @@ enum UploadJobs {
         } catch {
             return .failure(.system(error, while: "storing '\(relative)' under its name", at: serverPath(context)))
         }
+        return syncDirectory(context, directory)
+    }
+
+    /// The new name made durable: the directory's fsync, and its parents' where this upload made them.
+    private static func syncDirectory(_ context: Context, _ directory: HeldDirectory) -> Result<Void, StoreFailure> {
+        let relative = context.path.relativePath
         guard context.durable else { return .success(()) }
         do {
             try DirectoryCalls.sync(directory.descriptor)
@@ -303,8 +364,8 @@ enum UploadJobs {
 
     /// Drops a prepared upload: its .part and the directories it created that are still empty.
     static func discard(_ context: Context, _ prepared: PreparedUpload) {
-        prepared.closePart()
-        PartialJobs.remove(prepared.partName, in: context.store.staging)
+        prepared.closePart()  // an unnamed file is gone with it
+        if !prepared.anonymous { PartialJobs.remove(prepared.partName, in: context.store.staging) }
         prepared.directory.release(claims: context.store.claims, committed: false)
         context.store.partials.release(prepared.partName, kept: nil, now: SystemClock.unixSeconds())
     }
@@ -329,7 +390,7 @@ enum UploadJobs {
         return written
     }
 
-    private static func refusal(_ refusal: TreeRefusal, _ context: Context) -> StoreFailure {
+    static func refusal(_ refusal: TreeRefusal, _ context: Context) -> StoreFailure {
         let components = context.path.directoryComponents
         let relative = context.path.relativePath
         switch refusal {
@@ -345,7 +406,7 @@ enum UploadJobs {
         }
     }
 
-    private static func serverPath(_ context: Context) -> String {
+    static func serverPath(_ context: Context) -> String {
         join(context.store.rootPath, context.path.directoryComponents + [context.path.name])
     }
 

@@ -36,7 +36,7 @@ final class RerunTests: XCTestCase {
             XCTAssertTrue(entry.ok)
         }
         XCTAssertEqual(daemon.logLines(message: "upload already stored").count, 3, daemon.log)
-        XCTAssertEqual(daemon.logLines(message: "upload started").count, 3, "a file was sent again")
+        XCTAssertEqual(daemon.logLines(message: "upload committed").count, 3, "a file was stored again")
         for (name, bytes) in contents { assertStored(daemon.area("alice").appendingPathComponent("set/\(name)"), equals: bytes) }
 
         // Human output says so too.

@@ -119,8 +119,16 @@ final class UploadOptionsTests: XCTestCase {
         XCTAssertTrue(once.run.stderr.contains("x25519-mlkem768"), once.run.stderr)
         XCTAssertTrue(once.run.stderr.contains("v.bin: stored as v.bin in "), once.run.stderr)
         let twice = try env.upload([file.path], to: daemon, dest: "again", extra: ["-vv", "-j", "1"])
-        XCTAssertTrue(twice.run.stderr.contains("session 1: Open again/v.bin (3000 bytes)"), twice.run.stderr)
-        XCTAssertTrue(twice.run.stderr.contains("again/v.bin: accepted at byte 0"), twice.run.stderr)
+        // A small file is pipelined (PROTOCOL.md §8.10): probed first (the run starts as if it were a re-run), then sent.
+        XCTAssertTrue(twice.run.stderr.contains("session 1: Probe again/v.bin (3000 bytes, SHA-256 "), twice.run.stderr)
+        XCTAssertTrue(twice.run.stderr.contains("session 1: again/v.bin: not stored yet"), twice.run.stderr)
+        XCTAssertTrue(twice.run.stderr.contains("session 1: Open again/v.bin (3000 bytes, pipelined)"), twice.run.stderr)
+        // A larger one goes as a v1 upload: Open, then Accepted.
+        let large = try env.sourceDirectory("verbose-large").appendingPathComponent("l.bin")
+        _ = try Content.write(Content.random((1 << 20) + 1), to: large)
+        let v1 = try env.upload([large.path], to: daemon, dest: "again", extra: ["-vv", "-j", "1"])
+        XCTAssertTrue(v1.run.stderr.contains("session 1: Open again/l.bin (1048577 bytes)"), v1.run.stderr)
+        XCTAssertTrue(v1.run.stderr.contains("again/l.bin: accepted at byte 0"), v1.run.stderr)
     }
 
     /// --bwlimit paces the whole run: 3 MiB at 1 MiB/s cannot finish in less than about 2.9 s (the bucket starts with

@@ -96,10 +96,14 @@ class Ferryd:
     def cpu_seconds(self) -> float:
         return process_cpu_seconds(self.pid)
 
+    @property
+    def user_area(self) -> Path:
+        """Where the bench's client's files are stored."""
+        return self.root / CLIENT_NAME
+
     def clear_storage(self) -> None:
-        user_dir = self.root / CLIENT_NAME
-        if user_dir.exists():
-            clear_directory(user_dir)
+        if self.user_area.exists():
+            clear_directory(self.user_area)
 
     def stop(self) -> None:
         if self.proc:

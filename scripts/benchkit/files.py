@@ -43,6 +43,18 @@ def clear_directory(path: Path) -> None:
             entry.unlink()
 
 
+def retire_directory(path: Path) -> Path:
+    """Empties `path` by moving what it holds aside, into `.retired-<name>` beside it (same file system: renames
+    only), for `clear_directory` of that to delete later. ext4 without a journal (this VM's root) skips, when it
+    allocates an inode, every inode freed in the last 30 s (fs/ext4/ialloc.c, recently_deleted): a tree deleted just
+    before a run made the next tool's every create scan past it (first runs were up to 4x faster than the next)."""
+    retired = path.parent / f".retired-{path.name}"
+    retired.mkdir(exist_ok=True)
+    for entry in path.iterdir():
+        entry.rename(retired / f"{len(list(retired.iterdir()))}-{entry.name}")
+    return retired
+
+
 @dataclasses.dataclass(frozen=True)
 class Tree:
     """`count` files of `size` random bytes under `root`, spread over `directories` subdirectories (tree_paths). Every

@@ -282,6 +282,7 @@ extension UploadErrorCode {
         case .permissionDenied: "permission_denied"
         case .aborted: "aborted"
         case .busy: "busy"
+        case .absent: "absent"
         case .unknown: "unknown"
         }
     }

@@ -29,6 +29,8 @@ final class SessionDriver: TCPConnectionDelegate {
     private var sessionWantsReading = true
     private var closed = false
     private let onClose: (SessionDriver) -> Void
+    /// Where the store's jobs run (libuv's pool), their completions back on this loop.
+    private let executor: LoopExecutor
     /// The peer's address, for its source's limits (SourceLimits).
     private let source: [UInt8]
     private let shared: DaemonShared?
@@ -46,9 +48,10 @@ final class SessionDriver: TCPConnectionDelegate {
         var logger = logger
         logger[metadataKey: "session"] = "\(id)"
         logger[metadataKey: "peer"] = "\(tcp.peerDescription)"
+        executor = LoopExecutor(loop: loop)
         session = ServerSession(
             id: id, settings: settings,
-            upload: UploadHandler.Environment(store: store, executor: LoopExecutor(loop: loop), buffers: buffers,
+            upload: UploadHandler.Environment(store: store, executor: executor, buffers: buffers,
                                               settings: settings),
             logger: logger, metrics: metrics, shared: shared)
         handshakeTimer = LoopTimer(loop: loop)
@@ -145,6 +148,17 @@ final class SessionDriver: TCPConnectionDelegate {
                 writer.onEvent = { [weak self, unowned writer] event in
                     guard let self else { return }
                     perform(session.storeEvent(event, from: writer, now: Clock.now()))
+                }
+            case .storePipelined(let id, let file, let digest, let times):
+                // The session hears the outcome even once the connection is gone (it logs and counts it).
+                file.store(clientDigest: digest, times: times, executor: executor) { [weak self, session] outcome in
+                    let actions = session.pipelinedStored(id: id, file, outcome, now: Clock.now())
+                    self?.perform(actions)
+                }
+            case .probePipelined(let id, let probe):
+                probe.run(executor: executor) { [weak self, session] outcome in
+                    let actions = session.pipelinedProbed(id: id, probe, outcome, now: Clock.now())
+                    self?.perform(actions)
                 }
             }
         }

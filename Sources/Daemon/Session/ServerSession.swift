@@ -68,7 +68,9 @@ final class ServerSession {
     func process(now: Now) -> [SessionAction] {
         var actions: [SessionAction] = []
         // Data is decrypted straight into the upload's batch (one pass over each byte; no copy after it).
-        let dataInto: (Int) -> UnsafeMutableRawBufferPointer? = { [unowned self] length in upload.reserve(length) }
+        let dataInto: (Int) -> UnsafeMutableRawBufferPointer? = { [unowned self] length in
+            upload.isReceivingPipelined ? upload.pipelinedReserve(length) : upload.reserve(length)
+        }
         do {
             while !closing, !pausedForStore, let event = try connection.nextEvent(now: now, dataInto: dataInto) {
                 actions += handle(event, now: now)
@@ -87,8 +89,45 @@ final class ServerSession {
         guard !closing else { return [] }
         progress &+= 1
         var actions = apply(upload.storeEvent(event, from: writer), now: now) + flush()
-        if draining, !upload.isBusy { actions += shutdown(force: true, now: now) }
+        if draining, !isBusy { actions += shutdown(force: true, now: now) }
         return actions
+    }
+
+    /// A pipelined upload's store job ended (PROTOCOL.md §8.10): its answer queued (sent in turn), reading resumed
+    /// once the session holds less than its bounds. Also after the connection closed: then only logged and counted.
+    func pipelinedStored(id: UInt64, _ file: WholeFileUpload, _ outcome: WholeFileUpload.Outcome, now: Now) -> [SessionAction] {
+        pipelinedAnswered(id: id, upload.pipelinedStored(id: id, file, outcome), now: now)
+    }
+
+    /// A probe's lookup ended: as `pipelinedStored`.
+    func pipelinedProbed(id: UInt64, _ probe: StoredFileProbe, _ outcome: StoredFileProbe.Outcome, now: Now) -> [SessionAction] {
+        pipelinedAnswered(id: id, upload.pipelinedProbed(id: id, probe, outcome), now: now)
+    }
+
+    private func pipelinedAnswered(id: UInt64, _ answer: PipelinedAnswer, now: Now) -> [SessionAction] {
+        guard !closing else { return [] }
+        progress &+= 1
+        connection.answerPipelined(id: id, answer, now: now)
+        var actions = flush()
+        if pausedForStore, !mustPauseForPipelining { actions += resumeReading(now: now) }
+        return actions + drainedNow(now)
+    }
+
+    /// Shutting down and nothing left in flight: Goodbye now.
+    private func drainedNow(_ now: Now) -> [SessionAction] {
+        draining && !isBusy ? shutdown(force: true, now: now) : []
+    }
+
+    /// Pipelined uploads past the session's bounds (PipelinedUploads): stop reading until some are stored.
+    private var mustPauseForPipelining: Bool {
+        connection.unansweredPipelined >= PipelinedUploads.maximumUnanswered
+            || upload.pipelined.heldBytes >= PipelinedUploads.maximumHeldBytes
+    }
+
+    private func pauseForPipelining() -> [SessionAction] {
+        guard mustPauseForPipelining, !pausedForStore else { return [] }
+        pausedForStore = true
+        return [.pauseReading]
     }
 
     /// The reader may go on: process what was received meanwhile, then read the socket again (unless that paused).
@@ -127,10 +166,41 @@ final class ServerSession {
             return apply(upload.requested(request, identity: identity), now: now)
         case .uploadData(let chunk):
             shared?.bytesReceived.add(UInt64(chunk.count), ordering: .relaxed)  // systemd STATUS=
+            if upload.isReceivingPipelined {
+                upload.pipelinedReceived(chunk.count, chunk: chunk)
+                return []
+            }
             return apply(upload.received(chunk.count, chunk: chunk), now: now)
         case .uploadDataWritten(let length):
             shared?.bytesReceived.add(UInt64(length), ordering: .relaxed)
+            if upload.isReceivingPipelined {
+                upload.pipelinedReceived(length, chunk: nil)
+                return []
+            }
             return apply(upload.received(length), now: now)
+        case .pipelinedRequested(let request, let id):
+            guard let identity else { return [] }
+            upload.environment.draining = draining
+            if let refusal = upload.pipelinedRequested(request, id: id, identity: identity) {
+                connection.answerPipelined(id: id, refusal, now: now)
+            }
+            return pauseForPipelining()
+        case .pipelinedFinished(let id, let digest, let times):
+            guard let file = upload.pipelinedFinished(id: id) else { return drainedNow(now) }  // refused at Open
+            return [.storePipelined(id: id, file, digest: digest, times: times)]
+        case .pipelinedAborted(let id):
+            upload.pipelinedAborted(id: id)
+            return drainedNow(now)
+        case .pipelinedProbed(let request, let id):
+            guard let identity else { return [] }
+            upload.environment.draining = draining
+            switch upload.pipelinedProbe(request, id: id, identity: identity) {
+            case .failure(let refusal):
+                connection.answerPipelined(id: id, .failed(refusal), now: now)
+                return pauseForPipelining() + drainedNow(now)
+            case .success(let probe):
+                return [.probePipelined(id: id, probe)] + pauseForPipelining()
+            }
         case .uploadFinished(let digest, let times):
             return apply(upload.finished(digest: digest, times: times), now: now)
         case .uploadAborted(let failure):
@@ -194,7 +264,7 @@ final class ServerSession {
 
     var isEstablished: Bool { connection.isEstablished }
     var nextDeadline: UInt64? { connection.nextDeadline }
-    var isBusy: Bool { upload.isBusy }
+    var isBusy: Bool { upload.isBusy || upload.pipelined.isBusy }
 
     func handshakeTimedOut() -> [SessionAction] {
         guard !connection.isEstablished, !closing else { return [] }
@@ -226,7 +296,7 @@ final class ServerSession {
         guard !closing else { return [] }
         draining = true
         upload.environment.draining = true
-        guard force || !upload.isBusy else { return [] }
+        guard force || !isBusy else { return [] }
         if connection.isEstablished { connection.goodbye(now: now) }
         return close()
     }
@@ -274,7 +344,7 @@ final class ServerSession {
 
     /// The client closed its side while the session was open.
     func peerEnded() {
-        if upload.isBusy { logger.warning("connection closed by the client during an upload") }
+        if isBusy { logger.warning("connection closed by the client during an upload") }
         closing = true
     }
 
@@ -297,6 +367,7 @@ final class ServerSession {
             ])
         }
         upload.connectionEnded()
+        upload.pipelinedConnectionEnded()
     }
 
     // MARK: Counting and logging protocol errors

@@ -1,5 +1,6 @@
 // What a session asks its driver to do: the only way the sans-socket session (ServerSession and its operation
 // handlers) reaches the socket. The driver (Runtime/SessionDriver.swift) performs them in order.
+import Protocol
 import Store
 
 enum SessionAction: Equatable {
@@ -13,11 +14,17 @@ enum SessionAction: Equatable {
     case close
     /// Route this writer's events to `ServerSession.storeEvent`: the store answers later, on this loop.
     case watch(UploadWriter)
+    /// Run the store job of pipelined upload `id` and hand its outcome to `ServerSession.pipelinedStored`.
+    case storePipelined(id: UInt64, WholeFileUpload, digest: [UInt8], times: FileTimes?)
+    /// Run probe `id`'s lookup and hand its outcome to `ServerSession.pipelinedProbed`.
+    case probePipelined(id: UInt64, StoredFileProbe)
 
     static func == (lhs: SessionAction, rhs: SessionAction) -> Bool {
         switch (lhs, rhs) {
         case (.flush, .flush), (.pauseReading, .pauseReading), (.resumeReading, .resumeReading), (.close, .close): true
         case (.watch(let a), .watch(let b)): a === b
+        case (.storePipelined(let a, let fileA, _, _), .storePipelined(let b, let fileB, _, _)): a == b && fileA === fileB
+        case (.probePipelined(let a, let probeA), .probePipelined(let b, let probeB)): a == b && probeA === probeB
         default: false
         }
     }

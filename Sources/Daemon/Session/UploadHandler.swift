@@ -61,14 +61,16 @@ struct UploadHandler {
 
     var environment: Environment
     private var state = State.idle
-    private var logger: Logger
-    private let metrics: DaemonMetrics
+    var logger: Logger
+    let metrics: DaemonMetrics
     /// Uploads opened in this session (the "session closed" line).
-    private(set) var opened: UInt64 = 0
+    var opened: UInt64 = 0
     /// Requests refused in this session (the "session closed" line), and their log lines: at most one per error code
     /// every 10 s, the rest counted (a client repeating a refused Open must not flood the log).
-    private(set) var refused: UInt64 = 0
-    private let refusalLog = RateLimitedLog()
+    var refused: UInt64 = 0
+    let refusalLog = RateLimitedLog()
+    /// The pipelined uploads of the session (UploadHandler+Pipelined.swift).
+    var pipelined = PipelinedUploads()
 
     init(environment: Environment, logger: Logger, metrics: DaemonMetrics) {
         self.environment = environment
@@ -92,16 +94,10 @@ struct UploadHandler {
     /// Open: refused at once when it breaks a rule this session can check; otherwise the store prepares it.
     mutating func requested(_ request: UploadRequest, identity: String) -> [Action] {
         let settings = environment.settings
-        if environment.draining { return refuse(request, UploadFailure(.busy, "the server is shutting down; retry later")) }
-        if settings.maxFileSize > 0, request.size > settings.maxFileSize {
-            return refuse(request, UploadFailure(.tooLarge, "\(request.size) bytes exceeds the server's limit of \(settings.maxFileSize)"))
-        }
-        if request.overwrite, !settings.allowOverwrite {
-            return refuse(request, UploadFailure(.exists, "this server does not allow overwriting files"))
-        }
         let path: StoredPath
-        do { path = try environment.store.rules.storedPath(identity: identity, relativePath: request.path) } catch {
-            return refuse(request, UploadFailure(.badPath, "\(error)"))
+        switch admit(request, identity: identity) {
+        case .failure(let failure): return refuse(request, failure)
+        case .success(let admitted): path = admitted
         }
         opened += 1
         let writer = UploadWriter(
@@ -112,6 +108,22 @@ struct UploadHandler {
         writer.onBacklogChange = { [metrics] delta in metrics.backlogChanged(by: delta) }
         state = .preparing(writer, request)
         return [.watch(writer)]
+    }
+
+    /// The checks of an Open this session can make without the store (draining, the size limit, overwriting, the
+    /// name's rules), and the stored path when they pass.
+    func admit(_ request: UploadRequest, identity: String) -> Result<StoredPath, UploadFailure> {
+        let settings = environment.settings
+        if environment.draining { return .failure(UploadFailure(.busy, "the server is shutting down; retry later")) }
+        if settings.maxFileSize > 0, request.size > settings.maxFileSize {
+            return .failure(UploadFailure(.tooLarge, "\(request.size) bytes exceeds the server's limit of \(settings.maxFileSize)"))
+        }
+        if request.overwrite, !settings.allowOverwrite {
+            return .failure(UploadFailure(.exists, "this server does not allow overwriting files"))
+        }
+        do { return .success(try environment.store.rules.storedPath(identity: identity, relativePath: request.path)) } catch {
+            return .failure(UploadFailure(.badPath, "\(error)"))
+        }
     }
 
     /// Room for the next Data chunk, decrypted straight into the writer's batch; nil when no upload receives.
@@ -236,7 +248,7 @@ struct UploadHandler {
 
     /// `detail`: what the operator needs beyond the client's text (the server path and the system error of a storage
     /// failure), logged with it; such a refusal is the server's problem, so it is a warning rather than a notice.
-    private mutating func refuse(_ request: UploadRequest, _ failure: UploadFailure, detail: String? = nil) -> [Action] {
+    mutating func refuse(_ request: UploadRequest, _ failure: UploadFailure, detail: String? = nil) -> [Action] {
         refused += 1
         var metadata: Logger.Metadata = ["path": "\(request.path)", "code": "\(failure.code)", "reason": "\(failure.message)"]
         if let detail { metadata["detail"] = "\(detail)" }
@@ -246,7 +258,7 @@ struct UploadHandler {
         return [.reject(failure)]
     }
 
-    private static func metadata(_ request: UploadRequest, _ failure: StoreFailure) -> Logger.Metadata {
+    static func metadata(_ request: UploadRequest, _ failure: StoreFailure) -> Logger.Metadata {
         ["path": "\(request.path)", "code": "\(failure.failure.code)", "reason": "\(failure.failure.message)",
          "detail": "\(failure.detail)"]
     }

@@ -8,6 +8,10 @@
 //
 //   connecting ─► handshaking ─► idle ─► (Open) awaitingAccept ─► sending ─► (Close) awaitingCommit ─► idle … ─► Goodbye
 //
+// That is a v1 upload: a file over 1 MiB, or any file when the server did not agree to pipelining. Smaller files are
+// pipelined (ClientSession+Pipelined.swift, PROTOCOL.md §8.10): read whole, probed or sent without waiting, answered
+// in order; a large file waits until they are answered. Sealing v1 Data: ClientSession+Sealing.swift.
+//
 // A session that ends early (the connection lost, a timeout, the server busy) tells the engine why (SessionFailure)
 // and hands back the file it was sending; the engine decides whether to retry it (RetryPolicy). A failure that is the
 // file's alone (the server refusing it, the source changing) fails that file and the session goes on.
@@ -29,21 +33,24 @@ final class ClientSession: TCPConnectionDelegate {
     /// more buffers than the pool keeps, and fresh ones cost page faults).
     static let recordsPerWrite = readSize / Limits.maxDataChunk
 
-    private unowned let engine: UploadEngine
+    unowned let engine: UploadEngine
     /// The engine's slot this session fills (its retry budget is the slot's).
     let slot: Int
-    private var tcp: TCPConnection?
-    private var connection: ClientConnection?
+    private(set) var tcp: TCPConnection?
+    var connection: ClientConnection?
     private var current: FileInFlight?
+    /// Pipelined files (PROTOCOL.md §8.10; ClientSession+Pipelined.swift), and one the server answered busy.
+    var pipeline = ClientPipeline()
+    var answeredBusy: [PipelinedFile] = []
     /// We said Goodbye (or gave the connection up): its end is no failure.
-    private var closing = false
+    private(set) var closing = false
     /// `interrupt` cut the file in flight: Goodbye follows its Data, and the connection closes once both are written.
     private var cutting = false
     private var established = false
     private let rotationTimer: LoopTimer
     /// Wakes sealing up again after --bwlimit held it back.
-    private let bandwidthTimer: LoopTimer
-    private var bandwidthTimerArmed = false
+    let bandwidthTimer: LoopTimer
+    var bandwidthTimerArmed = false
 
     init(engine: UploadEngine, slot: Int) {
         self.engine = engine
@@ -75,9 +82,9 @@ final class ClientSession: TCPConnectionDelegate {
 
     private func check() {
         let moved = bytesRead + (tcp?.writtenBytes ?? 0)
-        let committing = current.flatMap { $0.sentDigest != nil ? $0.file.size : nil }
+        let committing = current.flatMap { $0.sentDigest != nil ? $0.file.size : nil } ?? unansweredPipelinedBytes
         switch watch.check(now: EventLoop.hrtimeNanoseconds, moved: moved, committingSize: committing,
-                           hashingLocally: current?.hashingLocally == true) {
+                           hashingLocally: current?.hashingLocally == true || !pipeline.reading.isEmpty) {
         case nil: break
         case .connect:
             attemptTimedOut = true
@@ -141,13 +148,16 @@ final class ClientSession: TCPConnectionDelegate {
         lost("connection error: \(error.message)")
     }
 
-    func connectionDidDrain(_ connection: TCPConnection) { pump() }
+    func connectionDidDrain(_ connection: TCPConnection) {
+        pump()
+        sendPipelined()
+    }
 
     func connectionDidClose(_ connection: TCPConnection) { end(nil) }
 
     /// The connection ended: no failure once we said Goodbye with nothing in flight.
     private func lost(_ message: String) {
-        end(closing && current == nil ? nil : SessionFailure(.connectionLost, message))
+        end(closing && current == nil && pipeline.isEmpty ? nil : SessionFailure(.connectionLost, message))
     }
 
     // MARK: Protocol events
@@ -225,41 +235,66 @@ final class ClientSession: TCPConnectionDelegate {
             guard let current else { return }
             complete(current, stored: receipt.storedName, digest: receipt.digest, error: nil, alreadyStored: true)
             startNextFile()
+        case .pipelinedAnswered(_, let answer):
+            pipelinedAnswered(answer)
         case .rotated:
             // Counted through `connection.rotations` for the file's result.
             let sent = connection?.rotations.sent ?? 0, received = connection?.rotations.received ?? 0
             engine.detail(1, "session \(slot + 1): keys rotated (\(sent) by us, \(received) by the server so far)")
         case .peerClosed:
             // The server ended the session (a drain, a restart): whatever was in flight or still queued is retried.
-            if closing && current == nil { return end(nil) }
-            end(SessionFailure(.connectionLost, current == nil ? "the server ended the session"
-                                                                : "the server said goodbye during the upload"))
+            let idle = current == nil && pipeline.isEmpty
+            if closing && idle { return end(nil) }
+            end(SessionFailure(.connectionLost, idle ? "the server ended the session" : "the server said goodbye during the upload"))
         }
     }
 
     /// The next file, once the protocol allows an Open: after an abort (ours, or the server failing an upload while
     /// we sent it) the server's answer to Abort must come first (PROTOCOL.md §8.4) — `drain` calls this again when it
-    /// has. A file whose name on the server is longer than the protocol allows fails here, alone.
-    private func startNextFile() {
-        guard current == nil, established, !closing, let connection, connection.canStartUpload else { return }
-        while let index = engine.nextFile() {
-            let file = engine.files[index]
-            let pathBytes = file.remotePath.utf8.count
-            guard pathBytes <= Limits.maxPathLength else {
-                engine.finished(index, result: FileResult(
-                    file: file, stored: nil, bytes: 0, sha256: nil, seconds: 0, rotations: 0,
-                    error: "its name on the server would be \(pathBytes) bytes long; the limit is \(Limits.maxPathLength)"),
-                    sent: 0, slot: slot)
-                continue
+    /// has. With pipelining (ClientSession+Pipelined.swift) small files flow without waiting, and a large one goes
+    /// as a v1 upload once every pipelined one is answered. A file whose name on the server is longer than the
+    /// protocol allows fails here, alone. Goodbye once nothing is left.
+    func startNextFile() {
+        guard current == nil, established, !closing, let connection else { return }
+        if pipelines {
+            // Stopping: what was not sent goes back (the engine ends it as interrupted); what was sent is answered.
+            if engine.stoppedBy != nil, !pipeline.ready.isEmpty || !pipeline.reading.isEmpty || pipeline.heldForV1 != nil {
+                releaseUnsentBuffers(includingSealing: false)
+                for index in pipeline.takeUnsent() { engine.giveBack(index) }
             }
-            current = FileInFlight(index: index, file: file, rotationsAtStart: connection.rotations.sent, blocks: engine.blocks)
-            self.connection?.startUpload(
-                UploadRequest(path: file.remotePath, size: file.size, overwrite: engine.target.overwrite), now: Clock.now())
-            engine.opening(index)
-            engine.detail(2, "session \(slot + 1): Open \(file.remotePath) (\(file.size) bytes)")
-            return
+            fillPipeline()
+            sendPipelined()
+            guard current == nil, !closing, pipeline.isEmpty else { return }
+            if let index = pipeline.heldForV1 {
+                guard self.connection?.canStartUpload == true else { return }
+                pipeline.heldForV1 = nil
+                startV1(index)
+                return
+            }
+            return sayGoodbye()
+        }
+        guard connection.canStartUpload else { return }
+        while let index = engine.nextFile() {
+            if startV1(index) { return }
         }
         sayGoodbye()
+    }
+
+    /// Sends a v1 Open for the file (false when its name cannot be sent: the file failed).
+    @discardableResult
+    private func startV1(_ index: Int) -> Bool {
+        let file = engine.files[index]
+        if let problem = Self.pathProblem(file) {
+            engine.finished(index, result: failedResult(file, problem), sent: 0, slot: slot)
+            return false
+        }
+        guard let connection else { return false }
+        current = FileInFlight(index: index, file: file, rotationsAtStart: connection.rotations.sent, blocks: engine.blocks)
+        self.connection?.startUpload(
+            UploadRequest(path: file.remotePath, size: file.size, overwrite: engine.target.overwrite), now: Clock.now())
+        engine.opening(index)
+        engine.detail(2, "session \(slot + 1): Open \(file.remotePath) (\(file.size) bytes)")
+        return true
     }
 
     private func sayGoodbye() {
@@ -272,7 +307,7 @@ final class ClientSession: TCPConnectionDelegate {
     /// Seals what was read, reads the next block, and once everything is sealed checks the source (SourceFingerprint)
     /// and sends Close. Sealing stops while the socket's queue is above the high-water mark or the protocol holds Data
     /// back (`canSendData` is false for at most one round trip while a rotation completes).
-    private func pump() {
+    func pump() {
         guard let current, current.stage == .sending, current.fd != nil, tcp != nil, !closing else { return }
         sealReady(current)
         guard connection != nil else { return }
@@ -300,65 +335,6 @@ final class ClientSession: TCPConnectionDelegate {
         self.connection = connection
         current.close(loop: engine.loop)
         flush()
-    }
-
-    /// Seals ready blocks, one Data record at a time, straight into the socket's write buffers (`recordsPerWrite`
-    /// records per uv_write), while the socket and the protocol allow. A chunk is read from the block and written
-    /// once, encrypted: no copy into a record buffer, none into a write buffer.
-    private func sealReady(_ current: FileInFlight) {
-        guard !current.ready.isEmpty, var connection, let tcp else { return }
-        self.connection = nil
-        let chunk = connection.maxDataChunk
-        var sealedNow = 0
-        /// Set when --bwlimit held the next record back: its length.
-        var throttled: Int?
-        while throttled == nil, let block = current.ready.first, connection.canSendData,
-              tcp.pendingWriteBytes < Self.highWater, !connection.isClosed {
-            // Whatever the protocol queued (a RotateInit or RotateCommit after the last record) goes out first, in order.
-            connection.drainOutput { tcp.write($0) }
-            let before = current.sealOffset
-            tcp.write(capacity: Self.recordsPerWrite * connection.sealedDataLength(chunk)) { buffer in
-                var used = 0
-                block.withUnsafeBytes { bytes in
-                    while current.sealOffset < bytes.count, connection.canSendData, !connection.hasPendingOutput {
-                        let end = min(current.sealOffset + chunk, bytes.count)
-                        guard used + connection.sealedDataLength(end - current.sealOffset) <= buffer.count else { break }
-                        guard engine.takeBandwidth(end - current.sealOffset) else {
-                            throttled = end - current.sealOffset
-                            break
-                        }
-                        let written = connection.sendData(UnsafeRawBufferPointer(rebasing: bytes[current.sealOffset..<end]),
-                                                          into: UnsafeMutableRawBufferPointer(rebasing: buffer[used...]),
-                                                          now: Clock.now())
-                        guard written > 0 else { break }  // the upload was failed meanwhile, or the session closed
-                        used += written
-                        current.sealOffset = end
-                    }
-                }
-                return used
-            }
-            guard current.sealOffset > before else { break }
-            sealedNow += current.sealOffset - before
-            guard current.sealOffset == block.count else { continue }
-            current.ready.removeFirst()
-            current.sealOffset = 0
-            block.removeAll()
-            current.spare.append(block)
-        }
-        connection.drainOutput { tcp.write($0) }
-        self.connection = connection
-        if let throttled { resumeAfterBandwidth(throttled) }
-        current.sent += UInt64(sealedNow)
-    }
-
-    /// --bwlimit held back a record of `bytes`: sealing goes on when the bucket has them (one timer per session).
-    private func resumeAfterBandwidth(_ bytes: Int) {
-        guard !bandwidthTimerArmed else { return }
-        bandwidthTimerArmed = true
-        bandwidthTimer.start(afterMilliseconds: engine.bandwidthDelay(bytes)) { [self] in
-            bandwidthTimerArmed = false
-            pump()
-        }
     }
 
     private func abort(_ current: FileInFlight, reason: String) {
@@ -408,7 +384,7 @@ final class ClientSession: TCPConnectionDelegate {
 
     // MARK: Output and teardown
 
-    private func flush() {
+    func flush() {
         guard var connection, let tcp else { return }
         self.connection = nil
         connection.drainOutput { tcp.write($0) }
@@ -425,12 +401,13 @@ final class ClientSession: TCPConnectionDelegate {
             self.connection = connection
             flush()
             pump()
+            sendPipelined()
         }
     }
 
     /// Ends the session on `failure` with a Goodbye, the connection closed once it is sent (the server answered
     /// busy: nothing is wrong with the session itself).
-    private func endPolitely(_ failure: SessionFailure) {
+    func endPolitely(_ failure: SessionFailure) {
         sayGoodbye()
         end(failure)
     }
@@ -440,14 +417,14 @@ final class ClientSession: TCPConnectionDelegate {
     private func end(_ failure: SessionFailure?) {
         guard !endedReported else { return }
         endedReported = true
-        var interrupted: UploadEngine.Interrupted?
+        var interrupted = takePipelineBack()
         if let current {
             self.current = nil
             current.close(loop: engine.loop)
             // Cut by `interrupt` and closed without an error: the Data and the Goodbye were all written.
-            interrupted = UploadEngine.Interrupted(
+            interrupted.append(UploadEngine.Interrupted(
                 index: current.index, result: result(current, stored: nil, digest: nil, error: nil),
-                sent: current.sentThisAttempt, flushed: cutting && failure == nil)
+                sent: current.sentThisAttempt, flushed: cutting && failure == nil))
         }
         rotationTimer.close()
         bandwidthTimer.close()
@@ -457,9 +434,8 @@ final class ClientSession: TCPConnectionDelegate {
             closing = true
             tcp.close()
         }
-        let failure = failure ?? interrupted.flatMap { _ in
-            cutting ? nil : SessionFailure(.connectionLost, "the connection closed during the upload")
-        }
+        let failure = failure ?? (interrupted.isEmpty || cutting
+            ? nil : SessionFailure(.connectionLost, "the connection closed during the upload"))
         engine.sessionEnded(self, failure: failure, interrupted: interrupted)
     }
     private var endedReported = false
@@ -478,14 +454,19 @@ final class ClientSession: TCPConnectionDelegate {
             return end(nil)
         }
         if let current, current.stage == .closed { return }
-        cutting = current != nil
+        // Pipelined files not sent yet go back (the engine ends them as interrupted, never started); those sent are
+        // left to be answered, like a v1 file whose Close is sent, unless one is half-sealed.
+        releaseUnsentBuffers(includingSealing: false)
+        for index in pipeline.takeUnsent() { engine.giveBack(index) }
+        if current == nil, pipeline.sealing == nil, pipeline.hasUnanswered { return }
+        cutting = current != nil || pipeline.sealing != nil
         sayGoodbye()
     }
 
-    /// The file this session holds and what the display says of it; nil between files.
-    var fileState: (index: Int, state: FileState)? {
-        guard let current else { return nil }
-        return (current.index, FileState(stage: current.stage, sealed: current.sent, accepted: current.acceptedOffset,
-                                         unwritten: UInt64(tcp?.pendingWriteBytes ?? 0), cut: cutting))
+    /// The files this session holds and what the display says of each; empty between files.
+    var fileStates: [(index: Int, state: FileState)] {
+        guard let current else { return pipelineStates }
+        return [(current.index, FileState(stage: current.stage, sealed: current.sent, accepted: current.acceptedOffset,
+                                          unwritten: UInt64(tcp?.pendingWriteBytes ?? 0), cut: cutting))]
     }
 }

@@ -62,6 +62,9 @@ final class UploadEngine {
     var bandwidth: BandwidthLimit?
     /// -v (1) and -vv (2): how much `detail` says; 0 by default and with --quiet.
     var verbosity = 0
+    /// Pipelined files are probed before they are sent (PROTOCOL.md §8.10) while the run looks like a re-run: the last
+    /// answer said a file was there. A probe answered `absent` clears it. Never with --overwrite.
+    lazy var probeFirst = !target.overwrite
 
     private enum Slot {
         case running(ClientSession)
@@ -99,10 +102,10 @@ final class UploadEngine {
 
     /// The files the sessions hold and what each is doing, in file order (the progress display's rows).
     var inFlight: [(index: Int, state: FileState)] {
-        slots.compactMap { slot -> (index: Int, state: FileState)? in
+        slots.compactMap { slot -> [(index: Int, state: FileState)]? in
             guard case .running(let session) = slot else { return nil }
-            return session.fileState
-        }.sorted { $0.index < $1.index }
+            return session.fileStates
+        }.flatMap { $0 }.sorted { $0.index < $1.index }
     }
 
     /// The server's addresses, in the order to try them (AddressResolver: IPv6 first where the system prefers it).
@@ -189,6 +192,15 @@ final class UploadEngine {
 
     private func takeQueued() -> Int? { requeued.isEmpty ? queue.popFirst() : requeued.removeFirst() }
 
+    /// The size of the file `nextFile` would give; nil when it would give none.
+    func nextFileSize() -> UInt64? {
+        guard stoppedBy == nil, let index = requeued.first ?? queue.first else { return nil }
+        return files[index].size
+    }
+
+    /// A file a session took but never opened on the wire (it ended, or the run is stopping): next in line again.
+    func giveBack(_ index: Int) { requeued.append(index) }
+
     private var hasQueuedFiles: Bool { !requeued.isEmpty || !queue.isEmpty }
 
     /// Open is being sent for the file.
@@ -252,19 +264,19 @@ final class UploadEngine {
 
     /// A session ended: with no failure once it had nothing left to send, else why. RetryPolicy decides whether its
     /// slot tries again (after the backoff) and whether the file it was sending goes back to the queue or fails.
-    func sessionEnded(_ session: ClientSession, failure: SessionFailure?, interrupted: Interrupted?) {
+    func sessionEnded(_ session: ClientSession, failure: SessionFailure?, interrupted: [Interrupted]) {
         let slot = session.slot
         slots[slot] = .done
-        if let interrupted { ledgers[interrupted.index].sentBytes += interrupted.sent }
+        for file in interrupted { ledgers[file.index].sentBytes += file.sent }
         if let stoppedBy {
-            if let interrupted { finish(interrupted.index, Self.stopped(interrupted, by: stoppedBy)) }
+            for file in interrupted { finish(file.index, Self.stopped(file, by: stoppedBy)) }
             return settle()
         }
         guard let failure else { return settle() }
         lastFailure = failure
-        let decision = interrupted != nil || hasQueuedFiles ? budgets[slot].failed(failure, unitRandom: unitRandom) : .giveUp
+        let decision = !interrupted.isEmpty || hasQueuedFiles ? budgets[slot].failed(failure, unitRandom: unitRandom) : .giveUp
         guard case .retry(let number, let delay) = decision else {
-            if let interrupted {
+            for interrupted in interrupted {
                 let index = interrupted.index
                 var result = interrupted.result
                 let attempts = ledgers[index].attempts
@@ -274,7 +286,7 @@ final class UploadEngine {
             }
             return settle()
         }
-        if let interrupted { requeued.append(interrupted.index) }
+        requeued.append(contentsOf: interrupted.map(\.index))
         announceRetry(number: number, delay: delay, failure)
         let timer = LoopTimer(loop: loop)
         slots[slot] = .waiting(timer)

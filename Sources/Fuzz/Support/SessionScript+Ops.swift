@@ -60,8 +60,18 @@ extension SessionScript {
         let size = UInt64(input.u16()) << (UInt64(input.byte() & 0x03) * 2)
         let flags = input.byte()
         let digest = flags & 0x02 != 0 ? input.paddedBytes(32) : nil
-        guard client.canStartUpload else { return }
         let path = pathBytes.isEmpty ? "f" : String(decoding: pathBytes, as: UTF8.self)
+        // Flag 0x04: a pipelined upload (§8.10), when the session agreed to them and the size allows; with 0x08 too,
+        // a probe.
+        if flags & 0x0C == 0x0C, client.canStartPipelinedUpload, flags & 0x01 == 0 {
+            return client.probe(UploadRequest(path: path, size: size, expectedDigest: input.paddedBytes(32), pipelined: true,
+                                              probe: true), now: now)
+        }
+        if flags & 0x04 != 0, client.canStartPipelinedUpload, size <= Limits.maxPipelinedFileSize {
+            return client.startUpload(UploadRequest(path: path, size: size, overwrite: flags & 0x01 != 0, expectedDigest: digest,
+                                                    pipelined: true), now: now)
+        }
+        guard client.canStartUpload else { return }
         client.startUpload(UploadRequest(path: path, size: size, overwrite: flags & 0x01 != 0, expectedDigest: digest), now: now)
     }
 
@@ -110,6 +120,19 @@ extension SessionScript {
     private mutating func serverDecide(_ input: inout FuzzInput) {
         let choice = input.byte()
         let failure = UploadFailure(Self.failureCodes[Int(choice >> 2) % Self.failureCodes.count], "fuzz")
+        // A pipelined upload's answer, in any order (the connection sends them in the order of the Opens).
+        if !pipelinedToAnswer.isEmpty, choice & 0x40 != 0 {
+            let (id, request) = pipelinedToAnswer.remove(at: Int(choice) % pipelinedToAnswer.count)
+            let digest = request.expectedDigest ?? [UInt8](repeating: 0, count: 32)
+            let answer: PipelinedAnswer = if choice & 1 == 0 {
+                .committed(UploadReceipt(storedName: request.path, size: request.size, digest: digest))
+            } else if request.probe, choice & 2 == 0 {
+                .failed(UploadFailure(.absent, "fuzz"))
+            } else {
+                .failed(failure)
+            }
+            return server.answerPipelined(id: id, answer, now: now)
+        }
         switch server.uploadStateForFuzzing {
         case .deciding(let request):
             switch choice % 3 {
@@ -134,6 +157,8 @@ extension SessionScript {
             }
         case .receiving, .idle, .discarding:
             if choice & 1 == 1 { server.fail(failure, now: now) }  // idle, discarding: moot (the client's Abort won)
+        case .pipelined:
+            break  // answered through answerPipelined, above
         case .noSession, .awaitingAccept, .sending, .awaitingCommit, .aborting:
             break
         }

@@ -23,6 +23,8 @@ struct SessionScript {
     var toServer: [UInt8] = []
     /// True while only genuine commands and deliveries happened.
     var pristine = true
+    /// Pipelined uploads the server reported and the script has not answered (PROTOCOL.md §8.10).
+    var pipelinedToAnswer: [(id: UInt64, request: UploadRequest)] = []
     /// Where the server decrypts Data when a delivery asks for it (the daemon's path).
     let room = DataRoom()
     /// What happened, for the tests that replay inputs.
@@ -77,6 +79,11 @@ struct SessionScript {
         do {
             while let event = try server.nextEvent(now: now, dataInto: into) {
                 outcome.count(event)
+                switch event {
+                case .pipelinedRequested(let request, let id), .pipelinedProbed(let request, let id):
+                    pipelinedToAnswer.append((id, request))
+                default: break
+                }
                 if pristine { checkData(event) }
             }
         } catch {
@@ -146,10 +153,10 @@ public struct SessionOutcome: Equatable, Sendable {
     mutating func count(_ event: ServerEvent) {
         switch event {
         case .handshakeCompleted: break
-        case .uploadRequested: uploadsRequested += 1
+        case .uploadRequested, .pipelinedRequested, .pipelinedProbed: uploadsRequested += 1
         case .uploadData, .uploadDataWritten: dataChunks += 1
-        case .uploadFinished: uploadsFinished += 1
-        case .uploadAborted: uploadsAborted += 1
+        case .uploadFinished, .pipelinedFinished: uploadsFinished += 1
+        case .uploadAborted, .pipelinedAborted: uploadsAborted += 1
         case .rotated: rotations += 1
         case .peerClosed: peerClosed += 1
         }
@@ -162,6 +169,8 @@ public struct SessionOutcome: Equatable, Sendable {
         case .uploadCommitted: committed += 1
         case .uploadAlreadyStored: alreadyStored += 1
         case .uploadFailed: uploadFailures += 1
+        case .pipelinedAnswered(_, .committed): committed += 1
+        case .pipelinedAnswered(_, .failed): uploadFailures += 1
         case .rotated: rotations += 1
         case .peerClosed: peerClosed += 1
         }

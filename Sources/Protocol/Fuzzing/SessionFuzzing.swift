@@ -16,6 +16,7 @@
     case receiving(UploadRequest, received: UInt64)
     case finishing(UploadRequest)
     case discarding
+    case pipelined(UploadRequest, id: UInt64, received: UInt64)
     // Client
     case awaitingAccept(UploadRequest)
     case sending(UploadRequest, sent: UInt64)
@@ -54,13 +55,14 @@ extension ServerConnection {
     }
 
     @_spi(Fuzzing) public var uploadStateForFuzzing: FuzzedUploadState {
-        guard case .established(_, let upload) = core.state else { return .noSession }
-        return switch upload {
+        guard case .established(_, let uploads) = core.state else { return .noSession }
+        return switch uploads.current {
         case .idle: .idle
         case .deciding(let request): .deciding(request)
         case .receiving(let request, let received): .receiving(request, received: received)
         case .finishing(let request): .finishing(request)
         case .discarding: .discarding
+        case .pipelined(let request, let id, let received): .pipelined(request, id: id, received: received)
         }
     }
 }
@@ -73,8 +75,8 @@ extension ClientConnection {
     }
 
     @_spi(Fuzzing) public var uploadStateForFuzzing: FuzzedUploadState {
-        guard case .established(_, let upload) = core.state else { return .noSession }
-        return switch upload {
+        guard case .established(_, let uploads) = core.state else { return .noSession }
+        return switch uploads.current {
         case .idle: .idle
         case .awaitingAccept(let request): .awaitingAccept(request)
         case .sending(let request, let sent): .sending(request, sent: sent)

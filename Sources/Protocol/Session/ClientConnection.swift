@@ -10,6 +10,15 @@
 //                                                         └──UploadError / send Abort──► aborting (uploadFailed)
 //   aborting ──UploadError(aborted)──► idle      (other UploadErrors that crossed our Abort are ignored)
 //
+// Pipelined uploads (§8.10, once `pipelining` was agreed): startUpload with a pipelined request goes straight to
+// `sending` (no Accepted), and its Close or Abort queues it as unanswered and returns to idle, so the next Open may
+// follow at once. Committed and UploadError answer the oldest unanswered pipelined upload first (`pipelinedAnswered`);
+// a v1 Open waits until none is left (`canStartUpload`), a pipelined one only for idle (`canStartPipelinedUpload`).
+//
+//   idle ──startUpload(pipelined)──► sending ──finishUpload() / abortUpload()──► idle (+1 unanswered)
+//   idle ──probe()──► idle (+1 unanswered: whether the server stores this very file; no Data follows)
+//   (any state) ──Committed / UploadError while some are unanswered──► the oldest is answered
+//
 // When the server fails an upload mid-stream, the client answers with Abort so the server knows no more Data of that
 // upload follows (the server drops Data until then); the server answers every Abort with UploadError(aborted), and a
 // new upload starts only after that answer (`canStartUpload`), so no stale error can be taken for the next one's.
@@ -25,6 +34,9 @@ public enum ClientEvent: Equatable {
     case uploadAlreadyStored(UploadReceipt)
     /// The server refused or failed the upload; the session goes on.
     case uploadFailed(UploadFailure)
+    /// The answer to the oldest unanswered pipelined upload (§8.10), the request it answers with it. One of ours we
+    /// aborted is answered too (failed, code `aborted`).
+    case pipelinedAnswered(UploadRequest, PipelinedAnswer)
     case rotated(RotationEvent)
     /// The server said Goodbye.
     case peerClosed
@@ -39,11 +51,29 @@ public struct ClientConnection {
         case aborting
     }
 
-    var core: SessionCore<ClientHandshake, Upload>
+    /// A pipelined upload whose Close (or Abort) went: its answer is to come, in order.
+    struct Unanswered {
+        let request: UploadRequest
+        let aborted: Bool
+    }
+
+    /// The upload being sent (or v1's, being answered), and the pipelined ones waiting for their answers.
+    struct Uploads {
+        var current = Upload.idle
+        var unanswered = FIFOQueue<Unanswered>()
+
+        var hasUnanswered: Bool { !unanswered.isEmpty }
+
+        mutating func push(_ request: UploadRequest, aborted: Bool) {
+            unanswered.append(Unanswered(request: request, aborted: aborted))
+        }
+    }
+
+    var core: SessionCore<ClientHandshake, Uploads>
 
     /// Builds the ClientHello (generating one key share per offered group): `takeOutput()` has it at once.
     public init(configuration: ClientConfiguration) throws(ProtocolError) {
-        core = SessionCore(handshake: try ClientHandshake(configuration: configuration), initialUpload: .idle)
+        core = SessionCore(handshake: try ClientHandshake(configuration: configuration), initialUpload: Uploads())
     }
 
     public mutating func receive(_ bytes: UnsafeRawBufferPointer) { core.receive(bytes) }
@@ -76,6 +106,47 @@ public struct ClientConnection {
     }
 
     private static func handleUpload(_ type: MessageType, _ body: ArraySlice<UInt8>, channel: inout SecureChannel,
+                                      upload uploads: inout Uploads, now: Now) throws(ProtocolError) -> ClientEvent? {
+        if uploads.hasUnanswered, type == .committed || type == .uploadError {
+            return try answerOldest(type, body, &uploads)
+        }
+        if case .sending(let request, _) = uploads.current, request.pipelined {
+            throw .unexpected("\(type) while a pipelined upload is being sent and none is unanswered")
+        }
+        return try handleCurrent(type, body, channel: &channel, upload: &uploads.current, now: now)
+    }
+
+    /// Committed or UploadError for the oldest unanswered pipelined upload (§8.10).
+    private static func answerOldest(_ type: MessageType, _ body: ArraySlice<UInt8>,
+                                     _ uploads: inout Uploads) throws(ProtocolError) -> ClientEvent {
+        guard let oldest = uploads.unanswered.first else { throw .unexpected("\(type) with no upload unanswered") }
+        let answer: PipelinedAnswer
+        if type == .committed {
+            let receipt = try UploadReceipt.decode(body)
+            guard !oldest.aborted else { throw .illegal("Committed for a pipelined upload we aborted") }
+            guard receipt.size == oldest.request.size else {
+                throw .illegal("committed \(receipt.size) bytes of \(oldest.request.size)")
+            }
+            if let digest = oldest.request.expectedDigest, !constantTimeEqual(receipt.digest, digest) {
+                throw .illegal("Committed with another digest than the one announced")
+            }
+            answer = .committed(receipt)
+        } else {
+            let failure = try UploadFailure.decode(body)
+            guard (failure.code == .aborted) == oldest.aborted else {
+                throw .illegal(oldest.aborted ? "a pipelined upload we aborted answered \(failure.code), not aborted"
+                                              : "UploadError aborted for a pipelined upload we did not abort")
+            }
+            guard failure.code != .absent || oldest.request.probe else {
+                throw .illegal("UploadError absent for an upload that was not a probe")
+            }
+            answer = .failed(failure)
+        }
+        _ = uploads.unanswered.popFirst()
+        return .pipelinedAnswered(oldest.request, answer)
+    }
+
+    private static func handleCurrent(_ type: MessageType, _ body: ArraySlice<UInt8>, channel: inout SecureChannel,
                                       upload: inout Upload, now: Now) throws(ProtocolError) -> ClientEvent? {
         switch (upload, type) {
         case (.awaitingAccept(let request), .accepted):
@@ -114,21 +185,59 @@ public struct ClientConnection {
 
     // MARK: Commands
 
-    /// True when the session is established and no upload is in progress (an aborted one included).
+    /// True when the session is established and no upload is in progress (an aborted one included), and no
+    /// pipelined upload is unanswered: a v1 Open may go.
     public var canStartUpload: Bool {
-        if case .established(_, .idle) = core.state { true } else { false }
+        if case .established(_, let uploads) = core.state, case .idle = uploads.current, !uploads.hasUnanswered { true } else { false }
     }
 
-    /// Sends Open. Only when `canStartUpload`. The path must be 1…4096 bytes of UTF-8 (callers check user input first).
-    public mutating func startUpload(_ request: UploadRequest, now: Now) {
+    /// Sends a probe (§8.10): whether the server stores this very file (a pipelined request with `probe` and the
+    /// digest). Only when `canStartPipelinedUpload`; it is answered in its turn, and no Data or Close follows it.
+    public mutating func probe(_ request: UploadRequest, now: Now) {
+        precondition(request.probe && request.pipelined && !request.overwrite && request.expectedDigest?.count == Limits.fileDigestLength,
+                     "a probe is pipelined, carries the digest and does not overwrite")
         precondition(!request.path.isEmpty && request.path.utf8.count <= Limits.maxPathLength, "upload path length")
-        precondition(request.expectedDigest.map { $0.count == Limits.fileDigestLength } ?? true, "digest length")
-        core.command("startUpload") { (channel, upload) throws(ProtocolError) in
-            guard case .idle = upload else { preconditionFailure("startUpload() while the upload is \(upload.name)") }
+        core.command("probe") { (channel, uploads) throws(ProtocolError) in
+            guard case .idle = uploads.current else { preconditionFailure("probe() while the upload is \(uploads.current.name)") }
+            precondition(channel.parameters.uploadFeatures.contains(.pipelining), "a probe without pipelining")
             var encoder = WireEncoder()
             request.encode(into: &encoder)
             try channel.send(.open, body: encoder.bytes, now: now)
-            upload = .awaitingAccept(request)
+            uploads.push(request, aborted: false)
+        }
+    }
+
+    /// True when a pipelined Open may go (§8.10): `pipelining` agreed, and no upload being sent or awaiting its v1
+    /// answers. Earlier pipelined uploads may be unanswered (the caller bounds how many).
+    public var canStartPipelinedUpload: Bool {
+        guard case .established(let channel, let uploads) = core.state, case .idle = uploads.current else { return false }
+        return channel.parameters.uploadFeatures.contains(.pipelining)
+    }
+
+    /// Pipelined uploads whose Close or Abort went and whose answer has not come.
+    public var unansweredPipelined: Int {
+        if case .established(_, let uploads) = core.state { uploads.unanswered.count } else { 0 }
+    }
+
+    /// Sends Open. Only when `canStartUpload`, or `canStartPipelinedUpload` for a pipelined request (then at most
+    /// `Limits.maxPipelinedFileSize` bytes, and sending starts at once: no Accepted comes). The path must be 1…4096
+    /// bytes of UTF-8 (callers check user input first).
+    public mutating func startUpload(_ request: UploadRequest, now: Now) {
+        precondition(!request.path.isEmpty && request.path.utf8.count <= Limits.maxPathLength, "upload path length")
+        precondition(request.expectedDigest.map { $0.count == Limits.fileDigestLength } ?? true, "digest length")
+        precondition(!request.pipelined || request.size <= Limits.maxPipelinedFileSize, "pipelined upload too large")
+        precondition(!request.probe, "a probe is sent with probe()")
+        core.command("startUpload") { (channel, uploads) throws(ProtocolError) in
+            guard case .idle = uploads.current else { preconditionFailure("startUpload() while the upload is \(uploads.current.name)") }
+            if request.pipelined {
+                precondition(channel.parameters.uploadFeatures.contains(.pipelining), "pipelined Open without pipelining")
+            } else {
+                precondition(!uploads.hasUnanswered, "a v1 Open while pipelined uploads are unanswered")
+            }
+            var encoder = WireEncoder()
+            request.encode(into: &encoder)
+            try channel.send(.open, body: encoder.bytes, now: now)
+            uploads.current = request.pipelined ? .sending(request, sent: 0) : .awaitingAccept(request)
         }
     }
 
@@ -170,25 +279,25 @@ public struct ClientConnection {
 
     /// The checks and the count around sealing one Data chunk of `length` bytes (`seal` puts it on the channel).
     private mutating func withDataChunk(_ length: Int, _ seal: (inout SecureChannel) throws(ProtocolError) -> Void) {
-        core.command("sendData") { (channel, upload) throws(ProtocolError) in
-            guard case .sending(let request, let sent) = upload else {
-                if case .aborting = upload { return }  // the server failed the upload meanwhile: drop the chunk
-                preconditionFailure("sendData() while the upload is \(upload.name)")
+        core.command("sendData") { (channel, uploads) throws(ProtocolError) in
+            guard case .sending(let request, let sent) = uploads.current else {
+                if case .aborting = uploads.current { return }  // the server failed the upload meanwhile: drop the chunk
+                preconditionFailure("sendData() while the upload is \(uploads.current.name)")
             }
             precondition(length <= channel.parameters.maxDataChunk, "chunk of \(length) bytes")
             precondition(UInt64(length) <= request.size - sent, "sendData past the declared size")
             try seal(&channel)
-            upload = .sending(request, sent: sent + UInt64(length))
+            uploads.current = .sending(request, sent: sent + UInt64(length))
         }
     }
 
     /// Sends Close with the SHA-256 of the whole file, after exactly the declared number of bytes; with the file's
     /// `times` when the server agreed to `file_times` (they are dropped otherwise: a v1 server would refuse them).
     public mutating func finishUpload(digest: [UInt8], times: FileTimes? = nil, now: Now) {
-        core.command("finishUpload") { (channel, upload) throws(ProtocolError) in
-            guard case .sending(let request, let sent) = upload else {
-                if case .aborting = upload { return }
-                preconditionFailure("finishUpload() while the upload is \(upload.name)")
+        core.command("finishUpload") { (channel, uploads) throws(ProtocolError) in
+            guard case .sending(let request, let sent) = uploads.current else {
+                if case .aborting = uploads.current { return }
+                preconditionFailure("finishUpload() while the upload is \(uploads.current.name)")
             }
             precondition(sent == request.size, "finishUpload() after \(sent) of \(request.size) bytes")
             precondition(digest.count == Limits.fileDigestLength, "digest of \(digest.count) bytes")
@@ -196,16 +305,26 @@ public struct ClientConnection {
             let agreed = channel.parameters.uploadFeatures.contains(.fileTimes)
             CloseMessage(digest: digest, times: agreed ? times : nil).encode(into: &encoder)
             try channel.send(.close, body: encoder.bytes, now: now)
-            upload = .awaitingCommit(request)
+            if request.pipelined {
+                uploads.push(request, aborted: false)
+                uploads.current = .idle
+            } else {
+                uploads.current = .awaitingCommit(request)
+            }
         }
     }
 
     /// Abandons the current upload (e.g. the local file could not be read); the server discards what it received.
     public mutating func abortUpload(now: Now) {
-        core.command("abortUpload") { (channel, upload) throws(ProtocolError) in
-            guard case .sending = upload else { return }
+        core.command("abortUpload") { (channel, uploads) throws(ProtocolError) in
+            guard case .sending(let request, _) = uploads.current else { return }
             try channel.send(.abort, body: [], now: now)
-            upload = .aborting
+            if request.pipelined {
+                uploads.push(request, aborted: true)  // answered UploadError(aborted) in its turn
+                uploads.current = .idle
+            } else {
+                uploads.current = .aborting
+            }
         }
     }
 

@@ -16,6 +16,16 @@
 //                                                            │  (Data dropped)
 //                                                            └──Abort / send UploadError(aborted)──► idle
 //
+// Pipelined uploads (§8.10, once `pipelining` was agreed) are received one after another too, but not answered before
+// the next Open: each is queued (PipelinedQueue) and answered once, in the order of the Opens, with Committed or
+// UploadError after its Close or Abort. A v1 Open waits until every pipelined upload is answered.
+//
+//   idle ──Open (pipelined)──► pipelined ──Close──► idle (queued: answerPipelined() sends its answer in turn)
+//                               │  ▲  │
+//                               │  └──┘ Data
+//                               └──Abort──► idle (queued, its answer UploadError(aborted))
+//   idle ──Open (probe)──► idle (queued, complete: nothing follows it; answered Committed, exists, absent…)
+//
 // Every Abort is answered with UploadError(aborted), and the server uses that code for nothing else: the client waits
 // for it, so a failure of ours that crossed the client's Abort can never be mistaken for the answer to its next Open.
 //
@@ -39,6 +49,17 @@ public enum ServerEvent: Equatable {
     case uploadFinished(digest: [UInt8], times: FileTimes?)
     /// The client aborted the upload: discard the partial file.
     case uploadAborted(UploadFailure)
+    /// A pipelined Open (§8.10): its Data follows at once (uploadData / uploadDataWritten events, as for any upload),
+    /// then `pipelinedFinished` or `pipelinedAborted`. Answer with `answerPipelined(id:_:now:)`, at any time: the
+    /// answers go out in the order of the Opens.
+    case pipelinedRequested(UploadRequest, id: UInt64)
+    /// The pipelined upload's Close: every byte arrived.
+    case pipelinedFinished(id: UInt64, digest: [UInt8], times: FileTimes?)
+    /// The client aborted the pipelined upload; its answer (UploadError aborted) is queued already.
+    case pipelinedAborted(id: UInt64)
+    /// A probe (§8.10): no Data follows. Answer with `answerPipelined`: Committed if this very file is stored (name,
+    /// size, digest), UploadError `exists` if another is, `absent` if none is (or any refusal).
+    case pipelinedProbed(UploadRequest, id: UInt64)
     case rotated(RotationEvent)
     /// The client said Goodbye: send `takeOutput()` and close.
     case peerClosed
@@ -51,14 +72,24 @@ public struct ServerConnection {
         case receiving(UploadRequest, received: UInt64)
         case finishing(UploadRequest)
         case discarding
+        /// A pipelined upload's Data flowing (§8.10).
+        case pipelined(UploadRequest, id: UInt64, received: UInt64)
     }
 
-    var core: SessionCore<ServerHandshake, Upload>
+    /// The upload being received, and the pipelined ones waiting for their answers.
+    struct Uploads {
+        var current = Upload.idle
+        var queue = PipelinedQueue()
+        /// The id of the next pipelined upload (the session's count of them).
+        var nextID: UInt64 = 0
+    }
+
+    var core: SessionCore<ServerHandshake, Uploads>
 
     public init(configuration: ServerConfiguration) {
         precondition((1024...Limits.maxDataChunk).contains(configuration.maxDataChunk),
                      "maxDataChunk \(configuration.maxDataChunk) outside 1024...\(Limits.maxDataChunk)")
-        core = SessionCore(handshake: ServerHandshake(configuration: configuration), initialUpload: .idle)
+        core = SessionCore(handshake: ServerHandshake(configuration: configuration), initialUpload: Uploads())
     }
 
     // MARK: Input
@@ -96,8 +127,8 @@ public struct ServerConnection {
             case .goodbye: return .peerClosed
             case .message(let type, let body): return try Self.handleUpload(type, body, upload: &upload, channel: &channel, now: now)
             case .dataMoved(let length):
-                if case .discarding = upload { return nil }  // as below: the room's bytes are simply not counted
-                try Self.acceptData(length: length, upload: &upload, channel: channel)
+                if case .discarding = upload.current { return nil }  // as below: the room's bytes are simply not counted
+                try Self.acceptData(length: length, upload: &upload.current, channel: channel)
                 return .uploadDataWritten(length)
             }
         }, completed: { .handshakeCompleted($0) })
@@ -105,8 +136,10 @@ public struct ServerConnection {
 
     /// The checks of a Data chunk in the receiving state (whoever holds its bytes).
     private static func acceptData(length: Int, upload: inout Upload, channel: SecureChannel) throws(ProtocolError) {
-        guard case .receiving(let request, let received) = upload else {
-            throw .unexpected("\(MessageType.data) while the upload is \(upload.name)")
+        let request: UploadRequest, received: UInt64
+        switch upload {
+        case .receiving(let r, let n), .pipelined(let r, _, let n): (request, received) = (r, n)
+        default: throw .unexpected("\(MessageType.data) while the upload is \(upload.name)")
         }
         guard length <= channel.parameters.maxDataChunk else {
             throw .illegal("Data chunk of \(length) bytes exceeds the announced maximum of \(channel.parameters.maxDataChunk)")
@@ -114,49 +147,113 @@ public struct ServerConnection {
         guard UInt64(length) <= request.size - received else {
             throw .illegal("Data beyond the declared size of \(request.size) bytes")
         }
-        upload = .receiving(request, received: received + UInt64(length))
+        if case .pipelined(_, let id, _) = upload {
+            upload = .pipelined(request, id: id, received: received + UInt64(length))
+        } else {
+            upload = .receiving(request, received: received + UInt64(length))
+        }
+    }
+
+    /// Close's checks, for any upload receiving Data: its times only when agreed, every declared byte received, the
+    /// digest Open announced.
+    private static func decodeClose(_ body: ArraySlice<UInt8>, _ request: UploadRequest, received: UInt64,
+                                    channel: SecureChannel) throws(ProtocolError) -> CloseMessage {
+        let close = try CloseMessage.decode(body)
+        if close.times != nil, !channel.parameters.uploadFeatures.contains(.fileTimes) {
+            throw .decode("Close carries file times, but file_times was not agreed")
+        }
+        guard received == request.size else { throw .illegal("Close after \(received) of \(request.size) bytes") }
+        if let announced = request.expectedDigest, !constantTimeEqual(announced, close.digest) {
+            throw .illegal("the Close digest differs from the one announced in Open")
+        }
+        return close
     }
 
     private static func handleUpload(_ type: MessageType, _ body: ArraySlice<UInt8>,
-                                      upload: inout Upload, channel: inout SecureChannel,
+                                      upload uploads: inout Uploads, channel: inout SecureChannel,
                                       now: Now) throws(ProtocolError) -> ServerEvent? {
-        switch (upload, type) {
+        switch (uploads.current, type) {
         case (.idle, .open):
             let request = try UploadRequest.decode(body)
-            upload = .deciding(request)
-            return .uploadRequested(request)
-        case (.receiving, .data):
-            try acceptData(length: body.count, upload: &upload, channel: channel)
+            guard request.pipelined else {
+                guard uploads.queue.isEmpty else {
+                    throw .unexpected("Open (not pipelined) while \(uploads.queue.count) pipelined uploads are unanswered")
+                }
+                uploads.current = .deciding(request)
+                return .uploadRequested(request)
+            }
+            guard channel.parameters.uploadFeatures.contains(.pipelining) else {
+                throw .decode("a pipelined Open, but pipelining was not agreed")
+            }
+            if request.probe {
+                let id = uploads.nextID
+                uploads.nextID += 1
+                uploads.queue.append(id: id, request)
+                uploads.queue.close(id)  // nothing follows it
+                return .pipelinedProbed(request, id: id)
+            }
+            guard request.size <= Limits.maxPipelinedFileSize else {
+                throw .illegal("a pipelined Open of \(request.size) bytes; the limit is \(Limits.maxPipelinedFileSize)")
+            }
+            let id = uploads.nextID
+            uploads.nextID += 1
+            uploads.queue.append(id: id, request)
+            uploads.current = .pipelined(request, id: id, received: 0)
+            return .pipelinedRequested(request, id: id)
+        case (.receiving, .data), (.pipelined, .data):
+            try acceptData(length: body.count, upload: &uploads.current, channel: channel)
             return .uploadData(body)
         case (.receiving(let request, let received), .close):
-            let close = try CloseMessage.decode(body)
-            if close.times != nil, !channel.parameters.uploadFeatures.contains(.fileTimes) {
-                throw .decode("Close carries file times, but file_times was not agreed")
-            }
-            guard received == request.size else { throw .illegal("Close after \(received) of \(request.size) bytes") }
-            if let announced = request.expectedDigest, !constantTimeEqual(announced, close.digest) {
-                throw .illegal("the Close digest differs from the one announced in Open")
-            }
-            upload = .finishing(request)
+            let close = try decodeClose(body, request, received: received, channel: channel)
+            uploads.current = .finishing(request)
             return .uploadFinished(digest: close.digest, times: close.times)
+        case (.pipelined(let request, let id, let received), .close):
+            let close = try decodeClose(body, request, received: received, channel: channel)
+            uploads.current = .idle
+            uploads.queue.close(id)
+            try sendReadyAnswers(&uploads.queue, on: &channel, now: now)  // refused at Open: its answer waited for this
+            return .pipelinedFinished(id: id, digest: close.digest, times: close.times)
+        case (.pipelined(_, let id, _), .abort):
+            try EmptyBody.decode(body)
+            uploads.current = .idle
+            uploads.queue.close(id)
+            // Its answer is UploadError(aborted) whatever the application said of it before (a refusal at Open).
+            uploads.queue.replaceAnswer(id, .failed(abortAcknowledgement))
+            try sendReadyAnswers(&uploads.queue, on: &channel, now: now)
+            return .pipelinedAborted(id: id)
         case (.receiving, .abort):
             try EmptyBody.decode(body)
             try send(abortAcknowledgement, on: &channel, now: now)
-            upload = .idle
+            uploads.current = .idle
             return .uploadAborted(abortAcknowledgement)
         case (.discarding, .data):
             return nil  // sent before the client saw our UploadError
         case (.discarding, .close):
             _ = try CloseMessage.decode(body)
-            upload = .idle
+            uploads.current = .idle
             return nil
         case (.discarding, .abort):
             try EmptyBody.decode(body)
             try send(abortAcknowledgement, on: &channel, now: now)
-            upload = .idle
+            uploads.current = .idle
             return nil
-        case (.idle, _), (.deciding, _), (.receiving, _), (.finishing, _), (.discarding, _):
-            throw .unexpected("\(type) while the upload is \(upload.name)")
+        case (.idle, _), (.deciding, _), (.receiving, _), (.finishing, _), (.discarding, _), (.pipelined, _):
+            throw .unexpected("\(type) while the upload is \(uploads.current.name)")
+        }
+    }
+
+    /// Sends the pipelined answers that are due, oldest first (§8.10).
+    private static func sendReadyAnswers(_ queue: inout PipelinedQueue, on channel: inout SecureChannel,
+                                         now: Now) throws(ProtocolError) {
+        for answer in queue.takeReady() {
+            switch answer {
+            case .committed(let receipt):
+                var encoder = WireEncoder()
+                receipt.encode(into: &encoder)
+                try channel.send(.committed, body: encoder.bytes, now: now)
+            case .failed(let failure):
+                try send(failure, on: &channel, now: now)
+            }
         }
     }
 
@@ -167,61 +264,88 @@ public struct ServerConnection {
 
     /// Accepts the requested upload, starting at `offset` (0 unless resuming).
     public mutating func accept(offset: UInt64 = 0, now: Now) {
-        core.command("accept") { (channel, upload) throws(ProtocolError) in
-            guard case .deciding(let request) = upload else { preconditionFailure("accept() while the upload is \(upload.name)") }
+        core.command("accept") { (channel, uploads) throws(ProtocolError) in
+            guard case .deciding(let request) = uploads.current else { preconditionFailure("accept() while the upload is \(uploads.current.name)") }
             precondition(offset <= request.size, "accept offset past the end of the file")
             var encoder = WireEncoder()
             AcceptedMessage(offset: offset).encode(into: &encoder)
             try channel.send(.accepted, body: encoder.bytes, now: now)
-            upload = .receiving(request, received: offset)
+            uploads.current = .receiving(request, received: offset)
         }
     }
 
     /// Answers an Open that carried a digest with Committed at once: a file of that name, size and SHA-256 is already
     /// stored (§8.7), so no Data is needed. Only when the request carried that digest and size.
     public mutating func alreadyStored(_ receipt: UploadReceipt, now: Now) {
-        core.command("alreadyStored") { (channel, upload) throws(ProtocolError) in
-            guard case .deciding(let request) = upload else { preconditionFailure("alreadyStored() while the upload is \(upload.name)") }
+        core.command("alreadyStored") { (channel, uploads) throws(ProtocolError) in
+            guard case .deciding(let request) = uploads.current else { preconditionFailure("alreadyStored() while the upload is \(uploads.current.name)") }
             precondition(request.expectedDigest == receipt.digest && request.size == receipt.size,
                          "alreadyStored() for another file than the request's")
             var encoder = WireEncoder()
             receipt.encode(into: &encoder)
             try channel.send(.committed, body: encoder.bytes, now: now)
-            upload = .idle
+            uploads.current = .idle
         }
     }
 
     /// Refuses the requested upload (bad name, exists, too large…); the session goes on.
     public mutating func reject(_ failure: UploadFailure, now: Now) {
-        core.command("reject") { (channel, upload) throws(ProtocolError) in
-            guard case .deciding = upload else { preconditionFailure("reject() while the upload is \(upload.name)") }
+        core.command("reject") { (channel, uploads) throws(ProtocolError) in
+            guard case .deciding = uploads.current else { preconditionFailure("reject() while the upload is \(uploads.current.name)") }
             try Self.send(failure, on: &channel, now: now)
-            upload = .idle
+            uploads.current = .idle
         }
     }
 
     /// Reports that the file is durable under its final name.
     public mutating func commit(_ receipt: UploadReceipt, now: Now) {
-        core.command("commit") { (channel, upload) throws(ProtocolError) in
-            guard case .finishing = upload else { preconditionFailure("commit() while the upload is \(upload.name)") }
+        core.command("commit") { (channel, uploads) throws(ProtocolError) in
+            guard case .finishing = uploads.current else { preconditionFailure("commit() while the upload is \(uploads.current.name)") }
             var encoder = WireEncoder()
             receipt.encode(into: &encoder)
             try channel.send(.committed, body: encoder.bytes, now: now)
-            upload = .idle
+            uploads.current = .idle
         }
     }
 
     /// Fails the current upload (storage error, digest mismatch…). Data still in flight is then discarded.
     public mutating func fail(_ failure: UploadFailure, now: Now) {
-        core.command("fail") { (channel, upload) throws(ProtocolError) in
-            switch upload {
-            case .receiving: upload = .discarding
-            case .finishing: upload = .idle
+        core.command("fail") { (channel, uploads) throws(ProtocolError) in
+            switch uploads.current {
+            case .receiving: uploads.current = .discarding
+            case .finishing: uploads.current = .idle
             case .idle, .discarding: return  // the client's Abort got there first: nothing left to fail
-            case .deciding: preconditionFailure("fail() while the upload is \(upload.name): use reject()")
+            case .deciding, .pipelined:
+                preconditionFailure("fail() while the upload is \(uploads.current.name): use reject() or answerPipelined()")
             }
             try Self.send(failure, on: &channel, now: now)
         }
+    }
+
+    /// Answers the pipelined upload `id` (§8.10), at any time after its Open: the answer goes out once its Close or
+    /// Abort arrived and every earlier pipelined upload was answered. An upload the client aborted is answered
+    /// UploadError(aborted) already; answering it again, or twice, changes nothing.
+    public mutating func answerPipelined(id: UInt64, _ answer: PipelinedAnswer, now: Now) {
+        core.command("answerPipelined") { (channel, uploads) throws(ProtocolError) in
+            if case .failed(let failure) = answer {
+                precondition(failure.code != .aborted, "the code aborted answers the client's Abort only")
+            }
+            if let request = uploads.queue.request(id) {
+                switch answer {
+                case .committed(let receipt):
+                    precondition(receipt.size == request.size, "Committed for another size than the Open's")
+                case .failed(let failure):
+                    precondition(failure.code != .absent || request.probe, "the code absent answers probes only")
+                }
+            }
+            guard uploads.queue.answer(id, answer) else { return }
+            try Self.sendReadyAnswers(&uploads.queue, on: &channel, now: now)
+        }
+    }
+
+    /// Pipelined uploads not yet answered on the wire (received, being stored, or waiting for an earlier one).
+    public var unansweredPipelined: Int {
+        if case .established(_, let uploads) = core.state { uploads.queue.count } else { 0 }
     }
 
     /// Ends the session politely (shutdown): Goodbye; the caller closes after sending the output.
@@ -285,6 +409,7 @@ extension ServerConnection.Upload {
         case .receiving: "receiving data"
         case .finishing: "being committed"
         case .discarding: "failed (discarding data)"
+        case .pipelined: "receiving a pipelined upload"
         }
     }
 }

@@ -62,4 +62,8 @@ public enum Limits {
     public static let minimumRotationIntervalNanoseconds: UInt64 = 62_500_000
     /// SHA-256 of the whole file.
     public static let fileDigestLength = 32
+    /// Largest file a pipelined upload may carry (§8.10): the server holds a pipelined file in memory until it is
+    /// stored, so this bounds what one unanswered upload costs it. 1 MiB: the small files pipelining is for, and
+    /// sixteen full Data chunks.
+    public static let maxPipelinedFileSize: UInt64 = 1 << 20
 }

@@ -4,14 +4,17 @@
 //
 //   extension upload_features (type 0x0001):  uint32 features   // big-endian bit set; unknown bits are ignored
 //   bit 0  file_times   Close carries the file's modification time and executable bit (FileTimes), applied at commit
+//   bit 1  pipelining   Open may be `pipelined` (§8.10): the whole file follows at once, no Accepted, and the next
+//                       upload may start before this one is answered; the answers come in the order of the Opens
 
 public struct UploadFeatures: OptionSet, Sendable, Hashable {
     public let rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
     public static let fileTimes = UploadFeatures(rawValue: 1 << 0)
+    public static let pipelining = UploadFeatures(rawValue: 1 << 1)
     /// Every feature this implementation knows.
-    public static let known: UploadFeatures = [.fileTimes]
+    public static let known: UploadFeatures = [.fileTimes, .pipelining]
 
     static let extensionType: UInt16 = 0x0001
 

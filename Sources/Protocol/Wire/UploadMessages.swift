@@ -10,21 +10,34 @@ public struct UploadRequest: Equatable, Sendable {
     public var overwrite: Bool
     /// The whole-file SHA-256, when the client knows it in advance (optional; Close always carries it).
     public var expectedDigest: [UInt8]?
+    /// A pipelined upload (§8.10, only once `pipelining` was agreed): its Data and Close follow at once, with no
+    /// Accepted, and its one answer (Committed or UploadError) comes in the order of the Opens. At most
+    /// `Limits.maxPipelinedFileSize` bytes.
+    public var pipelined: Bool
+    /// A pipelined probe (§8.10): pipelined, with the digest, and no Data or Close — the server answers whether it
+    /// stores this very file (Committed), another (`exists`), or none of that name (`absent`).
+    public var probe: Bool
 
-    public init(path: String, size: UInt64, overwrite: Bool = false, expectedDigest: [UInt8]? = nil) {
+    public init(path: String, size: UInt64, overwrite: Bool = false, expectedDigest: [UInt8]? = nil, pipelined: Bool = false,
+                probe: Bool = false) {
         self.path = path
         self.size = size
         self.overwrite = overwrite
         self.expectedDigest = expectedDigest
+        self.pipelined = pipelined
+        self.probe = probe
     }
 
     static let flagOverwrite: UInt8 = 0x01
     static let flagHasDigest: UInt8 = 0x02
+    static let flagPipelined: UInt8 = 0x04
+    static let flagProbe: UInt8 = 0x08
 
     func encode(into encoder: inout WireEncoder) {
         encoder.text(path)
         encoder.u64(size)
-        encoder.u8((overwrite ? Self.flagOverwrite : 0) | (expectedDigest != nil ? Self.flagHasDigest : 0))
+        encoder.u8((overwrite ? Self.flagOverwrite : 0) | (expectedDigest != nil ? Self.flagHasDigest : 0)
+            | (pipelined ? Self.flagPipelined : 0) | (probe ? Self.flagProbe : 0))
         if let expectedDigest { encoder.raw(expectedDigest) }
     }
 
@@ -34,10 +47,18 @@ public struct UploadRequest: Equatable, Sendable {
         guard !path.isEmpty else { throw .decode("empty path") }
         let size = try decoder.u64()
         let flags = try decoder.u8()
-        guard flags & ~(flagOverwrite | flagHasDigest) == 0 else { throw .decode("unknown Open flags 0x\(String(flags, radix: 16))") }
+        // The pipelined bit is decoded here; whether the session agreed to it is the connection's check (§8.10).
+        guard flags & ~(flagOverwrite | flagHasDigest | flagPipelined | flagProbe) == 0 else {
+            throw .decode("unknown Open flags 0x\(String(flags, radix: 16))")
+        }
+        // A probe asks about a file it names by its digest, pipelined, and never overwrites (§8.10).
+        if flags & flagProbe != 0, flags & (flagPipelined | flagHasDigest | flagOverwrite) != flagPipelined | flagHasDigest {
+            throw .decode("a probe must be pipelined, carry a digest and not overwrite (flags 0x\(String(flags, radix: 16)))")
+        }
         let digest = flags & flagHasDigest != 0 ? try decoder.raw(Limits.fileDigestLength) : nil
         try decoder.finish()
-        return UploadRequest(path: path, size: size, overwrite: flags & flagOverwrite != 0, expectedDigest: digest)
+        return UploadRequest(path: path, size: size, overwrite: flags & flagOverwrite != 0, expectedDigest: digest,
+                             pipelined: flags & flagPipelined != 0, probe: flags & flagProbe != 0)
     }
 }
 
@@ -116,6 +137,8 @@ public enum UploadErrorCode: UInt16, Sendable, Hashable {
     case permissionDenied = 0x0008
     case aborted = 0x0009
     case busy = 0x000A
+    /// The answer to a probe (§8.10) when no file of that name is stored: send it.
+    case absent = 0x000B
     /// Received code this version does not know; the text still says what happened.
     case unknown = 0xFFFF
 }

@@ -112,6 +112,14 @@ final class SessionRig {
                 writer.onEvent = { [unowned self, unowned writer] event in
                     perform(session.storeEvent(event, from: writer, now: now))
                 }
+            case .storePipelined(let id, let file, let digest, let times):
+                file.store(clientDigest: digest, times: times, executor: executor) { [unowned self] outcome in
+                    perform(session.pipelinedStored(id: id, file, outcome, now: now))
+                }
+            case .probePipelined(let id, let probe):
+                probe.run(executor: executor) { [unowned self] outcome in
+                    perform(session.pipelinedProbed(id: id, probe, outcome, now: now))
+                }
             }
         }
     }

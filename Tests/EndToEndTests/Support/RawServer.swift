@@ -73,7 +73,10 @@ final class RawServer: @unchecked Sendable {  // `observed` is shared with the t
         let identity = try Identity(chainPEM: [UInt8](try Data(contentsOf: pki.serverCertificate)),
                                     keyPEM: [UInt8](try Data(contentsOf: pki.serverKey)))
         let trust = try TrustStore(pemBundle: [UInt8](try Data(contentsOf: pki.caCertificate)))
-        let configuration = ServerConfiguration(identity: identity, clientTrust: trust)
+        var agreeing = ServerConfiguration(identity: identity, clientTrust: trust)
+        // One upload at a time, as these scripts expect: no pipelining (the client falls back to v1, §8.10).
+        agreeing.uploadFeatures = [.fileTimes]
+        let configuration = agreeing
 
         let listening = try LoopbackListener(backlog: 1)
         listener = listening.descriptor
@@ -178,6 +181,8 @@ final class RawServer: @unchecked Sendable {  // `observed` is shared with the t
                 record { $0.problems.append("an Abort no failure called for") }
             case .handshakeCompleted, .rotated, .peerClosed, .uploadDataWritten:
                 break
+            case .pipelinedRequested, .pipelinedFinished, .pipelinedAborted, .pipelinedProbed:
+                record { $0.problems.append("a pipelined upload, which this server did not agree to") }
             }
         }
     }
@@ -261,7 +266,7 @@ final class RawServer: @unchecked Sendable {  // `observed` is shared with the t
                     connection.fail(UploadFailure(.digestMismatch, "SHA-256 mismatch"), now: RawClient.now())
                     (request, held, digest) = (nil, [], DigestContext(.sha256))
                 }
-            case .uploadDataWritten, .uploadAborted:
+            case .uploadDataWritten, .uploadAborted, .pipelinedRequested, .pipelinedFinished, .pipelinedAborted, .pipelinedProbed:
                 record { $0.problems.append("unexpected event \(event)") }
             }
         }

@@ -9,13 +9,7 @@ final class FileTimesTests: XCTestCase {
     /// An established pair with these offers, then one upload of 100 bytes whose Close carries `times`.
     private func upload(client clientFeatures: UploadFeatures, server serverFeatures: UploadFeatures) throws
         -> (pair: SessionPair, finished: (digest: [UInt8], times: FileTimes?)?) {
-        var client = try Fixtures.clientConfiguration()
-        client.uploadFeatures = clientFeatures
-        var server = try Fixtures.serverConfiguration()
-        server.uploadFeatures = serverFeatures
-        var pair = try SessionPair(client: client, server: server)
-        pair.pump()
-        XCTAssertTrue(pair.handshakeCompleted)
+        var pair = try SessionPair.established(client: clientFeatures, server: serverFeatures)
         let data = [UInt8](repeating: 7, count: 100)
         var finished: (digest: [UInt8], times: FileTimes?)?
         pair.onServerEvent = { pair, event in
@@ -39,8 +33,8 @@ final class FileTimesTests: XCTestCase {
 
     func testAgreedWhenBothOfferAndTheTimesArrive() throws {
         let (pair, finished) = try upload(client: .known, server: .known)
-        XCTAssertEqual(pair.client.parameters?.uploadFeatures, [.fileTimes])
-        XCTAssertEqual(pair.server.parameters?.uploadFeatures, [.fileTimes])
+        XCTAssertEqual(pair.client.parameters?.uploadFeatures, [.fileTimes, .pipelining])
+        XCTAssertEqual(pair.server.parameters?.uploadFeatures, [.fileTimes, .pipelining])
         XCTAssertEqual(finished?.times, times)
     }
 

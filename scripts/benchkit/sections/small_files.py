@@ -22,11 +22,12 @@ there with its size, nothing else; for ferry also its --json report: ok, one ent
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from ..bench import Bench
 from ..daemons import Ferryd
-from ..files import Tree, clear_directory, warm_tree
+from ..files import Tree, clear_directory, retire_directory, warm_tree
 from ..guard import guarded
 from ..progress import log
 from ..stats import median_ratio, paired_per_file_growth, rotated, with_file_rates
@@ -67,12 +68,24 @@ def tree_runs(bench: Bench, tree: Tree, place: str) -> list[dict]:
     """--runs runs of every tool uploading the tree to `place`, the tools rotating run by run."""
     daemons = {tool: bench.daemon(name.format(place=place)) for tool, (name, _) in FERRY_TOOLS.items()}
     destination = bench.ssh_destination(place)
+    retired: set[Path] = set()
     def clear() -> None:
         for daemon in set(daemons.values()):
             daemon.clear_storage()
         clear_directory(destination)
+        for path in retired:
+            shutil.rmtree(path, ignore_errors=True)
+    def empty() -> None:
+        # ext4: what a run stored is moved aside and deleted after the last run (retire_directory says why); tmpfs
+        # frees at once (RAM; its allocator has no such rule).
+        if place != "ext4":
+            return clear()
+        for daemon in set(daemons.values()):
+            if daemon.user_area.exists():
+                retired.add(retire_directory(daemon.user_area))
+        retired.add(retire_directory(destination))
     def prepare() -> None:
-        clear(), os.sync(), warm_tree(tree)
+        empty(), os.sync(), warm_tree(tree)
     entries = []
     for run in range(bench.args.runs):
         for tool in rotated(TOOLS, run):

@@ -3,7 +3,8 @@ import tempfile
 import unittest
 from pathlib import Path
 
-from benchkit.files import Tree, check_tree, file_sizes, tree_differences, tree_paths, warm_tree, write_tree
+from benchkit.files import (Tree, check_tree, clear_directory, file_sizes, retire_directory, tree_differences, tree_paths,
+                            warm_tree, write_tree)
 
 
 class TreePathsTests(unittest.TestCase):
@@ -90,3 +91,23 @@ class TreeOnDiskTests(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class RetireDirectoryTests(unittest.TestCase):
+    def test_moves_everything_aside_keeping_each_run_apart_then_clear_deletes_it(self):
+        with tempfile.TemporaryDirectory() as scratch:
+            destination = Path(scratch) / "dest"
+            for run in range(2):
+                (destination / "tree" / "d").mkdir(parents=True)
+                (destination / "tree" / "d" / "f").write_bytes(b"x" * (run + 1))
+                (destination / "loose").write_bytes(b"y")
+                retired = retire_directory(destination)
+                self.assertEqual(list(destination.iterdir()), [])
+            self.assertEqual(retired, Path(scratch) / ".retired-dest")
+            names = [p.name for p in retired.iterdir()]
+            self.assertEqual(sorted(name.split("-", 1)[1] for name in names), ["loose", "loose", "tree", "tree"])
+            self.assertEqual(len(set(names)), 4, "no run's entries replaced another's")
+            sizes = sorted((retired / name / "d" / "f").stat().st_size for name in os.listdir(retired) if name.endswith("tree"))
+            self.assertEqual(sizes, [1, 2])
+            clear_directory(retired)
+            self.assertEqual(list(retired.iterdir()), [])
