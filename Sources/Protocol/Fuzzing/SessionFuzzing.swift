@@ -106,10 +106,12 @@ extension SecureChannel {
         } catch {
             return nil
         }
-        let agreed = SessionParameters(
+        var agreed = SessionParameters(
             version: parameters.version, cipherSuite: parameters.cipherSuite, group: parameters.group, hash: parameters.hash,
             serverSignature: parameters.serverSignature, clientSignature: parameters.clientSignature,
             peer: parameters.peer, rotation: rotation, maxDataChunk: maxDataChunk)
+        // The features the handshake agreed (file times, pipelining): without them no fuzzed session could use either.
+        agreed.uploadFeatures = parameters.uploadFeatures
         return SecureChannel(records: copy, parameters: agreed, sendPolicy: sendPolicy, receivePolicy: receivePolicy)
     }
 }
