@@ -103,7 +103,7 @@ let package = Package(
             dependencies: ["Daemon", "FerrydConfig", "Protocol", "Store", "Platform", "EventLoop", "TestSupport"]),
         .testTarget(
             name: "ClientTests",
-            dependencies: ["Client", "FerryClient", "Protocol", "TestSupport", .product(name: "TOMLKit", package: "TOMLKit")]),
+            dependencies: ["Client", "FerryClient", "Platform", "Protocol", "TestSupport", .product(name: "TOMLKit", package: "TOMLKit")]),
         // Real ferryd and ferry processes on 127.0.0.1 (scripts/test builds the executables first).
         .testTarget(name: "EndToEndTests", dependencies: ["Protocol", "EventLoop", "Platform", "TestSupport"]),
     ],

@@ -151,7 +151,10 @@ package struct UploadCommand: ParsableCommand {
         let environment = try ClientEnvironment(ProcessInfo.processInfo.environment)
         // What to send comes first: a --dry-run needs no server, credentials or configuration beyond the patterns.
         let plan: UploadPlan.Plan
-        do { plan = try UploadPlan.make(paths: paths, destination: dest, filter: try selection.filter()) } catch {
+        do {
+            plan = try UploadPlan.make(paths: paths, destination: dest, filter: try selection.filter(),
+                                       openingEveryFile: selection.dryRun)
+        } catch {
             throw ValidationError("\(error)")  // two paths stored under one name: the command line contradicts itself
         }
         let bandwidth = try selection.bytesPerSecond()

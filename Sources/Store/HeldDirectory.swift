@@ -14,7 +14,10 @@
 // are still empty are removed, deepest first, each reached through ".." from the one below and checked to be the very
 // directory (device and inode). So overlapping uploads that all fail leave nothing, whichever ends last, and no
 // directory that existed before, that a live upload holds, or that leads to a stored file is ever removed. Walks,
-// commits and clean-ups take a claim lock, so none of them sees another half done. Every chain starts at an identity's
+// commits and clean-ups take a claim lock, so none of them sees another half done — except the common case's one
+// openat2, made before the lock: a path whose directories all exist and lead to stored files; the lock then checks
+// that its last directory is not provisional and that no clean-up removed a directory since the open began (a count
+// of removals), else the walk goes as before. Every chain starts at an identity's
 // directory (the root is in none), so chains of different identities share no directory: the locks are per identity
 // (one of `DirectoryClaims.shards`, by a hash of the identity), and a client whose deep paths keep its walks long
 // slows only its own uploads.
@@ -46,13 +49,18 @@ final class DirectoryClaims: Sendable {
         var held: [DirectoryKey: Int] = [:]
         /// Directories made by uploads and not yet leading to a stored file: live uploads counting on each.
         var provisional: [DirectoryKey: Int] = [:]
+        /// Directories clean-ups of this shard removed, ever (published in `Shard.removals` before the lock is freed).
+        var removals: UInt64 = 0
     }
 
     /// Enough that unrelated identities rarely share a lock on a busy server; a shared one only costs waiting.
     static let shards = 64
-    /// A Mutex cannot sit in an array (it is not copyable): each shard's is in an object of its own.
+    /// Each shard's lock and counter in an object of its own. The lock is taken twice per upload by the pool's
+    /// threads: PlainMutex (Platform) says why not Synchronization's Mutex.
     private final class Shard: Sendable {
-        let table = Mutex(Table())
+        let table = PlainMutex(Table())
+        /// `table.removals`, readable without the lock: the fast path reads it before its open.
+        let removals = Atomic<UInt64>(0)
     }
 
     private let tables = (0..<DirectoryClaims.shards).map { _ in Shard() }
@@ -65,8 +73,15 @@ final class DirectoryClaims: Sendable {
     }
 
     func withLock<R>(_ shard: Int, _ body: (inout Table) throws(TreeRefusal) -> R) throws(TreeRefusal) -> R {
-        try tables[shard].table.withLock { (table: inout Table) throws(TreeRefusal) -> R in try body(&table) }
+        let shard = tables[shard]
+        return try shard.table.withLock { (table: inout Table) throws(TreeRefusal) -> R in
+            defer { shard.removals.store(table.removals, ordering: .releasing) }
+            return try body(&table)
+        }
     }
+
+    /// How many directories the shard's clean-ups have removed so far.
+    func removals(_ shard: Int) -> UInt64 { tables[shard].removals.load(ordering: .acquiring) }
 
     var count: Int { tables.reduce(0) { sum, shard in sum + shard.table.withLock { $0.held.values.reduce(0, +) } } }
 }
@@ -110,20 +125,44 @@ final class HeldDirectory: @unchecked Sendable {
     static func reach(_ components: [String], below root: Int32, claims: DirectoryClaims,
                       useOpenat2: Bool) throws(TreeRefusal) -> HeldDirectory {
         let shard = DirectoryClaims.shard(of: components.first ?? "")
+        if useOpenat2, let held = try reachExisting(components, below: root, claims: claims, shard: shard) { return held }
         return try claims.withLock(shard) { (table: inout DirectoryClaims.Table) throws(TreeRefusal) -> HeldDirectory in
-            var held = useOpenat2 ? try openExisting(components, below: root, table) : nil
-            if held == nil { held = try walk(components, below: root, &table) }
-            guard let held else { preconditionFailure("walk returned nothing") }
+            let held = try walk(components, below: root, &table)
             held.shard = shard
             table.held[held.key, default: 0] += 1
             return held
         }
     }
 
-    /// The fast path: every component exists, none is a link, and none is provisional (then the walk counts the
-    /// chain). nil when the walk must go instead.
-    private static func openExisting(_ components: [String], below root: Int32,
-                                     _ table: DirectoryClaims.Table) throws(TreeRefusal) -> HeldDirectory? {
+    /// The fast path, its system calls outside the claim lock (pool threads of one identity would otherwise queue
+    /// behind each other's openat2): every component exists, none is a link, and none is provisional (then the walk
+    /// counts the chain). A directory open but since removed by a clean-up (it was provisional, and its last upload
+    /// failed) would take the file into a directory no name leads to: the count of removals, unchanged from before
+    /// the open to the claim, rules that out. nil when the walk must go instead. `beforeClaim`: the tests' way into
+    /// the window between the open and the claim.
+    static func reachExisting(_ components: [String], below root: Int32, claims: DirectoryClaims, shard: Int,
+                              beforeClaim: () -> Void = {}) throws(TreeRefusal) -> HeldDirectory? {
+        let removalsBefore = claims.removals(shard)
+        guard let (fd, key) = try openExisting(components, below: root) else { return nil }
+        beforeClaim()
+        // Provisional directories are the chain's last ones: a permanent leaf means none above it is provisional.
+        let claimed = try claims.withLock(shard) { (table: inout DirectoryClaims.Table) -> Bool in
+            guard table.removals == removalsBefore, table.provisional[key] == nil else { return false }
+            table.held[key, default: 0] += 1
+            return true
+        }
+        guard claimed else {
+            DirectoryCalls.close(fd)
+            return nil
+        }
+        let held = HeldDirectory(descriptor: fd, key: key, provisional: [])
+        held.shard = shard
+        return held
+    }
+
+    /// The open of the fast path: the last directory and its identity, or nil when some component is missing, a
+    /// link, or not a directory (the walk names which).
+    private static func openExisting(_ components: [String], below root: Int32) throws(TreeRefusal) -> (Int32, DirectoryKey)? {
         let fd: Int32
         do {
             fd = try DirectoryCalls.openBeneath(components.joined(separator: "/"), in: root, flags: O_RDONLY | O_DIRECTORY)
@@ -139,12 +178,7 @@ final class HeldDirectory: @unchecked Sendable {
             DirectoryCalls.close(fd)
             throw .system(error)
         }
-        // Provisional directories are the chain's last ones: a permanent leaf means none above it is provisional.
-        guard table.provisional[key] == nil else {
-            DirectoryCalls.close(fd)
-            return nil
-        }
-        return HeldDirectory(descriptor: fd, key: key, provisional: [])
+        return (fd, key)
     }
 
     /// One component at a time from the root, creating what is missing and counting the chain's provisional
@@ -171,7 +205,7 @@ final class HeldDirectory: @unchecked Sendable {
                 let key: DirectoryKey
                 do { key = DirectoryKey(try DirectoryCalls.status(of: fd)) } catch {
                     DirectoryCalls.close(fd)
-                    if made { try? DirectoryCalls.removeDirectory(name, in: parent) }
+                    if made, (try? DirectoryCalls.removeDirectory(name, in: parent)) != nil { table.removals += 1 }
                     throw TreeRefusal.system(error)
                 }
                 if made || table.provisional[key] != nil {
@@ -225,6 +259,7 @@ final class HeldDirectory: @unchecked Sendable {
             guard let status = try? DirectoryCalls.status(of: entry.name, in: parent), status.kind == .directory,
                   DirectoryKey(status) == entry.key,
                   (try? DirectoryCalls.removeDirectory(entry.name, in: parent)) != nil else { break }
+            table.removals += 1
         }
     }
 

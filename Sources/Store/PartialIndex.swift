@@ -7,7 +7,7 @@
 //     upload in progress and every kept partial still claims (their size minus what they hold), minus the reserve.
 //
 // It holds no descriptor and does no I/O: the blocking jobs (UploadJobs, PartialJobs) consult it and keep it current.
-import Synchronization
+import Platform
 
 public final class PartialIndex: Sendable {
     struct Entry: Equatable {
@@ -47,7 +47,8 @@ public final class PartialIndex: Sendable {
         }
     }
 
-    private let table = Mutex(Table())
+    /// Taken by the pool's threads for every upload: PlainMutex (Platform) says why not Synchronization's.
+    private let table = PlainMutex(Table())
 
     init() {}
 

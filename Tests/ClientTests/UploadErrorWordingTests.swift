@@ -24,6 +24,14 @@ final class UploadErrorWordingTests: XCTestCase {
         XCTAssertTrue(exists.contains("--ignore-existing leaves it and goes on"), exists)
     }
 
+    func testAnOverwriteTheServerForbidsSaysWhoCanAllowIt() {
+        let refused = UploadErrorWording.message(UploadFailure(.exists, "this server does not allow overwriting files"),
+                                                 path: "photos/a.jpg", overwriteAsked: true)
+        XCTAssertFalse(refused.contains("--overwrite replaces it"), "the user already asked: \(refused)")
+        XCTAssertTrue(refused.contains("allow_overwrite = true"), refused)
+        XCTAssertTrue(refused.contains("--ignore-existing leaves it and goes on"), refused)
+    }
+
     func testTheOtherCodesKeepTheServersText() {
         XCTAssertEqual(message(.noSpace, "it needs 2 GiB"), "the server has no room for photos/a.jpg: it needs 2 GiB")
         XCTAssertEqual(message(.badPath, "bad name"), "the server refuses the name photos/a.jpg: bad name")

@@ -1,6 +1,7 @@
 // What `ferry upload` plans to send for files, directories and symbolic links, on a real temporary tree; and what it
 // makes of a path it cannot send (issue #15, point 7): that entry fails with its reason, the others are still planned.
 import Foundation
+import Platform
 import TestSupport
 import XCTest
 @testable import Client
@@ -90,20 +91,41 @@ final class UploadPlanTests: XCTestCase {
     }
 
     /// An unreadable subdirectory was skipped without a word; now it fails as one entry and its siblings are sent.
-    /// As root (mode 000 does not stop root) the walk runs with nobody's file permissions (withoutRootFileAccess).
+    /// An unreadable file fails here when it is announced before it is read (above `opensFrom`) or in a dry run;
+    /// a small one is read whole before its Open, and that read fails it (below). As root (mode 000 does not stop
+    /// root) the walk runs with nobody's file permissions (withoutRootFileAccess).
     func testAnUnreadableDirectoryOrFileFailsAndTheRestOfTheWalkIsPlanned() throws {
         try make("tree/locked/hidden.txt", "h")
         try make("tree/private.txt", "p")
-        XCTAssertEqual(chmod(path("tree/locked"), 0), 0)
-        XCTAssertEqual(chmod(path("tree/private.txt"), 0), 0)
+        try make("tree/private-large.bin", String(repeating: "l", count: Int(UploadPlan.opensFrom) + 1))
+        for name in ["tree/locked", "tree/private.txt", "tree/private-large.bin"] { XCTAssertEqual(chmod(path(name), 0), 0) }
         let tree = path("tree")
-        let plan = try withoutRootFileAccess { try? UploadPlan.make(paths: [tree], destination: nil) }
-        let entries = try XCTUnwrap(plan).entries
-        XCTAssertTrue(entries.contains(.failed(path: "\(tree)/locked", reason: "cannot read \(tree)/locked: permission denied")),
-                      "\(entries)")
-        XCTAssertTrue(entries.contains(.failed(path: "\(tree)/private.txt",
-                                               reason: "cannot read \(tree)/private.txt: permission denied")), "\(entries)")
-        XCTAssertEqual(try XCTUnwrap(plan).files.map(\.remotePath), ["tree/c.txt", "tree/link-a"])
+        let denied = { (name: String) in UploadPlan.Entry.failed(path: "\(tree)/\(name)",
+                                                                 reason: "cannot read \(tree)/\(name): permission denied") }
+        let plan = try XCTUnwrap(try withoutRootFileAccess { try? UploadPlan.make(paths: [tree], destination: nil) })
+        XCTAssertTrue(plan.entries.contains(denied("locked")), "\(plan.entries)")
+        XCTAssertTrue(plan.entries.contains(denied("private-large.bin")), "\(plan.entries)")
+        XCTAssertEqual(plan.files.map(\.remotePath), ["tree/c.txt", "tree/link-a", "tree/private.txt"])
+
+        let dryRun = try XCTUnwrap(try withoutRootFileAccess {
+            try? UploadPlan.make(paths: [tree], destination: nil, openingEveryFile: true)
+        })
+        XCTAssertTrue(dryRun.entries.contains(denied("private.txt")), "\(dryRun.entries)")
+        XCTAssertEqual(dryRun.files.map(\.remotePath), ["tree/c.txt", "tree/link-a"])
+    }
+
+    /// The small unreadable file the plan kept fails at its read, before its Open, with the system's reason.
+    func testTheReadOfAnUnreadableSmallFileFailsIt() throws {
+        try make("private.txt", "p")
+        XCTAssertEqual(chmod(path("private.txt"), 0), 0)
+        let file = path("private.txt")
+        let outcome = try withoutRootFileAccess { () -> String? in
+            switch PipelinedFile.read(path: file, plannedSize: 1, earlier: nil, into: IOBuffer(capacity: 16)) {
+            case .success: return nil
+            case .failure(let problem): return problem.message
+            }
+        }
+        XCTAssertEqual(outcome, "cannot open \(file): Permission denied")
     }
 
     /// A directory named on the command line that cannot be listed fails as itself.

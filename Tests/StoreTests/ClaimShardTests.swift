@@ -44,4 +44,42 @@ final class ClaimShardTests: StoreTestCase {
             withExtendedLifetime(store) {}
         }
     }
+
+    /// The fast path opens a path's last directory before it takes the claim lock. A directory that was provisional
+    /// at that open and that a failed upload's clean-up removed before the claim must not be held: the file would be
+    /// linked where no name leads. The count of removals sends the fast path back to the walk, which makes it again.
+    func testTheFastPathNeverHoldsADirectoryACleanUpRemovedAfterItsOpen() throws {
+        let store = try makeStore()
+        let components = ["alice", "new", "dir"]
+        let shard = DirectoryClaims.shard(of: "alice")
+        let failing = try HeldDirectory.reach(components, below: store.root, claims: store.claims, useOpenat2: false)
+        XCTAssertEqual(failing.provisional.count, 3, "the walk made the whole chain")
+        let raced = try HeldDirectory.reachExisting(components, below: store.root, claims: store.claims, shard: shard,
+                                                    beforeClaim: { failing.release(claims: store.claims, committed: false) })
+        XCTAssertFalse(exists("alice"), "the failed upload's clean-up removed its chain in the window")
+        XCTAssertNil(raced, "the fast path gave the removed directory up")
+
+        let held = try HeldDirectory.reach(components, below: store.root, claims: store.claims, useOpenat2: true)
+        var status = stat()
+        XCTAssertEqual(fstat(held.descriptor, &status), 0)
+        XCTAssertGreaterThan(status.st_nlink, 0, "the held directory is linked")
+        XCTAssertTrue(exists("alice/new/dir"), "and reached by its name")
+        held.release(claims: store.claims, committed: false)
+        XCTAssertEqual(store.heldDirectories, 0)
+    }
+
+    /// Without a clean-up in the window, the fast path holds the existing directory at once (one openat2).
+    func testTheFastPathHoldsAPermanentDirectory() throws {
+        let store = try makeStore()
+        let components = ["alice", "kept"]
+        let made = try HeldDirectory.reach(components, below: store.root, claims: store.claims, useOpenat2: false)
+        made.release(claims: store.claims, committed: true)
+        let held = try XCTUnwrap(try HeldDirectory.reachExisting(components, below: store.root, claims: store.claims,
+                                                                 shard: DirectoryClaims.shard(of: "alice")))
+        XCTAssertEqual(held.provisional.count, 0)
+        XCTAssertEqual(store.heldDirectories, 1)
+        held.release(claims: store.claims, committed: false)
+        XCTAssertTrue(exists("alice/kept"), "a permanent directory is never removed")
+        XCTAssertEqual(store.heldDirectories, 0)
+    }
 }

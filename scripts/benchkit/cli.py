@@ -76,7 +76,7 @@ def main(description: str) -> int:
     header = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "machine": machine_description(), "ferry": ferry_commit()}
     try:
-        ensure_packages(["openssh-server", "openssl", "rsync"])
+        ensure_packages(["openssh-server", "openssl", "rsync", "time"])
         bench.bin = build_ferry()
         header["tools"] = tool_versions()
         os.setpriority(os.PRIO_PROCESS, 0, -20)  # after the build: only the measurements run at nice -20

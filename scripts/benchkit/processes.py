@@ -108,17 +108,35 @@ class ClientRun:
     stdout: str
     stderr: str
     status: int
-    max_rss_kib: int = 0  # the largest peak RSS of the clients (wait4's ru_maxrss)
+    max_rss_kib: int = 0  # the largest peak RSS of the clients (GNU time's %M, see run_clients)
+
+
+# A child's ru_maxrss is never below the RSS of the process it was forked from: Linux records the old address space's
+# high-water mark at execve (exec_mmap), and Python starts children with vfork, so wait4 reported the bench's own RSS
+# (160 MiB once it held the big trees' results) as the client's. GNU time forks the client from its own small process
+# and reports the client's %M: the clients run under it.
+TIME = "/usr/bin/time"
+
+
+def peak_rss_kib(path: Path) -> int:
+    """GNU time's -o file: "%M" on its last line (after "Command exited with non-zero status N" when there is one)."""
+    try:
+        return int(path.read_text().strip().splitlines()[-1])
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def run_clients(procs: Processes, commands: list[list[str]], workdir: Path, timeout: float = 1800) -> ClientRun:
-    """Starts the commands together, waits for all; wall time from the first start to the last exit, CPU summed."""
-    outputs, started = [], []
+    """Starts the commands together, waits for all; wall time from the first start to the last exit, CPU summed (GNU
+    time reaps each client, so its wait4 covers the client's CPU), peak RSS the largest client's."""
+    outputs, started, rss_files = [], [], []
     start = time.monotonic()
     for i, argv in enumerate(commands):
         out, err = open(workdir / f"client.{i}.out", "w+"), open(workdir / f"client.{i}.err", "w+")
         outputs.append((out, err))
-        started.append(procs.spawn(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL))
+        rss_files.append(workdir / f"client.{i}.maxrss")
+        timed = [TIME, "-f", "%M", "-o", str(rss_files[-1]), *argv]
+        started.append(procs.spawn(timed, stdout=out, stderr=err, stdin=subprocess.DEVNULL))
     usages = [procs.wait_usage(proc, timeout) for proc in started]
     wall = time.monotonic() - start
     cpu = sum(u.ru_utime + u.ru_stime for u in usages)
@@ -129,7 +147,7 @@ def run_clients(procs: Processes, commands: list[list[str]], workdir: Path, time
         out.close(), err.close()
     status = max((abs(p.returncode) for p in started), default=0)
     return ClientRun(wall, cpu, "".join(t[0] for t in texts), "".join(t[1] for t in texts), status,
-                     max((u.ru_maxrss for u in usages), default=0))
+                     max((peak_rss_kib(path) for path in rss_files), default=0))
 
 
 def run_client(procs: Processes, argv: list[str], workdir: Path, timeout: float = 1800) -> ClientRun:

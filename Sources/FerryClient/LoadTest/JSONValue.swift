@@ -61,10 +61,6 @@ indirect enum JSONValue: Equatable {
         return text
     }
 
-    /// A JSON string literal, escaped by Foundation's encoder (as `ferry upload --json` writes its strings).
-    private static func renderString(_ text: String, into out: inout String) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .withoutEscapingSlashes
-        out += (try? encoder.encode(text)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
-    }
+    /// A JSON string literal, escaped as `ferry upload --json` writes its strings (JSONText).
+    private static func renderString(_ text: String, into out: inout String) { JSONText.appendQuoted(text, to: &out) }
 }

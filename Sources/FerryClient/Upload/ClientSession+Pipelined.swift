@@ -106,17 +106,19 @@ extension ClientSession {
     /// is under the high-water mark. A rotation that holds Data back leaves a file half-sealed until it completes.
     func sendPipelined() {
         guard let tcp, !closing, engine.stoppedBy == nil else { return }
-        while tcp.pendingWriteBytes < Self.highWater, let connection {
+        // `self.connection?.` throughout, never a `let connection` binding: that copies the whole connection (a
+        // retain of each of its references) once per file.
+        while tcp.pendingWriteBytes < Self.highWater, self.connection != nil {
             if let sealing = pipeline.sealing {
                 guard seal(sealing.file, from: sealing.offset) else { break }
                 continue
             }
-            guard let next = pipeline.ready.first, connection.canStartPipelinedUpload else { break }
+            guard let next = pipeline.ready.first, self.connection?.canStartPipelinedUpload == true else { break }
             pipeline.ready.removeFirst()
             let file = next.file
             if !next.counted {
                 next.counted = true
-                next.rotationsAtStart = connection.rotations.sent
+                next.rotationsAtStart = self.connection?.rotations.sent ?? 0
                 engine.opening(next.index)
             }
             if !engine.target.overwrite, !next.probed, engine.probeFirst || next.existsOnServer {
@@ -234,7 +236,9 @@ extension ClientSession {
                 completePipelined(file, stored: nil, error: nil,
                                   skipped: "it exists on the server with other content (--ignore-existing)")
             default:
-                completePipelined(file, stored: nil, error: UploadErrorWording.message(failure, path: file.file.remotePath))
+                let error = UploadErrorWording.message(failure, path: file.file.remotePath,
+                                                       overwriteAsked: engine.target.overwrite)
+                completePipelined(file, stored: nil, error: error)
             }
         }
     }

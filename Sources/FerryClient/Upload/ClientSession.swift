@@ -228,7 +228,8 @@ final class ClientSession: TCPConnectionDelegate {
                          skipped: "it exists on the server with other content (--ignore-existing)")
             default:
                 complete(current, stored: nil, digest: nil,
-                         error: UploadErrorWording.message(failure, path: current.file.remotePath))
+                         error: UploadErrorWording.message(failure, path: current.file.remotePath,
+                                                           overwriteAsked: engine.target.overwrite))
             }
             startNextFile()
         case .uploadAlreadyStored(let receipt):

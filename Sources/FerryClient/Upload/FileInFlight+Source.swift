@@ -13,7 +13,8 @@ extension FileInFlight {
     /// carries the digest of the whole file), the bytes it holds are read and hashed before anything is sent.
     func open(loop: EventLoop, earlier: SourceFingerprint?, then: @escaping (String?) -> Void) {
         stage = .opening
-        FileIO.open(loop, path: file.localPath, flags: O_RDONLY | O_CLOEXEC, mode: 0) { [self] result in
+        // O_NONBLOCK: a FIFO put where the file was since the plan must not hold a pool thread in open(2).
+        FileIO.open(loop, path: file.localPath, flags: O_RDONLY | O_NONBLOCK | O_CLOEXEC, mode: 0) { [self] result in
             switch result {
             case .success(let fd):
                 self.fd = fd
@@ -64,7 +65,7 @@ extension FileInFlight {
         stage = .askingStored
         let (size, path) = (file.size, file.localPath)
         ThreadPool.run(loop, { () -> Result<[UInt8], SourceProblem> in
-            let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+            let fd = Glibc.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
             guard fd >= 0 else { return .failure(SourceProblem("cannot open \(path): \(SystemError.last("open").message)")) }
             defer { Glibc.close(fd) }
             let digest = DigestContext(.sha256)

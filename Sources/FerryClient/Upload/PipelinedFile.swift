@@ -58,7 +58,9 @@ final class PipelinedFile {
     /// attempts' fingerprint, and unchanged from the first fstat to the last. Blocking: on the thread pool.
     static func read(path: String, plannedSize: UInt64, earlier: SourceFingerprint?,
                      into buffer: IOBuffer) -> Result<Read, SourceProblem> {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: a FIFO put where the file was since the plan must not hold a pool thread in open(2); a regular
+        // file reads the same with it.
+        let fd = Glibc.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { return .failure(SourceProblem("cannot open \(path): \(SystemError.last("open").message)")) }
         defer { Glibc.close(fd) }
         let opened: SourceFingerprint

@@ -4,9 +4,14 @@
 import Protocol
 
 enum UploadErrorWording {
-    static func message(_ failure: UploadFailure, path: String) -> String {
+    /// `overwriteAsked`: the upload asked to replace an existing file (--overwrite), so an `exists` answer means the
+    /// server's configuration forbids it, and repeating --overwrite would not help.
+    static func message(_ failure: UploadFailure, path: String, overwriteAsked: Bool = false) -> String {
         let said = failure.message
         switch failure.code {
+        case .exists where overwriteAsked:
+            return "\(said) — its operator can allow it (ferryd.toml: [storage] allow_overwrite = true); "
+                + "--ignore-existing leaves it and goes on"
         case .exists:
             return "\(said) — --overwrite replaces it (if the server allows it), --ignore-existing leaves it and goes on"
         case .storageFailure:

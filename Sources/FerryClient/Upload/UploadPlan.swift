@@ -81,18 +81,21 @@ enum UploadPlan {
     /// Throws only when two entries would be stored under one name: the command line contradicts itself.
     /// `filter` leaves out what --exclude / --include say (PathFilter), matched against the name an entry is stored
     /// under below --dest; an excluded directory is not walked, and nothing left out is reported.
-    static func make(paths: [String], destination: String?, filter: PathFilter = .none) throws(PlanError) -> Plan {
+    /// `openingEveryFile`: every regular file is opened here to prove it readable (a dry run's report); otherwise only
+    /// those an upload announces before reading them (`opensFrom`).
+    static func make(paths: [String], destination: String?, filter: PathFilter = .none,
+                     openingEveryFile: Bool = false) throws(PlanError) -> Plan {
         let prefix = destination.map { $0.split(separator: "/").joined(separator: "/") } ?? ""
         var plan = Plan()
         for argument in paths {
             let path = withoutTrailingSlashes(argument)
             let name = URL(fileURLWithPath: path).standardizedFileURL.lastPathComponent
             guard !excluded(path, storedAs: name, by: filter) else { continue }
-            switch probe(path, shown: path) {
+            switch probe(path, shown: path, opening: openingEveryFile) {
             case .file(let size):
                 plan.entries.append(.file(PlannedFile(localPath: path, remotePath: join(prefix, name), size: size)))
             case .directory:
-                plan.entries += walk(path, named: name, storedUnder: prefix, filter: filter)
+                plan.entries += walk(path, named: name, storedUnder: prefix, filter: filter, openingEveryFile: openingEveryFile)
             case .failed(let reason):
                 plan.entries.append(.failed(path: path, reason: reason))
             }
@@ -136,10 +139,17 @@ enum UploadPlan {
         case failed(String)
     }
 
-    /// What `path` is for the plan (links followed); a regular file must also open for reading.
-    private static func probe(_ path: String, shown: String) -> Probe {
+    /// Files above this size are announced to the server (Open) before their first byte is read, so the plan opens
+    /// them once to fail an unreadable one before anything is sent for it. Smaller files are read whole before their
+    /// Open (pipelined uploads, PROTOCOL.md §8.10): their read says the same, and an open here would be a second one
+    /// per file. (With a server that has no pipelining they go one at a time, and an unreadable one is Aborted.)
+    static let opensFrom = Limits.maxPipelinedFileSize
+
+    /// What `path` is for the plan (links followed); a regular file above `opensFrom`, or any with `opening`, must
+    /// also open for reading.
+    private static func probe(_ path: String, shown: String, opening: Bool) -> Probe {
         let kind = LocalFiles.kind(of: path).flatMap { kind -> Result<LocalFiles.Kind, SystemError> in
-            if case .regular = kind { return LocalFiles.openable(path) }
+            if case .regular(let size) = kind, opening || size > opensFrom { return LocalFiles.openable(path) }
             return .success(kind)
         }
         switch kind {
@@ -159,24 +169,27 @@ enum UploadPlan {
     /// Everything below the directory `root`, sorted by path, the files stored as `name`/… under `prefix`. A
     /// subdirectory that cannot be listed fails as one entry; the walk goes on beside it. Iterative: a deep tree costs
     /// no stack.
-    private static func walk(_ root: String, named name: String, storedUnder prefix: String, filter: PathFilter) -> [Entry] {
+    /// readdir's d_type spares the stat of a directory and the lstat of a regular file (neither is a link).
+    private static func walk(_ root: String, named name: String, storedUnder prefix: String, filter: PathFilter,
+                             openingEveryFile: Bool) -> [Entry] {
         let base = join(prefix, name)
         var found: [(relative: String, entry: Entry)] = []
         var pending = [""]  // directories still to list, relative to `root`
         while let directory = pending.popLast() {
             let shownDirectory = local(root, directory)
-            let names: [[UInt8]]
-            switch LocalFiles.names(in: shownDirectory) {
+            let entries: [LocalFiles.DirectoryEntry]
+            switch LocalFiles.entries(in: shownDirectory) {
             case .failure(let error):
                 found.append((directory, .failed(path: shownDirectory, reason: "cannot read \(shownDirectory): \(error.reason)")))
                 continue
             case .success(let listed):
-                names = listed
+                entries = listed
             }
-            if names.isEmpty {
+            if entries.isEmpty {
                 found.append((directory, .skipped(path: shownDirectory, reason: "empty directory")))
             }
-            for raw in names {
+            for entry in entries {
+                let raw = entry.name
                 // The server takes UTF-8 names only, and a name decoded with replacement characters could not be
                 // opened again: such a name fails, shown as best it can be.
                 guard let entryName = String(validating: raw, as: UTF8.self) else {
@@ -188,11 +201,15 @@ enum UploadPlan {
                 let relative = join(directory, entryName)
                 let path = local(root, relative)
                 guard !excluded(path, storedAs: join(name, relative), by: filter) else { continue }
-                if LocalFiles.isSymbolicLink(path), case .success(.directory) = LocalFiles.kind(of: path) {
+                if entry.plain == .directory {
+                    pending.append(relative)
+                    continue
+                }
+                if entry.plain == nil, LocalFiles.isSymbolicLink(path), case .success(.directory) = LocalFiles.kind(of: path) {
                     found.append((relative, .skipped(path: path, reason: "a symbolic link to a directory (not followed)")))
                     continue
                 }
-                switch probe(path, shown: path) {
+                switch probe(path, shown: path, opening: openingEveryFile) {
                 case .file(let size):
                     found.append((relative, .file(PlannedFile(localPath: path, remotePath: join(base, relative), size: size))))
                 case .directory:

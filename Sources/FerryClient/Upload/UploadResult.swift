@@ -96,71 +96,67 @@ struct Interruption: Sendable, Equatable {
     }
 }
 
-struct UploadReport: Encodable {
+/// The `--json` document of a run, written file by file (`write`): a run of 100,000 files prints 30 MB, which is never
+/// held whole. Keys in sorted order, every key present (null for what is not there), so scripts can rely on them.
+struct UploadReport {
     let ok: Bool
     let bytes: UInt64
     let seconds: Double
-    let files: [FileEntry]
-
-    struct FileEntry: Encodable {
-        let path: String
-        let stored: String?
-        let bytes: UInt64
-        let sha256: String?
-        let seconds: Double
-        let rotations: Int
-        let attempts: Int
-        let resumedBytes: UInt64
-        let sentBytes: UInt64
-        let alreadyStored: Bool
-        let ok: Bool
-        let error: String?
-        let status: String
-        let skipped: String?
-
-        enum CodingKeys: String, CodingKey {
-            case path, stored, bytes, sha256, seconds, rotations, attempts, ok, error, status, skipped
-            case resumedBytes = "resumed_bytes"
-            case sentBytes = "sent_bytes"
-            case alreadyStored = "already_stored"
-        }
-
-        // Optional fields are written as null rather than left out, so scripts can rely on every key being there.
-        func encode(to encoder: Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(path, forKey: .path)
-            try container.encode(stored, forKey: .stored)
-            try container.encode(bytes, forKey: .bytes)
-            try container.encode(sha256, forKey: .sha256)
-            try container.encode(seconds, forKey: .seconds)
-            try container.encode(rotations, forKey: .rotations)
-            try container.encode(attempts, forKey: .attempts)
-            try container.encode(resumedBytes, forKey: .resumedBytes)
-            try container.encode(sentBytes, forKey: .sentBytes)
-            try container.encode(alreadyStored, forKey: .alreadyStored)
-            try container.encode(ok, forKey: .ok)
-            try container.encode(error, forKey: .error)
-            try container.encode(status, forKey: .status)
-            try container.encode(skipped, forKey: .skipped)
-        }
-    }
+    let results: [FileResult]
 
     init(results: [FileResult], seconds: Double) {
-        files = results.map {
-            FileEntry(path: $0.file.localPath, stored: $0.stored, bytes: $0.bytes, sha256: $0.sha256,
-                      seconds: ($0.seconds * 1000).rounded() / 1000, rotations: $0.rotations, attempts: $0.attempts,
-                      resumedBytes: $0.resumedBytes, sentBytes: $0.sentBytes, alreadyStored: $0.alreadyStored,
-                      ok: $0.ok, error: $0.error,
-                      status: $0.status.rawValue, skipped: $0.skipped)
-        }
+        self.results = results
         ok = results.allSatisfy(\.ok)
-        bytes = results.filter(\.ok).reduce(0) { $0 + $1.bytes }
-        self.seconds = (seconds * 1000).rounded() / 1000
+        bytes = results.reduce(0) { $0 + ($1.ok ? $1.bytes : 0) }  // not filter: a copy of every result
+        self.seconds = seconds
     }
 
-    func json() -> String { Self.json(self) }
+    /// The whole document, one line.
+    func json() -> String {
+        var text = ""
+        write { text += $0 }
+        return text
+    }
 
-    /// One report as `--json` prints it: keys sorted, slashes as they are; `{"ok":false}` should encoding ever fail.
+    /// The document in pieces of about `chunk` characters, in order (no newline at the end).
+    func write(chunk: Int = 64 * 1024, _ emit: (String) -> Void) {
+        var out = "{\"bytes\":\(bytes),\"files\":["
+        for (index, result) in results.enumerated() {
+            if index > 0 { out += "," }
+            Self.appendEntry(result, to: &out)
+            if out.utf8.count >= chunk {
+                emit(out)
+                out = ""
+            }
+        }
+        out += "],\"ok\":\(ok),\"seconds\":\(JSONValue.format(seconds))}"
+        emit(out)
+    }
+
+    /// One file's object, its keys sorted.
+    private static func appendEntry(_ result: FileResult, to out: inout String) {
+        func text(_ value: String?) {
+            if let value { JSONText.appendQuoted(value, to: &out) } else { out += "null" }
+        }
+        out += "{\"already_stored\":\(result.alreadyStored),\"attempts\":\(result.attempts),\"bytes\":\(result.bytes),\"error\":"
+        text(result.error)
+        out += ",\"ok\":\(result.ok),\"path\":"
+        text(result.file.localPath)
+        out += ",\"resumed_bytes\":\(result.resumedBytes),\"rotations\":\(result.rotations),\"seconds\":"
+        out += JSONValue.format(result.seconds)
+        out += ",\"sent_bytes\":\(result.sentBytes),\"sha256\":"
+        text(result.sha256)
+        out += ",\"skipped\":"
+        text(result.skipped)
+        out += ",\"status\":"
+        text(result.status.rawValue)
+        out += ",\"stored\":"
+        text(result.stored)
+        out += "}"
+    }
+
+    /// One Encodable report as `--json` prints it (the dry run's): keys sorted, slashes as they are; `{"ok":false}`
+    /// should encoding ever fail.
     static func json(_ report: some Encodable) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -48,12 +48,16 @@ public enum NamePolicy {
         }
     }
 
-    /// The NFC form of `name`: what the client sends for a local name.
-    public static func normalized(_ name: String) -> String { name.precomposedStringWithCanonicalMapping }
+    /// The NFC form of `name`: what the client sends for a local name. ASCII is its own NFC: most names never reach
+    /// Foundation's normaliser, which costs microseconds a name (a tenth of a small file's CPU on each side).
+    public static func normalized(_ name: String) -> String {
+        isASCII(name) ? name : name.precomposedStringWithCanonicalMapping
+    }
 
     /// What is wrong with one name (a path component or an identity), or nil.
     public static func problem(in name: String) -> Problem? {
         if name.unicodeScalars.first == " " || name.unicodeScalars.last == " " { return .edgeSpace }
+        if isASCII(name) { return nil }  // no ASCII character is a problem here, and ASCII is NFC
         for scalar in name.unicodeScalars {
             if let problem = problem(with: scalar) { return problem }
         }
@@ -61,6 +65,8 @@ public enum NamePolicy {
         if !normalized(name).unicodeScalars.elementsEqual(name.unicodeScalars) { return .notNormalized }
         return nil
     }
+
+    private static func isASCII(_ name: String) -> Bool { name.utf8.allSatisfy { $0 < 0x80 } }
 
     private static func problem(with scalar: Unicode.Scalar) -> Problem? {
         if scalar.value < 0x80 { return nil }  // ASCII: the caller's rules cover controls and separators

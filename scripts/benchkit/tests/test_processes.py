@@ -27,6 +27,19 @@ class ClientRunTests(unittest.TestCase):
         self.assertEqual(run.status, 3)
         self.assertGreaterEqual(run.max_rss_kib, 48 << 10)
 
+    def test_the_peak_is_the_clients_not_the_bench_processs(self):
+        # The bench process holds 192 MiB; the client touches 8. wait4's ru_maxrss said at least 192 (the high-water
+        # mark of the address space the client was vforked from); the figure must be the client's own.
+        held = bytearray(192 << 20)
+        held[::4096] = b"1" * (48 << 10)
+        with tempfile.TemporaryDirectory() as work:
+            run = run_client(Processes(), [sys.executable, "-c", "x = bytearray(8 << 20); x[::4096] = b'1' * (2 << 10)"],
+                             Path(work))
+        self.assertEqual(run.status, 0)
+        self.assertGreaterEqual(run.max_rss_kib, 8 << 10)
+        self.assertLess(run.max_rss_kib, 96 << 10, "the client's own peak, not the bench's")
+        del held
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -4,6 +4,7 @@
 // EINTR, errors ignored — FileHandle.write traps on EPIPE (`ferry upload … | head -1`), and a report nobody reads is
 // no reason to die.
 import Foundation
+import Platform
 
 #if canImport(Glibc)
 import Glibc
@@ -59,20 +60,5 @@ struct OutputStreams {
     static func writeError(_ text: String) { write(text, to: STDERR_FILENO) }
 
     /// All of `text` to `descriptor`, or as much as it takes before an error other than EINTR.
-    static func write(_ text: String, to descriptor: Int32) {
-        let bytes = Array(text.utf8)
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = Glibc.write(descriptor, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
-                if written > 0 {
-                    offset += written
-                } else if written < 0, errno == EINTR {
-                    continue
-                } else {
-                    return
-                }
-            }
-        }
-    }
+    static func write(_ text: String, to descriptor: Int32) { TextOutput.writeAll(text, to: descriptor) }
 }
