@@ -149,7 +149,7 @@ package struct UploadCommand: ParsableCommand {
 
     package func run() throws {
         let environment = try ClientEnvironment(ProcessInfo.processInfo.environment)
-        // What to send comes first: a --dry-run needs no server, credentials or configuration beyond the patterns.
+        // What to send comes first: a --dry-run with no server to ask needs nothing else.
         let plan: UploadPlan.Plan
         do {
             plan = try UploadPlan.make(paths: paths, destination: dest, filter: try selection.filter(),
@@ -161,11 +161,11 @@ package struct UploadCommand: ParsableCommand {
         guard !(overwrite && ignoreExisting) else {
             throw ValidationError("--overwrite and --ignore-existing contradict each other: choose one")
         }
-        guard !selection.dryRun else { return try dryRun(plan) }
         let settings: ClientSettings
         do { settings = try ClientSettings.load(path: config ?? environment.config) } catch {
             throw UploadExitStatus.fail("\(error)", status: UploadExitStatus.configuration)
         }
+        if selection.dryRun, (server ?? environment.server ?? settings.server) == nil { return try dryRun(plan, answers: nil) }
         guard let serverText = server ?? environment.server ?? settings.server else {
             throw ValidationError("no server: pass --server HOST:PORT, set $FERRY_SERVER, or set `server` in the client "
                 + "configuration")
@@ -214,11 +214,17 @@ package struct UploadCommand: ParsableCommand {
 
         let files = plan.files
         let streams = OutputStreams.current()
-        let display = ProgressDisplay(mode: ProgressDisplay.mode(quiet: quiet, json: json, streams: streams, progress: progress),
+        // A dry run prints its own report at the end: no bars, no per-file lines (the notes of retries stay).
+        let displayMode = selection.dryRun ? .quiet : ProgressDisplay.mode(quiet: quiet, json: json, streams: streams,
+                                                                           progress: progress)
+        let display = ProgressDisplay(mode: displayMode,
                                       notes: !quiet, streams: streams, fileCount: files.count,
                                       currentDirectory: FileManager.default.currentDirectoryPath)
-        display.planned(plan.unsent)
-        guard !files.isEmpty else { return try finish(plan.results(sent: []), seconds: 0, display: display) }
+        if !selection.dryRun { display.planned(plan.unsent) }
+        guard !files.isEmpty else {
+            if selection.dryRun { return try dryRun(plan, answers: plan.results(sent: [])) }
+            return try finish(plan.results(sent: []), seconds: 0, display: display)
+        }
 
         let loop = try EventLoop()
         // The host as typed (a name or a literal): the engine resolves it, and the certificate is checked against it.
@@ -227,7 +233,7 @@ package struct UploadCommand: ParsableCommand {
         let engine = UploadEngine(loop: loop, target: UploadTarget(host: host, port: port, configuration: configuration,
                                                                      overwrite: overwrite, ignoreExisting: ignoreExisting,
                                                                      keepTimes: times, timeouts: timeouts, retry: retry,
-                                                                     advice: advice),
+                                                                     advice: advice, dryRun: selection.dryRun),
                                   files: files)
         engine.bandwidth = bandwidth.map {
             BandwidthLimit(bytesPerSecond: $0, minimumTake: Limits.maxDataChunk, now: EventLoop.hrtimeNanoseconds)
@@ -239,8 +245,9 @@ package struct UploadCommand: ParsableCommand {
         let ticker = LoopTimer(loop: loop)
         ticker.keepsLoopAlive = false  // the sessions keep the loop running, the bars follow them
         var remaining = files.count
+        let reportsEachFile = !selection.dryRun
         engine.onFileDone = { result in
-            display.fileDone(result)
+            if reportsEachFile { display.fileDone(result) }  // a dry run reports every file at the end, once
             remaining -= 1
             if remaining == 0 { ticker.close() }
         }
@@ -250,6 +257,7 @@ package struct UploadCommand: ParsableCommand {
         _ = loop.close()
 
         let seconds = Double(EventLoop.hrtimeNanoseconds - engine.startedAt) / 1e9
+        if selection.dryRun { return try dryRun(plan, answers: plan.results(sent: engine.results)) }
         try finish(plan.results(sent: engine.results), seconds: seconds, display: display)
     }
 

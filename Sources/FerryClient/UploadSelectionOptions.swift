@@ -23,7 +23,8 @@ package struct UploadSelectionOptions: ParsableArguments {
     var excludeFrom: [String] = []
 
     @Flag(name: [.customShort("n"), .customLong("dry-run")],
-          help: "Show what would be sent where, and send nothing (no connection is made).")
+          help: ArgumentHelp("Send nothing: say what the upload would do with each file (with a server to ask: sent, "
+                             + "already stored, replaced, skipped or failed, each file hashed and asked about by its SHA-256)."))
     var dryRun = false
 
     @Option(help: ArgumentHelp("Limit the upload to RATE bytes per second, all sessions together (e.g. 10MiB, 500K, "

@@ -24,6 +24,14 @@ final class UploadErrorWordingTests: XCTestCase {
         XCTAssertTrue(exists.contains("--ignore-existing leaves it and goes on"), exists)
     }
 
+    /// ferryd's own text already says how to replace the file: the advice is not given twice.
+    func testTheServersAdviceIsNotRepeated() {
+        let exists = message(.exists, "'photos/a.jpg' already exists with other content: use --overwrite to replace it "
+            + "(if the server allows it)")
+        XCTAssertEqual(exists.components(separatedBy: "--overwrite").count, 2, exists)
+        XCTAssertTrue(exists.hasSuffix("; --ignore-existing leaves it and goes on"), exists)
+    }
+
     func testAnOverwriteTheServerForbidsSaysWhoCanAllowIt() {
         let refused = UploadErrorWording.message(UploadFailure(.exists, "this server does not allow overwriting files"),
                                                  path: "photos/a.jpg", overwriteAsked: true)

@@ -61,7 +61,8 @@ final class UploadOptionsTests: XCTestCase {
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertTrue(run.stdout.contains("would send \(photos.path)/raw/x.dng → in/photos/raw/x.dng ("), run.stdout)
         XCTAssertFalse(run.stdout.contains("b.tmp"), run.stdout)
-        XCTAssertTrue(run.stdout.contains("dry run: 4 files"), run.stdout)
+        XCTAssertTrue(run.stdout.contains("dry run: 4 entries — 4 would be sent ("), run.stdout)
+        XCTAssertTrue(run.stdout.contains("no server was asked what it holds"), run.stdout)
 
         let json = try runToCompletion(env.binaries.ferry, ["upload", "--dry-run", "--json", photos.path, "/nonexistent"],
                                        outputDirectory: env.directory, name: "dry-run-json", timeout: 30)
@@ -72,6 +73,67 @@ final class UploadOptionsTests: XCTestCase {
         XCTAssertEqual(entries.filter { $0["status"] as? String == "would send" }.count, 5)
         XCTAssertEqual(entries.filter { $0["status"] as? String == "would fail" }.map { $0["path"] as? String }, ["/nonexistent"])
         XCTAssertEqual((document["bytes"] as? NSNumber)?.intValue, 1000 + 10 + 2000 + 30 + 40)
+        XCTAssertEqual(document["asked_server"] as? Bool, false)
+    }
+
+    /// With a server, a dry run asks it about every file (a probe with the file's SHA-256: PROTOCOL.md §8.10) and
+    /// says what the upload would do — already stored, would send, would replace, would skip, would fail — whatever
+    /// the file's size; nothing is stored, replaced or left behind.
+    func testDryRunWithAServerSaysWhatItAlreadyHolds() throws {
+        let env = try TestEnvironment(self)
+        let daemon = try Daemon.start(environment: env, workers: 1)
+        let photos = try tree(env)
+        let large = photos.appendingPathComponent("raw/large.bin")
+        _ = try Content.write(Content.random(3 << 20), to: large)
+        let stored = try env.upload([photos.path], to: daemon)
+        XCTAssertEqual(stored.status, 0, stored.run.stderr)
+        let area = daemon.area("alice").appendingPathComponent("photos")
+        let before = files(under: area)
+        let storedA = try Data(contentsOf: area.appendingPathComponent("a.jpg"))
+
+        _ = try Content.write(Content.random(1000), to: photos.appendingPathComponent("a.jpg"))  // other content
+        _ = try Content.write(Content.random(77), to: photos.appendingPathComponent("new.txt"))
+        func statuses(_ outcome: TestEnvironment.UploadOutcome) -> [String: String] {
+            var byName: [String: String] = [:]
+            for entry in (outcome.json?["files"] as? [[String: Any]]) ?? [] {
+                byName[URL(fileURLWithPath: entry["path"] as? String ?? "").lastPathComponent] = entry["status"] as? String
+            }
+            return byName
+        }
+
+        let plain = try env.upload([photos.path], to: daemon, extra: ["-n"])
+        XCTAssertEqual(plain.status, 1, "a file that would fail (a.jpg exists) fails the dry run: \(plain.run.stderr)")
+        XCTAssertEqual(statuses(plain), ["a.jpg": "would fail", "b.tmp": "already stored", "x.dng": "already stored",
+                                         "y.jpg": "already stored", "out.o": "already stored",
+                                         "large.bin": "already stored", "new.txt": "would send"])
+        XCTAssertEqual(plain.json?["asked_server"] as? Bool, true)
+        XCTAssertEqual((plain.json?["bytes"] as? NSNumber)?.intValue, 77, "only new.txt would be sent")
+        let failed = ((plain.json?["files"] as? [[String: Any]]) ?? []).first { $0["status"] as? String == "would fail" }
+        XCTAssertTrue((failed?["reason"] as? String ?? "").contains("--ignore-existing"), "\(String(describing: failed))")
+
+        let replacing = try env.upload([photos.path], to: daemon, extra: ["-n", "--overwrite"])
+        XCTAssertEqual(replacing.status, 0, replacing.run.stderr)
+        XCTAssertEqual(statuses(replacing)["a.jpg"], "would replace")
+        XCTAssertEqual((replacing.json?["bytes"] as? NSNumber)?.intValue, 77 + 1000)
+
+        let skipping = try env.upload([photos.path], to: daemon, extra: ["-n", "--ignore-existing"])
+        XCTAssertEqual(skipping.status, 0, skipping.run.stderr)
+        XCTAssertEqual(statuses(skipping)["a.jpg"], "would skip")
+
+        let text = try runToCompletion(env.binaries.ferry, ["upload", "-n", "--server", daemon.address, "--ca", env.alice.ca.path,
+                                                            "--cert", env.alice.certificate.path, "--key", env.alice.key.path,
+                                                            photos.path], outputDirectory: env.directory, name: "dry-run-text",
+                                       timeout: 30)
+        XCTAssertTrue(text.stdout.contains("already stored \(large.path) → photos/raw/large.bin\n"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("would send \(photos.path)/new.txt → photos/new.txt (77 B)"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("1 would be sent (77 B), 5 already stored, 1 would fail; nothing was sent"),
+                      text.stdout)
+        XCTAssertFalse(text.stderr.contains("FAILED"), "each file reported once, by the dry run: \(text.stderr)")
+
+        XCTAssertEqual(files(under: area), before, "nothing stored")
+        XCTAssertEqual(try Data(contentsOf: area.appendingPathComponent("a.jpg")), storedA, "nothing replaced")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: daemon.stagingDirectory.path), [],
+                       "nothing left in staging")
     }
 
     func testEnvironmentSitsBetweenFlagsAndTheConfigurationFile() throws {

@@ -12,9 +12,10 @@ import Platform
 import Protocol
 
 extension ClientSession {
-    /// Pipelining is agreed for this session and usable.
+    /// Pipelining is agreed for this session and usable (a dry run sends no Data: --bwlimit has nothing to pace).
     var pipelines: Bool {
-        engine.bandwidth == nil && connection?.parameters?.uploadFeatures.contains(.pipelining) == true
+        (engine.bandwidth == nil || engine.target.dryRun)
+            && connection?.parameters?.uploadFeatures.contains(.pipelining) == true
     }
 
     /// Takes files from the engine's queue while the pipeline has room, and starts reading them, small ones up to
@@ -31,7 +32,8 @@ extension ClientSession {
                 engine.finished(index, result: failedResult(file, problem), sent: 0, slot: slot)
                 continue
             }
-            guard file.size <= Limits.maxPipelinedFileSize else {
+            // A dry run probes every file, whatever its size: nothing of it is sent.
+            guard file.size <= Limits.maxPipelinedFileSize || engine.target.dryRun else {
                 pipeline.heldForV1 = index
                 return
             }
@@ -59,7 +61,7 @@ extension ClientSession {
     static let readBatch = 8
 
     /// Reads the files whole on the thread pool, in one job; a failure is that file's outcome at once (no Open was
-    /// sent for it), the others go on.
+    /// sent for it), the others go on. A dry run only hashes them (its probes carry the digest, no Data).
     func read(_ files: [PipelinedFile]) {
         guard !files.isEmpty else { return }
         var reads: [(path: String, size: UInt64, earlier: SourceFingerprint?, buffer: IOBuffer, pooled: Bool)] = []
@@ -70,8 +72,9 @@ extension ClientSession {
                           pooled ? engine.blocks.take() : IOBuffer(capacity: max(Int(size), 1)), pooled))
         }
         let jobs = reads.map { ($0.path, $0.size, $0.earlier, $0.buffer) }
+        let keepingBytes = !engine.target.dryRun
         ThreadPool.run(engine.loop, {
-            jobs.map { PipelinedFile.read(path: $0.0, plannedSize: $0.1, earlier: $0.2, into: $0.3) }
+            jobs.map { PipelinedFile.read(path: $0.0, plannedSize: $0.1, earlier: $0.2, into: $0.3, keepingBytes: keepingBytes) }
         }, then: { [self] results in
             for (file, (read, result)) in zip(files, zip(reads, results)) {
                 finishRead(file, result, buffer: read.buffer, pooled: read.pooled)
@@ -92,6 +95,12 @@ extension ClientSession {
             pipeline.release(pipelined)
             engine.opening(pipelined.index)
             engine.finished(pipelined.index, result: failedResult(pipelined.file, problem.message), sent: 0, slot: slot)
+        case .success(let read) where engine.target.dryRun:
+            if pooled { engine.blocks.give(buffer) }
+            pipelined.digest = read.digest
+            pipelined.fingerprint = read.fingerprint
+            engine.opened(pipelined.index, fingerprint: read.fingerprint)
+            pipeline.ready.append(pipelined)
         case .success(let read):
             pipelined.bytes = read.bytes
             pipelined.pooled = pooled
@@ -121,7 +130,7 @@ extension ClientSession {
                 next.rotationsAtStart = self.connection?.rotations.sent ?? 0
                 engine.opening(next.index)
             }
-            if !engine.target.overwrite, !next.probed, engine.probeFirst || next.existsOnServer {
+            if engine.target.dryRun || !engine.target.overwrite && !next.probed && (engine.probeFirst || next.existsOnServer) {
                 self.connection?.probe(UploadRequest(path: file.remotePath, size: file.size, expectedDigest: next.digest,
                                                      pipelined: true, probe: true), now: Clock.now())
                 engine.detail(2, "session \(slot + 1): Probe \(file.remotePath) (\(file.size) bytes, SHA-256 "
@@ -206,6 +215,7 @@ extension ClientSession {
         guard let file = pipeline.popOldest() else { return }
         let wasProbe = file.probing
         file.probing = false
+        if engine.target.dryRun { return dryRunAnswered(file, answer) }
         switch answer {
         case .committed(let receipt):
             if wasProbe { engine.probeFirst = true }  // a re-run: probe the next files too

@@ -38,15 +38,15 @@ final class ClientSession: TCPConnectionDelegate {
     let slot: Int
     private(set) var tcp: TCPConnection?
     var connection: ClientConnection?
-    private var current: FileInFlight?
+    private(set) var current: FileInFlight?
     /// Pipelined files (PROTOCOL.md §8.10; ClientSession+Pipelined.swift), and one the server answered busy.
     var pipeline = ClientPipeline()
     var answeredBusy: [PipelinedFile] = []
     /// We said Goodbye (or gave the connection up): its end is no failure.
     private(set) var closing = false
     /// `interrupt` cut the file in flight: Goodbye follows its Data, and the connection closes once both are written.
-    private var cutting = false
-    private var established = false
+    var cutting = false
+    private(set) var established = false
     private let rotationTimer: LoopTimer
     /// Wakes sealing up again after --bwlimit held it back.
     let bandwidthTimer: LoopTimer
@@ -72,7 +72,7 @@ final class ClientSession: TCPConnectionDelegate {
     private let watchdog: LoopTimer
     private var watch: StallWatch
     /// The connection being made, and whether the connect timeout gave it up (its completion then reports ECANCELED).
-    private var attempt: TCPConnection?
+    private(set) var attempt: TCPConnection?
     private var attemptTimedOut = false
     private var bytesRead: UInt64 = 0
     /// When the TCP connection was made (ns), for -v's handshake time.
@@ -274,6 +274,7 @@ final class ClientSession: TCPConnectionDelegate {
             }
             return sayGoodbye()
         }
+        if engine.target.dryRun { return finishDryRunUnasked() }
         guard connection.canStartUpload else { return }
         while let index = engine.nextFile() {
             if startV1(index) { return }
@@ -298,7 +299,7 @@ final class ClientSession: TCPConnectionDelegate {
         return true
     }
 
-    private func sayGoodbye() {
+    func sayGoodbye() {
         connection?.goodbye(now: Clock.now())
         flush()
         closing = true
@@ -415,7 +416,7 @@ final class ClientSession: TCPConnectionDelegate {
 
     /// Ends the session once: hands the file in flight back to the engine with why (nil: nothing was left to do),
     /// frees the timers and the socket.
-    private func end(_ failure: SessionFailure?) {
+    func end(_ failure: SessionFailure?) {
         guard !endedReported else { return }
         endedReported = true
         var interrupted = takePipelineBack()
@@ -439,35 +440,5 @@ final class ClientSession: TCPConnectionDelegate {
             ? nil : SessionFailure(.connectionLost, "the connection closed during the upload"))
         engine.sessionEnded(self, failure: failure, interrupted: interrupted)
     }
-    private var endedReported = false
-
-    // MARK: Interruption and the progress display
-
-    /// The run is stopping (UploadEngine.stop). A file whose Close is sent is left to be committed: Committed is
-    /// moments away and the server completes a running commit whether we wait or not, so waiting is what makes the
-    /// report true (`startNextFile` then finds nothing more and says Goodbye). Any other file is cut: the Data
-    /// sealed so far goes out, then Goodbye, and the connection closes once they are written — the server keeps
-    /// the partial. A session still connecting or in its handshake just ends.
-    func interrupt() {
-        guard !endedReported, !closing else { return }
-        guard established else {
-            attempt?.close()
-            return end(nil)
-        }
-        if let current, current.stage == .closed { return }
-        // Pipelined files not sent yet go back (the engine ends them as interrupted, never started); those sent are
-        // left to be answered, like a v1 file whose Close is sent, unless one is half-sealed.
-        releaseUnsentBuffers(includingSealing: false)
-        for index in pipeline.takeUnsent() { engine.giveBack(index) }
-        if current == nil, pipeline.sealing == nil, pipeline.hasUnanswered { return }
-        cutting = current != nil || pipeline.sealing != nil
-        sayGoodbye()
-    }
-
-    /// The files this session holds and what the display says of each; empty between files.
-    var fileStates: [(index: Int, state: FileState)] {
-        guard let current else { return pipelineStates }
-        return [(current.index, FileState(stage: current.stage, sealed: current.sent, accepted: current.acceptedOffset,
-                                          unwritten: UInt64(tcp?.pendingWriteBytes ?? 0), cut: cutting))]
-    }
+    private(set) var endedReported = false
 }

@@ -110,7 +110,7 @@ extension FileInFlight {
 
     /// Reads the file's first `end` bytes into `digest`, one `block` at a time (blocking: on the thread pool). A file
     /// shorter than that changed since it was planned.
-    private static func hash(fd: Int32, upTo end: UInt64, into digest: DigestContext, with block: IOBuffer,
+    static func hash(fd: Int32, upTo end: UInt64, into digest: DigestContext, with block: IOBuffer,
                              path: String) -> SourceProblem? {
         var offset: UInt64 = 0
         while offset < end {

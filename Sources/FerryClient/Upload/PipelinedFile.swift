@@ -56,8 +56,10 @@ final class PipelinedFile {
 
     /// The job: the whole file, its SHA-256 and its fingerprint, checked against the plan's size and `earlier`
     /// attempts' fingerprint, and unchanged from the first fstat to the last. Blocking: on the thread pool.
-    static func read(path: String, plannedSize: UInt64, earlier: SourceFingerprint?,
-                     into buffer: IOBuffer) -> Result<Read, SourceProblem> {
+    /// `keepingBytes` false (a dry run's probe needs only the digest): any size, hashed through `buffer` (a pooled
+    /// block of `ClientSession.readSize`) a block at a time, nothing kept.
+    static func read(path: String, plannedSize: UInt64, earlier: SourceFingerprint?, into buffer: IOBuffer,
+                     keepingBytes: Bool = true) -> Result<Read, SourceProblem> {
         // O_NONBLOCK: a FIFO put where the file was since the plan must not hold a pool thread in open(2); a regular
         // file reads the same with it.
         let fd = Glibc.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
@@ -71,9 +73,15 @@ final class PipelinedFile {
         if let change = opened.change(sincePlannedSize: plannedSize) ?? earlier.flatMap(opened.change(since:)) {
             return .failure(SourceProblem(SourceFingerprint.changedMessage(path, change)))
         }
-        let count = Int(plannedSize)
+        let digest = DigestContext(.sha256)
         buffer.removeAll()
-        if count > 0 {
+        if !keepingBytes {
+            if let problem = FileInFlight.hash(fd: fd, upTo: plannedSize, into: digest, with: buffer, path: path) {
+                return .failure(problem)
+            }
+            buffer.removeAll()
+        } else if plannedSize > 0 {
+            let count = Int(plannedSize)
             switch BlockingFileIO.read(fd: fd, into: buffer, count: count, offset: 0) {
             case .failure(let error): return .failure(SourceProblem("reading \(path): \(error.message)"))
             case .success(let read) where read < count:
@@ -88,8 +96,7 @@ final class PipelinedFile {
                 return .failure(SourceProblem(SourceFingerprint.changedMessage(path, change)))
             }
         }
-        let digest = DigestContext(.sha256)
-        buffer.withUnsafeBytes { digest.update($0) }
+        if keepingBytes { buffer.withUnsafeBytes { digest.update($0) } }
         return .success(Read(bytes: buffer, digest: digest.snapshot(), fingerprint: opened))
     }
 }

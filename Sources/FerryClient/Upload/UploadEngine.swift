@@ -33,6 +33,9 @@ struct UploadTarget: Sendable {
     var retry = RetryPolicy()
     /// The files and name behind the configuration, for messages that say what to change (CertificateAdvice).
     var advice: CertificateAdvice?
+    /// --dry-run with a server: every file is hashed and probed (PROTOCOL.md §8.10), nothing sent; each result says
+    /// what the upload would do (FileResult.dryRun).
+    var dryRun = false
 }
 
 final class UploadEngine {
@@ -64,7 +67,7 @@ final class UploadEngine {
     var verbosity = 0
     /// Pipelined files are probed before they are sent (PROTOCOL.md §8.10) while the run looks like a re-run: the last
     /// answer said a file was there. A probe answered `absent` clears it. Never with --overwrite.
-    lazy var probeFirst = !target.overwrite
+    lazy var probeFirst = target.dryRun || !target.overwrite
 
     private enum Slot {
         case running(ClientSession)

@@ -12,6 +12,8 @@ enum UploadErrorWording {
         case .exists where overwriteAsked:
             return "\(said) — its operator can allow it (ferryd.toml: [storage] allow_overwrite = true); "
                 + "--ignore-existing leaves it and goes on"
+        case .exists where said.contains("--overwrite"):
+            return "\(said); --ignore-existing leaves it and goes on"  // ferryd's own text says how to replace it
         case .exists:
             return "\(said) — --overwrite replaces it (if the server allows it), --ignore-existing leaves it and goes on"
         case .storageFailure:

@@ -31,6 +31,8 @@ struct FileResult: Sendable {
     var alreadyStored = false
     /// The run was stopped before this file was done (`error` then says so too).
     var interruption: Interruption?
+    /// A dry run's answer for the file (nil in an upload); a failure or a skip is `error` or `skipped`, as in an upload.
+    var dryRun: DryRunVerdict?
 
     var ok: Bool { error == nil && (stored != nil || skipped != nil) }
 
@@ -48,6 +50,18 @@ struct FileResult: Sendable {
         if skipped != nil { return .skipped }
         return alreadyStored ? .alreadyStored : .stored
     }
+}
+
+/// What a dry run learnt of a file from the server's answer to its probe (PROTOCOL.md §8.10).
+enum DryRunVerdict: String, Sendable {
+    /// `absent`: the upload would send it.
+    case wouldSend = "would send"
+    /// Committed: the server holds this very file (name, size, SHA-256); the upload would send nothing.
+    case alreadyStored = "already stored"
+    /// `exists` with --overwrite: the upload would replace the server's file, if the server allows overwriting.
+    case wouldReplace = "would replace"
+    /// The server cannot be asked (no pipelining, so no probes): the upload would send it, unless it is there.
+    case notAsked = "would send (not asked)"
 }
 
 /// Why a file is not done: the user stopped the run (SIGINT, SIGTERM), and what the next run will do with it.
