@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
         // Latency distributions of `ferry loadtest` (Client only).
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // The metadata index's SQLite back end (Index only; docs/STORE.md says why GRDB).
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
@@ -43,6 +45,8 @@ let package = Package(
         // Everything below ferryd's storage root (names, the walk, staging, the writer, the commit, the lock): no
         // sockets and no libuv; its blocking work runs on the executor it is given.
         .target(name: "Store", dependencies: ["Protocol", "Platform", "Units"]),
+        // The metadata index (issue #18, docs/STORE.md): stored files, usage and intents, in SQLite (GRDB).
+        .target(name: "Index", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         // Byte sizes as people write them ("64MiB", "64M"): one parser for both configuration files and every option.
         .target(name: "Units"),
         // What both configuration loaders check before TOMLKit parses a file (a header that makes its parser abort).
@@ -98,6 +102,7 @@ let package = Package(
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "Platform", "TestSupport"]),
         .testTarget(name: "UnitsTests", dependencies: ["Units"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Platform", "Protocol", "TestSupport"]),
+        .testTarget(name: "IndexTests", dependencies: ["Index", "TestSupport"]),
         .testTarget(
             name: "DaemonTests",
             dependencies: ["Daemon", "FerrydConfig", "Protocol", "Store", "Platform", "EventLoop", "TestSupport"]),

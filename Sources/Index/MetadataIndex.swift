@@ -1,0 +1,50 @@
+// The metadata index's operations, whatever stores them (SQLite embedded, PostgreSQL shared): docs/STORE.md.
+//
+// Every call blocks (disk, or a round trip to a server): callers run them on the thread pool, never on a loop thread.
+// A commit or a delete is three steps, each durable before the next, so that a crash anywhere leaves something start-up
+// can finish (replaying `pendingIntents`) without walking the tree:
+//
+//   beginCommit(file) ──► link/rename + fsync (Store) ──► finishCommit(intent)     the row, the usage, the intent gone
+//   beginDelete(path) ──► unlink + fsync (Store)       ──► finishDelete(intent)     in one transaction each
+//                     └─ the tree was not touched ──────► abandon(intent)
+public protocol MetadataIndex: Sendable {
+    /// Records that `file` is about to be stored; returns the intent to finish or abandon.
+    func beginCommit(_ file: IndexedFile) throws(IndexError) -> Intent
+    /// The file is stored: its row replaces any row of that name, the namespace's usage follows, the intent goes.
+    func finishCommit(_ intent: Intent) throws(IndexError)
+    /// Records that the file at `path` is about to be removed.
+    func beginDelete(namespace: String, path: String) throws(IndexError) -> Intent
+    /// The file is gone from the tree: its row (if any) and the intent go, the usage follows. Returns the row removed.
+    @discardableResult
+    func finishDelete(_ intent: Intent) throws(IndexError) -> IndexedFile?
+    /// The change was not made (it failed before touching the tree): only the intent goes.
+    func abandon(_ intent: Intent) throws(IndexError)
+    /// Intents begun and neither finished nor abandoned, oldest first: what a crash left.
+    func pendingIntents() throws(IndexError) -> [Intent]
+
+    /// The row of one file, or nil.
+    func file(namespace: String, path: String) throws(IndexError) -> IndexedFile?
+    /// Files whose path starts with `prefix` ("" for all; "dir/" for a directory's whole tree), in byte order of path,
+    /// after `cursor` (the last path of the previous page; nil from the start), at most `limit`.
+    func files(namespace: String, prefix: String, after cursor: String?, limit: Int) throws(IndexError) -> [IndexedFile]
+    func usage(namespace: String) throws(IndexError) -> Usage
+}
+
+public struct IndexError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable {
+        /// The index cannot be opened, read or written (a disk error, a locked or corrupt database, a lost server).
+        case unavailable
+        /// A value the index cannot hold (a size past 2^63 - 1, a digest not 32 bytes).
+        case unrepresentable
+        /// An intent that is not pending (finished or abandoned already, or never begun here).
+        case unknownIntent
+    }
+
+    public let kind: Kind
+    public let description: String
+
+    public init(_ kind: Kind, _ description: String) {
+        self.kind = kind
+        self.description = description
+    }
+}
