@@ -14,8 +14,9 @@ import ArgumentParser
 import Foundation
 
 extension UploadCommand {
-    /// Prints the dry run's report and exits like the upload would (a failed entry: UploadExitStatus.filesFailed).
-    /// `answers`: one result per plan entry when the server was asked, nil when there was none to ask.
+    /// Prints the dry run's report and exits as the upload would (UploadExitStatus: a server that cannot be reached is
+    /// 69, Ctrl-C 130, a file that would fail 1). `answers`: one result per plan entry when the server was asked, nil
+    /// when there was none to ask.
     func dryRun(_ plan: UploadPlan.Plan, answers: [FileResult]?) throws {
         let report = DryRunReport(answers.map(DryRunReport.entries(answers:)) ?? DryRunReport.entries(plan: plan),
                                   askedServer: answers != nil)
@@ -36,7 +37,8 @@ extension UploadCommand {
             }
             if !quiet { print(report.summary) }
         }
-        if !report.ok { throw ExitCode(UploadExitStatus.filesFailed) }
+        let status = answers.map(UploadExitStatus.of) ?? (report.ok ? 0 : UploadExitStatus.filesFailed)
+        if status != 0 { throw ExitCode(status) }
     }
 }
 

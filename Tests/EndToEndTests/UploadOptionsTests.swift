@@ -134,6 +134,17 @@ final class UploadOptionsTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: area.appendingPathComponent("a.jpg")), storedA, "nothing replaced")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: daemon.stagingDirectory.path), [],
                        "nothing left in staging")
+
+        // A server that is not there: the dry run exits as the upload would (69), every file saying why.
+        let dead = try Daemon.freePort()
+        let unreachable = try runToCompletion(env.binaries.ferry, ["upload", "-n", "--retries", "0", "--server",
+                                                                   "127.0.0.1:\(dead)", "--ca", env.alice.ca.path,
+                                                                   "--cert", env.alice.certificate.path, "--key",
+                                                                   env.alice.key.path, photos.path],
+                                              outputDirectory: env.directory, name: "dry-run-unreachable", timeout: 30)
+        XCTAssertEqual(unreachable.status, 69, unreachable.stdout + unreachable.stderr)
+        XCTAssertTrue(unreachable.stdout.contains("would fail \(photos.path)/new.txt: cannot connect to 127.0.0.1:\(dead)"),
+                      unreachable.stdout)
     }
 
     func testEnvironmentSitsBetweenFlagsAndTheConfigurationFile() throws {
