@@ -34,12 +34,9 @@ extension FileInFlight {
         jobsInFlight += 1
         ThreadPool.run(loop, { () -> Result<SourceFingerprint, SourceProblem> in
             let fingerprint: SourceFingerprint
-            switch SourceFingerprint.of(fd: fd) {
-            case .failure(let error): return .failure(SourceProblem("cannot stat \(path): \(error.message)"))
+            switch SourceFingerprint.checkOpened(fd: fd, path: path, plannedSize: planned, earlier: earlier) {
+            case .failure(let problem): return .failure(problem)
             case .success(let found): fingerprint = found
-            }
-            if let change = fingerprint.change(sincePlannedSize: planned) ?? earlier.flatMap(fingerprint.change(since:)) {
-                return .failure(SourceProblem(SourceFingerprint.changedMessage(path, change)))
             }
             if let problem = Self.hash(fd: fd, upTo: end, into: digest, with: block, path: path) { return .failure(problem) }
             return .success(fingerprint)

@@ -66,12 +66,9 @@ final class PipelinedFile {
         guard fd >= 0 else { return .failure(SourceProblem("cannot open \(path): \(SystemError.last("open").message)")) }
         defer { Glibc.close(fd) }
         let opened: SourceFingerprint
-        switch SourceFingerprint.of(fd: fd) {
-        case .failure(let error): return .failure(SourceProblem("cannot stat \(path): \(error.message)"))
+        switch SourceFingerprint.checkOpened(fd: fd, path: path, plannedSize: plannedSize, earlier: earlier) {
+        case .failure(let problem): return .failure(problem)
         case .success(let found): opened = found
-        }
-        if let change = opened.change(sincePlannedSize: plannedSize) ?? earlier.flatMap(opened.change(since:)) {
-            return .failure(SourceProblem(SourceFingerprint.changedMessage(path, change)))
         }
         let digest = DigestContext(.sha256)
         buffer.removeAll()

@@ -65,6 +65,21 @@ struct SourceFingerprint: Equatable, Sendable {
         size == planned ? nil : "its size went from \(planned) to \(size) bytes"
     }
 
+    /// The first fstat of an opened source: its fingerprint, or why the file fails — it cannot be stat-ed, its size
+    /// is not the plan's, or it is not the file an earlier attempt sent (`earlier`). Blocking: on the thread pool.
+    static func checkOpened(fd: Int32, path: String, plannedSize: UInt64,
+                            earlier: SourceFingerprint?) -> Result<SourceFingerprint, SourceProblem> {
+        switch of(fd: fd) {
+        case .failure(let error):
+            return .failure(SourceProblem("cannot stat \(path): \(error.message)"))
+        case .success(let found):
+            if let change = found.change(sincePlannedSize: plannedSize) ?? earlier.flatMap(found.change(since:)) {
+                return .failure(SourceProblem(changedMessage(path, change)))
+            }
+            return .success(found)
+        }
+    }
+
     /// The message a changed file fails with.
     static func changedMessage(_ path: String, _ detail: String) -> String {
         "\(path) changed while it was being uploaded (\(detail))"
