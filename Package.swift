@@ -44,9 +44,9 @@ let package = Package(
         .target(name: "EventLoop", dependencies: ["CLibUV"]),
         // Everything below ferryd's storage root (names, the walk, staging, the writer, the commit, the lock): no
         // sockets and no libuv; its blocking work runs on the executor it is given.
-        .target(name: "Store", dependencies: ["Protocol", "Platform", "Units"]),
         // The metadata index (issue #18, docs/STORE.md): stored files, usage and intents, in SQLite (GRDB).
         .target(name: "Index", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Store", dependencies: ["Protocol", "Platform", "Units", "Index"]),
         // Byte sizes as people write them ("64MiB", "64M"): one parser for both configuration files and every option.
         .target(name: "Units"),
         // What both configuration loaders check before TOMLKit parses a file (a header that makes its parser abort).
@@ -101,7 +101,7 @@ let package = Package(
             exclude: ["Vectors"]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "Platform", "TestSupport"]),
         .testTarget(name: "UnitsTests", dependencies: ["Units"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Platform", "Protocol", "TestSupport"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Index", "Platform", "Protocol", "TestSupport"]),
         .testTarget(name: "IndexTests", dependencies: ["Index", "TestSupport"]),
         .testTarget(
             name: "DaemonTests",

@@ -12,6 +12,7 @@
 // Where each operation goes: an upload is an UploadWriter (UploadWriter.swift; its blocking steps in UploadJobs.swift);
 // reading a stored file, listing, removing and keeping partial uploads are each a file of their own beside it, reaching
 // the tree through `reach`/`HeldDirectory` as the upload does.
+import Index
 import Platform
 import Protocol
 
@@ -35,10 +36,17 @@ public final class Store: Sendable {
 
     /// Opens the root (which must exist), takes its lock, and opens (creating it if missing) the staging directory,
     /// which must be a real directory on the root's file system. Blocking; once, at start.
-    public init(rootPath: String, staging stagingName: String, useOpenat2: Bool = true) throws(StoreError) {
+    /// The metadata index commits are recorded in (docs/STORE.md); nil: none kept.
+    public let index: (any MetadataIndex)?
+    /// Intents a crash left, settled when the store opened (for the log).
+    public let replayedIntents: Int
+
+    public init(rootPath: String, staging stagingName: String, useOpenat2: Bool = true,
+                index: (any MetadataIndex)? = nil) throws(StoreError) {
         rules = NameRules(staging: stagingName)
         self.rootPath = rootPath
         self.useOpenat2 = useOpenat2
+        self.index = index
         do { root = try DirectoryCalls.openDirectory(path: rootPath) } catch {
             throw StoreError("cannot open the storage root \(rootPath): \(error.message)")
         }
@@ -48,6 +56,12 @@ public final class Store: Sendable {
         } catch {
             DirectoryCalls.close(root)
             throw error
+        }
+        // Under the lock: no other daemon changes the tree while its intents are settled.
+        do { replayedIntents = try Self.replayIntents(in: index, below: root) } catch {
+            DirectoryCalls.close(staging)
+            DirectoryCalls.close(root)
+            throw StoreError("cannot settle the index's pending changes: \(error)")
         }
     }
 

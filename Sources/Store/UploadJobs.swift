@@ -19,6 +19,7 @@
 // file (O_TMPFILE) in its held directory instead of a .part in staging, and the commit links it there: no staging
 // entry to make, record or unlink (every upload would take the staging directory's lock three times), and a crash
 // leaves nothing. Where the file system cannot make one, or /proc is missing, it falls back to the .part for good.
+import Index
 import Platform
 import Protocol
 import Synchronization
@@ -274,7 +275,7 @@ enum UploadJobs {
         var result = applyTimes(times, context, prepared)
         if !result.isFailure {
             if let part = prepared.part { StoredDigest.record(digest, on: part) }
-            result = publish(context, prepared)
+            result = publish(context, prepared, record: indexRecord(context, digest: digest, times: times))
         }
         if case .failure = result { prepared.closePart() }
         if !prepared.anonymous {
@@ -300,13 +301,52 @@ enum UploadJobs {
         return .success(())
     }
 
-    private static func publish(_ context: Context, _ prepared: PreparedUpload) -> Result<Void, StoreFailure> {
-        let store = context.store, directory = prepared.directory, relative = context.path.relativePath
+    /// The row the index gets for this commit, when the store keeps one.
+    private static func indexRecord(_ context: Context, digest: [UInt8], times: FileTimes?) -> IndexedFile? {
+        guard context.store.index != nil else { return nil }
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let modified = times.map { $0.modificationSeconds &* 1_000_000_000 &+ Int64($0.modificationNanoseconds) }
+        return IndexedFile(namespace: context.path.identity, path: context.path.relativePath, size: context.size,
+                           sha256: digest, modified: modified,
+                           uploaded: Int64(now.tv_sec) &* 1_000_000_000 &+ Int64(now.tv_nsec),
+                           uploader: context.path.identity)
+    }
+
+    /// The file's name appears (link or rename) and is made durable, recorded in the index on both sides of it
+    /// (IndexRecording.swift): an intent before, finished after; a failure once the name may exist is settled by
+    /// what the tree holds.
+    private static func publish(_ context: Context, _ prepared: PreparedUpload, record: IndexedFile?) -> Result<Void, StoreFailure> {
+        let store = context.store, relative = context.path.relativePath
         if context.durable, let part = prepared.part {
             do { try DirectoryCalls.sync(part) } catch {
                 return .failure(.system(error, while: "writing '\(relative)' to disk (fsync)", at: stagingPath(context)))
             }
         }
+        var intent: Intent?
+        if let index = store.index, let record {
+            do { intent = try index.beginCommit(record) } catch {
+                prepared.closePart()
+                return .failure(StoreFailure(UploadFailure(.storageFailure, "the server could not record '\(relative)' in its index"),
+                                             detail: "index: \(error)"))
+            }
+        }
+        let linked = link(context, prepared)
+        guard case .success = linked else {
+            if let index = store.index, let intent { try? index.abandon(intent) }  // nothing took the name
+            return linked
+        }
+        let synced = syncDirectory(context, prepared.directory)
+        if let index = store.index, let intent {
+            // A finish that fails leaves the intent pending: the next start settles it (the file is stored).
+            if case .success = synced { try? index.finishCommit(intent) } else { try? store.settle(intent, in: index) }
+        }
+        return synced
+    }
+
+    /// Makes the file's name appear: link the unnamed file, link the .part (EEXIST refuses), or rename it over the name.
+    private static func link(_ context: Context, _ prepared: PreparedUpload) -> Result<Void, StoreFailure> {
+        let store = context.store, directory = prepared.directory, relative = context.path.relativePath
         if prepared.anonymous, let part = prepared.part {
             // linkat fails with EEXIST instead of replacing, a symbolic link there included: the name is checked by it.
             defer { prepared.closePart() }
@@ -315,7 +355,7 @@ enum UploadJobs {
                 if error.number == ENOENT { anonymousFiles.store(false, ordering: .relaxed) }  // no /proc: named .parts from now on
                 return .failure(.system(error, while: "storing '\(relative)' under its name", at: serverPath(context)))
             }
-            return syncDirectory(context, directory)
+            return .success(())
         }
         prepared.closePart()
         if let refused = checkFinalName(context, in: directory.descriptor) { return .failure(refused) }
@@ -333,7 +373,7 @@ enum UploadJobs {
         } catch {
             return .failure(.system(error, while: "storing '\(relative)' under its name", at: serverPath(context)))
         }
-        return syncDirectory(context, directory)
+        return .success(())
     }
 
     /// The new name made durable: the directory's fsync, and its parents' where this upload made them.

@@ -2,6 +2,7 @@
 // (what a symbolic link under the root would point to), both removed in tearDown; and what the tests look at on disk:
 // a tree's entries and contents, read without following links.
 import Foundation
+import Index
 import Platform
 import Protocol
 @testable import Store
@@ -33,8 +34,8 @@ class StoreTestCase: XCTestCase {
         buffers = nil
     }
 
-    func makeStore(useOpenat2: Bool = true) throws -> Store {
-        try Store(rootPath: rootPath, staging: Self.staging, useOpenat2: useOpenat2)
+    func makeStore(useOpenat2: Bool = true, index: (any MetadataIndex)? = nil) throws -> Store {
+        try Store(rootPath: rootPath, staging: Self.staging, useOpenat2: useOpenat2, index: index)
     }
 
     /// An upload of `content` to `relativePath` in `identity`'s area, on this test's executor and buffers (not started
