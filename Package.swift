@@ -63,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "Daemon",
             dependencies: [
-                "Protocol", "EventLoop", "Platform", "Store", "Units", "FerrydConfig",
+                "Protocol", "EventLoop", "Platform", "Store", "Index", "Units", "FerrydConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),

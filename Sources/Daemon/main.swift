@@ -1,6 +1,7 @@
 // ferryd: the Ferry daemon.
 //   ferryd --config FILE                 run in the foreground, logging to stderr
 //   ferryd check-config --config FILE    validate the configuration (and the files it names), print the effective one
+//   ferryd reindex --config FILE         rebuild the metadata index from the stored files (ferryd stopped)
 //   ferryd --version                     print the release and the protocol versions (FerryVersion)
 import ArgumentParser
 import EventLoop
@@ -16,7 +17,7 @@ struct Ferryd: ParsableCommand {
         abstract: "The Ferry secure file-transfer daemon.",
         discussion: "Runs in the foreground and logs one line per event to stderr. `ferryd --config FILE` is `ferryd run --config FILE`.",
         version: FerryVersion.description(tool: "ferryd"),
-        subcommands: [RunCommand.self, CheckConfigCommand.self],
+        subcommands: [RunCommand.self, CheckConfigCommand.self, ReindexCommand.self],
         defaultSubcommand: RunCommand.self)
 }
 
@@ -41,12 +42,19 @@ struct RunCommand: ParsableCommand {
         let logger = Logger(label: "ferryd")
         for warning in loaded.warnings { logger.warning("configuration", metadata: ["warning": "\(warning)"]) }
         for note in loaded.notes { logger.notice("configuration", metadata: ["note": "\(note)"]) }
-        // The store takes the root's lock before anything touches staging: the .part files there may be another
-        // running daemon's.
+        // The store takes the root's lock before anything touches staging (the .part files there may be another
+        // running daemon's), then settles the index's intents a crash left.
         let store: Store
-        do { store = try Store(rootPath: loaded.settings.storageRoot.path, staging: loaded.settings.stagingName) } catch {
+        do {
+            let index = try IndexOpening.open(loaded.settings.index, storageRoot: loaded.settings.storageRoot)
+            store = try Store(rootPath: loaded.settings.storageRoot.path, staging: loaded.settings.stagingName, index: index)
+        } catch {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode(1)
+        }
+        if store.replayedIntents > 0 {
+            logger.notice("index changes a stop left unfinished, settled against the stored files",
+                          metadata: ["settled": "\(store.replayedIntents)"])
         }
         // Partial uploads a previous process left (a crash, a kill, a drain) are kept for their clients to resume,
         // unless unusable or expired.
@@ -56,10 +64,19 @@ struct RunCommand: ParsableCommand {
         }
         do {
             try Server(runtime: loaded, store: store, configPath: config, logSettings: logSettings, logger: logger).run()
+            flushIndex(store, logger)
         } catch {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode(1)
         }
+    }
+}
+
+/// The index's finished changes still waiting, written before the process ends (a crash would leave them to the next
+/// start's settling instead).
+private func flushIndex(_ store: Store, _ logger: Logger) {
+    do { try store.index?.flush() } catch {
+        logger.error("the index could not be written at stop; the next start settles it", metadata: ["error": "\(error)"])
     }
 }
 

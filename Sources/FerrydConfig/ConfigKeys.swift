@@ -87,6 +87,16 @@ enum ConfigKeys {
         .byteSize("storage", "resume_interval", \.storage.resumeInterval, default: 64 << 20, max: 1 << 40, reloadable: true,
                   doc: "Bytes between two durable resume points of an upload: what a crash may cost to send again."),
 
+        // MARK: [index]
+        .choice("index", "backend", \.index.backend, default: DaemonConfig.IndexBackend.sqlite, reloadable: false,
+                doc: "Where the metadata index of stored files is kept: sqlite (a database file) or off (uploads only: "
+                    + "listings, stat and quotas need the index)."),
+        .optionalPath("index", "path", \.index.path,
+                      whenEmpty: "\(DaemonConfig.defaultIndexDirectory)/\(DaemonConfig.defaultIndexFile) under storage.root",
+                      reloadable: false,
+                      doc: "The SQLite database file (its -wal and -shm files go beside it); on a local file system, "
+                          + "never inside an identity's directory."),
+
         // MARK: [protocol]
         .algorithms("protocol", "ciphers", \.protocol.ciphers,
                     default: [.aes256GCM, .aes128GCM, .chacha20Poly1305, .aes256CBCHMACSHA256], reloadable: true,
@@ -177,6 +187,7 @@ enum ConfigKeys {
             let key = "metrics.listen"
             throw .invalid(key, "\"\(metrics)\" is also in 'server.listen'; give metrics its own port", line: line(key))
         }
+        try validateIndexPlace(config, line: line)
         // Protocol's own check (list lengths, repeats): the per-key checks already cover it, so a failure is our bug.
         do { try config.protocolPreferences().validate() } catch {
             preconditionFailure("protocol lists passed the key checks but not AlgorithmPreferences.validate: \(error)")

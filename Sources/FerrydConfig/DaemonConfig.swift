@@ -13,6 +13,7 @@ package struct DaemonConfig: Equatable, Sendable {
     package var identity = IdentitySection()
     package var access = AccessSection()
     package var storage = StorageSection()
+    package var index = IndexSection()
     var `protocol` = ProtocolSection()
     package var limits = LimitsSection()
     package var log = LogSection()
@@ -69,6 +70,30 @@ package struct DaemonConfig: Equatable, Sendable {
         /// Bytes between two durable resume points of an upload.
         package var resumeInterval: UInt64 = 0
     }
+
+    package struct IndexSection: Equatable, Sendable {
+        package var backend = IndexBackend.sqlite
+        /// nil: `<storage.root>/<defaultDirectory>/<defaultFile>`.
+        package var path: URL?
+
+        package init(backend: IndexBackend = .sqlite, path: URL? = nil) {
+            self.backend = backend
+            self.path = path
+        }
+    }
+
+    /// Where the metadata index is kept (docs/STORE.md).
+    package enum IndexBackend: String, CaseIterable, Sendable {
+        /// A SQLite database file, embedded (the default).
+        case sqlite
+        /// No index: uploads only (listings, stat and quotas need one).
+        case off
+    }
+
+    /// The index's place when `index.path` is not set: a directory of the daemon's own under the root (a name starting
+    /// with "." there is never an identity's, NameRules).
+    package static let defaultIndexDirectory = ".index"
+    package static let defaultIndexFile = "metadata.sqlite"
 
     package struct ProtocolSection: Equatable, Sendable {
         var ciphers: [CipherSuite] = []

@@ -1,14 +1,15 @@
-// The metadata index in SQLite (embedded, the default), through GRDB: docs/STORE.md says why GRDB and why this
-// schema. WAL mode (readers never wait for the writer), synchronous = NORMAL (a transaction lost at a power cut is one
-// whose intent is still pending: start-up finishes it), foreign keys and triggers none.
+// The metadata index's rows in SQLite (embedded, the default), through GRDB: docs/STORE.md says why GRDB and why this
+// schema. WAL mode (readers never wait for the writer); synchronous = NORMAL, and FULL for a batch the journal will
+// forget once it is applied (RowStore.apply's `durable`); foreign keys and triggers none. The intents are not here:
+// they are the journal's (IntentJournal), one append each, where a transaction per stored file cost more than the
+// rest of a small file's upload.
 //
 //   files   (namespace, path) → size, sha256, modified_ns, uploaded_ns, uploader      WITHOUT ROWID: the key is the order
-//   usage   namespace → bytes, files                                                  kept by finishCommit/finishDelete
-//   intents id → kind, namespace, path, and for a commit the file's row to be
+//   usage   namespace → bytes, files                                                  kept by apply
 import Foundation
 import GRDB
 
-public final class SQLiteIndex: MetadataIndex {
+public final class SQLiteIndex: RowStore {
     private let pool: DatabasePool
 
     /// The most rows one `files` call returns.
@@ -48,80 +49,40 @@ public final class SQLiteIndex: MetadataIndex {
                     uploaded_ns INTEGER, uploader TEXT);
                 """)
         }
+        migrator.registerMigration("2: intents in the journal") { db in
+            try db.execute(sql: "DROP TABLE intents")
+        }
         return migrator
     }
 
     // MARK: Changes
 
-    public func beginCommit(_ file: IndexedFile) throws(IndexError) -> Intent {
-        let size = try Self.stored(file.size)
-        guard file.sha256.count == 32 else { throw IndexError(.unrepresentable, "a SHA-256 of \(file.sha256.count) bytes") }
-        let id: Int64 = try write { db in
-            try db.execute(sql: """
-                INSERT INTO intents (kind, namespace, path, size, sha256, modified_ns, uploaded_ns, uploader)
-                VALUES ('commit', ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [file.namespace, file.path, size, Data(file.sha256), file.modified, file.uploaded,
-                                 file.uploader])
-            return db.lastInsertedRowID
+    public func apply(_ changes: [RowChange], durable: Bool) throws(IndexError) {
+        for case .put(let file) in changes {
+            _ = try Self.stored(file.size)
+            guard file.sha256.count == 32 else { throw IndexError(.unrepresentable, "a SHA-256 of \(file.sha256.count) bytes") }
         }
-        return Intent(id: id, kind: .commit, namespace: file.namespace, path: file.path, file: file)
-    }
-
-    public func finishCommit(_ intent: Intent) throws(IndexError) {
-        try write { db in
-            guard let pending = try Self.pending(intent.id, in: db), pending.kind == .commit, let file = pending.file else {
-                throw IndexError(.unknownIntent, "no pending commit \(intent.id)")
+        try write(durable: durable) { db in
+            for change in changes {
+                switch change {
+                case .put(let file):
+                    let size = Int64(file.size)
+                    let old = try Int64.fetchOne(db.cachedStatement(sql: "SELECT size FROM files WHERE namespace = ? AND path = ?"),
+                                                 arguments: [file.namespace, file.path])
+                    try db.cachedStatement(sql: """
+                        INSERT INTO files (namespace, path, size, sha256, modified_ns, uploaded_ns, uploader)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (namespace, path) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256,
+                            modified_ns = excluded.modified_ns, uploaded_ns = excluded.uploaded_ns, uploader = excluded.uploader
+                        """).execute(arguments: [file.namespace, file.path, size, Data(file.sha256), file.modified,
+                                                 file.uploaded, file.uploader])
+                    try Self.adjustUsage(file.namespace, bytes: size - (old ?? 0), files: old == nil ? 1 : 0, in: db)
+                case .remove(let namespace, let path):
+                    guard let old = try Int64.fetchOne(db.cachedStatement(sql: "DELETE FROM files WHERE namespace = ? AND path = ? RETURNING size"),
+                                                       arguments: [namespace, path]) else { continue }
+                    try Self.adjustUsage(namespace, bytes: -old, files: -1, in: db)
+                }
             }
-            let old = try Self.row(namespace: file.namespace, path: file.path, in: db)
-            try db.execute(sql: """
-                INSERT INTO files (namespace, path, size, sha256, modified_ns, uploaded_ns, uploader)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (namespace, path) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256,
-                    modified_ns = excluded.modified_ns, uploaded_ns = excluded.uploaded_ns, uploader = excluded.uploader
-                """, arguments: [file.namespace, file.path, try Self.stored(file.size), Data(file.sha256), file.modified,
-                                 file.uploaded, file.uploader])
-            let bytes = try Self.stored(file.size) - (try old.map { try Self.stored($0.size) } ?? 0)
-            try Self.adjustUsage(file.namespace, bytes: bytes, files: old == nil ? 1 : 0, in: db)
-            try db.execute(sql: "DELETE FROM intents WHERE id = ?", arguments: [intent.id])
-        }
-    }
-
-    public func beginDelete(namespace: String, path: String) throws(IndexError) -> Intent {
-        let id: Int64 = try write { db in
-            try db.execute(sql: "INSERT INTO intents (kind, namespace, path) VALUES ('delete', ?, ?)",
-                           arguments: [namespace, path])
-            return db.lastInsertedRowID
-        }
-        return Intent(id: id, kind: .delete, namespace: namespace, path: path, file: nil)
-    }
-
-    @discardableResult
-    public func finishDelete(_ intent: Intent) throws(IndexError) -> IndexedFile? {
-        try write { db in
-            guard let pending = try Self.pending(intent.id, in: db), pending.kind == .delete else {
-                throw IndexError(.unknownIntent, "no pending delete \(intent.id)")
-            }
-            let old = try Self.row(namespace: pending.namespace, path: pending.path, in: db)
-            if let old {
-                try db.execute(sql: "DELETE FROM files WHERE namespace = ? AND path = ?",
-                               arguments: [pending.namespace, pending.path])
-                try Self.adjustUsage(pending.namespace, bytes: -(try Self.stored(old.size)), files: -1, in: db)
-            }
-            try db.execute(sql: "DELETE FROM intents WHERE id = ?", arguments: [intent.id])
-            return old
-        }
-    }
-
-    public func abandon(_ intent: Intent) throws(IndexError) {
-        try write { db in
-            try db.execute(sql: "DELETE FROM intents WHERE id = ?", arguments: [intent.id])
-            guard db.changesCount == 1 else { throw IndexError(.unknownIntent, "no pending intent \(intent.id)") }
-        }
-    }
-
-    public func pendingIntents() throws(IndexError) -> [Intent] {
-        try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM intents ORDER BY id").map(Self.intent)
         }
     }
 
@@ -163,50 +124,48 @@ public final class SQLiteIndex: MetadataIndex {
             .map(file)
     }
 
-    private static func pending(_ id: Int64, in db: Database) throws -> Intent? {
-        try Row.fetchOne(db, sql: "SELECT * FROM intents WHERE id = ?", arguments: [id]).map(intent)
-    }
-
     private static func file(_ row: Row) -> IndexedFile {
         IndexedFile(namespace: row["namespace"], path: row["path"], size: UInt64(max(0, row["size"] as Int64)),
                     sha256: [UInt8]((row["sha256"] as Data?) ?? Data()), modified: row["modified_ns"],
                     uploaded: row["uploaded_ns"], uploader: row["uploader"])
     }
 
-    private static func intent(_ row: Row) -> Intent {
-        let kind = Intent.Kind(rawValue: row["kind"]) ?? .delete
-        let namespace: String = row["namespace"], path: String = row["path"]
-        var file: IndexedFile?
-        if kind == .commit, let size = row["size"] as Int64?, let digest = row["sha256"] as Data? {
-            file = IndexedFile(namespace: namespace, path: path, size: UInt64(max(0, size)), sha256: [UInt8](digest),
-                               modified: row["modified_ns"], uploaded: row["uploaded_ns"] ?? 0,
-                               uploader: row["uploader"] ?? "")
-        }
-        return Intent(id: row["id"], kind: kind, namespace: namespace, path: path, file: file)
-    }
-
-    private static func adjustUsage(_ namespace: String, bytes: Int64, files: Int64, in db: Database) throws {
-        try db.execute(sql: """
+    static func adjustUsage(_ namespace: String, bytes: Int64, files: Int64, in db: Database) throws {
+        try db.cachedStatement(sql: """
             INSERT INTO usage (namespace, bytes, files) VALUES (?, ?, ?)
             ON CONFLICT (namespace) DO UPDATE SET bytes = bytes + excluded.bytes, files = files + excluded.files
-            """, arguments: [namespace, bytes, files])
+            """).execute(arguments: [namespace, bytes, files])
     }
 
     /// SQLite integers are signed 64-bit: a size past 2^63 - 1 (no file system holds one) is refused, not wrapped.
-    private static func stored(_ size: UInt64) throws(IndexError) -> Int64 {
+    static func stored(_ size: UInt64) throws(IndexError) -> Int64 {
         guard let value = Int64(exactly: size) else { throw IndexError(.unrepresentable, "a size of \(size) bytes") }
         return value
     }
 
     // MARK: GRDB's errors as the index's
 
-    private func write<T>(_ body: (Database) throws -> T) throws(IndexError) -> T {
-        do { return try pool.write(body) } catch let error as IndexError { throw error } catch {
+    func write<T>(durable: Bool = false, _ body: (Database) throws -> T) throws(IndexError) -> T {
+        do {
+            guard durable else { return try pool.write(body) }
+            // synchronous = FULL for this transaction alone: its commit syncs the WAL.
+            return try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
+                var result: T?
+                try db.inTransaction {
+                    result = try body(db)
+                    return .commit
+                }
+                guard let result else { throw IndexError(.unavailable, "the index's transaction returned nothing") }
+                return result
+            }
+        } catch let error as IndexError { throw error } catch {
             throw IndexError(.unavailable, "the index could not be written: \(error)")
         }
     }
 
-    private func read<T>(_ body: (Database) throws -> T) throws(IndexError) -> T {
+    func read<T>(_ body: (Database) throws -> T) throws(IndexError) -> T {
         do { return try pool.read(body) } catch let error as IndexError { throw error } catch {
             throw IndexError(.unavailable, "the index could not be read: \(error)")
         }

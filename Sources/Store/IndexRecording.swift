@@ -55,6 +55,7 @@ extension Store {
         guard let index else { return 0 }
         let pending = try index.pendingIntents()
         for intent in pending { try settle(intent, in: index, below: root) }
+        try index.flush()  // the settled intents forgotten, the journal's old files gone
         return pending.count
     }
 }

@@ -34,15 +34,16 @@ public final class Store: Sendable {
     let useOpenat2: Bool
     private let lock: StoreLock
 
-    /// Opens the root (which must exist), takes its lock, and opens (creating it if missing) the staging directory,
-    /// which must be a real directory on the root's file system. Blocking; once, at start.
     /// The metadata index commits are recorded in (docs/STORE.md); nil: none kept.
     public let index: (any MetadataIndex)?
     /// Intents a crash left, settled when the store opened (for the log).
     public let replayedIntents: Int
 
+    /// Opens the root (which must exist), takes its lock, and opens (creating it if missing) the staging directory,
+    /// which must be a real directory on the root's file system; then settles what `index` has pending (unless
+    /// `settlingIntents` is false: `ferryd reindex --check` reports them, changing nothing). Blocking; once, at start.
     public init(rootPath: String, staging stagingName: String, useOpenat2: Bool = true,
-                index: (any MetadataIndex)? = nil) throws(StoreError) {
+                index: (any MetadataIndex)? = nil, settlingIntents: Bool = true) throws(StoreError) {
         rules = NameRules(staging: stagingName)
         self.rootPath = rootPath
         self.useOpenat2 = useOpenat2
@@ -58,7 +59,7 @@ public final class Store: Sendable {
             throw error
         }
         // Under the lock: no other daemon changes the tree while its intents are settled.
-        do { replayedIntents = try Self.replayIntents(in: index, below: root) } catch {
+        do { replayedIntents = settlingIntents ? try Self.replayIntents(in: index, below: root) : 0 } catch {
             DirectoryCalls.close(staging)
             DirectoryCalls.close(root)
             throw StoreError("cannot settle the index's pending changes: \(error)")
@@ -83,40 +84,7 @@ public final class Store: Sendable {
     }
 
     private static func openStaging(_ name: String, in root: Int32, rootPath: String) throws(StoreError) -> Int32 {
-        let path = rootPath.hasSuffix("/") ? rootPath + name : rootPath + "/" + name
-        var made = false
-        let fd: Int32
-        do {
-            do { fd = try DirectoryCalls.openDirectory(name, in: root) } catch where error.number == ENOENT {
-                try DirectoryCalls.makeDirectory(name, in: root)
-                made = true
-                fd = try DirectoryCalls.openDirectory(name, in: root)
-            }
-        } catch where (error.number == ELOOP || error.number == ENOTDIR)
-                    && (try? DirectoryCalls.status(of: name, in: root))??.kind == .symbolicLink {
-            throw StoreError("the staging directory \(path) is a symbolic link: make it a directory of the storage root")
-        } catch {
-            throw StoreError("cannot open the staging directory \(path): \(error.message)")
-        }
-        do {
-            guard try DirectoryCalls.status(of: fd).device == (try DirectoryCalls.status(of: root)).device else {
-                DirectoryCalls.close(fd)
-                throw StoreError("the staging directory \(path) is on another file system than the storage root: "
-                    + "commits would not be atomic")
-            }
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            DirectoryCalls.close(fd)
-            throw StoreError("cannot stat \(path): \(error)")
-        }
-        guard faccessat(fd, ".", W_OK, 0) == 0 else {
-            let reason = String(cString: strerror(errno))
-            DirectoryCalls.close(fd)
-            throw StoreError("the staging directory \(path) is not writable by this process (uid \(getuid())): \(reason)")
-        }
-        if made { try? DirectoryCalls.sync(root) }
-        return fd
+        try openOwnDirectory(name, in: root, rootPath: rootPath, what: "the staging directory", sameFileSystem: true)
     }
 
     /// Takes stock of the partial uploads a previous process left (PartialRecord.swift): each .part with a valid
@@ -168,16 +136,8 @@ public final class Store: Sendable {
 
     /// The names in the staging directory (through its descriptor).
     func stagingEntries() -> [String] {
-        guard let copy = try? DirectoryCalls.openDirectory(".", in: staging), let stream = fdopendir(copy) else { return [] }
-        defer { closedir(stream) }
-        var names: [String] = []
-        while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            if name != ".", name != ".." { names.append(name) }
-        }
-        return names
+        guard case .success(let entries) = DirectoryCalls.entries(of: staging) else { return [] }
+        return entries.map { String(decoding: $0.name, as: UTF8.self) }
     }
 
     /// Directories live uploads hold (tests: none is left held once every upload ended).

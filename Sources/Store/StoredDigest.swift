@@ -38,14 +38,21 @@ enum StoredDigest {
             return nil
         }
         defer { DirectoryCalls.close(descriptor) }
+        return of(descriptor, rehashUpTo: rehashLimit, record: true).map { ($0.size, $0.digest) }
+    }
+
+    /// The SHA-256 of the open regular file, from its record, or computed when it has none and is at most
+    /// `rehashUpTo` bytes (then recorded on it when `record`); `hashed` says which. nil when unknown. Blocking.
+    static func of(_ descriptor: Int32, rehashUpTo limit: UInt64, record: Bool)
+        -> (size: UInt64, digest: [UInt8], hashed: Bool)? {
         guard let stamp = Stamp(descriptor), stamp.regular else { return nil }
         if let value = FileAttributes.get(attribute, of: descriptor, maximumLength: length), value.count == length,
            value[0] == version, Array(value[..<(length - Limits.fileDigestLength)]) == stamp.encoded {
-            return (stamp.size, Array(value[(length - Limits.fileDigestLength)...]))
+            return (stamp.size, Array(value[(length - Limits.fileDigestLength)...]), false)
         }
-        guard stamp.size <= rehashLimit, let digest = hash(descriptor, size: stamp.size) else { return nil }
-        record(digest, on: descriptor)
-        return (stamp.size, digest)
+        guard stamp.size <= limit, let digest = hash(descriptor, size: stamp.size) else { return nil }
+        if record { self.record(digest, on: descriptor) }
+        return (stamp.size, digest, true)
     }
 
     private static func hash(_ descriptor: Int32, size: UInt64) -> [UInt8]? {

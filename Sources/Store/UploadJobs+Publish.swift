@@ -35,7 +35,7 @@ extension UploadJobs {
         }
         var intent: Intent?
         if let index = store.index, let record {
-            do { intent = try index.beginCommit(record) } catch {
+            do { intent = try index.beginCommit(record, durable: context.durable) } catch {
                 prepared.closePart()
                 return .failure(StoreFailure(UploadFailure(.storageFailure, "the server could not record '\(relative)' in its index"),
                                              detail: "index: \(error)"))
@@ -49,7 +49,7 @@ extension UploadJobs {
         let synced = syncDirectory(context, prepared.directory)
         if let index = store.index, let intent {
             // A finish that fails leaves the intent pending: the next start settles it (the file is stored).
-            if case .success = synced { try? index.finishCommit(intent) } else { try? store.settle(intent, in: index) }
+            if case .success = synced { try? index.finishCommit(intent, waiting: false) } else { try? store.settle(intent, in: index) }
         }
         return synced
     }

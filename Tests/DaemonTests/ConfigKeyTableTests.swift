@@ -9,13 +9,13 @@ final class ConfigKeyTableTests: XCTestCase {
     func testEveryKeyIsDeclaredOnceWithADocLine() {
         let paths = ConfigKeys.all.map(\.path)
         XCTAssertEqual(Set(paths).count, paths.count, "a key is declared twice")
-        XCTAssertEqual(ConfigKeys.sections, ["server", "identity", "access", "storage", "protocol", "limits", "log", "metrics"])
+        XCTAssertEqual(ConfigKeys.sections, ["server", "identity", "access", "storage", "index", "protocol", "limits", "log", "metrics"])
         for key in ConfigKeys.all {
             XCTAssertFalse(key.doc.isEmpty, key.path)
             XCTAssertFalse(key.doc.contains("\n"), "\(key.path): the doc is one line")
             XCTAssertTrue(key.name.allSatisfy { $0.isLowercase || $0 == "_" }, key.path)
         }
-        XCTAssertEqual(paths.count, 40)
+        XCTAssertEqual(paths.count, 42)
     }
 
     func testOnlyTheIdentityPathsAreRequired() {
@@ -25,7 +25,8 @@ final class ConfigKeyTableTests: XCTestCase {
 
     func testReloadability() {
         XCTAssertEqual(ConfigKeys.all.filter { !$0.reloadable }.map(\.path),
-                       ["server.listen", "server.workers", "storage.root", "storage.staging", "metrics.listen"])
+                       ["server.listen", "server.workers", "storage.root", "storage.staging", "index.backend", "index.path",
+                        "metrics.listen"])
     }
 
     func testBoundsAreTheDocumentedOnes() {

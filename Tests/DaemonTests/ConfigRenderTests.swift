@@ -34,6 +34,9 @@ final class ConfigRenderTests: XCTestCase {
         partial_ttl = 3600
         resume_interval = "8MiB"
         staging = "partial"
+        [index]
+        backend = "off"
+        path = "/var/lib/ferry-index/metadata.sqlite"
         [protocol]
         ciphers = ["chacha20-poly1305"]
         groups = ["ffdhe2048", "x25519"]

@@ -1,30 +1,25 @@
-// The SQLite index on a real database file: commits and deletes through their intents, usage kept by them, intents
-// that outlive the process (what a crash leaves), and listings paged in byte order within a prefix.
+// The index as the store uses it (intents journaled, rows in SQLite) on real files: commits and deletes through their
+// intents, usage kept by them, intents that outlive the process (what a crash leaves), and listings paged in byte
+// order within a prefix.
 import Foundation
 import TestSupport
 import XCTest
 
 @testable import Index
 
-final class SQLiteIndexTests: XCTestCase {
-    private var directory: TemporaryDirectory!
-    private var databasePath: String { directory.path + "/index.sqlite" }
-
-    override func setUpWithError() throws { directory = try TemporaryDirectory(label: "index") }
-    override func tearDown() { directory.remove() }
-
+final class SQLiteIndexTests: IndexTestCase {
     private func file(_ path: String, size: UInt64 = 10, in namespace: String = "alice", digestByte: UInt8 = 1,
                       uploader: String? = nil) -> IndexedFile {
         IndexedFile(namespace: namespace, path: path, size: size, sha256: [UInt8](repeating: digestByte, count: 32),
                     modified: 1_700_000_000_123_456_789, uploaded: 1_800_000_000_000_000_000, uploader: uploader ?? namespace)
     }
 
-    private func commit(_ file: IndexedFile, in index: SQLiteIndex) throws {
+    private func commit(_ file: IndexedFile, in index: JournaledIndex) throws {
         try index.finishCommit(try index.beginCommit(file))
     }
 
     func testACommitIsPendingUntilFinishedThenItsRowAndUsageAreThere() throws {
-        let index = try SQLiteIndex(path: databasePath)
+        let index = try makeIndex()
         let stored = file("photos/a.jpg", size: 1234, uploader: "publisher")
         let intent = try index.beginCommit(stored)
         XCTAssertEqual(try index.pendingIntents(), [intent])
@@ -40,7 +35,7 @@ final class SQLiteIndexTests: XCTestCase {
     }
 
     func testReplacingAFileMovesTheBytesNotTheCount() throws {
-        let index = try SQLiteIndex(path: databasePath)
+        let index = try makeIndex()
         try commit(file("a", size: 100), in: index)
         try commit(file("b", size: 5), in: index)
         try commit(file("a", size: 40, digestByte: 2), in: index)
@@ -49,7 +44,7 @@ final class SQLiteIndexTests: XCTestCase {
     }
 
     func testADeleteRemovesTheRowAndItsUsageAndOfANameNotIndexedNothing() throws {
-        let index = try SQLiteIndex(path: databasePath)
+        let index = try makeIndex()
         try commit(file("a", size: 100), in: index)
         try commit(file("b", size: 5), in: index)
         let removed = try index.finishDelete(try index.beginDelete(namespace: "alice", path: "a"))
@@ -62,7 +57,7 @@ final class SQLiteIndexTests: XCTestCase {
     }
 
     func testAnAbandonedIntentLeavesNothingAndCannotBeFinished() throws {
-        let index = try SQLiteIndex(path: databasePath)
+        let index = try makeIndex()
         let commit = try index.beginCommit(file("a"))
         let delete = try index.beginDelete(namespace: "alice", path: "b")
         try index.abandon(commit)
@@ -79,12 +74,12 @@ final class SQLiteIndexTests: XCTestCase {
     /// What a crash leaves: intents begun by a process that is gone are there when the index is opened again, each
     /// with what start-up needs to finish it (a commit's whole row).
     func testPendingIntentsOutliveTheProcessThatBeganThem() throws {
-        var first: SQLiteIndex? = try SQLiteIndex(path: databasePath)
+        var first: JournaledIndex? = try makeIndex()
         let committing = file("deep/dir/c.bin", size: 77)
         _ = try first?.beginCommit(committing)
         _ = try first?.beginDelete(namespace: "bob", path: "old.txt")
         first = nil
-        let reopened = try SQLiteIndex(path: databasePath)
+        let reopened = try makeIndex()
         let pending = try reopened.pendingIntents()
         XCTAssertEqual(pending.map(\.kind), [.commit, .delete], "oldest first")
         XCTAssertEqual(pending.first?.file, committing)
@@ -97,7 +92,7 @@ final class SQLiteIndexTests: XCTestCase {
     /// A prefix covers exactly the paths that start with it — "dir/" neither "dir0" nor "dirx" — in the byte order of
     /// their UTF-8, page by page from a cursor; namespaces never mix.
     func testListingsArePagedInByteOrderWithinTheirPrefix() throws {
-        let index = try SQLiteIndex(path: databasePath)
+        let index = try makeIndex()
         let inside = ["dir/a", "dir/B", "dir/sub/deeper/x", "dir/é", "dir/\u{10FFFF}z", "dir/z\u{10FFFF}", "dir/日本"]
         for path in inside + ["dir", "dir0", "dirx", "di", "other/a"] { try commit(file(path), in: index) }
         try commit(file("dir/bob's", in: "bob"), in: index)
@@ -126,7 +121,7 @@ final class SQLiteIndexTests: XCTestCase {
     }
 
     func testWhatTheIndexCannotHoldIsRefused() throws {
-        let index = try SQLiteIndex(path: databasePath)
+        let index = try makeIndex()
         XCTAssertThrowsError(try index.beginCommit(file("huge", size: UInt64(Int64.max) + 1))) {
             XCTAssertEqual(($0 as? IndexError)?.kind, .unrepresentable)
         }

@@ -10,12 +10,10 @@ import XCTest
 @testable import Store
 
 final class IndexRecordingTests: StoreTestCase {
-    private var indexPath: String { outsidePath + "/index.sqlite" }
-
     private func digest(_ bytes: [UInt8]) -> [UInt8] { DigestContext.hash(.sha256, bytes) }
 
     func testACommittedUploadIsRecordedWithItsDigestAndNothingIsLeftPending() throws {
-        let index = try SQLiteIndex(path: indexPath)
+        let index = try makeIndex()
         let store = try makeStore(index: index)
         let content = Array("recorded".utf8)
         let run = try upload(store, "docs/a.txt", content)
@@ -30,7 +28,7 @@ final class IndexRecordingTests: StoreTestCase {
     }
 
     func testARefusedCommitLeavesNoRowAndNoIntent() throws {
-        let index = try SQLiteIndex(path: indexPath)
+        let index = try makeIndex()
         let store = try makeStore(index: index)
         drive([try upload(store, "a.txt", Array("first".utf8))], on: executor)
         let second = try upload(store, "a.txt", Array("other".utf8))
@@ -59,7 +57,7 @@ final class IndexRecordingTests: StoreTestCase {
             drive([try upload(plain, "kept/x.bin", content), try upload(plain, "gone-from-index.bin", content)],
                   on: executor)
         }
-        let index = try SQLiteIndex(path: indexPath)
+        let index = try makeIndex()
         // The file is linked, its row never written (killed between the link and finishCommit): finished.
         let linked = try index.beginCommit(IndexedFile(namespace: "alice", path: "kept/x.bin", size: UInt64(content.count),
                                                        sha256: digest(content), modified: nil, uploaded: 1, uploader: "alice"))
@@ -93,13 +91,16 @@ final class IndexRecordingTests: StoreTestCase {
 /// An index whose every write fails, as a full or broken disk would make it.
 private final class UnwritableIndex: MetadataIndex {
     private func broken() -> IndexError { IndexError(.unavailable, "the index could not be written: disk I/O error") }
-    func beginCommit(_ file: IndexedFile) throws(IndexError) -> Intent { throw broken() }
-    func finishCommit(_ intent: Intent) throws(IndexError) { throw broken() }
-    func beginDelete(namespace: String, path: String) throws(IndexError) -> Intent { throw broken() }
+    func beginCommit(_ file: IndexedFile, durable: Bool) throws(IndexError) -> Intent { throw broken() }
+    func finishCommit(_ intent: Intent, waiting: Bool) throws(IndexError) { throw broken() }
+    func beginDelete(namespace: String, path: String, durable: Bool) throws(IndexError) -> Intent { throw broken() }
     func finishDelete(_ intent: Intent) throws(IndexError) -> IndexedFile? { throw broken() }
     func abandon(_ intent: Intent) throws(IndexError) { throw broken() }
     func pendingIntents() throws(IndexError) -> [Intent] { [] }
+    func flush() throws(IndexError) {}
     func file(namespace: String, path: String) throws(IndexError) -> IndexedFile? { nil }
     func files(namespace: String, prefix: String, after cursor: String?, limit: Int) throws(IndexError) -> [IndexedFile] { [] }
     func usage(namespace: String) throws(IndexError) -> Usage { Usage() }
+    func namespaces() throws(IndexError) -> [String] { [] }
+    func replaceNamespace(_ namespace: String, with files: [IndexedFile]) throws(IndexError) { throw broken() }
 }

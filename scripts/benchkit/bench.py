@@ -28,6 +28,7 @@ class Bench:
         self.ports = Ports()
         self.temp_dirs: list[Path] = []
         self.fsync_key = True
+        self.index_key = True
         self.notes: list[str] = []
         self.raw: dict[str, list] = {}
         self.rows: list[dict] = []
@@ -58,6 +59,7 @@ class Bench:
         run_quiet([ferry, "ca", "issue", "--dir", str(self.work / "ca"), "--name", CLIENT_NAME, "--client",
                    "--key-type", KEY_TYPE, "--out", str(self.certs)])
         self.fsync_key = self.probe_fsync_key()
+        self.index_key = self.probe_index_key()
         log(f"work directory {self.work}, tmpfs {self.shm}, ext4 {self.ext4}")
 
     def check_filesystems(self) -> None:
@@ -72,7 +74,26 @@ class Bench:
 
     def probe_fsync_key(self) -> bool:
         """Whether this ferryd knows [storage] fsync (older builds do not); without it every run fsyncs."""
-        probe = Ferryd(self, "probe", self.shm / "probe", fsync=False)
+        if self.check_generated(Ferryd(self, "probe", self.shm / "probe", fsync=False), "fsync"):
+            return True
+        note = ("this ferryd does not know [storage] fsync yet (merge main): the 'fsync = false' runs fsync every "
+                "file at commit, like the durable run")
+        log(f"warning: {note}")
+        self.notes.append(note)
+        return False
+
+    def probe_index_key(self) -> bool:
+        """Whether this ferryd knows [index] (older builds keep no index: their index-off rows are the same daemon)."""
+        if self.check_generated(Ferryd(self, "probe-index", self.shm / "probe-index", index=False), "index"):
+            return True
+        note = "this ferryd keeps no metadata index yet: the 'index off' rows measure the same daemon as the others"
+        log(f"warning: {note}")
+        self.notes.append(note)
+        return False
+
+    def check_generated(self, probe: Ferryd, key: str) -> bool:
+        """`ferryd check-config` on the probe's generated configuration: True when taken, False when refused for `key`
+        (a build that predates it); any other refusal is the bench's own error."""
         probe.dir.mkdir()
         probe.root.mkdir()
         config = probe.dir / "ferryd.toml"
@@ -81,12 +102,8 @@ class Bench:
                                 capture_output=True, text=True)
         if result.returncode == 0:
             return True
-        if "fsync" not in result.stdout + result.stderr:
+        if key not in result.stdout + result.stderr:
             raise RuntimeError(f"ferryd check-config refused the generated configuration:\n{result.stderr}")
-        note = ("this ferryd does not know [storage] fsync yet (merge main): the 'fsync = false' runs fsync every "
-                "file at commit, like the durable run")
-        log(f"warning: {note}")
-        self.notes.append(note)
         return False
 
     def cleanup(self) -> None:

@@ -12,6 +12,8 @@ struct RuntimeSettings: Sendable {
     var protocolConfiguration: ServerConfiguration
     var storageRoot: URL
     var stagingName: String
+    /// [index]: where the metadata index is kept (IndexOpening).
+    var index: DaemonConfig.IndexSection
     var allowOverwrite: Bool
     /// storage.fsync: make each committed upload durable before saying so.
     var fsync: Bool

@@ -43,37 +43,13 @@ enum LocalFiles {
         return .success(Kind(info))
     }
 
-    /// A directory entry: its name as raw bytes (a name need not be UTF-8 on Linux; the caller decides what to do with
-    /// one that is not) and what readdir says it is, when the file system says (d_type).
-    struct DirectoryEntry {
-        let name: [UInt8]
-        /// A directory or a regular file itself (not a link to one); nil: a link, something else, or not said
-        /// (DT_UNKNOWN), for stat to tell.
-        let plain: PlainKind?
-    }
-
-    enum PlainKind { case directory, regular }
-
-    /// A directory's entries (without "." and ".."); the errno when the directory cannot be opened or read.
+    /// A directory's entries (without "." and ".."), with what readdir says each is (a link or an unsaid kind is
+    /// for stat to tell); the errno when the directory cannot be opened or read.
     static func entries(in path: String) -> Result<[DirectoryEntry], SystemError> {
-        guard let stream = opendir(path) else { return .failure(.last("opendir")) }
-        defer { closedir(stream) }
-        var entries: [DirectoryEntry] = []
-        while true {
-            errno = 0
-            guard let entry = readdir(stream) else {
-                // NULL is both the end and an error; only errno tells them apart.
-                return errno == 0 ? .success(entries) : .failure(.last("readdir"))
-            }
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
-            guard name != [0x2E], name != [0x2E, 0x2E] else { continue }
-            let plain: PlainKind? = switch Int32(entry.pointee.d_type) {
-            case Int32(DT_DIR): .directory
-            case Int32(DT_REG): .regular
-            default: nil
-            }
-            entries.append(DirectoryEntry(name: name, plain: plain))
-        }
+        let descriptor: Int32
+        do { descriptor = try DirectoryCalls.openDirectory(path: path) } catch { return .failure(error) }
+        defer { DirectoryCalls.close(descriptor) }
+        return DirectoryCalls.entries(of: descriptor)
     }
 }
 

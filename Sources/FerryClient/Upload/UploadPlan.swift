@@ -177,7 +177,7 @@ enum UploadPlan {
         var pending = [""]  // directories still to list, relative to `root`
         while let directory = pending.popLast() {
             let shownDirectory = local(root, directory)
-            let entries: [LocalFiles.DirectoryEntry]
+            let entries: [DirectoryEntry]
             switch LocalFiles.entries(in: shownDirectory) {
             case .failure(let error):
                 found.append((directory, .failed(path: shownDirectory, reason: "cannot read \(shownDirectory): \(error.reason)")))
@@ -201,11 +201,11 @@ enum UploadPlan {
                 let relative = join(directory, entryName)
                 let path = local(root, relative)
                 guard !excluded(path, storedAs: join(name, relative), by: filter) else { continue }
-                if entry.plain == .directory {
+                if entry.kind == .directory {
                     pending.append(relative)
                     continue
                 }
-                if entry.plain == nil, LocalFiles.isSymbolicLink(path), case .success(.directory) = LocalFiles.kind(of: path) {
+                if entry.kind != .regular, LocalFiles.isSymbolicLink(path), case .success(.directory) = LocalFiles.kind(of: path) {
                     found.append((relative, .skipped(path: path, reason: "a symbolic link to a directory (not followed)")))
                     continue
                 }

@@ -3,6 +3,7 @@
 // are made with the `openssl` command line. The rig plays the driver: it moves bytes both ways, performs the actions
 // the session returns (flush, pause, resume, close, watch) and records them.
 import Foundation
+import FerrydConfig
 import Logging
 import Platform
 import Protocol
@@ -39,7 +40,7 @@ final class SessionRig {
         let serverConfiguration = try ServerConfiguration(
             identity: Identity(chainPEM: pki.serverCertificate, keyPEM: pki.serverKey), clientTrust: TrustStore(pemBundle: pki.ca))
         var settings = RuntimeSettings(
-            listen: [], workers: 1, protocolConfiguration: serverConfiguration, storageRoot: root, stagingName: ".staging",
+            listen: [], workers: 1, protocolConfiguration: serverConfiguration, storageRoot: root, stagingName: ".staging", index: DaemonConfig.IndexSection(),
             allowOverwrite: false, fsync: true, directIO: true, reserve: 0, partialTTLSeconds: 3600, resumeInterval: 64 << 20,
             maxSessions: 10,
             sourceLimits: SourceLimits.Settings(maxHandshaking: 10, maxSessions: 10, ratePerSecond: 100, burst: 100),

@@ -128,8 +128,10 @@ final class Daemon {
     }
 
     /// Every regular file under the storage root (uploads, and .part files in staging), except the daemon's lock file
-    /// (`<root>/.ferryd.lock`, StorageLock), relative to the root.
-    func filesUnderRoot() -> [String] { regularFiles(under: root).filter { $0 != ".ferryd.lock" } }
+    /// (`<root>/.ferryd.lock`, StorageLock) and the metadata index (`<root>/.index/`), relative to the root.
+    func filesUnderRoot() -> [String] {
+        regularFiles(under: root).filter { $0 != ".ferryd.lock" && !$0.hasPrefix(".index/") }
+    }
 
     /// Entries in the staging directory (partial uploads).
     func stagingEntries() -> [String] {

@@ -28,7 +28,7 @@ enum SyscallTrace {
     }
 
     /// Whether every thread of `pid` has a non-zero TracerPid.
-    private static func isTraced(_ pid: Int32) -> Bool {
+    static func isTraced(_ pid: Int32) -> Bool {
         let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
         return !tasks.isEmpty && tasks.allSatisfy { task in
             guard let status = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8),

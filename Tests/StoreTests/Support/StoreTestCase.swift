@@ -34,6 +34,13 @@ class StoreTestCase: XCTestCase {
         buffers = nil
     }
 
+    /// The metadata index as ferryd keeps it (journal and rows), outside the root; the same files each call.
+    func makeIndex() throws -> JournaledIndex {
+        let journal = outsidePath + "/journal"
+        try FileManager.default.createDirectory(atPath: journal, withIntermediateDirectories: true)
+        return try JournaledIndex(rows: try SQLiteIndex(path: outsidePath + "/index.sqlite"), journalDirectory: journal)
+    }
+
     func makeStore(useOpenat2: Bool = true, index: (any MetadataIndex)? = nil) throws -> Store {
         try Store(rootPath: rootPath, staging: Self.staging, useOpenat2: useOpenat2, index: index)
     }

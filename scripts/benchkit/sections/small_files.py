@@ -46,10 +46,11 @@ TARGETS: dict[int, dict[str, float]] = {4 * KiB: {"rsync": 1.2, "scp": 3.0}, MiB
 FLAT_CPU_RATIO = 1.25
 
 # The tools of a tree run, as they rotate; the three ferry ones: (ferryd of DAEMONS for the place, --parallel).
-TOOLS = ["ferry", "ferry-j1", "ferry-fsync", "rsync", "scp", "sftp"]
-FERRY_TOOLS = {"ferry": ("{place}", PARALLEL), "ferry-j1": ("{place}", 1), "ferry-fsync": ("{place}-durable", PARALLEL)}
+TOOLS = ["ferry", "ferry-j1", "ferry-fsync", "ferry-noindex", "rsync", "scp", "sftp"]
+FERRY_TOOLS = {"ferry": ("{place}", PARALLEL), "ferry-j1": ("{place}", 1), "ferry-fsync": ("{place}-durable", PARALLEL),
+               "ferry-noindex": ("{place}-noindex", PARALLEL)}
 LABELS = {"ferry": f"ferry -j{PARALLEL}", "ferry-j1": "ferry -j1", "ferry-fsync": f"ferry -j{PARALLEL} fsync=true",
-          "rsync": "rsync -a", "scp": "scp -r", "sftp": "sftp put -r"}
+          "ferry-noindex": f"ferry -j{PARALLEL} index off", "rsync": "rsync -a", "scp": "scp -r", "sftp": "sftp put -r"}
 # The table's comparisons for each tree and destination: (ferry tool, peer), the like-for-like ferry against each peer,
 # then the one-session and the durable ferry against rsync.
 PAIRS = [("ferry", "rsync"), ("ferry", "scp"), ("ferry", "sftp"), ("ferry-j1", "rsync"), ("ferry-fsync", "rsync")]
@@ -135,6 +136,17 @@ def summarize_trees(bench: Bench, tree: Tree, place: str, entries: list[dict]) -
     bench.row("8", f"{label}: MB/s, {LABELS['ferry']} vs {LABELS['rsync']}", "MB/s", values("ferry", "mb_per_s"),
               values("rsync", "mb_per_s"), peer_name="rsync",
               ratio=median_ratio(values("ferry", "mb_per_s"), values("rsync", "mb_per_s")), foreign=foreign)
+    # Issue #18: the metadata index on (ferryd's default) against off, the same ferryd otherwise: what recording every
+    # commit costs, in the same run.
+    bench.row("8", f"{label}: files/s, {LABELS['ferry']} vs {LABELS['ferry-noindex']}", "files/s",
+              values("ferry", "files_per_s"), values("ferry-noindex", "files_per_s"), peer_name="ferry-noindex",
+              ratio=median_ratio(values("ferry", "files_per_s"), values("ferry-noindex", "files_per_s")),
+              foreign=foreign)
+    bench.row("8", f"{label}: server CPU µs/file, ferryd (index on) vs ferryd (index off)", "µs/file",
+              values("ferry", "server_us_per_file"), values("ferry-noindex", "server_us_per_file"),
+              peer_name="ferryd (index off)",
+              ratio=median_ratio(values("ferry", "server_us_per_file"), values("ferry-noindex", "server_us_per_file")),
+              foreign=foreign)
     for side in ("server", "client"):
         key = f"{side}_us_per_file"
         for ferry, peer in PAIRS:

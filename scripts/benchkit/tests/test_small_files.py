@@ -32,9 +32,9 @@ class TreeSummaryTests(unittest.TestCase):
         return bench.rows
 
     def test_the_targets_at_4_kib(self):
-        rows = self.summarize(4096, {"ferry": 3000, "ferry-j1": 900, "ferry-fsync": 1000, "rsync": 2000, "scp": 1200,
-                                     "sftp": 1500})
-        files = [r for r in rows if r["unit"] == "files/s"]
+        rows = self.summarize(4096, {"ferry": 3000, "ferry-j1": 900, "ferry-fsync": 1000, "ferry-noindex": 3300,
+                                     "rsync": 2000, "scp": 1200, "sftp": 1500})
+        files = [r for r in rows if r["unit"] == "files/s" and "index off" not in r["measurement"]]
         self.assertEqual([(r["measurement"], r["ratio"], r["target"], r["met"]) for r in files], [
             ("5,000 × 4 KiB → ext4: files/s, ferry -j8 vs rsync -a", 1.5, "≥ 1.2× rsync", True),
             ("5,000 × 4 KiB → ext4: files/s, ferry -j8 vs scp -r", 2.5, "≥ 3× scp", False),
@@ -47,13 +47,23 @@ class TreeSummaryTests(unittest.TestCase):
         rows = self.summarize(1 << 20, {tool: 100.0 for tool in TOOLS})
         self.assertEqual([(r["target"], r["met"]) for r in rows if r.get("target")], [("≥ 1.5× rsync", False)])
 
+    def test_the_index_on_against_off(self):
+        rows = self.summarize(4096, {"ferry": 3000, "ferry-j1": 900, "ferry-fsync": 1000, "ferry-noindex": 3300,
+                                     "rsync": 2000, "scp": 1200, "sftp": 1500})
+        index = [r for r in rows if "index" in r["measurement"]]
+        self.assertEqual([(r["measurement"], r["ratio"]) for r in index], [
+            ("5,000 × 4 KiB → ext4: files/s, ferry -j8 vs ferry -j8 index off", 3000 / 3300),
+            ("5,000 × 4 KiB → ext4: server CPU µs/file, ferryd (index on) vs ferryd (index off)", 1.0),
+        ])
+
     def test_every_tool_has_its_rate_and_cpu_on_each_side(self):
         rows = self.summarize(4096, {tool: 100.0 for tool in TOOLS})
-        self.assertEqual([r["unit"] for r in rows], ["files/s"] * len(PAIRS) + ["MB/s"] + ["µs/file"] * 2 * len(PAIRS))
+        self.assertEqual([r["unit"] for r in rows],
+                         ["files/s"] * len(PAIRS) + ["MB/s", "files/s", "µs/file"] + ["µs/file"] * 2 * len(PAIRS))
         named = " ".join(r["measurement"] for r in rows)
         for label in ("ferry -j8", "ferry -j1", "fsync=true", "rsync", "scp", "sftp", "server CPU", "client CPU"):
             self.assertIn(label, named)
-        server = [r for r in rows if "server CPU" in r["measurement"]]
+        server = [r for r in rows if "server CPU" in r["measurement"] and "index" not in r["measurement"]]
         self.assertEqual(server[0]["measurement"], "5,000 × 4 KiB → ext4: server CPU µs/file, ferryd (ferry -j8) vs "
                                                    "sshd (rsync)")
         self.assertEqual((server[0]["ferry"], server[0]["peer"], server[0]["ratio"]), ([100.0], [100.0], 1.0))

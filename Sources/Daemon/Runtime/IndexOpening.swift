@@ -1,0 +1,56 @@
+// The metadata index [index] names (docs/STORE.md), opened at start before the store settles what a crash left in it.
+// Under the storage root it is `<root>/<.directory>/<file>`, its directory opened without following links and made
+// when missing (Store.prepareIndexFile); elsewhere it is the operator's path as given. The intent journal is always
+// `<root>/.index/intents.*` (IntentJournal).
+import ArgumentParser
+import FerrydConfig
+import Foundation
+import Index
+import Store
+
+enum IndexOpening {
+    /// The index to record in, or nil when `[index] backend = "off"`. Blocking; at start and by `ferryd reindex`.
+    static func open(_ section: DaemonConfig.IndexSection, storageRoot: URL) throws -> (any MetadataIndex)? {
+        switch section.backend {
+        case .off:
+            return nil
+        case .sqlite:
+            let path = try databasePath(section, storageRoot: storageRoot)
+            let rows: SQLiteIndex
+            do { rows = try SQLiteIndex(path: path) } catch {
+                throw ValidationError("index: \(error.description). If the file is damaged, move it away and run "
+                    + "`ferryd reindex` to rebuild it from the stored files")
+            }
+            // The intent journal is about this tree, so it lives under its root whatever holds the rows.
+            let journal: String
+            do {
+                journal = try Store.prepareOwnDirectory(rootPath: storageRoot.standardizedFileURL.path,
+                                                        name: DaemonConfig.defaultIndexDirectory)
+            } catch {
+                throw ValidationError("index: \(error)")
+            }
+            do { return try JournaledIndex(rows: rows, journalDirectory: journal) } catch {
+                throw ValidationError("index: \(error.description)")
+            }
+        }
+    }
+
+    private static func databasePath(_ section: DaemonConfig.IndexSection, storageRoot: URL) throws -> String {
+        let root = storageRoot.standardizedFileURL.path
+        let given = section.path?.standardizedFileURL.path
+        let below: (directory: String, file: String)
+        if let given {
+            // The configuration allows exactly <root>/<.directory>/<file> below the root (ConfigKeys+Index).
+            let prefix = root.hasSuffix("/") ? root : root + "/"
+            guard given.hasPrefix(prefix) else { return given }
+            let parts = given.dropFirst(prefix.count).split(separator: "/").map(String.init)
+            guard parts.count == 2 else { return given }
+            below = (parts[0], parts[1])
+        } else {
+            below = (DaemonConfig.defaultIndexDirectory, DaemonConfig.defaultIndexFile)
+        }
+        do { return try Store.prepareIndexFile(rootPath: root, directory: below.directory, file: below.file) } catch {
+            throw ValidationError("index: \(error)")
+        }
+    }
+}

@@ -1,0 +1,144 @@
+// The metadata index as the store uses it (MetadataIndex): intents in the journal (IntentJournal, one append each),
+// rows in a RowStore (SQLite, or PostgreSQL when servers share one store) written in batches. A finished commit's row
+// waits in memory until `batchSize` have gathered or someone reads: then one transaction writes them all, and the
+// journal forgets their intents. So a stored file costs one append (and, when durable, one sync of the journal) plus a
+// share of a transaction, where a transaction of its own cost more than the rest of a small file's upload (SQLite
+// through GRDB, this machine type: docs/STORE.md).
+//
+// A crash loses nothing of this: a finished commit whose row was still in memory has its intent in the journal, and
+// start-up settles it against the tree. Every read (a listing, a stat, usage) first writes what is waiting, so a
+// reader sees every commit that was finished before it asked.
+import Foundation
+
+// @unchecked: `waiting` is guarded by `lock`, the journal by its own.
+public final class JournaledIndex: MetadataIndex, @unchecked Sendable {
+    /// Rows written in one transaction at most, and what makes a finish write them.
+    public static let batchSize = 256
+    /// Finished rows kept waiting when the row store cannot be written: past this, new intents are refused.
+    static let maximumWaiting = 65_536
+
+    private let rows: any RowStore
+    private let journal: IntentJournal
+    /// Guards `waiting`.
+    private let lock = NSLock()
+    private var waiting: [(id: Int64, change: RowChange?)] = []
+    /// One batch written at a time, in the order its changes were finished.
+    private let writing = NSLock()
+
+    /// `journalDirectory` must exist; what a previous process left there is pending until settled.
+    public init(rows: any RowStore, journalDirectory: String) throws(IndexError) {
+        self.rows = rows
+        journal = try IntentJournal(directory: journalDirectory)
+    }
+
+    // MARK: Changes
+
+    public func beginCommit(_ file: IndexedFile, durable: Bool) throws(IndexError) -> Intent {
+        try refuseWhenBackedUp()
+        return try journal.append(kind: .commit, namespace: file.namespace, path: file.path, file: file, durable: durable)
+    }
+
+    public func finishCommit(_ intent: Intent, waiting wait: Bool) throws(IndexError) {
+        guard journal.claim(intent.id).claimed, intent.kind == .commit, let file = intent.file else {
+            throw IndexError(.unknownIntent, "no pending commit \(intent.id)")
+        }
+        if queue(intent.id, .put(file)) >= Self.batchSize || wait { try flush() }
+    }
+
+    public func beginDelete(namespace: String, path: String, durable: Bool) throws(IndexError) -> Intent {
+        try refuseWhenBackedUp()
+        return try journal.append(kind: .delete, namespace: namespace, path: path, file: nil, durable: durable)
+    }
+
+    @discardableResult
+    public func finishDelete(_ intent: Intent) throws(IndexError) -> IndexedFile? {
+        guard journal.claim(intent.id).claimed, intent.kind == .delete else {
+            throw IndexError(.unknownIntent, "no pending delete \(intent.id)")
+        }
+        do {
+            try flush()
+            let old = try rows.file(namespace: intent.namespace, path: intent.path)
+            _ = queue(intent.id, .remove(namespace: intent.namespace, path: intent.path))
+            try flush()
+            return old
+        } catch {
+            journal.unclaim([intent.id])
+            throw error
+        }
+    }
+
+    public func abandon(_ intent: Intent) throws(IndexError) {
+        guard journal.claim(intent.id).claimed else { throw IndexError(.unknownIntent, "no pending intent \(intent.id)") }
+        // Nothing changed in the tree, so nothing to write: it is forgotten in order with the finishes around it.
+        if queue(intent.id, nil) >= Self.batchSize { try flush() }
+    }
+
+    public func pendingIntents() throws(IndexError) -> [Intent] { journal.pending }
+
+    /// Writes every finished change still waiting, in one transaction (durable when an intent it finishes was), and
+    /// lets the journal forget their intents. On failure they wait on for the next try. Blocking.
+    public func flush() throws(IndexError) {
+        writing.lock()
+        defer { writing.unlock() }
+        lock.lock()
+        let batch = waiting
+        waiting = []
+        lock.unlock()
+        guard !batch.isEmpty else { return }
+        let changes = batch.compactMap(\.change)
+        let ids = batch.map(\.id)
+        do {
+            if !changes.isEmpty { try rows.apply(changes, durable: journal.anyDurable(ids)) }
+        } catch {
+            lock.lock()
+            waiting = batch + waiting
+            lock.unlock()
+            throw error
+        }
+        journal.forget(ids)
+    }
+
+    /// Queues a finished change; returns how many wait.
+    private func queue(_ id: Int64, _ change: RowChange?) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        waiting.append((id, change))
+        return waiting.count
+    }
+
+    private func refuseWhenBackedUp() throws(IndexError) {
+        lock.lock()
+        let count = waiting.count
+        lock.unlock()
+        guard count < Self.maximumWaiting else {
+            throw IndexError(.unavailable, "\(count) stored files wait to be written to the index, which refuses them")
+        }
+    }
+
+    // MARK: Reading: what is waiting is written first
+
+    public func file(namespace: String, path: String) throws(IndexError) -> IndexedFile? {
+        try flush()
+        return try rows.file(namespace: namespace, path: path)
+    }
+
+    public func files(namespace: String, prefix: String, after cursor: String?, limit: Int) throws(IndexError) -> [IndexedFile] {
+        try flush()
+        return try rows.files(namespace: namespace, prefix: prefix, after: cursor, limit: limit)
+    }
+
+    public func usage(namespace: String) throws(IndexError) -> Usage {
+        try flush()
+        return try rows.usage(namespace: namespace)
+    }
+
+    public func namespaces() throws(IndexError) -> [String] {
+        try flush()
+        return try rows.namespaces()
+    }
+
+    public func replaceNamespace(_ namespace: String, with files: [IndexedFile]) throws(IndexError) {
+        try flush()
+        try rows.replaceNamespace(namespace, with: files)
+    }
+}

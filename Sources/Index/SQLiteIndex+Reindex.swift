@@ -1,0 +1,44 @@
+// What `ferryd reindex` needs of the SQLite index beside the everyday operations: which namespaces it knows, and one
+// namespace's rows replaced by what the tree holds, usage recomputed, in one transaction.
+import Foundation
+import GRDB
+
+extension SQLiteIndex {
+    public func namespaces() throws(IndexError) -> [String] {
+        try read { db in
+            try String.fetchAll(db, sql: """
+                SELECT namespace FROM usage UNION SELECT DISTINCT namespace FROM files ORDER BY 1
+                """)
+        }
+    }
+
+    public func replaceNamespace(_ namespace: String, with files: [IndexedFile]) throws(IndexError) {
+        var bytes: Int64 = 0
+        for file in files {
+            guard file.namespace == namespace else {
+                throw IndexError(.unrepresentable, "a file of namespace \(file.namespace) given for \(namespace)")
+            }
+            guard file.sha256.count == 32 else { throw IndexError(.unrepresentable, "a SHA-256 of \(file.sha256.count) bytes") }
+            let (sum, overflow) = bytes.addingReportingOverflow(try Self.stored(file.size))
+            guard !overflow else { throw IndexError(.unrepresentable, "a namespace of more than 2^63 bytes") }
+            bytes = sum
+        }
+        let total = bytes
+        try write { db in
+            try db.execute(sql: "DELETE FROM files WHERE namespace = ?", arguments: [namespace])
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO files (namespace, path, size, sha256, modified_ns, uploaded_ns, uploader)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
+            for file in files {
+                try insert.execute(arguments: [namespace, file.path, Int64(file.size), Data(file.sha256), file.modified,
+                                               file.uploaded, file.uploader])
+            }
+            try db.execute(sql: "DELETE FROM usage WHERE namespace = ?", arguments: [namespace])
+            if !files.isEmpty {
+                try db.execute(sql: "INSERT INTO usage (namespace, bytes, files) VALUES (?, ?, ?)",
+                               arguments: [namespace, total, files.count])
+            }
+        }
+    }
+}
