@@ -30,10 +30,11 @@ struct ReindexCommand: ParsableCommand {
         let loaded = try DaemonRuntime.load(configPath: config)
         let report: ReindexReport
         do {
-            let index = try IndexOpening.open(loaded.settings.index, storageRoot: loaded.settings.storageRoot)
             // --check changes nothing: intents a crash left are reported, not settled (ferryd settles them at start).
+            // The index opens under the store's lock, never beside a running daemon.
             let store = try Store(rootPath: loaded.settings.storageRoot.path, staging: loaded.settings.stagingName,
-                                  index: index, settlingIntents: !check)
+                                  index: try IndexOpening.open(loaded.settings.index, storageRoot: loaded.settings.storageRoot),
+                                  settlingIntents: !check)
             if store.replayedIntents > 0 {
                 TextOutput.writeAll("settled \(store.replayedIntents) index change(s) a stop left unfinished\n", to: 1)
             }

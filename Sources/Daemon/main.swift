@@ -42,12 +42,12 @@ struct RunCommand: ParsableCommand {
         let logger = Logger(label: "ferryd")
         for warning in loaded.warnings { logger.warning("configuration", metadata: ["warning": "\(warning)"]) }
         for note in loaded.notes { logger.notice("configuration", metadata: ["note": "\(note)"]) }
-        // The store takes the root's lock before anything touches staging (the .part files there may be another
-        // running daemon's), then settles the index's intents a crash left.
+        // The store takes the root's lock before anything touches staging or the index (the .part files and the intent
+        // journal there may be another running daemon's), then settles the intents a crash left.
         let store: Store
         do {
-            let index = try IndexOpening.open(loaded.settings.index, storageRoot: loaded.settings.storageRoot)
-            store = try Store(rootPath: loaded.settings.storageRoot.path, staging: loaded.settings.stagingName, index: index)
+            store = try Store(rootPath: loaded.settings.storageRoot.path, staging: loaded.settings.stagingName,
+                              index: try IndexOpening.open(loaded.settings.index, storageRoot: loaded.settings.storageRoot))
         } catch {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode(1)

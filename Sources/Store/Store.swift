@@ -40,14 +40,16 @@ public final class Store: Sendable {
     public let replayedIntents: Int
 
     /// Opens the root (which must exist), takes its lock, and opens (creating it if missing) the staging directory,
-    /// which must be a real directory on the root's file system; then settles what `index` has pending (unless
-    /// `settlingIntents` is false: `ferryd reindex --check` reports them, changing nothing). Blocking; once, at start.
+    /// which must be a real directory on the root's file system; then opens the index — only under the lock, so that a
+    /// second daemon or `ferryd reindex` refused by it never touches the running one's intent journal — and settles what
+    /// it has pending (unless `settlingIntents` is false: `ferryd reindex --check` reports them, changing nothing).
+    /// Blocking; once, at start.
     public init(rootPath: String, staging stagingName: String, useOpenat2: Bool = true,
-                index: (any MetadataIndex)? = nil, settlingIntents: Bool = true) throws(StoreError) {
+                index openIndex: @autoclosure () throws -> (any MetadataIndex)? = nil,
+                settlingIntents: Bool = true) throws(StoreError) {
         rules = NameRules(staging: stagingName)
         self.rootPath = rootPath
         self.useOpenat2 = useOpenat2
-        self.index = index
         do { root = try DirectoryCalls.openDirectory(path: rootPath) } catch {
             throw StoreError("cannot open the storage root \(rootPath): \(error.message)")
         }
@@ -58,11 +60,15 @@ public final class Store: Sendable {
             DirectoryCalls.close(root)
             throw error
         }
-        // Under the lock: no other daemon changes the tree while its intents are settled.
-        do { replayedIntents = settlingIntents ? try Self.replayIntents(in: index, below: root) : 0 } catch {
+        do {
+            index = try openIndex()
+            // Under the lock: no other daemon changes the tree while its intents are settled.
+            replayedIntents = settlingIntents ? try Self.replayIntents(in: index, below: root) : 0
+        } catch {
             DirectoryCalls.close(staging)
             DirectoryCalls.close(root)
-            throw StoreError("cannot settle the index's pending changes: \(error)")
+            throw error as? StoreError ?? StoreError(error is IndexError ? "cannot settle the index's pending changes: \(error)"
+                                                                         : "\(error)")
         }
     }
 
