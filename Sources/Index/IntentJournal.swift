@@ -21,6 +21,9 @@ final class IntentJournal: @unchecked Sendable {
     /// Past this size the active file is replaced when it still holds outstanding intents.
     static let rotateBytes: Int64 = 4 << 20
     static let prefix = "intents."
+    /// A file is replaced past 4 MiB; one that failed to be (its successor could not be created) grows on, but never
+    /// by this much: a larger file is not ours, or damaged, and is not read into memory.
+    static let largestReadable: off_t = 256 << 20
     /// The longest name a record takes (the store's PATH_MAX for a path; a namespace and an uploader are far shorter).
     static let maximumName = 4096
 
@@ -69,6 +72,14 @@ final class IntentJournal: @unchecked Sendable {
             let descriptor = open(path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC)
             guard descriptor >= 0 else {
                 throw IndexError(.unavailable, "cannot open the intent journal \(path): \(String(cString: strerror(errno)))")
+            }
+            var info = stat()
+            guard fstat(descriptor, &info) == 0, info.st_size <= Self.largestReadable else {
+                close(descriptor)
+                for segment in segments.values { close(segment.descriptor) }
+                throw IndexError(.unavailable, "the intent journal \(path) is larger than any ferryd writes (over "
+                    + "\(Self.largestReadable >> 20) MiB) or cannot be read: move it away, start ferryd, and run "
+                    + "`ferryd reindex` with it stopped to bring the index back to the stored files")
             }
             let bytes = Self.readAll(descriptor)
             let records = IntentRecord.decodeAll(bytes)

@@ -99,6 +99,18 @@ final class IntentJournalTests: IndexTestCase {
         XCTAssertEqual(journal.pending, [late])
     }
 
+    func testAJournalFileLargerThanAnyDaemonWritesIsNotReadIntoMemory() throws {
+        let path = journalPath + "/intents.7"
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: nil))
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: path))
+        try handle.truncate(atOffset: UInt64(IntentJournal.largestReadable) + 1)  // sparse: no disk used
+        try handle.close()
+        XCTAssertThrowsError(try IntentJournal(directory: journalPath)) {
+            XCTAssertTrue("\($0)".contains("larger than any ferryd writes"), "\($0)")
+            XCTAssertTrue("\($0)".contains("ferryd reindex"), "\($0)")
+        }
+    }
+
     func testANameTheRecordCannotHoldIsRefused() throws {
         let journal = try IntentJournal(directory: journalPath)
         XCTAssertThrowsError(try journal.append(kind: .delete, namespace: "alice", path: String(repeating: "x", count: 5000),
