@@ -132,6 +132,11 @@ public final class JournaledIndex: MetadataIndex, @unchecked Sendable {
         return try rows.usage(namespace: namespace)
     }
 
+    public func totalUsage() throws(IndexError) -> Usage {
+        try flush()
+        return try rows.totalUsage()
+    }
+
     public func namespaces() throws(IndexError) -> [String] {
         try flush()
         return try rows.namespaces()

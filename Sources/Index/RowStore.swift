@@ -14,6 +14,8 @@ public protocol RowStore: Sendable {
     func usage(namespace: String) throws(IndexError) -> Usage
     /// Namespaces that have files or a usage row, in byte order.
     func namespaces() throws(IndexError) -> [String]
+    /// Usage summed over every namespace.
+    func totalUsage() throws(IndexError) -> Usage
     /// Makes `namespace`'s rows exactly `files` (one per path) and its usage their sum, in one transaction.
     func replaceNamespace(_ namespace: String, with files: [IndexedFile]) throws(IndexError)
 }

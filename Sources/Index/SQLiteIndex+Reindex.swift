@@ -1,5 +1,5 @@
-// What `ferryd reindex` needs of the SQLite index beside the everyday operations: which namespaces it knows, and one
-// namespace's rows replaced by what the tree holds, usage recomputed, in one transaction.
+// What `ferryd reindex` and the metrics need of the SQLite index beside the everyday operations: which namespaces it
+// knows, one namespace's rows replaced by what the tree holds (usage recomputed, in one transaction), and the total.
 import Foundation
 import GRDB
 
@@ -9,6 +9,14 @@ extension SQLiteIndex {
             try String.fetchAll(db, sql: """
                 SELECT namespace FROM usage UNION SELECT DISTINCT namespace FROM files ORDER BY 1
                 """)
+        }
+    }
+
+    public func totalUsage() throws(IndexError) -> Usage {
+        try read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT coalesce(sum(bytes), 0) AS bytes, coalesce(sum(files), 0) AS files FROM usage")
+            else { return Usage() }
+            return Usage(bytes: UInt64(max(0, row["bytes"] as Int64? ?? 0)), files: UInt64(max(0, row["files"] as Int64? ?? 0)))
         }
     }
 

@@ -1,6 +1,7 @@
 // Beyond the brief's list: metrics. The real ferryd with `[metrics] listen` on loopback, one upload with the real
 // `ferry` and one client from another CA; a scrape of /metrics counts the session, the bytes, the commit and the failed
-// handshake with its reason, names nobody, and the endpoint does not hold up the shutdown.
+// handshake with its reason, and what the metadata index holds, names nobody, and the endpoint does not hold up the
+// shutdown.
 import Foundation
 import TestSupport
 import XCTest
@@ -57,6 +58,8 @@ final class MetricsScrapeTests: XCTestCase {
             after = next
             return next.samples["ferry_sessions_active"] == 0
                 && (next.samples[#"ferry_handshakes_total{result="failed",reason="unknown_ca"}"#] ?? 0) >= 1
+                // The index's totals: a scrape shows those of the refresh the previous one started.
+                && next.samples["ferry_stored_files"] == 1
         }
         let samples = after.samples
         report("metrics after one upload and one refused client: "
@@ -69,6 +72,8 @@ final class MetricsScrapeTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(samples[#"ferry_handshakes_total{result="ok",reason="none"}"#] ?? 0, 1, after.body)
         XCTAssertEqual(samples[#"ferry_handshakes_total{result="failed",reason="unknown_ca"}"#], 1, after.body)
         XCTAssertEqual(samples["ferry_write_backlog_bytes"], 0, after.body)
+        XCTAssertEqual(samples["ferry_stored_files"], 1, after.body)
+        XCTAssertEqual(samples["ferry_stored_bytes"], Double(content.count), after.body)
         let failedUploads = samples.filter { $0.key.hasPrefix(#"ferry_uploads_total{result="failed""#) }.values.reduce(0, +)
         XCTAssertEqual(failedUploads, 0, after.body)
 

@@ -101,6 +101,7 @@ private final class UnwritableIndex: MetadataIndex {
     func file(namespace: String, path: String) throws(IndexError) -> IndexedFile? { nil }
     func files(namespace: String, prefix: String, after cursor: String?, limit: Int) throws(IndexError) -> [IndexedFile] { [] }
     func usage(namespace: String) throws(IndexError) -> Usage { Usage() }
+    func totalUsage() throws(IndexError) -> Usage { Usage() }
     func namespaces() throws(IndexError) -> [String] { [] }
     func replaceNamespace(_ namespace: String, with files: [IndexedFile]) throws(IndexError) { throw broken() }
 }

@@ -14,6 +14,9 @@
 //   ferry_resumed_bytes_total                          counter  bytes those partials held (not sent again)
 //   ferry_partial_uploads                              gauge    partials kept for resume, no upload writing them
 //   ferry_partial_upload_bytes                         gauge    bytes they hold (read from the store at each scrape)
+//   ferry_stored_bytes, ferry_stored_files             gauge    what the metadata index counts over every identity,
+//                                                               refreshed on the thread pool every 30 s and at each
+//                                                               scrape (so a scrape shows the previous refresh's)
 //   ferry_certificate_expiry_timestamp_seconds{…}      gauge    each configured certificate's notAfter, published by
 //                                                               the server at start and reload (CertificateExpiryGauges)
 //   ferry_crl_next_update_timestamp_seconds{…}         gauge    each CRL's nextUpdate, published with them
@@ -71,9 +74,12 @@ final class DaemonMetrics: Sendable {
         static let partials = "ferry_partial_uploads"
         static let partialBytes = "ferry_partial_upload_bytes"
         static let buildInfo = "ferry_build_info"
+        static let storedBytes = "ferry_stored_bytes"
+        static let storedFiles = "ferry_stored_files"
 
         static let all = [sessionsActive, sessionsTotal, sessionsRefused, handshakes, bytesReceived, uploads, rotations,
-                          writeBacklog, errors, uploadsResumed, resumedBytes, partials, partialBytes, buildInfo]
+                          writeBacklog, errors, uploadsResumed, resumedBytes, partials, partialBytes, buildInfo,
+                          storedBytes, storedFiles]
     }
 
     /// The label value for "no reason" (a successful handshake, a committed upload), so every series of a family
@@ -99,6 +105,8 @@ final class DaemonMetrics: Sendable {
     private let resumedBytes: Counter
     private let partials: Gauge
     private let partialBytes: Gauge
+    private let storedBytes: Gauge
+    private let storedFiles: Gauge
 
     init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -129,6 +137,8 @@ final class DaemonMetrics: Sendable {
         resumedBytes = Self.counter(registry, Name.resumedBytes)
         partials = Self.gauge(registry, Name.partials)
         partialBytes = Self.gauge(registry, Name.partialBytes)
+        storedBytes = Self.gauge(registry, Name.storedBytes)
+        storedFiles = Self.gauge(registry, Name.storedFiles)
         // The "info" pattern (as node_exporter's node_uname_info): a constant 1 whose label says which build runs, so
         // that a query can join it, e.g. count by (version) (ferry_build_info). Set once: it never changes while the
         // process runs, so no property keeps it.
@@ -153,6 +163,8 @@ final class DaemonMetrics: Sendable {
         Name.partials: "Partial uploads kept for resume that no upload is writing now.",
         Name.partialBytes: "Bytes held by the partial uploads kept for resume.",
         Name.buildInfo: "Always 1; the version label is the release of ferryd running.",
+        Name.storedBytes: "Bytes of the stored files, over every identity, as the metadata index counts them.",
+        Name.storedFiles: "Stored files, over every identity, as the metadata index counts them.",
     ]
 
     /// The name is used as it is: no namespace or unit suffix to join.
@@ -175,6 +187,12 @@ final class DaemonMetrics: Sendable {
         partials.set(Int64(kept.count))
         partialBytes.set(Int64(clamping: kept.bytes))
         return registry.emitToBuffer()
+    }
+
+    /// What the metadata index counts over every identity (Server+IndexUpkeep).
+    func stored(bytes: UInt64, files: UInt64) {
+        storedBytes.set(Int64(clamping: bytes))
+        storedFiles.set(Int64(clamping: files))
     }
 
     // MARK: Events (any thread)

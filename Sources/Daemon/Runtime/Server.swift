@@ -24,9 +24,9 @@ final class Server {
     private var settings: RuntimeSettings { runtime.settings }
     private let configPath: String
     private let logSettings: LogSettings
-    private let logger: Logger
-    private let shared = DaemonShared()
-    private let store: Store
+    let logger: Logger
+    let shared = DaemonShared()
+    let store: Store
     private var workers: [Worker] = []
     private let systemd: SystemdService
     /// CRLs past their nextUpdate that were already warned about (at load, or by the check while running).
@@ -119,8 +119,12 @@ final class Server {
         // [metrics] listen (restart-only), on this loop; bound before the workers start, so a taken port stops the
         // start with nothing to undo.
         let metrics = shared.metrics
+        let upkeep = startIndexUpkeep(on: mainLoop)
         let metricsServer = try runtime.config.metrics.listen.map { address in
-            try MetricsServer(loop: mainLoop, address: address, logger: logger) { [store] in metrics.exposition(partials: store.partials.kept) }
+            try MetricsServer(loop: mainLoop, address: address, logger: logger) { [store] in
+                upkeep?.refresh()  // the index's totals for the next scrape
+                return metrics.exposition(partials: store.partials.kept)
+            }
         }
         for index in 0..<settings.workers {
             let worker = Worker(index: index, settings: settings, shared: shared, store: store, logger: logger)
@@ -147,6 +151,7 @@ final class Server {
         handles.workersDone = try LoopWaker(loop: mainLoop) {
             expiry.close()
             revocationWatch.close()
+            upkeep?.timer.close()
             for watcher in handles.watchers { watcher.close() }
             handles.workersDone?.close()
             metricsServer?.close()
