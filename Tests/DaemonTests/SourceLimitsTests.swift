@@ -102,8 +102,7 @@ private struct CapturingHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
-             function: String, line: UInt) {
-        record("\(message)", metadata ?? [:])
+    func log(event: LogEvent) {
+        record("\(event.message)", event.metadata ?? [:])
     }
 }

@@ -43,7 +43,6 @@ final class KilledClientTests: XCTestCase {
         let partSize = partName.flatMap { Content.size(of: daemon.stagingDirectory.appendingPathComponent($0)) } ?? 0
         client.signal(SIGKILL)
         XCTAssertTrue(client.wait(timeout: 5), "ferry did not die on SIGKILL")
-        let killedAt = monotonicSeconds()
         report("killed ferry with \(partSize) bytes in \(partName ?? "?")")
 
         // The daemon notices the dropped connection and keeps the partial, recorded, within a few seconds.

@@ -377,7 +377,6 @@ final class CuttingProxy: @unchecked Sendable {  // `counts` is shared with the 
     }
 
     private static func loopback(port: UInt16) -> sockaddr_in {
-        var address = inetAddress("127.0.0.1", port: port)
-        return address
+        inetAddress("127.0.0.1", port: port)
     }
 }
