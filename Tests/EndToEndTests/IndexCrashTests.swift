@@ -43,6 +43,40 @@ final class IndexCrashTests: XCTestCase {
         try sweep(overwrite: true)
     }
 
+    /// Many commits at once (pipelined small files over eight sessions, two workers), the daemon killed in the middle
+    /// while intents are in the journal and rows wait in memory: after the restart the index is the tree, and the run
+    /// again stores the rest.
+    func testAKillAmongManyConcurrentCommitsLeavesIndexAndTreeEqual() throws {
+        let env = try TestEnvironment(self)
+        var daemon = try Daemon.start(environment: env, workers: 2)
+        let tree = try env.sourceDirectory("many").appendingPathComponent("tree", isDirectory: true)
+        let count = 1_500
+        for number in 0..<count {
+            try Content.write(Content.random(2_000 + number % 7), to: tree.appendingPathComponent("d\(number % 12)/f\(number)"))
+        }
+        let client = try env.startUpload([tree.path], to: daemon, extra: ["--parallel", "8"])
+        defer { client.stop(grace: 1) }
+        let area = daemon.area("alice").appendingPathComponent("tree")
+        let midway = waitUntil(timeout: 60, interval: 0.01) { regularFiles(under: area).count >= count / 3 }
+        XCTAssertTrue(midway, "the upload never got a third of the way: \(client.stderr)")
+        daemon.child.signal(SIGKILL)
+        XCTAssertTrue(daemon.child.wait(timeout: 5))
+        let storedAtKill = regularFiles(under: area).count
+        XCTAssertLessThan(storedAtKill, count, "killed too late to be among the commits")
+        client.stop(grace: 1)
+
+        daemon = try daemon.restarted(environment: env)
+        XCTAssertTrue(daemon.stop())
+        try assertIndexMatchesTree(daemon, env, "after the kill with \(storedAtKill) of \(count) stored")
+        daemon = try daemon.restarted(environment: env)
+        let again = try env.upload([tree.path], to: daemon, parallel: 8, timeout: 120)
+        XCTAssertEqual(again.status, 0, again.run.stderr)
+        XCTAssertEqual(regularFiles(under: area).count, count)
+        XCTAssertTrue(daemon.stop())
+        try assertIndexMatchesTree(daemon, env, "after the run again")
+        report("killed with \(storedAtKill) of \(count) files stored; index equal to the tree after the restart and the re-run")
+    }
+
     private func sweep(overwrite: Bool) throws {
         guard FileManager.default.isExecutableFile(atPath: SyscallTrace.strace.path) else {
             throw XCTSkip("strace is not installed")
