@@ -132,6 +132,12 @@ public final class JournaledIndex: MetadataIndex, @unchecked Sendable {
         return try rows.usage(namespace: namespace)
     }
 
+    public func children(namespace: String, directory: String, after cursor: String?, limit: Int) throws(IndexError)
+        -> [IndexChild] {
+        try flush()
+        return try rows.children(namespace: namespace, directory: directory, after: cursor, limit: limit)
+    }
+
     public func totalUsage() throws(IndexError) -> Usage {
         try flush()
         return try rows.totalUsage()

@@ -34,6 +34,8 @@ public protocol MetadataIndex: Sendable {
     /// after `cursor` (the last path of the previous page; nil from the start), at most `limit`.
     func files(namespace: String, prefix: String, after cursor: String?, limit: Int) throws(IndexError) -> [IndexedFile]
     func usage(namespace: String) throws(IndexError) -> Usage
+    /// A directory's files and subdirectories, paged (RowStore+Children).
+    func children(namespace: String, directory: String, after cursor: String?, limit: Int) throws(IndexError) -> [IndexChild]
     /// Usage summed over every namespace (the metrics).
     func totalUsage() throws(IndexError) -> Usage
 

@@ -16,8 +16,17 @@ public protocol RowStore: Sendable {
     func namespaces() throws(IndexError) -> [String]
     /// Usage summed over every namespace.
     func totalUsage() throws(IndexError) -> Usage
+    /// At most `limit` rows of `namespace` in byte order of path, from `lower` (itself included when `inclusive`) and
+    /// below `upper` (nil: to the end): the one range read listings are made of (RowStore+Children).
+    func scan(namespace: String, from lower: String, inclusive: Bool, below upper: String?, limit: Int) throws(IndexError)
+        -> [IndexedFile]
     /// Makes `namespace`'s rows exactly `files` (one per path) and its usage their sum, in one transaction.
     func replaceNamespace(_ namespace: String, with files: [IndexedFile]) throws(IndexError)
+}
+
+public enum IndexPaging {
+    /// The most rows or children one read returns: a page a client asks for is cut to it.
+    public static let maximumPage = 10_000
 }
 
 /// One change to the rows.

@@ -12,8 +12,8 @@ import GRDB
 public final class SQLiteIndex: RowStore {
     private let pool: DatabasePool
 
-    /// The most rows one `files` call returns.
-    public static let maximumPage = 10_000
+    /// The most rows one `files` or `scan` call returns.
+    public static let maximumPage = IndexPaging.maximumPage
 
     /// Opens (creating when missing) the index at `path` and brings its schema up to date.
     public init(path: String) throws(IndexError) {
@@ -107,6 +107,20 @@ public final class SQLiteIndex: RowStore {
         let sql = "SELECT * FROM files WHERE " + conditions.joined(separator: " AND ") + " ORDER BY path LIMIT \(limit)"
         let bound = StatementArguments(arguments)
         return try read { db in try Row.fetchAll(db, sql: sql, arguments: bound).map(Self.file) }
+    }
+
+    public func scan(namespace: String, from lower: String, inclusive: Bool, below upper: String?, limit: Int)
+        throws(IndexError) -> [IndexedFile] {
+        let limit = max(0, min(limit, Self.maximumPage))
+        var sql = "SELECT * FROM files WHERE namespace = ? AND path \(inclusive ? ">=" : ">") ?"
+        var arguments: [(any DatabaseValueConvertible)?] = [namespace, lower]
+        if let upper {
+            sql += " AND path < ?"
+            arguments.append(upper)
+        }
+        sql += " ORDER BY path LIMIT \(limit)"
+        let bound = StatementArguments(arguments)
+        return try read { db in try Row.fetchAll(db.cachedStatement(sql: sql), arguments: bound).map(Self.file) }
     }
 
     public func usage(namespace: String) throws(IndexError) -> Usage {

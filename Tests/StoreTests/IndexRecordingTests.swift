@@ -102,6 +102,8 @@ private final class UnwritableIndex: MetadataIndex {
     func files(namespace: String, prefix: String, after cursor: String?, limit: Int) throws(IndexError) -> [IndexedFile] { [] }
     func usage(namespace: String) throws(IndexError) -> Usage { Usage() }
     func totalUsage() throws(IndexError) -> Usage { Usage() }
+    func children(namespace: String, directory: String, after cursor: String?, limit: Int) throws(IndexError)
+        -> [IndexChild] { [] }
     func namespaces() throws(IndexError) -> [String] { [] }
     func replaceNamespace(_ namespace: String, with files: [IndexedFile]) throws(IndexError) { throw broken() }
 }
