@@ -7,7 +7,7 @@ import PackageDescription
 /// The libFuzzer targets (Sources/Fuzz/<name>/main.swift, executable Fuzz<name>); scripts/fuzz --list reads them.
 let fuzzTargets = [
     "RecordLayer", "HandshakeMessages", "SessionMessages", "UploadMessages", "KeyShares", "ServerConnection",
-    "ClientConnection", "DaemonConfig", "ClientSettings",
+    "ClientConnection", "DaemonConfig", "ClientSettings", "IntentJournal",
 ]
 /// The targets whose harness is ConfigFuzzSupport (the configuration loaders) rather than FuzzSupport (the protocol).
 let configFuzzTargets: Set = ["DaemonConfig", "ClientSettings"]
@@ -88,7 +88,8 @@ let package = Package(
         .target(name: "FuzzSupport", dependencies: ["Protocol"], path: "Sources/Fuzz/Support"),
         .target(name: "ConfigFuzzSupport", dependencies: ["FerrydConfig", "FerryClient"], path: "Sources/Fuzz/ConfigSupport"),
     ] + fuzzTargets.map { name in
-        let harness: [Target.Dependency] = configFuzzTargets.contains(name) ? ["ConfigFuzzSupport", "FuzzSupport"] : ["FuzzSupport"]
+        let harness: [Target.Dependency] = configFuzzTargets.contains(name) ? ["ConfigFuzzSupport", "FuzzSupport"]
+            : name == "IntentJournal" ? ["Index", "FuzzSupport"] : ["FuzzSupport"]
         return .executableTarget(name: "Fuzz" + name, dependencies: ["CFuzzDriver"] + harness, path: "Sources/Fuzz/" + name)
     } + [
         // What more than one test target needs: temporary directories, child processes with deadlines, the openssl

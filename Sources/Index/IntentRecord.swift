@@ -5,7 +5,7 @@
 //   body    = kind (u8: 1 commit, 2 delete) ‖ id (i64) ‖ text namespace ‖ text path ‖ [commit: size (u64) ‖ sha256 (32)
 //             ‖ has modified (u8) ‖ modified (i64) ‖ uploaded (i64) ‖ text uploader]
 //   text    = length (u16) ‖ UTF-8
-enum IntentRecord {
+package enum IntentRecord {
     /// Larger than any record can be (three names of at most 4,096 bytes and fixed fields): a length above it is a
     /// torn or foreign file, never an allocation.
     static let maximumBody = 16 << 10

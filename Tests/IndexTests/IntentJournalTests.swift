@@ -142,3 +142,22 @@ final class IntentJournalTests: IndexTestCase {
         }
     }
 }
+
+/// The fuzz target's seeds (Fuzz/corpus/IntentJournal) read as they should, and go through its harness.
+final class IntentJournalSeedTests: XCTestCase {
+    func testTheSeedsDecodeAsTheirNamesSayAndPassTheHarness() throws {
+        let directory = RepositoryPaths.root.appendingPathComponent("Fuzz/corpus/IntentJournal")
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+        XCTAssertEqual(names, ["commit-delete-commit", "empty", "torn-tail", "zeros-after"])
+        var counts: [String: Int] = [:]
+        for name in names {
+            let bytes = [UInt8](try Data(contentsOf: directory.appendingPathComponent(name)))
+            counts[name] = IntentRecord.decodeAll(bytes).count
+            IntentRecord.fuzz(bytes)
+        }
+        XCTAssertEqual(counts, ["commit-delete-commit": 3, "empty": 0, "torn-tail": 2, "zeros-after": 1])
+        let first = IntentRecord.decodeAll([UInt8](try Data(contentsOf: directory.appendingPathComponent("commit-delete-commit"))))
+        XCTAssertEqual(first.map(\.path), ["photos/2026/a.jpg", "old.txt", "résumé/été/日本.txt"])
+        XCTAssertEqual(first.last?.file?.uploader, "publisher")
+    }
+}
