@@ -73,28 +73,8 @@ package struct UploadCommand: ParsableCommand {
     @Argument(help: "Files and directories to upload.")
     var paths: [String]
 
-    @Option(name: .shortAndLong, help: "Server as HOST:PORT (IPv6 as [ADDR]:PORT; else $FERRY_SERVER, else `server`).")
-    var server: String?
-
-    @Option(help: "CA bundle that signed the server's certificate (PEM).")
-    var ca: String?
-
-    @Option(help: ArgumentHelp("A CRL (PEM or DER) of the server's CA: a revoked server certificate is refused. Repeatable.",
-                               valueName: "file"))
-    var crl: [String] = []
-
-    @Option(help: "This client's certificate chain (PEM).")
-    var cert: String?
-
-    @Option(help: "This client's private key (PEM, encrypted or not).")
-    var key: String?
-
-    @Option(help: ArgumentHelp("File holding the passphrase of an encrypted --key, on one line (else $FERRY_KEY_PASSPHRASE, "
-                               + "`key_passphrase_file`, or a prompt on the terminal).", valueName: "file"))
-    var keyPassphraseFile: String?
-
-    @Option(help: "Name the server's certificate must carry (default: the host of --server).")
-    var serverName: String?
+    @OptionGroup
+    var connection: ConnectionOptions
 
     @Option(name: [.customShort("j"), .long], help: "Number of concurrent sessions (1-64; else $FERRY_PARALLEL, else `parallel`, else 4).")
     var parallel: Int?
@@ -104,18 +84,6 @@ package struct UploadCommand: ParsableCommand {
 
     @Option(help: "Rotate keys after this much data (e.g. 64MiB, 1GiB; 0 = only the server's policy and the hard limits).")
     var rotateAfterBytes: String?
-
-    @Option(help: "Seconds one connection attempt may take (default 10; `connect_timeout`).")
-    var connectTimeout: UInt64?
-
-    @Option(help: "Seconds from connected to authenticated (default 20; `handshake_timeout`).")
-    var handshakeTimeout: UInt64?
-
-    @Option(help: "Seconds with no bytes moving either way before giving the connection up (default 60, more while the server makes a file durable; `timeout`).")
-    var timeout: UInt64?
-
-    @Option(help: "Tries after a lost connection, a timeout or a busy server, with backoff (default 6; 0 = none; `retries`).")
-    var retries: Int?
 
     @Flag(help: "Replace files that already exist on the server (if the server allows it).")
     var overwrite = false
@@ -142,9 +110,6 @@ package struct UploadCommand: ParsableCommand {
     @OptionGroup(title: "Selection and pace")
     var selection: UploadSelectionOptions
 
-    @Option(help: "Client configuration file (default $FERRY_CONFIG, else ~/.config/ferry/client.toml).")
-    var config: String?
-
     package init() {}
 
     package func run() throws {
@@ -161,56 +126,17 @@ package struct UploadCommand: ParsableCommand {
         guard !(overwrite && ignoreExisting) else {
             throw ValidationError("--overwrite and --ignore-existing contradict each other: choose one")
         }
-        let settings: ClientSettings
-        do { settings = try ClientSettings.load(path: config ?? environment.config) } catch {
-            throw UploadExitStatus.fail("\(error)", status: UploadExitStatus.configuration)
-        }
-        if selection.dryRun, (server ?? environment.server ?? settings.server) == nil { return try dryRun(plan, answers: nil) }
-        guard let serverText = server ?? environment.server ?? settings.server else {
-            throw ValidationError("no server: pass --server HOST:PORT, set $FERRY_SERVER, or set `server` in the client "
-                + "configuration")
-        }
-        let host: String, port: UInt16
-        do {
-            let parsed = try HostPort.parse(serverText)
-            (host, port) = (parsed.host, parsed.port)
-        } catch {
-            throw ValidationError("--server: \(error)")
-        }
-        guard let caPath = ca ?? environment.ca ?? settings.ca, let certPath = cert ?? environment.certificate ?? settings.certificate,
-              let keyPath = key ?? environment.key ?? settings.key else {
-            throw ValidationError("--ca, --cert and --key are needed (or $FERRY_CA, $FERRY_CERT, $FERRY_KEY, or `ca`, "
-                + "`certificate`, `key` in the client configuration)")
-        }
-        let timeouts = ClientTimeouts(connect: connectTimeout ?? settings.connectTimeout,
-                                      handshake: handshakeTimeout ?? settings.handshakeTimeout,
-                                      progress: timeout ?? settings.progressTimeout)
-        for (name, value) in [("--connect-timeout", timeouts.connect), ("--handshake-timeout", timeouts.handshake),
-                              ("--timeout", timeouts.progress)] where !ClientTimeouts.range.contains(value) {
-            throw ValidationError("\(name) must be between 1 and \(ClientTimeouts.range.upperBound) seconds")
-        }
-        let retry = RetryPolicy(retries: retries ?? settings.retries)
-        guard RetryPolicy.range.contains(retry.retries) else {
-            throw ValidationError("--retries must be between 0 and \(RetryPolicy.range.upperBound)")
-        }
+        let settings = try connection.settings(environment)
+        if selection.dryRun, connection.serverText(environment, settings) == nil { return try dryRun(plan, answers: nil) }
+        var server = try connection.target(environment, settings)
         let parallel = parallel ?? environment.parallel ?? settings.parallel
         guard (1...64).contains(parallel) else { throw ValidationError("--parallel must be between 1 and 64") }
 
-        var configuration: ClientConfiguration
-        do throws(CredentialError) {
-            configuration = try CredentialFiles(
-                ca: caPath, certificate: certPath, key: keyPath, crls: crl.isEmpty ? settings.crl.map { [$0] } ?? [] : crl,
-                keyPassphrase: .client(file: keyPassphraseFile, configuredFile: settings.keyPassphraseFile,
-                                       configuration: settings.sourcePath))
-                .configuration(serverName: serverName ?? environment.serverName ?? settings.serverName ?? host)
-        } catch {
-            throw UploadExitStatus.fail(error.description, status: UploadExitStatus.configuration)
-        }
         var rotateBytes = settings.rotateAfterBytes
         if let text = rotateAfterBytes {
             do { rotateBytes = try ByteSize.parse(text) } catch { throw ValidationError("--rotate-after-bytes: \(error)") }
         }
-        configuration.rotation = RotationPolicy(afterBytes: rotateBytes, afterSeconds: settings.rotateAfterSeconds)
+        server.configuration.rotation = RotationPolicy(afterBytes: rotateBytes, afterSeconds: settings.rotateAfterSeconds)
 
         let files = plan.files
         let streams = OutputStreams.current()
@@ -227,13 +153,12 @@ package struct UploadCommand: ParsableCommand {
         }
 
         let loop = try EventLoop()
-        // The host as typed (a name or a literal): the engine resolves it, and the certificate is checked against it.
-        let advice = CertificateAdvice(caPath: caPath, certificatePath: certPath,
-                                       serverName: serverName ?? environment.serverName ?? settings.serverName ?? host)
-        let engine = UploadEngine(loop: loop, target: UploadTarget(host: host, port: port, configuration: configuration,
+        let engine = UploadEngine(loop: loop, target: UploadTarget(host: server.host, port: server.port,
+                                                                     configuration: server.configuration,
                                                                      overwrite: overwrite, ignoreExisting: ignoreExisting,
-                                                                     keepTimes: times, timeouts: timeouts, retry: retry,
-                                                                     advice: advice, dryRun: selection.dryRun),
+                                                                     keepTimes: times, timeouts: server.timeouts,
+                                                                     retry: server.retry, advice: server.advice,
+                                                                     dryRun: selection.dryRun),
                                   files: files)
         engine.bandwidth = bandwidth.map {
             BandwidthLimit(bytesPerSecond: $0, minimumTake: Limits.maxDataChunk, now: EventLoop.hrtimeNanoseconds)

@@ -132,6 +132,11 @@ public final class JournaledIndex: MetadataIndex, @unchecked Sendable {
         return try rows.usage(namespace: namespace)
     }
 
+    public func usage(namespace: String, prefix: String) throws(IndexError) -> Usage {
+        try flush()
+        return try rows.usage(namespace: namespace, prefix: prefix)
+    }
+
     public func children(namespace: String, directory: String, after cursor: String?, limit: Int) throws(IndexError)
         -> [IndexChild] {
         try flush()

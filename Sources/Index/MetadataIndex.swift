@@ -34,6 +34,9 @@ public protocol MetadataIndex: Sendable {
     /// after `cursor` (the last path of the previous page; nil from the start), at most `limit`.
     func files(namespace: String, prefix: String, after cursor: String?, limit: Int) throws(IndexError) -> [IndexedFile]
     func usage(namespace: String) throws(IndexError) -> Usage
+    /// The files whose path starts with `prefix` ("dir/": a directory's whole tree), counted and summed (Stat of a
+    /// directory): a range of the key, never a walk of the tree.
+    func usage(namespace: String, prefix: String) throws(IndexError) -> Usage
     /// A directory's files and subdirectories, paged (RowStore+Children).
     func children(namespace: String, directory: String, after cursor: String?, limit: Int) throws(IndexError) -> [IndexChild]
     /// Usage summed over every namespace (the metrics).

@@ -12,6 +12,8 @@ public protocol RowStore: Sendable {
     /// after `cursor` (the last path of the previous page; nil from the start), at most `limit`.
     func files(namespace: String, prefix: String, after cursor: String?, limit: Int) throws(IndexError) -> [IndexedFile]
     func usage(namespace: String) throws(IndexError) -> Usage
+    /// The files whose path starts with `prefix` ("dir/": a directory's whole tree), counted and summed.
+    func usage(namespace: String, prefix: String) throws(IndexError) -> Usage
     /// Namespaces that have files or a usage row, in byte order.
     func namespaces() throws(IndexError) -> [String]
     /// Usage summed over every namespace.

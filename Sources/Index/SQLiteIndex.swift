@@ -93,26 +93,21 @@ public final class SQLiteIndex: RowStore {
     }
 
     public func files(namespace: String, prefix: String, after cursor: String?, limit: Int) throws(IndexError) -> [IndexedFile] {
-        let limit = max(0, min(limit, Self.maximumPage))
-        var conditions = ["namespace = ?", "path >= ?"]
-        var arguments: [(any DatabaseValueConvertible)?] = [namespace, prefix]
-        if let bound = PathRange.upperBound(ofPrefix: prefix) {
-            conditions.append("path < ?")
-            arguments.append(bound)
+        // One lower bound, the greater of the prefix and the cursor: given both (`path >= ? AND path > ?`), SQLite
+        // ranges over the index from one of them and filters the other row by row, so that every page of a listing
+        // re-read the rows of all the pages before it.
+        if let cursor, prefix.utf8.lexicographicallyPrecedes(cursor.utf8) || prefix == cursor {
+            return try scan(namespace: namespace, from: cursor, inclusive: false, below: PathRange.upperBound(ofPrefix: prefix),
+                            limit: limit)
         }
-        if let cursor {
-            conditions.append("path > ?")
-            arguments.append(cursor)
-        }
-        let sql = "SELECT * FROM files WHERE " + conditions.joined(separator: " AND ") + " ORDER BY path LIMIT \(limit)"
-        let bound = StatementArguments(arguments)
-        return try read { db in try Row.fetchAll(db, sql: sql, arguments: bound).map(Self.file) }
+        return try scan(namespace: namespace, from: prefix, inclusive: true, below: PathRange.upperBound(ofPrefix: prefix),
+                        limit: limit)
     }
 
     public func scan(namespace: String, from lower: String, inclusive: Bool, below upper: String?, limit: Int)
         throws(IndexError) -> [IndexedFile] {
         let limit = max(0, min(limit, Self.maximumPage))
-        var sql = "SELECT * FROM files WHERE namespace = ? AND path \(inclusive ? ">=" : ">") ?"
+        var sql = "SELECT \(Self.fileColumns) FROM files WHERE namespace = ? AND path \(inclusive ? ">=" : ">") ?"
         var arguments: [(any DatabaseValueConvertible)?] = [namespace, lower]
         if let upper {
             sql += " AND path < ?"
@@ -131,17 +126,34 @@ public final class SQLiteIndex: RowStore {
         }
     }
 
+    public func usage(namespace: String, prefix: String) throws(IndexError) -> Usage {
+        var sql = "SELECT count(*) AS files, coalesce(sum(size), 0) AS bytes FROM files WHERE namespace = ? AND path >= ?"
+        var arguments: [(any DatabaseValueConvertible)?] = [namespace, prefix]
+        if let bound = PathRange.upperBound(ofPrefix: prefix) {
+            sql += " AND path < ?"
+            arguments.append(bound)
+        }
+        let bound = StatementArguments(arguments)
+        return try read { db in
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: bound) else { return Usage() }
+            return Usage(bytes: UInt64(max(0, row["bytes"] as Int64)), files: UInt64(max(0, row["files"] as Int64)))
+        }
+    }
+
     // MARK: Rows
 
     private static func row(namespace: String, path: String, in db: Database) throws -> IndexedFile? {
-        try Row.fetchOne(db, sql: "SELECT * FROM files WHERE namespace = ? AND path = ?", arguments: [namespace, path])
-            .map(file)
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(fileColumns) FROM files WHERE namespace = ? AND path = ?"),
+                         arguments: [namespace, path]).map(file)
     }
 
+    /// The columns `file` reads, in its order: by position, since a lookup by name (lower-casing the name for each
+    /// column of each row) took a fifth of a listing's CPU.
+    private static let fileColumns = "namespace, path, size, sha256, modified_ns, uploaded_ns, uploader"
+
     private static func file(_ row: Row) -> IndexedFile {
-        IndexedFile(namespace: row["namespace"], path: row["path"], size: UInt64(max(0, row["size"] as Int64)),
-                    sha256: [UInt8]((row["sha256"] as Data?) ?? Data()), modified: row["modified_ns"],
-                    uploaded: row["uploaded_ns"], uploader: row["uploader"])
+        IndexedFile(namespace: row[0], path: row[1], size: UInt64(max(0, row[2] as Int64)),
+                    sha256: [UInt8]((row[3] as Data?) ?? Data()), modified: row[4], uploaded: row[5], uploader: row[6])
     }
 
     static func adjustUsage(_ namespace: String, bytes: Int64, files: Int64, in db: Database) throws {

@@ -9,11 +9,13 @@ import Musl
 
 public enum TextOutput {
     /// All of `text` to `descriptor`, or as much as goes before an error other than EINTR: an error has nowhere left to
-    /// be reported. Not FileHandle: it traps on a failed write (stderr a pipe whose reader went away).
-    public static func writeAll(_ text: String, to descriptor: Int32) {
+    /// be reported. Not FileHandle: it traps on a failed write (stderr a pipe whose reader went away). False when an
+    /// error stopped it (EPIPE: the reader went away, as `ferry ls | head` does; SIGPIPE is ignored, EventLoop).
+    @discardableResult
+    public static func writeAll(_ text: String, to descriptor: Int32) -> Bool {
         var text = text
-        text.withUTF8 { bytes in
-            guard let base = bytes.baseAddress else { return }
+        return text.withUTF8 { bytes in
+            guard let base = bytes.baseAddress else { return true }
             var offset = 0
             while offset < bytes.count {
                 let written = write(descriptor, base + offset, bytes.count - offset)
@@ -22,9 +24,10 @@ public enum TextOutput {
                 } else if written < 0, errno == EINTR {
                     continue
                 } else {
-                    return
+                    return false
                 }
             }
+            return true
         }
     }
 }

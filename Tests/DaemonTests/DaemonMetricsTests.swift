@@ -33,6 +33,7 @@ final class DaemonMetricsTests: XCTestCase {
         metrics.connectionError()
         metrics.uploadResumed(bytes: 1 << 20)
         metrics.stored(bytes: 7 << 30, files: 12)
+        metrics.storeRequest(.list(ListRequest(directory: "")), .failed(UploadFailure(.notSupported, "no index")))
 
         let text = String(decoding: metrics.exposition(partials: (3, 5 << 20)), as: UTF8.self)
         let types = [
@@ -41,7 +42,7 @@ final class DaemonMetricsTests: XCTestCase {
             "ferry_rotations_total": "counter", "ferry_write_backlog_bytes": "gauge", "ferry_errors_total": "counter",
             "ferry_uploads_resumed_total": "counter", "ferry_resumed_bytes_total": "counter",
             "ferry_partial_uploads": "gauge", "ferry_partial_upload_bytes": "gauge", "ferry_build_info": "gauge",
-            "ferry_stored_bytes": "gauge", "ferry_stored_files": "gauge",
+            "ferry_stored_bytes": "gauge", "ferry_stored_files": "gauge", "ferry_store_requests_total": "counter",
         ]
         let figures = Exposition.samples(text)
         XCTAssertEqual(figures["ferry_partial_uploads"], 3)
@@ -50,6 +51,7 @@ final class DaemonMetricsTests: XCTestCase {
         XCTAssertEqual(figures["ferry_resumed_bytes_total"], Double(1 << 20))
         XCTAssertEqual(figures["ferry_stored_bytes"], Double(7 << 30))
         XCTAssertEqual(figures["ferry_stored_files"], 12)
+        XCTAssertEqual(figures["ferry_store_requests_total{request=\"list\",result=\"failed\"}"], 1, text)
         XCTAssertEqual(figures["ferry_build_info{version=\"\(FerryVersion.release)\"}"], 1, text)
         XCTAssertEqual(Set(types.keys), Set(DaemonMetrics.Name.all))
         for (name, type) in types {

@@ -157,11 +157,13 @@ private struct ManPage {
     private static func longOptions(in line: String) -> Set<String> {
         var names: Set<String> = []
         var afterFl = false
+        var previous: Substring = ""
         for word in line.split(separator: " ").map({ $0.hasPrefix(".") ? $0.dropFirst() : $0 }) {
+            defer { previous = word }
             if word == "Fl" {
                 afterFl = true
-            } else if word.first?.isUppercase == true, word.count <= 3, word.allSatisfy(\.isLetter) {
-                afterFl = false  // the next macro (Ar, Ns, Cm, …)
+            } else if previous != "Fl", word.first?.isUppercase == true, word.count <= 3, word.allSatisfy(\.isLetter) {
+                afterFl = false  // the next macro (Ar, Ns, Cm, …); `Fl R` is the flag -R, not a macro
             } else if afterFl, word.hasPrefix("-"), word.count > 1 {
                 names.insert(String(word.dropFirst()).trimmingCharacters(in: CharacterSet(charactersIn: ",.;:)")))
             }

@@ -101,6 +101,7 @@ private final class UnwritableIndex: MetadataIndex {
     func file(namespace: String, path: String) throws(IndexError) -> IndexedFile? { nil }
     func files(namespace: String, prefix: String, after cursor: String?, limit: Int) throws(IndexError) -> [IndexedFile] { [] }
     func usage(namespace: String) throws(IndexError) -> Usage { Usage() }
+    func usage(namespace: String, prefix: String) throws(IndexError) -> Usage { Usage() }
     func totalUsage() throws(IndexError) -> Usage { Usage() }
     func children(namespace: String, directory: String, after cursor: String?, limit: Int) throws(IndexError)
         -> [IndexChild] { [] }

@@ -42,9 +42,12 @@ class Sizes:
     handshake_seconds: int  # sections 3 and 5b
     small_trees: tuple[tuple[int, int], ...]  # section 8: (files, bytes each) of each tree
     scaling_counts: tuple[int, ...]  # section 8: files of 1 KiB in each tree of the client-scaling runs
+    listing_entries: int  # section 9: files of 1 KiB listed
 
 
 FULL = Sizes(upload=2 * GiB, parallel_file=256 * MiB, parallel_count=16, idle_sessions=10_000, handshake_seconds=10,
-             small_trees=((5_000, 4 * KiB), (500, MiB)), scaling_counts=(10_000, 50_000, 100_000))
+             small_trees=((5_000, 4 * KiB), (500, MiB)), scaling_counts=(10_000, 50_000, 100_000),
+             listing_entries=100_000)
 QUICK = Sizes(upload=256 * MiB, parallel_file=64 * MiB, parallel_count=16, idle_sessions=1_000, handshake_seconds=3,
-              small_trees=((500, 4 * KiB), (50, MiB)), scaling_counts=(1_000, 2_000, 4_000))
+              small_trees=((500, 4 * KiB), (50, MiB)), scaling_counts=(1_000, 2_000, 4_000),
+              listing_entries=5_000)

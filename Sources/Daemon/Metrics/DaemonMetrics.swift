@@ -8,6 +8,9 @@
 //   ferry_bytes_received_total                         counter  decrypted upload bytes
 //   ferry_uploads_total{result, reason}                counter  committed/none | failed/<upload error code>
 //   ferry_rotations_total{direction}                   counter  client_to_server | server_to_client
+//   ferry_store_requests_total{request, result}        counter  stat | list × ok | refused (the client's: a bad path,
+//                                                               not found, another's namespace, busy) | failed (the
+//                                                               server's: the index unreadable or off)
 //   ferry_write_backlog_bytes                          gauge    bytes accepted and not yet written, summed over uploads
 //   ferry_errors_total{kind}                           counter  <alert> after the handshake | connection
 //   ferry_uploads_resumed_total                        counter  uploads accepted at a kept partial's offset
@@ -76,10 +79,25 @@ final class DaemonMetrics: Sendable {
         static let buildInfo = "ferry_build_info"
         static let storedBytes = "ferry_stored_bytes"
         static let storedFiles = "ferry_stored_files"
+        static let storeRequests = "ferry_store_requests_total"
 
         static let all = [sessionsActive, sessionsTotal, sessionsRefused, handshakes, bytesReceived, uploads, rotations,
                           writeBacklog, errors, uploadsResumed, resumedBytes, partials, partialBytes, buildInfo,
-                          storedBytes, storedFiles]
+                          storedBytes, storedFiles, storeRequests]
+    }
+
+    /// A store request's outcome (PROTOCOL.md §14).
+    enum StoreRequestResult: String, CaseIterable, Sendable {
+        case ok
+        /// Refused for the client's reasons (a bad path, nothing stored there, another's namespace, shutting down).
+        case refused
+        /// The server could not answer (its index unreadable, or kept off).
+        case failed
+
+        init(_ answer: StoreAnswer) {
+            guard case .failed(let failure) = answer else { self = .ok; return }
+            self = failure.code == .storageFailure || failure.code == .notSupported ? .failed : .refused
+        }
     }
 
     /// The label value for "no reason" (a successful handshake, a committed upload), so every series of a family
@@ -107,6 +125,8 @@ final class DaemonMetrics: Sendable {
     private let partialBytes: Gauge
     private let storedBytes: Gauge
     private let storedFiles: Gauge
+    /// By "stat"/"list", then result.
+    private let storeRequests: [String: [StoreRequestResult: Counter]]
 
     init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -139,6 +159,11 @@ final class DaemonMetrics: Sendable {
         partialBytes = Self.gauge(registry, Name.partialBytes)
         storedBytes = Self.gauge(registry, Name.storedBytes)
         storedFiles = Self.gauge(registry, Name.storedFiles)
+        storeRequests = Dictionary(uniqueKeysWithValues: ["stat", "list"].map { request in
+            (request, Dictionary(uniqueKeysWithValues: StoreRequestResult.allCases.map { result in
+                (result, Self.counter(registry, Name.storeRequests, [("request", request), ("result", result.rawValue)]))
+            }))
+        })
         // The "info" pattern (as node_exporter's node_uname_info): a constant 1 whose label says which build runs, so
         // that a query can join it, e.g. count by (version) (ferry_build_info). Set once: it never changes while the
         // process runs, so no property keeps it.
@@ -165,6 +190,7 @@ final class DaemonMetrics: Sendable {
         Name.buildInfo: "Always 1; the version label is the release of ferryd running.",
         Name.storedBytes: "Bytes of the stored files, over every identity, as the metadata index counts them.",
         Name.storedFiles: "Stored files, over every identity, as the metadata index counts them.",
+        Name.storeRequests: "Stat and List requests by result: ok, refused (the client's reason), failed (the server's).",
     ]
 
     /// The name is used as it is: no namespace or unit suffix to join.
@@ -209,6 +235,12 @@ final class DaemonMetrics: Sendable {
     func sessionRefused(_ refusal: Refusal) { sessionsRefused[refusal]?.increment() }
 
     func handshakeSucceeded() { handshakesOK.increment() }
+
+    /// A Stat or List answered (or refused).
+    func storeRequest(_ request: StoreRequest, _ answer: StoreAnswer) {
+        let kind = if case .stat = request { "stat" } else { "list" }
+        storeRequests[kind]?[StoreRequestResult(answer)]?.increment()
+    }
 
     func handshakeFailed(_ failure: HandshakeFailure) { handshakesFailed[failure]?.increment() }
 
@@ -301,6 +333,8 @@ extension UploadErrorCode {
         case .aborted: "aborted"
         case .busy: "busy"
         case .absent: "absent"
+        case .notFound: "not_found"
+        case .notSupported: "not_supported"
         case .unknown: "unknown"
         }
     }

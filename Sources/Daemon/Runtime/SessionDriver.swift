@@ -160,6 +160,11 @@ final class SessionDriver: TCPConnectionDelegate {
                     let actions = session.pipelinedProbed(id: id, probe, outcome, now: Clock.now())
                     self?.perform(actions)
                 }
+            case .lookUp(let lookup):
+                lookup.run(executor: executor) { [weak self, session] outcome in
+                    let actions = session.storeLookedUp(lookup, outcome, now: Clock.now())
+                    self?.perform(actions)
+                }
             }
         }
         armTimers()

@@ -1,5 +1,5 @@
 // One client session without its socket: the protocol's server state machine (ServerConnection) and the operation
-// handlers (UploadHandler; download, list and delete will sit beside it). Bytes, the store's answers, timer expiries
+// handlers (UploadHandler; StoreRequestHandler for Stat and List; download and delete will sit beside them). Bytes, the store's answers, timer expiries
 // and `now` in; SessionActions out (flush, pause or resume reading, close, watch a writer), which the driver
 // (Runtime/SessionDriver.swift) performs. Tests drive it with no socket (Tests/DaemonTests/ServerSessionTests.swift).
 //
@@ -18,6 +18,7 @@ final class ServerSession {
     let id: UInt64
     private var connection: ServerConnection
     private var upload: UploadHandler
+    private var storeRequests = StoreRequestHandler()
     private var logger: Logger
     private let metrics: DaemonMetrics
     /// Process-wide counters (bytesReceived, for systemd's STATUS=).
@@ -113,6 +114,16 @@ final class ServerSession {
         return actions + drainedNow(now)
     }
 
+    /// A store request's lookup ended (`SessionAction.lookUp`): its answer to the client.
+    func storeLookedUp(_ lookup: IndexLookup, _ outcome: IndexLookup.Outcome, now: Now) -> [SessionAction] {
+        guard !closing else { return [] }
+        progress &+= 1
+        let answer = storeRequests.lookedUp(lookup, outcome, logger: logger)
+        metrics.storeRequest(lookup.request, answer)
+        connection.answerStore(answer, now: now)
+        return flush() + drainedNow(now)
+    }
+
     /// Shutting down and nothing left in flight: Goodbye now.
     private func drainedNow(_ now: Now) -> [SessionAction] {
         draining && !isBusy ? shutdown(force: true, now: now) : []
@@ -201,6 +212,16 @@ final class ServerSession {
             case .success(let probe):
                 return [.probePipelined(id: id, probe)] + pauseForPipelining()
             }
+        case .storeRequested(let request):
+            guard let identity else { return [] }
+            upload.environment.draining = draining
+            switch storeRequests.requested(request, identity: identity, environment: upload.environment, logger: logger) {
+            case .success(let lookup): return [.lookUp(lookup)]
+            case .failure(let failure):
+                metrics.storeRequest(request, .failed(failure))
+                connection.answerStore(.failed(failure), now: now)
+                return []
+            }
         case .uploadFinished(let digest, let times):
             return apply(upload.finished(digest: digest, times: times), now: now)
         case .uploadAborted(let failure):
@@ -264,7 +285,7 @@ final class ServerSession {
 
     var isEstablished: Bool { connection.isEstablished }
     var nextDeadline: UInt64? { connection.nextDeadline }
-    var isBusy: Bool { upload.isBusy || upload.pipelined.isBusy }
+    var isBusy: Bool { upload.isBusy || upload.pipelined.isBusy || storeRequests.inFlight }
 
     func handshakeTimedOut() -> [SessionAction] {
         guard !connection.isEstablished, !closing else { return [] }
@@ -361,7 +382,8 @@ final class ServerSession {
         countHandshake(failed: .disconnected)  // no-op once counted
         if identity != nil {
             logger.info("session closed", metadata: [
-                "uploads": "\(upload.opened)", "refused": "\(upload.refused)", "rotations_client_to_server": "\(rotationsFromClient)",
+                "uploads": "\(upload.opened)", "refused": "\(upload.refused + storeRequests.refused)",
+                "store_requests": "\(storeRequests.answered)", "rotations_client_to_server": "\(rotationsFromClient)",
                 "rotations_server_to_client": "\(rotationsToClient)",
                 "seconds": "\(String(format: "%.3f", Date().timeIntervalSince(startedAt)))",
             ])

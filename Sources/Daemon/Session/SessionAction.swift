@@ -18,6 +18,8 @@ enum SessionAction: Equatable {
     case storePipelined(id: UInt64, WholeFileUpload, digest: [UInt8], times: FileTimes?)
     /// Run probe `id`'s lookup and hand its outcome to `ServerSession.pipelinedProbed`.
     case probePipelined(id: UInt64, StoredFileProbe)
+    /// Run a store request's index lookup and hand its outcome to `ServerSession.storeLookedUp`.
+    case lookUp(IndexLookup)
 
     static func == (lhs: SessionAction, rhs: SessionAction) -> Bool {
         switch (lhs, rhs) {
@@ -25,6 +27,7 @@ enum SessionAction: Equatable {
         case (.watch(let a), .watch(let b)): a === b
         case (.storePipelined(let a, let fileA, _, _), .storePipelined(let b, let fileB, _, _)): a == b && fileA === fileB
         case (.probePipelined(let a, let probeA), .probePipelined(let b, let probeB)): a == b && probeA === probeB
+        case (.lookUp(let a), .lookUp(let b)): a === b
         default: false
         }
     }

@@ -238,6 +238,8 @@ final class ClientSession: TCPConnectionDelegate {
             startNextFile()
         case .pipelinedAnswered(_, let answer):
             pipelinedAnswered(answer)
+        case .storeAnswered:
+            break  // an upload sends no store request (PROTOCOL.md §14): the protocol delivers none
         case .rotated:
             // Counted through `connection.rotations` for the file's result.
             let sent = connection?.rotations.sent ?? 0, received = connection?.rotations.received ?? 0

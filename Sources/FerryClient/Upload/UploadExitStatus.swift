@@ -75,8 +75,8 @@ enum UploadExitStatus {
 
     /// A runtime failure before any file was tried: printed as it is, without the usage text a ValidationError
     /// brings, and `status` as the exit status.
-    static func fail(_ message: String, status: Int32) -> ExitCode {
-        FileHandle.standardError.write(Data("ferry upload: \(message)\n".utf8))
+    static func fail(_ message: String, status: Int32, command: String = "upload") -> ExitCode {
+        FileHandle.standardError.write(Data("ferry \(command): \(message)\n".utf8))
         return ExitCode(status)
     }
 }

@@ -14,11 +14,13 @@ extension SessionScript {
         /// Bytes that are not a record the peer sealed, delivered to the target.
         case injectRaw
         case releaseBuffers
+        /// A Stat or List (§14) from the client, when one may go.
+        case storeRequest
     }
 
     /// Refusals the server may send (never `aborted`: it answers Aborts only, §8.6).
     static let failureCodes: [UploadErrorCode] = [.badPath, .exists, .tooLarge, .noSpace, .digestMismatch, .sizeMismatch,
-                                                   .storageFailure, .permissionDenied, .busy]
+                                                   .storageFailure, .permissionDenied, .busy, .notFound, .notSupported]
 
     mutating func perform(_ op: Op, _ input: inout FuzzInput) {
         switch op {
@@ -50,6 +52,7 @@ extension SessionScript {
         case .releaseBuffers:
             client.releaseIdleBuffers()
             server.releaseIdleBuffers()
+        case .storeRequest: storeRequest(&input)
         }
     }
 
@@ -159,9 +162,56 @@ extension SessionScript {
             if choice & 1 == 1 { server.fail(failure, now: now) }  // idle, discarding: moot (the client's Abort won)
         case .pipelined:
             break  // answered through answerPipelined, above
-        case .noSession, .awaitingAccept, .sending, .awaitingCommit, .aborting:
+        case .answering(let request):
+            answerStore(request, choice: choice, failure: failure, &input)
+        case .noSession, .awaitingAccept, .sending, .awaitingCommit, .aborting, .awaitingStore:
             break
         }
+    }
+
+    // MARK: The store (§14)
+
+    private mutating func storeRequest(_ input: inout FuzzInput) {
+        guard client.canSendStoreRequest else { return }
+        let flags = input.byte()
+        let path = String(decoding: input.bytes(Int(input.byte() % 24)), as: UTF8.self)
+        let request: StoreRequest
+        if flags & 1 == 0 {
+            request = .stat(StatRequest(path: path))
+        } else {
+            let directory = path.isEmpty || path.hasSuffix("/") ? path : path + "/"
+            let cursor = flags & 2 == 0 ? "" : directory + String(decoding: input.bytes(Int(input.byte() % 8) + 1), as: UTF8.self)
+            request = .list(ListRequest(directory: directory, recursive: flags & 4 != 0, cursor: cursor,
+                                        limit: Int(input.u16() % UInt16(Limits.maxListEntries)) + 1))
+        }
+        guard request.problem == nil else { return }
+        client.sendStoreRequest(request, now: now)
+    }
+
+    /// The daemon's answer, from the input: a refusal, a result, or a page (in order or not: an inconsistent page goes
+    /// as storage_failure, which is the server's to do).
+    private mutating func answerStore(_ request: StoreRequest, choice: UInt8, failure: UploadFailure, _ input: inout FuzzInput) {
+        if choice % 3 == 0 { return server.answerStore(.failed(failure), now: now) }
+        switch request {
+        case .stat(let stat):
+            let result: StatResult = stat.path.isEmpty || choice & 0x80 != 0
+                ? .directory(path: stat.path, files: UInt64(input.u16()), bytes: UInt64(input.u32()))
+                : .file(fileEntry(stat.path, &input))
+            server.answerStore(.stat(result), now: now)
+        case .list(let list):
+            var entries: [ListEntry] = []
+            for index in 0..<Int(input.byte() % 5) {
+                let name = list.directory + String(decoding: input.bytes(Int(input.byte() % 6)), as: UTF8.self) + "\(index)"
+                entries.append(input.flag() ? .directory(name) : .file(fileEntry(name, &input)))
+            }
+            server.answerStore(.list(ListPage.fitting(entries, limit: list.limit, more: input.flag())), now: now)
+        }
+    }
+
+    private mutating func fileEntry(_ path: String, _ input: inout FuzzInput) -> StoredFileEntry {
+        let modified = input.flag() ? WireTime(seconds: Int64(Int32(bitPattern: input.u32())), nanoseconds: input.u32() % 1_000_000_000) : nil
+        return StoredFileEntry(path: path, size: UInt64(input.u32()), sha256: input.paddedBytes(32), modified: modified,
+                               uploaded: WireTime(seconds: Int64(input.u32()), nanoseconds: 0), uploader: "fuzz")
     }
 
     // MARK: Time and injections

@@ -147,6 +147,8 @@ public struct SessionOutcome: Equatable, Sendable {
     public var uploadsAborted = 0
     public var rotations = 0
     public var peerClosed = 0
+    public var storeRequests = 0
+    public var storeAnswers = 0
     public var serverError: ProtocolError?
     public var clientError: ProtocolError?
 
@@ -157,6 +159,7 @@ public struct SessionOutcome: Equatable, Sendable {
         case .uploadData, .uploadDataWritten: dataChunks += 1
         case .uploadFinished, .pipelinedFinished: uploadsFinished += 1
         case .uploadAborted, .pipelinedAborted: uploadsAborted += 1
+        case .storeRequested: storeRequests += 1
         case .rotated: rotations += 1
         case .peerClosed: peerClosed += 1
         }
@@ -171,6 +174,7 @@ public struct SessionOutcome: Equatable, Sendable {
         case .uploadFailed: uploadFailures += 1
         case .pipelinedAnswered(_, .committed): committed += 1
         case .pipelinedAnswered(_, .failed): uploadFailures += 1
+        case .storeAnswered: storeAnswers += 1
         case .rotated: rotations += 1
         case .peerClosed: peerClosed += 1
         }

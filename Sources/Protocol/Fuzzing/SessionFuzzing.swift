@@ -17,11 +17,13 @@
     case finishing(UploadRequest)
     case discarding
     case pipelined(UploadRequest, id: UInt64, received: UInt64)
+    case answering(StoreRequest)
     // Client
     case awaitingAccept(UploadRequest)
     case sending(UploadRequest, sent: UInt64)
     case awaitingCommit(UploadRequest)
     case aborting
+    case awaitingStore(StoreRequest)
 }
 
 extension RecordLayer {
@@ -63,6 +65,7 @@ extension ServerConnection {
         case .finishing(let request): .finishing(request)
         case .discarding: .discarding
         case .pipelined(let request, let id, let received): .pipelined(request, id: id, received: received)
+        case .answering(let request): .answering(request)
         }
     }
 }
@@ -82,6 +85,7 @@ extension ClientConnection {
         case .sending(let request, let sent): .sending(request, sent: sent)
         case .awaitingCommit(let request): .awaitingCommit(request)
         case .aborting: .aborting
+        case .awaitingStore(let request): .awaitingStore(request)
         }
     }
 }

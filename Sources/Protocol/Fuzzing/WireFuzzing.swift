@@ -14,13 +14,17 @@
     case alert, rotateRequest, rotationShare, emptyBody
     // Upload scope (§8)
     case open, accepted, close, committed, uploadError
+    // Store scope (§14)
+    case stat, statResult, list, listPage
 
     public static let handshake: [FuzzedMessage] = [
         .clientHello, .serverHello, .serverParameters, .certificate, .certificateVerify,
         .finishedSHA256, .finishedSHA384, .finishedSHA512,
     ]
     public static let session: [FuzzedMessage] = [.alert, .rotateRequest, .rotationShare, .emptyBody]
-    public static let upload: [FuzzedMessage] = [.open, .accepted, .close, .committed, .uploadError, .emptyBody]
+    /// The upload scope's messages, then the store's (OperationError has UploadError's body).
+    public static let upload: [FuzzedMessage] = [.open, .accepted, .close, .committed, .uploadError, .emptyBody,
+                                                 .stat, .statResult, .list, .listPage]
 }
 
 @_spi(Fuzzing) public enum WireFuzzing {
@@ -45,6 +49,10 @@
         case .close: try CloseMessage.decode(body).encode(into: &encoder)
         case .committed: try UploadReceipt.decode(body).encode(into: &encoder)
         case .uploadError: try UploadFailure.decode(body).encode(into: &encoder)
+        case .stat: try StatRequest.decode(body).encode(into: &encoder)
+        case .statResult: try StatResult.decode(body).encode(into: &encoder)
+        case .list: try ListRequest.decode(body).encode(into: &encoder)
+        case .listPage: try ListPage.decode(body).encode(into: &encoder)
         }
         return encoder.bytes
     }

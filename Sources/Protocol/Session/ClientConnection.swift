@@ -19,6 +19,11 @@
 //   idle ──probe()──► idle (+1 unanswered: whether the server stores this very file; no Data follows)
 //   (any state) ──Committed / UploadError while some are unanswered──► the oldest is answered
 //
+// The store's requests (§14, once `store` was agreed; ClientConnection+Store.swift) go from idle with no pipelined
+// upload unanswered, one at a time:
+//
+//   idle ──sendStoreRequest(Stat / List)──► awaitingStore ──StatResult / ListPage / OperationError──► idle
+//
 // When the server fails an upload mid-stream, the client answers with Abort so the server knows no more Data of that
 // upload follows (the server drops Data until then); the server answers every Abort with UploadError(aborted), and a
 // new upload starts only after that answer (`canStartUpload`), so no stale error can be taken for the next one's.
@@ -37,6 +42,8 @@ public enum ClientEvent: Equatable {
     /// The answer to the oldest unanswered pipelined upload (§8.10), the request it answers with it. One of ours we
     /// aborted is answered too (failed, code `aborted`).
     case pipelinedAnswered(UploadRequest, PipelinedAnswer)
+    /// The answer to the store request sent (§14), checked against it.
+    case storeAnswered(StoreAnswer)
     case rotated(RotationEvent)
     /// The server said Goodbye.
     case peerClosed
@@ -49,6 +56,8 @@ public struct ClientConnection {
         case sending(UploadRequest, sent: UInt64)
         case awaitingCommit(UploadRequest)
         case aborting
+        /// A store request (§14) waits for its answer.
+        case awaitingStore(StoreRequest)
     }
 
     /// A pipelined upload whose Close (or Abort) went: its answer is to come, in order.
@@ -178,7 +187,12 @@ public struct ClientConnection {
         case (.aborting, .uploadError):
             if try UploadFailure.decode(body).code == .aborted { upload = .idle }
             return nil
-        case (.idle, _), (.awaitingAccept, _), (.sending, _), (.awaitingCommit, _), (.aborting, _):
+        case (.awaitingStore(let request), .statResult), (.awaitingStore(let request), .listPage),
+             (.awaitingStore(let request), .operationError):
+            let answer = try storeAnswer(type, body, answering: request)
+            upload = .idle
+            return .storeAnswered(answer)
+        case (.idle, _), (.awaitingAccept, _), (.sending, _), (.awaitingCommit, _), (.aborting, _), (.awaitingStore, _):
             throw .unexpected("\(type) while the upload is \(upload.name)")
         }
     }
@@ -368,6 +382,7 @@ extension ClientConnection.Upload {
         case .sending: "sending data"
         case .awaitingCommit: "awaiting Committed"
         case .aborting: "aborting (awaiting the server's answer)"
+        case .awaitingStore: "awaiting the answer to a store request"
         }
     }
 }

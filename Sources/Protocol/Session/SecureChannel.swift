@@ -117,7 +117,8 @@ struct SecureChannel {
                 return .rotated(try handleRotateCommit(now: now))
             case .clientHello, .serverHello, .serverParameters, .certificate, .certificateVerify, .finished:
                 throw .unexpected("\(type) after the handshake")
-            case .open, .accepted, .data, .close, .committed, .uploadError, .abort:
+            case .open, .accepted, .data, .close, .committed, .uploadError, .abort,
+                 .list, .listPage, .stat, .statResult, .operationError:
                 return .message(type, body)
             }
         }

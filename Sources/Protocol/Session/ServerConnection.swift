@@ -26,6 +26,11 @@
 //                               └──Abort──► idle (queued, its answer UploadError(aborted))
 //   idle ──Open (probe)──► idle (queued, complete: nothing follows it; answered Committed, exists, absent…)
 //
+// The store's requests (§14, once `store` was agreed; ServerConnection+Store.swift) come between uploads, one at a
+// time, each answered before anything else is taken:
+//
+//   idle (no pipelined upload unanswered) ──Stat / List──► answering ──answerStore()──► idle
+//
 // Every Abort is answered with UploadError(aborted), and the server uses that code for nothing else: the client waits
 // for it, so a failure of ours that crossed the client's Abort can never be mistaken for the answer to its next Open.
 //
@@ -61,6 +66,8 @@ public enum ServerEvent: Equatable {
     /// size, digest), UploadError `exists` if another is, `absent` if none is (or any refusal).
     case pipelinedProbed(UploadRequest, id: UInt64)
     case rotated(RotationEvent)
+    /// Stat or List (§14): answer with `answerStore(_:now:)`.
+    case storeRequested(StoreRequest)
     /// The client said Goodbye: send `takeOutput()` and close.
     case peerClosed
 }
@@ -74,6 +81,8 @@ public struct ServerConnection {
         case discarding
         /// A pipelined upload's Data flowing (§8.10).
         case pipelined(UploadRequest, id: UInt64, received: UInt64)
+        /// A store request (§14) waits for the daemon's answer.
+        case answering(StoreRequest)
     }
 
     /// The upload being received, and the pipelined ones waiting for their answers.
@@ -237,7 +246,9 @@ public struct ServerConnection {
             try send(abortAcknowledgement, on: &channel, now: now)
             uploads.current = .idle
             return nil
-        case (.idle, _), (.deciding, _), (.receiving, _), (.finishing, _), (.discarding, _), (.pipelined, _):
+        case (.idle, .stat), (.idle, .list):
+            return try storeRequested(type, body, uploads: &uploads, channel: channel)
+        case (.idle, _), (.deciding, _), (.receiving, _), (.finishing, _), (.discarding, _), (.pipelined, _), (.answering, _):
             throw .unexpected("\(type) while the upload is \(uploads.current.name)")
         }
     }
@@ -315,8 +326,8 @@ public struct ServerConnection {
             case .receiving: uploads.current = .discarding
             case .finishing: uploads.current = .idle
             case .idle, .discarding: return  // the client's Abort got there first: nothing left to fail
-            case .deciding, .pipelined:
-                preconditionFailure("fail() while the upload is \(uploads.current.name): use reject() or answerPipelined()")
+            case .deciding, .pipelined, .answering:
+                preconditionFailure("fail() while the upload is \(uploads.current.name): use reject(), answerPipelined() or answerStore()")
             }
             try Self.send(failure, on: &channel, now: now)
         }
@@ -377,7 +388,7 @@ public struct ServerConnection {
         try core.channelCommand { (channel) throws(ProtocolError) in try channel.rotateNow() }
     }
 
-    private static func send(_ failure: UploadFailure, on channel: inout SecureChannel, now: Now) throws(ProtocolError) {
+    static func send(_ failure: UploadFailure, on channel: inout SecureChannel, now: Now) throws(ProtocolError) {
         var encoder = WireEncoder()
         failure.encode(into: &encoder)
         try channel.send(.uploadError, body: encoder.bytes, now: now)
@@ -410,6 +421,7 @@ extension ServerConnection.Upload {
         case .finishing: "being committed"
         case .discarding: "failed (discarding data)"
         case .pipelined: "receiving a pipelined upload"
+        case .answering: "answering a store request"
         }
     }
 }

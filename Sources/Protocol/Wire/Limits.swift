@@ -66,4 +66,12 @@ public enum Limits {
     /// stored, so this bounds what one unanswered upload costs it. 1 MiB: the small files pipelining is for, and
     /// sixteen full Data chunks.
     public static let maxPipelinedFileSize: UInt64 = 1 << 20
+
+    // MARK: The store (§14)
+
+    /// A namespace or an uploader in the store's messages: an identity as a directory name (NAME_MAX is 255 bytes).
+    public static let maxNamespaceLength = 255
+    /// Entries in one ListPage, and the largest List limit. A page is also cut to one message (64 KiB): about 600
+    /// entries of a typical 100 bytes, so a listing of 100,000 entries takes under 200 round trips.
+    public static let maxListEntries = 1000
 }

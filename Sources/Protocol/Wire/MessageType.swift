@@ -25,6 +25,12 @@ enum MessageType: UInt8, CaseIterable, Sendable {
     case committed = 0x24
     case uploadError = 0x25
     case abort = 0x26
+    // Store scope (§14), once `store` was agreed
+    case list = 0x34
+    case listPage = 0x35
+    case stat = 0x36
+    case statResult = 0x37
+    case operationError = 0x3C
 
     /// The first version that defines this message. All of them are v1 today.
     var introducedIn: ProtocolVersion { .v1 }

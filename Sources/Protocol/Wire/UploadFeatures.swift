@@ -6,6 +6,7 @@
 //   bit 0  file_times   Close carries the file's modification time and executable bit (FileTimes), applied at commit
 //   bit 1  pipelining   Open may be `pipelined` (§8.10): the whole file follows at once, no Accepted, and the next
 //                       upload may start before this one is answered; the answers come in the order of the Opens
+//   bit 2  store        the store's operations (§14): Stat and List, answered StatResult, ListPage or OperationError
 
 public struct UploadFeatures: OptionSet, Sendable, Hashable {
     public let rawValue: UInt32
@@ -13,8 +14,9 @@ public struct UploadFeatures: OptionSet, Sendable, Hashable {
 
     public static let fileTimes = UploadFeatures(rawValue: 1 << 0)
     public static let pipelining = UploadFeatures(rawValue: 1 << 1)
+    public static let store = UploadFeatures(rawValue: 1 << 2)
     /// Every feature this implementation knows.
-    public static let known: UploadFeatures = [.fileTimes, .pipelining]
+    public static let known: UploadFeatures = [.fileTimes, .pipelining, .store]
 
     static let extensionType: UInt16 = 0x0001
 

@@ -139,6 +139,10 @@ public enum UploadErrorCode: UInt16, Sendable, Hashable {
     case busy = 0x000A
     /// The answer to a probe (§8.10) when no file of that name is stored: send it.
     case absent = 0x000B
+    /// A store request (§14) names nothing the server stores.
+    case notFound = 0x000C
+    /// The server cannot serve this store request at all (it keeps no metadata index): asking again will not help.
+    case notSupported = 0x000D
     /// Received code this version does not know; the text still says what happened.
     case unknown = 0xFFFF
 }

@@ -32,11 +32,14 @@ final class SessionRig {
     /// A minute ahead: the certificates, made by openssl in init, are valid from the second they were made.
     private let unixSeconds = Int64(time(nil)) + 60
 
-    init(directory: TemporaryDirectory, settings configure: (inout RuntimeSettings) -> Void = { _ in }) throws {
+    /// `indexed`: the store keeps the default metadata index (`[index] backend = "sqlite"` under the root).
+    init(directory: TemporaryDirectory, indexed: Bool = false, settings configure: (inout RuntimeSettings) -> Void = { _ in }) throws {
         let pki = try Self.makePKI(in: directory.appending("pki"))
         root = directory.appending("root")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        store = try Store(rootPath: root.path, staging: ".staging")
+        let root = self.root
+        store = try Store(rootPath: root.path, staging: ".staging",
+                          index: indexed ? try IndexOpening.open(DaemonConfig.IndexSection(), storageRoot: root) : nil)
         let serverConfiguration = try ServerConfiguration(
             identity: Identity(chainPEM: pki.serverCertificate, keyPEM: pki.serverKey), clientTrust: TrustStore(pemBundle: pki.ca))
         var settings = RuntimeSettings(
@@ -121,6 +124,10 @@ final class SessionRig {
                 probe.run(executor: executor) { [unowned self] outcome in
                     perform(session.pipelinedProbed(id: id, probe, outcome, now: now))
                 }
+            case .lookUp(let lookup):
+                lookup.run(executor: executor) { [unowned self] outcome in
+                    perform(session.storeLookedUp(lookup, outcome, now: now))
+                }
             }
         }
     }
@@ -145,6 +152,12 @@ final class SessionRig {
         try send(content)
         try finish(digest: digest ?? DigestContext.hash(.sha256, content))
         try runJobs()
+    }
+
+    /// Sends a Stat or List and pumps (the lookup waits for `runJobs`).
+    func ask(_ request: StoreRequest) throws {
+        client.sendStoreRequest(request, now: now)
+        try pump()
     }
 
     func open(_ name: String, size: Int) {

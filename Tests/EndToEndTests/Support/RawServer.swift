@@ -183,6 +183,8 @@ final class RawServer: @unchecked Sendable {  // `observed` is shared with the t
                 break
             case .pipelinedRequested, .pipelinedFinished, .pipelinedAborted, .pipelinedProbed:
                 record { $0.problems.append("a pipelined upload, which this server did not agree to") }
+            case .storeRequested:
+                record { $0.problems.append("a store request, which an upload never sends") }
             }
         }
     }
@@ -266,7 +268,8 @@ final class RawServer: @unchecked Sendable {  // `observed` is shared with the t
                     connection.fail(UploadFailure(.digestMismatch, "SHA-256 mismatch"), now: RawClient.now())
                     (request, held, digest) = (nil, [], DigestContext(.sha256))
                 }
-            case .uploadDataWritten, .uploadAborted, .pipelinedRequested, .pipelinedFinished, .pipelinedAborted, .pipelinedProbed:
+            case .uploadDataWritten, .uploadAborted, .pipelinedRequested, .pipelinedFinished, .pipelinedAborted, .pipelinedProbed,
+                 .storeRequested:
                 record { $0.problems.append("unexpected event \(event)") }
             }
         }

@@ -91,6 +91,11 @@ struct SeedCorpus {
         case .committed: (.committed, .upload)
         case .uploadError: (.uploadError, .upload)
         case .abort: (.emptyBody, .upload)
+        case .stat: (.stat, .upload)
+        case .statResult: (.statResult, .upload)
+        case .list: (.list, .upload)
+        case .listPage: (.listPage, .upload)
+        case .operationError: (.uploadError, .upload)
         }
     }
 

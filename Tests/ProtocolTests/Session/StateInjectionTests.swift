@@ -31,7 +31,11 @@ final class StateInjectionTests: XCTestCase {
         case .data: encoder.raw([1, 2, 3])
         case .close: CloseMessage(digest: [UInt8](repeating: 0, count: 32)).encode(into: &encoder)
         case .committed: UploadReceipt(storedName: "a", size: 10, digest: [UInt8](repeating: 0, count: 32)).encode(into: &encoder)
-        case .uploadError: UploadFailure(.exists, "x").encode(into: &encoder)
+        case .uploadError, .operationError: UploadFailure(.exists, "x").encode(into: &encoder)
+        case .stat: StatRequest(path: "a").encode(into: &encoder)
+        case .statResult: StatResult.directory(path: "a", files: 1, bytes: 1).encode(into: &encoder)
+        case .list: ListRequest(directory: "", limit: 10).encode(into: &encoder)
+        case .listPage: ListPage(entries: [], nextCursor: "").encode(into: &encoder)
         }
         return encoder.bytes
     }
@@ -104,12 +108,17 @@ final class StateInjectionTests: XCTestCase {
 
     // MARK: Upload states, through real sealed records
 
-    private enum ServerStage: CaseIterable { case idle, deciding, receiving, finishing, discarding }
+    private enum ServerStage: CaseIterable { case idle, deciding, receiving, finishing, discarding, answering }
 
     private func serverPair(at stage: ServerStage) throws -> SessionPair {
         var pair = try SessionPair(client: Fixtures.clientConfiguration(), server: Fixtures.serverConfiguration())
         pair.pump()
         if stage == .idle { return pair }
+        if stage == .answering {
+            pair.client.sendStoreRequest(.stat(StatRequest(path: "a")), now: pair.now)
+            pair.pump()
+            return pair
+        }
         pair.client.startUpload(UploadRequest(path: "a", size: 10), now: pair.now)
         pair.pump()
         if stage == .deciding { return pair }
@@ -130,8 +139,8 @@ final class StateInjectionTests: XCTestCase {
 
     func testServerUploadStatesRejectEveryUnexpectedMessage() throws {
         let allowed: [ServerStage: Set<MessageType>] = [
-            .idle: [.open], .deciding: [], .receiving: [.data, .close, .abort], .finishing: [],
-            .discarding: [.data, .close, .abort],
+            .idle: [.open, .stat, .list], .deciding: [], .receiving: [.data, .close, .abort], .finishing: [],
+            .discarding: [.data, .close, .abort], .answering: [],
         ]
         var checked = 0
         for stage in ServerStage.allCases {
@@ -146,15 +155,21 @@ final class StateInjectionTests: XCTestCase {
                 checked += 1
             }
         }
-        XCTAssertEqual(checked, 5 * 13 - 7)  // 13 upload-scope and handshake types; 7 allowed
+        XCTAssertEqual(checked, 6 * 18 - 9)  // 18 upload-scope, store-scope and handshake types; 9 allowed
     }
 
-    private enum ClientStage: CaseIterable { case idle, awaitingAccept, sending, awaitingCommit, aborting }
+    private enum ClientStage: CaseIterable { case idle, awaitingAccept, sending, awaitingCommit, aborting, awaitingStat, awaitingList }
 
     private func clientPair(at stage: ClientStage) throws -> SessionPair {
         var pair = try SessionPair(client: Fixtures.clientConfiguration(), server: Fixtures.serverConfiguration())
         pair.pump()
         if stage == .idle { return pair }
+        if stage == .awaitingStat || stage == .awaitingList {
+            pair.client.sendStoreRequest(stage == .awaitingStat ? .stat(StatRequest(path: "a")) : .list(ListRequest(directory: "")),
+                                         now: pair.now)
+            pair.pump()
+            return pair
+        }
         pair.client.startUpload(UploadRequest(path: "a", size: 10), now: pair.now)
         pair.pump()
         if stage == .awaitingAccept { return pair }
@@ -176,6 +191,7 @@ final class StateInjectionTests: XCTestCase {
         let allowed: [ClientStage: Set<MessageType>] = [
             .idle: [], .awaitingAccept: [.accepted, .uploadError], .sending: [.uploadError],
             .awaitingCommit: [.committed, .uploadError], .aborting: [.uploadError],
+            .awaitingStat: [.statResult, .operationError], .awaitingList: [.listPage, .operationError],
         ]
         var checked = 0
         for stage in ClientStage.allCases {
@@ -189,7 +205,7 @@ final class StateInjectionTests: XCTestCase {
                 checked += 1
             }
         }
-        XCTAssertEqual(checked, 5 * 13 - 6)
+        XCTAssertEqual(checked, 7 * 18 - 10)
     }
 
     func testRotationMessagesOutOfTurnAreRejected() throws {

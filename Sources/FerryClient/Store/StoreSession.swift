@@ -1,0 +1,283 @@
+// One conversation with the store (docs/PROTOCOL.md §14) for `ferry ls` and `ferry stat`: resolve the server's name,
+// connect (each address in turn), handshake, then the conversation's requests one after another, each answered before
+// the next, then Goodbye. Timeouts as for uploads (ClientTimeouts through StallWatch: connect, handshake, no bytes
+// moving); a lost connection, a timeout or a busy server is tried again with RetryPolicy's backoff, and the request
+// that was not answered is asked again — a listing goes on from its cursor, never from the start.
+//
+//   resolving ─► connecting ─► handshaking ─► asking ⇄ (answer) ─► Goodbye ─► done
+//        │            │             │            │
+//        └────────────┴─────────────┴────────────┴──failure──► waiting (backoff) ─► connecting … or failed
+import ArgumentParser
+import EventLoop
+import Foundation
+import Protocol
+
+/// What a store command asks, one request at a time.
+protocol StoreConversation: AnyObject {
+    /// The request to send now, nil once everything is asked. Asked again after a retry until it is answered.
+    var nextRequest: StoreRequest? { get }
+    /// The answer to the request `nextRequest` gave.
+    func answered(_ answer: StoreAnswer)
+}
+
+final class StoreSession: TCPConnectionDelegate {
+    private let loop: EventLoop
+    private let target: ServerTarget
+    private let conversation: StoreConversation
+    private var budget: RetryBudget
+    /// Why the conversation could not be completed; nil once it was.
+    private(set) var failure: SessionFailure?
+    /// A line for the user (a retry and its wait).
+    var onNote: ((String) -> Void)?
+    /// -v: the address connected to and the negotiated algorithms.
+    var verbose = false
+
+    private var addresses: [ResolvedAddress] = []
+    private var tcp: TCPConnection?
+    private var attempt: TCPConnection?
+    private var attemptTimedOut = false
+    private var connection: ClientConnection?
+    private var watch: StallWatch
+    private var bytesRead: UInt64 = 0
+    private let watchdog: LoopTimer
+    private var retryTimer: LoopTimer?
+    /// The current attempt ended (its failure handled); callbacks of its socket are ignored from then on.
+    private var attemptOver = true
+    private var saidGoodbye = false
+    private var done = false
+
+    init(loop: EventLoop, target: ServerTarget, conversation: StoreConversation) {
+        self.loop = loop
+        self.target = target
+        self.conversation = conversation
+        budget = RetryBudget(policy: target.retry)
+        watch = StallWatch(phase: nil, timeouts: target.timeouts)
+        watchdog = LoopTimer(loop: loop)
+    }
+
+    /// Runs the conversation to its end; nil when every request was answered.
+    func run() -> SessionFailure? {
+        resolve()
+        loop.run()
+        return failure
+    }
+
+    /// `ferry <command>` (ls, stat): the paths as typed, normalised and checked (a usage error when one cannot be
+    /// sent), the server and credentials from `connection`, the conversation `make` builds for the paths run on its
+    /// own loop; notes and the session's failure on stderr. Returns the failure, for the command's exit status.
+    static func run(command: String, paths typed: [String], connection: ConnectionOptions, verbose: Bool = false,
+                    _ make: ([String]) -> StoreConversation) throws -> SessionFailure? {
+        let environment = try ClientEnvironment(ProcessInfo.processInfo.environment)
+        let paths = typed.map(RemotePath.normalized)
+        for path in paths {
+            if let problem = StoreRequest.stat(StatRequest(path: path)).problem { throw ValidationError("\(path): \(problem)") }
+        }
+        let settings = try connection.settings(environment, command: command)
+        let target = try connection.target(environment, settings, command: command)
+        let loop = try EventLoop()
+        let session = StoreSession(loop: loop, target: target, conversation: make(paths))
+        session.verbose = verbose
+        session.onNote = { FileHandle.standardError.write(Data("ferry \(command): \($0)\n".utf8)) }
+        let failure = session.run()
+        _ = loop.close()
+        if let failure { FileHandle.standardError.write(Data("ferry \(command): \(failure.message)\n".utf8)) }
+        return failure
+    }
+
+    // MARK: Attempts
+
+    private func resolve() {
+        AddressResolver.resolve(loop: loop, host: target.host, port: target.port) { [self] result in
+            switch result {
+            case .success(let resolved):
+                addresses = resolved
+                note(verbose, "\(target.host) resolved to \(resolved.map(\.description).joined(separator: ", "))")
+                startAttempt()
+            case .failure(let error):
+                attemptFailed(UploadEngine.resolutionFailure(target.host, error), resolveAgain: true)
+            }
+        }
+    }
+
+    private func startAttempt() {
+        attemptOver = false
+        saidGoodbye = false
+        bytesRead = 0
+        watchdog.start(afterMilliseconds: 1000, repeatMilliseconds: 1000) { [self] in check() }
+        connect(addresses[...], failures: [])
+    }
+
+    private func connect(_ remaining: ArraySlice<ResolvedAddress>, failures: [String]) {
+        guard let address = remaining.first else {
+            let reason = failures.count == 1 ? ": \(failures[0])" : " (tried \(failures.joined(separator: ", ")))"
+            return attemptFailed(SessionFailure(.cannotConnect, "cannot connect to \(target.host):\(target.port)\(reason)"))
+        }
+        attemptTimedOut = false
+        watch.phase = .connecting(since: EventLoop.hrtimeNanoseconds)
+        let attempt = TCPConnection.connect(loop: loop, address: address) { [self] result in
+            self.attempt = nil
+            guard !attemptOver else {
+                if case .success(let tcp) = result { tcp.close() }
+                return
+            }
+            switch result {
+            case .failure(let error):
+                let reason = attemptTimedOut ? "timed out after \(target.timeouts.connect) s (--connect-timeout)" : error.message
+                connect(remaining.dropFirst(), failures: failures + [addresses.count == 1 ? reason : "\(address): \(reason)"])
+            case .success(let tcp):
+                self.tcp = tcp
+                tcp.delegate = self
+                note(verbose, "connected to \(address)")
+                watch.phase = .handshaking(since: EventLoop.hrtimeNanoseconds)
+                do {
+                    connection = try ClientConnection.open(on: tcp, configuration: target.configuration)
+                    tcp.startReading()
+                } catch {
+                    attemptFailed(SessionFailure(.local, "\(error)"))
+                }
+            }
+        }
+        if !attempt.isClosed { self.attempt = attempt }
+    }
+
+    private func check() {
+        switch watch.check(now: EventLoop.hrtimeNanoseconds, moved: bytesRead + (tcp?.writtenBytes ?? 0),
+                           committingSize: nil, hashingLocally: false) {
+        case nil: break
+        case .connect:
+            attemptTimedOut = true
+            attempt?.close()
+        case .end(let message):
+            attemptFailed(SessionFailure(.timedOut, message))
+        }
+    }
+
+    /// The attempt failed: tried again after the backoff when RetryPolicy allows, else the conversation fails.
+    private func attemptFailed(_ failure: SessionFailure, resolveAgain: Bool = false) {
+        guard !done else { return }
+        endAttempt()
+        switch budget.failed(failure, unitRandom: { Double.random(in: 0..<1) }) {
+        case .giveUp:
+            finish(failure)
+        case .retry(let number, let delay):
+            onNote?("\(failure.message); trying again in \(String(format: "%.1f", delay)) s (retry \(number) of "
+                + "\(target.retry.retries))")
+            let timer = LoopTimer(loop: loop)
+            retryTimer = timer
+            timer.start(afterMilliseconds: UInt64(delay * 1000)) { [self] in
+                timer.close()
+                retryTimer = nil
+                if resolveAgain || addresses.isEmpty { resolve() } else { startAttempt() }
+            }
+        }
+    }
+
+    private func endAttempt() {
+        attemptOver = true
+        watchdog.stop()
+        watch.phase = nil
+        attempt?.close()
+        attempt = nil
+        tcp?.delegate = nil
+        tcp?.close()
+        tcp = nil
+        connection = nil
+    }
+
+    private func finish(_ failure: SessionFailure?) {
+        guard !done else { return }
+        done = true
+        self.failure = failure
+        endAttempt()
+        watchdog.close()
+        retryTimer?.close()
+        retryTimer = nil
+    }
+
+    private func note(_ wanted: Bool, _ line: String) { if wanted { onNote?(line) } }
+
+    // MARK: TCPConnectionDelegate
+
+    func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
+        guard !attemptOver else { return }
+        bytesRead += UInt64(bytes.count)
+        self.connection?.receive(bytes)
+        drain()
+    }
+
+    func connectionDidReachEnd(_ connection: TCPConnection) { lost("the server closed the connection") }
+
+    func connection(_ connection: TCPConnection, didFail error: UVError) { lost("connection error: \(error.message)") }
+
+    func connectionDidDrain(_ connection: TCPConnection) {}
+
+    func connectionDidClose(_ connection: TCPConnection) { lost("the connection closed") }
+
+    private func lost(_ message: String) {
+        guard !attemptOver else { return }
+        if saidGoodbye { return finish(nil) }
+        attemptFailed(SessionFailure(.connectionLost, message))
+    }
+
+    // MARK: The conversation
+
+    private func drain() {
+        guard var connection else { return }
+        self.connection = nil
+        let (events, protocolFailure) = connection.nextEvents(now: Clock.now())
+        self.connection = connection
+        for event in events where !attemptOver { handle(event) }
+        flush()
+        if let protocolFailure, !attemptOver { attemptFailed(SessionFailure.from(protocolFailure, advice: target.advice)) }
+    }
+
+    private func handle(_ event: ClientEvent) {
+        switch event {
+        case .handshakeCompleted(let parameters):
+            note(verbose, "authenticated \(parameters.peerIdentity): \(parameters.cipherSuite.name), \(parameters.group.name)")
+            watch.phase = .flowing(mark: bytesRead + (tcp?.writtenBytes ?? 0), since: EventLoop.hrtimeNanoseconds)
+            guard connection?.storeAgreed == true else {
+                // Not a failure another attempt could get past.
+                finish(SessionFailure(.local, "the server does not offer listing or stat (a ferryd older than this ferry): "
+                    + "ask its operator to upgrade it"))
+                return
+            }
+            ask()
+        case .storeAnswered(.failed(let failure)) where failure.code == .busy:
+            // The server is shutting down: not an answer about the path; the request is asked again on a new
+            // session, after the backoff.
+            attemptFailed(SessionFailure(.busy, "server busy: \(failure.message)"))
+        case .storeAnswered(let answer):
+            budget.progressed()
+            conversation.answered(answer)
+            ask()
+        case .peerClosed:
+            attemptFailed(SessionFailure(.connectionLost, "the server ended the session"))
+        case .rotated:
+            break
+        case .uploadAccepted, .uploadCommitted, .uploadAlreadyStored, .uploadFailed, .pipelinedAnswered:
+            break  // no upload is sent here: the protocol delivers none of these
+        }
+    }
+
+    /// The next request, or Goodbye once there is none.
+    private func ask() {
+        guard var connection, connection.canSendStoreRequest else { return }
+        if let request = conversation.nextRequest {
+            connection.sendStoreRequest(request, now: Clock.now())
+        } else {
+            connection.goodbye(now: Clock.now())
+            saidGoodbye = true
+        }
+        self.connection = connection
+        flush()
+        if saidGoodbye { tcp?.closeAfterPendingWrites() }
+    }
+
+    private func flush() {
+        guard let tcp, var connection else { return }
+        let output = connection.takeOutput()
+        self.connection = connection
+        if !output.isEmpty { tcp.write(output) }
+    }
+}

@@ -1,0 +1,90 @@
+// The client side of the store's requests (docs/PROTOCOL.md §14): Stat and List, once `store` was agreed, one at a
+// time from idle with no pipelined upload unanswered. Each answer is checked against its request before it becomes an
+// event: a StatResult about another path, or a page that ListPage.problem refuses, ends the session
+// (`illegal_parameter`), so nothing a server sends can make a listing loop or show an entry it did not ask for.
+//
+//   idle ──sendStoreRequest()──► awaitingStore ──StatResult / ListPage / OperationError──► idle
+
+extension ClientConnection {
+    /// True when a Stat or List may go: `store` agreed, nothing being uploaded or awaited.
+    public var canSendStoreRequest: Bool {
+        guard case .established(let channel, let uploads) = core.state, case .idle = uploads.current,
+              !uploads.hasUnanswered else { return false }
+        return channel.parameters.uploadFeatures.contains(.store)
+    }
+
+    /// Whether the server agreed to the store's operations (false before the handshake completes).
+    public var storeAgreed: Bool { core.channel?.parameters.uploadFeatures.contains(.store) ?? false }
+
+    /// Sends a Stat or List. Only when `canSendStoreRequest`; the request must be well formed (callers check user
+    /// input first: `StoreRequest.problem`).
+    public mutating func sendStoreRequest(_ request: StoreRequest, now: Now) {
+        precondition(request.problem == nil, "a store request that breaks §14: \(request.problem ?? "")")
+        core.command("sendStoreRequest") { (channel, uploads) throws(ProtocolError) in
+            guard case .idle = uploads.current, !uploads.hasUnanswered else {
+                preconditionFailure("sendStoreRequest() while the upload is \(uploads.current.name)")
+            }
+            precondition(channel.parameters.uploadFeatures.contains(.store), "a store request without store agreed")
+            var encoder = WireEncoder(reservingCapacity: 128)
+            switch request {
+            case .stat(let stat):
+                stat.encode(into: &encoder)
+                try channel.send(.stat, body: encoder.bytes, now: now)
+            case .list(let list):
+                list.encode(into: &encoder)
+                try channel.send(.list, body: encoder.bytes, now: now)
+            }
+            uploads.current = .awaitingStore(request)
+        }
+    }
+
+    /// The answer in `body`, checked against `request` (§14.2, §14.3).
+    static func storeAnswer(_ type: MessageType, _ body: ArraySlice<UInt8>,
+                            answering request: StoreRequest) throws(ProtocolError) -> StoreAnswer {
+        switch (type, request) {
+        case (.operationError, _):
+            let failure = try UploadFailure.decode(body)
+            guard failure.code != .aborted, failure.code != .absent else {
+                throw .illegal("OperationError \(failure.code), a code for uploads only")
+            }
+            return .failed(failure)
+        case (.statResult, .stat(let stat)):
+            let result = try StatResult.decode(body)
+            guard result.path == stat.path else { throw .illegal("a StatResult about \"\(result.path)\" for a Stat of \"\(stat.path)\"") }
+            if case .file = result, stat.path.isEmpty { throw .illegal("a StatResult that says the namespace's top is a file") }
+            return .stat(result)
+        case (.listPage, .list(let list)):
+            let page = try ListPage.decode(body)
+            if let problem = page.problem(answering: list) { throw .illegal("a ListPage that does not answer the List: \(problem)") }
+            return .list(page)
+        default:
+            throw .unexpected("\(type) in answer to \(request.messageName)")
+        }
+    }
+}
+
+extension StoreRequest {
+    /// What breaks §14's rules in this request, if anything (a sender checks before sending).
+    public var problem: String? {
+        switch self {
+        case .stat(let stat):
+            if stat.namespace.utf8.count > Limits.maxNamespaceLength { return "a namespace longer than \(Limits.maxNamespaceLength) bytes" }
+            if stat.path.utf8.count > Limits.maxPathLength { return "a path longer than \(Limits.maxPathLength) bytes" }
+            if stat.path.hasPrefix("/") || stat.path.hasSuffix("/") { return "a path with a leading or trailing \"/\"" }
+            return nil
+        case .list(let list):
+            if list.namespace.utf8.count > Limits.maxNamespaceLength { return "a namespace longer than \(Limits.maxNamespaceLength) bytes" }
+            if list.directory.utf8.count > Limits.maxPathLength || list.cursor.utf8.count > Limits.maxPathLength {
+                return "a directory or cursor longer than \(Limits.maxPathLength) bytes"
+            }
+            return list.problem
+        }
+    }
+
+    var messageName: String {
+        switch self {
+        case .stat: "Stat"
+        case .list: "List"
+        }
+    }
+}

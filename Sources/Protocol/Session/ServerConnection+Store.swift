@@ -1,0 +1,73 @@
+// The server side of the store's requests (docs/PROTOCOL.md §14): Stat and List, once `store` was agreed, between
+// uploads — never while an upload is being received or a pipelined one is unanswered, so that every answer on the wire
+// has one request it can belong to. The daemon reads its index and answers with `answerStore`.
+//
+//   idle ──Stat / List──► answering ──answerStore(StatResult / ListPage / OperationError)──► idle
+
+/// A store request as the daemon receives it.
+public enum StoreRequest: Equatable, Sendable {
+    case stat(StatRequest)
+    case list(ListRequest)
+}
+
+/// The daemon's answer to a store request.
+public enum StoreAnswer: Equatable, Sendable {
+    case stat(StatResult)
+    case list(ListPage)
+    /// OperationError (§14.5): the request is refused or failed; the session goes on.
+    case failed(UploadFailure)
+}
+
+extension ServerConnection {
+    /// Stat or List in the idle state: decoded and checked (§14.2, §14.3), the connection then waits for the answer.
+    static func storeRequested(_ type: MessageType, _ body: ArraySlice<UInt8>, uploads: inout Uploads,
+                               channel: SecureChannel) throws(ProtocolError) -> ServerEvent {
+        guard channel.parameters.uploadFeatures.contains(.store) else {
+            throw .unexpected("\(type), but the store feature was not agreed")
+        }
+        guard uploads.queue.isEmpty else {
+            throw .unexpected("\(type) while \(uploads.queue.count) pipelined uploads are unanswered")
+        }
+        let request: StoreRequest = type == .stat ? .stat(try StatRequest.decode(body)) : .list(try ListRequest.decode(body))
+        uploads.current = .answering(request)
+        return .storeRequested(request)
+    }
+
+    /// Answers the store request being answered: StatResult to a Stat, a ListPage to a List (fitted to its limit:
+    /// `ListPage.fitting`; a page the client would refuse goes as OperationError storage_failure), or OperationError.
+    public mutating func answerStore(_ answer: StoreAnswer, now: Now) {
+        core.command("answerStore") { (channel, uploads) throws(ProtocolError) in
+            guard case .answering(let request) = uploads.current else {
+                preconditionFailure("answerStore() while the upload is \(uploads.current.name)")
+            }
+            var encoder = WireEncoder(reservingCapacity: 256)
+            switch (request, answer) {
+            case (.stat, .stat(let result)):
+                result.encode(into: &encoder)
+                try channel.send(.statResult, body: encoder.bytes, now: now)
+            case (.list(let list), .list(let page)):
+                // The page comes from the index, which is on disk: one that the client would refuse is a failure of
+                // the server's to report, not a reason to end the session or the daemon.
+                if let problem = page.problem(answering: list) {
+                    UploadFailure(.storageFailure, "the index gave an inconsistent page: \(problem)").encode(into: &encoder)
+                    try channel.send(.operationError, body: encoder.bytes, now: now)
+                } else {
+                    page.encode(into: &encoder)
+                    try channel.send(.listPage, body: encoder.bytes, now: now)
+                }
+            case (_, .failed(let failure)):
+                precondition(failure.code != .aborted && failure.code != .absent, "\(failure.code) answers uploads only")
+                failure.encode(into: &encoder)
+                try channel.send(.operationError, body: encoder.bytes, now: now)
+            case (.stat, .list), (.list, .stat):
+                preconditionFailure("answerStore(\(answer)) for \(request)")
+            }
+            uploads.current = .idle
+        }
+    }
+
+    /// The store request waiting for `answerStore`, if one is.
+    public var pendingStoreRequest: StoreRequest? {
+        if case .established(_, let uploads) = core.state, case .answering(let request) = uploads.current { request } else { nil }
+    }
+}
