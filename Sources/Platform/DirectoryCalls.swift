@@ -159,8 +159,11 @@ public struct EntryStatus: Equatable, Sendable {
     public let device: UInt64
     public let inode: UInt64
     public let linkCount: UInt64
-    /// Last modification, seconds since the epoch.
+    /// Last modification, seconds since the epoch, and the nanoseconds past that second.
     public let modifiedSeconds: Int64
+    public let modifiedNanoseconds: UInt32
+    /// The permission bits (rwx for user, group, others; setuid and the rest left out).
+    public let permissions: UInt32
 
     init(_ info: stat) {
         switch info.st_mode & S_IFMT {
@@ -174,5 +177,7 @@ public struct EntryStatus: Equatable, Sendable {
         inode = UInt64(info.st_ino)
         linkCount = UInt64(info.st_nlink)
         modifiedSeconds = Int64(info.st_mtim.tv_sec)
+        modifiedNanoseconds = UInt32(clamping: max(0, info.st_mtim.tv_nsec))
+        permissions = UInt32(info.st_mode) & 0o777
     }
 }

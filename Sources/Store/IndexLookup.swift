@@ -38,6 +38,7 @@ public final class IndexLookup: Sendable {
             switch request {
             case .stat(let stat): return try self.stat(stat.path)
             case .list(let list): return try self.list(list)
+            case .get: preconditionFailure("a Get is read from the tree (StoredFileReader), not the index")
             }
         } catch {
             return Outcome(answer: .failed(UploadFailure(.storageFailure, "the server cannot read its index; its log says why")),

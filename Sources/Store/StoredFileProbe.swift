@@ -65,7 +65,7 @@ public final class StoredFileProbe: Sendable {
     }
 
     /// The directory of the file, opened read only with no link followed; nil when a component does not exist.
-    private static func openChain(_ components: [String], below root: Int32) -> Result<Int32?, TreeRefusal> {
+    static func openChain(_ components: [String], below root: Int32) -> Result<Int32?, TreeRefusal> {
         do {
             return .success(try DirectoryCalls.openBeneath(components.joined(separator: "/"), in: root,
                                                            flags: O_RDONLY | O_DIRECTORY))

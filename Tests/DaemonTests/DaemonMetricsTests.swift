@@ -43,6 +43,7 @@ final class DaemonMetricsTests: XCTestCase {
             "ferry_uploads_resumed_total": "counter", "ferry_resumed_bytes_total": "counter",
             "ferry_partial_uploads": "gauge", "ferry_partial_upload_bytes": "gauge", "ferry_build_info": "gauge",
             "ferry_stored_bytes": "gauge", "ferry_stored_files": "gauge", "ferry_store_requests_total": "counter",
+            "ferry_bytes_sent_total": "counter",
         ]
         let figures = Exposition.samples(text)
         XCTAssertEqual(figures["ferry_partial_uploads"], 3)

@@ -25,11 +25,11 @@ def parse_arguments(description: str, argv: list[str] | None = None) -> argparse
     parser = argparse.ArgumentParser(description=description.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement (at least 3 for a median; default 3)")
-    parser.add_argument("--sections", default="1,2,3,4,5,6,7,8,9",
-                        help="comma-separated: 1,2,3,4,5,6,7,8,9 (5 = 5a and 5b)")
+    parser.add_argument("--sections", default="1,2,3,4,5,6,7,8,9,10",
+                        help="comma-separated: 1,2,3,4,5,6,7,8,9,10 (5 = 5a and 5b)")
     parser.add_argument("--quick", action="store_true",
                         help="small sizes (256 MiB, 16 × 64 MiB, 1,000 idle sessions, 3 s handshake phases; section "
-                             "8: 500 × 4 KiB, 50 × 1 MiB, scaling at 1,000, 2,000 and 4,000 files; section 9: 5,000 entries)")
+                             "8: 500 × 4 KiB, 50 × 1 MiB, scaling at 1,000, 2,000 and 4,000 files; section 9: 5,000 entries; section 10: 256 MiB)")
     parser.add_argument("--json", type=Path, default=Path("bench-results.json"), help="default ./bench-results.json")
     parser.add_argument("--ext4-dir", default="/var/tmp", help="an ext4 directory for the ext4 runs (default /var/tmp)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directories")
@@ -39,7 +39,7 @@ def parse_arguments(description: str, argv: list[str] | None = None) -> argparse
         item = item.strip()
         expanded = ["5a", "5b"] if item == "5" else [item]
         if any(name not in SECTIONS for name in expanded):
-            parser.error(f"unknown section {item!r} (1, 2, 3, 4, 5, 5a, 5b, 6, 7, 8, 9)")
+            parser.error(f"unknown section {item!r} (1, 2, 3, 4, 5, 5a, 5b, 6, 7, 8, 9, 10)")
         wanted += [name for name in expanded if name not in wanted]
     args.sections = wanted
     if args.runs < 1:

@@ -6,9 +6,10 @@
 //   ferry_sessions_refused_total{reason}               counter  limit | draining
 //   ferry_handshakes_total{result, reason}             counter  ok/none | failed/<alert> | failed/timeout | failed/disconnected
 //   ferry_bytes_received_total                         counter  decrypted upload bytes
+//   ferry_bytes_sent_total                             counter  file bytes sent by Get (before sealing)
 //   ferry_uploads_total{result, reason}                counter  committed/none | failed/<upload error code>
 //   ferry_rotations_total{direction}                   counter  client_to_server | server_to_client
-//   ferry_store_requests_total{request, result}        counter  stat | list × ok | refused (the client's: a bad path,
+//   ferry_store_requests_total{request, result}        counter  stat | list | get × ok | refused (the client's: a bad path,
 //                                                               not found, another's namespace, busy) | failed (the
 //                                                               server's: the index unreadable or off)
 //   ferry_write_backlog_bytes                          gauge    bytes accepted and not yet written, summed over uploads
@@ -68,6 +69,7 @@ final class DaemonMetrics: Sendable {
         static let sessionsRefused = "ferry_sessions_refused_total"
         static let handshakes = "ferry_handshakes_total"
         static let bytesReceived = "ferry_bytes_received_total"
+        static let bytesSent = "ferry_bytes_sent_total"
         static let uploads = "ferry_uploads_total"
         static let rotations = "ferry_rotations_total"
         static let writeBacklog = "ferry_write_backlog_bytes"
@@ -83,7 +85,7 @@ final class DaemonMetrics: Sendable {
 
         static let all = [sessionsActive, sessionsTotal, sessionsRefused, handshakes, bytesReceived, uploads, rotations,
                           writeBacklog, errors, uploadsResumed, resumedBytes, partials, partialBytes, buildInfo,
-                          storedBytes, storedFiles, storeRequests]
+                          storedBytes, storedFiles, storeRequests, bytesSent]
     }
 
     /// A store request's outcome (PROTOCOL.md §14).
@@ -113,6 +115,7 @@ final class DaemonMetrics: Sendable {
     private let handshakesOK: Counter
     private let handshakesFailed: [HandshakeFailure: Counter]
     private let bytesReceived: Counter
+    private let bytesSent: Counter
     private let uploadsCommitted: Counter
     private let uploadsFailed: [UploadErrorCode: Counter]
     private let rotations: [RotationEvent.Direction: Counter]
@@ -125,7 +128,7 @@ final class DaemonMetrics: Sendable {
     private let partialBytes: Gauge
     private let storedBytes: Gauge
     private let storedFiles: Gauge
-    /// By "stat"/"list", then result.
+    /// By "stat"/"list"/"get", then result.
     private let storeRequests: [String: [StoreRequestResult: Counter]]
 
     init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
@@ -141,6 +144,7 @@ final class DaemonMetrics: Sendable {
             (failure, Self.counter(registry, Name.handshakes, [("result", "failed"), ("reason", failure.metricLabel)]))
         })
         bytesReceived = Self.counter(registry, Name.bytesReceived)
+        bytesSent = Self.counter(registry, Name.bytesSent)
         uploadsCommitted = Self.counter(registry, Name.uploads, [("result", "committed"), ("reason", Self.noReason)])
         uploadsFailed = Dictionary(uniqueKeysWithValues: UploadErrorCode.metricCases.map { code in
             (code, Self.counter(registry, Name.uploads, [("result", "failed"), ("reason", code.metricLabel)]))
@@ -159,7 +163,7 @@ final class DaemonMetrics: Sendable {
         partialBytes = Self.gauge(registry, Name.partialBytes)
         storedBytes = Self.gauge(registry, Name.storedBytes)
         storedFiles = Self.gauge(registry, Name.storedFiles)
-        storeRequests = Dictionary(uniqueKeysWithValues: ["stat", "list"].map { request in
+        storeRequests = Dictionary(uniqueKeysWithValues: ["stat", "list", "get"].map { request in
             (request, Dictionary(uniqueKeysWithValues: StoreRequestResult.allCases.map { result in
                 (result, Self.counter(registry, Name.storeRequests, [("request", request), ("result", result.rawValue)]))
             }))
@@ -179,6 +183,7 @@ final class DaemonMetrics: Sendable {
             + "source_* = one address over limits.*_per_source, descriptors = out of file descriptors.",
         Name.handshakes: "Handshakes by result; a failure's reason is the alert, timeout or disconnected.",
         Name.bytesReceived: "Decrypted upload bytes received.",
+        Name.bytesSent: "File bytes sent by Get, before sealing.",
         Name.uploads: "Uploads by result; a failure's reason is the upload error code (refusals included).",
         Name.rotations: "Key rotations, by the direction of the traffic whose keys were replaced.",
         Name.writeBacklog: "Upload bytes accepted and not yet written to disk, summed over sessions.",
@@ -190,7 +195,7 @@ final class DaemonMetrics: Sendable {
         Name.buildInfo: "Always 1; the version label is the release of ferryd running.",
         Name.storedBytes: "Bytes of the stored files, over every identity, as the metadata index counts them.",
         Name.storedFiles: "Stored files, over every identity, as the metadata index counts them.",
-        Name.storeRequests: "Stat and List requests by result: ok, refused (the client's reason), failed (the server's).",
+        Name.storeRequests: "Stat, List and Get requests by result: ok, refused (the client's reason), failed (the server's).",
     ]
 
     /// The name is used as it is: no namespace or unit suffix to join.
@@ -236,10 +241,19 @@ final class DaemonMetrics: Sendable {
 
     func handshakeSucceeded() { handshakesOK.increment() }
 
+    /// Bytes of a file sent by Get.
+    func sent(bytes: Int) { bytesSent.increment(by: Int64(bytes)) }
+
     /// A Stat or List answered (or refused).
-    func storeRequest(_ request: StoreRequest, _ answer: StoreAnswer) {
-        let kind = if case .stat = request { "stat" } else { "list" }
-        storeRequests[kind]?[StoreRequestResult(answer)]?.increment()
+    func storeRequest(_ request: StoreRequest, _ answer: StoreAnswer) { storeRequest(request, result: StoreRequestResult(answer)) }
+
+    func storeRequest(_ request: StoreRequest, result: StoreRequestResult) {
+        let kind = switch request {
+        case .stat: "stat"
+        case .list: "list"
+        case .get: "get"
+        }
+        storeRequests[kind]?[result]?.increment()
     }
 
     func handshakeFailed(_ failure: HandshakeFailure) { handshakesFailed[failure]?.increment() }

@@ -104,9 +104,11 @@ final class SessionDriver: TCPConnectionDelegate {
 
     /// Every answer was written: a client that had stopped reading them is read again.
     func connectionDidDrain(_ connection: TCPConnection) {
-        guard pausedForOutput else { return }
-        pausedForOutput = false
-        if sessionWantsReading, !closed { tcp.startReading() }
+        if pausedForOutput {
+            pausedForOutput = false
+            if sessionWantsReading, !closed { tcp.startReading() }
+        }
+        if !closed { perform(session.outputDrained(now: Clock.now())) }  // a Get's next blocks
     }
 
     /// Answers queued for a client that does not read them, beyond which its requests are not read either: TCP flow
@@ -129,6 +131,7 @@ final class SessionDriver: TCPConnectionDelegate {
             switch action {
             case .flush:
                 session.drainOutput { tcp.write($0) }
+                session.outputBacklog = tcp.pendingWriteBytes
                 if tcp.pendingWriteBytes > Self.maximumPendingOutput, !pausedForOutput {
                     pausedForOutput = true
                     tcp.stopReading()
@@ -163,6 +166,16 @@ final class SessionDriver: TCPConnectionDelegate {
             case .lookUp(let lookup):
                 lookup.run(executor: executor) { [weak self, session] outcome in
                     let actions = session.storeLookedUp(lookup, outcome, now: Clock.now())
+                    self?.perform(actions)
+                }
+            case .openForGet(let reader):
+                reader.open(executor: executor) { [weak self, session] outcome in
+                    let actions = session.getOpened(reader, outcome, now: Clock.now())
+                    self?.perform(actions)
+                }
+            case .readForGet(let reader, let offset, let buffer):
+                reader.read(at: offset, into: buffer, executor: executor) { [weak self, session] result in
+                    let actions = session.getRead(reader, buffer, result, now: Clock.now())
                     self?.perform(actions)
                 }
             }

@@ -16,11 +16,14 @@ import Store
 
 final class ServerSession {
     let id: UInt64
-    private var connection: ServerConnection
-    private var upload: UploadHandler
-    private var storeRequests = StoreRequestHandler()
-    private var logger: Logger
-    private let metrics: DaemonMetrics
+    var connection: ServerConnection
+    var upload: UploadHandler
+    var storeRequests = StoreRequestHandler()
+    /// The Get being served (ServerSession+Get), and what the socket held queued at the last flush or drain.
+    var getTransfer: GetTransfer?
+    var outputBacklog = 0
+    private(set) var logger: Logger
+    let metrics: DaemonMetrics
     /// Process-wide counters (bytesReceived, for systemd's STATUS=).
     private let shared: DaemonShared?
     private(set) var settings: RuntimeSettings
@@ -36,7 +39,7 @@ final class ServerSession {
     /// Counts what moves the session forward — the handshake, a request, file bytes, an operation's end, the store's
     /// answers — but not traffic alone: zero-length Data and stale RotateRequests hold no session open (the idle
     /// timeout restarts only when this changes, SessionDriver.armTimers).
-    private(set) var progress: UInt64 = 0
+    var progress: UInt64 = 0
     private var rotationsFromClient = 0
     private var rotationsToClient = 0
     private let startedAt = Date()
@@ -81,7 +84,9 @@ final class ServerSession {
             count(error)
             return actions + close()
         }
-        if !upload.isBusy { connection.releaseIdleBuffers() }
+        if !upload.isBusy, getTransfer == nil { connection.releaseIdleBuffers() }
+        // A RotateReply read just now may let a Get's blocks be sealed again.
+        if getTransfer != nil, !closing { actions += pumpGet(now: now) }
         return actions + flush()
     }
 
@@ -125,7 +130,7 @@ final class ServerSession {
     }
 
     /// Shutting down and nothing left in flight: Goodbye now.
-    private func drainedNow(_ now: Now) -> [SessionAction] {
+    func drainedNow(_ now: Now) -> [SessionAction] {
         draining && !isBusy ? shutdown(force: true, now: now) : []
     }
 
@@ -212,6 +217,13 @@ final class ServerSession {
             case .success(let probe):
                 return [.probePipelined(id: id, probe)] + pauseForPipelining()
             }
+        case .storeRequested(.get(let get)):
+            guard let identity else { return [] }
+            upload.environment.draining = draining
+            if let failure = StoreRequestHandler.refusal(.get(get), identity: identity, environment: upload.environment) {
+                return refuseGet(get, failure)
+            }
+            return startGet(get, identity: identity, now: now)
         case .storeRequested(let request):
             guard let identity else { return [] }
             upload.environment.draining = draining
@@ -285,7 +297,7 @@ final class ServerSession {
 
     var isEstablished: Bool { connection.isEstablished }
     var nextDeadline: UInt64? { connection.nextDeadline }
-    var isBusy: Bool { upload.isBusy || upload.pipelined.isBusy || storeRequests.inFlight }
+    var isBusy: Bool { upload.isBusy || upload.pipelined.isBusy || storeRequests.inFlight || getTransfer != nil }
 
     func handshakeTimedOut() -> [SessionAction] {
         guard !connection.isEstablished, !closing else { return [] }
@@ -390,6 +402,7 @@ final class ServerSession {
         }
         upload.connectionEnded()
         upload.pipelinedConnectionEnded()
+        getConnectionEnded()
     }
 
     // MARK: Counting and logging protocol errors

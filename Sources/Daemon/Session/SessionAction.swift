@@ -1,5 +1,6 @@
 // What a session asks its driver to do: the only way the sans-socket session (ServerSession and its operation
 // handlers) reaches the socket. The driver (Runtime/SessionDriver.swift) performs them in order.
+import Platform
 import Protocol
 import Store
 
@@ -20,6 +21,10 @@ enum SessionAction: Equatable {
     case probePipelined(id: UInt64, StoredFileProbe)
     /// Run a store request's index lookup and hand its outcome to `ServerSession.storeLookedUp`.
     case lookUp(IndexLookup)
+    /// Open a Get's file on the pool and hand the outcome to `ServerSession.getOpened`.
+    case openForGet(StoredFileReader)
+    /// Read a block of a Get's file at `offset` into the buffer and hand it to `ServerSession.getRead`.
+    case readForGet(StoredFileReader, offset: UInt64, IOBuffer)
 
     static func == (lhs: SessionAction, rhs: SessionAction) -> Bool {
         switch (lhs, rhs) {
@@ -28,6 +33,9 @@ enum SessionAction: Equatable {
         case (.storePipelined(let a, let fileA, _, _), .storePipelined(let b, let fileB, _, _)): a == b && fileA === fileB
         case (.probePipelined(let a, let probeA), .probePipelined(let b, let probeB)): a == b && probeA === probeB
         case (.lookUp(let a), .lookUp(let b)): a === b
+        case (.openForGet(let a), .openForGet(let b)): a === b
+        case (.readForGet(let a, let offsetA, let bufferA), .readForGet(let b, let offsetB, let bufferB)):
+            a === b && offsetA == offsetB && bufferA === bufferB
         default: false
         }
     }

@@ -51,6 +51,7 @@ struct StoreRequestHandler {
         switch request {
         case .stat(let stat): (namespace, path) = (stat.namespace, stat.path)
         case .list(let list): (namespace, path) = (list.namespace, String(list.directory.dropLast()))
+        case .get(let get): (namespace, path) = (get.namespace, get.path)
         }
         if !namespace.isEmpty, namespace != identity {
             return UploadFailure(.permissionDenied, "'\(identity)' may read only its own files, not those of '\(namespace)'")
@@ -62,6 +63,14 @@ struct StoreRequestHandler {
             return UploadFailure(.badPath, "\(error)")
         }
         return nil
+    }
+
+    /// A Get sent to its end.
+    mutating func countAnswered() { answered += 1 }
+
+    /// A Get refused or failed (ServerSession+Get): logged and counted as the others.
+    mutating func refused(_ request: StoreRequest, _ failure: UploadFailure, detail: String?, logger: Logger) {
+        refuse(request, failure, detail: detail, logger: logger)
     }
 
     private mutating func refuse(_ request: StoreRequest, _ failure: UploadFailure, detail: String? = nil, logger: Logger) {
@@ -82,6 +91,7 @@ extension StoreRequest {
         case .stat(let stat): "stat \(stat.namespace.isEmpty ? "" : stat.namespace + ":")\(stat.path)"
         case .list(let list):
             "list\(list.recursive ? " -R" : "") \(list.namespace.isEmpty ? "" : list.namespace + ":")\(list.directory)"
+        case .get(let get): "get \(get.namespace.isEmpty ? "" : get.namespace + ":")\(get.path) from \(get.offset)"
         }
     }
 }

@@ -194,8 +194,8 @@ final class LoadSession: TCPConnectionDelegate {
             break  // counted from `connection.rotations` at the end
         case .pipelinedAnswered:
             break  // the load test sends v1 uploads only: the protocol gives this for pipelined ones
-        case .storeAnswered:
-            break  // the load test sends no store request: the protocol gives this for those only
+        case .storeAnswered, .getStarted, .getData, .getFinished:
+            break  // the load test sends no store request: the protocol gives these for those only
         case .peerClosed:
             fail(LoadFailure(.server, "the server said Goodbye \(whileDoing)"))
         }

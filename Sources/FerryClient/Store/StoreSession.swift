@@ -18,6 +18,17 @@ protocol StoreConversation: AnyObject {
     var nextRequest: StoreRequest? { get }
     /// The answer to the request `nextRequest` gave.
     func answered(_ answer: StoreAnswer)
+    /// A Get's file (PROTOCOL.md §14.4): its header, its bytes in order, its end. Only conversations that send Get
+    /// hear them.
+    func getStarted(_ header: GetHeader)
+    func getData(_ bytes: ArraySlice<UInt8>)
+    func getFinished()
+}
+
+extension StoreConversation {
+    func getStarted(_ header: GetHeader) {}
+    func getData(_ bytes: ArraySlice<UInt8>) {}
+    func getFinished() {}
 }
 
 final class StoreSession: TCPConnectionDelegate {
@@ -205,6 +216,21 @@ final class StoreSession: TCPConnectionDelegate {
         drain()
     }
 
+    /// While a Get's file arrives, the socket is read straight into the session's receive buffer, where its records
+    /// are decrypted in place: no copy out of the loop's shared read buffer (SessionDriver does the same for uploads).
+    func readBuffer(for connection: TCPConnection) -> UnsafeMutableRawBufferPointer? {
+        guard !attemptOver, self.connection?.isReceivingFile == true else { return nil }
+        return self.connection?.receiveSpace(minimum: Limits.maxRecordBodyAfterAuthentication + Limits.recordHeaderLength,
+                                             preferredCapacity: 512 << 10)
+    }
+
+    func connection(_ connection: TCPConnection, didReadInPlace count: Int) {
+        guard !attemptOver else { return }
+        bytesRead += UInt64(count)
+        self.connection?.didReceive(count: count)
+        drain()
+    }
+
     func connectionDidReachEnd(_ connection: TCPConnection) { lost("the server closed the connection") }
 
     func connection(_ connection: TCPConnection, didFail error: UVError) { lost("connection error: \(error.message)") }
@@ -221,14 +247,24 @@ final class StoreSession: TCPConnectionDelegate {
 
     // MARK: The conversation
 
+    /// Each event handled as it comes: a Get's bytes are written before the next record is decrypted, so no slice
+    /// of the receive buffer outlives its turn (holding one would make the buffer copy itself).
     private func drain() {
-        guard var connection else { return }
-        self.connection = nil
-        let (events, protocolFailure) = connection.nextEvents(now: Clock.now())
-        self.connection = connection
-        for event in events where !attemptOver { handle(event) }
+        while !attemptOver, var connection {
+            self.connection = nil
+            let next: ClientEvent?
+            do throws(ProtocolError) {
+                next = try connection.nextEvent(now: Clock.now())
+            } catch {
+                self.connection = connection
+                flush()
+                return attemptFailed(SessionFailure.from(error, advice: target.advice))
+            }
+            self.connection = connection
+            guard let event = next else { break }
+            handle(event)
+        }
         flush()
-        if let protocolFailure, !attemptOver { attemptFailed(SessionFailure.from(protocolFailure, advice: target.advice)) }
     }
 
     private func handle(_ event: ClientEvent) {
@@ -253,6 +289,14 @@ final class StoreSession: TCPConnectionDelegate {
             ask()
         case .peerClosed:
             attemptFailed(SessionFailure(.connectionLost, "the server ended the session"))
+        case .getStarted(let header):
+            conversation.getStarted(header)
+        case .getData(let bytes):
+            conversation.getData(bytes)
+        case .getFinished:
+            budget.progressed()
+            conversation.getFinished()
+            ask()
         case .rotated:
             break
         case .uploadAccepted, .uploadCommitted, .uploadAlreadyStored, .uploadFailed, .pipelinedAnswered:

@@ -238,7 +238,7 @@ final class ClientSession: TCPConnectionDelegate {
             startNextFile()
         case .pipelinedAnswered(_, let answer):
             pipelinedAnswered(answer)
-        case .storeAnswered:
+        case .storeAnswered, .getStarted, .getData, .getFinished:
             break  // an upload sends no store request (PROTOCOL.md §14): the protocol delivers none
         case .rotated:
             // Counted through `connection.rotations` for the file's result.

@@ -164,7 +164,13 @@ extension SessionScript {
             break  // answered through answerPipelined, above
         case .answering(let request):
             answerStore(request, choice: choice, failure: failure, &input)
-        case .noSession, .awaitingAccept, .sending, .awaitingCommit, .aborting, .awaitingStore:
+        case .sendingFile(_, let remaining):
+            if choice % 5 == 0 { return server.failGet(failure, now: now) }
+            guard server.canSendGetData else { return }
+            let length = min(Int(input.u16()) + 1, Limits.maxDataChunk, Int(min(remaining, UInt64(Int.max))))
+            let chunk = [UInt8](repeating: UInt8(truncatingIfNeeded: length), count: length)
+            chunk.withUnsafeBytes { server.sendGetData($0, now: now) }
+        case .noSession, .awaitingAccept, .sending, .awaitingCommit, .aborting, .awaitingStore, .receivingFile:
             break
         }
     }
@@ -176,7 +182,9 @@ extension SessionScript {
         let flags = input.byte()
         let path = String(decoding: input.bytes(Int(input.byte() % 24)), as: UTF8.self)
         let request: StoreRequest
-        if flags & 1 == 0 {
+        if flags & 8 != 0 {
+            request = .get(GetRequest(path: path.isEmpty ? "f" : path, offset: UInt64(input.u16())))
+        } else if flags & 1 == 0 {
             request = .stat(StatRequest(path: path))
         } else {
             let directory = path.isEmpty || path.hasSuffix("/") ? path : path + "/"
@@ -198,6 +206,10 @@ extension SessionScript {
                 ? .directory(path: stat.path, files: UInt64(input.u16()), bytes: UInt64(input.u32()))
                 : .file(fileEntry(stat.path, &input))
             server.answerStore(.stat(result), now: now)
+        case .get(let get):
+            let size = UInt64(input.u16()) << (UInt64(input.byte() & 0x03) * 4)
+            server.startGet(GetHeader(size: size, sha256: input.paddedBytes(32), modified: WireTime(seconds: 0, nanoseconds: 0),
+                                      executable: input.flag(), offset: get.offset <= size ? get.offset : 0), now: now)
         case .list(let list):
             var entries: [ListEntry] = []
             for index in 0..<Int(input.byte() % 5) {

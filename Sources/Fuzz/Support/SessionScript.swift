@@ -174,7 +174,8 @@ public struct SessionOutcome: Equatable, Sendable {
         case .uploadFailed: uploadFailures += 1
         case .pipelinedAnswered(_, .committed): committed += 1
         case .pipelinedAnswered(_, .failed): uploadFailures += 1
-        case .storeAnswered: storeAnswers += 1
+        case .storeAnswered, .getFinished: storeAnswers += 1
+        case .getStarted, .getData: break
         case .rotated: rotations += 1
         case .peerClosed: peerClosed += 1
         }

@@ -1,5 +1,5 @@
 // libFuzzer target: the upload message decoders (Open, Accepted, Close, Committed, UploadError, Abort) and the store's
-// (Stat, StatResult, List, ListPage; OperationError is UploadError's body). See docs/FUZZING.md.
+// (Stat, StatResult, List, ListPage, Get, GetHeader; OperationError is UploadError's body). See docs/FUZZING.md.
 import CFuzzDriver
 import FuzzSupport
 

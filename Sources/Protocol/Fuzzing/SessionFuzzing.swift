@@ -18,12 +18,14 @@
     case discarding
     case pipelined(UploadRequest, id: UInt64, received: UInt64)
     case answering(StoreRequest)
+    case sendingFile(GetRequest, remaining: UInt64)
     // Client
     case awaitingAccept(UploadRequest)
     case sending(UploadRequest, sent: UInt64)
     case awaitingCommit(UploadRequest)
     case aborting
     case awaitingStore(StoreRequest)
+    case receivingFile(GetRequest, remaining: UInt64)
 }
 
 extension RecordLayer {
@@ -66,6 +68,7 @@ extension ServerConnection {
         case .discarding: .discarding
         case .pipelined(let request, let id, let received): .pipelined(request, id: id, received: received)
         case .answering(let request): .answering(request)
+        case .sendingFile(let request, let remaining): .sendingFile(request, remaining: remaining)
         }
     }
 }
@@ -86,6 +89,7 @@ extension ClientConnection {
         case .awaitingCommit(let request): .awaitingCommit(request)
         case .aborting: .aborting
         case .awaitingStore(let request): .awaitingStore(request)
+        case .receivingFile(let request, let remaining): .receivingFile(request, remaining: remaining)
         }
     }
 }

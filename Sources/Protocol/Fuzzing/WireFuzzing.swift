@@ -15,7 +15,7 @@
     // Upload scope (§8)
     case open, accepted, close, committed, uploadError
     // Store scope (§14)
-    case stat, statResult, list, listPage
+    case stat, statResult, list, listPage, get, getHeader
 
     public static let handshake: [FuzzedMessage] = [
         .clientHello, .serverHello, .serverParameters, .certificate, .certificateVerify,
@@ -24,7 +24,7 @@
     public static let session: [FuzzedMessage] = [.alert, .rotateRequest, .rotationShare, .emptyBody]
     /// The upload scope's messages, then the store's (OperationError has UploadError's body).
     public static let upload: [FuzzedMessage] = [.open, .accepted, .close, .committed, .uploadError, .emptyBody,
-                                                 .stat, .statResult, .list, .listPage]
+                                                 .stat, .statResult, .list, .listPage, .get, .getHeader]
 }
 
 @_spi(Fuzzing) public enum WireFuzzing {
@@ -53,6 +53,8 @@
         case .statResult: try StatResult.decode(body).encode(into: &encoder)
         case .list: try ListRequest.decode(body).encode(into: &encoder)
         case .listPage: try ListPage.decode(body).encode(into: &encoder)
+        case .get: try GetRequest.decode(body).encode(into: &encoder)
+        case .getHeader: try GetHeader.decode(body).encode(into: &encoder)
         }
         return encoder.bytes
     }

@@ -33,9 +33,30 @@ extension ClientConnection {
             case .list(let list):
                 list.encode(into: &encoder)
                 try channel.send(.list, body: encoder.bytes, now: now)
+            case .get(let get):
+                get.encode(into: &encoder)
+                try channel.send(.get, body: encoder.bytes, now: now)
             }
             uploads.current = .awaitingStore(request)
         }
+    }
+
+    /// A GetHeader, checked against the Get it answers (§14.4): its digest's length, and the offset the Get asked for
+    /// (0 when that is past the file's end).
+    static func getHeader(_ body: ArraySlice<UInt8>, answering request: GetRequest) throws(ProtocolError) -> GetHeader {
+        let header = try GetHeader.decode(body)
+        let expected = request.offset <= header.size ? request.offset : 0
+        guard header.offset == expected else {
+            throw .illegal("a GetHeader at offset \(header.offset) for a Get from \(request.offset) of \(header.size) bytes")
+        }
+        return header
+    }
+
+    /// What remains after a GetData of `length` bytes (§14.4: 1…65,536 of them, never past the file's end).
+    static func getData(length: Int, remaining: UInt64) throws(ProtocolError) -> UInt64 {
+        guard length > 0, length <= Limits.maxDataChunk else { throw .illegal("GetData of \(length) bytes") }
+        guard UInt64(length) <= remaining else { throw .illegal("GetData past the end of the file") }
+        return remaining - UInt64(length)
     }
 
     /// The answer in `body`, checked against `request` (§14.2, §14.3).
@@ -78,6 +99,11 @@ extension StoreRequest {
                 return "a directory or cursor longer than \(Limits.maxPathLength) bytes"
             }
             return list.problem
+        case .get(let get):
+            if get.namespace.utf8.count > Limits.maxNamespaceLength { return "a namespace longer than \(Limits.maxNamespaceLength) bytes" }
+            if get.path.isEmpty || get.path.utf8.count > Limits.maxPathLength { return "a path of 1…\(Limits.maxPathLength) bytes" }
+            if get.path.hasPrefix("/") || get.path.hasSuffix("/") { return "a path with a leading or trailing \"/\"" }
+            return nil
         }
     }
 
@@ -85,6 +111,7 @@ extension StoreRequest {
         switch self {
         case .stat: "Stat"
         case .list: "List"
+        case .get: "Get"
         }
     }
 }

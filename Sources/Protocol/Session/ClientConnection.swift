@@ -42,8 +42,15 @@ public enum ClientEvent: Equatable {
     /// The answer to the oldest unanswered pipelined upload (§8.10), the request it answers with it. One of ours we
     /// aborted is answered too (failed, code `aborted`).
     case pipelinedAnswered(UploadRequest, PipelinedAnswer)
-    /// The answer to the store request sent (§14), checked against it.
+    /// The answer to the store request sent (§14), checked against it. A Get's refusal, and its failure after the
+    /// header (the server could not send the rest), come as `.failed`.
     case storeAnswered(StoreAnswer)
+    /// A Get's file begins (§14.4): its bytes from `offset` follow as getData, then getFinished.
+    case getStarted(GetHeader)
+    /// The next bytes of the file, in order. Valid until the next call into the connection.
+    case getData(ArraySlice<UInt8>)
+    /// Every byte after the header's offset arrived: the client checks the whole file's SHA-256 against the header's.
+    case getFinished
     case rotated(RotationEvent)
     /// The server said Goodbye.
     case peerClosed
@@ -58,6 +65,8 @@ public struct ClientConnection {
         case aborting
         /// A store request (§14) waits for its answer.
         case awaitingStore(StoreRequest)
+        /// A Get's file arrives (§14.4): `remaining` bytes still to come.
+        case receivingFile(GetRequest, remaining: UInt64)
     }
 
     /// A pipelined upload whose Close (or Abort) went: its answer is to come, in order.
@@ -88,6 +97,19 @@ public struct ClientConnection {
     public mutating func receive(_ bytes: UnsafeRawBufferPointer) { core.receive(bytes) }
 
     public mutating func receive(_ bytes: [UInt8]) { bytes.withUnsafeBytes { core.receive($0) } }
+
+    /// Room to read the socket straight into the receive buffer (as ServerConnection's), for a client that receives
+    /// a Get's file: nil before the handshake completed and once closed. `didReceive(count:)` counts the bytes in.
+    public mutating func receiveSpace(minimum: Int, preferredCapacity: Int) -> UnsafeMutableRawBufferPointer? {
+        core.receiveSpace(minimum: minimum, preferredCapacity: preferredCapacity)
+    }
+
+    public mutating func didReceive(count: Int) { core.didReceive(count) }
+
+    /// Whether a Get's file is arriving (its bytes are best read in place).
+    public var isReceivingFile: Bool {
+        if case .established(_, let uploads) = core.state, case .receivingFile = uploads.current { true } else { false }
+    }
 
     /// Every event the received bytes make available, in order, and the error that ended the session if one did (the
     /// events before it are still returned). For drivers that act on the events after putting the connection back.
@@ -187,12 +209,29 @@ public struct ClientConnection {
         case (.aborting, .uploadError):
             if try UploadFailure.decode(body).code == .aborted { upload = .idle }
             return nil
+        case (.awaitingStore(.get(let request)), .getHeader):
+            let header = try getHeader(body, answering: request)
+            upload = .receivingFile(request, remaining: header.size - header.offset)
+            return .getStarted(header)
+        case (.receivingFile(let request, let remaining), .getData):
+            upload = .receivingFile(request, remaining: try getData(length: body.count, remaining: remaining))
+            return .getData(body)
+        case (.receivingFile(_, let remaining), .getEnd):
+            try EmptyBody.decode(body)
+            guard remaining == 0 else { throw .illegal("GetEnd with \(remaining) bytes of the file still to come") }
+            upload = .idle
+            return .getFinished
         case (.awaitingStore(let request), .statResult), (.awaitingStore(let request), .listPage),
              (.awaitingStore(let request), .operationError):
             let answer = try storeAnswer(type, body, answering: request)
             upload = .idle
             return .storeAnswered(answer)
-        case (.idle, _), (.awaitingAccept, _), (.sending, _), (.awaitingCommit, _), (.aborting, _), (.awaitingStore, _):
+        case (.receivingFile(let request, _), .operationError):
+            let answer = try storeAnswer(type, body, answering: .get(request))
+            upload = .idle
+            return .storeAnswered(answer)
+        case (.idle, _), (.awaitingAccept, _), (.sending, _), (.awaitingCommit, _), (.aborting, _), (.awaitingStore, _),
+             (.receivingFile, _):
             throw .unexpected("\(type) while the upload is \(upload.name)")
         }
     }
@@ -383,6 +422,7 @@ extension ClientConnection.Upload {
         case .awaitingCommit: "awaiting Committed"
         case .aborting: "aborting (awaiting the server's answer)"
         case .awaitingStore: "awaiting the answer to a store request"
+        case .receivingFile: "receiving a file"
         }
     }
 }

@@ -118,7 +118,7 @@ struct SecureChannel {
             case .clientHello, .serverHello, .serverParameters, .certificate, .certificateVerify, .finished:
                 throw .unexpected("\(type) after the handshake")
             case .open, .accepted, .data, .close, .committed, .uploadError, .abort,
-                 .list, .listPage, .stat, .statResult, .operationError:
+                 .get, .getHeader, .getData, .getEnd, .list, .listPage, .stat, .statResult, .operationError:
                 return .message(type, body)
             }
         }
@@ -236,10 +236,11 @@ struct SecureChannel {
         try rotateIfDue(now: now)
     }
 
-    mutating func sendData(_ chunk: UnsafeRawBufferPointer, now: Now) throws(ProtocolError) {
+    /// Seals a bulk message — Data (§8.1), or GetData (§14.4) with `type` — from the caller's buffer.
+    mutating func sendData(_ chunk: UnsafeRawBufferPointer, as type: MessageType = .data, now: Now) throws(ProtocolError) {
         precondition(!sendKeys.wouldExceedHardLimit(plaintextLength: 1 + chunk.count),
                      "sendData past the key usage limit: check canSendData first")
-        do { try records.writeSealed(.data, body: chunk) } catch { throw ProtocolError(.internalError, "sealing: \(error)") }
+        do { try records.writeSealed(type, body: chunk) } catch { throw ProtocolError(.internalError, "sealing: \(error)") }
         try rotateIfDue(now: now)
     }
 

@@ -2,12 +2,15 @@
 // uploads — never while an upload is being received or a pipelined one is unanswered, so that every answer on the wire
 // has one request it can belong to. The daemon reads its index and answers with `answerStore`.
 //
-//   idle ──Stat / List──► answering ──answerStore(StatResult / ListPage / OperationError)──► idle
+//   idle ──Stat / List / Get──► answering ──answerStore(StatResult / ListPage / OperationError)──► idle
+//                                   └──startGet(GetHeader)──► sendingFile (ServerConnection+Get)
 
 /// A store request as the daemon receives it.
 public enum StoreRequest: Equatable, Sendable {
     case stat(StatRequest)
     case list(ListRequest)
+    /// Answered with `startGet` (the file streams: ServerConnection+Get) or a refusal through `answerStore(.failed)`.
+    case get(GetRequest)
 }
 
 /// The daemon's answer to a store request.
@@ -28,7 +31,11 @@ extension ServerConnection {
         guard uploads.queue.isEmpty else {
             throw .unexpected("\(type) while \(uploads.queue.count) pipelined uploads are unanswered")
         }
-        let request: StoreRequest = type == .stat ? .stat(try StatRequest.decode(body)) : .list(try ListRequest.decode(body))
+        let request: StoreRequest = switch type {
+        case .stat: .stat(try StatRequest.decode(body))
+        case .get: .get(try GetRequest.decode(body))
+        default: .list(try ListRequest.decode(body))
+        }
         uploads.current = .answering(request)
         return .storeRequested(request)
     }
@@ -59,8 +66,8 @@ extension ServerConnection {
                 precondition(failure.code != .aborted && failure.code != .absent, "\(failure.code) answers uploads only")
                 failure.encode(into: &encoder)
                 try channel.send(.operationError, body: encoder.bytes, now: now)
-            case (.stat, .list), (.list, .stat):
-                preconditionFailure("answerStore(\(answer)) for \(request)")
+            case (.stat, .list), (.list, .stat), (.get, .stat), (.get, .list):
+                preconditionFailure("answerStore(\(answer)) for \(request): a Get is answered with startGet()")
             }
             uploads.current = .idle
         }

@@ -29,7 +29,8 @@
 // The store's requests (§14, once `store` was agreed; ServerConnection+Store.swift) come between uploads, one at a
 // time, each answered before anything else is taken:
 //
-//   idle (no pipelined upload unanswered) ──Stat / List──► answering ──answerStore()──► idle
+//   idle (no pipelined upload unanswered) ──Stat / List / Get──► answering ──answerStore()──► idle
+//   answering (Get) ──startGet()──► sendingFile ──sendGetData()… (GetEnd after the last byte) / failGet()──► idle
 //
 // Every Abort is answered with UploadError(aborted), and the server uses that code for nothing else: the client waits
 // for it, so a failure of ours that crossed the client's Abort can never be mistaken for the answer to its next Open.
@@ -83,6 +84,8 @@ public struct ServerConnection {
         case pipelined(UploadRequest, id: UInt64, received: UInt64)
         /// A store request (§14) waits for the daemon's answer.
         case answering(StoreRequest)
+        /// A Get's file streams to the client (§14.4): `remaining` bytes still to send.
+        case sendingFile(GetRequest, remaining: UInt64)
     }
 
     /// The upload being received, and the pipelined ones waiting for their answers.
@@ -246,9 +249,10 @@ public struct ServerConnection {
             try send(abortAcknowledgement, on: &channel, now: now)
             uploads.current = .idle
             return nil
-        case (.idle, .stat), (.idle, .list):
+        case (.idle, .stat), (.idle, .list), (.idle, .get):
             return try storeRequested(type, body, uploads: &uploads, channel: channel)
-        case (.idle, _), (.deciding, _), (.receiving, _), (.finishing, _), (.discarding, _), (.pipelined, _), (.answering, _):
+        case (.idle, _), (.deciding, _), (.receiving, _), (.finishing, _), (.discarding, _), (.pipelined, _), (.answering, _),
+             (.sendingFile, _):
             throw .unexpected("\(type) while the upload is \(uploads.current.name)")
         }
     }
@@ -326,7 +330,7 @@ public struct ServerConnection {
             case .receiving: uploads.current = .discarding
             case .finishing: uploads.current = .idle
             case .idle, .discarding: return  // the client's Abort got there first: nothing left to fail
-            case .deciding, .pipelined, .answering:
+            case .deciding, .pipelined, .answering, .sendingFile:
                 preconditionFailure("fail() while the upload is \(uploads.current.name): use reject(), answerPipelined() or answerStore()")
             }
             try Self.send(failure, on: &channel, now: now)
@@ -422,6 +426,7 @@ extension ServerConnection.Upload {
         case .discarding: "failed (discarding data)"
         case .pipelined: "receiving a pipelined upload"
         case .answering: "answering a store request"
+        case .sendingFile: "sending a file"
         }
     }
 }

@@ -26,6 +26,10 @@ enum MessageType: UInt8, CaseIterable, Sendable {
     case uploadError = 0x25
     case abort = 0x26
     // Store scope (§14), once `store` was agreed
+    case get = 0x30
+    case getHeader = 0x31
+    case getData = 0x32
+    case getEnd = 0x33
     case list = 0x34
     case listPage = 0x35
     case stat = 0x36

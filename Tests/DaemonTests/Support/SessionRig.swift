@@ -80,6 +80,7 @@ final class SessionRig {
             if !toClient.isEmpty {
                 moved = true
                 client.receive(toClient)
+                perform(session.outputDrained(now: now))  // as the driver does once the socket took it all
             }
             while let event = try client.nextEvent(now: now) {
                 moved = true
@@ -127,6 +128,14 @@ final class SessionRig {
             case .lookUp(let lookup):
                 lookup.run(executor: executor) { [unowned self] outcome in
                     perform(session.storeLookedUp(lookup, outcome, now: now))
+                }
+            case .openForGet(let reader):
+                reader.open(executor: executor) { [unowned self] outcome in
+                    perform(session.getOpened(reader, outcome, now: now))
+                }
+            case .readForGet(let reader, let offset, let buffer):
+                reader.read(at: offset, into: buffer, executor: executor) { [unowned self] result in
+                    perform(session.getRead(reader, buffer, result, now: now))
                 }
             }
         }

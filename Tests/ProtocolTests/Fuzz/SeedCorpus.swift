@@ -96,6 +96,10 @@ struct SeedCorpus {
         case .list: (.list, .upload)
         case .listPage: (.listPage, .upload)
         case .operationError: (.uploadError, .upload)
+        case .get: (.get, .upload)
+        case .getHeader: (.getHeader, .upload)
+        case .getData: nil  // no decoder: the body is the chunk
+        case .getEnd: (.emptyBody, .upload)
         }
     }
 

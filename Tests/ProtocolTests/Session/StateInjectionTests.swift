@@ -36,6 +36,12 @@ final class StateInjectionTests: XCTestCase {
         case .statResult: StatResult.directory(path: "a", files: 1, bytes: 1).encode(into: &encoder)
         case .list: ListRequest(directory: "", limit: 10).encode(into: &encoder)
         case .listPage: ListPage(entries: [], nextCursor: "").encode(into: &encoder)
+        case .get: GetRequest(path: "a").encode(into: &encoder)
+        case .getHeader:
+            GetHeader(size: 100, sha256: [UInt8](repeating: 0, count: 32), modified: WireTime(seconds: 0, nanoseconds: 0),
+                      executable: false, offset: 0).encode(into: &encoder)
+        case .getData: encoder.raw([1, 2, 3])
+        case .getEnd: break
         }
         return encoder.bytes
     }
@@ -108,7 +114,7 @@ final class StateInjectionTests: XCTestCase {
 
     // MARK: Upload states, through real sealed records
 
-    private enum ServerStage: CaseIterable { case idle, deciding, receiving, finishing, discarding, answering }
+    private enum ServerStage: CaseIterable { case idle, deciding, receiving, finishing, discarding, answering, sendingFile }
 
     private func serverPair(at stage: ServerStage) throws -> SessionPair {
         var pair = try SessionPair(client: Fixtures.clientConfiguration(), server: Fixtures.serverConfiguration())
@@ -116,6 +122,14 @@ final class StateInjectionTests: XCTestCase {
         if stage == .idle { return pair }
         if stage == .answering {
             pair.client.sendStoreRequest(.stat(StatRequest(path: "a")), now: pair.now)
+            pair.pump()
+            return pair
+        }
+        if stage == .sendingFile {
+            pair.client.sendStoreRequest(.get(GetRequest(path: "a")), now: pair.now)
+            pair.pump()
+            pair.server.startGet(GetHeader(size: 100, sha256: [UInt8](repeating: 0, count: 32),
+                                           modified: WireTime(seconds: 0, nanoseconds: 0), executable: false, offset: 0), now: pair.now)
             pair.pump()
             return pair
         }
@@ -139,8 +153,8 @@ final class StateInjectionTests: XCTestCase {
 
     func testServerUploadStatesRejectEveryUnexpectedMessage() throws {
         let allowed: [ServerStage: Set<MessageType>] = [
-            .idle: [.open, .stat, .list], .deciding: [], .receiving: [.data, .close, .abort], .finishing: [],
-            .discarding: [.data, .close, .abort], .answering: [],
+            .idle: [.open, .stat, .list, .get], .deciding: [], .receiving: [.data, .close, .abort], .finishing: [],
+            .discarding: [.data, .close, .abort], .answering: [], .sendingFile: [],
         ]
         var checked = 0
         for stage in ServerStage.allCases {
@@ -155,10 +169,12 @@ final class StateInjectionTests: XCTestCase {
                 checked += 1
             }
         }
-        XCTAssertEqual(checked, 6 * 18 - 9)  // 18 upload-scope, store-scope and handshake types; 9 allowed
+        XCTAssertEqual(checked, 7 * 22 - 10)  // 22 upload-scope, store-scope and handshake types; 10 allowed
     }
 
-    private enum ClientStage: CaseIterable { case idle, awaitingAccept, sending, awaitingCommit, aborting, awaitingStat, awaitingList }
+    private enum ClientStage: CaseIterable {
+        case idle, awaitingAccept, sending, awaitingCommit, aborting, awaitingStat, awaitingList, awaitingGet, receivingFile
+    }
 
     private func clientPair(at stage: ClientStage) throws -> SessionPair {
         var pair = try SessionPair(client: Fixtures.clientConfiguration(), server: Fixtures.serverConfiguration())
@@ -167,6 +183,15 @@ final class StateInjectionTests: XCTestCase {
         if stage == .awaitingStat || stage == .awaitingList {
             pair.client.sendStoreRequest(stage == .awaitingStat ? .stat(StatRequest(path: "a")) : .list(ListRequest(directory: "")),
                                          now: pair.now)
+            pair.pump()
+            return pair
+        }
+        if stage == .awaitingGet || stage == .receivingFile {
+            pair.client.sendStoreRequest(.get(GetRequest(path: "a")), now: pair.now)
+            pair.pump()
+            if stage == .awaitingGet { return pair }
+            pair.server.startGet(GetHeader(size: 100, sha256: [UInt8](repeating: 0, count: 32),
+                                           modified: WireTime(seconds: 0, nanoseconds: 0), executable: false, offset: 0), now: pair.now)
             pair.pump()
             return pair
         }
@@ -192,6 +217,7 @@ final class StateInjectionTests: XCTestCase {
             .idle: [], .awaitingAccept: [.accepted, .uploadError], .sending: [.uploadError],
             .awaitingCommit: [.committed, .uploadError], .aborting: [.uploadError],
             .awaitingStat: [.statResult, .operationError], .awaitingList: [.listPage, .operationError],
+            .awaitingGet: [.getHeader, .operationError], .receivingFile: [.getData, .getEnd, .operationError],
         ]
         var checked = 0
         for stage in ClientStage.allCases {
@@ -205,7 +231,7 @@ final class StateInjectionTests: XCTestCase {
                 checked += 1
             }
         }
-        XCTAssertEqual(checked, 7 * 18 - 10)
+        XCTAssertEqual(checked, 9 * 22 - 15)
     }
 
     func testRotationMessagesOutOfTurnAreRejected() throws {

@@ -17,7 +17,7 @@ class ArgumentTests(unittest.TestCase):
 
     def test_defaults(self):
         args = parse_arguments(DOC, [])
-        self.assertEqual(args.sections, ["1", "2", "3", "4", "5a", "5b", "6", "7", "8", "9"])
+        self.assertEqual(args.sections, ["1", "2", "3", "4", "5a", "5b", "6", "7", "8", "9", "10"])
         self.assertEqual((args.runs, args.quick, args.keep, args.ext4_dir), (3, False, False, "/var/tmp"))
         self.assertEqual(args.json, Path("bench-results.json").resolve())
 
@@ -25,7 +25,7 @@ class ArgumentTests(unittest.TestCase):
         self.assertEqual(parse_arguments(DOC, ["--sections", " 4,5b, 5 ,4"]).sections, ["4", "5b", "5a"])
 
     def test_unknown_section(self):
-        self.assertIn("unknown section '10'", self.parse_error(["--sections", "1,10"]))
+        self.assertIn("unknown section '11'", self.parse_error(["--sections", "1,11"]))
 
     def test_section_8_alone(self):
         self.assertEqual(parse_arguments(DOC, ["--sections", "8", "--quick", "--runs", "1"]).sections, ["8"])

@@ -1,0 +1,125 @@
+// `ferry get`: stored files back, checked against the SHA-256 the server recorded, resumable (PROTOCOL.md §14.4).
+import ArgumentParser
+import Foundation
+import Platform
+import Protocol
+
+package struct GetCommand: ParsableCommand {
+    package static let configuration = CommandConfiguration(
+        commandName: "get",
+        abstract: "Download files and directories (recursively) from a ferryd server.",
+        discussion: """
+            ferry get REMOTE [LOCAL] puts REMOTE (a file, or a directory and everything below it) at LOCAL, as cp -r \
+            does: into LOCAL when it is a directory (./ by default), as LOCAL otherwise. With several REMOTEs, LOCAL \
+            is a directory. REMOTE is relative to your own files on the server.
+
+            Each file is written to NAME.part beside its destination and renamed to NAME only once its SHA-256 is the \
+            one the server recorded when it was uploaded: a file is never left half written or damaged under its \
+            name. An interrupted get (Ctrl-C, a lost connection) leaves the .part; the next run, or the automatic \
+            retry, goes on from where it ends. A file already here with the server's size and modification time is \
+            left as it is (reported unchanged), so running the same command again completes a set. Each file gets \
+            the server's modification time, and execute bits when the server's copy has them.
+
+            Output: one line per file on stdout as it completes (got, unchanged), errors on stderr; --json prints \
+            one JSON object at the end instead. Connection options, defaults, timeouts and retries are those of \
+            `ferry upload`.
+
+            Exit status: 0 every file got or unchanged; 1 a file failed (each says why); 64, 69, 75, 77, 78 as \
+            `ferry upload`.
+            """)
+
+    @Argument(help: "Paths on the server, then optionally where to put them (default: the current directory).")
+    var paths: [String]
+
+    @Flag(help: "Print one JSON object at the end instead of a line per file.")
+    var json = false
+
+    @Flag(name: .shortAndLong, help: "Print nothing but failures.")
+    var quiet = false
+
+    @OptionGroup(title: "Connection")
+    var connection: ConnectionOptions
+
+    package init() {}
+
+    package func run() throws {
+        var remotes = paths
+        var local = "."
+        if remotes.count > 1, let last = remotes.popLast() { local = last }
+        guard !remotes.isEmpty else { throw ValidationError("name a file or directory on the server") }
+        let arguments = try Self.arguments(remotes.map(RemotePath.normalized), local: local)
+        var conversation: GetConversation?
+        let started = Date()
+        let failure = try StoreSession.run(command: "get", paths: remotes, connection: connection) { _ in
+            let made = GetConversation(arguments: arguments)
+            made.onResult = { result in Self.report(result, json: json, quiet: quiet) }
+            made.start()
+            conversation = made
+            return made
+        }
+        let results = conversation?.results ?? []
+        if json { TextOutput.writeAll(Self.json(results, failure: failure, seconds: Date().timeIntervalSince(started)), to: STDOUT_FILENO) }
+        let failed = results.filter { $0.status == .failed }.count
+        let status = StoreExitStatus.of(failure, failedArguments: failed)
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    /// Where each REMOTE goes (cp -r's rules): into LOCAL when it is a directory; as LOCAL when there is one REMOTE
+    /// and LOCAL is not a directory (a directory REMOTE then makes it).
+    static func arguments(_ remotes: [String], local: String) throws -> [GetConversation.Argument] {
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: local, isDirectory: &isDirectory)
+        if remotes.count > 1, !(exists && isDirectory.boolValue) {
+            throw ValidationError("with several paths to get, the last (\(local)) must be an existing directory")
+        }
+        return remotes.map { remote in
+            let base = remote.split(separator: "/").last.map(String.init) ?? ""
+            if exists, isDirectory.boolValue {
+                let inside = base.isEmpty ? local : (local as NSString).appendingPathComponent(base)
+                return GetConversation.Argument(remote: remote, asFile: inside, asDirectory: inside)
+            }
+            return GetConversation.Argument(remote: remote, asFile: local, asDirectory: local)
+        }
+    }
+
+    static func report(_ result: GetConversation.Result, json: Bool, quiet: Bool) {
+        if result.status == .failed {
+            let what = result.remote.isEmpty ? "." : result.remote
+            FileHandle.standardError.write(Data("ferry get: cannot get '\(TerminalText.printable(what))': \(result.error ?? "")\n".utf8))
+            return
+        }
+        guard !json, !quiet else { return }
+        var line = "\(result.status.rawValue) \(TerminalText.printable(result.remote)) -> \(TerminalText.printable(result.local))  "
+            + Figures.bytes(result.bytes)
+        if result.status == .got {
+            line += "  " + String(format: "%.1f s", result.seconds)
+            if result.resumedFrom > 0 { line += "  resumed at \(Figures.bytes(result.resumedFrom))" }
+            if let digest = result.sha256 { line += "  sha256 \(hex(Array(digest.prefix(6))))" }
+        }
+        TextOutput.writeAll(line + "\n", to: STDOUT_FILENO)
+    }
+
+    static func json(_ results: [GetConversation.Result], failure: SessionFailure?, seconds: Double) -> String {
+        var out = "{\"ok\":\(failure == nil && !results.contains { $0.status == .failed }),\"seconds\":\(String(format: "%.3f", seconds))"
+        if let failure {
+            out += ",\"error\":"
+            JSONText.appendQuoted(failure.message, to: &out)
+        }
+        out += ",\"files\":["
+        for (index, result) in results.enumerated() {
+            if index > 0 { out += "," }
+            out += "{\"remote\":"
+            JSONText.appendQuoted(result.remote, to: &out)
+            out += ",\"local\":"
+            JSONText.appendQuoted(result.local, to: &out)
+            out += ",\"status\":\"\(result.status.rawValue)\",\"bytes\":\(result.bytes),\"resumed_from\":\(result.resumedFrom)"
+            if let digest = result.sha256 { out += ",\"sha256\":\"\(hex(digest))\"" }
+            if let error = result.error {
+                out += ",\"error\":"
+                JSONText.appendQuoted(error, to: &out)
+            }
+            out += "}"
+        }
+        return out + "]}\n"
+    }
+}
