@@ -162,6 +162,32 @@ final class GetTests: XCTestCase {
         daemon.assertRunning("after the refusal")
     }
 
+    /// 300 small files over four sessions: every one got once, by more than one session.
+    func testManyFilesGoOverParallelSessions() throws {
+        let env = try TestEnvironment(self)
+        let daemon = try Daemon.start(environment: env, workers: 1)
+        let tree = try env.sourceDirectory("many")
+        var contents: [String: [UInt8]] = [:]
+        for index in 0..<300 {
+            let name = "d\(index % 7)/f\(index).bin"
+            try FileManager.default.createDirectory(at: tree.appendingPathComponent("d\(index % 7)"), withIntermediateDirectories: true)
+            contents[name] = Content.random(100 + index)
+            try Content.write(contents[name]!, to: tree.appendingPathComponent(name))
+        }
+        XCTAssertEqual(try env.upload([tree.path], to: daemon).status, 0)
+        let out = try destination(env, "out")
+        let sessionsBefore = daemon.logLines(message: "session established").count
+        let run = try ferry(env, ["-j", "4", "--json", "many", out.path], daemon: daemon)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let files = ((try JSONSerialization.jsonObject(with: run.stdoutData) as? [String: Any])?["files"] as? [[String: Any]]) ?? []
+        XCTAssertEqual(files.count, 300)
+        XCTAssertEqual(Set(files.compactMap { $0["remote"] as? String }).count, 300, "a file reported twice")
+        for (name, bytes) in contents { assertStored(out.appendingPathComponent("many/\(name)"), equals: bytes, name) }
+        XCTAssertEqual(daemon.logLines(message: "session established").count - sessionsBefore, 5, "one to plan, four to get")
+        let perSession = Dictionary(grouping: daemon.logLines(message: "get sent"), by: { $0["session"] ?? "" })
+        XCTAssertGreaterThan(perSession.count, 1, "every file went over one session")
+    }
+
     func testWhatIsNotStoredIsAnErrorAndTheRestIsGot() throws {
         let env = try TestEnvironment(self)
         let daemon = try Daemon.start(environment: env, workers: 1)

@@ -20,6 +20,9 @@ package struct GetCommand: ParsableCommand {
             left as it is (reported unchanged), so running the same command again completes a set. Each file gets \
             the server's modification time, and execute bits when the server's copy has them.
 
+            --parallel N (-j) gets N files at once, each session taking the next file when its last is done: what \
+            many small files need (one round trip each); a large file goes at the speed of one session.
+
             Output: one line per file on stdout as it completes (got, unchanged), errors on stderr; --json prints \
             one JSON object at the end instead. Connection options, defaults, timeouts and retries are those of \
             `ferry upload`.
@@ -37,6 +40,9 @@ package struct GetCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print nothing but failures.")
     var quiet = false
 
+    @Option(name: [.customShort("j"), .long], help: "Files got at once, each in a session of its own (1-64; else $FERRY_PARALLEL, else `parallel`, else 4).")
+    var parallel: Int?
+
     @OptionGroup(title: "Connection")
     var connection: ConnectionOptions
 
@@ -47,26 +53,44 @@ package struct GetCommand: ParsableCommand {
         var local = "."
         if remotes.count > 1, let last = remotes.popLast() { local = last }
         guard !remotes.isEmpty else { throw ValidationError("name a file or directory on the server") }
-        let arguments = try Self.arguments(remotes.map(RemotePath.normalized), local: local)
-        var conversation: GetConversation?
+        let environment = try ClientEnvironment(ProcessInfo.processInfo.environment)
+        let settings = try connection.settings(environment, command: "get")
+        let parallel = parallel ?? environment.parallel ?? settings.parallel
+        guard (1...64).contains(parallel) else { throw ValidationError("--parallel must be between 1 and 64") }
+        let (target, normalized) = try StoreSession.prepare(command: "get", paths: remotes, connection: connection)
         let started = Date()
-        let failure = try StoreSession.run(command: "get", paths: remotes, connection: connection) { _ in
-            let made = GetConversation(arguments: arguments)
-            made.onResult = { result in Self.report(result, json: json, quiet: quiet) }
-            made.start()
-            conversation = made
-            return made
+        let report = { (result: GetResult) in Self.report(result, json: json, quiet: quiet) }
+
+        // What to get: one session asks about every argument (Stat, and List -R for a directory).
+        let planner = GetPlanner(arguments: try Self.arguments(normalized, local: local))
+        planner.onFailure = report
+        var failure = try StoreSession.run(command: "get", target: target, [planner]).first ?? nil
+        // Then the files, `parallel` sessions taking them from one queue.
+        let jobs = GetJobs(planner.jobs)
+        jobs.onResult = report
+        if failure == nil, !planner.jobs.isEmpty {
+            let downloaders = (0..<min(parallel, planner.jobs.count)).map { _ in GetDownloader(jobs: jobs) }
+            let failures = try StoreSession.run(command: "get", target: target, downloaders)
+            // A session that gave up leaves its file, and (when every one gave up) the rest, failed with its reason.
+            for (downloader, ended) in zip(downloaders, failures) {
+                guard let ended, let job = downloader.unfinished else { continue }
+                jobs.record(GetResult(remote: job.remote, local: job.local, status: .failed, error: ended.message))
+            }
+            failure = failures.allSatisfy { $0 != nil } ? failures.last ?? nil : nil
+            for job in jobs.takeRemaining() {
+                jobs.record(GetResult(remote: job.remote, local: job.local, status: .failed,
+                                      error: failure?.message ?? "not got: every session ended"))
+            }
         }
-        let results = conversation?.results ?? []
+        let results = planner.failures + jobs.results
         if json { TextOutput.writeAll(Self.json(results, failure: failure, seconds: Date().timeIntervalSince(started)), to: STDOUT_FILENO) }
-        let failed = results.filter { $0.status == .failed }.count
-        let status = StoreExitStatus.of(failure, failedArguments: failed)
+        let status = StoreExitStatus.of(failure, failedArguments: results.filter { $0.status == .failed }.count)
         if status != 0 { throw ExitCode(status) }
     }
 
     /// Where each REMOTE goes (cp -r's rules): into LOCAL when it is a directory; as LOCAL when there is one REMOTE
     /// and LOCAL is not a directory (a directory REMOTE then makes it).
-    static func arguments(_ remotes: [String], local: String) throws -> [GetConversation.Argument] {
+    static func arguments(_ remotes: [String], local: String) throws -> [GetPlanner.Argument] {
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: local, isDirectory: &isDirectory)
         if remotes.count > 1, !(exists && isDirectory.boolValue) {
@@ -76,13 +100,13 @@ package struct GetCommand: ParsableCommand {
             let base = remote.split(separator: "/").last.map(String.init) ?? ""
             if exists, isDirectory.boolValue {
                 let inside = base.isEmpty ? local : (local as NSString).appendingPathComponent(base)
-                return GetConversation.Argument(remote: remote, asFile: inside, asDirectory: inside)
+                return GetPlanner.Argument(remote: remote, asFile: inside, asDirectory: inside)
             }
-            return GetConversation.Argument(remote: remote, asFile: local, asDirectory: local)
+            return GetPlanner.Argument(remote: remote, asFile: local, asDirectory: local)
         }
     }
 
-    static func report(_ result: GetConversation.Result, json: Bool, quiet: Bool) {
+    static func report(_ result: GetResult, json: Bool, quiet: Bool) {
         if result.status == .failed {
             let what = result.remote.isEmpty ? "." : result.remote
             FileHandle.standardError.write(Data("ferry get: cannot get '\(TerminalText.printable(what))': \(result.error ?? "")\n".utf8))
@@ -99,7 +123,7 @@ package struct GetCommand: ParsableCommand {
         TextOutput.writeAll(line + "\n", to: STDOUT_FILENO)
     }
 
-    static func json(_ results: [GetConversation.Result], failure: SessionFailure?, seconds: Double) -> String {
+    static func json(_ results: [GetResult], failure: SessionFailure?, seconds: Double) -> String {
         var out = "{\"ok\":\(failure == nil && !results.contains { $0.status == .failed }),\"seconds\":\(String(format: "%.3f", seconds))"
         if let failure {
             out += ",\"error\":"

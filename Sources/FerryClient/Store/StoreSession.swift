@@ -73,26 +73,44 @@ final class StoreSession: TCPConnectionDelegate {
         return failure
     }
 
-    /// `ferry <command>` (ls, stat): the paths as typed, normalised and checked (a usage error when one cannot be
-    /// sent), the server and credentials from `connection`, the conversation `make` builds for the paths run on its
-    /// own loop; notes and the session's failure on stderr. Returns the failure, for the command's exit status.
-    static func run(command: String, paths typed: [String], connection: ConnectionOptions, verbose: Bool = false,
-                    _ make: ([String]) -> StoreConversation) throws -> SessionFailure? {
+    /// The paths as typed, normalised and checked (a usage error when one cannot be sent), and the server and
+    /// credentials `connection` names, for `ferry <command>`.
+    static func prepare(command: String, paths typed: [String], connection: ConnectionOptions) throws
+        -> (target: ServerTarget, paths: [String]) {
         let environment = try ClientEnvironment(ProcessInfo.processInfo.environment)
         let paths = typed.map(RemotePath.normalized)
         for path in paths {
             if let problem = StoreRequest.stat(StatRequest(path: path)).problem { throw ValidationError("\(path): \(problem)") }
         }
         let settings = try connection.settings(environment, command: command)
-        let target = try connection.target(environment, settings, command: command)
+        return (try connection.target(environment, settings, command: command), paths)
+    }
+
+    /// Each conversation in a session of its own, all on one loop at once; notes and each session's failure on
+    /// stderr. Returns the sessions' failures, in the conversations' order.
+    static func run(command: String, target: ServerTarget, _ conversations: [StoreConversation], verbose: Bool = false)
+        throws -> [SessionFailure?] {
         let loop = try EventLoop()
-        let session = StoreSession(loop: loop, target: target, conversation: make(paths))
-        session.verbose = verbose
-        session.onNote = { FileHandle.standardError.write(Data("ferry \(command): \($0)\n".utf8)) }
-        let failure = session.run()
+        let sessions = conversations.map { StoreSession(loop: loop, target: target, conversation: $0) }
+        for session in sessions {
+            session.verbose = verbose
+            session.onNote = { FileHandle.standardError.write(Data("ferry \(command): \($0)\n".utf8)) }
+            session.resolve()
+        }
+        loop.run()
         _ = loop.close()
-        if let failure { FileHandle.standardError.write(Data("ferry \(command): \(failure.message)\n".utf8)) }
-        return failure
+        for failure in sessions.compactMap(\.failure) {
+            FileHandle.standardError.write(Data("ferry \(command): \(failure.message)\n".utf8))
+        }
+        return sessions.map(\.failure)
+    }
+
+    /// `ferry <command>` (ls, stat): `prepare`, then the conversation `make` builds for the paths, in one session.
+    /// Returns the failure, for the command's exit status.
+    static func run(command: String, paths typed: [String], connection: ConnectionOptions, verbose: Bool = false,
+                    _ make: ([String]) -> StoreConversation) throws -> SessionFailure? {
+        let (target, paths) = try prepare(command: command, paths: typed, connection: connection)
+        return try run(command: command, target: target, [make(paths)], verbose: verbose).first ?? nil
     }
 
     // MARK: Attempts

@@ -23,6 +23,7 @@ TOOLS = ["ferry", "sftp"]
 
 
 def section_10(bench: Bench) -> None:
+    """One 2 GiB download to ext4: ferry get against sftp get of the very file ferryd stores."""
     size = bench.sizes.upload
     source = bench.payload("upload.bin", size)
     daemon = bench.daemon("ext4")

@@ -7,13 +7,13 @@ import TestSupport
 import XCTest
 @testable import FerryClient
 
-final class GetConversationTests: XCTestCase {
+final class GetPlanningTests: XCTestCase {
     func testNamesThatCouldLeaveTheDestinationAreRefused() {
-        XCTAssertEqual(GetConversation.localPath("a/b.txt", below: "out"), "out/a/b.txt")
-        XCTAssertEqual(GetConversation.localPath("a", below: "out/"), "out/a")
-        XCTAssertEqual(GetConversation.localPath("a", below: ""), "a")
+        XCTAssertEqual(GetPlanner.localPath("a/b.txt", below: "out"), "out/a/b.txt")
+        XCTAssertEqual(GetPlanner.localPath("a", below: "out/"), "out/a")
+        XCTAssertEqual(GetPlanner.localPath("a", below: ""), "a")
         for hostile in ["../x", "a/../../x", "./a", "a//b", "", "a/", "/etc/passwd", "a/.", "a/\0b"] {
-            XCTAssertNil(GetConversation.localPath(hostile, below: "out"), hostile)
+            XCTAssertNil(GetPlanner.localPath(hostile, below: "out"), hostile)
         }
     }
 
