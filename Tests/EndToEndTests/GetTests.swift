@@ -52,7 +52,18 @@ final class GetTests: XCTestCase {
         let renamed = out.appendingPathComponent("renamed.bin")
         XCTAssertEqual(try ferry(env, ["sizes/f65537.bin", renamed.path], daemon: daemon).status, 0)
         assertStored(renamed, equals: contents["f65537.bin"]!)
-        XCTAssertEqual(daemon.logLines(message: "get sent").count, 7, daemon.log)
+        // Relative names, in the current directory: a bare file name, and the default "." for a directory.
+        let alice = env.alice
+        let credentials = ["--server", daemon.address, "--ca", alice.ca.path, "--cert", alice.certificate.path, "--key",
+                           alice.key.path]
+        for arguments in [["sizes/f1.bin", "bare.bin"], ["sizes"]] {
+            let run = try runToCompletion(env.binaries.ferry, ["get"] + credentials + arguments, outputDirectory: env.directory,
+                                          name: "ferry-get-relative", timeout: 60, currentDirectory: out)
+            XCTAssertEqual(run.status, 0, "\(arguments): \(run.stderr)")
+        }
+        assertStored(out.appendingPathComponent("bare.bin"), equals: contents["f1.bin"]!)
+        assertStored(out.appendingPathComponent("sizes/f65536.bin"), equals: contents["f65536.bin"]!)
+        XCTAssertEqual(daemon.logLines(message: "get sent").count, 14, daemon.log)
     }
 
     func testADirectoryTreeComesBackAndARerunGetsNothingAgain() throws {
@@ -186,6 +197,31 @@ final class GetTests: XCTestCase {
         XCTAssertEqual(daemon.logLines(message: "session established").count - sessionsBefore, 5, "one to plan, four to get")
         let perSession = Dictionary(grouping: daemon.logLines(message: "get sent"), by: { $0["session"] ?? "" })
         XCTAssertGreaterThan(perSession.count, 1, "every file went over one session")
+    }
+
+    /// On a terminal, a progress line while the file comes (slowed to 8 MiB/s by a proxy), erased at the end.
+    func testOnATerminalAProgressLineShowsAndIsErased() throws {
+        let env = try TestEnvironment(self)
+        let daemon = try Daemon.start(environment: env, workers: 1)
+        let file = try env.sourceDirectory("p").appendingPathComponent("big.bin")
+        let bytes = Content.random(12 << 20)
+        try Content.write(bytes, to: file)
+        XCTAssertEqual(try env.upload([file.path], to: daemon).status, 0)
+        let out = try destination(env, "out")
+        let proxy = try CuttingProxy(forwardingTo: daemon.port, cutEvery: 600, bytesPerSecond: 8 << 20, deadline: 60)
+        defer { _ = try? proxy.stop() }
+        let alice = env.alice
+        let run = try TerminalSession.run(env.binaries.ferry, ["get", "--server", "127.0.0.1:\(proxy.port)", "--ca", alice.ca.path,
+                                                                "--cert", alice.certificate.path, "--key", alice.key.path,
+                                                                "big.bin", out.path],
+                                          in: env.directory, environment: ChildProcess.isolatedEnvironment(home: env.directory),
+                                          answers: [], timeout: 60)
+        XCTAssertEqual(run.status, 0, run.output)
+        assertStored(out.appendingPathComponent("big.bin"), equals: bytes)
+        XCTAssertTrue(run.output.contains("[0/1] "), "no progress line: \(run.output)")
+        XCTAssertTrue(run.output.contains("/12.0 MiB") && run.output.contains("MiB/s  big.bin"), run.output)
+        let last = run.output.components(separatedBy: "\u{1B}[K").last ?? ""
+        XCTAssertTrue(last.hasPrefix("got big.bin"), "the progress line was not erased before the report: \(last.debugDescription)")
     }
 
     func testWhatIsNotStoredIsAnErrorAndTheRestIsGot() throws {

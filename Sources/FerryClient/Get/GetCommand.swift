@@ -23,8 +23,9 @@ package struct GetCommand: ParsableCommand {
             --parallel N (-j) gets N files at once, each session taking the next file when its last is done: what \
             many small files need (one round trip each); a large file goes at the speed of one session.
 
-            Output: one line per file on stdout as it completes (got, unchanged), errors on stderr; --json prints \
-            one JSON object at the end instead. Connection options, defaults, timeouts and retries are those of \
+            Output: one line per file on stdout as it completes (got, unchanged), errors on stderr, and on a \
+            terminal a progress line on stderr (files, bytes, rate, the file being got) that is erased at the end; \
+            --json prints one JSON object at the end instead. Connection options, defaults, timeouts and retries are those of \
             `ferry upload`.
 
             Exit status: 0 every file got or unchanged; 1 a file failed (each says why); 64, 69, 75, 77, 78 as \
@@ -67,10 +68,16 @@ package struct GetCommand: ParsableCommand {
         var failure = try StoreSession.run(command: "get", target: target, [planner]).first ?? nil
         // Then the files, `parallel` sessions taking them from one queue.
         let jobs = GetJobs(planner.jobs)
-        jobs.onResult = report
+        let progress = !quiet && !json && isatty(STDERR_FILENO) == 1 ? GetProgress(jobs: planner.jobs) : nil
+        jobs.onResult = { result in
+            progress?.erase()
+            report(result)
+        }
         if failure == nil, !planner.jobs.isEmpty {
             let downloaders = (0..<min(parallel, planner.jobs.count)).map { _ in GetDownloader(jobs: jobs) }
-            let failures = try StoreSession.run(command: "get", target: target, downloaders)
+            let failures = try StoreSession.run(command: "get", target: target, downloaders,
+                                                tick: progress.map { progress in { progress.draw(jobs, downloaders) } })
+            progress?.erase()
             // A session that gave up leaves its file, and (when every one gave up) the rest, failed with its reason.
             for (downloader, ended) in zip(downloaders, failures) {
                 guard let ended, let job = downloader.unfinished else { continue }

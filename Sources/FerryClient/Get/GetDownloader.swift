@@ -58,6 +58,9 @@ final class GetDownloader: StoreConversation {
     /// The job this session holds, if its session ends before it is done (it is then failed with the session's reason).
     var unfinished: GetJob? { getting?.job }
 
+    /// The file being got and the bytes its .part holds (the progress line).
+    var inFlight: (remote: String, bytes: UInt64)? { getting.map { ($0.job.remote, $0.part.length) } }
+
     var nextRequest: StoreRequest? {
         if getting == nil, !exhausted { takeNext() }
         guard let getting else { return nil }
@@ -124,8 +127,9 @@ final class GetDownloader: StoreConversation {
                 continue
             }
             do {
-                try FileManager.default.createDirectory(atPath: (job.local as NSString).deletingLastPathComponent,
-                                                        withIntermediateDirectories: true)
+                // A name with no directory in it ("copy.bin") goes into the current one: nothing to make.
+                let parent = (job.local as NSString).deletingLastPathComponent
+                if !parent.isEmpty { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
                 getting = Getting(job: job, part: try PartFile(destination: job.local))
                 return
             } catch {

@@ -88,8 +88,9 @@ final class StoreSession: TCPConnectionDelegate {
 
     /// Each conversation in a session of its own, all on one loop at once; notes and each session's failure on
     /// stderr. Returns the sessions' failures, in the conversations' order.
-    static func run(command: String, target: ServerTarget, _ conversations: [StoreConversation], verbose: Bool = false)
-        throws -> [SessionFailure?] {
+    /// `tick`, when given, runs every 200 ms while they do (a progress line).
+    static func run(command: String, target: ServerTarget, _ conversations: [StoreConversation], verbose: Bool = false,
+                    tick: (() -> Void)? = nil) throws -> [SessionFailure?] {
         let loop = try EventLoop()
         let sessions = conversations.map { StoreSession(loop: loop, target: target, conversation: $0) }
         for session in sessions {
@@ -97,7 +98,14 @@ final class StoreSession: TCPConnectionDelegate {
             session.onNote = { FileHandle.standardError.write(Data("ferry \(command): \($0)\n".utf8)) }
             session.resolve()
         }
+        let ticker = tick.map { body in
+            let timer = LoopTimer(loop: loop)
+            timer.keepsLoopAlive = false  // the sessions keep the loop running; the ticks follow them
+            timer.start(afterMilliseconds: 200, repeatMilliseconds: 200, body)
+            return timer
+        }
         loop.run()
+        ticker?.close()  // its close callback runs in loop.close()
         _ = loop.close()
         for failure in sessions.compactMap(\.failure) {
             FileHandle.standardError.write(Data("ferry \(command): \(failure.message)\n".utf8))
@@ -292,7 +300,7 @@ final class StoreSession: TCPConnectionDelegate {
             watch.phase = .flowing(mark: bytesRead + (tcp?.writtenBytes ?? 0), since: EventLoop.hrtimeNanoseconds)
             guard connection?.storeAgreed == true else {
                 // Not a failure another attempt could get past.
-                finish(SessionFailure(.local, "the server does not offer listing or stat (a ferryd older than this ferry): "
+                finish(SessionFailure(.local, "the server does not offer ls, stat or get (a ferryd older than this ferry): "
                     + "ask its operator to upgrade it"))
                 return
             }
