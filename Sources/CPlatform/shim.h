@@ -30,6 +30,18 @@ static inline int cplatform_openat2(int dirfd, const char *path, uint64_t flags,
     return -1;
 #endif
 }
+/* renameat2(2) with RENAME_NOREPLACE (Linux 3.15; ext4, xfs, btrfs, tmpfs): the rename fails with EEXIST instead of
+ * replacing what has the new name, atomically. glibc declares renameat2 only under _GNU_SOURCE; the system call has
+ * no variadic arguments, but syscall(2) has, hence this wrapper. EINVAL where the file system cannot. */
+static inline int cplatform_rename_noreplace(int olddirfd, const char *oldpath, int newdirfd, const char *newpath) {
+#ifdef SYS_renameat2
+    return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, 1u /* RENAME_NOREPLACE */);
+#else
+    (void)olddirfd; (void)oldpath; (void)newdirfd; (void)newpath;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
 static inline uint64_t cplatform_resolve_beneath(void) { return RESOLVE_BENEATH; }
 static inline uint64_t cplatform_resolve_no_symlinks(void) { return RESOLVE_NO_SYMLINKS; }
 

@@ -7,13 +7,14 @@ import Protocol
 struct Ferry: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ferry",
-        abstract: "Upload files to a ferryd server over an authenticated, encrypted channel, get them back, list and stat them; run a small CA.",
+        abstract: "Upload files to a ferryd server over an authenticated, encrypted channel; get, list, stat, move, delete and verify them; run a small CA.",
         discussion: """
             Each subcommand has its own options: `ferry help <subcommand>` lists them. `ferry upload` takes its \
             defaults from ~/.config/ferry/client.toml.
             """,
         version: FerryVersion.description(tool: "ferry"),
-        subcommands: [UploadCommand.self, GetCommand.self, ListCommand.self, StatCommand.self, CACommand.self,
+        subcommands: [UploadCommand.self, GetCommand.self, ListCommand.self, StatCommand.self, RemoveCommand.self,
+                      MoveCommand.self, VerifyCommand.self, CACommand.self,
                       LoadTestCommand.self])
 }
 

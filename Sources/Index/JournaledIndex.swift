@@ -67,6 +67,13 @@ public final class JournaledIndex: MetadataIndex, @unchecked Sendable {
         }
     }
 
+    public func finishDelete(_ intent: Intent, waiting wait: Bool) throws(IndexError) {
+        guard journal.claim(intent.id).claimed, intent.kind == .delete else {
+            throw IndexError(.unknownIntent, "no pending delete \(intent.id)")
+        }
+        if queue(intent.id, .remove(namespace: intent.namespace, path: intent.path)) >= Self.batchSize || wait { try flush() }
+    }
+
     public func abandon(_ intent: Intent) throws(IndexError) {
         guard journal.claim(intent.id).claimed else { throw IndexError(.unknownIntent, "no pending intent \(intent.id)") }
         // Nothing changed in the tree, so nothing to write: it is forgotten in order with the finishes around it.

@@ -21,6 +21,9 @@ public protocol MetadataIndex: Sendable {
     /// The file is gone from the tree: its row (if any) and the intent go, the usage follows. Returns the row removed.
     @discardableResult
     func finishDelete(_ intent: Intent) throws(IndexError) -> IndexedFile?
+    /// `finishDelete` for a caller that knows the row already: without `waiting`, the removal may be written after
+    /// this returns, with the changes finished after it (JournaledIndex's batches; readers see it all the same).
+    func finishDelete(_ intent: Intent, waiting: Bool) throws(IndexError)
     /// The change was not made (it failed before touching the tree): only the intent goes.
     func abandon(_ intent: Intent) throws(IndexError)
     /// Intents begun and neither finished nor abandoned, oldest first: what a crash left.
@@ -51,6 +54,8 @@ public protocol MetadataIndex: Sendable {
 
 extension MetadataIndex {
     public func finishCommit(_ intent: Intent) throws(IndexError) { try finishCommit(intent, waiting: true) }
+    /// An index that writes each change at once has nothing to wait for.
+    public func finishDelete(_ intent: Intent, waiting: Bool) throws(IndexError) { _ = try finishDelete(intent) }
     /// An intent that survives a crash of the process, not of the machine (tests, and stores that do not fsync).
     public func beginCommit(_ file: IndexedFile) throws(IndexError) -> Intent { try beginCommit(file, durable: false) }
     public func beginDelete(namespace: String, path: String) throws(IndexError) -> Intent {

@@ -108,6 +108,13 @@ public enum DirectoryCalls {
         _ = try retrying("renameat") { renameat(directory, name, newDirectory, newName) }
     }
 
+    /// Moves `name` to `newName` only if nothing has that name (renameat2 RENAME_NOREPLACE): EEXIST otherwise, whatever
+    /// is there; EINVAL or ENOSYS where the file system or the kernel cannot.
+    public static func renameWithoutReplacing(_ name: String, in directory: Int32, to newName: String,
+                                              in newDirectory: Int32) throws(SystemError) {
+        _ = try retrying("renameat2") { cplatform_rename_noreplace(directory, name, newDirectory, newName) }
+    }
+
     public static func removeFile(_ name: String, in directory: Int32) throws(SystemError) {
         _ = try retrying("unlinkat") { unlinkat(directory, name, 0) }
     }

@@ -109,10 +109,10 @@ final class HeldDirectory: @unchecked Sendable {
     /// The chain's provisional directories, outermost first; the last is the held directory when there are any.
     let provisional: [ChainEntry]
     /// The claim lock of the chain's identity.
-    private(set) var shard = 0
-    private var released = false
+    var shard = 0
+    var released = false
 
-    private init(descriptor: Int32, key: DirectoryKey, provisional: [ChainEntry]) {
+    init(descriptor: Int32, key: DirectoryKey, provisional: [ChainEntry]) {
         self.descriptor = descriptor
         self.key = key
         self.provisional = provisional

@@ -10,12 +10,25 @@
 import Index
 import Protocol
 
-public final class IndexLookup: Sendable {
-    public struct Outcome: Sendable {
-        public let answer: StoreAnswer
-        /// What the operator's log says beyond the client's text (an index error, a row that cannot be sent).
-        public let detail: String?
+/// A store request's answer, and what the operator's log says beyond the client's text (an index error, a row that
+/// cannot be sent, the server path of a failed change).
+public struct StoreOutcome: Sendable {
+    public let answer: StoreAnswer
+    public let detail: String?
+
+    public init(answer: StoreAnswer, detail: String?) {
+        self.answer = answer
+        self.detail = detail
     }
+
+    /// A refusal the client's text says all of.
+    static func refused(_ code: UploadErrorCode, _ message: String) -> StoreOutcome {
+        StoreOutcome(answer: .failed(UploadFailure(code, message)), detail: nil)
+    }
+}
+
+public final class IndexLookup: Sendable {
+    public typealias Outcome = StoreOutcome
 
     public let request: StoreRequest
     /// The namespace the request resolved to (the client's own when it sent "").
@@ -38,7 +51,8 @@ public final class IndexLookup: Sendable {
             switch request {
             case .stat(let stat): return try self.stat(stat.path)
             case .list(let list): return try self.list(list)
-            case .get: preconditionFailure("a Get is read from the tree (StoredFileReader), not the index")
+            case .get, .delete, .rename, .verify:
+                preconditionFailure("a \(request.messageName) is not answered from the index alone (StoreRequestHandler)")
             }
         } catch {
             return Outcome(answer: .failed(UploadFailure(.storageFailure, "the server cannot read its index; its log says why")),
@@ -136,7 +150,7 @@ public final class IndexLookup: Sendable {
                                uploaded: WireTime(nanosecondsSinceEpoch: file.uploaded), uploader: file.uploader)
     }
 
-    private static func unsendable(_ file: IndexedFile) -> Outcome {
+    static func unsendable(_ file: IndexedFile) -> Outcome {
         Outcome(answer: .failed(UploadFailure(.storageFailure, "the server's index holds a row it cannot send; its log says which")),
                 detail: "the index row of '\(file.path)' in namespace '\(file.namespace)' cannot go on the wire (path of "
                     + "\(file.path.utf8.count) bytes, digest of \(file.sha256.count), uploader of \(file.uploader.utf8.count)): "

@@ -66,6 +66,28 @@ public final class PartialIndex: Sendable {
         }
     }
 
+    /// A name held for a change of the stored file (a delete, a rename), with what the table had for it before.
+    struct Hold {
+        let name: String
+        let before: Entry?
+    }
+
+    /// Takes `name` for a change of the stored file of that name: nil when an upload writes it (`busy`); else the
+    /// hold, which `letGo` gives back — a kept partial of that name stays kept, for its upload to resume later. An
+    /// upload that starts meanwhile gets `busy`, so a file's upload and its delete or rename never interleave.
+    func hold(_ name: String, now: Int64) -> Hold? {
+        table.withLock { table in
+            let before = table[name]
+            if before?.active == true { return nil }
+            table[name] = Entry(size: before?.size ?? 0, offset: before?.offset ?? 0, active: true, updated: before?.updated ?? now)
+            return Hold(name: name, before: before)
+        }
+    }
+
+    func letGo(_ hold: Hold) {
+        table.withLock { $0[hold.name] = hold.before }
+    }
+
     /// The claimed upload resumes at `offset` (0: a fresh file): admitted if its remaining bytes fit. `available` nil
     /// when the file system did not say (no check then). On refusal the claim is released, the partial left as it was.
     func admit(_ name: String, size: UInt64, offset: UInt64, available: UInt64?, reserve: UInt64, kept: UInt64?) -> Refusal? {

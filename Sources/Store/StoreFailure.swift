@@ -34,4 +34,11 @@ public struct StoreFailure: Error, Equatable, Sendable {
                                    + "in its way on the server (tell the server's operator)"),
                      detail: "symbolic link under the storage root refused: \(path)", suspicious: true)
     }
+
+    /// A symbolic link where a delete or a rename reaches for a directory or the file: refused, never followed.
+    static func linkInTheWay(_ relativePath: String, at path: String) -> StoreFailure {
+        StoreFailure(UploadFailure(.permissionDenied, "'\(relativePath)' cannot be changed: a symbolic link is in its way on "
+                                   + "the server (tell the server's operator)"),
+                     detail: "symbolic link under the storage root refused: \(path)", suspicious: true)
+    }
 }

@@ -66,46 +66,12 @@ public final class StoredFileReader: @unchecked Sendable {
 
     private var serverPath: String { ([rootPath] + path.directoryComponents + [path.name]).joined(separator: "/") }
 
-    private func notFound() -> OpenOutcome {
-        .refused(StoreFailure(UploadFailure(.notFound, "'\(path.relativePath)' is not stored")))
-    }
-
     /// Blocking: the pool's.
     private func openNow() -> OpenOutcome {
-        let directory: Int32
-        switch StoredFileProbe.openChain(path.directoryComponents, below: root) {
-        case .success(nil): return notFound()
-        case .success(let found?): directory = found
-        case .failure(.symbolicLink(let depth)):
-            return .refused(StoreFailure(UploadFailure(.permissionDenied, "'\(path.relativePath)' cannot be read: a symbolic link is on its way"),
-                                         detail: "a symbolic link at depth \(depth) on the way to \(serverPath)", suspicious: true))
-        case .failure(.notADirectory):
-            return notFound()
-        case .failure(.system(let error)):
-            return .refused(.system(error, while: "reading '\(path.relativePath)'", at: serverPath))
-        }
-        defer { DirectoryCalls.close(directory) }
-        let file: Int32
-        do {
-            file = try DirectoryCalls.openFile(path.name, in: directory, flags: O_RDONLY | O_NONBLOCK)
-        } catch {
-            switch error.number {
-            case ENOENT: return notFound()
-            case ELOOP:
-                return .refused(StoreFailure(UploadFailure(.permissionDenied, "'\(path.relativePath)' cannot be read: it is a symbolic link"),
-                                             detail: "a symbolic link at \(serverPath)", suspicious: true))
-            default: return .refused(.system(error, while: "reading '\(path.relativePath)'", at: serverPath))
-            }
-        }
-        let status: EntryStatus
-        do { status = try DirectoryCalls.status(of: file) } catch {
-            DirectoryCalls.close(file)
-            return .refused(.system(error, while: "reading '\(path.relativePath)'", at: serverPath))
-        }
-        guard status.kind == .regular else {
-            DirectoryCalls.close(file)
-            let what = status.kind == .directory ? "is a directory: list it, or get the files below it" : "is not a regular file"
-            return .refused(StoreFailure(UploadFailure(.badPath, "'\(path.relativePath)' \(what)")))
+        let file: Int32, status: EntryStatus
+        switch Self.openStoredFile(path, below: root, rootPath: rootPath, reading: "reading") {
+        case .success(let opened): (file, status) = opened
+        case .failure(let failure): return .refused(failure)
         }
         // The record says what the file was at commit, and is valid only for the size and modification time it
         // names. A file without one, or changed since (written in place: its time moved), is never hashed afresh to
@@ -121,5 +87,49 @@ public final class StoredFileReader: @unchecked Sendable {
         return .opened(Opened(size: recorded.size, sha256: recorded.digest,
                               modified: WireTime(seconds: status.modifiedSeconds, nanoseconds: status.modifiedNanoseconds),
                               executable: status.permissions & 0o111 != 0))
+    }
+
+    /// The stored file at `path`, opened read-only below the root with no link followed, and what fstat says of it:
+    /// refused when it is missing (`not_found`), a directory or not a regular file (`bad_path`), behind a link
+    /// (`permission_denied`, suspicious) or unreadable. `reading`: the client's word for the operation ("reading",
+    /// "verifying"). Blocking.
+    static func openStoredFile(_ path: StoredPath, below root: Int32, rootPath: String,
+                               reading: String) -> Result<(Int32, EntryStatus), StoreFailure> {
+        let serverPath = ([rootPath] + path.directoryComponents + [path.name]).joined(separator: "/")
+        let notFound = StoreFailure(UploadFailure(.notFound, "'\(path.relativePath)' is not stored"))
+        let directory: Int32
+        switch StoredFileProbe.openChain(path.directoryComponents, below: root) {
+        case .success(nil), .failure(.notADirectory): return .failure(notFound)
+        case .success(let found?): directory = found
+        case .failure(.symbolicLink(let depth)):
+            return .failure(StoreFailure(UploadFailure(.permissionDenied, "'\(path.relativePath)' cannot be read: a symbolic link is on its way"),
+                                         detail: "a symbolic link at depth \(depth) on the way to \(serverPath)", suspicious: true))
+        case .failure(.system(let error)):
+            return .failure(.system(error, while: "\(reading) '\(path.relativePath)'", at: serverPath))
+        }
+        defer { DirectoryCalls.close(directory) }
+        let file: Int32
+        do {
+            file = try DirectoryCalls.openFile(path.name, in: directory, flags: O_RDONLY | O_NONBLOCK)
+        } catch {
+            switch error.number {
+            case ENOENT: return .failure(notFound)
+            case ELOOP:
+                return .failure(StoreFailure(UploadFailure(.permissionDenied, "'\(path.relativePath)' cannot be read: it is a symbolic link"),
+                                             detail: "a symbolic link at \(serverPath)", suspicious: true))
+            default: return .failure(.system(error, while: "\(reading) '\(path.relativePath)'", at: serverPath))
+            }
+        }
+        let status: EntryStatus
+        do { status = try DirectoryCalls.status(of: file) } catch {
+            DirectoryCalls.close(file)
+            return .failure(.system(error, while: "\(reading) '\(path.relativePath)'", at: serverPath))
+        }
+        guard status.kind == .regular else {
+            DirectoryCalls.close(file)
+            let what = status.kind == .directory ? "is a directory: list it, or name the files below it" : "is not a regular file"
+            return .failure(StoreFailure(UploadFailure(.badPath, "'\(path.relativePath)' \(what)")))
+        }
+        return .success((file, status))
     }
 }

@@ -88,21 +88,3 @@ final class SourceLimitsTests: XCTestCase {
         XCTAssertEqual(lines.items.last?.1["peer"], "x")
     }
 }
-
-/// A log handler that hands each line's message and metadata to `record`.
-private struct CapturingHandler: LogHandler {
-    let record: @Sendable (String, Logger.Metadata) -> Void
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    init(_ record: @escaping @Sendable (String, Logger.Metadata) -> Void) { self.record = record }
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        record("\(event.message)", event.metadata ?? [:])
-    }
-}

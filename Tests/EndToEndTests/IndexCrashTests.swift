@@ -19,19 +19,6 @@ import Musl
 #endif
 
 final class IndexCrashTests: XCTestCase {
-    /// Where strace kills the daemon: instead of the `when`-th call of `calls` (the call is not made: strace fails it
-    /// and the kill arrives as it returns; counted per thread, and a commit runs on one), only counting calls on
-    /// `file` when given; during the upload, or during the stop that writes the waiting rows.
-    struct CrashPoint: CustomStringConvertible {
-        enum File { case journal, wal }
-        let name: String
-        let calls: String
-        let when: Int
-        var file: File?
-        var atStop = false
-        var description: String { "\(name) (\(calls) #\(when))" }
-    }
-
     /// More WAL writes than the batch of one row makes (its pages, each frame 2 writes).
     static let walWrites = 16
 
@@ -151,47 +138,16 @@ final class IndexCrashTests: XCTestCase {
             return daemon.child.wait(timeout: 10)
         }
         if point.atStop { XCTAssertEqual(try upload().status, 0, "\(point)") }
-        var arguments = ["-f", "-qq", "-e", "trace=\(point.calls)", "-e", "inject=\(point.calls):error=EIO:signal=KILL:when=\(point.when)"]
-        switch point.file {
-        case .journal?: arguments += ["-P", try activeJournal(daemon)]
-        case .wal?: arguments += ["-P", daemon.root.appendingPathComponent(".index/metadata.sqlite-wal").path]
-        case nil: break
+        return try point.inject(into: daemon, in: env) { () throws -> Bool in
+            if point.atStop {
+                daemon.child.signal(SIGTERM)
+                XCTAssertTrue(daemon.child.wait(timeout: 10), "\(point): ferryd did not stop")
+                return daemon.child.exitStatus != 0
+            }
+            let status = try upload().status
+            let died = waitUntil(timeout: status == 0 ? 0.5 : 10) { !daemon.isRunning }
+            if !died { XCTAssertEqual(status, 0, "\(point): the upload failed without a kill") }
+            return died
         }
-        let trace = env.directory.appendingPathComponent("strace-crash.txt")
-        let tracer = try ChildProcess(SyscallTrace.strace, arguments + ["-o", trace.path, "-p", "\(daemon.pid)"],
-                                      outputDirectory: env.directory, name: "strace-crash")
-        defer {
-            if tracer.isRunning { tracer.signal(SIGINT) }
-            XCTAssertTrue(tracer.wait(timeout: 5), "strace did not stop")
-        }
-        guard waitUntil(timeout: 10, { SyscallTrace.isTraced(daemon.pid) }) else {
-            throw TestError("strace did not attach to ferryd within 10 s: \(tracer.stderr)")
-        }
-        if point.atStop {
-            daemon.child.signal(SIGTERM)
-            XCTAssertTrue(daemon.child.wait(timeout: 10), "\(point): ferryd did not stop")
-            return daemon.child.exitStatus != 0
-        }
-        let status = try upload().status
-        let died = waitUntil(timeout: status == 0 ? 0.5 : 10) { !daemon.isRunning }
-        if !died { XCTAssertEqual(status, 0, "\(point): the upload failed without a kill") }
-        return died
-    }
-
-    /// The journal file the daemon appends to: the highest generation in <root>/.index.
-    private func activeJournal(_ daemon: Daemon) throws -> String {
-        let directory = daemon.root.appendingPathComponent(".index")
-        let generations = try FileManager.default.contentsOfDirectory(atPath: directory.path)
-            .compactMap { $0.hasPrefix("intents.") ? Int($0.dropFirst("intents.".count)) : nil }
-        let highest = try XCTUnwrap(generations.max(), "no intent journal in \(directory.path)")
-        return directory.appendingPathComponent("intents.\(highest)").path
-    }
-
-    private func assertIndexMatchesTree(_ daemon: Daemon, _ env: TestEnvironment, _ when: String,
-                                        file: StaticString = #filePath, line: UInt = #line) throws {
-        let check = try runToCompletion(env.binaries.ferryd, ["reindex", "--check", "--config", daemon.configURL.path],
-                                        outputDirectory: env.directory, name: "ferryd-reindex", timeout: 30)
-        XCTAssertEqual(check.status, 0, "\(when): the index differs from the tree:\n\(check.stdout)\(check.stderr)",
-                       file: file, line: line)
     }
 }

@@ -162,8 +162,8 @@ private struct ManPage {
             defer { previous = word }
             if word == "Fl" {
                 afterFl = true
-            } else if previous != "Fl", word.first?.isUppercase == true, word.count <= 3, word.allSatisfy(\.isLetter) {
-                afterFl = false  // the next macro (Ar, Ns, Cm, …); `Fl R` is the flag -R, not a macro
+            } else if previous != "Fl", word.first?.isUppercase == true, (2...3).contains(word.count), word.allSatisfy(\.isLetter) {
+                afterFl = false  // the next macro (Ar, Ns, Cm, …; none has one letter): `Fl r , R` is -r and -R
             } else if afterFl, word.hasPrefix("-"), word.count > 1 {
                 names.insert(String(word.dropFirst()).trimmingCharacters(in: CharacterSet(charactersIn: ",.;:)")))
             }

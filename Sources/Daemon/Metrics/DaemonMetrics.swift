@@ -128,7 +128,7 @@ final class DaemonMetrics: Sendable {
     private let partialBytes: Gauge
     private let storedBytes: Gauge
     private let storedFiles: Gauge
-    /// By "stat"/"list"/"get", then result.
+    /// By request ("stat", "list", "get", "delete", "rename", "verify"), then result.
     private let storeRequests: [String: [StoreRequestResult: Counter]]
 
     init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
@@ -163,7 +163,7 @@ final class DaemonMetrics: Sendable {
         partialBytes = Self.gauge(registry, Name.partialBytes)
         storedBytes = Self.gauge(registry, Name.storedBytes)
         storedFiles = Self.gauge(registry, Name.storedFiles)
-        storeRequests = Dictionary(uniqueKeysWithValues: ["stat", "list", "get"].map { request in
+        storeRequests = Dictionary(uniqueKeysWithValues: ["stat", "list", "get", "delete", "rename", "verify"].map { request in
             (request, Dictionary(uniqueKeysWithValues: StoreRequestResult.allCases.map { result in
                 (result, Self.counter(registry, Name.storeRequests, [("request", request), ("result", result.rawValue)]))
             }))
@@ -252,6 +252,9 @@ final class DaemonMetrics: Sendable {
         case .stat: "stat"
         case .list: "list"
         case .get: "get"
+        case .delete: "delete"
+        case .rename: "rename"
+        case .verify: "verify"
         }
         storeRequests[kind]?[result]?.increment()
     }
@@ -334,24 +337,7 @@ extension UploadErrorCode {
         .aborted, .busy, .unknown,
     ]
 
-    var metricLabel: String {
-        switch self {
-        case .badPath: "bad_path"
-        case .exists: "exists"
-        case .tooLarge: "too_large"
-        case .noSpace: "no_space"
-        case .digestMismatch: "digest_mismatch"
-        case .sizeMismatch: "size_mismatch"
-        case .storageFailure: "storage_failure"
-        case .permissionDenied: "permission_denied"
-        case .aborted: "aborted"
-        case .busy: "busy"
-        case .absent: "absent"
-        case .notFound: "not_found"
-        case .notSupported: "not_supported"
-        case .unknown: "unknown"
-        }
-    }
+    var metricLabel: String { name }
 }
 
 extension DaemonMetrics.HandshakeFailure {

@@ -165,7 +165,18 @@ final class SessionDriver: TCPConnectionDelegate {
                 }
             case .lookUp(let lookup):
                 lookup.run(executor: executor) { [weak self, session] outcome in
-                    let actions = session.storeLookedUp(lookup, outcome, now: Clock.now())
+                    let actions = session.storeAnswered(lookup.request, outcome, now: Clock.now())
+                    self?.perform(actions)
+                }
+            case .change(let change):
+                // A change once started is made and recorded whatever becomes of the connection meanwhile.
+                change.run(executor: executor) { [weak self, session] outcome in
+                    let actions = session.storeAnswered(change.request, outcome, now: Clock.now())
+                    self?.perform(actions)
+                }
+            case .verifyStep(let verifier, let request):
+                verifier.step(executor: executor) { [weak self, session] step in
+                    let actions = session.verifyStepped(verifier, request, step, now: Clock.now())
                     self?.perform(actions)
                 }
             case .openForGet(let reader):

@@ -1,7 +1,7 @@
 // One client session without its socket: the protocol's server state machine (ServerConnection) and the operation
-// handlers (UploadHandler; StoreRequestHandler for Stat and List; download and delete will sit beside them). Bytes, the store's answers, timer expiries
-// and `now` in; SessionActions out (flush, pause or resume reading, close, watch a writer), which the driver
-// (Runtime/SessionDriver.swift) performs. Tests drive it with no socket (Tests/DaemonTests/ServerSessionTests.swift).
+// handlers (UploadHandler; ServerSession+Store with StoreRequestHandler for the store's requests; ServerSession+Get).
+// Bytes, the store's answers, timer expiries and `now` in; SessionActions out (flush, pause or resume reading, close,
+// watch a writer, run a store job), which the driver (Runtime/SessionDriver.swift) performs. Tests drive it with no socket (Tests/DaemonTests/ServerSessionTests.swift).
 //
 //   handshaking ──ClientHello…Finished──► established ──(operations)──► closed: Goodbye, an error, a timeout, shutdown
 //        │ handshake timeout / error                                       (the driver writes what is queued and closes)
@@ -119,16 +119,6 @@ final class ServerSession {
         return actions + drainedNow(now)
     }
 
-    /// A store request's lookup ended (`SessionAction.lookUp`): its answer to the client.
-    func storeLookedUp(_ lookup: IndexLookup, _ outcome: IndexLookup.Outcome, now: Now) -> [SessionAction] {
-        guard !closing else { return [] }
-        progress &+= 1
-        let answer = storeRequests.lookedUp(lookup, outcome, logger: logger)
-        metrics.storeRequest(lookup.request, answer)
-        connection.answerStore(answer, now: now)
-        return flush() + drainedNow(now)
-    }
-
     /// Shutting down and nothing left in flight: Goodbye now.
     func drainedNow(_ now: Now) -> [SessionAction] {
         draining && !isBusy ? shutdown(force: true, now: now) : []
@@ -227,13 +217,7 @@ final class ServerSession {
         case .storeRequested(let request):
             guard let identity else { return [] }
             upload.environment.draining = draining
-            switch storeRequests.requested(request, identity: identity, environment: upload.environment, logger: logger) {
-            case .success(let lookup): return [.lookUp(lookup)]
-            case .failure(let failure):
-                metrics.storeRequest(request, .failed(failure))
-                connection.answerStore(.failed(failure), now: now)
-                return []
-            }
+            return requestStore(request, identity: identity, now: now)
         case .uploadFinished(let digest, let times):
             return apply(upload.finished(digest: digest, times: times), now: now)
         case .uploadAborted(let failure):

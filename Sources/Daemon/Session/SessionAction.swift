@@ -19,8 +19,12 @@ enum SessionAction: Equatable {
     case storePipelined(id: UInt64, WholeFileUpload, digest: [UInt8], times: FileTimes?)
     /// Run probe `id`'s lookup and hand its outcome to `ServerSession.pipelinedProbed`.
     case probePipelined(id: UInt64, StoredFileProbe)
-    /// Run a store request's index lookup and hand its outcome to `ServerSession.storeLookedUp`.
+    /// Run a store request's index lookup and hand its outcome to `ServerSession.storeAnswered`.
     case lookUp(IndexLookup)
+    /// Run a Delete's or Rename's change of the tree and hand its outcome to `ServerSession.storeAnswered`.
+    case change(StoreChange)
+    /// Run one step of a Verify's re-read and hand it to `ServerSession.verifyStepped`.
+    case verifyStep(StoredFileVerifier, StoreRequest)
     /// Open a Get's file on the pool and hand the outcome to `ServerSession.getOpened`.
     case openForGet(StoredFileReader)
     /// Read a block of a Get's file at `offset` into the buffer and hand it to `ServerSession.getRead`.
@@ -33,6 +37,8 @@ enum SessionAction: Equatable {
         case (.storePipelined(let a, let fileA, _, _), .storePipelined(let b, let fileB, _, _)): a == b && fileA === fileB
         case (.probePipelined(let a, let probeA), .probePipelined(let b, let probeB)): a == b && probeA === probeB
         case (.lookUp(let a), .lookUp(let b)): a === b
+        case (.change(let a), .change(let b)): a === b
+        case (.verifyStep(let a, _), .verifyStep(let b, _)): a === b
         case (.openForGet(let a), .openForGet(let b)): a === b
         case (.readForGet(let a, let offsetA, let bufferA), .readForGet(let b, let offsetB, let bufferB)):
             a === b && offsetA == offsetB && bufferA === bufferB

@@ -1,10 +1,11 @@
-// The store's read requests of a session (docs/PROTOCOL.md §14): Stat and List. What the session can check alone —
-// draining, the index being kept, whose namespace, the path's rules — is answered at once with OperationError;
-// the rest is an IndexLookup on the thread pool, whose answer ServerSession passes to the connection. One request at
-// a time (the protocol's rule): `inFlight` while its lookup runs, so a shutdown waits for the answer.
+// The store's requests of a session other than Get (docs/PROTOCOL.md §14): Stat, List, Delete, Rename and Verify.
+// What the session can check alone — draining, the index being kept, whose namespace, the paths' rules — is answered at
+// once with OperationError; the rest is a job on the thread pool (an IndexLookup for Stat and List, a StoreChange for
+// Delete and Rename, a StoredFileVerifier's steps for Verify), whose answer ServerSession passes to the connection. One
+// request at a time (the protocol's rule): `inFlight` while its job runs, so a shutdown waits for the answer.
 //
-//   idle ──Stat / List──► (refused at once: OperationError) ──► idle
-//                    └──► looking up (IndexLookup on the pool) ──answer──► idle
+//   idle ──request──► (refused at once: OperationError) ──► idle
+//                └──► in flight (its job on the pool) ──answer──► idle
 import Logging
 import Protocol
 import Store
@@ -16,51 +17,80 @@ struct StoreRequestHandler {
     private(set) var refused: UInt64 = 0
     private let refusalLog = RateLimitedLog()
 
-    /// The lookup that answers `request`, or the refusal to send at once.
+    /// The job that answers a request on the thread pool.
+    enum Job {
+        case lookUp(IndexLookup)
+        case change(StoreChange)
+        case verify(StoredFileVerifier, StoreRequest)
+    }
+
+    /// The job that answers `request` (any but a Get: ServerSession+Get), or the refusal to send at once.
     mutating func requested(_ request: StoreRequest, identity: String, environment: UploadHandler.Environment,
-                            logger: Logger) -> Result<IndexLookup, UploadFailure> {
+                            logger: Logger) -> Result<Job, UploadFailure> {
         if let failure = Self.refusal(request, identity: identity, environment: environment) {
             refuse(request, failure, logger: logger)
             return .failure(failure)
         }
         guard let index = environment.store.index else {
             let failure = UploadFailure(.notSupported, "this server keeps no metadata index ([index] backend = \"off\"), "
-                + "so it cannot list or stat what it stores; ask its operator")
+                + "so it cannot list, stat, delete, rename or verify what it stores; ask its operator")
             refuse(request, failure, logger: logger)
             return .failure(failure)
         }
+        let job: Job
+        switch request {
+        case .stat, .list: job = .lookUp(IndexLookup(request: request, namespace: identity, index: index))
+        case .delete, .rename:
+            job = .change(StoreChange(request: request, namespace: identity, store: environment.store, index: index,
+                                      durable: environment.settings.fsync))
+        case .verify(let verify):
+            do throws(StorageNameError) {
+                let path = try environment.store.rules.storedPath(identity: identity, relativePath: verify.path)
+                job = .verify(StoredFileVerifier(store: environment.store, index: index, path: path), request)
+            } catch {
+                let failure = UploadFailure(.badPath, "\(error)")
+                refuse(request, failure, logger: logger)
+                return .failure(failure)
+            }
+        case .get: preconditionFailure("a Get is served by ServerSession+Get")
+        }
         inFlight = true
-        return .success(IndexLookup(request: request, namespace: identity, index: index))
+        return .success(job)
     }
 
-    /// The lookup ended: its answer, logged when it failed.
-    mutating func lookedUp(_ lookup: IndexLookup, _ outcome: IndexLookup.Outcome, logger: Logger) -> StoreAnswer {
+    /// The job ended: its answer, logged when it failed.
+    mutating func answered(_ request: StoreRequest, _ outcome: StoreOutcome, logger: Logger) -> StoreAnswer {
         inFlight = false
         guard case .failed(let failure) = outcome.answer else {
             answered += 1
             return outcome.answer
         }
-        refuse(lookup.request, failure, detail: outcome.detail, logger: logger)
+        refuse(request, failure, detail: outcome.detail, logger: logger)
         return outcome.answer
     }
 
     /// What refuses a request before any lookup: the daemon stopping, another's namespace, a path against the rules.
     static func refusal(_ request: StoreRequest, identity: String, environment: UploadHandler.Environment) -> UploadFailure? {
         if environment.draining { return UploadFailure(.busy, "the server is shutting down; retry later") }
-        let namespace: String, path: String
+        let namespace: String, paths: [String], changes: Bool
         switch request {
-        case .stat(let stat): (namespace, path) = (stat.namespace, stat.path)
-        case .list(let list): (namespace, path) = (list.namespace, String(list.directory.dropLast()))
-        case .get(let get): (namespace, path) = (get.namespace, get.path)
+        case .stat(let stat): (namespace, paths, changes) = (stat.namespace, [stat.path], false)
+        case .list(let list): (namespace, paths, changes) = (list.namespace, [String(list.directory.dropLast())], false)
+        case .get(let get): (namespace, paths, changes) = (get.namespace, [get.path], false)
+        case .verify(let verify): (namespace, paths, changes) = (verify.namespace, [verify.path], false)
+        case .delete(let delete): (namespace, paths, changes) = (delete.namespace, [delete.path], true)
+        case .rename(let rename): (namespace, paths, changes) = (rename.namespace, [rename.from, rename.to], true)
         }
         if !namespace.isEmpty, namespace != identity {
-            return UploadFailure(.permissionDenied, "'\(identity)' may read only its own files, not those of '\(namespace)'")
+            return UploadFailure(.permissionDenied, "'\(identity)' may \(changes ? "change" : "read") only its own files, "
+                + "not those of '\(namespace)'")
         }
-        guard !path.isEmpty else { return nil }
-        do throws(StorageNameError) {
-            _ = try NameRules.validateRelativePath(path, staging: environment.store.rules.staging)
-        } catch {
-            return UploadFailure(.badPath, "\(error)")
+        for path in paths where !path.isEmpty {
+            do throws(StorageNameError) {
+                _ = try NameRules.validateRelativePath(path, staging: environment.store.rules.staging)
+            } catch {
+                return UploadFailure(.badPath, "\(error)")
+            }
         }
         return nil
     }
@@ -92,6 +122,10 @@ extension StoreRequest {
         case .list(let list):
             "list\(list.recursive ? " -R" : "") \(list.namespace.isEmpty ? "" : list.namespace + ":")\(list.directory)"
         case .get(let get): "get \(get.namespace.isEmpty ? "" : get.namespace + ":")\(get.path) from \(get.offset)"
+        case .delete(let delete): "delete\(delete.recursive ? " -r" : "") \(delete.namespace.isEmpty ? "" : delete.namespace + ":")\(delete.path)"
+        case .rename(let rename):
+            "rename\(rename.overwrite ? " -f" : "") \(rename.namespace.isEmpty ? "" : rename.namespace + ":")\(rename.from) \(rename.to)"
+        case .verify(let verify): "verify \(verify.namespace.isEmpty ? "" : verify.namespace + ":")\(verify.path)"
         }
     }
 }

@@ -65,7 +65,7 @@ final class StatConversation: StoreConversation {
             failures += 1
             let shown = TerminalText.printable(path.isEmpty ? "." : path)
             FileHandle.standardError.write(Data("ferry stat: cannot stat '\(shown)': \(failure.message)\n".utf8))
-        case .list:
+        case .list, .deleted, .verified:
             failures += 1  // never: the protocol checks an answer against its request
         }
     }

@@ -1,4 +1,4 @@
-// One conversation with the store (docs/PROTOCOL.md §14) for `ferry ls` and `ferry stat`: resolve the server's name,
+// One conversation with the store (docs/PROTOCOL.md §14) for `ferry ls`, `stat`, `get`, `rm`, `mv`, `verify`: resolve the server's name,
 // connect (each address in turn), handshake, then the conversation's requests one after another, each answered before
 // the next, then Goodbye. Timeouts as for uploads (ClientTimeouts through StallWatch: connect, handshake, no bytes
 // moving); a lost connection, a timeout or a busy server is tried again with RetryPolicy's backoff, and the request
@@ -23,9 +23,21 @@ protocol StoreConversation: AnyObject {
     func getStarted(_ header: GetHeader)
     func getData(_ bytes: ArraySlice<UInt8>)
     func getFinished()
+    /// The attempt ended with the request sent and unanswered: the server may have done it (a Delete, a Rename) before
+    /// the connection was lost. The same request is asked again on the next attempt; its answer may then say so.
+    func requestMayHaveRun()
+    /// `busy` answers its requests themselves (a Delete or Rename of a name being uploaded: that name fails, the rest
+    /// goes on) rather than saying the server is busy (then the request is asked again after a backoff).
+    var busyAnswersTheRequest: Bool { get }
+    /// The bytes the server reads before it answers the request in flight (a Verify's file): the stall timeout is
+    /// extended by them, as for an upload's commit. nil: it answers at once.
+    var serverReadsBeforeAnswering: UInt64? { get }
 }
 
 extension StoreConversation {
+    func requestMayHaveRun() {}
+    var busyAnswersTheRequest: Bool { false }
+    var serverReadsBeforeAnswering: UInt64? { nil }
     func getStarted(_ header: GetHeader) {}
     func getData(_ bytes: ArraySlice<UInt8>) {}
     func getFinished() {}
@@ -56,6 +68,8 @@ final class StoreSession: TCPConnectionDelegate {
     private var attemptOver = true
     private var saidGoodbye = false
     private var done = false
+    /// A request was sent in this attempt and is not answered yet.
+    private var awaitingAnswer = false
 
     init(loop: EventLoop, target: ServerTarget, conversation: StoreConversation) {
         self.loop = loop
@@ -178,8 +192,9 @@ final class StoreSession: TCPConnectionDelegate {
     }
 
     private func check() {
+        let reading = awaitingAnswer ? conversation.serverReadsBeforeAnswering : nil
         switch watch.check(now: EventLoop.hrtimeNanoseconds, moved: bytesRead + (tcp?.writtenBytes ?? 0),
-                           committingSize: nil, hashingLocally: false) {
+                           committingSize: reading, hashingLocally: false, serverReading: reading != nil) {
         case nil: break
         case .connect:
             attemptTimedOut = true
@@ -210,6 +225,8 @@ final class StoreSession: TCPConnectionDelegate {
     }
 
     private func endAttempt() {
+        if awaitingAnswer { conversation.requestMayHaveRun() }
+        awaitingAnswer = false
         attemptOver = true
         watchdog.stop()
         watch.phase = nil
@@ -300,16 +317,18 @@ final class StoreSession: TCPConnectionDelegate {
             watch.phase = .flowing(mark: bytesRead + (tcp?.writtenBytes ?? 0), since: EventLoop.hrtimeNanoseconds)
             guard connection?.storeAgreed == true else {
                 // Not a failure another attempt could get past.
-                finish(SessionFailure(.local, "the server does not offer ls, stat or get (a ferryd older than this ferry): "
-                    + "ask its operator to upgrade it"))
+                finish(SessionFailure(.local, "the server does not offer ls, stat, get, rm, mv or verify (a ferryd older "
+                    + "than this ferry): ask its operator to upgrade it"))
                 return
             }
             ask()
-        case .storeAnswered(.failed(let failure)) where failure.code == .busy:
+        case .storeAnswered(.failed(let failure)) where failure.code == .busy && !conversation.busyAnswersTheRequest:
             // The server is shutting down: not an answer about the path; the request is asked again on a new
             // session, after the backoff.
+            awaitingAnswer = false
             attemptFailed(SessionFailure(.busy, "server busy: \(failure.message)"))
         case .storeAnswered(let answer):
+            awaitingAnswer = false
             budget.progressed()
             conversation.answered(answer)
             ask()
@@ -320,6 +339,7 @@ final class StoreSession: TCPConnectionDelegate {
         case .getData(let bytes):
             conversation.getData(bytes)
         case .getFinished:
+            awaitingAnswer = false
             budget.progressed()
             conversation.getFinished()
             ask()
@@ -335,6 +355,7 @@ final class StoreSession: TCPConnectionDelegate {
         guard var connection, connection.canSendStoreRequest else { return }
         if let request = conversation.nextRequest {
             connection.sendStoreRequest(request, now: Clock.now())
+            awaitingAnswer = true
         } else {
             connection.goodbye(now: Clock.now())
             saidGoodbye = true

@@ -47,8 +47,10 @@ struct StallWatch {
     /// `now` in nanoseconds; `moved` the bytes read plus the bytes whose write completed; `committingSize` the size of
     /// the file whose Close was sent and whose answer is awaited; `hashingLocally` while the client reads and hashes
     /// its file with nothing to send (a resumed file's prefix, or the whole file to ask whether it is already stored):
-    /// no byte moves, by design.
-    mutating func check(now: UInt64, moved: UInt64, committingSize: UInt64?, hashingLocally: Bool) -> Expiry? {
+    /// no byte moves, by design. `serverReading`: `committingSize` is a file the server reads before it answers
+    /// (Verify, PROTOCOL.md §14.10), given the same time.
+    mutating func check(now: UInt64, moved: UInt64, committingSize: UInt64?, hashingLocally: Bool,
+                        serverReading: Bool = false) -> Expiry? {
         func over(_ since: UInt64, _ seconds: UInt64) -> Bool { now &- since >= seconds * 1_000_000_000 }
         switch phase {
         case nil:
@@ -66,6 +68,10 @@ struct StallWatch {
             if let size = committingSize {
                 let limit = timeouts.commitWait(size: size)
                 guard over(since, limit) else { return nil }
+                if serverReading {
+                    return .end("the server did not answer within \(limit) s (--timeout, extended by the file's size for "
+                        + "the server to read it)")
+                }
                 return .end("the server did not confirm the file within \(limit) s of the last byte (--timeout, "
                     + "extended by the file's size for the server to make it durable)")
             }

@@ -182,8 +182,15 @@ extension SessionScript {
         let flags = input.byte()
         let path = String(decoding: input.bytes(Int(input.byte() % 24)), as: UTF8.self)
         let request: StoreRequest
-        if flags & 8 != 0 {
-            request = .get(GetRequest(path: path.isEmpty ? "f" : path, offset: UInt64(input.u16())))
+        let named = path.isEmpty ? "f" : path
+        if flags & 0x30 != 0 {
+            switch flags & 0x30 {
+            case 0x10: request = .delete(DeleteRequest(path: named, recursive: flags & 4 != 0))
+            case 0x20: request = .rename(RenameRequest(from: named, to: named + "2", overwrite: flags & 4 != 0))
+            default: request = .verify(VerifyRequest(path: named))
+            }
+        } else if flags & 8 != 0 {
+            request = .get(GetRequest(path: named, offset: UInt64(input.u16())))
         } else if flags & 1 == 0 {
             request = .stat(StatRequest(path: path))
         } else {
@@ -217,6 +224,15 @@ extension SessionScript {
                 entries.append(input.flag() ? .directory(name) : .file(fileEntry(name, &input)))
             }
             server.answerStore(.list(ListPage.fitting(entries, limit: list.limit, more: input.flag())), now: now)
+        case .delete(let delete):
+            let more = delete.recursive && input.flag()
+            let files = delete.recursive ? UInt64(input.u16()) + (more ? 1 : 0) : 1
+            server.answerStore(.deleted(DeleteOutcome(files: files, bytes: UInt64(input.u32()), more: more)), now: now)
+        case .rename(let rename):
+            server.answerStore(.stat(.file(fileEntry(rename.to, &input))), now: now)
+        case .verify:
+            server.answerStore(.verified(VerifyResult(size: UInt64(input.u32()), recorded: input.paddedBytes(32),
+                                                      read: input.paddedBytes(32))), now: now)
         }
     }
 

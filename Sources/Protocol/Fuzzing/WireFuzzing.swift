@@ -15,7 +15,7 @@
     // Upload scope (§8)
     case open, accepted, close, committed, uploadError
     // Store scope (§14)
-    case stat, statResult, list, listPage, get, getHeader
+    case stat, statResult, list, listPage, get, getHeader, delete, deleted, rename, verify, verified
 
     public static let handshake: [FuzzedMessage] = [
         .clientHello, .serverHello, .serverParameters, .certificate, .certificateVerify,
@@ -24,7 +24,8 @@
     public static let session: [FuzzedMessage] = [.alert, .rotateRequest, .rotationShare, .emptyBody]
     /// The upload scope's messages, then the store's (OperationError has UploadError's body).
     public static let upload: [FuzzedMessage] = [.open, .accepted, .close, .committed, .uploadError, .emptyBody,
-                                                 .stat, .statResult, .list, .listPage, .get, .getHeader]
+                                                 .stat, .statResult, .list, .listPage, .get, .getHeader,
+                                                 .delete, .deleted, .rename, .verify, .verified]
 }
 
 @_spi(Fuzzing) public enum WireFuzzing {
@@ -55,6 +56,11 @@
         case .listPage: try ListPage.decode(body).encode(into: &encoder)
         case .get: try GetRequest.decode(body).encode(into: &encoder)
         case .getHeader: try GetHeader.decode(body).encode(into: &encoder)
+        case .delete: try DeleteRequest.decode(body).encode(into: &encoder)
+        case .deleted: try DeleteOutcome.decode(body).encode(into: &encoder)
+        case .rename: try RenameRequest.decode(body).encode(into: &encoder)
+        case .verify: try VerifyRequest.decode(body).encode(into: &encoder)
+        case .verified: try VerifyResult.decode(body).encode(into: &encoder)
         }
         return encoder.bytes
     }

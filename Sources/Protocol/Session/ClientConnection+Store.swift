@@ -1,12 +1,13 @@
-// The client side of the store's requests (docs/PROTOCOL.md §14): Stat and List, once `store` was agreed, one at a
-// time from idle with no pipelined upload unanswered. Each answer is checked against its request before it becomes an
-// event: a StatResult about another path, or a page that ListPage.problem refuses, ends the session
-// (`illegal_parameter`), so nothing a server sends can make a listing loop or show an entry it did not ask for.
+// The client side of the store's requests (docs/PROTOCOL.md §14), once `store` was agreed, one at a time from idle
+// with no pipelined upload unanswered. Each answer is checked against its request before it becomes an event: a
+// StatResult about another path, a page that ListPage.problem refuses, a Deleted that does not fit its Delete, ends the
+// session (`illegal_parameter`), so nothing a server sends can make a listing loop, a recursive delete spin, or show
+// an entry it did not ask for.
 //
-//   idle ──sendStoreRequest()──► awaitingStore ──StatResult / ListPage / OperationError──► idle
+//   idle ──sendStoreRequest()──► awaitingStore ──StatResult / ListPage / Deleted / Verified / OperationError──► idle
 
 extension ClientConnection {
-    /// True when a Stat or List may go: `store` agreed, nothing being uploaded or awaited.
+    /// True when a store request may go: `store` agreed, nothing being uploaded or awaited.
     public var canSendStoreRequest: Bool {
         guard case .established(let channel, let uploads) = core.state, case .idle = uploads.current,
               !uploads.hasUnanswered else { return false }
@@ -16,7 +17,7 @@ extension ClientConnection {
     /// Whether the server agreed to the store's operations (false before the handshake completes).
     public var storeAgreed: Bool { core.channel?.parameters.uploadFeatures.contains(.store) ?? false }
 
-    /// Sends a Stat or List. Only when `canSendStoreRequest`; the request must be well formed (callers check user
+    /// Sends a store request. Only when `canSendStoreRequest`; the request must be well formed (callers check user
     /// input first: `StoreRequest.problem`).
     public mutating func sendStoreRequest(_ request: StoreRequest, now: Now) {
         precondition(request.problem == nil, "a store request that breaks §14: \(request.problem ?? "")")
@@ -26,17 +27,8 @@ extension ClientConnection {
             }
             precondition(channel.parameters.uploadFeatures.contains(.store), "a store request without store agreed")
             var encoder = WireEncoder(reservingCapacity: 128)
-            switch request {
-            case .stat(let stat):
-                stat.encode(into: &encoder)
-                try channel.send(.stat, body: encoder.bytes, now: now)
-            case .list(let list):
-                list.encode(into: &encoder)
-                try channel.send(.list, body: encoder.bytes, now: now)
-            case .get(let get):
-                get.encode(into: &encoder)
-                try channel.send(.get, body: encoder.bytes, now: now)
-            }
+            let type = request.encode(into: &encoder)
+            try channel.send(type, body: encoder.bytes, now: now)
             uploads.current = .awaitingStore(request)
         }
     }
@@ -74,6 +66,17 @@ extension ClientConnection {
             guard result.path == stat.path else { throw .illegal("a StatResult about \"\(result.path)\" for a Stat of \"\(stat.path)\"") }
             if case .file = result, stat.path.isEmpty { throw .illegal("a StatResult that says the namespace's top is a file") }
             return .stat(result)
+        case (.statResult, .rename(let rename)):
+            guard case .file(let entry) = try StatResult.decode(body), entry.path == rename.to else {
+                throw .illegal("a StatResult that is not the file \"\(rename.to)\" for its Rename")
+            }
+            return .stat(.file(entry))
+        case (.deleted, .delete(let delete)):
+            let outcome = try DeleteOutcome.decode(body)
+            if let problem = outcome.problem(answering: delete) { throw .illegal("a Deleted that does not answer the Delete: \(problem)") }
+            return .deleted(outcome)
+        case (.verified, .verify):
+            return .verified(try VerifyResult.decode(body))
         case (.listPage, .list(let list)):
             let page = try ListPage.decode(body)
             if let problem = page.problem(answering: list) { throw .illegal("a ListPage that does not answer the List: \(problem)") }
@@ -104,14 +107,50 @@ extension StoreRequest {
             if get.path.isEmpty || get.path.utf8.count > Limits.maxPathLength { return "a path of 1…\(Limits.maxPathLength) bytes" }
             if get.path.hasPrefix("/") || get.path.hasSuffix("/") { return "a path with a leading or trailing \"/\"" }
             return nil
+        case .delete(let delete): return Self.problem(namespace: delete.namespace, paths: [delete.path])
+        case .rename(let rename): return Self.problem(namespace: rename.namespace, paths: [rename.from, rename.to])
+        case .verify(let verify): return Self.problem(namespace: verify.namespace, paths: [verify.path])
         }
     }
 
-    var messageName: String {
+    /// A Delete's, Rename's or Verify's names against §14.1.
+    private static func problem(namespace: String, paths: [String]) -> String? {
+        if namespace.utf8.count > Limits.maxNamespaceLength { return "a namespace longer than \(Limits.maxNamespaceLength) bytes" }
+        for path in paths {
+            if path.utf8.count > Limits.maxPathLength { return "a path longer than \(Limits.maxPathLength) bytes" }
+            if !isRequestPath(path) { return "\"\(path)\": a path is not empty and has no leading or trailing \"/\"" }
+        }
+        return nil
+    }
+
+    /// Its body written into `encoder`; its message type returned.
+    func encode(into encoder: inout WireEncoder) -> MessageType {
+        switch self {
+        case .stat(let stat): stat.encode(into: &encoder)
+        case .list(let list): list.encode(into: &encoder)
+        case .get(let get): get.encode(into: &encoder)
+        case .delete(let delete): delete.encode(into: &encoder)
+        case .rename(let rename): rename.encode(into: &encoder)
+        case .verify(let verify): verify.encode(into: &encoder)
+        }
+        return switch self {
+        case .stat: .stat
+        case .list: .list
+        case .get: .get
+        case .delete: .delete
+        case .rename: .rename
+        case .verify: .verify
+        }
+    }
+
+    public var messageName: String {
         switch self {
         case .stat: "Stat"
         case .list: "List"
         case .get: "Get"
+        case .delete: "Delete"
+        case .rename: "Rename"
+        case .verify: "Verify"
         }
     }
 }

@@ -22,7 +22,8 @@
 // The store's requests (§14, once `store` was agreed; ClientConnection+Store.swift) go from idle with no pipelined
 // upload unanswered, one at a time:
 //
-//   idle ──sendStoreRequest(Stat / List)──► awaitingStore ──StatResult / ListPage / OperationError──► idle
+//   idle ──sendStoreRequest(Stat / List / Delete / Rename / Verify)──► awaitingStore
+//   awaitingStore ──StatResult / ListPage / Deleted / Verified / OperationError──► idle
 //
 // When the server fails an upload mid-stream, the client answers with Abort so the server knows no more Data of that
 // upload follows (the server drops Data until then); the server answers every Abort with UploadError(aborted), and a
@@ -222,6 +223,7 @@ public struct ClientConnection {
             upload = .idle
             return .getFinished
         case (.awaitingStore(let request), .statResult), (.awaitingStore(let request), .listPage),
+             (.awaitingStore(let request), .deleted), (.awaitingStore(let request), .verified),
              (.awaitingStore(let request), .operationError):
             let answer = try storeAnswer(type, body, answering: request)
             upload = .idle

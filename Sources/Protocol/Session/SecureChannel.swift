@@ -118,7 +118,8 @@ struct SecureChannel {
             case .clientHello, .serverHello, .serverParameters, .certificate, .certificateVerify, .finished:
                 throw .unexpected("\(type) after the handshake")
             case .open, .accepted, .data, .close, .committed, .uploadError, .abort,
-                 .get, .getHeader, .getData, .getEnd, .list, .listPage, .stat, .statResult, .operationError:
+                 .get, .getHeader, .getData, .getEnd, .list, .listPage, .stat, .statResult, .operationError,
+                 .delete, .deleted, .rename, .verify, .verified:
                 return .message(type, body)
             }
         }

@@ -1,9 +1,10 @@
-// The server side of the store's requests (docs/PROTOCOL.md §14): Stat and List, once `store` was agreed, between
-// uploads — never while an upload is being received or a pipelined one is unanswered, so that every answer on the wire
-// has one request it can belong to. The daemon reads its index and answers with `answerStore`.
+// The server side of the store's requests (docs/PROTOCOL.md §14), once `store` was agreed, between uploads — never
+// while an upload is being received or a pipelined one is unanswered, so that every answer on the wire has one request
+// it can belong to. The daemon does what was asked and answers with `answerStore`.
 //
-//   idle ──Stat / List / Get──► answering ──answerStore(StatResult / ListPage / OperationError)──► idle
-//                                   └──startGet(GetHeader)──► sendingFile (ServerConnection+Get)
+//   idle ──Stat / List / Get / Delete / Rename / Verify──► answering
+//   answering ──answerStore(StatResult / ListPage / Deleted / Verified / OperationError)──► idle
+//   answering (Get) ──startGet(GetHeader)──► sendingFile (ServerConnection+Get)
 
 /// A store request as the daemon receives it.
 public enum StoreRequest: Equatable, Sendable {
@@ -11,18 +12,26 @@ public enum StoreRequest: Equatable, Sendable {
     case list(ListRequest)
     /// Answered with `startGet` (the file streams: ServerConnection+Get) or a refusal through `answerStore(.failed)`.
     case get(GetRequest)
+    /// Answered with `.deleted` or a refusal.
+    case delete(DeleteRequest)
+    /// Answered with `.stat(.file(entry))`, the file under its new name, or a refusal.
+    case rename(RenameRequest)
+    /// Answered with `.verified` or a refusal.
+    case verify(VerifyRequest)
 }
 
 /// The daemon's answer to a store request.
 public enum StoreAnswer: Equatable, Sendable {
     case stat(StatResult)
     case list(ListPage)
+    case deleted(DeleteOutcome)
+    case verified(VerifyResult)
     /// OperationError (§14.5): the request is refused or failed; the session goes on.
     case failed(UploadFailure)
 }
 
 extension ServerConnection {
-    /// Stat or List in the idle state: decoded and checked (§14.2, §14.3), the connection then waits for the answer.
+    /// A store request in the idle state: decoded and checked (§14.2, §14.3), the connection then waits for the answer.
     static func storeRequested(_ type: MessageType, _ body: ArraySlice<UInt8>, uploads: inout Uploads,
                                channel: SecureChannel) throws(ProtocolError) -> ServerEvent {
         guard channel.parameters.uploadFeatures.contains(.store) else {
@@ -34,13 +43,17 @@ extension ServerConnection {
         let request: StoreRequest = switch type {
         case .stat: .stat(try StatRequest.decode(body))
         case .get: .get(try GetRequest.decode(body))
+        case .delete: .delete(try DeleteRequest.decode(body))
+        case .rename: .rename(try RenameRequest.decode(body))
+        case .verify: .verify(try VerifyRequest.decode(body))
         default: .list(try ListRequest.decode(body))
         }
         uploads.current = .answering(request)
         return .storeRequested(request)
     }
 
-    /// Answers the store request being answered: StatResult to a Stat, a ListPage to a List (fitted to its limit:
+    /// Answers the store request being answered: StatResult to a Stat (and, kind 1, to a Rename), Deleted to a
+    /// Delete, Verified to a Verify, a ListPage to a List (fitted to its limit:
     /// `ListPage.fitting`; a page the client would refuse goes as OperationError storage_failure), or OperationError.
     public mutating func answerStore(_ answer: StoreAnswer, now: Now) {
         core.command("answerStore") { (channel, uploads) throws(ProtocolError) in
@@ -52,6 +65,17 @@ extension ServerConnection {
             case (.stat, .stat(let result)):
                 result.encode(into: &encoder)
                 try channel.send(.statResult, body: encoder.bytes, now: now)
+            case (.rename(let rename), .stat(.file(let entry))):
+                precondition(entry.path == rename.to, "a Rename answered with the entry of \(entry.path)")
+                StatResult.file(entry).encode(into: &encoder)
+                try channel.send(.statResult, body: encoder.bytes, now: now)
+            case (.delete(let delete), .deleted(let outcome)):
+                precondition(outcome.problem(answering: delete) == nil, "Deleted: \(outcome.problem(answering: delete) ?? "")")
+                outcome.encode(into: &encoder)
+                try channel.send(.deleted, body: encoder.bytes, now: now)
+            case (.verify, .verified(let result)):
+                result.encode(into: &encoder)
+                try channel.send(.verified, body: encoder.bytes, now: now)
             case (.list(let list), .list(let page)):
                 // The page comes from the index, which is on disk: one that the client would refuse is a failure of
                 // the server's to report, not a reason to end the session or the daemon.
@@ -66,8 +90,8 @@ extension ServerConnection {
                 precondition(failure.code != .aborted && failure.code != .absent, "\(failure.code) answers uploads only")
                 failure.encode(into: &encoder)
                 try channel.send(.operationError, body: encoder.bytes, now: now)
-            case (.stat, .list), (.list, .stat), (.get, .stat), (.get, .list):
-                preconditionFailure("answerStore(\(answer)) for \(request): a Get is answered with startGet()")
+            case (.stat, _), (.list, _), (.get, _), (.delete, _), (.rename, _), (.verify, _):
+                preconditionFailure("answerStore(\(answer)) for \(request.messageName): not its answer (a Get's is startGet())")
             }
             uploads.current = .idle
         }

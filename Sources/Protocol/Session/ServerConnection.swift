@@ -29,7 +29,8 @@
 // The store's requests (§14, once `store` was agreed; ServerConnection+Store.swift) come between uploads, one at a
 // time, each answered before anything else is taken:
 //
-//   idle (no pipelined upload unanswered) ──Stat / List / Get──► answering ──answerStore()──► idle
+//   idle (no pipelined upload unanswered) ──Stat / List / Get / Delete / Rename / Verify──► answering
+//   answering ──answerStore()──► idle
 //   answering (Get) ──startGet()──► sendingFile ──sendGetData()… (GetEnd after the last byte) / failGet()──► idle
 //
 // Every Abort is answered with UploadError(aborted), and the server uses that code for nothing else: the client waits
@@ -67,7 +68,7 @@ public enum ServerEvent: Equatable {
     /// size, digest), UploadError `exists` if another is, `absent` if none is (or any refusal).
     case pipelinedProbed(UploadRequest, id: UInt64)
     case rotated(RotationEvent)
-    /// Stat or List (§14): answer with `answerStore(_:now:)`.
+    /// A store request (§14): answer with `answerStore(_:now:)` (a Get with `startGet` or a refusal).
     case storeRequested(StoreRequest)
     /// The client said Goodbye: send `takeOutput()` and close.
     case peerClosed
@@ -249,7 +250,7 @@ public struct ServerConnection {
             try send(abortAcknowledgement, on: &channel, now: now)
             uploads.current = .idle
             return nil
-        case (.idle, .stat), (.idle, .list), (.idle, .get):
+        case (.idle, .stat), (.idle, .list), (.idle, .get), (.idle, .delete), (.idle, .rename), (.idle, .verify):
             return try storeRequested(type, body, uploads: &uploads, channel: channel)
         case (.idle, _), (.deciding, _), (.receiving, _), (.finishing, _), (.discarding, _), (.pipelined, _), (.answering, _),
              (.sendingFile, _):

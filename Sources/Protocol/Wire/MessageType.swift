@@ -34,7 +34,12 @@ enum MessageType: UInt8, CaseIterable, Sendable {
     case listPage = 0x35
     case stat = 0x36
     case statResult = 0x37
+    case delete = 0x38
+    case deleted = 0x39
+    case rename = 0x3A
+    case verify = 0x3B
     case operationError = 0x3C
+    case verified = 0x3D
 
     /// The first version that defines this message. All of them are v1 today.
     var introducedIn: ProtocolVersion { .v1 }

@@ -145,6 +145,26 @@ public enum UploadErrorCode: UInt16, Sendable, Hashable {
     case notSupported = 0x000D
     /// Received code this version does not know; the text still says what happened.
     case unknown = 0xFFFF
+
+    /// Its name in §8.5 and §14.5 (metrics, JSON output).
+    public var name: String {
+        switch self {
+        case .badPath: "bad_path"
+        case .exists: "exists"
+        case .tooLarge: "too_large"
+        case .noSpace: "no_space"
+        case .digestMismatch: "digest_mismatch"
+        case .sizeMismatch: "size_mismatch"
+        case .storageFailure: "storage_failure"
+        case .permissionDenied: "permission_denied"
+        case .aborted: "aborted"
+        case .busy: "busy"
+        case .absent: "absent"
+        case .notFound: "not_found"
+        case .notSupported: "not_supported"
+        case .unknown: "unknown"
+        }
+    }
 }
 
 public struct UploadFailure: Error, Equatable, Sendable {

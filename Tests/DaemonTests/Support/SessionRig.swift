@@ -19,6 +19,8 @@ final class SessionRig {
     let executor = SteppedExecutor()
     let buffers = Store.makeUploadBufferPool()
     let metrics = DaemonMetrics()
+    /// What the session logged.
+    let logged = CapturedLines()
     let session: ServerSession
     var client: ClientConnection
     /// Every action the session returned, in order.
@@ -50,7 +52,8 @@ final class SessionRig {
             handshakeTimeoutSeconds: 10,
             idleTimeoutSeconds: 60, maxFileSize: 0, shutdownGraceSeconds: 5)
         configure(&settings)
-        let logger = Logger(label: "session-test") { _ in SwiftLogNoOpLogHandler() }
+        let logged = self.logged
+        let logger = Logger(label: "session-test") { _ in CapturingHandler { logged.append($0, $1) } }
         session = ServerSession(
             id: 1, settings: settings,
             upload: UploadHandler.Environment(store: store, executor: executor, buffers: buffers, settings: settings),
@@ -127,7 +130,15 @@ final class SessionRig {
                 }
             case .lookUp(let lookup):
                 lookup.run(executor: executor) { [unowned self] outcome in
-                    perform(session.storeLookedUp(lookup, outcome, now: now))
+                    perform(session.storeAnswered(lookup.request, outcome, now: now))
+                }
+            case .change(let change):
+                change.run(executor: executor) { [unowned self] outcome in
+                    perform(session.storeAnswered(change.request, outcome, now: now))
+                }
+            case .verifyStep(let verifier, let request):
+                verifier.step(executor: executor) { [unowned self] step in
+                    perform(session.verifyStepped(verifier, request, step, now: now))
                 }
             case .openForGet(let reader):
                 reader.open(executor: executor) { [unowned self] outcome in

@@ -38,6 +38,10 @@ final class FuzzSeedCorpusTests: XCTestCase {
         let targets = ["RecordLayer", "HandshakeMessages", "SessionMessages", "UploadMessages", "KeyShares",
                        "ServerConnection", "ClientConnection"]
         for target in targets { XCTAssertFalse(corpus.seeds[target, default: []].isEmpty, "no seeds for \(target)") }
+        let selectors = Set(corpus.seeds["UploadMessages", default: []].compactMap(\.first))
+        for (index, message) in FuzzedMessage.upload.enumerated() {
+            XCTAssertTrue(selectors.contains(UInt8(index)), "no UploadMessages seed for \(message)")
+        }
         XCTAssertLessThan(corpus.totalBytes, 400_000)
         for script in genuine {
             for target in [SessionFuzzer.Target.server, .client] {

@@ -1,7 +1,7 @@
 // The real sessions the seed corpus is made from: each a configuration (algorithms, policy) and what the client
 // and the daemon do. Between them they show every message type on the wire: the handshake of every group, uploads
 // committed, already stored, refused, aborted and failed mid-stream, rotations on volume, time and request, Goodbye,
-// alerts sealed and in plaintext.
+// alerts sealed and in plaintext, and every store request (§14) with its answers.
 import XCTest
 @testable @_spi(Fuzzing) import Protocol
 @testable import FuzzSupport
@@ -50,10 +50,49 @@ struct RecordedStory: Sendable {
             session.server.fail(UploadFailure(.storageFailure, "disk error"), now: now)
         case (.uploadFinished(let digest, _), .finishing(let request)):
             session.server.commit(UploadReceipt(storedName: request.path, size: request.size, digest: digest), now: now)
+        case (.storeRequested(let request), _):
+            // The first recursive Delete of a tree stops after a batch; asked again, it removes the rest.
+            let asked = session.serverEvents.filter { $0 == event }.count
+            answerStore(request, &session, firstTime: asked == 1)
         default:
             break
         }
     }
+
+    /// What ferryd answers a store request with: a Stat of "missing…" is refused, a Get streams `getContent`.
+    private static func answerStore(_ request: StoreRequest, _ session: inout SessionRecorder, firstTime: Bool) {
+        let now = session.now
+        func entry(_ path: String) -> StoredFileEntry {
+            StoredFileEntry(path: path, size: 3000, sha256: [UInt8](repeating: 0x5A, count: 32),
+                            modified: WireTime(seconds: 1_700_000_000, nanoseconds: 7),
+                            uploaded: WireTime(seconds: 1_700_000_100, nanoseconds: 0), uploader: "fuzz-client")
+        }
+        switch request {
+        case .stat(let stat) where stat.path.hasPrefix("missing"):
+            session.server.answerStore(.failed(UploadFailure(.notFound, "nothing is stored there")), now: now)
+        case .stat(let stat):
+            session.server.answerStore(.stat(.file(entry(stat.path))), now: now)
+        case .list(let list):
+            let entries: [ListEntry] = [.file(entry(list.directory + "a.txt")), .directory(list.directory + "sub")]
+            session.server.answerStore(.list(ListPage.fitting(entries, limit: list.limit, more: false)), now: now)
+        case .get(let get):
+            session.server.startGet(GetHeader(size: UInt64(getContent.count), sha256: DigestContext.hash(.sha256, getContent),
+                                              modified: WireTime(seconds: 1_700_000_000, nanoseconds: 7), executable: false,
+                                              offset: get.offset), now: now)
+            getContent[Int(get.offset)...].withUnsafeBytes { session.server.sendGetData($0, now: now) }
+        case .delete(let delete):
+            let outcome = delete.recursive ? DeleteOutcome(files: firstTime ? 2 : 1, bytes: firstTime ? 6000 : 10, more: firstTime)
+                                           : DeleteOutcome(files: 1, bytes: 3000)
+            session.server.answerStore(.deleted(outcome), now: now)
+        case .rename(let rename):
+            session.server.answerStore(.stat(.file(entry(rename.to))), now: now)
+        case .verify:
+            session.server.answerStore(.verified(VerifyResult(size: 3000, recorded: [UInt8](repeating: 0x5A, count: 32),
+                                                              read: [UInt8](repeating: 0xA5, count: 32))), now: now)
+        }
+    }
+
+    static let getContent = data(700)
 
     static func data(_ count: Int) -> [UInt8] { (0..<count).map { UInt8(truncatingIfNeeded: $0 * 7 + 3) } }
 
@@ -99,6 +138,27 @@ struct RecordedStory: Sendable {
             session.upload(data(1200), path: "cbc.bin", chunk: 1024)
             try? session.client.rotateNow()
             session.pump()
+            session.client.goodbye(now: session.now)
+            session.pump()
+        },
+        RecordedStory(name: "store", suite: .chacha20Poly1305, group: .x25519, hash: .sha256) { session in
+            let requests: [StoreRequest] = [
+                .stat(StatRequest(path: "docs/a.txt")), .stat(StatRequest(path: "missing.txt")),
+                .list(ListRequest(directory: "docs/", limit: 10)), .get(GetRequest(path: "docs/a.txt", offset: 100)),
+                .delete(DeleteRequest(path: "tree", recursive: true)), .delete(DeleteRequest(path: "tree", recursive: true)),
+                .delete(DeleteRequest(path: "docs/old.txt")), .rename(RenameRequest(from: "docs/a.txt", to: "docs/b.txt")),
+                .verify(VerifyRequest(path: "docs/b.txt")),
+            ]
+            for request in requests {
+                XCTAssertTrue(session.client.canSendStoreRequest, "store: \(request.messageName)")
+                session.client.sendStoreRequest(request, now: session.now)
+                session.pump()
+            }
+            let answered = session.clientEvents.filter { if case .storeAnswered = $0 { true } else { false } }
+            XCTAssertEqual(answered.count, requests.count - 1, "store: every request but the Get answered once")
+            XCTAssertEqual(session.clientEvents.last, .storeAnswered(.verified(VerifyResult(
+                size: 3000, recorded: [UInt8](repeating: 0x5A, count: 32), read: [UInt8](repeating: 0xA5, count: 32)))))
+            XCTAssertNil(session.clientError)
             session.client.goodbye(now: session.now)
             session.pump()
         },

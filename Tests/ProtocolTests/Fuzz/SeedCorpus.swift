@@ -100,6 +100,11 @@ struct SeedCorpus {
         case .getHeader: (.getHeader, .upload)
         case .getData: nil  // no decoder: the body is the chunk
         case .getEnd: (.emptyBody, .upload)
+        case .delete: (.delete, .upload)
+        case .deleted: (.deleted, .upload)
+        case .rename: (.rename, .upload)
+        case .verify: (.verify, .upload)
+        case .verified: (.verified, .upload)
         }
     }
 

@@ -42,6 +42,13 @@ final class StateInjectionTests: XCTestCase {
                       executable: false, offset: 0).encode(into: &encoder)
         case .getData: encoder.raw([1, 2, 3])
         case .getEnd: break
+        case .delete: DeleteRequest(path: "a").encode(into: &encoder)
+        case .deleted: DeleteOutcome(files: 1, bytes: 10).encode(into: &encoder)
+        case .rename: RenameRequest(from: "a", to: "b").encode(into: &encoder)
+        case .verify: VerifyRequest(path: "a").encode(into: &encoder)
+        case .verified:
+            VerifyResult(size: 10, recorded: [UInt8](repeating: 0, count: 32), read: [UInt8](repeating: 0, count: 32))
+                .encode(into: &encoder)
         }
         return encoder.bytes
     }
@@ -153,8 +160,8 @@ final class StateInjectionTests: XCTestCase {
 
     func testServerUploadStatesRejectEveryUnexpectedMessage() throws {
         let allowed: [ServerStage: Set<MessageType>] = [
-            .idle: [.open, .stat, .list, .get], .deciding: [], .receiving: [.data, .close, .abort], .finishing: [],
-            .discarding: [.data, .close, .abort], .answering: [], .sendingFile: [],
+            .idle: [.open, .stat, .list, .get, .delete, .rename, .verify], .deciding: [], .receiving: [.data, .close, .abort],
+            .finishing: [], .discarding: [.data, .close, .abort], .answering: [], .sendingFile: [],
         ]
         var checked = 0
         for stage in ServerStage.allCases {
@@ -169,27 +176,38 @@ final class StateInjectionTests: XCTestCase {
                 checked += 1
             }
         }
-        XCTAssertEqual(checked, 7 * 22 - 10)  // 22 upload-scope, store-scope and handshake types; 10 allowed
+        // 27 upload-scope, store-scope and handshake types (33 less the 6 of connectionScope) in 7 stages; 13 allowed
+        // (idle's 7 requests, receiving's and discarding's 3 each).
+        XCTAssertEqual(MessageType.allCases.count - Self.connectionScope.count, 27)
+        XCTAssertEqual(checked, 7 * 27 - 13)
     }
 
     private enum ClientStage: CaseIterable {
         case idle, awaitingAccept, sending, awaitingCommit, aborting, awaitingStat, awaitingList, awaitingGet, receivingFile
+        case awaitingDelete, awaitingRename, awaitingVerify
+
+        /// The store request that leads from idle to this stage, if one does (awaitingGet and receivingFile: a Get).
+        var storeRequest: StoreRequest? {
+            switch self {
+            case .awaitingStat: .stat(StatRequest(path: "a"))
+            case .awaitingList: .list(ListRequest(directory: ""))
+            case .awaitingGet, .receivingFile: .get(GetRequest(path: "a"))
+            case .awaitingDelete: .delete(DeleteRequest(path: "a"))
+            case .awaitingRename: .rename(RenameRequest(from: "a", to: "b"))
+            case .awaitingVerify: .verify(VerifyRequest(path: "a"))
+            case .idle, .awaitingAccept, .sending, .awaitingCommit, .aborting: nil
+            }
+        }
     }
 
     private func clientPair(at stage: ClientStage) throws -> SessionPair {
         var pair = try SessionPair(client: Fixtures.clientConfiguration(), server: Fixtures.serverConfiguration())
         pair.pump()
         if stage == .idle { return pair }
-        if stage == .awaitingStat || stage == .awaitingList {
-            pair.client.sendStoreRequest(stage == .awaitingStat ? .stat(StatRequest(path: "a")) : .list(ListRequest(directory: "")),
-                                         now: pair.now)
+        if let request = stage.storeRequest {
+            pair.client.sendStoreRequest(request, now: pair.now)
             pair.pump()
-            return pair
-        }
-        if stage == .awaitingGet || stage == .receivingFile {
-            pair.client.sendStoreRequest(.get(GetRequest(path: "a")), now: pair.now)
-            pair.pump()
-            if stage == .awaitingGet { return pair }
+            if stage != .receivingFile { return pair }
             pair.server.startGet(GetHeader(size: 100, sha256: [UInt8](repeating: 0, count: 32),
                                            modified: WireTime(seconds: 0, nanoseconds: 0), executable: false, offset: 0), now: pair.now)
             pair.pump()
@@ -218,6 +236,8 @@ final class StateInjectionTests: XCTestCase {
             .awaitingCommit: [.committed, .uploadError], .aborting: [.uploadError],
             .awaitingStat: [.statResult, .operationError], .awaitingList: [.listPage, .operationError],
             .awaitingGet: [.getHeader, .operationError], .receivingFile: [.getData, .getEnd, .operationError],
+            .awaitingDelete: [.deleted, .operationError], .awaitingRename: [.statResult, .operationError],
+            .awaitingVerify: [.verified, .operationError],
         ]
         var checked = 0
         for stage in ClientStage.allCases {
@@ -231,7 +251,9 @@ final class StateInjectionTests: XCTestCase {
                 checked += 1
             }
         }
-        XCTAssertEqual(checked, 9 * 22 - 15)
+        // 27 types in 12 stages; 21 allowed (2 + 1 + 2 + 1 in the upload's stages, 2 in each of the 6 awaiting a store
+        // answer, 3 in receivingFile).
+        XCTAssertEqual(checked, 12 * 27 - 21)
     }
 
     func testRotationMessagesOutOfTurnAreRejected() throws {
