@@ -44,6 +44,10 @@ package struct ConnectionOptions: ParsableArguments {
     @Option(help: "Client configuration file (default $FERRY_CONFIG, else ~/.config/ferry/client.toml).")
     var config: String?
 
+    @Option(name: [.customShort("N"), .long],
+            help: "Another identity's area on the server to work in, as its [access] grants allow (default: your own).")
+    var namespace: String?
+
     package init() {}
 
     /// The client configuration file these options name (exit 78 when it cannot be read).
@@ -99,8 +103,13 @@ package struct ConnectionOptions: ParsableArguments {
         } catch {
             throw UploadExitStatus.fail(error.description, status: UploadExitStatus.configuration, command: command)
         }
+        let area = NamePolicy.normalized(namespace ?? "")
+        guard area.utf8.count <= Limits.maxNamespaceLength, !area.contains("/") else {
+            throw ValidationError("--namespace: an identity's name, at most \(Limits.maxNamespaceLength) bytes and no \"/\"")
+        }
         return ServerTarget(host: host, port: port, configuration: configuration, timeouts: timeouts, retry: retry,
-                            advice: CertificateAdvice(caPath: caPath, certificatePath: certPath, serverName: name))
+                            advice: CertificateAdvice(caPath: caPath, certificatePath: certPath, serverName: name),
+                            namespace: area)
     }
 }
 
@@ -113,4 +122,6 @@ struct ServerTarget: Sendable {
     let timeouts: ClientTimeouts
     let retry: RetryPolicy
     let advice: CertificateAdvice
+    /// --namespace: the area every request names (PROTOCOL.md §14.1); "" for the client's own.
+    var namespace = ""
 }

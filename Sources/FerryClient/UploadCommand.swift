@@ -158,7 +158,8 @@ package struct UploadCommand: ParsableCommand {
                                                                      overwrite: overwrite, ignoreExisting: ignoreExisting,
                                                                      keepTimes: times, timeouts: server.timeouts,
                                                                      retry: server.retry, advice: server.advice,
-                                                                     dryRun: selection.dryRun),
+                                                                     dryRun: selection.dryRun,
+                                                                     namespace: server.namespace),
                                   files: files)
         engine.bandwidth = bandwidth.map {
             BandwidthLimit(bytesPerSecond: $0, minimumTake: Limits.maxDataChunk, now: EventLoop.hrtimeNanoseconds)

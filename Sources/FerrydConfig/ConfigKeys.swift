@@ -67,6 +67,14 @@ enum ConfigKeys {
                  doc: "Certificates refused wherever they appear in a client's chain, by SHA-256 fingerprint (hex, "
                      + "colons allowed, as `openssl x509 -fingerprint -sha256` prints).",
                  entry: AccessRules.fingerprintEntry),
+        .strings("access", "grants", \.access.grants, entryDescription: "grants", reloadable: true,
+                 doc: "What a client may do beyond its own namespace, which it reads, lists, writes and deletes: "
+                     + "\"IDENTITY: OPERATION, ... on TARGET\", IDENTITY a client's or * for every client, OPERATION read "
+                     + "(get, verify), list (ls, stat), write (upload, a rename's new name), delete (rm, a rename's old "
+                     + "name) or all, TARGET * (every namespace) or NAMESPACE or NAMESPACE/PATH (it and everything below "
+                     + "it). Any grant on a path allows a stat of it; read and delete also a listing. E.g. "
+                     + "[\"backup: read, list on *\", \"publisher: write, list on shared\"].",
+                 entry: AccessGrant.entry),
 
         // MARK: [storage]
         .path("storage", "root", \.storage.root, default: "/var/lib/ferry", isDirectory: true, reloadable: false,

@@ -51,6 +51,11 @@ package struct DaemonConfig: Equatable, Sendable {
         package var denyIdentities: [String] = []
         /// Lower-case hex SHA-256 fingerprints, 64 digits, no separators (normalised by the loader).
         package var denyFingerprints: [String] = []
+        /// What identities may do beyond their own namespace, each in its canonical text (AccessGrant).
+        package var grants: [String] = []
+
+        /// `grants`, parsed (the loader checked every entry).
+        package var parsedGrants: [AccessGrant] { grants.compactMap { try? AccessGrant.parse($0).get() } }
     }
 
     package struct StorageSection: Equatable, Sendable {

@@ -20,7 +20,7 @@ extension UploadJobs {
         return IndexedFile(namespace: context.path.identity, path: context.path.relativePath, size: context.size,
                            sha256: digest, modified: modified,
                            uploaded: Int64(now.tv_sec) &* 1_000_000_000 &+ Int64(now.tv_nsec),
-                           uploader: context.path.identity)
+                           uploader: context.uploader ?? context.path.identity)
     }
 
     /// The file's name appears (link or rename) and is made durable, recorded in the index on both sides of it

@@ -73,6 +73,8 @@ enum UploadJobs {
         /// pipelined upload (PROTOCOL.md §8.10), which always starts at 0 and is never kept: its file is then made
         /// unnamed in its own directory (O_TMPFILE) where the file system can, unless it overwrites.
         var resumable = true
+        /// The identity storing it, recorded in the index; the namespace's own when nil (`path.identity`).
+        var uploader: String? = nil
     }
 
     /// Unnamed files work here (the file system makes them and /proc links them); cleared at the first that does not.

@@ -16,6 +16,11 @@ final class UploadErrorWordingTests: XCTestCase {
         XCTAssertTrue(permission.contains("the server could not store photos/a.jpg"), permission)
         XCTAssertTrue(permission.contains("tell its operator"), permission)
         XCTAssertFalse(permission.hasPrefix("server refused"), "not worded as the user's fault: \(permission)")
+        // A refusal by [access] grants names the grant and whom to ask: no directory in the server's log to look for.
+        let grant = message(.permissionDenied, "'bob' may not write to 'alice/photos/a.jpg': its own files only, unless the "
+            + "server's [access] grants hold \"bob: write on alice/photos/a.jpg\" (or one wider); ask its operator")
+        XCTAssertTrue(grant.hasPrefix("photos/a.jpg: 'bob' may not write to"), grant)
+        XCTAssertFalse(grant.contains("log names the directory"), grant)
     }
 
     func testAnExistingNameSaysHowToReplaceOrSkip() {

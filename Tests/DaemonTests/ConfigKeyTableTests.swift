@@ -15,7 +15,7 @@ final class ConfigKeyTableTests: XCTestCase {
             XCTAssertFalse(key.doc.contains("\n"), "\(key.path): the doc is one line")
             XCTAssertTrue(key.name.allSatisfy { $0.isLowercase || $0 == "_" }, key.path)
         }
-        XCTAssertEqual(paths.count, 42)
+        XCTAssertEqual(paths.count, 43)
     }
 
     func testOnlyTheIdentityPathsAreRequired() {

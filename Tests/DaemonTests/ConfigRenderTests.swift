@@ -25,6 +25,7 @@ final class ConfigRenderTests: XCTestCase {
         [access]
         deny_identities = ["mallory", "café"]
         deny_fingerprints = ["sha256 Fingerprint=AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89"]
+        grants = ["backup: list,read on *"]
         [storage]
         root = "/srv/ferry"
         allow_overwrite = true

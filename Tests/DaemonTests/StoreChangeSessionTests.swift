@@ -53,9 +53,9 @@ final class StoreChangeSessionTests: XCTestCase {
         let rig = try SessionRig(directory: makeTemporaryDirectory("change-refusals"), indexed: true)
         try rig.handshake()
         let refusals: [(StoreRequest, UploadErrorCode, String)] = [
-            (.delete(DeleteRequest(namespace: "bob", path: "x")), .permissionDenied, "may change only its own"),
-            (.rename(RenameRequest(namespace: "bob", from: "x", to: "y")), .permissionDenied, "'bob'"),
-            (.verify(VerifyRequest(namespace: "bob", path: "x")), .permissionDenied, "may read only its own"),
+            (.delete(DeleteRequest(namespace: "bob", path: "x")), .permissionDenied, "\"alice: delete on bob/x\""),
+            (.rename(RenameRequest(namespace: "bob", from: "x", to: "y")), .permissionDenied, "\"alice: delete on bob/x\""),
+            (.verify(VerifyRequest(namespace: "bob", path: "x")), .permissionDenied, "\"alice: read on bob/x\""),
             (.delete(DeleteRequest(path: "a/../b")), .badPath, ".."),
             (.rename(RenameRequest(from: "ok.bin", to: ".staging/x")), .badPath, ".staging"),
             (.rename(RenameRequest(from: "a/./b", to: "ok.bin")), .badPath, "."),

@@ -61,7 +61,7 @@ final class StoreRequestSessionTests: XCTestCase {
         let rig = try SessionRig(directory: makeTemporaryDirectory("store-refusals"), indexed: true)
         try rig.handshake()
         let refusals: [(StoreRequest, UploadErrorCode, String)] = [
-            (.stat(StatRequest(namespace: "bob", path: "x")), .permissionDenied, "only its own"),
+            (.stat(StatRequest(namespace: "bob", path: "x")), .permissionDenied, "its own files only"),
             (.list(ListRequest(namespace: "bob", directory: "")), .permissionDenied, "'bob'"),
             (.stat(StatRequest(path: "a/../b")), .badPath, ".."),
             (.list(ListRequest(directory: ".staging/")), .badPath, ".staging"),

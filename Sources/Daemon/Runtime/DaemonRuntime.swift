@@ -95,7 +95,8 @@ struct DaemonRuntime {
                                                 burst: config.limits.handshakeBurstPerSource),
             handshakeTimeoutSeconds: UInt64(config.limits.handshakeTimeoutSeconds),
             idleTimeoutSeconds: UInt64(config.limits.idleTimeoutSeconds), maxFileSize: config.limits.maxFileSize,
-            shutdownGraceSeconds: UInt64(config.server.shutdownGraceSeconds))
+            shutdownGraceSeconds: UInt64(config.server.shutdownGraceSeconds),
+            access: AccessPolicy(grants: config.access.parsedGrants))
     }
 
     private static func read(_ url: URL, _ key: String) throws -> [UInt8] {

@@ -31,6 +31,8 @@ struct RuntimeSettings: Sendable {
     /// 0 = unlimited.
     var maxFileSize: UInt64
     var shutdownGraceSeconds: UInt64
+    /// [access] grants: what clients may do beyond their own namespace.
+    var access = AccessPolicy(grants: [])
 }
 
 /// The clock readings the protocol wants (it reads no clock itself), from Platform's one clock.

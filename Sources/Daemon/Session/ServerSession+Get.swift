@@ -48,10 +48,14 @@ extension ServerSession {
     /// Sealed bytes the socket may hold queued before sealing waits for it to drain.
     static let outputHighWater = 2 << 20
 
-    /// A Get the session's own checks let through: the file is opened on the pool.
+    /// A Get the session's own checks let through: the file is opened on the pool, in the namespace the Get names
+    /// (the client's own when it names none).
     func startGet(_ request: GetRequest, identity: String, now: Now) -> [SessionAction] {
         let path: StoredPath
-        do throws(StorageNameError) { path = try upload.environment.store.rules.storedPath(identity: identity, relativePath: request.path) } catch {
+        let namespace = StoreRequest.get(request).namespace(of: identity)
+        do throws(StorageNameError) {
+            path = try upload.environment.store.rules.storedPath(identity: namespace, relativePath: request.path)
+        } catch {
             return refuseGet(request, UploadFailure(.badPath, "\(error)"))
         }
         let transfer = GetTransfer(request: request, reader: StoredFileReader(store: upload.environment.store, path: path))

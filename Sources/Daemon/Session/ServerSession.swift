@@ -335,6 +335,7 @@ final class ServerSession {
         settings.partialTTLSeconds = new.partialTTLSeconds
         settings.resumeInterval = new.resumeInterval
         settings.idleTimeoutSeconds = new.idleTimeoutSeconds
+        settings.access = new.access
         settings.protocolConfiguration.rotation = new.protocolConfiguration.rotation
         upload.environment.settings = settings
         if old != new.protocolConfiguration.rotation {

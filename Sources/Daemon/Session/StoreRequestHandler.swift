@@ -6,6 +6,7 @@
 //
 //   idle ──request──► (refused at once: OperationError) ──► idle
 //                └──► in flight (its job on the pool) ──answer──► idle
+import FerrydConfig
 import Logging
 import Protocol
 import Store
@@ -38,14 +39,15 @@ struct StoreRequestHandler {
             return .failure(failure)
         }
         let job: Job
+        let namespace = request.namespace(of: identity)
         switch request {
-        case .stat, .list: job = .lookUp(IndexLookup(request: request, namespace: identity, index: index))
+        case .stat, .list: job = .lookUp(IndexLookup(request: request, namespace: namespace, index: index))
         case .delete, .rename:
-            job = .change(StoreChange(request: request, namespace: identity, store: environment.store, index: index,
+            job = .change(StoreChange(request: request, namespace: namespace, store: environment.store, index: index,
                                       durable: environment.settings.fsync))
         case .verify(let verify):
             do throws(StorageNameError) {
-                let path = try environment.store.rules.storedPath(identity: identity, relativePath: verify.path)
+                let path = try environment.store.rules.storedPath(identity: namespace, relativePath: verify.path)
                 job = .verify(StoredFileVerifier(store: environment.store, index: index, path: path), request)
             } catch {
                 let failure = UploadFailure(.badPath, "\(error)")
@@ -69,28 +71,43 @@ struct StoreRequestHandler {
         return outcome.answer
     }
 
-    /// What refuses a request before any lookup: the daemon stopping, another's namespace, a path against the rules.
+    /// What refuses a request before any job: the daemon stopping, a namespace or path against the rules, an
+    /// operation the identity may not do there (AccessPolicy: its own namespace, and what [access] grants).
     static func refusal(_ request: StoreRequest, identity: String, environment: UploadHandler.Environment) -> UploadFailure? {
         if environment.draining { return UploadFailure(.busy, "the server is shutting down; retry later") }
-        let namespace: String, paths: [String], changes: Bool
+        // Each path, and the operations of which one allows the request there (AccessPolicy).
+        let checks: [([AccessOperation], String)]
         switch request {
-        case .stat(let stat): (namespace, paths, changes) = (stat.namespace, [stat.path], false)
-        case .list(let list): (namespace, paths, changes) = (list.namespace, [String(list.directory.dropLast())], false)
-        case .get(let get): (namespace, paths, changes) = (get.namespace, [get.path], false)
-        case .verify(let verify): (namespace, paths, changes) = (verify.namespace, [verify.path], false)
-        case .delete(let delete): (namespace, paths, changes) = (delete.namespace, [delete.path], true)
-        case .rename(let rename): (namespace, paths, changes) = (rename.namespace, [rename.from, rename.to], true)
+        case .stat(let stat): checks = [([.list, .read, .write, .delete], stat.path)]
+        case .list(let list): checks = [([.list, .read, .delete], String(list.directory.dropLast()))]
+        case .get(let get): checks = [([.read], get.path)]
+        case .verify(let verify): checks = [([.read], verify.path)]
+        case .delete(let delete): checks = [([.delete], delete.path)]
+        case .rename(let rename): checks = [([.delete], rename.from), ([.write], rename.to)]
         }
-        if !namespace.isEmpty, namespace != identity {
-            return UploadFailure(.permissionDenied, "'\(identity)' may \(changes ? "change" : "read") only its own files, "
-                + "not those of '\(namespace)'")
-        }
-        for path in paths where !path.isEmpty {
-            do throws(StorageNameError) {
+        let namespace = request.namespace(of: identity)
+        if let refusal = Self.namespaceRefusal(namespace, identity: identity, rules: environment.store.rules) { return refusal }
+        do throws(StorageNameError) {
+            for (_, path) in checks where !path.isEmpty {
                 _ = try NameRules.validateRelativePath(path, staging: environment.store.rules.staging)
-            } catch {
-                return UploadFailure(.badPath, "\(error)")
             }
+        } catch {
+            return UploadFailure(.badPath, "\(error)")
+        }
+        for (operations, path) in checks {
+            if let refusal = environment.settings.access.refusal(identity, operations, namespace: namespace, path: path) {
+                return refusal
+            }
+        }
+        return nil
+    }
+
+    /// A namespace another than the client's own must be a name an identity's directory could have (never `..`, the
+    /// staging directory or the index's).
+    static func namespaceRefusal(_ namespace: String, identity: String, rules: NameRules) -> UploadFailure? {
+        guard namespace != identity else { return nil }
+        do throws(StorageNameError) { try rules.validateIdentity(namespace) } catch {
+            return UploadFailure(.badPath, "'\(namespace)' cannot be a namespace: \(error.nameProblem)")
         }
         return nil
     }
@@ -115,6 +132,19 @@ struct StoreRequestHandler {
 }
 
 extension StoreRequest {
+    /// The namespace it names, `identity`'s own when it names none.
+    func namespace(of identity: String) -> String {
+        let named = switch self {
+        case .stat(let stat): stat.namespace
+        case .list(let list): list.namespace
+        case .get(let get): get.namespace
+        case .delete(let delete): delete.namespace
+        case .rename(let rename): rename.namespace
+        case .verify(let verify): verify.namespace
+        }
+        return named.isEmpty ? identity : named
+    }
+
     /// For log lines: the request and its path.
     var summary: String {
         switch self {

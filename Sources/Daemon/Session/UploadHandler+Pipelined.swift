@@ -44,7 +44,8 @@ extension UploadHandler {
             let settings = environment.settings
             let file = WholeFileUpload(store: environment.store, path: path, size: request.size,
                                        expectedDigest: request.expectedDigest, overwrite: request.overwrite,
-                                       durable: settings.fsync, reserve: settings.reserve, buffers: environment.buffers)
+                                       durable: settings.fsync, reserve: settings.reserve, buffers: environment.buffers,
+                                       uploader: path.identity == identity ? nil : identity)
             pipelined.heldBytes += request.size
             pipelined.receiving = (id, request, file)
             return nil

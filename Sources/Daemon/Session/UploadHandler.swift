@@ -104,14 +104,15 @@ struct UploadHandler {
             store: environment.store, path: path, size: request.size, expectedDigest: request.expectedDigest,
             settings: UploadWriter.Settings(overwrite: request.overwrite, durable: settings.fsync, directIO: settings.directIO,
                                             reserve: settings.reserve, checkpointBytes: settings.resumeInterval),
-            executor: environment.executor, buffers: environment.buffers)
+            executor: environment.executor, buffers: environment.buffers, uploader: path.identity == identity ? nil : identity)
         writer.onBacklogChange = { [metrics] delta in metrics.backlogChanged(by: delta) }
         state = .preparing(writer, request)
         return [.watch(writer)]
     }
 
     /// The checks of an Open this session can make without the store (draining, the size limit, overwriting, the
-    /// name's rules), and the stored path when they pass.
+    /// name's rules, whether the identity may write into the namespace it names: AccessPolicy), and the stored path
+    /// when they pass.
     func admit(_ request: UploadRequest, identity: String) -> Result<StoredPath, UploadFailure> {
         let settings = environment.settings
         if environment.draining { return .failure(UploadFailure(.busy, "the server is shutting down; retry later")) }
@@ -121,9 +122,18 @@ struct UploadHandler {
         if request.overwrite, !settings.allowOverwrite {
             return .failure(UploadFailure(.exists, "this server does not allow overwriting files"))
         }
-        do { return .success(try environment.store.rules.storedPath(identity: identity, relativePath: request.path)) } catch {
+        let namespace = request.namespace.isEmpty ? identity : request.namespace
+        if let refusal = StoreRequestHandler.namespaceRefusal(namespace, identity: identity, rules: environment.store.rules) {
+            return .failure(refusal)
+        }
+        let path: StoredPath
+        do { path = try environment.store.rules.storedPath(identity: namespace, relativePath: request.path) } catch {
             return .failure(UploadFailure(.badPath, "\(error)"))
         }
+        if let refusal = settings.access.refusal(identity, .write, namespace: namespace, path: path.relativePath) {
+            return .failure(refusal)
+        }
+        return .success(path)
     }
 
     /// Room for the next Data chunk, decrypted straight into the writer's batch; nil when no upload receives.

@@ -354,7 +354,7 @@ final class StoreSession: TCPConnectionDelegate {
     private func ask() {
         guard var connection, connection.canSendStoreRequest else { return }
         if let request = conversation.nextRequest {
-            connection.sendStoreRequest(request, now: Clock.now())
+            connection.sendStoreRequest(request.inNamespace(target.namespace), now: Clock.now())
             awaitingAnswer = true
         } else {
             connection.goodbye(now: Clock.now())

@@ -132,7 +132,8 @@ extension ClientSession {
             }
             if engine.target.dryRun || !engine.target.overwrite && !next.probed && (engine.probeFirst || next.existsOnServer) {
                 self.connection?.probe(UploadRequest(path: file.remotePath, size: file.size, expectedDigest: next.digest,
-                                                     pipelined: true, probe: true), now: Clock.now())
+                                                     pipelined: true, probe: true, namespace: engine.target.namespace),
+                                       now: Clock.now())
                 engine.detail(2, "session \(slot + 1): Probe \(file.remotePath) (\(file.size) bytes, SHA-256 "
                     + "\(hex(next.digest).prefix(12))…)")
                 next.probing = true
@@ -145,7 +146,8 @@ extension ClientSession {
                 continue
             }
             self.connection?.startUpload(
-                UploadRequest(path: file.remotePath, size: file.size, overwrite: engine.target.overwrite, pipelined: true),
+                UploadRequest(path: file.remotePath, size: file.size, overwrite: engine.target.overwrite, pipelined: true,
+                              namespace: engine.target.namespace),
                 now: Clock.now())
             engine.detail(2, "session \(slot + 1): Open \(file.remotePath) (\(file.size) bytes, pipelined)")
             pipeline.sealing = (next, 0)

@@ -186,6 +186,11 @@ final class ClientSession: TCPConnectionDelegate {
                     + "\(parameters.serverSignature.name), we with \(parameters.clientSignature.name)")
             }
             watch.phase = .flowing(mark: bytesRead + (tcp?.writtenBytes ?? 0), since: EventLoop.hrtimeNanoseconds)
+            if !engine.target.namespace.isEmpty, connection?.storeAgreed != true {
+                // An Open naming a namespace needs the store feature (PROTOCOL.md §8.1): not a failure a retry passes.
+                return end(SessionFailure(.local, "the server does not take uploads into another namespace (--namespace; "
+                    + "a ferryd older than this ferry): ask its operator to upgrade it"))
+            }
             startNextFile()
         case .uploadAccepted(let offset):
             guard let current, current.stage == .awaitingAccept else { return }
@@ -295,7 +300,8 @@ final class ClientSession: TCPConnectionDelegate {
         guard let connection else { return false }
         current = FileInFlight(index: index, file: file, rotationsAtStart: connection.rotations.sent, blocks: engine.blocks)
         self.connection?.startUpload(
-            UploadRequest(path: file.remotePath, size: file.size, overwrite: engine.target.overwrite), now: Clock.now())
+            UploadRequest(path: file.remotePath, size: file.size, overwrite: engine.target.overwrite,
+                          namespace: engine.target.namespace), now: Clock.now())
         engine.opening(index)
         engine.detail(2, "session \(slot + 1): Open \(file.remotePath) (\(file.size) bytes)")
         return true
@@ -372,7 +378,8 @@ final class ClientSession: TCPConnectionDelegate {
             case .success(let digest):
                 current.stage = .awaitingAccept
                 connection?.startUpload(UploadRequest(path: current.file.remotePath, size: current.file.size,
-                                                      overwrite: false, expectedDigest: digest), now: Clock.now())
+                                                      overwrite: false, expectedDigest: digest,
+                                                      namespace: engine.target.namespace), now: Clock.now())
             }
             flush()
         }

@@ -36,6 +36,8 @@ struct UploadTarget: Sendable {
     /// --dry-run with a server: every file is hashed and probed (PROTOCOL.md §8.10), nothing sent; each result says
     /// what the upload would do (FileResult.dryRun).
     var dryRun = false
+    /// --namespace: the area to store into (PROTOCOL.md §8.1, §14.1); "" for the client's own.
+    var namespace = ""
 }
 
 final class UploadEngine {

@@ -19,6 +19,8 @@ enum UploadErrorWording {
         case .storageFailure:
             return "the server could not store \(path) (\(said)): a problem on the server's side; tell its operator "
                 + "(the server's log names the directory)"
+        case .permissionDenied where said.contains("[access] grants"):
+            return "\(path): \(said)"  // ferryd's own text names the grant needed and whom to ask
         case .permissionDenied:
             return "the server could not store \(path): \(said) — the server's files or rules forbid it; tell its "
                 + "operator (the server's log names the directory)"

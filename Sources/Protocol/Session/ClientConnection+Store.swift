@@ -123,6 +123,18 @@ extension StoreRequest {
         return nil
     }
 
+    /// The same request naming `namespace` ("" for the client's own).
+    public func inNamespace(_ namespace: String) -> StoreRequest {
+        switch self {
+        case .stat(var stat): stat.namespace = namespace; return .stat(stat)
+        case .list(var list): list.namespace = namespace; return .list(list)
+        case .get(var get): get.namespace = namespace; return .get(get)
+        case .delete(var delete): delete.namespace = namespace; return .delete(delete)
+        case .rename(var rename): rename.namespace = namespace; return .rename(rename)
+        case .verify(var verify): verify.namespace = namespace; return .verify(verify)
+        }
+    }
+
     /// Its body written into `encoder`; its message type returned.
     func encode(into encoder: inout WireEncoder) -> MessageType {
         switch self {

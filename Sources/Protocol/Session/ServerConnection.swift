@@ -188,6 +188,9 @@ public struct ServerConnection {
         switch (uploads.current, type) {
         case (.idle, .open):
             let request = try UploadRequest.decode(body)
+            guard request.namespace.isEmpty || channel.parameters.uploadFeatures.contains(.store) else {
+                throw .decode("an Open naming a namespace, but the store feature was not agreed")
+            }
             guard request.pipelined else {
                 guard uploads.queue.isEmpty else {
                     throw .unexpected("Open (not pipelined) while \(uploads.queue.count) pipelined uploads are unanswered")

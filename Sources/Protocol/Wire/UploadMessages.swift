@@ -17,28 +17,33 @@ public struct UploadRequest: Equatable, Sendable {
     /// A pipelined probe (§8.10): pipelined, with the digest, and no Data or Close — the server answers whether it
     /// stores this very file (Committed), another (`exists`), or none of that name (`absent`).
     public var probe: Bool
+    /// The namespace to store into (§14.1, only once `store` was agreed); "" for the client's own.
+    public var namespace: String
 
     public init(path: String, size: UInt64, overwrite: Bool = false, expectedDigest: [UInt8]? = nil, pipelined: Bool = false,
-                probe: Bool = false) {
+                probe: Bool = false, namespace: String = "") {
         self.path = path
         self.size = size
         self.overwrite = overwrite
         self.expectedDigest = expectedDigest
         self.pipelined = pipelined
         self.probe = probe
+        self.namespace = namespace
     }
 
     static let flagOverwrite: UInt8 = 0x01
     static let flagHasDigest: UInt8 = 0x02
     static let flagPipelined: UInt8 = 0x04
     static let flagProbe: UInt8 = 0x08
+    static let flagNamespace: UInt8 = 0x10
 
     func encode(into encoder: inout WireEncoder) {
         encoder.text(path)
         encoder.u64(size)
         encoder.u8((overwrite ? Self.flagOverwrite : 0) | (expectedDigest != nil ? Self.flagHasDigest : 0)
-            | (pipelined ? Self.flagPipelined : 0) | (probe ? Self.flagProbe : 0))
+            | (pipelined ? Self.flagPipelined : 0) | (probe ? Self.flagProbe : 0) | (namespace.isEmpty ? 0 : Self.flagNamespace))
         if let expectedDigest { encoder.raw(expectedDigest) }
+        if !namespace.isEmpty { encoder.text(namespace) }
     }
 
     static func decode(_ body: ArraySlice<UInt8>) throws(ProtocolError) -> UploadRequest {
@@ -48,7 +53,7 @@ public struct UploadRequest: Equatable, Sendable {
         let size = try decoder.u64()
         let flags = try decoder.u8()
         // The pipelined bit is decoded here; whether the session agreed to it is the connection's check (§8.10).
-        guard flags & ~(flagOverwrite | flagHasDigest | flagPipelined | flagProbe) == 0 else {
+        guard flags & ~(flagOverwrite | flagHasDigest | flagPipelined | flagProbe | flagNamespace) == 0 else {
             throw .decode("unknown Open flags 0x\(String(flags, radix: 16))")
         }
         // A probe asks about a file it names by its digest, pipelined, and never overwrites (§8.10).
@@ -56,9 +61,12 @@ public struct UploadRequest: Equatable, Sendable {
             throw .decode("a probe must be pipelined, carry a digest and not overwrite (flags 0x\(String(flags, radix: 16)))")
         }
         let digest = flags & flagHasDigest != 0 ? try decoder.raw(Limits.fileDigestLength) : nil
+        let namespace = flags & flagNamespace != 0 ? try decoder.text(maxBytes: Limits.maxNamespaceLength) : ""
         try decoder.finish()
+        // The flag says a namespace follows: one that is empty has one encoding only, without the flag.
+        guard flags & flagNamespace == 0 || !namespace.isEmpty else { throw .decode("an Open with an empty namespace") }
         return UploadRequest(path: path, size: size, overwrite: flags & flagOverwrite != 0, expectedDigest: digest,
-                             pipelined: flags & flagPipelined != 0, probe: flags & flagProbe != 0)
+                             pipelined: flags & flagPipelined != 0, probe: flags & flagProbe != 0, namespace: namespace)
     }
 }
 

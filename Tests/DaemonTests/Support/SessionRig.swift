@@ -165,8 +165,8 @@ final class SessionRig {
 
     /// Open (the store prepares), Data, Close with `digest` (the right one by default), and the store's jobs: one
     /// whole upload; the client's last event is the answer.
-    func upload(_ name: String, _ content: [UInt8], digest: [UInt8]? = nil) throws {
-        open(name, size: content.count)
+    func upload(_ name: String, _ content: [UInt8], digest: [UInt8]? = nil, namespace: String = "") throws {
+        open(name, size: content.count, namespace: namespace)
         try pump()
         try runJobs()
         try send(content)
@@ -180,8 +180,8 @@ final class SessionRig {
         try pump()
     }
 
-    func open(_ name: String, size: Int) {
-        client.startUpload(UploadRequest(path: name, size: UInt64(size)), now: now)
+    func open(_ name: String, size: Int, namespace: String = "") {
+        client.startUpload(UploadRequest(path: name, size: UInt64(size), namespace: namespace), now: now)
     }
 
     func finish(digest: [UInt8]) throws {

@@ -1,15 +1,17 @@
-// The store commands (`ferry ls`, `stat`, `get`, `rm`, `mv`, `verify`, PROTOCOL.md §14) run as alice against a daemon,
-// and what they print: lines, and one JSON object per line for --json. Shared by StoreChangeTests and VerifyTests.
+// The store commands (`ferry ls`, `stat`, `get`, `rm`, `mv`, `verify`, PROTOCOL.md §14) run as alice (or another
+// identity) against a daemon, and what they print: lines, and one JSON object per line for --json. Shared by
+// StoreChangeTests, VerifyTests and AccessGrantTests.
 import Foundation
 import TestSupport
 import XCTest
 
 extension TestEnvironment {
-    /// `ferry COMMAND --server … ARGUMENTS` as alice, bounded by `timeout`. `server` defaults to the daemon's address
-    /// (a proxy's to go through it).
-    func ferry(_ command: String, _ arguments: [String], daemon: Daemon, server: String? = nil, timeout: Double = 60,
+    /// `ferry COMMAND --server … ARGUMENTS` as `client` (alice when nil), bounded by `timeout`. `server` defaults to
+    /// the daemon's address (a proxy's to go through it).
+    func ferry(_ command: String, _ arguments: [String], daemon: Daemon, as client: ClientCredentials? = nil,
+               server: String? = nil, timeout: Double = 60,
                file: StaticString = #filePath, line: UInt = #line) throws -> RunResult {
-        try runToCompletion(binaries.ferry, storeArguments(command, server: server ?? daemon.address) + arguments,
+        try runToCompletion(binaries.ferry, storeArguments(command, server: server ?? daemon.address, as: client) + arguments,
                             outputDirectory: directory, name: "ferry-\(command)", timeout: timeout, file: file, line: line)
     }
 
@@ -19,8 +21,10 @@ extension TestEnvironment {
                          name: "ferry-\(command)")
     }
 
-    private func storeArguments(_ command: String, server: String) -> [String] {
-        [command, "--server", server, "--ca", alice.ca.path, "--cert", alice.certificate.path, "--key", alice.key.path]
+    private func storeArguments(_ command: String, server: String, as client: ClientCredentials? = nil) -> [String] {
+        let client = client ?? alice
+        return [command, "--server", server, "--ca", client.ca.path, "--cert", client.certificate.path,
+                "--key", client.key.path]
     }
 }
 
