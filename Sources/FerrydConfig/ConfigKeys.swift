@@ -105,6 +105,17 @@ enum ConfigKeys {
                       doc: "The SQLite database file (its -wal and -shm files go beside it); on a local file system, "
                           + "never inside an identity's directory."),
 
+        // MARK: [quotas]
+        .byteSize("quotas", "bytes", \.quotas.bytes, default: 0, max: UInt64(Int64.max), reloadable: true,
+                  doc: "Bytes a namespace may hold, its uploads in progress and kept partials counted (0 = no limit); "
+                      + "an upload past it is refused at Open with no_space, naming the quota and the figures."),
+        .integer("quotas", "files", \.quotas.files, default: 0, min: 0, max: 1 << 48, reloadable: true,
+                 doc: "Files a namespace may hold, its uploads in progress counted (0 = no limit)."),
+        .strings("quotas", "overrides", \.quotas.overrides, entryDescription: "namespace limits", reloadable: true,
+                 doc: "One namespace's own limits instead of these defaults: \"NAMESPACE: bytes=SIZE files=COUNT\" "
+                     + "(either left out keeps the default; 0 = no limit), e.g. [\"alice: bytes=50GiB files=100000\"].",
+                 entry: QuotaOverride.entry),
+
         // MARK: [protocol]
         .algorithms("protocol", "ciphers", \.protocol.ciphers,
                     default: [.aes256GCM, .aes128GCM, .chacha20Poly1305, .aes256CBCHMACSHA256], reloadable: true,
@@ -196,6 +207,12 @@ enum ConfigKeys {
             throw .invalid(key, "\"\(metrics)\" is also in 'server.listen'; give metrics its own port", line: line(key))
         }
         try validateIndexPlace(config, line: line)
+        // Quotas read the index's usage: without it, they could not be kept.
+        if config.quotas.any, config.index.backend == .off {
+            let key = config.quotas.bytes > 0 ? "quotas.bytes" : config.quotas.files > 0 ? "quotas.files" : "quotas.overrides"
+            throw .invalid(key, "quotas are counted from the metadata index, which 'index.backend' = \"off\" keeps none "
+                + "of: keep the index (\"sqlite\") or remove the quotas", line: line(key))
+        }
         // Protocol's own check (list lengths, repeats): the per-key checks already cover it, so a failure is our bug.
         do { try config.protocolPreferences().validate() } catch {
             preconditionFailure("protocol lists passed the key checks but not AlgorithmPreferences.validate: \(error)")

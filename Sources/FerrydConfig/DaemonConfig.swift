@@ -12,6 +12,7 @@ package struct DaemonConfig: Equatable, Sendable {
     package var server = ServerSection()
     package var identity = IdentitySection()
     package var access = AccessSection()
+    package var quotas = QuotasSection()
     package var storage = StorageSection()
     package var index = IndexSection()
     var `protocol` = ProtocolSection()
@@ -74,6 +75,29 @@ package struct DaemonConfig: Equatable, Sendable {
         package var partialTTLSeconds = 0
         /// Bytes between two durable resume points of an upload.
         package var resumeInterval: UInt64 = 0
+    }
+
+    /// Per-namespace limits (docs/STORE.md "Quotas"); 0 = none.
+    package struct QuotasSection: Equatable, Sendable {
+        package var bytes: UInt64 = 0
+        package var files = 0
+        /// Each in its canonical text (QuotaOverride).
+        package var overrides: [String] = []
+
+        /// `overrides`, parsed (the loader checked every entry), by namespace.
+        package var parsedOverrides: [String: QuotaOverride] {
+            Dictionary(overrides.compactMap { try? QuotaOverride.parse($0).get() }.map { ($0.namespace, $0) },
+                       uniquingKeysWith: { _, last in last })
+        }
+
+        /// Whether any limit is set.
+        package var any: Bool { bytes > 0 || files > 0 || !overrides.isEmpty }
+
+        package init(bytes: UInt64 = 0, files: Int = 0, overrides: [String] = []) {
+            self.bytes = bytes
+            self.files = files
+            self.overrides = overrides
+        }
     }
 
     package struct IndexSection: Equatable, Sendable {

@@ -18,6 +18,8 @@ public final class PartialIndex: Sendable {
         var active: Bool
         /// When it was last written (Unix seconds): the start of its time to live.
         var updated: Int64
+        /// The namespace it is stored into (quotas count by namespace).
+        var namespace = ""
 
         /// What it still needs of the disk.
         var claim: UInt64 { size > offset ? size - offset : 0 }
@@ -53,16 +55,30 @@ public final class PartialIndex: Sendable {
     init() {}
 
     /// Takes `name` for a writer (not yet admitted: `admit` checks the space once the resume offset is known).
-    func claim(_ name: String, size: UInt64, now: Int64) -> Refusal? { claimReportingKept(name, size: size, now: now).refusal }
+    func claim(_ name: String, size: UInt64, now: Int64, namespace: String = "") -> Refusal? {
+        claimReportingKept(name, size: size, now: now, namespace: namespace).refusal
+    }
 
     /// `claim`, and whether a partial of that name was kept (only then is there a .part of it on disk: every kept one
     /// is registered, at start by `register` and later by `release`).
-    func claimReportingKept(_ name: String, size: UInt64, now: Int64) -> (refusal: Refusal?, kept: Bool) {
+    func claimReportingKept(_ name: String, size: UInt64, now: Int64, namespace: String = "") -> (refusal: Refusal?, kept: Bool) {
         table.withLock { table in
             if table[name]?.active == true { return (.busy, true) }
             let kept = table[name]
-            table[name] = Entry(size: size, offset: kept?.offset ?? 0, active: true, updated: kept?.updated ?? now)
+            table[name] = Entry(size: size, offset: kept?.offset ?? 0, active: true, updated: kept?.updated ?? now,
+                                namespace: namespace)
             return (nil, kept != nil)
+        }
+    }
+
+    /// What the other uploads into `namespace` hold besides `name`: an upload being written counts its whole size,
+    /// a kept partial the bytes it holds (quotas: what the index's usage does not count yet).
+    func pending(namespace: String, besides name: String) -> (bytes: UInt64, files: UInt64) {
+        table.withLock { table in
+            table.entries.reduce((UInt64(0), UInt64(0))) { sum, item in
+                guard item.key != name, item.value.namespace == namespace else { return sum }
+                return (sum.0 &+ (item.value.active ? item.value.size : item.value.offset), sum.1 + 1)
+            }
         }
     }
 
@@ -79,7 +95,8 @@ public final class PartialIndex: Sendable {
         table.withLock { table in
             let before = table[name]
             if before?.active == true { return nil }
-            table[name] = Entry(size: before?.size ?? 0, offset: before?.offset ?? 0, active: true, updated: before?.updated ?? now)
+            table[name] = Entry(size: before?.size ?? 0, offset: before?.offset ?? 0, active: true, updated: before?.updated ?? now,
+                                namespace: before?.namespace ?? "")
             return Hold(name: name, before: before)
         }
     }
@@ -125,12 +142,12 @@ public final class PartialIndex: Sendable {
             table[name] = nil
             return
         }
-        table[name] = Entry(size: entry.size, offset: kept, active: false, updated: now)
+        table[name] = Entry(size: entry.size, offset: kept, active: false, updated: now, namespace: entry.namespace)
     }
 
     /// A partial found at start (no writer).
-    func register(_ name: String, size: UInt64, offset: UInt64, updated: Int64) {
-        table.withLock { $0[name] = Entry(size: size, offset: offset, active: false, updated: updated) }
+    func register(_ name: String, size: UInt64, offset: UInt64, updated: Int64, namespace: String = "") {
+        table.withLock { $0[name] = Entry(size: size, offset: offset, active: false, updated: updated, namespace: namespace) }
     }
 
     /// The kept partials last written before `cutoff`, claimed for removal (so no upload takes one meanwhile); the

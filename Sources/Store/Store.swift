@@ -103,7 +103,8 @@ public final class Store: Sendable {
             if name.hasSuffix(NameRules.partSuffix) {
                 guard (try? DirectoryCalls.status(of: name, in: staging))?.kind != .directory else { continue }
                 if let record = recoverable(name, ttlSeconds: ttlSeconds, now: now) {
-                    partials.register(name, size: record.size, offset: record.offset, updated: record.updated)
+                    partials.register(name, size: record.size, offset: record.offset, updated: record.updated,
+                                      namespace: record.namespace)
                     kept += 1
                 } else {
                     PartialJobs.remove(name, in: staging)
@@ -119,14 +120,15 @@ public final class Store: Sendable {
 
     /// The record of `partName` if the partial can be resumed: well-formed, named for this .part, not expired, and the
     /// .part a regular file holding at least the recorded bytes.
-    private func recoverable(_ partName: String, ttlSeconds: Int64, now: Int64) -> (size: UInt64, offset: UInt64, updated: Int64)? {
+    private func recoverable(_ partName: String, ttlSeconds: Int64,
+                             now: Int64) -> (size: UInt64, offset: UInt64, updated: Int64, namespace: String)? {
         let recordName = PartialJobs.recordName(partName)
         guard let record = PartialJobs.readRecord(recordName, in: staging), record.offset > 0,
               rules.partName(identity: record.identity, relativePath: record.path) == partName,
               let written = try? DirectoryCalls.status(of: recordName, in: staging), now - written.modifiedSeconds < ttlSeconds,
               let part = try? DirectoryCalls.status(of: partName, in: staging), part.kind == .regular,
               part.size >= record.offset else { return nil }
-        return (record.size, record.offset, written.modifiedSeconds)
+        return (record.size, record.offset, written.modifiedSeconds, record.identity)
     }
 
     /// Removes the kept partials last written `ttlSeconds` or more before `now` (none an upload is writing); returns

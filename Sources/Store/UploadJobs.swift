@@ -75,6 +75,8 @@ enum UploadJobs {
         var resumable = true
         /// The identity storing it, recorded in the index; the namespace's own when nil (`path.identity`).
         var uploader: String? = nil
+        /// The namespace's quota, checked at prepare (UploadJobs+Quota.swift); nil: none.
+        var quota: StoreQuota? = nil
     }
 
     /// Unnamed files work here (the file system makes them and /proc links them); cleared at the first that does not.
@@ -112,7 +114,7 @@ enum UploadJobs {
                                     at: join(store.rootPath, path.directoryComponents)))
         }
         let name = context.partName, now = SystemClock.unixSeconds()
-        let (busy, kept) = store.partials.claimReportingKept(name, size: context.size, now: now)
+        let (busy, kept) = store.partials.claimReportingKept(name, size: context.size, now: now, namespace: path.identity)
         if busy != nil {
             directory.release(claims: store.claims, committed: false)
             return .failure(StoreFailure(UploadFailure(.busy, "another upload of '\(path.relativePath)' is in progress; retry later")))
@@ -131,6 +133,11 @@ enum UploadJobs {
                                               reserve: context.reserve, kept: offset > 0 ? offset : nil) {
             directory.release(claims: store.claims, committed: false)
             return .failure(noSpace(refusal, context))
+        }
+        if let quota = context.quota, let refused = overQuota(quota, context, in: directory.descriptor) {
+            store.partials.release(name, kept: offset > 0 ? offset : nil, now: now)
+            directory.release(claims: store.claims, committed: false)
+            return .failure(refused)
         }
         if !context.resumable, !context.overwrite, anonymousFiles.load(ordering: .relaxed) {
             do {

@@ -141,14 +141,14 @@ public final class UploadWriter {
     private var fileTimes: FileTimes?
 
     /// Starts preparing at once; `.ready` or `.failed` follows (never before this returns).
-    /// `uploader`: the identity storing it, when not the namespace's own (`path.identity`).
+    /// `uploader`: the identity storing it, when not the namespace's own (`path.identity`); `quota`: the namespace's.
     public init(store: Store, path: StoredPath, size: UInt64, expectedDigest: [UInt8]? = nil, settings: Settings,
-                executor: BlockingExecutor, buffers: IOBufferPool, uploader: String? = nil) {
+                executor: BlockingExecutor, buffers: IOBufferPool, uploader: String? = nil, quota: StoreQuota? = nil) {
         self.path = path
         context = UploadJobs.Context(store: store, path: path,
                                      partName: store.rules.partName(identity: path.identity, relativePath: path.relativePath),
                                      size: size, expectedDigest: expectedDigest, overwrite: settings.overwrite, durable: settings.durable,
-                                     reserve: settings.reserve, uploader: uploader)
+                                     reserve: settings.reserve, uploader: uploader, quota: quota)
         checkpointBytes = max(settings.checkpointBytes, UInt64(BatchPipeline.directAlignment))
         self.executor = executor
         self.buffers = buffers

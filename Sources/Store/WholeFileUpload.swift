@@ -40,14 +40,14 @@ public final class WholeFileUpload {
     /// `size` at most `Limits.maxPipelinedFileSize` (the protocol's check): its memory is taken now, from `buffers`
     /// for a large file. Call `release` once done with it (stored, or dropped).
     public init(store: Store, path: StoredPath, size: UInt64, expectedDigest: [UInt8]?, overwrite: Bool, durable: Bool,
-                reserve: UInt64, buffers: IOBufferPool? = nil, uploader: String? = nil) {
+                reserve: UInt64, buffers: IOBufferPool? = nil, uploader: String? = nil, quota: StoreQuota? = nil) {
         precondition(size <= Limits.maxPipelinedFileSize, "a whole-file upload of \(size) bytes")
         self.path = path
         self.size = size
         context = UploadJobs.Context(
             store: store, path: path, partName: store.rules.partName(identity: path.identity, relativePath: path.relativePath),
             size: size, expectedDigest: expectedDigest, overwrite: overwrite, durable: durable, reserve: reserve,
-            resumable: false, uploader: uploader)
+            resumable: false, uploader: uploader, quota: quota)
         if size >= Self.pooledSize, let buffers {
             buffer = buffers.take()
             pool = buffers

@@ -9,13 +9,14 @@ final class ConfigKeyTableTests: XCTestCase {
     func testEveryKeyIsDeclaredOnceWithADocLine() {
         let paths = ConfigKeys.all.map(\.path)
         XCTAssertEqual(Set(paths).count, paths.count, "a key is declared twice")
-        XCTAssertEqual(ConfigKeys.sections, ["server", "identity", "access", "storage", "index", "protocol", "limits", "log", "metrics"])
+        XCTAssertEqual(ConfigKeys.sections, ["server", "identity", "access", "storage", "index", "quotas", "protocol", "limits",
+                                             "log", "metrics"])
         for key in ConfigKeys.all {
             XCTAssertFalse(key.doc.isEmpty, key.path)
             XCTAssertFalse(key.doc.contains("\n"), "\(key.path): the doc is one line")
             XCTAssertTrue(key.name.allSatisfy { $0.isLowercase || $0 == "_" }, key.path)
         }
-        XCTAssertEqual(paths.count, 43)
+        XCTAssertEqual(paths.count, 46)
     }
 
     func testOnlyTheIdentityPathsAreRequired() {
@@ -33,6 +34,7 @@ final class ConfigKeyTableTests: XCTestCase {
         let bounds = Dictionary(uniqueKeysWithValues: ConfigKeys.all.compactMap { key in key.bounds.map { (key.path, $0) } })
         XCTAssertEqual(bounds, [
             "server.workers": 0...256,
+            "quotas.bytes": 0...Int64.max, "quotas.files": 0...(1 << 48),
             "server.shutdown_grace": 0...3600,
             "protocol.rotate_after_bytes": 0...Int64.max,
             "protocol.rotate_after_seconds": 0...604_800,

@@ -96,7 +96,7 @@ struct DaemonRuntime {
             handshakeTimeoutSeconds: UInt64(config.limits.handshakeTimeoutSeconds),
             idleTimeoutSeconds: UInt64(config.limits.idleTimeoutSeconds), maxFileSize: config.limits.maxFileSize,
             shutdownGraceSeconds: UInt64(config.server.shutdownGraceSeconds),
-            access: AccessPolicy(grants: config.access.parsedGrants))
+            access: AccessPolicy(grants: config.access.parsedGrants), quotas: QuotaPolicy(config.quotas))
     }
 
     private static func read(_ url: URL, _ key: String) throws -> [UInt8] {

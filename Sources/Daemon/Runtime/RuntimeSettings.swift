@@ -33,6 +33,8 @@ struct RuntimeSettings: Sendable {
     var shutdownGraceSeconds: UInt64
     /// [access] grants: what clients may do beyond their own namespace.
     var access = AccessPolicy(grants: [])
+    /// [quotas]: each namespace's limits.
+    var quotas = QuotaPolicy()
 }
 
 /// The clock readings the protocol wants (it reads no clock itself), from Platform's one clock.

@@ -336,6 +336,7 @@ final class ServerSession {
         settings.resumeInterval = new.resumeInterval
         settings.idleTimeoutSeconds = new.idleTimeoutSeconds
         settings.access = new.access
+        settings.quotas = new.quotas
         settings.protocolConfiguration.rotation = new.protocolConfiguration.rotation
         upload.environment.settings = settings
         if old != new.protocolConfiguration.rotation {

@@ -45,7 +45,8 @@ extension UploadHandler {
             let file = WholeFileUpload(store: environment.store, path: path, size: request.size,
                                        expectedDigest: request.expectedDigest, overwrite: request.overwrite,
                                        durable: settings.fsync, reserve: settings.reserve, buffers: environment.buffers,
-                                       uploader: path.identity == identity ? nil : identity)
+                                       uploader: path.identity == identity ? nil : identity,
+                                       quota: settings.quotas.quota(for: path.identity))
             pipelined.heldBytes += request.size
             pipelined.receiving = (id, request, file)
             return nil

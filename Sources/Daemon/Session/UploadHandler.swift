@@ -104,7 +104,8 @@ struct UploadHandler {
             store: environment.store, path: path, size: request.size, expectedDigest: request.expectedDigest,
             settings: UploadWriter.Settings(overwrite: request.overwrite, durable: settings.fsync, directIO: settings.directIO,
                                             reserve: settings.reserve, checkpointBytes: settings.resumeInterval),
-            executor: environment.executor, buffers: environment.buffers, uploader: path.identity == identity ? nil : identity)
+            executor: environment.executor, buffers: environment.buffers, uploader: path.identity == identity ? nil : identity,
+            quota: settings.quotas.quota(for: path.identity))
         writer.onBacklogChange = { [metrics] delta in metrics.backlogChanged(by: delta) }
         state = .preparing(writer, request)
         return [.watch(writer)]

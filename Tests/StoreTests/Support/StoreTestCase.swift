@@ -52,12 +52,12 @@ class StoreTestCase: XCTestCase {
                 identity: String = "alice",
                 overwrite: Bool = false, durable: Bool = false, directIO: Bool = true,
                 reserve: UInt64 = 0, checkpointBytes: UInt64 = UploadWriter.defaultCheckpointBytes,
-                expectedDigest: [UInt8]? = nil, chunk: Int = 64 << 10) throws -> UploadRun {
+                expectedDigest: [UInt8]? = nil, chunk: Int = 64 << 10, quota: StoreQuota? = nil) throws -> UploadRun {
         UploadRun(store: store, path: try store.rules.storedPath(identity: identity, relativePath: relativePath),
                          content: content, declaredSize: declaredSize, chunk: chunk, expectedDigest: expectedDigest,
                          settings: UploadWriter.Settings(overwrite: overwrite, durable: durable, directIO: directIO,
                                                          reserve: reserve, checkpointBytes: checkpointBytes),
-                         executor: executor, buffers: buffers)
+                         executor: executor, buffers: buffers, quota: quota)
     }
 
     /// The record of `relativePath`'s partial upload by alice, if one is kept.

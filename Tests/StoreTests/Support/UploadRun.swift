@@ -30,13 +30,13 @@ final class UploadRun {
 
     init(store: Store, path: StoredPath, content: [UInt8], declaredSize: UInt64? = nil, chunk: Int,
          expectedDigest: [UInt8]? = nil,
-         settings: UploadWriter.Settings, executor: BlockingExecutor, buffers: IOBufferPool) {
+         settings: UploadWriter.Settings, executor: BlockingExecutor, buffers: IOBufferPool, quota: StoreQuota? = nil) {
         self.content = content
         self.chunk = chunk
         clientDigest = DigestContext.hash(.sha256, content)
         partName = store.rules.partName(identity: path.identity, relativePath: path.relativePath)
         writer = UploadWriter(store: store, path: path, size: declaredSize ?? UInt64(content.count), expectedDigest: expectedDigest,
-                              settings: settings, executor: executor, buffers: buffers)
+                              settings: settings, executor: executor, buffers: buffers, quota: quota)
         writer.onEvent = { [unowned self] event in
             events.append(event)
             if case .ready = event { sent = Int(writer.resumedAt) }  // as a client does: from the server's offset

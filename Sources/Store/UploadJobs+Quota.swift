@@ -1,0 +1,50 @@
+// A namespace's quota (docs/STORE.md "Quotas"): bytes and files, checked when an upload is prepared — at Open, from
+// its declared size, which the protocol holds it to (§8.1: Data past it ends the session) — against what the metadata
+// index says is stored there, plus what the namespace's other uploads in progress and kept partials hold
+// (PartialIndex.pending), less the file an overwrite replaces. Never a walk of the tree.
+import Index
+import Platform
+import Protocol
+import Units
+
+/// Limits of one namespace; nil: none of that kind.
+public struct StoreQuota: Equatable, Sendable {
+    public var bytes: UInt64?
+    public var files: UInt64?
+
+    public init(bytes: UInt64?, files: UInt64?) {
+        self.bytes = bytes
+        self.files = files
+    }
+}
+
+extension UploadJobs {
+    /// The refusal (`no_space`, naming the quota and the figures) when storing this file would pass `quota`; nil when
+    /// it fits. Blocking (the index's usage).
+    static func overQuota(_ quota: StoreQuota, _ context: Context, in directory: Int32) -> StoreFailure? {
+        guard let index = context.store.index else { return nil }
+        let namespace = context.path.identity, relative = context.path.relativePath
+        let usage: Usage
+        do { usage = try index.usage(namespace: namespace) } catch {
+            return StoreFailure(UploadFailure(.storageFailure, "the server cannot check the quota of '\(namespace)': its index "
+                                              + "cannot be read; its log says why"), detail: "index: \(error)")
+        }
+        let pending = context.store.partials.pending(namespace: namespace, besides: context.partName)
+        // An overwrite gives back the file it replaces.
+        let replaced = context.overwrite ? StoredDigest.of(context.path.name, in: directory)?.size : nil
+        let bytes = usage.bytes &+ pending.bytes, files = usage.files &+ pending.files
+        let after = (bytes: bytes &+ context.size &- min(replaced ?? 0, bytes &+ context.size),
+                     files: files + (replaced == nil ? 1 : 0))
+        if let limit = quota.bytes, after.bytes > limit {
+            return StoreFailure(UploadFailure(.noSpace, "'\(relative)' does not fit the quota of '\(namespace)', "
+                + "\(ByteSize.approximate(limit)): \(ByteSize.approximate(usage.bytes)) stored, "
+                + "\(ByteSize.approximate(pending.bytes)) in uploads in progress, and it needs \(ByteSize.approximate(context.size)); "
+                + "delete files or ask the server's operator for more"))
+        }
+        if let limit = quota.files, after.files > limit {
+            return StoreFailure(UploadFailure(.noSpace, "'\(relative)' does not fit the quota of '\(namespace)', \(limit) files: "
+                + "\(usage.files) stored and \(pending.files) being uploaded; delete files or ask the server's operator for more"))
+        }
+        return nil
+    }
+}
