@@ -16,37 +16,60 @@ import Musl
 #endif
 
 extension Store {
-    /// What the tree holds at `path` below the root: size and SHA-256 from the digest record, or nil when there is no
-    /// regular file there (or no record: a file the index cannot describe without re-reading it). Never follows a
-    /// link (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS for the directories, O_NOFOLLOW for the file). Blocking.
-    static func storedFile(namespace: String, path: String, below root: Int32) -> (size: UInt64, digest: [UInt8])? {
+    /// What the tree holds at a stored file's path.
+    enum TreeState: Equatable {
+        /// A regular file: its size and SHA-256 from the digest record (nil: none the index can trust without
+        /// re-reading the file).
+        case file(size: UInt64, digest: [UInt8]?)
+        /// Nothing there that is a stored file: a directory on the way is missing, or the name is (or is not a
+        /// regular file).
+        case absent
+        /// The tree could not be read (an error, a link on the way): neither of the above may be assumed.
+        case unknown
+    }
+
+    /// What the tree holds at `path` below the root, reached through descriptors with no link followed
+    /// (StoredFileProbe.openChain: openat2, else one component at a time). Blocking.
+    static func treeState(namespace: String, path: String, below root: Int32) -> TreeState {
         let components = path.split(separator: "/").map(String.init)
-        guard let name = components.last else { return nil }
-        let directories = ([namespace] + components.dropLast()).joined(separator: "/")
-        guard let directory = try? DirectoryCalls.openBeneath(directories, in: root, flags: O_RDONLY | O_DIRECTORY) else {
-            return nil
+        guard let name = components.last else { return .absent }
+        let directory: Int32
+        switch StoredFileProbe.openChain([namespace] + components.dropLast(), below: root) {
+        case .success(nil), .failure(.notADirectory): return .absent
+        case .success(let found?): directory = found
+        case .failure: return .unknown
         }
         defer { DirectoryCalls.close(directory) }
-        return StoredDigest.of(name, in: directory)
+        let status: EntryStatus?
+        do { status = try DirectoryCalls.status(of: name, in: directory) } catch { return .unknown }
+        guard let status, status.kind == .regular else { return .absent }
+        return .file(size: status.size, digest: StoredDigest.of(name, in: directory)?.digest)
     }
 
     /// Finishes or abandons `intent` by what the tree holds: a commit whose file is there with the intent's digest
-    /// is finished, any other abandoned; a delete whose file is gone is finished, any other abandoned. Blocking.
+    /// is finished, any other abandoned; a delete whose file is gone is finished, one whose file is there abandoned.
+    /// When the tree cannot be read, the intent stays pending (the next start settles it). Blocking.
     func settle(_ intent: Intent, in index: any MetadataIndex) throws(IndexError) {
         try Self.settle(intent, in: index, below: root)
     }
 
     static func settle(_ intent: Intent, in index: any MetadataIndex, below root: Int32) throws(IndexError) {
-        let stored = storedFile(namespace: intent.namespace, path: intent.path, below: root)
-        switch intent.kind {
-        case .commit:
-            if let stored, let file = intent.file, stored.size == file.size, stored.digest == file.sha256 {
+        let state = treeState(namespace: intent.namespace, path: intent.path, below: root)
+        switch (intent.kind, state) {
+        case (_, .unknown):
+            return
+        case (.commit, .file(let size, let digest)):
+            if let file = intent.file, size == file.size, digest == file.sha256 {
                 try index.finishCommit(intent)
             } else {
                 try index.abandon(intent)
             }
-        case .delete:
-            if stored == nil { _ = try index.finishDelete(intent) } else { try index.abandon(intent) }
+        case (.commit, .absent):
+            try index.abandon(intent)
+        case (.delete, .absent):
+            _ = try index.finishDelete(intent)
+        case (.delete, .file):
+            try index.abandon(intent)
         }
     }
 

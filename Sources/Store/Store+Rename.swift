@@ -102,8 +102,9 @@ extension Store {
                 try Self.renameWithoutReplacing(fromName, in: source.descriptor, to: toName, in: destination.descriptor)
             }
         } catch {
-            try? index.abandon(deleteIntent)
-            try? index.abandon(commitIntent)
+            // By the tree, not abandoned: the fallback's link may have made the new name before its unlink failed.
+            try? settle(deleteIntent, in: index)
+            try? settle(commitIntent, in: index)
             if error.number == EEXIST { return .failure(exists(moved.path)) }
             return .failure(.system(error, while: "renaming '\(row.path)' to '\(moved.path)'", at: "\(rootPath)/\(namespace)/\(row.path)"))
         }

@@ -87,7 +87,10 @@ public final class StoredFileVerifier: @unchecked Sendable {
         case .success(let (file, status)):
             descriptor = file
             size = status.size
-            recorded = row.sha256
+            // The digest recorded on this very inode when it was committed, while it still describes the file: the
+            // row may be of a version an upload or a rename replaced since it was read. Else (no record, or the file
+            // changed in place) the row's.
+            recorded = StoredDigest.of(file, rehashUpTo: 0, record: false)?.digest ?? row.sha256
             return nil
         case .failure(let failure) where failure.failure.code == .notFound:
             // The index has it, the disk does not: the stored copy is lost, which is the operator's to hear.

@@ -24,12 +24,14 @@ extension UploadJobs {
     static func overQuota(_ quota: StoreQuota, _ context: Context, in directory: Int32) -> StoreFailure? {
         guard let index = context.store.index else { return nil }
         let namespace = context.path.identity, relative = context.path.relativePath
+        // The uploads in progress first, the index second: one that commits in between is then counted twice (its
+        // row, and its claim not yet released), never not at all.
+        let pending = context.store.partials.pending(namespace: namespace, besides: context.partName)
         let usage: Usage
         do { usage = try index.usage(namespace: namespace) } catch {
             return StoreFailure(UploadFailure(.storageFailure, "the server cannot check the quota of '\(namespace)': its index "
                                               + "cannot be read; its log says why"), detail: "index: \(error)")
         }
-        let pending = context.store.partials.pending(namespace: namespace, besides: context.partName)
         // An overwrite gives back the file it replaces.
         let replaced = context.overwrite ? StoredDigest.of(context.path.name, in: directory)?.size : nil
         let bytes = usage.bytes &+ pending.bytes, files = usage.files &+ pending.files

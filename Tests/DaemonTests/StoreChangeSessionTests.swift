@@ -77,6 +77,20 @@ final class StoreChangeSessionTests: XCTestCase {
         }
     }
 
+    /// Replacing a file by a rename is an overwrite: refused as an upload's is while [storage] allow_overwrite is off.
+    func testARenameOverAFileFollowsAllowOverwrite() throws {
+        let rig = try SessionRig(directory: makeTemporaryDirectory("rename-overwrite"), indexed: true)
+        try rig.handshake()
+        try rig.upload("a.bin", [1])
+        try rig.upload("b.bin", [2])
+        try rig.ask(.rename(RenameRequest(from: "a.bin", to: "b.bin", overwrite: true)))
+        XCTAssertEqual(rig.executor.queuedResultTypes.count, 0, "refused at once")
+        guard case .failed(let failure)? = lastAnswer(rig) else { return XCTFail("\(rig.events.suffix(1))") }
+        XCTAssertEqual(failure.code, .exists)
+        XCTAssertTrue(failure.message.contains("allow_overwrite"), failure.message)
+        XCTAssertEqual(try Data(contentsOf: rig.root.appending(path: "alice/b.bin")), Data([2]))
+    }
+
     func testWithoutAnIndexNothingCanBeChanged() throws {
         let rig = try SessionRig(directory: makeTemporaryDirectory("change-noindex"))
         try rig.handshake()

@@ -333,9 +333,20 @@ final class StoreChangeTests: XCTestCase {
         XCTAssertEqual(inode(area.appendingPathComponent("fresh/renamed.bin")), storedInode)
     }
 
-    func testAnExistingTargetIsRefusedWithoutForceAndReplacedWithIt() throws {
+    /// -f replaces only where the server allows overwriting ([storage] allow_overwrite, as for uploads).
+    func testForceNeedsTheServerToAllowOverwriting() throws {
         let env = try TestEnvironment(self)
         let daemon = try Daemon.start(environment: env, workers: 1)
+        _ = try uploadTree(env, "e", ["one.bin", "two.bin"], to: daemon)
+        let refused = try env.ferry("mv", ["-f", "e/one.bin", "e/two.bin"], daemon: daemon)
+        XCTAssertEqual(refused.status, 1, refused.stdout)
+        XCTAssertTrue(refused.stderr.contains("does not allow replacing files"), refused.stderr)
+        XCTAssertEqual(try ls(env, ["e"], daemon), ["one.bin", "two.bin"])
+    }
+
+    func testAnExistingTargetIsRefusedWithoutForceAndReplacedWithIt() throws {
+        let env = try TestEnvironment(self)
+        let daemon = try Daemon.start(environment: env, workers: 1, settings: ["storage": ["allow_overwrite = true"]])
         let contents = try uploadTree(env, "e", ["one.bin", "two.bin"], to: daemon)
         let area = daemon.area("alice")
         let digests = {
@@ -385,6 +396,15 @@ final class StoreChangeTests: XCTestCase {
         }
         XCTAssertEqual(try ls(env, ["-R", "moved"], daemon), names)
         XCTAssertEqual(regularFiles(under: area), names.map { "moved/\($0)" } + ["stay/z.txt"])
+
+        // A new name the protocol cannot carry fails that move, said plainly: DEST fits (4,092 bytes) but DEST/z.txt
+        // does not (4,098), and the client does not stop on it.
+        let long = (Array(repeating: String(repeating: "d", count: 200), count: 20) + [String(repeating: "e", count: 72)])
+            .joined(separator: "/")
+        let tooLong = try env.ferry("mv", ["stay/z.txt", long + "/"], daemon: daemon)
+        XCTAssertEqual(tooLong.status, 1, tooLong.stderr)
+        XCTAssertTrue(tooLong.stderr.contains("cannot move 'stay/z.txt'") && tooLong.stderr.contains("4096"), tooLong.stderr)
+        XCTAssertTrue(exists(area.appendingPathComponent("stay/z.txt")))
     }
 
     func testSeveralSourcesGoIntoDestAndAMissingOneDoesNotStopTheOthers() throws {

@@ -134,6 +134,23 @@ final class TreeChangeTests: StoreTestCase {
         XCTAssertFalse(exists("alice/g"))
     }
 
+    /// A delete's intent that a crash left while the tree cannot be read on the way (here a link put where a directory
+    /// was): settling neither finishes nor abandons it — the row stays, the intent waits — until the tree can be read.
+    func testAnIntentStaysPendingWhileTheTreeCannotBeRead() throws {
+        let (store, index) = try store(["u/f.bin": pattern(10)])
+        let intent = try index.beginDelete(namespace: "alice", path: "u/f.bin")
+        XCTAssertEqual(rename(path("alice/u"), path("alice/u-away")), 0)
+        try symlink("alice/u", to: path("alice/u-away"))
+        try store.settle(intent, in: index)
+        XCTAssertEqual(try index.pendingIntents(), [intent], "a link on the way says nothing about the file")
+        XCTAssertNotNil(try index.file(namespace: "alice", path: "u/f.bin"))
+        XCTAssertEqual(unlink(path("alice/u")), 0)
+        XCTAssertEqual(rename(path("alice/u-away"), path("alice/u")), 0)
+        try store.settle(intent, in: index)
+        XCTAssertEqual(try index.pendingIntents(), [], "the file is there: the delete is abandoned")
+        XCTAssertNotNil(try index.file(namespace: "alice", path: "u/f.bin"))
+    }
+
     // MARK: Rename
 
     func testARenamedFileKeepsItsBytesDigestAndRowFields() throws {

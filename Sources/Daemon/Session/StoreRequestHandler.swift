@@ -85,6 +85,9 @@ struct StoreRequestHandler {
         case .delete(let delete): checks = [([.delete], delete.path)]
         case .rename(let rename): checks = [([.delete], rename.from), ([.write], rename.to)]
         }
+        if case .rename(let rename) = request, rename.overwrite, !environment.settings.allowOverwrite {
+            return UploadFailure(.exists, "this server does not allow replacing files ([storage] allow_overwrite)")
+        }
         let namespace = request.namespace(of: identity)
         if let refusal = Self.namespaceRefusal(namespace, identity: identity, rules: environment.store.rules) { return refusal }
         do throws(StorageNameError) {

@@ -175,7 +175,7 @@ final class MoveConversation: StoreConversation {
                 fail("cannot move the directory '\(shown(source))' onto the file '\(shown(destination))'")
                 return nextSource()
             }
-            if target == source || target.hasPrefix(source + "/") {
+            if target == source || target.utf8.starts(with: (source + "/").utf8) {
                 fail("cannot move '\(shown(source))' into itself ('\(shown(target))')")
                 return nextSource()
             }

@@ -353,8 +353,14 @@ final class StoreSession: TCPConnectionDelegate {
     /// The next request, or Goodbye once there is none.
     private func ask() {
         guard var connection, connection.canSendStoreRequest else { return }
-        if let request = conversation.nextRequest {
-            connection.sendStoreRequest(request.inNamespace(target.namespace), now: Clock.now())
+        if let request = conversation.nextRequest?.inNamespace(target.namespace) {
+            if let problem = request.problem {
+                // A name the conversation made (a move's new name past 4,096 bytes): that request fails here.
+                self.connection = connection
+                conversation.answered(.failed(UploadFailure(.badPath, problem)))
+                return ask()
+            }
+            connection.sendStoreRequest(request, now: Clock.now())
             awaitingAnswer = true
         } else {
             connection.goodbye(now: Clock.now())
