@@ -20,6 +20,8 @@ public final class PartialIndex: Sendable {
         var updated: Int64
         /// The namespace it is stored into (quotas count by namespace).
         var namespace = ""
+        /// How the namespace's quota counts it while a writer holds it (PartialIndex+Quota.swift).
+        var quota = QuotaShare.unchecked
 
         /// What it still needs of the disk.
         var claim: UInt64 { size > offset ? size - offset : 0 }
@@ -50,7 +52,9 @@ public final class PartialIndex: Sendable {
     }
 
     /// Taken by the pool's threads for every upload: PlainMutex (Platform) says why not Synchronization's.
-    private let table = PlainMutex(Table())
+    let table = PlainMutex(Table())
+    /// Quota checks and the commits they count, one namespace at a time (PartialIndex+Quota.swift).
+    let quotaGates = (0..<PartialIndex.quotaGateCount).map { _ in PlainMutex(()) }
 
     init() {}
 
@@ -68,17 +72,6 @@ public final class PartialIndex: Sendable {
             table[name] = Entry(size: size, offset: kept?.offset ?? 0, active: true, updated: kept?.updated ?? now,
                                 namespace: namespace)
             return (nil, kept != nil)
-        }
-    }
-
-    /// What the other uploads into `namespace` hold besides `name`: an upload being written counts its whole size,
-    /// a kept partial the bytes it holds (quotas: what the index's usage does not count yet).
-    func pending(namespace: String, besides name: String) -> (bytes: UInt64, files: UInt64) {
-        table.withLock { table in
-            table.entries.reduce((UInt64(0), UInt64(0))) { sum, item in
-                guard item.key != name, item.value.namespace == namespace else { return sum }
-                return (sum.0 &+ (item.value.active ? item.value.size : item.value.offset), sum.1 + 1)
-            }
         }
     }
 

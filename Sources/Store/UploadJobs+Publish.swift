@@ -49,7 +49,16 @@ extension UploadJobs {
         let synced = syncDirectory(context, prepared.directory)
         if let index = store.index, let intent {
             // A finish that fails leaves the intent pending: the next start settles it (the file is stored).
-            if case .success = synced { try? index.finishCommit(intent, waiting: false) } else { try? store.settle(intent, in: index) }
+            if case .success = synced {
+                // Under the namespace's quota gate: a quota check sees this file in the index or in progress, never
+                // in both or neither (PartialIndex+Quota.swift).
+                store.partials.withQuotaGate(namespace: context.path.identity) {
+                    try? index.finishCommit(intent, waiting: false)
+                    store.partials.setQuotaShare(prepared.partName, .indexed)
+                }
+            } else {
+                try? store.settle(intent, in: index)
+            }
         }
         return synced
     }

@@ -19,13 +19,27 @@ public struct StoreQuota: Equatable, Sendable {
 }
 
 extension UploadJobs {
+    /// The refusal when the namespace has a quota this upload would pass; else nil, and the upload counts towards it
+    /// from now on, whole (PartialIndex+Quota.swift). Blocking.
+    static func checkQuota(_ context: Context, in directory: Int32) -> StoreFailure? {
+        let partials = context.store.partials, name = context.partName
+        guard let quota = context.quota else {
+            partials.setQuotaShare(name, .counted)  // a quota a reload sets counts it too
+            return nil
+        }
+        return partials.withQuotaGate(namespace: context.path.identity) {
+            let refused = overQuota(quota, context, in: directory)
+            if refused == nil { partials.setQuotaShare(name, .counted) }
+            return refused
+        }
+    }
+
     /// The refusal (`no_space`, naming the quota and the figures) when storing this file would pass `quota`; nil when
     /// it fits. Blocking (the index's usage).
     static func overQuota(_ quota: StoreQuota, _ context: Context, in directory: Int32) -> StoreFailure? {
         guard let index = context.store.index else { return nil }
         let namespace = context.path.identity, relative = context.path.relativePath
-        // The uploads in progress first, the index second: one that commits in between is then counted twice (its
-        // row, and its claim not yet released), never not at all.
+        // Under the namespace's quota gate (checkQuota): no upload of it moves from in progress to indexed meanwhile.
         let pending = context.store.partials.pending(namespace: namespace, besides: context.partName)
         let usage: Usage
         do { usage = try index.usage(namespace: namespace) } catch {

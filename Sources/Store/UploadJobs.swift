@@ -134,7 +134,7 @@ enum UploadJobs {
             directory.release(claims: store.claims, committed: false)
             return .failure(noSpace(refusal, context))
         }
-        if let quota = context.quota, let refused = overQuota(quota, context, in: directory.descriptor) {
+        if let refused = checkQuota(context, in: directory.descriptor) {
             store.partials.release(name, kept: offset > 0 ? offset : nil, now: now)
             directory.release(claims: store.claims, committed: false)
             return .failure(refused)

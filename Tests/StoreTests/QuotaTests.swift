@@ -3,6 +3,7 @@
 // what an overwrite replaces; at the limit is allowed, past it is no_space naming the quota and the figures.
 import Foundation
 import Index
+import Platform
 import Protocol
 import TestSupport
 import XCTest
@@ -19,6 +20,12 @@ final class QuotaTests: StoreTestCase {
         let run = try upload(store, path, pattern(size), overwrite: overwrite, quota: quota)
         drive([run], on: executor)
         return run
+    }
+
+    private func context(_ store: Store, _ relativePath: String, size: UInt64, quota: StoreQuota) throws -> UploadJobs.Context {
+        UploadJobs.Context(store: store, path: try store.rules.storedPath(identity: "alice", relativePath: relativePath),
+                           partName: store.rules.partName(identity: "alice", relativePath: relativePath), size: size,
+                           expectedDigest: nil, overwrite: false, durable: false, reserve: 0, resumable: false, quota: quota)
     }
 
     func testBytesUpToTheLimitAreStoredAndPastItRefusedAtOpen() throws {
@@ -56,10 +63,14 @@ final class QuotaTests: StoreTestCase {
 
     /// An upload in progress counts its whole size before it is stored; a kept partial the bytes it holds.
     func testUploadsInProgressAndKeptPartialsCount() throws {
-        let (store, _) = try store()
+        let (store, index) = try store()
         let quota = StoreQuota(bytes: 1000, files: nil)
         let writing = store.rules.partName(identity: "alice", relativePath: "big.bin")
         XCTAssertNil(store.partials.claim(writing, size: 700, now: 0, namespace: "alice"))
+        XCTAssertNotNil(try stored(store, "x.bin", 1000, quota: quota).receipt, "claimed, not yet checked: not counted")
+        try FileManager.default.removeItem(atPath: path("alice/x.bin"))
+        _ = try index.finishDelete(try index.beginDelete(namespace: "alice", path: "x.bin", durable: false))
+        store.partials.setQuotaShare(writing, .counted)  // past its own check: its whole size
         let refused = try stored(store, "x.bin", 301, quota: quota)
         XCTAssertEqual(refused.failure?.failure.code, .noSpace)
         XCTAssertTrue(refused.failure?.failure.message.contains("700 bytes in uploads in progress") == true,
@@ -71,5 +82,62 @@ final class QuotaTests: StoreTestCase {
         XCTAssertNil(store.partials.claim(store.rules.partName(identity: "bob", relativePath: "y"), size: 5000, now: 0,
                                           namespace: "bob"))
         XCTAssertNotNil(try stored(store, "z.bin", 0, quota: quota).receipt, "800 stored + 200 kept: 0 bytes still fit")
+    }
+
+    /// Uploads claimed before any of them is checked (pipelined Opens on several pool threads): the claims not yet
+    /// checked count nothing, so the first two checked fit and the third does not. Counting every claim whole, each
+    /// check saw the other two and all three were refused.
+    func testClaimsNotYetCheckedDoNotCountAgainstEachOther() throws {
+        let (store, _) = try store()
+        let contexts = try (0..<3).map { n in try context(store, "f\(n).bin", size: 40, quota: StoreQuota(bytes: 100, files: 2)) }
+        for context in contexts {
+            XCTAssertNil(store.partials.claim(context.partName, size: 40, now: 0, namespace: "alice"))
+        }
+        let refusals = contexts.map { UploadJobs.checkQuota($0, in: store.root) }
+        XCTAssertNil(refusals[0])
+        XCTAssertNil(refusals[1])
+        XCTAssertEqual(refusals[2]?.failure.code, .noSpace)
+        XCTAssertEqual(store.partials.pending(namespace: "alice", besides: contexts[2].partName).bytes, 80)
+    }
+
+    /// Uploads prepared at once on real threads, as the daemon's pool does: exactly as many as fit are admitted, round
+    /// after round (the namespace's gate: two checks at once each passed without the other's file, and three fitted).
+    func testUploadsPreparedAtOnceAdmitExactlyWhatFits() throws {
+        let (store, _) = try store()
+        let quota = StoreQuota(bytes: 100, files: nil)
+        let contexts = try (0..<8).map { n in try context(store, "f\(n).bin", size: 40, quota: quota) }
+        for round in 0..<40 {
+            let results = PlainMutex([Result<UploadJobs.Prepared, StoreFailure>?](repeating: nil, count: contexts.count))
+            DispatchQueue.concurrentPerform(iterations: contexts.count) { n in
+                let result = UploadJobs.prepare(contexts[n], directIO: false)
+                results.withLock { $0[n] = result }
+            }
+            var admitted = 0
+            for (n, result) in results.withLock({ $0 }).enumerated() {
+                switch result {
+                case .success(.upload(let prepared, _))?:
+                    admitted += 1
+                    UploadJobs.discard(contexts[n], prepared)
+                case .failure(let refusal)?: XCTAssertEqual(refusal.failure.code, .noSpace, refusal.failure.message)
+                default: XCTFail("round \(round), upload \(n): \(String(describing: result))")
+                }
+            }
+            XCTAssertEqual(admitted, 2, "round \(round): two of 40 bytes fit 100")
+        }
+    }
+
+    /// A commit moves its file from the uploads in progress to the index's usage under the namespace's gate: counted
+    /// in one or the other, never both, never neither.
+    func testACommittedFileIsCountedOnce() throws {
+        let (store, _) = try store()
+        let quota = StoreQuota(bytes: 100, files: nil)
+        XCTAssertNotNil(try stored(store, "a.bin", 60, quota: quota).receipt)
+        XCTAssertNotNil(try stored(store, "b.bin", 40, quota: quota).receipt, "60 stored, counted once: 40 fit")
+        let writing = store.rules.partName(identity: "alice", relativePath: "c.bin")
+        XCTAssertNil(store.partials.claim(writing, size: 10, now: 0, namespace: "alice"))
+        store.partials.setQuotaShare(writing, .indexed)  // its row in the index (not here): the partial counts nothing
+        XCTAssertEqual(store.partials.pending(namespace: "alice", besides: "other").bytes, 0)
+        store.partials.setQuotaShare(writing, .counted)
+        XCTAssertEqual(store.partials.pending(namespace: "alice", besides: "other").bytes, 10)
     }
 }
