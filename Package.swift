@@ -44,8 +44,10 @@ let package = Package(
         .target(name: "EventLoop", dependencies: ["CLibUV"]),
         // Everything below ferryd's storage root (names, the walk, staging, the writer, the commit, the lock): no
         // sockets and no libuv; its blocking work runs on the executor it is given.
-        // The metadata index (issue #18, docs/STORE.md): stored files, usage and intents, in SQLite (GRDB).
-        .target(name: "Index", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        // The metadata index (issue #18, docs/STORE.md): stored files, usage and intents, in SQLite (GRDB) or PostgreSQL.
+        // Its PostgreSQL back end's client library (docs/STORE.md says why libpq): the only importer of libpq-fe.h.
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .target(name: "Index", dependencies: ["CLibPQ", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Store", dependencies: ["Protocol", "Platform", "Units", "Index"]),
         // Byte sizes as people write them ("64MiB", "64M"): one parser for both configuration files and every option.
         .target(name: "Units"),

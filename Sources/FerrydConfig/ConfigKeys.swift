@@ -97,13 +97,23 @@ enum ConfigKeys {
 
         // MARK: [index]
         .choice("index", "backend", \.index.backend, default: DaemonConfig.IndexBackend.sqlite, reloadable: false,
-                doc: "Where the metadata index of stored files is kept: sqlite (a database file) or off (uploads only: "
-                    + "listings, stat and quotas need the index)."),
+                doc: "Where the metadata index of stored files is kept: sqlite (a database file), postgresql (a server, "
+                    + "index.url) or off (uploads only: listings, stat and quotas need the index)."),
         .optionalPath("index", "path", \.index.path,
                       whenEmpty: "\(DaemonConfig.defaultIndexDirectory)/\(DaemonConfig.defaultIndexFile) under storage.root",
                       reloadable: false,
                       doc: "The SQLite database file (its -wal and -shm files go beside it); on a local file system, "
                           + "never inside an identity's directory."),
+        .text("index", "url", \.index.url, whenEmpty: "none (required with backend = \"postgresql\")", reloadable: false,
+              doc: "The PostgreSQL server: a libpq URI or connection string; a password belongs in a passfile it names, "
+                  + "not here."),
+        .integer("index", "pool_size", \.index.poolSize, default: 4, min: 1, max: 64, reloadable: false,
+                 doc: "Connections ferryd keeps to PostgreSQL."),
+        .integer("index", "connect_timeout", \.index.connectTimeout, default: 10, min: 2, max: 300, unit: "seconds",
+                 reloadable: false, doc: "How long a connection to PostgreSQL may take to open."),
+        .integer("index", "query_timeout", \.index.queryTimeout, default: 30, min: 1, max: 3600, unit: "seconds",
+                 reloadable: false,
+                 doc: "How long one statement to PostgreSQL, or a wait for one of its connections, may take."),
 
         // MARK: [quotas]
         .byteSize("quotas", "bytes", \.quotas.bytes, default: 0, max: UInt64(Int64.max), reloadable: true,

@@ -102,8 +102,16 @@ package struct DaemonConfig: Equatable, Sendable {
 
     package struct IndexSection: Equatable, Sendable {
         package var backend = IndexBackend.sqlite
-        /// nil: `<storage.root>/<defaultDirectory>/<defaultFile>`.
+        /// nil: `<storage.root>/<defaultDirectory>/<defaultFile>` (SQLite only).
         package var path: URL?
+        /// PostgreSQL only: the server's libpq connection string or URI.
+        package var url = ""
+        /// PostgreSQL only: connections kept to the server.
+        package var poolSize = 4
+        /// PostgreSQL only: seconds to connect.
+        package var connectTimeout = 10
+        /// PostgreSQL only: seconds a statement, or a wait for a connection of the pool, may take.
+        package var queryTimeout = 30
 
         package init(backend: IndexBackend = .sqlite, path: URL? = nil) {
             self.backend = backend
@@ -117,6 +125,8 @@ package struct DaemonConfig: Equatable, Sendable {
         case sqlite
         /// No index: uploads only (listings, stat and quotas need one).
         case off
+        /// A PostgreSQL server (`index.url`), for an index kept apart from the daemon's host.
+        case postgresql
     }
 
     /// The index's place when `index.path` is not set: a directory of the daemon's own under the root (a name starting

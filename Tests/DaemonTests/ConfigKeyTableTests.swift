@@ -16,7 +16,7 @@ final class ConfigKeyTableTests: XCTestCase {
             XCTAssertFalse(key.doc.contains("\n"), "\(key.path): the doc is one line")
             XCTAssertTrue(key.name.allSatisfy { $0.isLowercase || $0 == "_" }, key.path)
         }
-        XCTAssertEqual(paths.count, 46)
+        XCTAssertEqual(paths.count, 50)
     }
 
     func testOnlyTheIdentityPathsAreRequired() {
@@ -27,6 +27,7 @@ final class ConfigKeyTableTests: XCTestCase {
     func testReloadability() {
         XCTAssertEqual(ConfigKeys.all.filter { !$0.reloadable }.map(\.path),
                        ["server.listen", "server.workers", "storage.root", "storage.staging", "index.backend", "index.path",
+                        "index.url", "index.pool_size", "index.connect_timeout", "index.query_timeout",
                         "metrics.listen"])
     }
 
@@ -36,6 +37,7 @@ final class ConfigKeyTableTests: XCTestCase {
             "server.workers": 0...256,
             "quotas.bytes": 0...Int64.max, "quotas.files": 0...(1 << 48),
             "server.shutdown_grace": 0...3600,
+            "index.pool_size": 1...64, "index.connect_timeout": 2...300, "index.query_timeout": 1...3600,
             "protocol.rotate_after_bytes": 0...Int64.max,
             "protocol.rotate_after_seconds": 0...604_800,
             "limits.max_sessions": 1...1_000_000,

@@ -36,7 +36,12 @@ final class ConfigRenderTests: XCTestCase {
         resume_interval = "8MiB"
         staging = "partial"
         [index]
+        backend = "postgresql"
         path = "/var/lib/ferry-index/metadata.sqlite"
+        url = "postgresql://ferry@db.example:5433/ferry?passfile=/etc/ferry/pgpass&sslmode=verify-full"
+        pool_size = 16
+        connect_timeout = 5
+        query_timeout = 120
         [quotas]
         bytes = "10GiB"
         files = 5000
@@ -68,9 +73,7 @@ final class ConfigRenderTests: XCTestCase {
         let config = try DaemonConfig.parse(toml: Self.everythingChanged, baseDirectory: ConfigFixture.base,
                                             environment: ["CREDENTIALS_DIRECTORY": "/run/credentials/ferryd.service"])
         let defaults = ConfigFixture.defaults()
-        // index.backend stays "sqlite", its one other value ("off") being refused beside quotas, which need it;
-        // a configuration with it off renders and parses back in IndexConfigTests.
-        XCTAssertEqual(Set(ConfigKeys.all.map(\.path)).subtracting(config.changedKeys(from: defaults)), ["index.backend"])
+        XCTAssertEqual(Set(ConfigKeys.all.map(\.path)).subtracting(config.changedKeys(from: defaults)), [])
         XCTAssertEqual(config.identity.certificate.path, "/etc/ferry/certs/server \"quoted\" é.crt")
         XCTAssertEqual(config.identity.clientCA.path, "/etc/ferry/ca\\bundle.pem")
         XCTAssertEqual(config.identity.serverCA?.path, "/etc/ferry/servers-ca.pem")

@@ -12,7 +12,7 @@ final class IndexConfigTests: XCTestCase {
         XCTAssertEqual(config.index.backend, .sqlite)
         XCTAssertNil(config.index.path)
         XCTAssertEqual(try ConfigFixture.parse(section: "index", "backend = \"off\"").index.backend, .off)
-        assertConfigError("[index]\nbackend = \"mysql\"\n", kind: .invalidValue, contains: ["must be one of sqlite, off"])
+        assertConfigError("[index]\nbackend = \"mysql\"\n", kind: .invalidValue, contains: ["must be one of sqlite, off, postgresql"])
     }
 
     func testAPathOutsideTheRootOrInADotDirectoryDirectlyBelowItIsTaken() throws {
@@ -35,9 +35,32 @@ final class IndexConfigTests: XCTestCase {
 
     func testStagingCannotTakeTheIndexsDefaultDirectory() throws {
         assertConfigError("[storage]\nstaging = \".index\"\n", kind: .invalidValue,
-                          contains: ["'storage.staging'", "where the index is kept by default"])
-        XCTAssertNoThrow(try ConfigFixture.parse(
-            "[storage]\nstaging = \".index\"\n[index]\npath = \"/var/lib/ferry-index/m.sqlite\"\n"))
+                          contains: ["'storage.staging'", "where the index keeps its intent journal"])
+        // The journal stays under the root wherever the rows are.
+        assertConfigError("[storage]\nstaging = \".index\"\n[index]\npath = \"/var/lib/ferry-index/m.sqlite\"\n",
+                          kind: .invalidValue, contains: ["'storage.staging'"])
         XCTAssertNoThrow(try ConfigFixture.parse("[storage]\nstaging = \".index\"\n[index]\nbackend = \"off\"\n"))
+        XCTAssertNoThrow(try ConfigFixture.parse("[storage]\nstaging = \".index\"\n[index]\nbackend = \"off\"\n"))
+    }
+
+    func testPostgreSQLNeedsAURLAndAURLNeedsPostgreSQL() throws {
+        let config = try ConfigFixture.parse(section: "index", """
+            backend = "postgresql"
+            url = "host=db.example port=5433 user=ferry dbname=ferry"
+            pool_size = 8
+            query_timeout = 5
+            """)
+        XCTAssertEqual(config.index.backend, .postgresql)
+        XCTAssertEqual(config.index.url, "host=db.example port=5433 user=ferry dbname=ferry")
+        XCTAssertEqual(config.index.poolSize, 8)
+        XCTAssertEqual(config.index.connectTimeout, 10)
+        XCTAssertEqual(config.index.queryTimeout, 5)
+        assertConfigError("[index]\nbackend = \"postgresql\"\n", kind: .invalidValue,
+                          contains: ["'index.backend'", "needs 'index.url'"])
+        assertConfigError("[index]\nbackend = \"postgresql\"\nurl = \"db.example\"\n", kind: .invalidValue,
+                          contains: ["'index.url'", "libpq URI"])
+        assertConfigError("[index]\nurl = \"postgresql://db.example/ferry\"\n", kind: .invalidValue,
+                          contains: ["'index.url'", "set backend = \"postgresql\""])
+        assertConfigError("[index]\npool_size = 0\n", kind: .outOfBounds, contains: ["'index.pool_size'"])
     }
 }

@@ -7,7 +7,7 @@ import XCTest
 
 @testable import Index
 
-final class IndexChildrenTests: IndexTestCase {
+class IndexChildrenTests: IndexTestCase {
     private func commit(_ paths: [String], in index: JournaledIndex, namespace: String = "alice") throws {
         for path in paths {
             try index.finishCommit(try index.beginCommit(IndexedFile(

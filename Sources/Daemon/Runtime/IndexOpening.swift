@@ -1,7 +1,7 @@
 // The metadata index [index] names (docs/STORE.md), opened at start before the store settles what a crash left in it.
 // Under the storage root it is `<root>/<.directory>/<file>`, its directory opened without following links and made
 // when missing (Store.prepareIndexFile); elsewhere it is the operator's path as given. The intent journal is always
-// `<root>/.index/intents.*` (IntentJournal).
+// `<root>/.index/intents.*` (IntentJournal). PostgreSQL is reached at `[index] url` (PostgresIndex).
 import ArgumentParser
 import FerrydConfig
 import Foundation
@@ -11,27 +11,35 @@ import Store
 enum IndexOpening {
     /// The index to record in, or nil when `[index] backend = "off"`. Blocking; at start and by `ferryd reindex`.
     static func open(_ section: DaemonConfig.IndexSection, storageRoot: URL) throws -> (any MetadataIndex)? {
+        let rows: any RowStore
         switch section.backend {
         case .off:
             return nil
         case .sqlite:
             let path = try databasePath(section, storageRoot: storageRoot)
-            let rows: SQLiteIndex
             do { rows = try SQLiteIndex(path: path) } catch {
                 throw ValidationError("index: \(error.description). If the file is damaged, move it away and run "
                     + "`ferryd reindex` to rebuild it from the stored files")
             }
-            // The intent journal is about this tree, so it lives under its root whatever holds the rows.
-            let journal: String
+        case .postgresql:
             do {
-                journal = try Store.prepareOwnDirectory(rootPath: storageRoot.standardizedFileURL.path,
-                                                        name: DaemonConfig.defaultIndexDirectory)
+                rows = try PostgresIndex(url: section.url, poolSize: section.poolSize, connectTimeout: section.connectTimeout,
+                                         statementTimeoutMilliseconds: section.queryTimeout * 1000)
             } catch {
-                throw ValidationError("index: \(error)")
+                throw ValidationError("index: \(error.description). Check [index] url and that the server accepts "
+                    + "ferryd's connections (pg_hba.conf, the passfile)")
             }
-            do { return try JournaledIndex(rows: rows, journalDirectory: journal) } catch {
-                throw ValidationError("index: \(error.description)")
-            }
+        }
+        // The intent journal is about this tree, so it lives under its root whatever holds the rows.
+        let journal: String
+        do {
+            journal = try Store.prepareOwnDirectory(rootPath: storageRoot.standardizedFileURL.path,
+                                                    name: DaemonConfig.defaultIndexDirectory)
+        } catch {
+            throw ValidationError("index: \(error)")
+        }
+        do { return try JournaledIndex(rows: rows, journalDirectory: journal) } catch {
+            throw ValidationError("index: \(error.description)")
         }
     }
 

@@ -1,13 +1,13 @@
-// The index as the store uses it (intents journaled, rows in SQLite) on real files: commits and deletes through their
-// intents, usage kept by them, intents that outlive the process (what a crash leaves), and listings paged in byte
-// order within a prefix.
+// The index as the store uses it (intents journaled, rows in SQLite; in PostgreSQL for PostgresIndexRowTests) on real
+// files: commits and deletes through their intents, usage kept by them, intents that outlive the process (what a crash
+// leaves), and listings paged in byte order within a prefix.
 import Foundation
 import TestSupport
 import XCTest
 
 @testable import Index
 
-final class SQLiteIndexTests: IndexTestCase {
+class IndexRowTests: IndexTestCase {
     private func file(_ path: String, size: UInt64 = 10, in namespace: String = "alice", digestByte: UInt8 = 1,
                       uploader: String? = nil) -> IndexedFile {
         IndexedFile(namespace: namespace, path: path, size: size, sha256: [UInt8](repeating: digestByte, count: 32),
@@ -131,7 +131,7 @@ final class SQLiteIndexTests: IndexTestCase {
         XCTAssertEqual(try index.pendingIntents(), [])
     }
 
-    func testAnIndexThatCannotBeOpenedSaysWhere() {
+    func testAnIndexThatCannotBeOpenedSaysWhere() throws {
         XCTAssertThrowsError(try SQLiteIndex(path: "/nonexistent/dir/index.sqlite")) { error in
             XCTAssertEqual((error as? IndexError)?.kind, .unavailable)
             XCTAssertTrue("\(error)".contains("/nonexistent/dir/index.sqlite"), "\(error)")

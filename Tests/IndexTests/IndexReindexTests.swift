@@ -1,12 +1,12 @@
-// What `ferryd reindex` asks of the SQLite index: the namespaces it knows, and one namespace's rows replaced whole,
-// usage recomputed, others untouched, in one transaction.
+// What `ferryd reindex` asks of the index (SQLite; PostgreSQL for PostgresIndexReindexTests): the namespaces it knows,
+// and one namespace's rows replaced whole, usage recomputed, others untouched, in one transaction.
 import Foundation
 import TestSupport
 import XCTest
 
 @testable import Index
 
-final class SQLiteIndexReindexTests: IndexTestCase {
+class IndexReindexTests: IndexTestCase {
     private func file(_ path: String, size: UInt64, in namespace: String) -> IndexedFile {
         IndexedFile(namespace: namespace, path: path, size: size, sha256: [UInt8](repeating: 7, count: 32), modified: nil,
                     uploaded: 1, uploader: namespace)

@@ -1,0 +1,83 @@
+// The PostgreSQL index's tables, made or brought up to date when a ferryd opens it — by one daemon at a time (an
+// advisory lock), since several may start at once against one database. Names start with `ferry_` so that the
+// index can share a database (or a schema, chosen by the URL's `options=-csearch_path=...`) with other things.
+//
+//   ferry_files   (namespace, path) → size, sha256, modified_ns, uploaded_ns, uploader
+//   ferry_usage   namespace → bytes, files
+//   ferry_schema  version
+//
+// Text is `COLLATE "C"`: paths sort by their bytes, the order every listing and cursor of the protocol is in
+// (PROTOCOL.md §14), whatever the database's default collation. Usage follows the files by statement triggers over
+// transition tables: one update of a namespace's row per statement however many files it changed, and exact when
+// several daemons write at once (each statement's delta is applied under the row's lock), where reading the old row
+// first and adding in the client is not.
+extension PostgresIndex {
+    static let schemaVersion: Int64 = 1
+    /// pg_advisory_xact_lock's key for the schema's creation ("ferry" in ASCII).
+    static let schemaLock: Int64 = 0x66_65_72_72_79
+
+    static let schema = """
+        CREATE TABLE IF NOT EXISTS ferry_files (
+            namespace text COLLATE "C" NOT NULL,
+            path text COLLATE "C" NOT NULL,
+            size bigint NOT NULL CHECK (size >= 0),
+            sha256 bytea NOT NULL CHECK (length(sha256) = 32),
+            modified_ns bigint,
+            uploaded_ns bigint NOT NULL,
+            uploader text NOT NULL,
+            PRIMARY KEY (namespace, path));
+        CREATE TABLE IF NOT EXISTS ferry_usage (
+            namespace text COLLATE "C" PRIMARY KEY,
+            bytes bigint NOT NULL,
+            files bigint NOT NULL);
+        CREATE OR REPLACE FUNCTION ferry_usage_follows() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            -- One branch per event: a statement naming a transition table its trigger lacks would not compile.
+            IF TG_OP = 'INSERT' THEN
+                INSERT INTO ferry_usage AS u (namespace, bytes, files)
+                    SELECT namespace, sum(size), count(*) FROM ferry_new GROUP BY namespace ORDER BY namespace
+                ON CONFLICT (namespace) DO UPDATE SET bytes = u.bytes + excluded.bytes, files = u.files + excluded.files;
+            ELSIF TG_OP = 'UPDATE' THEN
+                INSERT INTO ferry_usage AS u (namespace, bytes, files)
+                    SELECT namespace, sum(size), sum(files) FROM (
+                        SELECT namespace, size, 1 AS files FROM ferry_new
+                        UNION ALL SELECT namespace, -size, -1 FROM ferry_old) AS change
+                    GROUP BY namespace ORDER BY namespace
+                ON CONFLICT (namespace) DO UPDATE SET bytes = u.bytes + excluded.bytes, files = u.files + excluded.files;
+            ELSE
+                INSERT INTO ferry_usage AS u (namespace, bytes, files)
+                    SELECT namespace, -sum(size), -count(*) FROM ferry_old GROUP BY namespace ORDER BY namespace
+                ON CONFLICT (namespace) DO UPDATE SET bytes = u.bytes + excluded.bytes, files = u.files + excluded.files;
+            END IF;
+            RETURN NULL;
+        END $$;
+        """
+
+    /// The triggers, one per kind of change (a trigger with transition tables takes one event).
+    static let triggers = """
+        CREATE TRIGGER ferry_files_inserted AFTER INSERT ON ferry_files REFERENCING NEW TABLE AS ferry_new
+            FOR EACH STATEMENT EXECUTE FUNCTION ferry_usage_follows();
+        CREATE TRIGGER ferry_files_updated AFTER UPDATE ON ferry_files REFERENCING OLD TABLE AS ferry_old NEW TABLE AS ferry_new
+            FOR EACH STATEMENT EXECUTE FUNCTION ferry_usage_follows();
+        CREATE TRIGGER ferry_files_deleted AFTER DELETE ON ferry_files REFERENCING OLD TABLE AS ferry_old
+            FOR EACH STATEMENT EXECUTE FUNCTION ferry_usage_follows();
+        """
+
+    /// Makes the tables when missing; refuses a database that a newer ferryd made.
+    static func prepareSchema(_ pool: PostgresPool) throws(PostgresFailure) {
+        try pool.transaction(durable: true) { connection throws(PostgresFailure) in
+            try connection.execute("SELECT pg_advisory_xact_lock($1)", [.int8(schemaLock)])
+            try connection.run("CREATE TABLE IF NOT EXISTS ferry_schema (version bigint NOT NULL)")
+            let found = try connection.execute("SELECT max(version) FROM ferry_schema")
+            let version = try found.optionalInt8(0, 0) ?? 0
+            guard version <= schemaVersion else {
+                throw PostgresFailure("the index at \(pool.target) has schema version \(version), made by a newer ferryd; "
+                                      + "this one knows version \(schemaVersion) at most")
+            }
+            guard version < schemaVersion else { return }
+            try connection.run(schema)
+            try connection.run(triggers)
+            try connection.execute("INSERT INTO ferry_schema (version) VALUES ($1)", [.int8(schemaVersion)])
+        }
+    }
+}

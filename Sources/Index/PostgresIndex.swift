@@ -1,0 +1,192 @@
+// The metadata index's rows in PostgreSQL (`[index] backend = "postgresql"`), through libpq on the pool's threads
+// (docs/STORE.md says why libpq and not postgres-nio). The same RowStore as SQLiteIndex, passing the same tests
+// (Tests/IndexTests/RowStoreContract.swift); what differs is said where it does: usage kept by triggers
+// (PostgresIndex+Schema.swift), and a batch written in a constant number of round trips rather than a statement per
+// change, since each statement here crosses the network.
+//
+//   apply(changes) ─► the last change of each (namespace, path), in key order
+//                  ─► BEGIN · INSERT … ON CONFLICT DO UPDATE (the puts, 1,000 rows a statement)
+//                        · DELETE … WHERE (namespace, path) IN (…) (the removes) · COMMIT
+//
+// Keeping only the last change of each key gives the rows that applying every change in order gives (a put replaces
+// the row, a remove deletes it), and usage follows the rows; a batch applied twice (a COMMIT whose answer was lost,
+// then the journal's retry) changes nothing the second time.
+import Foundation
+
+public final class PostgresIndex: RowStore {
+    let pool: PostgresPool
+
+    /// Rows in one INSERT or DELETE: 7 parameters a row, far below the protocol's 65,535.
+    static let rowsPerStatement = 1_000
+
+    /// Connects (a first connection at once, so that a wrong URL stops the daemon at start) and makes the schema.
+    public init(url: String, poolSize: Int, connectTimeout: Int, statementTimeoutMilliseconds: Int) throws(IndexError) {
+        pool = PostgresPool(url: url, size: poolSize,
+                            timeouts: .init(connect: connectTimeout, statementMilliseconds: statementTimeoutMilliseconds))
+        do { try Self.prepareSchema(pool) } catch { throw error.indexError }
+    }
+
+    /// Where it connects to, without the password.
+    public var target: String { pool.target }
+
+    // MARK: Changes
+
+    public func apply(_ changes: [RowChange], durable: Bool) throws(IndexError) {
+        var last: [Key: RowChange] = [:]
+        for change in changes {
+            if case .put(let file) = change {
+                _ = try Self.stored(file.size)
+                guard file.sha256.count == 32 else { throw IndexError(.unrepresentable, "a SHA-256 of \(file.sha256.count) bytes") }
+            }
+            last[Key(change)] = change
+        }
+        let ordered = last.sorted { $0.key < $1.key }.map(\.value)
+        var puts: [IndexedFile] = [], removes: [Key] = []
+        for change in ordered {
+            switch change {
+            case .put(let file): puts.append(file)
+            case .remove: removes.append(Key(change))
+            }
+        }
+        try perform { () throws(PostgresFailure) in
+            try pool.transaction(durable: durable) { connection throws(PostgresFailure) in
+                try Self.insert(puts, upsert: true, on: connection)
+                for chunk in stride(from: 0, to: removes.count, by: Self.rowsPerStatement) {
+                    let keys = removes[chunk..<min(chunk + Self.rowsPerStatement, removes.count)]
+                    let pairs = keys.indices.map { "($\(2 * ($0 - chunk) + 1), $\(2 * ($0 - chunk) + 2))" }.joined(separator: ", ")
+                    try connection.execute("DELETE FROM ferry_files WHERE (namespace, path) IN (\(pairs))",
+                                           keys.flatMap { [.text($0.namespace), .text($0.path)] })
+                }
+            }
+        }
+    }
+
+    /// Inserts `files` in statements of `rowsPerStatement` rows; `upsert`: a row of the same name is replaced.
+    static func insert(_ files: [IndexedFile], upsert: Bool, on connection: PostgresConnection) throws(PostgresFailure) {
+        for chunk in stride(from: 0, to: files.count, by: rowsPerStatement) {
+            let rows = files[chunk..<min(chunk + rowsPerStatement, files.count)]
+            let placeholders = (0..<rows.count).map { row in
+                "(" + (1...7).map { "$\(row * 7 + $0)" }.joined(separator: ", ") + ")"
+            }.joined(separator: ", ")
+            var sql = "INSERT INTO ferry_files (\(fileColumns)) VALUES \(placeholders)"
+            if upsert {
+                sql += """
+                     ON CONFLICT (namespace, path) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256,
+                    modified_ns = excluded.modified_ns, uploaded_ns = excluded.uploaded_ns, uploader = excluded.uploader
+                    """
+            }
+            try connection.execute(sql, rows.flatMap { file in
+                [.text(file.namespace), .text(file.path), .int8(Int64(clamping: file.size)), .bytea(file.sha256),  // sizes checked by the callers
+                 file.modified.map { .int8($0) } ?? .null, .int8(file.uploaded), .text(file.uploader)]
+            })
+        }
+    }
+
+    // MARK: Reading
+
+    public func file(namespace: String, path: String) throws(IndexError) -> IndexedFile? {
+        try perform { () throws(PostgresFailure) in
+            try pool.withConnection { connection throws(PostgresFailure) in
+                let rows = try connection.execute("SELECT \(Self.fileColumns) FROM ferry_files WHERE namespace = $1 AND path = $2",
+                                                  [.text(namespace), .text(path)])
+                return rows.count == 0 ? nil : try Self.file(rows, 0)
+            }
+        }
+    }
+
+    public func files(namespace: String, prefix: String, after cursor: String?, limit: Int) throws(IndexError) -> [IndexedFile] {
+        // One lower bound, the greater of the prefix and the cursor (as SQLiteIndex, for the same reason).
+        if let cursor, prefix.utf8.lexicographicallyPrecedes(cursor.utf8) || prefix == cursor {
+            return try scan(namespace: namespace, from: cursor, inclusive: false, below: PathRange.upperBound(ofPrefix: prefix),
+                            limit: limit)
+        }
+        return try scan(namespace: namespace, from: prefix, inclusive: true, below: PathRange.upperBound(ofPrefix: prefix),
+                        limit: limit)
+    }
+
+    public func scan(namespace: String, from lower: String, inclusive: Bool, below upper: String?, limit: Int)
+        throws(IndexError) -> [IndexedFile] {
+        let limit = max(0, min(limit, IndexPaging.maximumPage))
+        var sql = "SELECT \(Self.fileColumns) FROM ferry_files WHERE namespace = $1 AND path \(inclusive ? ">=" : ">") $2"
+        var parameters: [PostgresConnection.Value] = [.text(namespace), .text(lower)]
+        if let upper {
+            sql += " AND path < $3"
+            parameters.append(.text(upper))
+        }
+        sql += " ORDER BY path LIMIT \(limit)"
+        return try perform { () throws(PostgresFailure) in
+            try pool.withConnection { connection throws(PostgresFailure) in
+                let rows = try connection.execute(sql, parameters)
+                var files: [IndexedFile] = []
+                files.reserveCapacity(rows.count)
+                for row in 0..<rows.count { files.append(try Self.file(rows, row)) }
+                return files
+            }
+        }
+    }
+
+    public func usage(namespace: String) throws(IndexError) -> Usage {
+        try usage("SELECT bytes, files FROM ferry_usage WHERE namespace = $1", [.text(namespace)])
+    }
+
+    public func usage(namespace: String, prefix: String) throws(IndexError) -> Usage {
+        var sql = "SELECT coalesce(sum(size), 0)::bigint, count(*) FROM ferry_files WHERE namespace = $1 AND path >= $2"
+        var parameters: [PostgresConnection.Value] = [.text(namespace), .text(prefix)]
+        if let bound = PathRange.upperBound(ofPrefix: prefix) {
+            sql += " AND path < $3"
+            parameters.append(.text(bound))
+        }
+        return try usage(sql, parameters)
+    }
+
+    /// A statement whose one row is (bytes, files); no row: nothing.
+    func usage(_ sql: String, _ parameters: [PostgresConnection.Value]) throws(IndexError) -> Usage {
+        try perform { () throws(PostgresFailure) in
+            try pool.withConnection { connection throws(PostgresFailure) in
+                let rows = try connection.execute(sql, parameters)
+                guard rows.count > 0 else { return Usage() }
+                return Usage(bytes: UInt64(max(0, try rows.int8(0, 0))), files: UInt64(max(0, try rows.int8(0, 1))))
+            }
+        }
+    }
+
+    // MARK: Rows
+
+    /// The columns `file` reads, in its order.
+    static let fileColumns = "namespace, path, size, sha256, modified_ns, uploaded_ns, uploader"
+
+    static func file(_ rows: PostgresRows, _ row: Int) throws(PostgresFailure) -> IndexedFile {
+        IndexedFile(namespace: try rows.text(row, 0), path: try rows.text(row, 1), size: UInt64(max(0, try rows.int8(row, 2))),
+                    sha256: rows.bytes(row, 3) ?? [], modified: try rows.optionalInt8(row, 4), uploaded: try rows.int8(row, 5),
+                    uploader: try rows.text(row, 6))
+    }
+
+    /// PostgreSQL's integers are signed 64-bit: a size past 2^63 - 1 is refused, not wrapped.
+    static func stored(_ size: UInt64) throws(IndexError) -> Int64 {
+        guard let value = Int64(exactly: size) else { throw IndexError(.unrepresentable, "a size of \(size) bytes") }
+        return value
+    }
+
+    /// A file's key, ordered as the table's (bytes of namespace, then of path).
+    struct Key: Hashable, Comparable {
+        let namespace: String
+        let path: String
+
+        init(_ change: RowChange) {
+            switch change {
+            case .put(let file): (namespace, path) = (file.namespace, file.path)
+            case .remove(let namespace, let path): (self.namespace, self.path) = (namespace, path)
+            }
+        }
+
+        static func < (a: Key, b: Key) -> Bool {
+            a.namespace == b.namespace ? a.path.utf8.lexicographicallyPrecedes(b.path.utf8)
+                : a.namespace.utf8.lexicographicallyPrecedes(b.namespace.utf8)
+        }
+    }
+
+    /// PostgreSQL's failures as the index's.
+    func perform<Result>(_ body: () throws(PostgresFailure) -> Result) throws(IndexError) -> Result {
+        do { return try body() } catch { throw error.indexError }
+    }
+}
