@@ -13,7 +13,7 @@ final class LoadReportTests: XCTestCase {
     func testPercentilesOfKnownValues() {
         let stats = LoadStats()
         // 1…1000 ms, once each: p50 = 500 ms, p90 = 900, p99 = 990, p99.9 = 999, max = 1000.
-        for ms in 1...1000 { stats.uploadCommitted(nanoseconds: UInt64(ms) * 1_000_000, bytes: 10) }
+        for ms in 1...1000 { stats.completed(.put, nanoseconds: UInt64(ms) * 1_000_000, bytes: 10) }
         let summary = LatencySummary(stats.uploadLatency)
         XCTAssertEqual(summary.count, 1000)
         // 3 significant digits: each value within 0.1 % of the exact one.
@@ -168,6 +168,74 @@ final class LoadReportTests: XCTestCase {
         let positions = order.map { text.range(of: $0)?.lowerBound }
         XCTAssertFalse(positions.contains(nil), text)
         XCTAssertEqual(positions.compactMap { $0 }, positions.compactMap { $0 }.sorted())
+    }
+
+    private func mixedReport() throws -> LoadReport {
+        var report = sampleReport(rate: nil)
+        report.config.filesPerSession = 10
+        report.config.mix = .init(mix: try OperationMix.parse("put=60,get=30,list=10"), seed: 7, getFiles: 16)
+        report.uploads = 20
+        report.bytes = 20 * 204_800
+        report.operations = [
+            OperationFigures(operation: .put, completed: 20, bytes: 20 * 204_800, latency: report.uploadLatency,
+                             errors: [:]),
+            OperationFigures(operation: .get, completed: 11, bytes: 11 * 204_800,
+                             latency: LatencySummary(p50: 1, p90: 2, p99: 3, p999: 3, max: 3, count: 12),
+                             errors: [.integrity: 1]),
+            OperationFigures(operation: .list, completed: 6, bytes: 0,
+                             latency: LatencySummary(p50: 0.5, p90: 0.5, p99: 0.5, p999: 0.5, max: 0.5, count: 6),
+                             errors: [.timeout: 1, .server: 1]),
+        ]
+        return report
+    }
+
+    func testMixedJSONAddsEachOperationAndKeepsUploads() throws {
+        let json = try parse(try mixedReport())
+        XCTAssertEqual(Set(json.keys), ["config", "elapsed_seconds", "handshakes", "uploads", "operations", "rate",
+                                        "idle_sessions", "errors", "rotations", "client", "daemon"])
+        let config = try XCTUnwrap(json["config"] as? [String: Any])
+        XCTAssertEqual(config["mix"] as? NSDictionary, ["put": 60, "get": 30, "list": 10])
+        XCTAssertEqual(config["seed"] as? Int, 7)
+        XCTAssertEqual(config["get_files"] as? Int, 16)
+        XCTAssertEqual((json["uploads"] as? [String: Any])?["completed"] as? Int, 20, "uploads: the put figures")
+
+        let operations = try XCTUnwrap(json["operations"] as? [String: Any])
+        XCTAssertEqual(Set(operations.keys), ["put", "get", "list"])
+        let get = try XCTUnwrap(operations["get"] as? [String: Any])
+        XCTAssertEqual(Set(get.keys), ["completed", "per_second", "bytes", "mb_per_second", "latency_ms", "errors"])
+        XCTAssertEqual(get["completed"] as? Int, 11)
+        XCTAssertEqual(get["bytes"] as? Int, 11 * 204_800)
+        XCTAssertEqual(get["per_second"] as? Double, 5.5)        // 11 over the 2 s load phase
+        XCTAssertEqual(Set((get["latency_ms"] as? [String: Any] ?? [:]).keys), ["p50", "p90", "p99", "p999", "max"])
+        XCTAssertEqual(get["errors"] as? NSDictionary, ["connect": 0, "handshake": 0, "integrity": 1, "timeout": 0,
+                                                        "server": 0, "total": 1])
+        let list = try XCTUnwrap(operations["list"] as? [String: Any])
+        XCTAssertEqual(Set(list.keys), ["completed", "per_second", "latency_ms", "errors"], "a list moves no file")
+        XCTAssertEqual((list["errors"] as? [String: Any])?["total"] as? Int, 2)
+
+        let text = try mixedReport().json()
+        let order = ["\"uploads\"", "\"operations\"", "\"put\":{", "\"get\":{", "\"list\":{", "},\"rate\""]
+        let positions = order.map { text.range(of: $0)?.lowerBound }
+        XCTAssertFalse(positions.contains(nil), text)
+        XCTAssertEqual(positions.compactMap { $0 }, positions.compactMap { $0 }.sorted())
+    }
+
+    func testPurePutJSONHasNoMixedKeys() throws {
+        let text = sampleReport().json()
+        for key in ["operations", "\"mix\"", "seed", "get_files"] { XCTAssertFalse(text.contains(key), "\(key) in \(text)") }
+    }
+
+    func testMixedTable() throws {
+        let table = ReportTable.render(try mixedReport())
+        XCTAssertTrue(table.contains("4 sessions × 10 operations, files of 200 KiB, closed loop"), table)
+        XCTAssertTrue(table.contains("put=60,get=30,list=10, seed 7; gets read 16 files stored before the load"), table)
+        XCTAssertTrue(table.contains("during operations: put 0, get 1 (integrity 1), list 2 (timeout 1, server 1)"), table)
+        XCTAssertTrue(table.contains("put 4.10 MB = 2.05 MB/s, get 2.25 MB = 1.13 MB/s in 2.00 s"), table)
+        let rows = table.split(separator: "\n").map(String.init)
+        XCTAssertFalse(rows.contains { $0.hasPrefix("uploads") }, "a row per operation instead:\n\(table)")
+        let latency = rows.filter { row in ["handshakes ", "put ", "get ", "list "].contains { row.hasPrefix($0) } }
+        XCTAssertEqual(latency.count, 4, table)
+        XCTAssertEqual(Set(latency.map(\.count)).count, 1, "aligned:\n\(table)")
     }
 
     func testJSONNumbersAndStrings() {

@@ -143,6 +143,52 @@ final class LoadTestPlanTests: XCTestCase {
             .contains("--rotate-after"))
     }
 
+    func testMixPlan() throws {
+        let mixed = try plan(["--spawn", "--sessions", "4", "--files-per-session", "50", "--size", "64KiB",
+                              "--mix", "put=60,get=30,list=10", "--seed", "7", "--get-files", "3"])
+        XCTAssertEqual(mixed.mix, try OperationMix.parse("put=60,get=30,list=10"))
+        XCTAssertEqual(mixed.seed, 7)
+        XCTAssertEqual(mixed.getFiles, 3)
+        XCTAssertEqual(mixed.filesPerSession, 50, "with --mix: operations per session")
+
+        let defaults = try plan(["--spawn", "--sessions", "1", "--files-per-session", "1", "--size", "1KiB", "--mix", "get=1"])
+        XCTAssertEqual(defaults.seed, LoadTestPlan.defaultSeed)
+        XCTAssertEqual(defaults.getFiles, LoadTestPlan.defaultGetFiles)
+
+        // The default keeps the files for the gets to 1 GiB at most.
+        XCTAssertEqual(try plan(["--spawn", "--sessions", "1", "--files-per-session", "1", "--size", "256MiB", "--mix", "get=1"])
+            .getFiles, 4)
+        XCTAssertEqual(try plan(["--spawn", "--sessions", "1", "--files-per-session", "1", "--size", "2GiB", "--mix", "get=1"])
+            .getFiles, 1)
+        XCTAssertEqual(try plan(["--spawn", "--sessions", "1", "--files-per-session", "1", "--size", "2GiB", "--mix", "get=1",
+                                 "--get-files", "3"]).getFiles, 3, "what is asked for")
+
+        let pure = try plan(["--spawn", "--sessions", "1", "--files-per-session", "1", "--size", "1KiB"])
+        XCTAssertNil(pure.mix, "no --mix: a pure-put run")
+
+        // A mix of list alone moves no file: no --size needed; put or get needs one.
+        XCTAssertNoThrow(try plan(["--spawn", "--sessions", "1", "--files-per-session", "5", "--mix", "list=1"]))
+        XCTAssertTrue(refusal(["--spawn", "--sessions", "1", "--files-per-session", "5", "--mix", "list=1,get=1"])
+            .contains("--size is needed"))
+    }
+
+    func testMixRules() {
+        let load = ["--spawn", "--sessions", "1", "--files-per-session", "2", "--size", "1KiB"]
+        XCTAssertEqual(refusal(load + ["--mix", "put=1,move=1"]), "--mix: unknown operation \"move\" (put, get, list)")
+        XCTAssertEqual(refusal(load + ["--mix", "put=0"]), "--mix: every weight is 0; at least one must be above 0")
+        XCTAssertEqual(refusal(load + ["--mix", "put=0.5"]), "--mix: put=0.5: a weight is a whole number 0...1000000")
+        XCTAssertEqual(refusal(load + ["--seed", "3"]), "--seed is for --mix (it seeds the picks of a mixed load)")
+        XCTAssertEqual(refusal(load + ["--get-files", "3"]), "--get-files is for --mix (the files its gets read)")
+        XCTAssertEqual(refusal(load + ["--mix", "get=1", "--get-files", "0"]), "--get-files must be 1...10000")
+        XCTAssertEqual(refusal(load + ["--mix", "get=1", "--get-files", "10001"]), "--get-files must be 1...10000")
+        XCTAssertEqual(refusal(["--spawn", "--sessions", "1", "--files-per-session", "0", "--mix", "put=1"]),
+                       "--mix needs --files-per-session >= 1 (with --mix: operations per session)")
+        XCTAssertEqual(refusal(["--spawn", "--sessions", "0", "--idle-sessions", "2", "--files-per-session", "1",
+                                "--size", "1KiB", "--mix", "put=1"]), "--mix needs --sessions >= 1")
+        XCTAssertThrowsError(try LoadTestCommand.parse(load + ["--mix", "put=1", "--seed=-1"]), "a seed is 0...2^32-1")
+        XCTAssertThrowsError(try LoadTestCommand.parse(load + ["--mix", "put=1", "--seed", "4294967296"]))
+    }
+
     func testParseErrorsAreLoadtestUsageErrors() {
         XCTAssertTrue(LoadTestCommand.isInvoked(by: ["/bin/ferry", "loadtest", "--sessions"]))
         XCTAssertFalse(LoadTestCommand.isInvoked(by: ["/bin/ferry", "upload", "loadtest"]))

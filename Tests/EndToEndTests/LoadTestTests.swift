@@ -211,6 +211,126 @@ final class LoadTestTests: XCTestCase {
         XCTAssertEqual(missing.run.status, 2, missing.details)
     }
 
+    // MARK: Mixed load (--mix)
+
+    /// The completed count of each operation in a mixed run's JSON.
+    private func operationCounts(_ result: LoadRun) -> [String: Int] {
+        let operations = result.object("operations")
+        return operations.compactMapValues { (($0 as? [String: Any])?["completed"] as? NSNumber)?.intValue }
+    }
+
+    func testMixedRunDoesEveryOperationByWeightVerifiesTheGetsAndRepeatsWithTheSameSeed() throws {
+        let env = try TestEnvironment(self)
+        let size = 16 * 1024
+        let arguments = ["--spawn", "--sessions", "4", "--files-per-session", "30", "--size", "16KiB",
+                         "--mix", "put=60,get=30,list=10", "--seed", "5", "--get-files", "4"]
+        let result = try loadtest(env, arguments + ["--json"], timeout: 60)
+        XCTAssertEqual(result.run.status, 0, result.details)
+        XCTAssertEqual(result.run.stderr, "", "--json prints nothing on stderr")
+
+        let counts = operationCounts(result)
+        XCTAssertEqual(Set(counts.keys), ["put", "get", "list"], result.details)
+        let put = counts["put"] ?? 0, get = counts["get"] ?? 0, list = counts["list"] ?? 0
+        report("loadtest --mix put=60,get=30,list=10 --seed 5: put \(put), get \(get), list \(list)")
+        XCTAssertEqual(put + get + list, 4 * 30, "every operation of every session, once: \(counts)")
+        // Roughly the weights (60 %, 30 %, 10 % of 120 are 72, 36, 12); each weight above 0 got operations.
+        XCTAssertTrue((50...95).contains(put), "\(counts)")
+        XCTAssertTrue((18...55).contains(get), "\(counts)")
+        XCTAssertTrue((3...25).contains(list), "\(counts)")
+
+        let operations = result.object("operations")
+        for name in ["put", "get", "list"] {
+            let errors = (operations[name] as? [String: Any])?["errors"] as? [String: Any] ?? [:]
+            XCTAssertEqual((errors["total"] as? NSNumber)?.intValue, 0, "\(name): \(errors)")
+        }
+        XCTAssertEqual(result.int("errors", "total"), 0, result.details)
+        // Every get that counts was checked against its header's SHA-256 and the file stored: bytes of whole files.
+        let getFigures = operations["get"] as? [String: Any] ?? [:]
+        XCTAssertEqual((getFigures["bytes"] as? NSNumber)?.intValue, get * size)
+        XCTAssertGreaterThan((getFigures["mb_per_second"] as? NSNumber)?.doubleValue ?? 0, 0)
+        XCTAssertNil((operations["list"] as? [String: Any])?["bytes"], "a list moves no file")
+        // "uploads" stays the put figures; the staging session (4 files) is in no figure, its handshake neither.
+        XCTAssertEqual(result.int("uploads", "completed"), put)
+        XCTAssertEqual(result.int("uploads", "bytes"), put * size)
+        XCTAssertEqual(result.int("handshakes", "completed"), 4)
+        let config = result.object("config")
+        XCTAssertEqual(config["mix"] as? NSDictionary, ["put": 60, "get": 30, "list": 10])
+        XCTAssertEqual((config["seed"] as? NSNumber)?.intValue, 5)
+        XCTAssertEqual((config["get_files"] as? NSNumber)?.intValue, 4)
+
+        // The same command line again, as a table: the same operations (one stream per session, from the seed).
+        let again = try loadtest(env, arguments, timeout: 60)
+        XCTAssertEqual(again.run.status, 0, again.details)
+        for (name, count) in [("put", put), ("get", get), ("list", list)] {
+            let row = again.run.stdout.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+            XCTAssertEqual(row?.split(separator: " ").dropFirst().first.map(String.init), String(count),
+                           "\(name) row:\n\(again.run.stdout)")
+        }
+        XCTAssertTrue(again.run.stdout.contains("put=60,get=30,list=10, seed 5; gets read 4 files stored before the load"),
+                      again.run.stdout)
+        XCTAssertTrue(again.run.stdout.contains("during operations: put 0, get 0, list 0"), again.run.stdout)
+        XCTAssertFalse(again.run.stdout.contains("\nuploads "), "a row per operation instead:\n\(again.run.stdout)")
+    }
+
+    func testMixedOpenLoopAgainstARunningDaemon() throws {
+        let env = try TestEnvironment(self)
+        let daemon = try Daemon.start(environment: env, workers: 1)
+        let alice = env.alice
+        let result = try loadtest(env, ["--server", daemon.address, "--ca", alice.ca.path, "--cert", alice.certificate.path,
+                                        "--key", alice.key.path, "--daemon-pid", String(daemon.pid),
+                                        "--sessions", "2", "--files-per-session", "6", "--size", "4KiB",
+                                        "--mix", "put=1,get=1,list=1", "--get-files", "3", "--rate", "10",
+                                        "--duration", "1", "--json"], timeout: 60)
+        XCTAssertEqual(result.run.status, 0, result.details)
+        XCTAssertEqual(result.int("errors", "total"), 0, result.details)
+        let counts = operationCounts(result)
+        let sessions = result.int("handshakes", "completed") ?? 0
+        XCTAssertEqual(sessions, 10, "10 sessions/s for 1 s\n\(result.details)")
+        XCTAssertEqual(counts.values.reduce(0, +), sessions * 6, "\(counts)")
+        XCTAssertTrue(counts.values.allSatisfy { $0 > 0 }, "\(counts)")
+        XCTAssertGreaterThan(result.double("rate", "achieved") ?? 0, 0)
+        // The files for the gets went to alice's area, under the run's directory, before the load.
+        let staged = daemon.filesUnderRoot().filter { $0.hasPrefix("alice/loadtest/") && $0.contains("/get/") }
+        XCTAssertEqual(staged.count, 3, "\(daemon.filesUnderRoot())")
+        let stored = daemon.filesUnderRoot().filter { $0.hasPrefix("alice/loadtest/") && !$0.contains("/get/") }
+        XCTAssertEqual(stored.count, counts["put"], "one file per put")
+        daemon.assertRunning("after the load test")
+    }
+
+    func testListsAloneNeedNoSizeAndFindTheRunsDirectoryFromTheFirstOne() throws {
+        let env = try TestEnvironment(self)
+        // Nothing is put: the one file stored before the load makes the directory the lists read.
+        let result = try loadtest(env, ["--spawn", "--sessions", "2", "--files-per-session", "5", "--mix", "list=1",
+                                        "--json"], timeout: 30)
+        XCTAssertEqual(result.run.status, 0, result.details)
+        XCTAssertEqual(operationCounts(result), ["put": 0, "get": 0, "list": 10], result.details)
+        XCTAssertEqual(result.int("errors", "total"), 0, result.details)
+        XCTAssertEqual(result.int("uploads", "completed"), 0, "the file stored before the load is in no figure")
+        XCTAssertTrue(result.object("config")["get_files"] is NSNull, "no get, no files for gets")
+    }
+
+    func testMixValidationErrorsExitTwoWithAMessage() throws {
+        let env = try TestEnvironment(self)
+        let base = ["--spawn", "--sessions", "1", "--files-per-session", "2", "--size", "1KiB"]
+        let cases: [([String], String)] = [
+            (["--mix", "put=70,copy=5"], "ferry loadtest: --mix: unknown operation \"copy\" (put, get, list)"),
+            (["--mix", "put=1.5"], "ferry loadtest: --mix: put=1.5: a weight is a whole number 0...1000000"),
+            (["--mix", "put=0,get=0,list=0"], "ferry loadtest: --mix: every weight is 0; at least one must be above 0"),
+            (["--mix", "put"], "ferry loadtest: --mix: \"put\" is not OPERATION=WEIGHT"),
+            (["--seed", "3"], "ferry loadtest: --seed is for --mix"),
+            (["--mix", "get=1", "--get-files", "0"], "ferry loadtest: --get-files must be 1...10000"),
+        ]
+        for (extra, message) in cases {
+            let result = try loadtest(env, base + extra, timeout: 10)
+            XCTAssertEqual(result.run.status, 2, "\(extra): \(result.details)")
+            XCTAssertEqual(result.run.stdout, "", "\(extra)")
+            XCTAssertTrue(result.run.stderr.contains(message), "\(extra): \(result.run.stderr)")
+            XCTAssertFalse(result.run.stderr.contains("ferryd (pid"), "refused before any daemon starts: \(extra)")
+        }
+        let badSeed = try loadtest(env, base + ["--mix", "put=1", "--seed=-1"], timeout: 10)
+        XCTAssertEqual(badSeed.run.status, 2, badSeed.details)
+    }
+
     func testHumanTableOnStdout() throws {
         let env = try TestEnvironment(self)
         let result = try loadtest(env, ["--spawn", "--sessions", "2", "--files-per-session", "1", "--size", "64KiB"])

@@ -2,10 +2,12 @@
 // null where a figure does not apply):
 //
 // {"config": {"server", "spawned", "sessions", "files_per_session", "size_bytes", "rate", "duration_seconds",
-//             "idle_sessions", "group", "cipher"},
+//             "idle_sessions", "group", "cipher"
+//             + with --mix: "mix": {"put", "get", "list"}, "seed", "get_files" (null when get weighs 0)},
 //  "elapsed_seconds",
 //  "handshakes": {"completed", "per_second", "latency_ms": {"p50", "p90", "p99", "p999", "max"}},
 //  "uploads": {"completed", "per_second", "bytes", "mb_per_second", "latency_ms": {…}},
+//  with --mix only: "operations": {"put": {…}, "get": {…}, "list": {…}}   (OperationReport.swift)
 //  "rate": {"requested", "achieved"} | null,
 //  "idle_sessions": {"requested", "established", "open_at_end"},
 //  "errors": {"connect", "handshake", "integrity", "timeout", "server", "total", "examples": […]},
@@ -17,7 +19,8 @@
 // Time bases. elapsed_seconds: from the first connect (idle sessions included) to the end of the load; handshakes
 // per second use it, as idle handshakes count among the handshakes. uploads per second, MB/s (10^6 bytes), the achieved
 // rate and the CPU figures use the load phase alone (a run with --sessions 0 has none: its CPU figures cover setting up
-// the idle sessions). MB = 10^6 bytes, GB = 10^9 bytes.
+// the idle sessions). MB = 10^6 bytes, GB = 10^9 bytes. With --mix, files_per_session is operations per session,
+// "uploads" counts the put operations, and the files stored before the load (for the gets and lists) are in no figure.
 
 struct LoadReport {
     struct Config: Equatable {
@@ -31,6 +34,15 @@ struct LoadReport {
         var idleSessions: Int
         var group: String?
         var cipher: String?
+        /// --mix; nil for a pure-put run (and then no key of it in the JSON).
+        var mix: Mix?
+    }
+
+    struct Mix: Equatable {
+        var mix: OperationMix
+        var seed: UInt64
+        /// Files stored for the gets; nil when get weighs 0.
+        var getFiles: Int?
     }
 
     struct Daemon: Equatable {
@@ -64,8 +76,10 @@ struct LoadReport {
     var rotationsServerToClient: Int
     var clientCPUSeconds: Double
     var daemon: Daemon?
-    /// Why the run stopped early (--max-seconds, a signal), if it did.
+    /// Why the run stopped early (--max-seconds, a signal, staging failed), if it did.
     var stoppedBecause: String?
+    /// With --mix: put, get, list in that order; nil for a pure-put run.
+    var operations: [OperationFigures]?
 
     // MARK: Derived figures
 
@@ -84,16 +98,17 @@ struct LoadReport {
     // MARK: JSON
 
     var jsonValue: JSONValue {
-        func latency(_ summary: LatencySummary) -> JSONValue {
-            .object([("p50", .number(summary.p50)), ("p90", .number(summary.p90)), ("p99", .number(summary.p99)),
-                     ("p999", .number(summary.p999)), ("max", .number(summary.max))])
-        }
-        let configValue: JSONValue = .object([
+        var configMembers: [(String, JSONValue)] = [
             ("server", .string(config.server)), ("spawned", .bool(config.spawned)), ("sessions", .int(config.sessions)),
             ("files_per_session", .int(config.filesPerSession)), ("size_bytes", .int(config.sizeBytes)),
             ("rate", .double(config.rate)), ("duration_seconds", .double(config.durationSeconds)),
             ("idle_sessions", .int(config.idleSessions)), ("group", .text(config.group)), ("cipher", .text(config.cipher)),
-        ])
+        ]
+        if let mix = config.mix {
+            configMembers.append(("mix", .object(LoadOperation.allCases.map { ($0.rawValue, .int(mix.mix.weight($0))) })))
+            configMembers.append(("seed", .int(mix.seed)))
+            configMembers.append(("get_files", .int(mix.getFiles)))
+        }
         var errorMembers = FailureClass.allCases.map { ($0.rawValue, JSONValue.int(errors($0))) }
         errorMembers.append(("total", .int(totalErrors)))
         errorMembers.append(("examples", .array(examples.map { .string($0) })))
@@ -105,14 +120,19 @@ struct LoadReport {
                 ("cpu_seconds_per_gb", .double(daemon.cpuSecondsPerGB)),
             ])
         } ?? .null
-        return .object([
-            ("config", configValue),
+        var members: [(String, JSONValue)] = [
+            ("config", .object(configMembers)),
             ("elapsed_seconds", .number(elapsedSeconds)),
             ("handshakes", .object([("completed", .int(handshakes)), ("per_second", .number(handshakesPerSecond)),
-                                    ("latency_ms", latency(handshakeLatency))])),
+                                    ("latency_ms", handshakeLatency.jsonValue)])),
             ("uploads", .object([("completed", .int(uploads)), ("per_second", .number(uploadsPerSecond)),
                                  ("bytes", .int(bytes)), ("mb_per_second", .number(megabytesPerSecond)),
-                                 ("latency_ms", latency(uploadLatency))])),
+                                 ("latency_ms", uploadLatency.jsonValue)])),
+        ]
+        if let operations {
+            members.append(("operations", .object(operations.map { ($0.operation.rawValue, $0.jsonValue(loadSeconds: loadSeconds)) })))
+        }
+        return .object(members + [
             ("rate", config.rate.map { .object([("requested", .number($0)), ("achieved", .number(achievedRate ?? 0))]) } ?? .null),
             ("idle_sessions", .object([("requested", .int(config.idleSessions)), ("established", .int(idleEstablished)),
                                        ("open_at_end", .int(idleOpenAtEnd))])),
@@ -145,6 +165,7 @@ extension LoadReport {
                   idleEstablished: runner.idleEstablished, idleOpenAtEnd: runner.idleOpenAtEnd, errors: stats.errors,
                   examples: stats.examples, rotationsClientToServer: stats.rotationsSent,
                   rotationsServerToClient: stats.rotationsReceived, clientCPUSeconds: runner.clientCPUSeconds,
-                  daemon: daemon, stoppedBecause: runner.stoppedBecause)
+                  daemon: daemon, stoppedBecause: runner.stoppedBecause,
+                  operations: config.mix == nil ? nil : LoadOperation.allCases.map { OperationFigures($0, stats.operation($0)) })
     }
 }

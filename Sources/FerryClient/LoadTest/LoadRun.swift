@@ -59,7 +59,8 @@ struct LoadRun {
                 throw LoadTestCommand.usageFailure(error.message)
             }
             let target = LoadTarget(host: LoopbackHost.connectAddress(host), port: port, configuration: configuration,
-                                    payload: payload, runID: runID, timeoutNanoseconds: UInt64(plan.timeout * 1e9))
+                                    payload: payload, runID: runID, timeoutNanoseconds: UInt64(plan.timeout * 1e9),
+                                    mix: plan.mix, seed: plan.seed, getFiles: plan.mix == nil ? 0 : plan.getFiles)
             let loop: EventLoop
             do { loop = try EventLoop() } catch {
                 Diagnostics.fatal("ferry loadtest: \(error)")
@@ -80,7 +81,8 @@ struct LoadRun {
         LoadReport.Config(server: server, spawned: plan.isSpawned, sessions: plan.sessions,
                           filesPerSession: plan.filesPerSession, sizeBytes: plan.size, rate: plan.rate,
                           durationSeconds: plan.duration, idleSessions: plan.idleSessions, group: plan.group?.name,
-                          cipher: plan.cipher?.name)
+                          cipher: plan.cipher?.name,
+                          mix: plan.mix.map { .init(mix: $0, seed: plan.seed, getFiles: $0.weight(.get) > 0 ? plan.getFiles : nil) })
     }
 
     /// The identity, trust and algorithm offer every session uses (as `ferry upload` builds it).

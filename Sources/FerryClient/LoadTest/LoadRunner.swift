@@ -1,9 +1,20 @@
 // Runs the sessions of one load test on one event loop, phase by phase:
 //
-//   establishing idle ──(K idle sessions up or failed)──► load ──(work done, or --max-seconds / SIGINT)──► closing
-//        at most 256 handshakes in flight                  closed loop: N slots, each repeating its          Goodbye to
-//        (the listen backlog is 511)                       session until --duration (or once);               the idle ones;
-//                                                          open loop: OpenLoopSchedule, ≤ N in flight         loop ends
+//   [staging] ──(files stored)──► establishing idle ──(K idle sessions up or failed)──► load
+//   one session stores             at most 256 handshakes in flight
+//   the files the load reads       (the listen backlog is 511)
+//
+//   load ──(work done, or --max-seconds / SIGINT)──► closing
+//   closed loop: N slots, each repeating its          Goodbye to the idle ones;
+//   session until --duration (or once);               loop ends
+//   open loop: OpenLoopSchedule, ≤ N in flight
+//
+// Staging runs only when the mix has get or list above 0 (LoadTarget.filesToStage). The gets read files stored before
+// the load rather than what the load's puts store, so a get never waits for or races a put, the first operation of a
+// session may be a get, every get reads a file of the same size, and a run of gets alone (--mix get=1) works; and the
+// directory the lists read exists from the first list on. Staging is in no figure (its handshake, uploads, time and
+// rotations are not counted); its failures are, and a run whose staging failed stops there (stopped: why) without
+// starting the load.
 //
 // One sweep timer (100 ms) ticks every live session (timeouts, time-based rotation); the daemon sampler has its own.
 // Everything runs on the loop thread.
@@ -18,7 +29,7 @@ final class LoadRunner: LoadSessionDelegate {
     /// How long the closing phase may take before the loop is stopped regardless.
     static let closingGraceMilliseconds: UInt64 = 5_000
 
-    enum Phase { case establishingIdle, load, closing }
+    enum Phase { case staging, establishingIdle, load, closing }
 
     private let loop: EventLoop
     private let plan: LoadTestPlan
@@ -101,6 +112,16 @@ final class LoadRunner: LoadSessionDelegate {
             }
         }
 
+        if target.filesToStage > 0 {
+            startStaging(files: target.filesToStage)
+        } else {
+            startIdleOrLoad()
+        }
+        loop.run()
+    }
+
+    private func startIdleOrLoad() {
+        phase = .establishingIdle
         // CPU is measured over the load phase; a run without load sessions measures the idle sessions' setup instead.
         if plan.sessions == 0 { startCPUWindow() }
         if plan.idleSessions > 0 {
@@ -109,7 +130,32 @@ final class LoadRunner: LoadSessionDelegate {
         } else {
             startLoad()
         }
-        loop.run()
+    }
+
+    // MARK: Staging
+
+    private func startStaging(files: Int) {
+        phase = .staging
+        diagnostics.say("storing \(files) \(files == 1 ? "file" : "files") of \(ReportTable.bytes(plan.size)) before the load…")
+        let session = LoadSession(work: SessionWork(kind: .stage(files: files), slot: 0, iteration: 0), target: target,
+                                  loop: loop, delegate: self)
+        live[ObjectIdentifier(session)] = session
+        session.start()
+    }
+
+    private func stagingEnded(completed: Bool) {
+        guard phase == .staging else { return }  // stopped meanwhile: stop() goes on to closing
+        let now = EventLoop.hrtimeNanoseconds
+        guard completed else {
+            stopReason = "the files the load reads could not be stored first"
+            diagnostics.say("stopping: \(stopReason ?? "")")
+            return endLoad()
+        }
+        diagnostics.say(String(format: "stored in %.2f s", Double(now - runStartedAt) / 1e9))
+        // The figures start here: staging is in none of them.
+        runStartedAt = now
+        lastProgress = now
+        startIdleOrLoad()
     }
 
     // MARK: Idle sessions
@@ -169,8 +215,8 @@ final class LoadRunner: LoadSessionDelegate {
     }
 
     private func startLoadSession(slot: Int, iteration: Int, lateness: UInt64) {
-        let session = LoadSession(work: SessionWork(kind: .load(files: plan.filesPerSession), slot: slot, iteration: iteration,
-                                                    lateness: lateness),
+        let session = LoadSession(work: SessionWork(kind: .load(operations: plan.filesPerSession), slot: slot,
+                                                    iteration: iteration, lateness: lateness),
                                   target: target, loop: loop, delegate: self)
         live[ObjectIdentifier(session)] = session
         sessionsStarted += 1
@@ -223,7 +269,7 @@ final class LoadRunner: LoadSessionDelegate {
     }
 
     private func describeLoad() -> String {
-        var text = ReportTable.describe(sessions: plan.sessions, files: plan.filesPerSession, size: plan.size)
+        var text = ReportTable.describe(sessions: plan.sessions, files: plan.filesPerSession, size: plan.size, mix: plan.mix)
         if let rate = plan.rate { text += ", \(formatSeconds(rate)) sessions/s" }
         if let duration = plan.duration { text += " for \(formatSeconds(duration)) s" }
         return text
@@ -239,7 +285,7 @@ final class LoadRunner: LoadSessionDelegate {
         let failure = LoadFailure(.timeout, "unfinished when the run stopped: \(reason)")
         // Work that was due but never started.
         var notStarted = backlog
-        if phase == .establishingIdle {
+        if phase == .establishingIdle || phase == .staging {
             notStarted += idleToStart
             if schedule == nil { notStarted += plan.sessions }  // the closed-loop slots were due at the start
         }
@@ -280,14 +326,17 @@ final class LoadRunner: LoadSessionDelegate {
         if now - lastProgress >= Self.progressIntervalNanoseconds {
             lastProgress = now
             let seconds = Double(now - runStartedAt) / 1e9
-            diagnostics.say(String(format: "%6.1f s: ", seconds) + "\(stats.handshakes) handshakes, \(stats.uploads) uploads "
-                + "(\(ReportTable.bytes(stats.bytes))), \(live.count) sessions open, \(stats.totalErrors) errors")
+            let work = plan.mix == nil ? "\(stats.uploads) uploads (\(ReportTable.bytes(stats.bytes)))"
+                : "\(stats.operationsCompleted) operations"
+            diagnostics.say(String(format: "%6.1f s: ", seconds) + "\(stats.handshakes) handshakes, \(work), "
+                + "\(live.count) sessions open, \(stats.totalErrors) errors")
         }
     }
 
     // MARK: LoadSessionDelegate
 
     func sessionDidCompleteHandshake(_ session: LoadSession, nanoseconds: UInt64) {
+        if case .stage = session.work.kind { return }
         stats.handshakeCompleted(nanoseconds: nanoseconds)
         guard session.work.kind == .idle else { return }
         let id = ObjectIdentifier(session)
@@ -297,22 +346,30 @@ final class LoadRunner: LoadSessionDelegate {
         fillIdle()
     }
 
-    func sessionDidCommitUpload(_ session: LoadSession, nanoseconds: UInt64, bytes: UInt64) {
-        stats.uploadCommitted(nanoseconds: nanoseconds, bytes: bytes)
+    func session(_ session: LoadSession, completed operation: LoadOperation, nanoseconds: UInt64, bytes: UInt64) {
+        if case .stage = session.work.kind { return }
+        stats.completed(operation, nanoseconds: nanoseconds, bytes: bytes)
     }
 
     func session(_ session: LoadSession, didFail failure: LoadFailure) {
+        if case .stage = session.work.kind {
+            // Counted (the run has an error) but against no operation: no measured operation failed.
+            return stats.failed(LoadFailure(failure.kind, "before the load: \(failure.message)"))
+        }
         stats.failed(failure)
     }
 
     func sessionDidEnd(_ session: LoadSession, completed: Bool, rotations: (sent: Int, received: Int)) {
         let id = ObjectIdentifier(session)
         live[id] = nil
+        if case .stage = session.work.kind { return stagingEnded(completed: completed) }
         stats.rotations(sent: rotations.sent, received: rotations.received)
         switch session.work.kind {
         case .idle:
             idleOpen.remove(id)
             if idleHandshaking.remove(id) != nil { fillIdle() }
+        case .stage:
+            break  // above
         case .load:
             if completed { stats.sessionCompleted() }
             guard phase == .load else { return }

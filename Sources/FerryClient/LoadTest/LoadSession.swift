@@ -1,11 +1,16 @@
-// One load-test session: connect, handshake, then either M uploads of the payload one after another and Goodbye, or
-// (idle) nothing until told to close. Drives ClientConnection over a TCPConnection as ClientSession does: bytes in,
-// `nextEvent` drained, output written; Data sealed chunk by chunk while `canSendData` and while less than `highWater`
-// bytes wait on the socket, resumed when the socket drains or a rotation completes.
+// One load-test session: connect, handshake, then either M operations one after another and Goodbye, or (idle)
+// nothing until told to close. An operation is an upload of the payload, or with --mix one picked by weight
+// (OperationPicker): an upload, a Get of a staged file whose bytes are hashed and checked (GetCheck), or one List page
+// of the run's directory. Drives ClientConnection over a TCPConnection as ClientSession does: bytes in, `nextEvent`
+// drained, output written; Data sealed chunk by chunk while `canSendData` and while less than `highWater` bytes wait
+// on the socket, resumed when the socket drains or a rotation completes.
 //
-//   connecting ─► handshaking ─┬─► uploading(file k) … ─► (Goodbye) finished
+//   connecting ─► handshaking ─┬─► working(operation k: put | get | list) … ─► (Goodbye) finished
 //                              └─► idle ──closeIdle()──► (Goodbye) finished
 //   any state ──failure / timeout / stop()──► finished (one LoadFailure reported)
+//
+// An operation that fails (UploadError, OperationError, a receipt or a get that does not match) is reported and the
+// session goes on with the next; what breaks the connection ends the session.
 //
 // Timeouts and time-based rotation are not timers of their own (10,000 idle sessions would be 10,000 uv_timer_t):
 // the runner's sweep calls `tick(now:)` every 100 ms.
@@ -15,7 +20,7 @@ import Protocol
 
 final class LoadSession: TCPConnectionDelegate {
     enum Phase: Equatable {
-        case created, connecting, handshaking, idle, uploading, finished
+        case created, connecting, handshaking, idle, working, finished
     }
 
     /// Stop sealing while this much waits on the socket (as ClientSession).
@@ -29,27 +34,25 @@ final class LoadSession: TCPConnectionDelegate {
     private var connection: ClientConnection?
     private(set) var phase = Phase.created
     private var startedAt: UInt64 = 0
-    /// When the current operation (connect, handshake, upload) times out; nil while idle.
+    /// When the current operation (connect, handshake, upload, get, list) times out; nil while idle.
     private var deadline: UInt64?
     private var operation = "connect"
-    private var nextFile = 0
-    private var upload: Upload?
+    private var nextOperation = 0
+    /// The operation under way; nil between operations.
+    private var inFlight: InFlightOperation?
+    /// With --mix, for load sessions: what each operation is; nil: every one is an upload.
+    private var picker: OperationPicker?
     private var failures = 0
     private var endReported = false
-
-    private struct Upload {
-        let index: Int
-        let openedAt: UInt64
-        var accepted = false
-        var sent: UInt64 = 0
-        var closed = false
-    }
 
     init(work: SessionWork, target: LoadTarget, loop: EventLoop, delegate: LoadSessionDelegate) {
         self.work = work
         self.target = target
         self.loop = loop
         self.delegate = delegate
+        if case .load = work.kind, let mix = target.mix {
+            picker = OperationPicker(mix: mix, seed: target.seed, slot: work.slot, iteration: work.iteration)
+        }
     }
 
     var isIdle: Bool { phase == .idle }
@@ -132,14 +135,26 @@ final class LoadSession: TCPConnectionDelegate {
 
     // MARK: Protocol events
 
-    private var established: Bool { phase == .idle || phase == .uploading }
+    private var established: Bool { phase == .idle || phase == .working }
 
     private var whileDoing: String {
         switch phase {
         case .created, .connecting, .handshaking: "during the handshake"
         case .idle: "while the session was idle"
-        case .uploading, .finished: upload.map { "during upload \($0.index + 1)" } ?? "between uploads"
+        case .working, .finished:
+            inFlight.map { "during \(name($0.started))" } ?? (picker == nil ? "between uploads" : "between operations")
         }
+    }
+
+    private func name(_ started: OperationStart) -> String {
+        if case .stage(let files) = work.kind { return started.name(staging: files) }
+        return started.name
+    }
+
+    /// The operation a failure now is counted against (none for the staging session: it is in no figure).
+    private var currentOperation: LoadOperation? {
+        if case .stage = work.kind { return nil }
+        return inFlight?.started.operation
     }
 
     private func drain() {
@@ -154,7 +169,7 @@ final class LoadSession: TCPConnectionDelegate {
             let detail = failure.detail.isEmpty ? "" : " (\(failure.detail))"
             return fail(LoadFailure(FailureClass.of(failure, established: established), "\(who) \(failure.alert.name)\(detail)"))
         }
-        startNextUploadIfReady()
+        startNextOperationIfReady()
         pump()
     }
 
@@ -168,59 +183,150 @@ final class LoadSession: TCPConnectionDelegate {
             case .idle:
                 phase = .idle
                 deadline = nil
-            case .load:
-                phase = .uploading
+            case .load, .stage:
+                phase = .working
             }
             delegate?.sessionDidCompleteHandshake(self, nanoseconds: now - startedAt + work.lateness)
+            // Whether the store is agreed is the server's choice: a server without it fails the session here, before
+            // any request the protocol would refuse to send.
+            if phase == .working, picker?.mix.needsStore == true, connection?.storeAgreed != true {
+                fail(LoadFailure(.server, "the server does not offer the store's requests (get, list): a ferryd older "
+                    + "than this ferry, or not offering them"))
+            }
         case .uploadAccepted(let offset):
-            guard var current = upload else { return }
+            guard case .put(var current) = inFlight else { return }
             current.accepted = true
             current.sent = offset
-            upload = current
+            inFlight = .put(current)
         case .uploadCommitted(let receipt), .uploadAlreadyStored(let receipt):
-            guard let current = upload else { return }
-            upload = nil
+            guard case .put(let current) = inFlight else { return }
+            inFlight = nil
             if receipt.digest != target.payload.digest {
-                report(LoadFailure(.integrity, "upload \(current.index + 1): the receipt's SHA-256 is not that of the data sent"))
+                report(LoadFailure(.integrity, "\(name(current.started)): the receipt's SHA-256 is not that of the data sent",
+                                   operation: .put))
             } else {
-                delegate?.sessionDidCommitUpload(self, nanoseconds: now - current.openedAt + work.lateness,
-                                                 bytes: target.payload.size)
+                completed(current.started, at: now, bytes: target.payload.size)
             }
         case .uploadFailed(let failure):
-            guard let current = upload else { return }
-            upload = nil
-            report(LoadFailure(FailureClass.of(failure), "upload \(current.index + 1) refused: \(failure.message)"))
+            guard case .put(let current) = inFlight else { return }
+            inFlight = nil
+            report(LoadFailure(FailureClass.of(failure), "\(name(current.started)) refused: \(failure.message)",
+                               operation: .put))
+        case .storeAnswered(let answer):
+            storeAnswered(answer, at: now)
+        case .getStarted(let header):
+            guard case .get(var fetch) = inFlight else { return }
+            fetch.check = GetCheck(header: header)
+            inFlight = .get(fetch)
+        case .getData(let bytes):
+            guard case .get(var fetch) = inFlight else { return }
+            fetch.check?.append(bytes)
+            inFlight = .get(fetch)
+        case .getFinished:
+            guard case .get(let fetch) = inFlight else { return }
+            inFlight = nil
+            // The protocol sends getStarted before any getData or getFinished; without it, nothing was checked.
+            let problem = fetch.check.map { $0.problem(against: target.payload) } ?? "a GetEnd without a GetHeader"
+            if let problem {
+                report(LoadFailure(.integrity, "\(name(fetch.started)): \(problem)", operation: .get))
+            } else {
+                completed(fetch.started, at: now, bytes: target.payload.size)
+            }
         case .rotated:
             break  // counted from `connection.rotations` at the end
         case .pipelinedAnswered:
             break  // the load test sends v1 uploads only: the protocol gives this for pipelined ones
-        case .storeAnswered, .getStarted, .getData, .getFinished:
-            break  // the load test sends no store request: the protocol gives these for those only
         case .peerClosed:
             fail(LoadFailure(.server, "the server said Goodbye \(whileDoing)"))
         }
     }
 
-    /// Opens the next file once the previous one is settled (after a refusal mid-stream, once the server has answered
-    /// our Abort), or says Goodbye after the last.
-    private func startNextUploadIfReady() {
-        guard phase == .uploading, upload == nil, var connection, connection.canStartUpload,
-              case .load(let files) = work.kind else { return }
-        guard nextFile < files else { return finish() }
-        let index = nextFile
-        nextFile += 1
-        let path = "loadtest/\(target.runID)/\(work.slot)-\(work.iteration)-\(index)"
+    /// Starts the next operation once the previous one is settled (after a refusal mid-stream, once the server has
+    /// answered our Abort), or says Goodbye after the last.
+    private func startNextOperationIfReady() {
+        guard phase == .working, inFlight == nil, let connection, connection.canStartUpload else { return }
+        let count: Int
+        switch work.kind {
+        case .load(let operations): count = operations
+        case .stage(let files): count = files
+        case .idle: return
+        }
+        guard nextOperation < count else { return finish() }
+        let index = nextOperation
+        nextOperation += 1
+        let operation = picker?.next() ?? .put
+        let started = OperationStart(operation: operation, index: index, openedAt: EventLoop.hrtimeNanoseconds)
+        switch operation {
+        case .put:
+            let path = if case .stage = work.kind { target.getPath(index) } else {
+                target.putPath(slot: work.slot, iteration: work.iteration, index: index)
+            }
+            startUpload(UploadRequest(path: path, size: target.payload.size), started)
+        case .get:
+            // A file of the run's, stored before the load (LoadRunner's staging): the plan keeps --get-files >= 1.
+            let file = target.getFiles > 0 ? picker?.file(of: target.getFiles) ?? 0 : 0
+            send(.get(GetRequest(path: target.getPath(file))), as: .get(InFlightGet(started: started)), started)
+        case .list:
+            // One page (at most Limits.maxListEntries entries): a list is one request and its answer, the same work
+            // whatever the directory has grown to, so its latency compares across the run. Not recursive: the run's
+            // files, and "get/" as one directory entry.
+            send(.list(ListRequest(directory: target.runDirectory, limit: Limits.maxListEntries)), as: .list(started), started)
+        }
+    }
+
+    private func startUpload(_ request: UploadRequest, _ started: OperationStart) {
+        guard var connection else { return }
         self.connection = nil
-        connection.startUpload(UploadRequest(path: path, size: target.payload.size), now: Clock.now())
+        connection.startUpload(request, now: Clock.now())
         self.connection = connection
-        upload = Upload(index: index, openedAt: EventLoop.hrtimeNanoseconds)
-        arm("upload \(index + 1)")
+        inFlight = .put(InFlightUpload(started: started))
+        arm(name(started))
         flush()
+    }
+
+    private func send(_ request: StoreRequest, as current: InFlightOperation, _ started: OperationStart) {
+        guard var connection else { return }
+        // Checked after the handshake too; the protocol traps on a store request without `store` agreed, so this is
+        // asked again right before one goes.
+        guard connection.canSendStoreRequest else {
+            return fail(LoadFailure(.server, "the server does not offer the store's requests (get, list)",
+                                    operation: started.operation))
+        }
+        // The run's own names (a run ID, a number): far inside §14's bounds, so `problem` is nil.
+        self.connection = nil
+        connection.sendStoreRequest(request, now: Clock.now())
+        self.connection = connection
+        inFlight = current
+        arm(name(started))
+        flush()
+    }
+
+    /// The answer to a get (refused, or failed after its header) or a list.
+    private func storeAnswered(_ answer: StoreAnswer, at now: UInt64) {
+        guard let current = inFlight, current.started.operation != .put else { return }
+        inFlight = nil
+        let started = current.started
+        switch answer {
+        case .list where started.operation == .list:
+            completed(started, at: now, bytes: 0)
+        case .failed(let failure):
+            report(LoadFailure(FailureClass.of(failure), "\(name(started)) refused: \(failure.message)",
+                               operation: started.operation))
+        case .list, .stat, .deleted, .verified:
+            // ClientConnection checks each answer against its request: no other answer reaches here.
+            report(LoadFailure(.server, "\(name(started)): an answer of another request", operation: started.operation))
+        }
+    }
+
+    private func completed(_ started: OperationStart, at now: UInt64, bytes: UInt64) {
+        delegate?.session(self, completed: started.operation, nanoseconds: now - started.openedAt + work.lateness,
+                          bytes: bytes)
     }
 
     /// Seals the payload from where the upload stands, while the socket and the protocol allow; Close at the end.
     private func pump() {
-        guard phase == .uploading, var current = upload, current.accepted, !current.closed, var connection, let tcp else { return }
+        guard phase == .working, case .put(var current) = inFlight, current.accepted, !current.closed, var connection,
+              let tcp else { return }
         self.connection = nil
         let payload = target.payload
         let chunkLimit = connection.maxDataChunk
@@ -238,7 +344,7 @@ final class LoadSession: TCPConnectionDelegate {
             current.closed = true
         }
         self.connection = connection
-        upload = current
+        inFlight = .put(current)
         flush()
     }
 
@@ -269,10 +375,11 @@ final class LoadSession: TCPConnectionDelegate {
         reportEnd(completed: failures == 0, rotations: rotations)
     }
 
-    /// Counts `failure` and ends the session: any alert we queued goes out, then the socket closes.
+    /// Counts `failure` (against the operation under way, if any) and ends the session: any alert we queued goes
+    /// out, then the socket closes.
     private func fail(_ failure: LoadFailure) {
         guard phase != .finished else { return }
-        report(failure)
+        report(failure.operation == nil ? LoadFailure(failure.kind, failure.message, operation: currentOperation) : failure)
         phase = .finished
         deadline = nil
         flush()

@@ -1,6 +1,7 @@
 // `ferry loadtest`: N sessions against a ferryd on loopback (one it starts itself with --spawn, or a running one with
-// --server), closed loop or at a fixed rate, plus K idle sessions; reports handshakes, uploads, latency percentiles,
-// errors by class, rotations and the daemon's memory and CPU. The run itself is LoadRun.swift.
+// --server), closed loop or at a fixed rate, plus K idle sessions; uploads only, or a mix of put, get and list
+// (--mix, OperationMix.swift); reports handshakes, uploads (or each operation), latency percentiles, errors by class,
+// rotations and the daemon's memory and CPU. The run itself is LoadRun.swift.
 //
 // Usage errors exit 2 (not ArgumentParser's 64: scripts/bench tells "you called me wrong" from "the run had errors",
 // which exits 1). Parse errors are mapped in main.swift, everything else is checked in `makePlan()`.
@@ -15,11 +16,17 @@ package struct LoadTestCommand: ParsableCommand {
             ferry loadtest --spawn --sessions 8 --files-per-session 0 --duration 10
             ferry loadtest --spawn --sessions 4 --files-per-session 1 --size 1MiB --rate 50 --duration 10
             ferry loadtest --spawn --sessions 0 --files-per-session 0 --idle-sessions 10000
+            ferry loadtest --spawn --sessions 4 --files-per-session 50 --size 64KiB --mix put=60,get=30,list=10 --seed 1
 
             Closed loop (no --rate): every session connects, handshakes, uploads its files one after another and says \
             Goodbye; with --duration each of the N slots repeats that until the time is up. Open loop (--rate R \
             --duration T): session i is due at i/R seconds, at most N at once, latency counted from the due time. \
             Exits 0 when there was no error, 1 otherwise, 2 for usage errors.
+
+            Mixed load (--mix): --files-per-session counts operations, each one put (upload a file), get (download \
+            one of --get-files files stored before the load, its SHA-256 checked) or list (one page of the run's \
+            directory), picked by weight; the same --seed picks the same operations. The report adds count, \
+            errors, latency and (put, get) throughput for each operation.
             """)
 
     // MARK: Target
@@ -50,11 +57,21 @@ package struct LoadTestCommand: ParsableCommand {
     @Option(help: "Concurrent sessions (closed loop), or most sessions in flight (with --rate).")
     var sessions: Int
 
-    @Option(help: "Files each session uploads one after another (0: handshake only).")
+    @Option(help: "Files each session uploads one after another (with --mix: operations it does; 0: handshake only).")
     var filesPerSession: Int
 
     @Option(help: "Size of each file (e.g. 64KiB, 16MiB, 2GiB, or bytes); needed when --files-per-session > 0.")
     var size: String?
+
+    @Option(help: ArgumentHelp("Mixed load: pick each operation as put, get or list by these weights (default: put only).",
+                               valueName: "op=weight,..."))
+    var mix: String?
+
+    @Option(help: "With --mix: seed of the picks (0-4294967295); the same seed picks the same operations (default: 1).")
+    var seed: UInt32?
+
+    @Option(help: "With --mix and get above 0: files of --size stored first for the gets (default: 16, at most 1 GiB).")
+    var getFiles: Int?
 
     @Option(help: "Open loop: start this many sessions per second (needs --duration).")
     var rate: Double?

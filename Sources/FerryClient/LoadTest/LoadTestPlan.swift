@@ -43,6 +43,11 @@ struct LoadTestPlan: Equatable, Sendable {
     var timeout: Double
     var maxSeconds: Double
     var json: Bool
+    /// --mix; nil: every operation is an upload (a pure-put run: files_per_session files per session).
+    var mix: OperationMix? = nil
+    var seed: UInt64 = LoadTestPlan.defaultSeed
+    /// Files stored for the gets before the load (only when the mix has get above 0).
+    var getFiles: Int = LoadTestPlan.defaultGetFiles
 
     /// Descriptors the client needs beyond one per session: the loop's own, stdio, files, a margin.
     static let descriptorReserve = 64
@@ -52,6 +57,18 @@ struct LoadTestPlan: Equatable, Sendable {
     /// Longest --duration, --timeout, --max-seconds (a week): typos, and every conversion to nanoseconds stays in range.
     static let maximumSeconds: Double = 7 * 86_400
     static let maximumRate: Double = 1_000_000
+    /// A fixed default seed: a run is reproducible unless told otherwise.
+    static let defaultSeed: UInt64 = 1
+    /// Enough files that the gets do not all read one (one file would be one hot page-cache entry), few enough that
+    /// storing them (one session, before the load) takes a moment at the usual sizes; fewer when they would hold more
+    /// than `defaultGetBytes` (16 files of 2 GiB would fill the /dev/shm --spawn stores in).
+    static let defaultGetFiles = 16
+    static let defaultGetBytes: UInt64 = 1 << 30
+
+    static func defaultGetFiles(size: UInt64) -> Int {
+        size == 0 ? defaultGetFiles : Int(max(1, min(UInt64(defaultGetFiles), defaultGetBytes / size)))
+    }
+    static let maximumGetFiles = 10_000
     /// The daemon refuses `workers` above this (config/ferryd.toml).
     static let maximumWorkers = 256
 
@@ -126,9 +143,14 @@ extension LoadTestCommand {
         }
         guard sessions > 0 || idleSessions > 0 else { throw fail("nothing to do: --sessions and --idle-sessions are both 0") }
 
+        let mixValue = try makeMix()
         var bytes: UInt64 = 0
         if let size { bytes = try Self.byteSize(size, "--size") }
-        if filesPerSession > 0, size == nil { throw fail("--size is needed when --files-per-session is above 0") }
+        // A mix of list alone stores and reads no file: no size needed.
+        let movesFiles = mixValue.map { $0.weight(.put) > 0 || $0.weight(.get) > 0 } ?? true
+        if filesPerSession > 0, size == nil, movesFiles {
+            throw fail("--size is needed when --files-per-session is above 0")
+        }
 
         func seconds(_ value: Double, _ option: String) throws(LoadTestUsageError) {
             guard value.isFinite, value > 0, value <= LoadTestPlan.maximumSeconds else {
@@ -165,7 +187,27 @@ extension LoadTestCommand {
 
         return LoadTestPlan(target: target, sessions: sessions, filesPerSession: filesPerSession, size: bytes, rate: rate,
                             duration: duration, idleSessions: idleSessions, group: groupValue, cipher: cipherValue,
-                            rotateAfterBytes: rotate, timeout: timeout, maxSeconds: maxSeconds, json: json)
+                            rotateAfterBytes: rotate, timeout: timeout, maxSeconds: maxSeconds, json: json,
+                            mix: mixValue, seed: seed.map(UInt64.init) ?? LoadTestPlan.defaultSeed,
+                            getFiles: getFiles ?? LoadTestPlan.defaultGetFiles(size: bytes))
+    }
+
+    /// --mix and the options that go with it; nil without --mix.
+    private func makeMix() throws(LoadTestUsageError) -> OperationMix? {
+        guard let mix else {
+            if seed != nil { throw LoadTestUsageError("--seed is for --mix (it seeds the picks of a mixed load)") }
+            if getFiles != nil { throw LoadTestUsageError("--get-files is for --mix (the files its gets read)") }
+            return nil
+        }
+        let value = try OperationMix.parse(mix)
+        guard sessions > 0 else { throw LoadTestUsageError("--mix needs --sessions >= 1") }
+        guard filesPerSession > 0 else {
+            throw LoadTestUsageError("--mix needs --files-per-session >= 1 (with --mix: operations per session)")
+        }
+        if let getFiles, !(1...LoadTestPlan.maximumGetFiles).contains(getFiles) {
+            throw LoadTestUsageError("--get-files must be 1...\(LoadTestPlan.maximumGetFiles)")
+        }
+        return value
     }
 
     private static func byteSize(_ text: String, _ option: String) throws(LoadTestUsageError) -> UInt64 {

@@ -1,7 +1,7 @@
 // What every uploaded file holds: the first `size` bytes of one pseudo-random 1 MiB block repeated. Made once per run,
 // hashed once per run: no file is read from disk and no digest computed per upload, so the client's cost per byte is
 // sealing alone and the figures describe the daemon. Deterministic (SplitMix64 from a fixed seed), so two runs upload
-// the same bytes; incompressible enough that no layer can shortcut it.
+// the same bytes; incompressible enough that no layer can shortcut it. A mixed run's gets read such files back.
 import Protocol
 
 final class Payload: Sendable {
@@ -39,17 +39,11 @@ final class Payload: Sendable {
     }
 
     static func makeBlock() -> [UInt8] {
-        var state = seed
+        var generator = SplitMix64(seed: seed)
         var block = [UInt8](repeating: 0, count: blockSize)
         block.withUnsafeMutableBytes { raw in
             for index in stride(from: 0, to: blockSize, by: 8) {
-                // SplitMix64 (Steele, Lea, Flood 2014).
-                state &+= 0x9E37_79B9_7F4A_7C15
-                var z = state
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                z ^= z >> 31
-                raw.storeBytes(of: z.littleEndian, toByteOffset: index, as: UInt64.self)
+                raw.storeBytes(of: generator.next().littleEndian, toByteOffset: index, as: UInt64.self)
             }
         }
         return block

@@ -8,7 +8,8 @@ enum ReportTable {
         let config = report.config
 
         row("server", config.server + (config.spawned ? " (spawned ferryd" + (report.daemon.map { ", pid \($0.pid))" } ?? ")") : ""))
-        var load = describe(sessions: config.sessions, files: config.filesPerSession, size: config.sizeBytes)
+        var load = describe(sessions: config.sessions, files: config.filesPerSession, size: config.sizeBytes,
+                            mix: config.mix?.mix)
         if let rate = config.rate {
             load += ", open loop at \(number(rate)) sessions/s"
         } else {
@@ -17,6 +18,11 @@ enum ReportTable {
         if let duration = config.durationSeconds { load += " for \(number(duration)) s" }
         load += "; group \(config.group ?? "default"), cipher \(config.cipher ?? "default")"
         row("load", load)
+        if let mix = config.mix {
+            var text = "\(mix.mix.text), seed \(mix.seed)"
+            if let files = mix.getFiles { text += "; gets read \(files) files stored before the load" }
+            row("mix", text)
+        }
         var elapsed = String(format: "%.2f s", report.elapsedSeconds)
         if let idle = report.idleSeconds {
             elapsed += String(format: " (idle sessions up in %.2f s, load phase %.2f s)", idle, report.loadSeconds)
@@ -26,16 +32,20 @@ enum ReportTable {
         lines.append("")
 
         let headings = ["", "count", "per s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms"]
-        let table = [
-            headings,
-            latencyRow("handshakes", report.handshakes, report.handshakesPerSecond, report.handshakeLatency),
-            latencyRow("uploads", report.uploads, report.uploadsPerSecond, report.uploadLatency),
-        ]
-        lines += align(table)
+        let handshakes = latencyRow("handshakes", report.handshakes, report.handshakesPerSecond, report.handshakeLatency)
+        // A mixed run shows a row per operation it does instead of "uploads" (its put row is those figures).
+        let active = config.mix?.mix.active ?? []
+        let work = config.mix == nil ? [latencyRow("uploads", report.uploads, report.uploadsPerSecond, report.uploadLatency)]
+            : operationRows(report, active: active)
+        lines += align([headings, handshakes] + work)
         lines.append("")
 
-        if config.filesPerSession > 0 { row("throughput", String(format: "%.2f MB in %.2f s = %.2f MB/s (MB = 10^6 bytes)",
-                                 Double(report.bytes) / 1e6, report.loadSeconds, report.megabytesPerSecond)) }
+        if config.mix != nil {
+            if active.contains(where: { $0 != .list }) { row("throughput", operationThroughput(report, active: active)) }
+        } else if config.filesPerSession > 0 {
+            row("throughput", String(format: "%.2f MB in %.2f s = %.2f MB/s (MB = 10^6 bytes)",
+                                     Double(report.bytes) / 1e6, report.loadSeconds, report.megabytesPerSecond))
+        }
         if let requested = config.rate {
             row("rate", "requested \(number(requested)) sessions/s, achieved \(number(report.achievedRate ?? 0)) sessions/s")
         }
@@ -45,6 +55,7 @@ enum ReportTable {
         }
         row("errors", "\(report.totalErrors) (" + FailureClass.allCases.map { "\($0.rawValue) \(report.errors($0))" }
             .joined(separator: ", ") + ")")
+        if config.mix != nil { row("", "during operations: " + operationErrors(report, active: active)) }
         for example in report.examples { row("", "e.g. " + example) }
         row("rotations", "client→server \(report.rotationsClientToServer), server→client \(report.rotationsServerToClient)")
         let window = config.sessions > 0 ? "load phase" : "opening the idle sessions"
@@ -61,12 +72,16 @@ enum ReportTable {
         return lines.joined(separator: "\n")
     }
 
-    /// "64 sessions × 4 files × 16 MiB", "8 sessions, handshake only".
-    static func describe(sessions: Int, files: Int, size: UInt64) -> String {
-        files == 0 ? "\(sessions) sessions, handshake only" : "\(sessions) sessions × \(files) files × \(bytes(size))"
+    /// "64 sessions × 4 files × 16 MiB", "8 sessions, handshake only"; with --mix "4 sessions × 50 operations,
+    /// files of 64 KiB" ("4 sessions × 50 operations" when it moves no file).
+    static func describe(sessions: Int, files: Int, size: UInt64, mix: OperationMix? = nil) -> String {
+        if files == 0 { return "\(sessions) sessions, handshake only" }
+        guard let mix else { return "\(sessions) sessions × \(files) files × \(bytes(size))" }
+        let text = "\(sessions) sessions × \(files) operations"
+        return mix.weight(.put) > 0 || mix.weight(.get) > 0 ? text + ", files of \(bytes(size))" : text
     }
 
-    private static func latencyRow(_ label: String, _ count: Int, _ perSecond: Double, _ latency: LatencySummary) -> [String] {
+    static func latencyRow(_ label: String, _ count: Int, _ perSecond: Double, _ latency: LatencySummary) -> [String] {
         let values = latency.count == 0 ? Array(repeating: "-", count: 5)
             : [latency.p50, latency.p90, latency.p99, latency.p999, latency.max].map { String(format: "%.2f", $0) }
         return [label, String(count), String(format: "%.1f", perSecond)] + values
