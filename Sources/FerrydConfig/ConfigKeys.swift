@@ -105,6 +105,7 @@ enum ConfigKeys {
                       doc: "The SQLite database file (its -wal and -shm files go beside it); on a local file system, "
                           + "never inside an identity's directory."),
         .text("index", "url", \.index.url, whenEmpty: "none (required with backend = \"postgresql\")", reloadable: false,
+              shown: ConnectionString.redacted,
               doc: "The PostgreSQL server: a libpq URI or connection string; a password belongs in a passfile it names, "
                   + "not here."),
         .integer("index", "pool_size", \.index.poolSize, default: 4, min: 1, max: 64, reloadable: false,

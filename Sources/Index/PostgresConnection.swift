@@ -1,16 +1,18 @@
-// One connection to PostgreSQL through libpq (CLibPQ), blocking: the pool (PostgresPool) lends it to one thread at a
-// time, always a pool thread, never a loop thread. Statements go with their parameters apart from the SQL
-// (PQexecParams: nothing is ever spliced into a statement), in binary both ways, with their types given, so that no
-// value is parsed from text on either side.
+// One connection to PostgreSQL through libpq (CLibPQ): the pool (PostgresPool) lends it to one thread at a time,
+// always a pool thread, never a loop thread. Statements go with their parameters apart from the SQL (nothing is ever
+// spliced into a statement), in binary both ways, with their types given, so that no value is parsed from text on
+// either side.
 //
-// Bounded in time: `connect_timeout` for the connection, `statement_timeout` on the server for each statement, and
-// `tcp_user_timeout` for a server that stops answering altogether (a lost host, a cut network) — without it a call
-// would wait on the socket for ever.
+// Bounded in time: `connect_timeout` for the connection, `statement_timeout` on the server for each statement,
+// `tcp_user_timeout` for data the server's host stops acknowledging, and a deadline of our own on every statement
+// (the statement timeout and `answerMargin`): the socket is non-blocking and polled, so a server that keeps the
+// connection up but never answers (a stuck backend, a proxy whose server is gone) costs the call its deadline, never
+// a thread for ever. A connection that passed its deadline is given up (`isUsable` false).
 import CLibPQ
 import Foundation
 
 final class PostgresConnection {
-    /// PostgreSQL's type OIDs (pg_type.dat) of the parameters the index sends.
+    /// A parameter; sent as PostgreSQL's text (OID 25), bigint (20) or bytea (17), pg_type.dat.
     enum Value {
         case text(String)
         case int8(Int64)
@@ -25,24 +27,43 @@ final class PostgresConnection {
         var statementMilliseconds: Int
     }
 
+    /// How long past the server's own statement_timeout we wait for its answer (the timeout's error, normally)
+    /// before giving the connection up.
+    static let answerMargin = 5_000
+
     /// The oldest server whose features the schema uses (statement triggers with transition tables, `EXECUTE FUNCTION`).
     static let minimumServerVersion: Int32 = 110_000
 
     private let connection: OpaquePointer
     /// Where it connects to, without the password: for messages.
     let target: String
+    /// Milliseconds a statement may take before we give the connection up.
+    private let deadline: Int
+    /// A statement passed its deadline: the server may still be working on it, so the connection is never used again.
+    private var abandoned = false
 
     /// Connects to `url` (a libpq connection URI or keyword string). The URL's own settings win over the defaults
-    /// given here, except the client encoding, which the index needs to be UTF-8.
+    /// given here, except the timeouts, which are ferryd's (index.connect_timeout, index.query_timeout), and the client
+    /// encoding, which the index needs to be UTF-8.
     init(url: String, timeouts: Timeouts) throws(PostgresFailure) {
         target = Self.describe(url)
+        deadline = timeouts.statementMilliseconds + Self.answerMargin
+        // libpq's own message would quote the URL, password included: say what is wrong without it.
+        var parseError: UnsafeMutablePointer<CChar>?
+        guard let parsed = PQconninfoParse(url, &parseError) else {
+            if let parseError { PQfreemem(parseError) }
+            throw PostgresFailure("index.url cannot be read as a libpq URI (postgresql://...) or keyword string "
+                                  + "(host=... dbname=...); in a URI, percent-encode any @ : / ? # [ ] of a user name or "
+                                  + "password, or keep the password in a passfile")
+        }
+        PQconninfoFree(parsed)
         // Keywords before "dbname" are defaults the expanded URL overrides; those after it override the URL.
         let settings: [(String, String)] = [
-            ("connect_timeout", String(max(2, timeouts.connect))),
-            ("tcp_user_timeout", String(timeouts.statementMilliseconds)),
             ("keepalives", "1"), ("keepalives_idle", "30"), ("keepalives_interval", "10"), ("keepalives_count", "3"),
             ("application_name", "ferryd"),
             ("dbname", url),
+            ("connect_timeout", String(max(2, timeouts.connect))),
+            ("tcp_user_timeout", String(timeouts.statementMilliseconds)),
             ("client_encoding", "UTF8"),
         ]
         let pointer = Self.withCStrings(settings.map(\.0)) { keywords in
@@ -66,49 +87,103 @@ final class PostgresConnection {
             throw PostgresFailure("the PostgreSQL database at \(target) is encoded in \(encoding); the index needs "
                              + "a UTF8 database (CREATE DATABASE ... ENCODING 'UTF8' TEMPLATE template0)")
         }
+        // The server's notices ("relation already exists, skipping") would go to ferryd's stderr, past its log.
+        PQsetNoticeProcessor(pointer, { _, _ in }, nil)
+        guard PQsetnonblocking(pointer, 1) == 0 else {
+            PQfinish(pointer)
+            throw PostgresFailure("PostgreSQL at \(target): libpq cannot make the connection non-blocking")
+        }
         connection = pointer  // from here on, deinit finishes it
         try run("SET statement_timeout = \(timeouts.statementMilliseconds)")
     }
 
     deinit { PQfinish(connection) }
 
-    /// Still connected (a failed call may have lost the server: the pool then opens another).
-    var isUsable: Bool { PQstatus(connection) == CONNECTION_OK }
+    /// Still connected and answering (a failed call may have lost the server: the pool then opens another).
+    var isUsable: Bool { !abandoned && PQstatus(connection) == CONNECTION_OK }
 
     /// Inside a transaction block that a failure left open or aborted: the pool rolls it back before lending again.
     var isInTransaction: Bool { PQtransactionStatus(connection) != PQTRANS_IDLE }
 
     /// Runs statements without parameters (one or several, separated by semicolons): BEGIN, COMMIT, the schema.
     func run(_ sql: String) throws(PostgresFailure) {
-        guard let result = PQexec(connection, sql) else {
-            throw PostgresFailure("PostgreSQL at \(target): \(Self.message(PQerrorMessage(connection)))")
-        }
-        defer { PQclear(result) }
-        let status = PQresultStatus(result)
-        guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else {
-            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-            throw PostgresFailure(state: state, "PostgreSQL at \(target): \(Self.message(PQresultErrorMessage(result)))")
-        }
+        _ = try perform { PQsendQuery(connection, sql) }
     }
 
     /// Runs `sql` with `parameters` ($1, $2, ...) and returns its rows, binary.
     @discardableResult
     func execute(_ sql: String, _ parameters: [Value] = []) throws(PostgresFailure) -> PostgresRows {
-        let result = Self.withParameters(parameters) { types, values, lengths, formats in
-            PQexecParams(connection, sql, Int32(parameters.count), types, values, lengths, formats, 1)
+        guard let count = Int32(exactly: parameters.count) else { throw PostgresFailure("\(parameters.count) parameters") }
+        return PostgresRows(try perform {
+            Self.withParameters(parameters) { types, values, lengths, formats in
+                PQsendQueryParams(connection, sql, count, types, values, lengths, formats, 1)
+            }
+        })
+    }
+
+    /// Sends with `send`, then waits for every result within the deadline; the last result, or the first error.
+    private func perform(_ send: () -> Int32) throws(PostgresFailure) -> OpaquePointer {
+        guard !abandoned else { throw PostgresFailure("PostgreSQL at \(target): a connection given up is used again") }
+        guard send() == 1 else { throw PostgresFailure("PostgreSQL at \(target): \(Self.message(PQerrorMessage(connection)))") }
+        let started = Self.milliseconds()
+        // What the send left in libpq's buffer goes out as the server reads it.
+        var flushed = PQflush(connection)
+        while flushed == 1 {
+            try wait(for: Int16(POLLOUT | POLLIN), since: started)
+            guard PQconsumeInput(connection) == 1 else { throw lost() }
+            flushed = PQflush(connection)
         }
-        guard let result else {
-            throw PostgresFailure("PostgreSQL at \(target): \(Self.message(PQerrorMessage(connection)))")
+        guard flushed == 0 else { throw lost() }
+        var last: OpaquePointer?, failure: PostgresFailure?
+        while true {
+            while PQisBusy(connection) == 1 {
+                try wait(for: Int16(POLLIN), since: started)
+                guard PQconsumeInput(connection) == 1 else { throw lost() }
+            }
+            guard let result = PQgetResult(connection) else { break }
+            let status = PQresultStatus(result)
+            if failure == nil, status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK {
+                let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+                failure = PostgresFailure(state: state, "PostgreSQL at \(target): \(Self.message(PQresultErrorMessage(result)))")
+            }
+            if let last { PQclear(last) }
+            last = result
         }
-        switch PQresultStatus(result) {
-        case PGRES_COMMAND_OK, PGRES_TUPLES_OK:
-            return PostgresRows(result)
-        default:
-            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-            let message = Self.message(PQresultErrorMessage(result))
-            PQclear(result)
-            throw PostgresFailure(state: state, "PostgreSQL at \(target): \(message)")
+        if let failure {
+            if let last { PQclear(last) }
+            throw failure
         }
+        guard let last else { throw PostgresFailure("PostgreSQL at \(target): no result") }
+        return last
+    }
+
+    /// Waits until the socket is ready for `events`, or throws once the statement's deadline has passed (and gives
+    /// the connection up: the server may still be working on the statement).
+    private func wait(for events: Int16, since started: Int) throws(PostgresFailure) {
+        let socket = PQsocket(connection)
+        guard socket >= 0 else { throw lost() }
+        while true {
+            let left = deadline - (Self.milliseconds() - started)
+            guard left > 0 else {
+                abandoned = true
+                throw PostgresFailure("PostgreSQL at \(target) did not answer within \(deadline / 1000) s "
+                                      + "(index.query_timeout and a margin); the connection is given up")
+            }
+            var descriptor = pollfd(fd: socket, events: events, revents: 0)
+            let ready = poll(&descriptor, 1, Int32(min(left, 1_000)))
+            if ready > 0 { return }
+            guard ready == 0 || errno == EINTR else { throw lost() }
+        }
+    }
+
+    private func lost() -> PostgresFailure {
+        PostgresFailure("PostgreSQL at \(target): \(Self.message(PQerrorMessage(connection)))")
+    }
+
+    private static func milliseconds() -> Int {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return now.tv_sec * 1000 + now.tv_nsec / 1_000_000
     }
 
     // MARK: Parameters in binary

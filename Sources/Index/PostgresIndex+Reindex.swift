@@ -31,7 +31,7 @@ extension PostgresIndex {
             bytes = sum
         }
         try perform { () throws(PostgresFailure) in
-            try pool.transaction(durable: true) { connection throws(PostgresFailure) in
+            try pool.transaction { connection throws(PostgresFailure) in
                 try connection.execute("DELETE FROM ferry_files WHERE namespace = $1", [.text(namespace)])
                 // What the delete's trigger left (a row of zeros) goes too: the inserts make it again from the files.
                 try connection.execute("DELETE FROM ferry_usage WHERE namespace = $1", [.text(namespace)])

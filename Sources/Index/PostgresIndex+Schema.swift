@@ -5,7 +5,11 @@
 //   ferry_files   (namespace, path) → size, sha256, modified_ns, uploaded_ns, uploader
 //   ferry_usage   namespace → bytes, files
 //   ferry_schema  version
+//   ferry_owner   root: the storage root whose index this is (its id, kept in <root>/.index/root-id)
 //
+// The rows describe one tree: a second root's daemon given the same database and schema would mix its identities'
+// files with these (and its `ferryd reindex` would delete them), so a schema is taken by the first root that uses it
+// and refused to any other.
 // Text is `COLLATE "C"`: paths sort by their bytes, the order every listing and cursor of the protocol is in
 // (PROTOCOL.md §14), whatever the database's default collation. Usage follows the files by statement triggers over
 // transition tables: one update of a namespace's row per statement however many files it changed, and exact when
@@ -30,6 +34,7 @@ extension PostgresIndex {
             namespace text COLLATE "C" PRIMARY KEY,
             bytes bigint NOT NULL,
             files bigint NOT NULL);
+        CREATE TABLE IF NOT EXISTS ferry_owner (root text NOT NULL);
         CREATE OR REPLACE FUNCTION ferry_usage_follows() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
             -- One branch per event: a statement naming a transition table its trigger lacks would not compile.
@@ -63,9 +68,10 @@ extension PostgresIndex {
             FOR EACH STATEMENT EXECUTE FUNCTION ferry_usage_follows();
         """
 
-    /// Makes the tables when missing; refuses a database that a newer ferryd made.
-    static func prepareSchema(_ pool: PostgresPool) throws(PostgresFailure) {
-        try pool.transaction(durable: true) { connection throws(PostgresFailure) in
+    /// Makes the tables when missing, taken by `owner` (a storage root's id); refuses a schema that a newer ferryd
+    /// made or that another root took.
+    static func prepareSchema(_ pool: PostgresPool, owner: String) throws(PostgresFailure) {
+        try pool.transaction { connection throws(PostgresFailure) in
             try connection.execute("SELECT pg_advisory_xact_lock($1)", [.int8(schemaLock)])
             try connection.run("CREATE TABLE IF NOT EXISTS ferry_schema (version bigint NOT NULL)")
             let found = try connection.execute("SELECT max(version) FROM ferry_schema")
@@ -74,10 +80,23 @@ extension PostgresIndex {
                 throw PostgresFailure("the index at \(pool.target) has schema version \(version), made by a newer ferryd; "
                                       + "this one knows version \(schemaVersion) at most")
             }
-            guard version < schemaVersion else { return }
-            try connection.run(schema)
-            try connection.run(triggers)
-            try connection.execute("INSERT INTO ferry_schema (version) VALUES ($1)", [.int8(schemaVersion)])
+            if version < schemaVersion {
+                try connection.run(schema)
+                try connection.run(triggers)
+                try connection.execute("INSERT INTO ferry_schema (version) VALUES ($1)", [.int8(schemaVersion)])
+            }
+            let owners = try connection.execute("SELECT root FROM ferry_owner")
+            guard owners.count > 0 else {
+                try connection.execute("INSERT INTO ferry_owner (root) VALUES ($1)", [.text(owner)])
+                return
+            }
+            let taken = try owners.text(0, 0)
+            guard taken == owner else {
+                throw PostgresFailure("the index at \(pool.target) belongs to another storage root (id \(taken); this "
+                    + "root's is \(owner)): give each root its own database or schema (options=-csearch_path=...). If it "
+                    + "is this root's and its .index directory was lost, run DELETE FROM ferry_owner there, then "
+                    + "`ferryd reindex`")
+            }
         }
     }
 }

@@ -1,12 +1,17 @@
 // The metadata index's rows in PostgreSQL (`[index] backend = "postgresql"`), through libpq on the pool's threads
 // (docs/STORE.md says why libpq and not postgres-nio). The same RowStore as SQLiteIndex, passing the same tests
-// (Tests/IndexTests/RowStoreContract.swift); what differs is said where it does: usage kept by triggers
+// (IndexRowTests, IndexChildrenTests, IndexReindexTests run again by PostgresIndexTests.swift's subclasses); what
+// differs is said where it does: usage kept by triggers
 // (PostgresIndex+Schema.swift), and a batch written in a constant number of round trips rather than a statement per
 // change, since each statement here crosses the network.
 //
 //   apply(changes) ─► the last change of each (namespace, path), in key order
-//                  ─► BEGIN · INSERT … ON CONFLICT DO UPDATE (the puts, 1,000 rows a statement)
+//                  ─► BEGIN · SELECT … FROM ferry_usage … FOR UPDATE (the namespaces' usage rows, in order)
+//                        · INSERT … ON CONFLICT DO UPDATE (the puts, 1,000 rows a statement)
 //                        · DELETE … WHERE (namespace, path) IN (…) (the removes) · COMMIT
+//
+// Taking the usage rows first makes two daemons' batches on a namespace wait for each other at the start, instead of
+// each taking file rows the other then needs (a deadlock the server would break by failing one).
 //
 // Keeping only the last change of each key gives the rows that applying every change in order gives (a put replaces
 // the row, a remove deletes it), and usage follows the rows; a batch applied twice (a COMMIT whose answer was lost,
@@ -19,11 +24,13 @@ public final class PostgresIndex: RowStore {
     /// Rows in one INSERT or DELETE: 7 parameters a row, far below the protocol's 65,535.
     static let rowsPerStatement = 1_000
 
-    /// Connects (a first connection at once, so that a wrong URL stops the daemon at start) and makes the schema.
-    public init(url: String, poolSize: Int, connectTimeout: Int, statementTimeoutMilliseconds: Int) throws(IndexError) {
+    /// Connects (a first connection at once, so that a wrong URL stops the daemon at start) and makes the schema,
+    /// taken by `owner`, the id of the storage root whose index it is (PostgresIndex+Schema.swift).
+    public init(url: String, owner: String, poolSize: Int, connectTimeout: Int, statementTimeoutMilliseconds: Int)
+        throws(IndexError) {
         pool = PostgresPool(url: url, size: poolSize,
                             timeouts: .init(connect: connectTimeout, statementMilliseconds: statementTimeoutMilliseconds))
-        do { try Self.prepareSchema(pool) } catch { throw error.indexError }
+        do { try Self.prepareSchema(pool, owner: owner) } catch { throw error.indexError }
     }
 
     /// Where it connects to, without the password.
@@ -31,6 +38,7 @@ public final class PostgresIndex: RowStore {
 
     // MARK: Changes
 
+    /// Every batch is durable when this returns (PostgresPool.transaction says why), whatever `durable` asks.
     public func apply(_ changes: [RowChange], durable: Bool) throws(IndexError) {
         var last: [Key: RowChange] = [:]
         for change in changes {
@@ -48,8 +56,14 @@ public final class PostgresIndex: RowStore {
             case .remove: removes.append(Key(change))
             }
         }
+        let namespaces = Set(ordered.map { Key($0).namespace }).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         try perform { () throws(PostgresFailure) in
-            try pool.transaction(durable: durable) { connection throws(PostgresFailure) in
+            try pool.transaction { connection throws(PostgresFailure) in
+                let list = namespaces.indices.map { "$\($0 + 1)" }.joined(separator: ", ")
+                if !namespaces.isEmpty {
+                    try connection.execute("SELECT namespace FROM ferry_usage WHERE namespace IN (\(list)) ORDER BY namespace FOR UPDATE",
+                                           namespaces.map { .text($0) })
+                }
                 try Self.insert(puts, upsert: true, on: connection)
                 for chunk in stride(from: 0, to: removes.count, by: Self.rowsPerStatement) {
                     let keys = removes[chunk..<min(chunk + Self.rowsPerStatement, removes.count)]
@@ -167,10 +181,20 @@ public final class PostgresIndex: RowStore {
         return value
     }
 
-    /// A file's key, ordered as the table's (bytes of namespace, then of path).
+    /// A file's key, compared, ordered and hashed by its bytes as the table's (namespace, then path): String's own
+    /// equality would take two spellings of "é" for one name, where the table holds two rows.
     struct Key: Hashable, Comparable {
         let namespace: String
         let path: String
+
+        static func == (a: Key, b: Key) -> Bool {
+            a.namespace.utf8.elementsEqual(b.namespace.utf8) && a.path.utf8.elementsEqual(b.path.utf8)
+        }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(Array(namespace.utf8))
+            hasher.combine(Array(path.utf8))
+        }
 
         init(_ change: RowChange) {
             switch change {

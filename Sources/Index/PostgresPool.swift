@@ -17,7 +17,7 @@ final class PostgresPool: @unchecked Sendable {
     private var lent = 0
 
     /// Times a transaction is tried when PostgreSQL says another one won (a deadlock, a serialization failure).
-    static let transactionAttempts = 3
+    static let transactionAttempts = 5
 
     init(url: String, size: Int, timeouts: PostgresConnection.Timeouts) {
         self.url = url
@@ -46,22 +46,23 @@ final class PostgresPool: @unchecked Sendable {
         }
     }
 
-    /// `body` in one transaction, committed when it returns, rolled back when it throws; tried again when another
-    /// transaction won. `durable`: the commit waits for PostgreSQL's WAL to be flushed (synchronous_commit), as the
-    /// journal's forgetting of the intents it finishes needs; otherwise it does not wait.
-    func transaction<Result>(durable: Bool, _ body: (PostgresConnection) throws(PostgresFailure) -> Result)
-        throws(PostgresFailure) -> Result {
+    /// `body` in one transaction, committed when it returns, rolled back when it throws; tried again, after a random
+    /// pause, when another transaction won. The commit always waits for the server's WAL to be flushed (its default
+    /// synchronous_commit): the journal forgets the intents a batch finishes once it returns, and a server crash
+    /// must not then lose the rows of files that are on disk.
+    func transaction<Result>(_ body: (PostgresConnection) throws(PostgresFailure) -> Result) throws(PostgresFailure) -> Result {
         var attempt = 1
         while true {
             do {
                 return try withConnection { connection throws(PostgresFailure) in
-                    try connection.run(durable ? "BEGIN" : "BEGIN; SET LOCAL synchronous_commit = off")
+                    try connection.run("BEGIN")
                     let result = try body(connection)
                     try connection.run("COMMIT")
                     return result
                 }
             } catch where error.isTransient && attempt < Self.transactionAttempts {
                 attempt += 1
+                usleep(UInt32.random(in: 1_000...UInt32(20_000 * attempt)))
             }
         }
     }
@@ -73,7 +74,8 @@ final class PostgresPool: @unchecked Sendable {
             guard condition.wait(until: deadline) else {
                 condition.unlock()
                 throw PostgresFailure("all \(size) connections to PostgreSQL at \(target) stayed busy for "
-                                      + "\(timeouts.statementMilliseconds / 1000) s; raise index.pool_size or index.timeout")
+                                      + "\(Double(timeouts.statementMilliseconds) / 1000) s; raise index.pool_size or "
+                                      + "index.query_timeout")
             }
         }
         lent += 1

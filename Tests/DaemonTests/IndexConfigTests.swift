@@ -63,4 +63,24 @@ final class IndexConfigTests: XCTestCase {
                           contains: ["'index.url'", "set backend = \"postgresql\""])
         assertConfigError("[index]\npool_size = 0\n", kind: .outOfBounds, contains: ["'index.pool_size'"])
     }
+
+    /// check-config prints the effective configuration: never a connection string's password.
+    func testAURLsPasswordIsNeverShown() throws {
+        XCTAssertEqual(ConnectionString.redacted("postgresql://ferry:s3cret@db.example:5432/ferry?sslmode=require"),
+                       "postgresql://ferry:***@db.example:5432/ferry?sslmode=require")
+        XCTAssertEqual(ConnectionString.redacted("postgresql://db.example/ferry?user=ferry&password=s3cret&sslmode=require"),
+                       "postgresql://db.example/ferry?user=ferry&password=***&sslmode=require")
+        XCTAssertEqual(ConnectionString.redacted("host=db user=ferry password='s3 cret' dbname=ferry"),
+                       "host=db user=ferry password=*** dbname=ferry")
+        XCTAssertEqual(ConnectionString.redacted("postgresql://ferry@db/ferry?passfile=/etc/ferry/pgpass"),
+                       "postgresql://ferry@db/ferry?passfile=/etc/ferry/pgpass")
+        let config = try ConfigFixture.parse(section: "index", """
+            backend = "postgresql"
+            url = "host=db user=ferry password=s3cret dbname=ferry"
+            """)
+        XCTAssertEqual(config.index.url, "host=db user=ferry password=s3cret dbname=ferry", "used as written")
+        let rendered = config.renderEffective()
+        XCTAssertTrue(rendered.contains("url = \"host=db user=ferry password=*** dbname=ferry\""), rendered)
+        XCTAssertFalse(rendered.contains("s3cret"), rendered)
+    }
 }

@@ -14,10 +14,16 @@ final class PostgresIndexRowTests: IndexRowTests {
     override func testAnIndexThatCannotBeOpenedSaysWhere() throws {
         // A port nothing listens on (bound and closed at once), with a password that no message may show.
         let port = try TestPorts.free()
-        XCTAssertThrowsError(try PostgresIndex(url: "postgresql://ferry:hunter2secret@127.0.0.1:\(port)/ferry", poolSize: 1,
-                                               connectTimeout: 2, statementTimeoutMilliseconds: 2_000)) { error in
+        XCTAssertThrowsError(try PostgresIndex(url: "postgresql://ferry:hunter2secret@127.0.0.1:\(port)/ferry", owner: Self.owner,
+                                               poolSize: 1, connectTimeout: 2, statementTimeoutMilliseconds: 2_000)) { error in
             XCTAssertEqual((error as? IndexError)?.kind, .unavailable)
             XCTAssertTrue("\(error)".contains("ferry@127.0.0.1:\(port)/ferry"), "\(error)")
+            XCTAssertFalse("\(error)".contains("hunter2secret"), "\(error)")
+        }
+        // A URL libpq cannot read, whose own message would quote it whole.
+        XCTAssertThrowsError(try PostgresIndex(url: "postgresql://ferry:hunter2secret@[::1/ferry", owner: Self.owner, poolSize: 1,
+                                               connectTimeout: 2, statementTimeoutMilliseconds: 2_000)) { error in
+            XCTAssertTrue("\(error)".contains("cannot be read as a libpq URI"), "\(error)")
             XCTAssertFalse("\(error)".contains("hunter2secret"), "\(error)")
         }
     }
@@ -145,8 +151,10 @@ final class PostgresIndexTests: IndexTestCase {
         let rows = try rows()
         try rows.apply([.put(Self.file("a", size: 1))], durable: true)
         let url = try XCTUnwrap(postgres?.url)
-        try TestPostgres.psql(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'ferryd' "
-                                    + "AND pid <> pg_backend_pid()")
+        let name = try XCTUnwrap(postgres?.name)
+        let ended = try TestPostgres.psql(url, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                                 + "WHERE application_name = '\(name)' AND pid <> pg_backend_pid()")
+        XCTAssertNotEqual(ended, "0\n", "the index held connections")
         XCTAssertEqual(try rows.file(namespace: "alice", path: "a")?.size, 1)
         try rows.apply([.put(Self.file("b", size: 2))], durable: true)
         XCTAssertEqual(try rows.usage(namespace: "alice"), Usage(bytes: 3, files: 2))
@@ -156,7 +164,7 @@ final class PostgresIndexTests: IndexTestCase {
     /// so, and the index works again once the lock is gone.
     func testAStatementPastTheTimeoutFailsAndSaysWhy() throws {
         let url = try XCTUnwrap(postgres?.url)
-        let rows = try PostgresIndex(url: url, poolSize: 1, connectTimeout: 5, statementTimeoutMilliseconds: 300)
+        let rows = try PostgresIndex(url: url, owner: Self.owner, poolSize: 1, connectTimeout: 5, statementTimeoutMilliseconds: 300)
         let output = try TemporaryDirectory(label: "locker")
         defer { output.remove() }
         let locker = try ChildProcess(URL(fileURLWithPath: "/usr/bin/psql"),
@@ -175,6 +183,35 @@ final class PostgresIndexTests: IndexTestCase {
         XCTAssertTrue(locker.wait(timeout: 10))
         try rows.apply([.put(Self.file("a", size: 1))], durable: true)
         XCTAssertEqual(try rows.usage(namespace: "alice"), Usage(bytes: 1, files: 1))
+    }
+
+    /// A server that keeps the connection but never answers (its backend stopped): the call gives that connection
+    /// up at its deadline (the statement timeout and a margin) and, idempotent, goes through on a new one.
+    func testAServerThatStopsAnsweringCostsTheDeadlineNotAThread() throws {
+        let url = try XCTUnwrap(postgres?.url), name = try XCTUnwrap(postgres?.name)
+        let rows = try PostgresIndex(url: url, owner: Self.owner, poolSize: 1, connectTimeout: 5, statementTimeoutMilliseconds: 300)
+        try rows.apply([.put(Self.file("a", size: 5))], durable: true)
+        let pid = try XCTUnwrap(Int32(try TestPostgres.psql(url, "SELECT pid FROM pg_stat_activity WHERE application_name = '\(name)' AND pid <> pg_backend_pid()")
+            .trimmingCharacters(in: .whitespacesAndNewlines)))
+        XCTAssertEqual(kill(pid, SIGSTOP), 0)
+        defer { kill(pid, SIGCONT) }
+        let started = Date()
+        XCTAssertEqual(try rows.file(namespace: "alice", path: "a")?.size, 5)
+        let took = Date().timeIntervalSince(started)
+        XCTAssertGreaterThanOrEqual(took, Double(PostgresConnection.answerMargin) / 1000, "waited for the stopped backend")
+        XCTAssertLessThan(took, Double(PostgresConnection.answerMargin) / 1000 + 5, "then gave it up")
+    }
+
+    /// Another storage root's daemon given this root's schema is refused: its identities' rows would mix with these.
+    func testASchemaTakenByAnotherRootIsRefused() throws {
+        _ = try rows()
+        let url = try XCTUnwrap(postgres?.url)
+        XCTAssertThrowsError(try PostgresIndex(url: url, owner: "9999ffff-another-root", poolSize: 1, connectTimeout: 5,
+                                               statementTimeoutMilliseconds: 5_000)) { error in
+            XCTAssertTrue("\(error)".contains("belongs to another storage root (id \(Self.owner); this root's is 9999ffff-another-root)"),
+                          "\(error)")
+        }
+        XCTAssertNoThrow(try rows(), "its own root still opens it")
     }
 
     func testASchemaMadeByANewerFerrydIsRefused() throws {

@@ -5,6 +5,7 @@ import Foundation
 import Index
 import Platform
 import Protocol
+import Synchronization
 import TestSupport
 import XCTest
 
@@ -126,18 +127,44 @@ final class QuotaTests: StoreTestCase {
         }
     }
 
-    /// A commit moves its file from the uploads in progress to the index's usage under the namespace's gate: counted
-    /// in one or the other, never both, never neither.
-    func testACommittedFileIsCountedOnce() throws {
-        let (store, _) = try store()
-        let quota = StoreQuota(bytes: 100, files: nil)
-        XCTAssertNotNil(try stored(store, "a.bin", 60, quota: quota).receipt)
-        XCTAssertNotNil(try stored(store, "b.bin", 40, quota: quota).receipt, "60 stored, counted once: 40 fit")
-        let writing = store.rules.partName(identity: "alice", relativePath: "c.bin")
-        XCTAssertNil(store.partials.claim(writing, size: 10, now: 0, namespace: "alice"))
-        store.partials.setQuotaShare(writing, .indexed)  // its row in the index (not here): the partial counts nothing
-        XCTAssertEqual(store.partials.pending(namespace: "alice", besides: "other").bytes, 0)
-        store.partials.setQuotaShare(writing, .counted)
-        XCTAssertEqual(store.partials.pending(namespace: "alice", besides: "other").bytes, 10)
+    /// A commit moves its file from the uploads in progress to the index's usage under the namespace's gate: a
+    /// check, also under it, counts each file once — never in both (refusing what fits), never in neither (letting
+    /// through what does not) — however the commits and the checks interleave on real threads.
+    func testACommittedFileIsCountedOnceWhileChecksRunBesideTheCommits() throws {
+        let (store, index) = try store()
+        let sampling = Atomic<Bool>(false)
+        for round in 0..<20 {
+            let contexts = try (0..<8).map { n in try context(store, "r\(round)/f\(n).bin", size: 40, quota: StoreQuota(bytes: nil, files: nil)) }
+            var prepared: [PreparedUpload] = []
+            for context in contexts {
+                guard case .success(.upload(let upload, _)) = UploadJobs.prepare(context, directIO: false) else {
+                    return XCTFail("round \(round): \(context.path.relativePath) not prepared")
+                }
+                prepared.append(upload)
+            }
+            let uploads = prepared, expected = UInt64(round + 1) * 8
+            let samples = PlainMutex([(bytes: UInt64, files: UInt64)]())
+            sampling.store(true, ordering: .relaxed)
+            DispatchQueue.concurrentPerform(iterations: 2) { worker in
+                if worker == 0 {
+                    for (context, upload) in zip(contexts, uploads) {
+                        _ = UploadJobs.commit(context, upload, digest: [UInt8](repeating: 7, count: 32))
+                    }
+                    sampling.store(false, ordering: .relaxed)
+                } else {
+                    while sampling.load(ordering: .relaxed) {
+                        let seen = store.partials.withQuotaGate(namespace: "alice") { () -> (bytes: UInt64, files: UInt64) in
+                            let pending = store.partials.pending(namespace: "alice", besides: "")
+                            let usage = (try? index.usage(namespace: "alice")) ?? Usage()
+                            return (pending.bytes + usage.bytes, pending.files + usage.files)
+                        }
+                        samples.withLock { $0.append(seen) }
+                    }
+                }
+            }
+            let wrong = samples.withLock { $0 }.filter { $0.files != expected || $0.bytes != expected * 40 }
+            XCTAssertEqual(wrong.count, 0, "round \(round): \(wrong.prefix(3)) where \(expected) files of 40 bytes are")
+            XCTAssertEqual(try index.usage(namespace: "alice"), Usage(bytes: expected * 40, files: expected))
+        }
     }
 }

@@ -11,6 +11,15 @@ import Store
 enum IndexOpening {
     /// The index to record in, or nil when `[index] backend = "off"`. Blocking; at start and by `ferryd reindex`.
     static func open(_ section: DaemonConfig.IndexSection, storageRoot: URL) throws -> (any MetadataIndex)? {
+        guard section.backend != .off else { return nil }
+        // The intent journal is about this tree, so it lives under its root whatever holds the rows.
+        let journal: String
+        do {
+            journal = try Store.prepareOwnDirectory(rootPath: storageRoot.standardizedFileURL.path,
+                                                    name: DaemonConfig.defaultIndexDirectory)
+        } catch {
+            throw ValidationError("index: \(error)")
+        }
         let rows: any RowStore
         switch section.backend {
         case .off:
@@ -22,25 +31,40 @@ enum IndexOpening {
                     + "`ferryd reindex` to rebuild it from the stored files")
             }
         case .postgresql:
+            let owner = try rootID(in: journal)
             do {
-                rows = try PostgresIndex(url: section.url, poolSize: section.poolSize, connectTimeout: section.connectTimeout,
+                rows = try PostgresIndex(url: section.url, owner: owner, poolSize: section.poolSize,
+                                         connectTimeout: section.connectTimeout,
                                          statementTimeoutMilliseconds: section.queryTimeout * 1000)
             } catch {
                 throw ValidationError("index: \(error.description). Check [index] url and that the server accepts "
                     + "ferryd's connections (pg_hba.conf, the passfile)")
             }
         }
-        // The intent journal is about this tree, so it lives under its root whatever holds the rows.
-        let journal: String
-        do {
-            journal = try Store.prepareOwnDirectory(rootPath: storageRoot.standardizedFileURL.path,
-                                                    name: DaemonConfig.defaultIndexDirectory)
-        } catch {
-            throw ValidationError("index: \(error)")
-        }
         do { return try JournaledIndex(rows: rows, journalDirectory: journal) } catch {
             throw ValidationError("index: \(error.description)")
         }
+    }
+
+    /// This storage root's id (`<root>/.index/root-id`, made at its first start with a server index): what a
+    /// PostgreSQL schema is taken by, so that two roots never share one (PostgresIndex+Schema.swift).
+    static func rootID(in directory: String) throws -> String {
+        let path = directory + "/root-id"
+        if let data = FileManager.default.contents(atPath: path) {
+            let id = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let allowed = Set("0123456789abcdefABCDEF-".utf8)
+            guard (1...64).contains(id.utf8.count), id.utf8.allSatisfy(allowed.contains) else {
+                throw ValidationError("index: \(path) is damaged (not an id); restore it, or remove it and the schema's "
+                    + "ferry_owner row, then run `ferryd reindex`")
+            }
+            return id
+        }
+        let id = UUID().uuidString.lowercased()
+        guard FileManager.default.createFile(atPath: path, contents: Data((id + "\n").utf8),
+                                             attributes: [.posixPermissions: 0o600]) else {
+            throw ValidationError("index: cannot write \(path)")
+        }
+        return id
     }
 
     private static func databasePath(_ section: DaemonConfig.IndexSection, storageRoot: URL) throws -> String {

@@ -29,10 +29,14 @@ class IndexTestCase: XCTestCase {
         if let postgres { TestPostgres.dropSchema(postgres.name) }
     }
 
+    /// The storage root the PostgreSQL schema is taken by.
+    static let owner = "0123abcd-test-root"
+
     /// The rows of this test's back end (the same database at every call).
     func makeRows() throws -> any RowStore {
         guard let postgres else { return try SQLiteIndex(path: databasePath) }
-        return try PostgresIndex(url: postgres.url, poolSize: 4, connectTimeout: 5, statementTimeoutMilliseconds: 30_000)
+        return try PostgresIndex(url: postgres.url, owner: Self.owner, poolSize: 4, connectTimeout: 5,
+                                 statementTimeoutMilliseconds: 30_000)
     }
 
     /// The index as the store uses it: intents in a journal, rows from `makeRows`.
