@@ -42,10 +42,7 @@ public final class PostgresIndex: RowStore {
     public func apply(_ changes: [RowChange], durable: Bool) throws(IndexError) {
         var last: [Key: RowChange] = [:]
         for change in changes {
-            if case .put(let file) = change {
-                _ = try Self.stored(file.size)
-                guard file.sha256.count == 32 else { throw IndexError(.unrepresentable, "a SHA-256 of \(file.sha256.count) bytes") }
-            }
+            if case .put(let file) = change { try RowChecks.check(file) }
             last[Key(change)] = change
         }
         let ordered = last.sorted { $0.key < $1.key }.map(\.value)
@@ -108,16 +105,6 @@ public final class PostgresIndex: RowStore {
         }
     }
 
-    public func files(namespace: String, prefix: String, after cursor: String?, limit: Int) throws(IndexError) -> [IndexedFile] {
-        // One lower bound, the greater of the prefix and the cursor (as SQLiteIndex, for the same reason).
-        if let cursor, prefix.utf8.lexicographicallyPrecedes(cursor.utf8) || prefix == cursor {
-            return try scan(namespace: namespace, from: cursor, inclusive: false, below: PathRange.upperBound(ofPrefix: prefix),
-                            limit: limit)
-        }
-        return try scan(namespace: namespace, from: prefix, inclusive: true, below: PathRange.upperBound(ofPrefix: prefix),
-                        limit: limit)
-    }
-
     public func scan(namespace: String, from lower: String, inclusive: Bool, below upper: String?, limit: Int)
         throws(IndexError) -> [IndexedFile] {
         let limit = max(0, min(limit, IndexPaging.maximumPage))
@@ -173,12 +160,6 @@ public final class PostgresIndex: RowStore {
         IndexedFile(namespace: try rows.text(row, 0), path: try rows.text(row, 1), size: UInt64(max(0, try rows.int8(row, 2))),
                     sha256: rows.bytes(row, 3) ?? [], modified: try rows.optionalInt8(row, 4), uploaded: try rows.int8(row, 5),
                     uploader: try rows.text(row, 6))
-    }
-
-    /// PostgreSQL's integers are signed 64-bit: a size past 2^63 - 1 is refused, not wrapped.
-    static func stored(_ size: UInt64) throws(IndexError) -> Int64 {
-        guard let value = Int64(exactly: size) else { throw IndexError(.unrepresentable, "a size of \(size) bytes") }
-        return value
     }
 
     /// A file's key, compared, ordered and hashed by its bytes as the table's (namespace, then path): String's own

@@ -21,17 +21,7 @@ extension SQLiteIndex {
     }
 
     public func replaceNamespace(_ namespace: String, with files: [IndexedFile]) throws(IndexError) {
-        var bytes: Int64 = 0
-        for file in files {
-            guard file.namespace == namespace else {
-                throw IndexError(.unrepresentable, "a file of namespace \(file.namespace) given for \(namespace)")
-            }
-            guard file.sha256.count == 32 else { throw IndexError(.unrepresentable, "a SHA-256 of \(file.sha256.count) bytes") }
-            let (sum, overflow) = bytes.addingReportingOverflow(try Self.stored(file.size))
-            guard !overflow else { throw IndexError(.unrepresentable, "a namespace of more than 2^63 bytes") }
-            bytes = sum
-        }
-        let total = bytes
+        let total = try RowChecks.total(of: files, in: namespace)
         try write { db in
             try db.execute(sql: "DELETE FROM files WHERE namespace = ?", arguments: [namespace])
             let insert = try db.cachedStatement(sql: """

@@ -58,10 +58,7 @@ public final class SQLiteIndex: RowStore {
     // MARK: Changes
 
     public func apply(_ changes: [RowChange], durable: Bool) throws(IndexError) {
-        for case .put(let file) in changes {
-            _ = try Self.stored(file.size)
-            guard file.sha256.count == 32 else { throw IndexError(.unrepresentable, "a SHA-256 of \(file.sha256.count) bytes") }
-        }
+        for case .put(let file) in changes { try RowChecks.check(file) }
         try write(durable: durable) { db in
             for change in changes {
                 switch change {
@@ -90,18 +87,6 @@ public final class SQLiteIndex: RowStore {
 
     public func file(namespace: String, path: String) throws(IndexError) -> IndexedFile? {
         try read { db in try Self.row(namespace: namespace, path: path, in: db) }
-    }
-
-    public func files(namespace: String, prefix: String, after cursor: String?, limit: Int) throws(IndexError) -> [IndexedFile] {
-        // One lower bound, the greater of the prefix and the cursor: given both (`path >= ? AND path > ?`), SQLite
-        // ranges over the index from one of them and filters the other row by row, so that every page of a listing
-        // re-read the rows of all the pages before it.
-        if let cursor, prefix.utf8.lexicographicallyPrecedes(cursor.utf8) || prefix == cursor {
-            return try scan(namespace: namespace, from: cursor, inclusive: false, below: PathRange.upperBound(ofPrefix: prefix),
-                            limit: limit)
-        }
-        return try scan(namespace: namespace, from: prefix, inclusive: true, below: PathRange.upperBound(ofPrefix: prefix),
-                        limit: limit)
     }
 
     public func scan(namespace: String, from lower: String, inclusive: Bool, below upper: String?, limit: Int)
@@ -161,12 +146,6 @@ public final class SQLiteIndex: RowStore {
             INSERT INTO usage (namespace, bytes, files) VALUES (?, ?, ?)
             ON CONFLICT (namespace) DO UPDATE SET bytes = bytes + excluded.bytes, files = files + excluded.files
             """).execute(arguments: [namespace, bytes, files])
-    }
-
-    /// SQLite integers are signed 64-bit: a size past 2^63 - 1 (no file system holds one) is refused, not wrapped.
-    static func stored(_ size: UInt64) throws(IndexError) -> Int64 {
-        guard let value = Int64(exactly: size) else { throw IndexError(.unrepresentable, "a size of \(size) bytes") }
-        return value
     }
 
     // MARK: GRDB's errors as the index's

@@ -46,9 +46,9 @@ final class PostgresIndexChildrenTests: IndexChildrenTests {
         }
         let listed = try index.children(namespace: "alice", directory: "", after: nil, limit: 10).map(\.cursor)
         XCTAssertEqual(listed, ["B", "_x", "a", "a b", "a-b", "a.txt"])
-        XCTAssertEqual(try TestPostgres.psql(url, "SELECT collation_name FROM information_schema.columns "
-                                                  + "WHERE table_name = 'ferry_files' AND column_name = 'path'")
-                       .trimmingCharacters(in: .whitespacesAndNewlines), "C")
+        let collation = try TestPostgres.psql(url, "SELECT collation_name FROM information_schema.columns WHERE "
+            + "table_schema = current_schema() AND table_name = 'ferry_files' AND column_name = 'path'")
+        XCTAssertEqual(collation.trimmingCharacters(in: .whitespacesAndNewlines), "C")
     }
 }
 
