@@ -31,9 +31,11 @@ extension SessionScript {
         case .finishUpload: finishUpload(&input)
         case .abortUpload: if client.isEstablished { client.abortUpload(now: now) }
         case .clientRotate:
+            clientRotations = countCallerRotation(clientRotations)
             do { try client.rotateNow() } catch { failed(client.isClosed, error) }
         case .serverDecide: serverDecide(&input)
         case .serverRotate:
+            serverRotations = countCallerRotation(serverRotations)
             do { try server.rotateNow() } catch { failed(server.isClosed, error) }
         case .advanceTime: advanceTime(seconds: UInt64(input.byte() % 8) + 1)
         case .goodbye:
@@ -243,6 +245,21 @@ extension SessionScript {
     }
 
     // MARK: Time and injections
+
+    /// Rotations an application may ask for in one second and stay genuine: the peer closes a session that makes it
+    /// rotate more than `Limits.maxPeerRotationsPerSecond` times in a second, and the side's own policy rotations
+    /// (paced at `Limits.minimumRotationIntervalNanoseconds`, 16 a second) count there too.
+    static let genuineCallerRotationsPerSecond =
+        Limits.maxPeerRotationsPerSecond - Int(1_000_000_000 / Limits.minimumRotationIntervalNanoseconds)
+
+    /// One rotation asked of a side (`rotateNow`, which no pacing holds back), added to `before` (that side's, in the
+    /// last simulated second): past the genuine rate the script is a rotation flood, which the peer is right to refuse.
+    private mutating func countCallerRotation(_ before: [UInt64]) -> [UInt64] {
+        let time = now.monotonicNanoseconds
+        let times = before.filter { time &- $0 < 1_000_000_000 } + [time]
+        if times.count > Self.genuineCallerRotationsPerSecond { pristine = false }
+        return times
+    }
 
     private mutating func advanceTime(seconds: UInt64) {
         now.monotonicNanoseconds += seconds * 1_000_000_000

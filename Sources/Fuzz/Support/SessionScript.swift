@@ -23,6 +23,8 @@ struct SessionScript {
     var toServer: [UInt8] = []
     /// True while only genuine commands and deliveries happened.
     var pristine = true
+    /// When the script asked each side to rotate, in the last simulated second (`countCallerRotation`).
+    var clientRotations: [UInt64] = [], serverRotations: [UInt64] = []
     /// Pipelined uploads the server reported and the script has not answered (PROTOCOL.md §8.10).
     var pipelinedToAnswer: [(id: UInt64, request: UploadRequest)] = []
     /// Where the server decrypts Data when a delivery asks for it (the daemon's path).
