@@ -278,7 +278,7 @@ final class AccessGrantTests: XCTestCase {
         assertStored(daemon.area("alice").appendingPathComponent("t/a.txt"), equals: contents["a.txt"]!)
         // Refusals are logged once per code and session: the 4 ls, get's Stat, rm's first Delete, mv's Stat, 4 uploads.
         let refusals = daemon.logLines().filter { $0.message == "store request refused" || $0.message == "upload refused" }
-        XCTAssertEqual(refusals.map { $0["code"] ?? "" }, Array(repeating: "badPath", count: 11), daemon.log)
+        XCTAssertEqual(refusals.map { $0["code"] ?? "" }, Array(repeating: "bad_path", count: 11), daemon.log)
         daemon.assertRunning("after the bad namespaces")
     }
 

@@ -45,7 +45,7 @@ final class BadNameTests: XCTestCase {
         XCTAssertEqual(daemon.refusedRequests(afterSessions: daemon.logLines(message: "session established").count),
                        2 * cases.count)
         XCTAssertGreaterThanOrEqual(daemon.logLines(message: "upload refused").count, 1)
-        XCTAssertTrue(daemon.logLines(message: "upload refused").allSatisfy { $0["code"] == "badPath" })
+        XCTAssertTrue(daemon.logLines(message: "upload refused").allSatisfy { $0["code"] == "bad_path" })
         XCTAssertEqual(daemon.logLines(message: "upload started").count, 0)
         daemon.assertRunning("after refusing bad destinations")
     }

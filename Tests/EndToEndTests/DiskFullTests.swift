@@ -29,7 +29,7 @@ final class DiskFullTests: XCTestCase {
         let reason = failed.file(big.path)?.error ?? ""
         XCTAssertTrue(reason.contains("not enough space on the server") && reason.contains("needs 24.0 MiB"),
                       "reason given to the client: \(reason)")
-        XCTAssertNotNil(running.waitForLog(timeout: 5) { $0.message == "upload refused" && $0["code"] == "noSpace" },
+        XCTAssertNotNil(running.waitForLog(timeout: 5) { $0.message == "upload refused" && $0["code"] == "no_space" },
                         "the log does not say why the upload was refused:\n\(running.log.suffix(2000))")
         XCTAssertEqual(running.logLines(message: "upload started").count, 0, "data flowed for a file that cannot fit")
         XCTAssertFalse(FileManager.default.fileExists(atPath: running.area("alice").appendingPathComponent("too-big.bin").path),

@@ -28,7 +28,7 @@ final class LimitsTests: XCTestCase {
         XCTAssertTrue(error.contains("1048577 bytes exceeds the server's limit of 1048576"), error)
         assertStored(daemon.area("alice").appendingPathComponent("fits.bin"), equals: fitsBytes)
         XCTAssertFalse(FileManager.default.fileExists(atPath: daemon.area("alice").appendingPathComponent("over.bin").path))
-        XCTAssertEqual(daemon.logLines(message: "upload refused").map { $0["code"] ?? "" }, ["tooLarge"])
+        XCTAssertEqual(daemon.logLines(message: "upload refused").map { $0["code"] ?? "" }, ["too_large"])
         XCTAssertEqual(daemon.stagingEntries(), [])
         daemon.assertRunning("after refusing a file over max_file_size")
     }

@@ -125,7 +125,7 @@ struct StoreRequestHandler {
 
     private mutating func refuse(_ request: StoreRequest, _ failure: UploadFailure, detail: String? = nil, logger: Logger) {
         refused += 1
-        var metadata: Logger.Metadata = ["request": "\(request.summary)", "code": "\(failure.code)", "reason": "\(failure.message)"]
+        var metadata: Logger.Metadata = ["request": "\(request.summary)", "code": "\(failure.code.name)", "reason": "\(failure.message)"]
         if let detail { metadata["detail"] = "\(detail)" }
         let serverSide = failure.code == .storageFailure || failure.code == .notSupported
         // A missing name is the client's everyday question, not the operator's concern.

@@ -193,7 +193,7 @@ struct UploadHandler {
                 metrics.uploadCommitted()
             case .failed(let failure):
                 logger.error("upload failed after the connection closed", metadata: [
-                    "path": "\(writer.path.relativePath)", "code": "\(failure.failure.code)", "detail": "\(failure.detail)",
+                    "path": "\(writer.path.relativePath)", "code": "\(failure.failure.code.name)", "detail": "\(failure.detail)",
                 ])
                 metrics.uploadFailed(failure.failure.code)
             case .ready, .room, .alreadyStored:
@@ -261,7 +261,7 @@ struct UploadHandler {
     /// failure), logged with it; such a refusal is the server's problem, so it is a warning rather than a notice.
     mutating func refuse(_ request: UploadRequest, _ failure: UploadFailure, detail: String? = nil) -> [Action] {
         refused += 1
-        var metadata: Logger.Metadata = ["path": "\(request.path)", "code": "\(failure.code)", "reason": "\(failure.message)"]
+        var metadata: Logger.Metadata = ["path": "\(request.path)", "code": "\(failure.code.name)", "reason": "\(failure.message)"]
         if let detail { metadata["detail"] = "\(detail)" }
         let serverSide = failure.code == .storageFailure || failure.code == .permissionDenied
         refusalLog.log(logger, serverSide ? .warning : .notice, kind: "\(failure.code)", "upload refused", metadata: metadata)
@@ -270,7 +270,7 @@ struct UploadHandler {
     }
 
     static func metadata(_ request: UploadRequest, _ failure: StoreFailure) -> Logger.Metadata {
-        ["path": "\(request.path)", "code": "\(failure.failure.code)", "reason": "\(failure.failure.message)",
+        ["path": "\(request.path)", "code": "\(failure.failure.code.name)", "reason": "\(failure.failure.message)",
          "detail": "\(failure.detail)"]
     }
 }
