@@ -1,10 +1,11 @@
 // `[access] grants` against a real ferryd over 127.0.0.1 (docs/STORE.md "Namespaces and access", config/ferryd.toml):
 // every identity keeps its own namespace, and `-N NAMESPACE` reaches another's only as far as a grant allows — a
 // backup identity reads and verifies alice's files and changes none, a publisher writes into `shared` (its uploads
-// recorded as its), a grant on a path covers that path and what is below it and nothing beside it, a rename needs
-// delete on the old name and write on the new one. A namespace that cannot be a directory of the root is refused,
-// whatever the grants, and nothing lands outside it. SIGHUP applies a changed list to the next session, and a malformed
-// entry stops check-config and the daemon, naming the entry. Each refusal names the grant that would allow it.
+// recorded as its), a writer granted alice's namespace resumes an upload alice's client left there, a grant on a path
+// covers that path and what is below it and nothing beside it, a rename needs delete on the old name and write on the
+// new one. A namespace that cannot be a directory of the root is refused, whatever the grants, and nothing lands
+// outside it. SIGHUP applies a changed list to the next session, and a malformed entry stops check-config and the
+// daemon, naming the entry. Each refusal names the grant that would allow it.
 import Foundation
 import TestSupport
 import XCTest
@@ -110,6 +111,29 @@ final class AccessGrantTests: XCTestCase {
         XCTAssertEqual(daemon.filesUnderRoot(), before, "a refused change reached the disk")
         for (name, bytes) in contents { assertStored(daemon.area("alice").appendingPathComponent("t/" + name), equals: bytes) }
         daemon.assertRunning("after the refusals")
+    }
+
+    /// A partial belongs to its namespace and path (PROTOCOL.md §8.3): alice's upload cut mid-way is resumed by a
+    /// client whose grant lets it write there, and the file stored whole.
+    func testAGrantedWriterResumesWhatTheNamespacesClientLeft() throws {
+        let env = try TestEnvironment(self)
+        let publisher = try identity(env, "publisher")
+        let daemon = try start(env, grants: ["publisher: write on alice"])
+        let big = try env.sourceDirectory("cut").appendingPathComponent("big.bin")
+        let digest = try Content.writeLarge(size: 48 << 20, to: big)
+        let proxy = try CuttingProxy(forwardingTo: daemon.port, cutEvery: 1.0, bytesPerSecond: 8 << 20, deadline: 60)
+        let cut = try runToCompletion(env.binaries.ferry, [
+            "upload", "--server", "127.0.0.1:\(proxy.port)", "--ca", env.alice.ca.path, "--cert", env.alice.certificate.path,
+            "--key", env.alice.key.path, "--retries", "0", "--", big.path,
+        ], outputDirectory: env.directory, name: "ferry-upload-cut", timeout: 60)
+        _ = try proxy.stop()
+        XCTAssertNotEqual(cut.status, 0, "the proxy's cut ended alice's upload: \(cut.stderr)")
+        XCTAssertTrue(waitUntil(timeout: 5) { !daemon.logLines(message: "upload interrupted; kept for resume").isEmpty }, daemon.log)
+
+        let resumed = try env.upload([big.path], to: daemon, as: publisher, extra: ["-N", "alice"])
+        XCTAssertEqual(resumed.status, 0, resumed.run.stderr)
+        XCTAssertGreaterThanOrEqual(resumed.files.first?.resumedBytes ?? 0, 4096, resumed.run.stdout)
+        XCTAssertEqual(try Content.sha256(of: daemon.area("alice").appendingPathComponent("big.bin")), digest)
     }
 
     func testAPublisherWritesIntoSharedAndItsUploadsAreListedAsItsOwn() throws {
