@@ -45,9 +45,12 @@ struct RunCommand: ParsableCommand {
         // The store takes the root's lock before anything touches staging or the index (the .part files and the intent
         // journal there may be another running daemon's), then settles the intents a crash left.
         let store: Store
+        let sharing = IndexOpening.sharing(loaded.settings)
         do {
             store = try Store(rootPath: loaded.settings.storageRoot.path, staging: loaded.settings.stagingName,
-                              index: try IndexOpening.open(loaded.settings.index, storageRoot: loaded.settings.storageRoot))
+                              sharing: sharing,
+                              index: try IndexOpening.open(loaded.settings.index, storageRoot: loaded.settings.storageRoot,
+                                                           sharing: sharing))
         } catch {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode(1)
@@ -61,6 +64,10 @@ struct RunCommand: ParsableCommand {
         let partials = store.recoverPartials(ttlSeconds: loaded.settings.partialTTLSeconds, now: SystemClock.unixSeconds())
         if partials.kept + partials.removed > 0 {
             logger.notice("partial uploads found at start", metadata: ["kept": "\(partials.kept)", "removed": "\(partials.removed)"])
+        }
+        if let sharing {
+            logger.notice("sharing the storage root", metadata: ["node": "\(sharing.node)"])
+            Server.logDeparted(store.settleDepartedNodes(), logger)
         }
         do {
             try Server(runtime: loaded, store: store, configPath: config, logSettings: logSettings, logger: logger).run()

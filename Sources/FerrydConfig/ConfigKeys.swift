@@ -94,6 +94,8 @@ enum ConfigKeys {
                  doc: "A partial upload kept for resume is removed once it has not been written for this long."),
         .byteSize("storage", "resume_interval", \.storage.resumeInterval, default: 64 << 20, max: 1 << 40, reloadable: true,
                   doc: "Bytes between two durable resume points of an upload: what a crash may cost to send again."),
+        .boolean("storage", "shared", \.storage.shared, default: false, reloadable: false,
+                 doc: "Whether other ferryd share this storage root (a shared file system and one PostgreSQL index)."),
 
         // MARK: [index]
         .choice("index", "backend", \.index.backend, default: DaemonConfig.IndexBackend.sqlite, reloadable: false,
@@ -115,6 +117,8 @@ enum ConfigKeys {
         .integer("index", "query_timeout", \.index.queryTimeout, default: 30, min: 1, max: 3600, unit: "seconds",
                  reloadable: false,
                  doc: "How long one statement to PostgreSQL, or a wait for one of its connections, may take."),
+        .text("index", "node", \.index.node, whenEmpty: "the host name", reloadable: false,
+              doc: "This daemon's name among those sharing the storage root (storage.shared): each needs its own."),
 
         // MARK: [quotas]
         .byteSize("quotas", "bytes", \.quotas.bytes, default: 0, max: UInt64(Int64.max), reloadable: true,

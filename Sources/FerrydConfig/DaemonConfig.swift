@@ -75,6 +75,8 @@ package struct DaemonConfig: Equatable, Sendable {
         package var partialTTLSeconds = 0
         /// Bytes between two durable resume points of an upload.
         package var resumeInterval: UInt64 = 0
+        /// Other ferryd share this root (docs/STORE.md "Several daemons on one root"); needs the PostgreSQL index.
+        package var shared = false
     }
 
     /// Per-namespace limits (docs/STORE.md "Quotas"); 0 = none.
@@ -112,6 +114,8 @@ package struct DaemonConfig: Equatable, Sendable {
         package var connectTimeout = 10
         /// PostgreSQL only: seconds a statement, or a wait for a connection of the pool, may take.
         package var queryTimeout = 30
+        /// With storage.shared: this daemon's name among those sharing the root; "" = the host name.
+        package var node = ""
 
         package init(backend: IndexBackend = .sqlite, path: URL? = nil) {
             self.backend = backend

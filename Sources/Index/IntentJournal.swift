@@ -7,6 +7,9 @@
 // the checksum catches, IntentRecord). The active file is truncated once every intent in it was forgotten, and
 // replaced by a new generation when it grows past `rotateBytes` with intents still outstanding; an older file is
 // removed once its last intent was forgotten. Files found at open are read, their intents pending until settled.
+// Daemons sharing a storage root each have a journal of their own (`<root>/.index/nodes/<node>/`), opened `exclusive`:
+// an flock(2) on its `lock` file, held for the journal's life, says its daemon runs; a free one, that it is gone and
+// what it left may be settled by another (Store+Sharing.swift).
 //
 //   append ──► pending ──► claimed (a finish or an abandon is on its way) ──► forgotten (its rows are durable)
 import Foundation
@@ -53,8 +56,13 @@ final class IntentJournal: @unchecked Sendable {
     /// One sync at a time: a caller that waited for another's finds its record covered and syncs nothing.
     private let syncing = NSLock()
 
-    /// Opens the journal in `directory` (which must exist), reading what a previous process left.
-    init(directory: String) throws(IndexError) {
+    /// Held for the journal's life when opened `exclusive`.
+    private let journalLock: JournalLock?
+
+    /// Opens the journal in `directory` (which must exist), reading what a previous process left. `exclusive`: locked
+    /// first (flock on `<directory>/lock`), `inUse` at once when another process has it.
+    init(directory: String, exclusive: Bool = false) throws(IndexError) {
+        journalLock = exclusive ? try JournalLock(directory: directory) : nil
         self.directory = directory
         var found: [(generation: Int, name: String)] = []
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
@@ -252,4 +260,29 @@ final class IntentJournal: @unchecked Sendable {
             offset += off_t(count)
         }
     }
+}
+
+/// The flock(2) on a journal's `lock` file, released with the descriptor (or by the kernel when the process dies).
+private final class JournalLock {
+    static let name = "lock"
+    private let descriptor: Int32
+
+    init(directory: String) throws(IndexError) {
+        let path = directory + "/" + Self.name
+        let descriptor = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw IndexError(.unavailable, "cannot open the intent journal's lock \(path): \(String(cString: strerror(errno)))")
+        }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            let reason = errno
+            close(descriptor)
+            guard reason == EWOULDBLOCK else {
+                throw IndexError(.unavailable, "cannot lock the intent journal \(path): \(String(cString: strerror(reason)))")
+            }
+            throw IndexError(.inUse, "the intent journal \(directory) is in use by another running ferryd")
+        }
+        self.descriptor = descriptor
+    }
+
+    deinit { close(descriptor) }
 }

@@ -25,10 +25,20 @@ public final class JournaledIndex: MetadataIndex, @unchecked Sendable {
     /// One batch written at a time, in the order its changes were finished.
     private let writing = NSLock()
 
-    /// `journalDirectory` must exist; what a previous process left there is pending until settled.
-    public init(rows: any RowStore, journalDirectory: String) throws(IndexError) {
+    /// `journalDirectory` must exist; what a previous process left there is pending until settled. `exclusive`: the
+    /// journal is locked for this process's life (`inUse` when another has it), for daemons that share a storage
+    /// root, each with its own journal (IntentJournal).
+    public init(rows: any RowStore, journalDirectory: String, exclusive: Bool = false) throws(IndexError) {
         self.rows = rows
-        journal = try IntentJournal(directory: journalDirectory)
+        journal = try IntentJournal(directory: journalDirectory, exclusive: exclusive)
+    }
+
+    /// Where quotas count uploads in progress across daemons, when the rows are kept where all of them see them.
+    public var quotaLedger: (any QuotaLedger)? { rows as? any QuotaLedger }
+
+    /// Another journal over the same rows (a departed daemon's, to settle what it left), locked like `exclusive`.
+    public func journal(in directory: String) throws(IndexError) -> JournaledIndex {
+        try JournaledIndex(rows: rows, journalDirectory: directory, exclusive: true)
     }
 
     // MARK: Changes

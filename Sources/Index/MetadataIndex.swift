@@ -71,6 +71,8 @@ public struct IndexError: Error, CustomStringConvertible, Sendable {
         case unrepresentable
         /// An intent that is not pending (finished or abandoned already, or never begun here).
         case unknownIntent
+        /// An intent journal another running process holds (its lock is taken: IntentJournal `exclusive`).
+        case inUse
     }
 
     public let kind: Kind

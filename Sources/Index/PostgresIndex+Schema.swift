@@ -6,6 +6,8 @@
 //   ferry_usage   namespace → bytes, files
 //   ferry_schema  version
 //   ferry_owner   root: the storage root whose index this is (its id, kept in <root>/.index/root-id)
+//   ferry_pending (namespace, path) → node, bytes: uploads in progress that quotas count across daemons
+//                 (PostgresIndex+Quota.swift; version 2), removed when their file's row is written
 //
 // The rows describe one tree: a second root's daemon given the same database and schema would mix its identities'
 // files with these (and its `ferryd reindex` would delete them), so a schema is taken by the first root that uses it
@@ -16,7 +18,7 @@
 // several daemons write at once (each statement's delta is applied under the row's lock), where reading the old row
 // first and adding in the client is not.
 extension PostgresIndex {
-    static let schemaVersion: Int64 = 1
+    static let schemaVersion: Int64 = 2
     /// pg_advisory_xact_lock's key for the schema's creation ("ferry" in ASCII).
     static let schemaLock: Int64 = 0x66_65_72_72_79
 
@@ -68,6 +70,27 @@ extension PostgresIndex {
             FOR EACH STATEMENT EXECUTE FUNCTION ferry_usage_follows();
         """
 
+    /// Version 2: the uploads in progress quotas count across daemons, and the triggers that drop a claim when its
+    /// file's row is written (by an insert, or an upsert's update).
+    static let pendingSchema = """
+        CREATE TABLE IF NOT EXISTS ferry_pending (
+            namespace text COLLATE "C" NOT NULL,
+            path text COLLATE "C" NOT NULL,
+            node text NOT NULL,
+            bytes bigint NOT NULL CHECK (bytes >= 0),
+            PRIMARY KEY (namespace, path));
+        CREATE INDEX IF NOT EXISTS ferry_pending_node ON ferry_pending (node);
+        CREATE OR REPLACE FUNCTION ferry_pending_stored() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            DELETE FROM ferry_pending AS p USING ferry_new AS n WHERE p.namespace = n.namespace AND p.path = n.path;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER ferry_files_claim_inserted AFTER INSERT ON ferry_files REFERENCING NEW TABLE AS ferry_new
+            FOR EACH STATEMENT EXECUTE FUNCTION ferry_pending_stored();
+        CREATE TRIGGER ferry_files_claim_updated AFTER UPDATE ON ferry_files REFERENCING NEW TABLE AS ferry_new
+            FOR EACH STATEMENT EXECUTE FUNCTION ferry_pending_stored();
+        """
+
     /// Makes the tables when missing, taken by `owner` (a storage root's id); refuses a schema that a newer ferryd
     /// made or that another root took.
     static func prepareSchema(_ pool: PostgresPool, owner: String) throws(PostgresFailure) {
@@ -80,9 +103,12 @@ extension PostgresIndex {
                 throw PostgresFailure("the index at \(pool.target) has schema version \(version), made by a newer ferryd; "
                                       + "this one knows version \(schemaVersion) at most")
             }
-            if version < schemaVersion {
+            if version < 1 {
                 try connection.run(schema)
                 try connection.run(triggers)
+            }
+            if version < 2 { try connection.run(pendingSchema) }
+            if version < schemaVersion {
                 try connection.execute("INSERT INTO ferry_schema (version) VALUES ($1)", [.int8(schemaVersion)])
             }
             let owners = try connection.execute("SELECT root FROM ferry_owner")

@@ -54,6 +54,20 @@ public final class PostgresIndex: RowStore {
             }
         }
         let namespaces = Set(ordered.map { Key($0).namespace }).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        // One statement of one namespace (what daemons sharing a root write per file): alone in its autocommit, it
+        // is atomic and locks one usage row, so it needs neither the transaction nor the locks taken in order.
+        if namespaces.count == 1, puts.count <= Self.rowsPerStatement, removes.isEmpty || (puts.isEmpty && removes.count == 1) {
+            return try perform { () throws(PostgresFailure) in
+                try pool.statement { connection throws(PostgresFailure) in
+                    if let key = removes.first {
+                        _ = try connection.execute("DELETE FROM ferry_files WHERE namespace = $1 AND path = $2",
+                                                   [.text(key.namespace), .text(key.path)])
+                    } else {
+                        try Self.insert(puts, upsert: true, on: connection)
+                    }
+                }
+            }
+        }
         try perform { () throws(PostgresFailure) in
             try pool.transaction { connection throws(PostgresFailure) in
                 let list = namespaces.indices.map { "$\($0 + 1)" }.joined(separator: ", ")

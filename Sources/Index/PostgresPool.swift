@@ -67,6 +67,20 @@ final class PostgresPool: @unchecked Sendable {
         }
     }
 
+    /// `body`, one statement, in the server's autocommit (atomic as a transaction of its own is, triggers included, in
+    /// one round trip instead of BEGIN, it and COMMIT), tried again as `transaction` is.
+    func statement<Result>(_ body: (PostgresConnection) throws(PostgresFailure) -> Result) throws(PostgresFailure) -> Result {
+        var attempt = 1
+        while true {
+            do {
+                return try withConnection(body)
+            } catch where error.isTransient && attempt < Self.transactionAttempts {
+                attempt += 1
+                usleep(UInt32.random(in: 1_000...UInt32(20_000 * attempt)))
+            }
+        }
+    }
+
     private func checkOut() throws(PostgresFailure) -> PostgresConnection {
         let deadline = Date(timeIntervalSinceNow: Double(timeouts.statementMilliseconds) / 1000)
         condition.lock()

@@ -52,7 +52,8 @@ extension HeldDirectory {
             let remaining = (table.held[key] ?? 1) - 1
             table.held[key] = remaining > 0 ? remaining : nil
             for entry in provisional { table.provisional[entry.key] = nil }
-            Self.removeEmptied(components, from: descriptor, key: key, &table)
+            // Shared, another daemon may be storing into one of them (listings come from the index: nobody sees them).
+            if claims.removingUnused { Self.removeEmptied(components, from: descriptor, key: key, &table) }
         }
         DirectoryCalls.close(descriptor)
     }

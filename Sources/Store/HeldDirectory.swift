@@ -64,6 +64,13 @@ final class DirectoryClaims: Sendable {
     }
 
     private let tables = (0..<DirectoryClaims.shards).map { _ in Shard() }
+    /// Directories an upload made are removed when it fails and nothing else counts on them; false when daemons share
+    /// the root, since another daemon may be about to store there.
+    let removingUnused: Bool
+
+    init(removingUnused: Bool = true) {
+        self.removingUnused = removingUnused
+    }
 
     /// The shard of `identity`'s chains: FNV-1a of its UTF-8 bytes (stable, unlike Swift's seeded hashValue).
     static func shard(of identity: String) -> Int {
@@ -272,7 +279,7 @@ final class HeldDirectory: @unchecked Sendable {
         try? claims.withLock(shard) { (table: inout DirectoryClaims.Table) throws(TreeRefusal) in
             let remaining = (table.held[key] ?? 1) - 1
             table.held[key] = remaining > 0 ? remaining : nil
-            if committed {
+            if committed || !claims.removingUnused {
                 for entry in provisional { table.provisional[entry.key] = nil }
             } else {
                 Self.unwind(provisional, from: descriptor, &table)

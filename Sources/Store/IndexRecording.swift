@@ -72,13 +72,4 @@ extension Store {
             try index.abandon(intent)
         }
     }
-
-    /// At start: every intent a crash left, settled. Returns how many there were, for the log.
-    static func replayIntents(in index: (any MetadataIndex)?, below root: Int32) throws(IndexError) -> Int {
-        guard let index else { return 0 }
-        let pending = try index.pendingIntents()
-        for intent in pending { try settle(intent, in: index, below: root) }
-        try index.flush()  // the settled intents forgotten, the journal's old files gone
-        return pending.count
-    }
 }

@@ -23,6 +23,27 @@ extension Store {
         return rootPath.hasSuffix("/") ? rootPath + name : rootPath + "/" + name
     }
 
+    /// The intent journal's directory of the daemon `node` among those sharing the root, `<root>/<name>/nodes/<node>`,
+    /// each level made (0750) when missing and refused when it is a link; its path. Blocking; at start.
+    public static func prepareNodeDirectory(rootPath: String, name: String, node: String) throws(StoreError) -> String {
+        let root: Int32
+        do { root = try DirectoryCalls.openDirectory(path: rootPath) } catch {
+            throw StoreError("cannot open the storage root \(rootPath): \(error.message)")
+        }
+        defer { DirectoryCalls.close(root) }
+        var path = rootPath.hasSuffix("/") ? String(rootPath.dropLast()) : rootPath
+        var parent = root
+        defer { if parent != root { DirectoryCalls.close(parent) } }
+        for component in [name, StoreSharing.journalsDirectory, node] {
+            let next = try openOwnDirectory(component, in: parent, rootPath: path, what: "the index directory",
+                                            sameFileSystem: false)
+            if parent != root { DirectoryCalls.close(parent) }
+            parent = next
+            path += "/" + component
+        }
+        return path
+    }
+
     /// Where the SQLite index goes when it lives under the root: `<root>/<directory>/<file>`, the directory made (0750)
     /// when missing and refused when it is a link, the file created (0600) when missing and refused when it is anything
     /// but a regular file. Returns the file's path for SQLite, which opens by name (the directory was checked here, and

@@ -27,9 +27,15 @@ public final class Store: Sendable {
     public let rootPath: String
     let root: Int32
     let staging: Int32
-    let claims = DirectoryClaims()
+    let claims: DirectoryClaims
     /// Uploads in progress and partials kept for resume, process-wide (busy and space checks, metrics).
-    public let partials = PartialIndex()
+    public let partials: PartialIndex
+    /// With whom this daemon shares its root; nil: nobody (Store+Sharing.swift).
+    public let sharing: StoreSharing?
+    /// Shared: the partials the last scan of staging kept for resume, and the bytes they hold (for the metrics).
+    let keptOnDisk = PlainMutex((count: 0, bytes: UInt64(0)))
+    /// Shared: intents of this daemon's journal a crash left whose names another daemon held at start.
+    let leftIntents: PlainMutex<[Intent]>
     /// Try openat2 before walking (false in tests of the walk).
     let useOpenat2: Bool
     private let lock: StoreLock
@@ -44,26 +50,37 @@ public final class Store: Sendable {
     /// second daemon or `ferryd reindex` refused by it never touches the running one's intent journal — and settles what
     /// it has pending (unless `settlingIntents` is false: `ferryd reindex --check` reports them, changing nothing).
     /// Blocking; once, at start.
-    public init(rootPath: String, staging stagingName: String, useOpenat2: Bool = true,
+    /// `sharing`: the root is shared with other daemons (its lock taken shared, names taken from them: Store+Sharing).
+    public init(rootPath: String, staging stagingName: String, sharing: StoreSharing? = nil, useOpenat2: Bool = true,
                 index openIndex: @autoclosure () throws -> (any MetadataIndex)? = nil,
                 settlingIntents: Bool = true) throws(StoreError) {
         rules = NameRules(staging: stagingName)
         self.rootPath = rootPath
         self.useOpenat2 = useOpenat2
+        self.sharing = sharing
+        // Shared, a directory an upload made stays when it is discarded: another daemon may be about to store there.
+        claims = DirectoryClaims(removingUnused: sharing == nil)
         do { root = try DirectoryCalls.openDirectory(path: rootPath) } catch {
             throw StoreError("cannot open the storage root \(rootPath): \(error.message)")
         }
         do {
-            lock = try StoreLock(root: root, rootPath: rootPath)
+            lock = try StoreLock(root: root, rootPath: rootPath, shared: sharing != nil)
             staging = try Self.openStaging(stagingName, in: root, rootPath: rootPath)
         } catch {
             DirectoryCalls.close(root)
             throw error
         }
+        partials = PartialIndex(across: sharing == nil ? nil : NameLocks(staging: staging))
         do {
             index = try openIndex()
-            // Under the lock: no other daemon changes the tree while its intents are settled.
-            replayedIntents = settlingIntents ? try Self.replayIntents(in: index, below: root) : 0
+            // Under the lock: no daemon but the ones sharing the root changes the tree while its intents are settled,
+            // and those only under the names' locks (settleHolding).
+            let replayed = settlingIntents ? try Self.replayIntents(in: index, below: root, partials: partials, rules: rules)
+                                           : (count: 0, left: [])
+            replayedIntents = replayed.count
+            leftIntents = PlainMutex(replayed.left)
+            // What this daemon's previous run claimed for quotas ended with it (its journal's lock says it is gone).
+            if let sharing, settlingIntents { try (index as? JournaledIndex)?.quotaLedger?.releaseQuotas(node: sharing.node) }
         } catch {
             DirectoryCalls.close(staging)
             DirectoryCalls.close(root)
@@ -97,6 +114,7 @@ public final class Store: Sendable {
     /// record, written less than `ttlSeconds` ago, is kept for resume; every other .part, record or temporary record is
     /// removed. Returns how many were kept and removed. Blocking; at start, before any upload.
     public func recoverPartials(ttlSeconds: Int64, now: Int64) -> (kept: Int, removed: Int) {
+        if sharing != nil { return scanSharedStaging(ttlSeconds: ttlSeconds, now: now) }
         let names = Set(stagingEntries())
         var kept = 0, removed = 0
         for name in names.sorted() {
@@ -120,8 +138,8 @@ public final class Store: Sendable {
 
     /// The record of `partName` if the partial can be resumed: well-formed, named for this .part, not expired, and the
     /// .part a regular file holding at least the recorded bytes.
-    private func recoverable(_ partName: String, ttlSeconds: Int64,
-                             now: Int64) -> (size: UInt64, offset: UInt64, updated: Int64, namespace: String)? {
+    func recoverable(_ partName: String, ttlSeconds: Int64,
+                     now: Int64) -> (size: UInt64, offset: UInt64, updated: Int64, namespace: String)? {
         let recordName = PartialJobs.recordName(partName)
         guard let record = PartialJobs.readRecord(recordName, in: staging), record.offset > 0,
               rules.partName(identity: record.identity, relativePath: record.path) == partName,
@@ -134,12 +152,18 @@ public final class Store: Sendable {
     /// Removes the kept partials last written `ttlSeconds` or more before `now` (none an upload is writing); returns
     /// how many. Blocking (a few unlinks).
     public func expirePartials(ttlSeconds: Int64, now: Int64) -> Int {
+        if sharing != nil { return scanSharedStaging(ttlSeconds: ttlSeconds, now: now).removed }
         let expired = partials.claimExpired(before: now - ttlSeconds + 1)
         for name in expired {
             PartialJobs.remove(name, in: staging)
             partials.release(name, kept: nil, now: now)
         }
         return expired.count
+    }
+
+    /// Partials kept for resume and the bytes they hold, for the metrics (shared: as the last scan of staging found).
+    public var keptPartials: (count: Int, bytes: UInt64) {
+        sharing == nil ? partials.kept : keptOnDisk.withLock { $0 }
     }
 
     /// The names in the staging directory (through its descriptor).

@@ -53,7 +53,9 @@ extension UploadJobs {
                 // Under the namespace's quota gate: a quota check sees this file in the index or in progress, never
                 // in both or neither (PartialIndex+Quota.swift).
                 store.partials.withQuotaGate(namespace: context.path.identity) {
-                    try? index.finishCommit(intent, waiting: false)
+                    // Shared: the row is written before the name is let go, so that no other daemon's change of the
+                    // name can reach the index before it does.
+                    try? index.finishCommit(intent, waiting: store.sharing != nil)
                     store.partials.setQuotaShare(prepared.partName, .indexed)
                 }
             } else {

@@ -115,12 +115,12 @@ enum UploadJobs {
         }
         let name = context.partName, now = SystemClock.unixSeconds()
         let (busy, kept) = store.partials.claimReportingKept(name, size: context.size, now: now, namespace: path.identity)
-        if busy != nil {
+        if let busy {
             directory.release(claims: store.claims, committed: false)
-            return .failure(StoreFailure(UploadFailure(.busy, "another upload of '\(path.relativePath)' is in progress; retry later")))
+            return .failure(admissionFailure(busy, context))
         }
         // Only a kept partial has files on disk: without one, nothing to look up or remove in the staging directory
-        // (whose lock every upload would otherwise take, twice, to find nothing).
+        // (whose lock every upload would otherwise take, twice, to find nothing). Shared, `kept` is always true.
         var offset: UInt64 = 0
         if kept, context.resumable {
             offset = PartialJobs.find(context.partName, identity: path.identity, path: path.relativePath,
@@ -132,10 +132,10 @@ enum UploadJobs {
         if let refusal = store.partials.admit(name, size: context.size, offset: offset, available: available,
                                               reserve: context.reserve, kept: offset > 0 ? offset : nil) {
             directory.release(claims: store.claims, committed: false)
-            return .failure(noSpace(refusal, context))
+            return .failure(admissionFailure(refusal, context))
         }
         if let refused = checkQuota(context, in: directory.descriptor) {
-            store.partials.release(name, kept: offset > 0 ? offset : nil, now: now)
+            letGo(context, kept: offset > 0 ? offset : nil)
             directory.release(claims: store.claims, committed: false)
             return .failure(refused)
         }
@@ -148,7 +148,7 @@ enum UploadJobs {
                 anonymousFiles.store(false, ordering: .relaxed)  // a named .part from now on
             } catch {
                 directory.release(claims: store.claims, committed: false)
-                store.partials.release(name, kept: nil, now: now)
+                letGo(context, kept: nil)
                 return .failure(.system(error, while: "creating '\(path.relativePath)'", at: serverPath(context)))
             }
         }
@@ -177,16 +177,20 @@ enum UploadJobs {
                 PartialJobs.remove(name, in: store.staging)
             } catch {
                 directory.release(claims: store.claims, committed: false)
-                store.partials.release(name, kept: offset > 0 ? offset : nil, now: now)
+                letGo(context, kept: offset > 0 ? offset : nil)
                 return .failure(.system(error, while: "opening a staging file", at: stagingPath(context)))
             }
         }
     }
 
-    private static func noSpace(_ refusal: PartialIndex.Refusal, _ context: Context) -> StoreFailure {
+    /// What the client is told when PartialIndex does not admit the upload.
+    private static func admissionFailure(_ refusal: PartialIndex.Refusal, _ context: Context) -> StoreFailure {
         switch refusal {
         case .busy:
             return StoreFailure(UploadFailure(.busy, "another upload of '\(context.path.relativePath)' is in progress; retry later"))
+        case .unavailable(let error):
+            return .system(error, while: "taking '\(context.path.relativePath)' for this upload from the other daemons "
+                           + "sharing the storage", at: stagingPath(context))
         case .noSpace(let needed, let available, let claimed, let reserve):
             let figures = "it needs \(ByteSize.approximate(needed)); the server has \(ByteSize.approximate(available)) free, "
                 + "\(ByteSize.approximate(claimed)) of it claimed by other uploads and partial files, "
@@ -291,7 +295,7 @@ enum UploadJobs {
             PartialJobs.remove(prepared.partName, in: context.store.staging)  // linked: only its record is left
         }
         prepared.directory.release(claims: context.store.claims, committed: !result.isFailure)
-        context.store.partials.release(prepared.partName, kept: nil, now: SystemClock.unixSeconds())
+        letGo(context, kept: nil, stored: !result.isFailure)
         return result
     }
 
@@ -315,7 +319,7 @@ enum UploadJobs {
         prepared.closePart()  // an unnamed file is gone with it
         if !prepared.anonymous { PartialJobs.remove(prepared.partName, in: context.store.staging) }
         prepared.directory.release(claims: context.store.claims, committed: false)
-        context.store.partials.release(prepared.partName, kept: nil, now: SystemClock.unixSeconds())
+        letGo(context, kept: nil)
     }
 
     /// Keeps a prepared upload for resume: its first `written` bytes made durable and recorded. Discarded instead when
@@ -334,7 +338,7 @@ enum UploadJobs {
         }
         prepared.closePart()
         prepared.directory.release(claims: context.store.claims, committed: false)
-        context.store.partials.release(prepared.partName, kept: written, now: SystemClock.unixSeconds())
+        letGo(context, kept: written)
         return written
     }
 

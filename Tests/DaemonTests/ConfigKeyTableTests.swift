@@ -16,7 +16,7 @@ final class ConfigKeyTableTests: XCTestCase {
             XCTAssertFalse(key.doc.contains("\n"), "\(key.path): the doc is one line")
             XCTAssertTrue(key.name.allSatisfy { $0.isLowercase || $0 == "_" }, key.path)
         }
-        XCTAssertEqual(paths.count, 50)
+        XCTAssertEqual(paths.count, 52)
     }
 
     func testOnlyTheIdentityPathsAreRequired() {
@@ -26,9 +26,9 @@ final class ConfigKeyTableTests: XCTestCase {
 
     func testReloadability() {
         XCTAssertEqual(ConfigKeys.all.filter { !$0.reloadable }.map(\.path),
-                       ["server.listen", "server.workers", "storage.root", "storage.staging", "index.backend", "index.path",
-                        "index.url", "index.pool_size", "index.connect_timeout", "index.query_timeout",
-                        "metrics.listen"])
+                       ["server.listen", "server.workers", "storage.root", "storage.staging", "storage.shared", "index.backend",
+                        "index.path", "index.url", "index.pool_size", "index.connect_timeout", "index.query_timeout",
+                        "index.node", "metrics.listen"])
     }
 
     func testBoundsAreTheDocumentedOnes() {

@@ -35,6 +35,7 @@ final class ConfigRenderTests: XCTestCase {
         partial_ttl = 3600
         resume_interval = "8MiB"
         staging = "partial"
+        shared = true
         [index]
         backend = "postgresql"
         path = "/var/lib/ferry-index/metadata.sqlite"
@@ -42,6 +43,7 @@ final class ConfigRenderTests: XCTestCase {
         pool_size = 16
         connect_timeout = 5
         query_timeout = 120
+        node = "node-1.example"
         [quotas]
         bytes = "10GiB"
         files = 5000

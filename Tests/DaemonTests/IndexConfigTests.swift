@@ -83,4 +83,32 @@ final class IndexConfigTests: XCTestCase {
         XCTAssertTrue(rendered.contains("url = \"host=db user=ferry password=*** dbname=ferry\""), rendered)
         XCTAssertFalse(rendered.contains("s3cret"), rendered)
     }
+
+    func testSharingNeedsPostgreSQLAndANodeNeedsSharing() throws {
+        let postgres = "[index]\nbackend = \"postgresql\"\nurl = \"host=db.example dbname=ferry\"\n"
+        let shared = try ConfigFixture.parse("[storage]\nshared = true\n" + postgres + "node = \"ferry-2.example\"\n")
+        XCTAssertTrue(shared.storage.shared)
+        XCTAssertEqual(shared.index.node, "ferry-2.example")
+        XCTAssertEqual(try ConfigFixture.parse("[storage]\nshared = true\n" + postgres).index.node, "",
+                       "the host name when not given")
+        XCTAssertFalse(try ConfigFixture.parse("").storage.shared)
+        for backend in ["sqlite", "off"] {
+            assertConfigError("[storage]\nshared = true\n[index]\nbackend = \"\(backend)\"\n", kind: .invalidValue,
+                              contains: ["'storage.shared'", "through one PostgreSQL index", "\"\(backend)\" is one daemon's"])
+        }
+        assertConfigError(postgres + "node = \"a\"\n", kind: .invalidValue,
+                          contains: ["'index.node'", "set storage.shared = true, or remove it"])
+        for node in [".hidden", "a/b", "node 1", "café", String(repeating: "n", count: 65)] {
+            assertConfigError("[storage]\nshared = true\n" + postgres + "node = \"\(node)\"\n", kind: .invalidValue,
+                              contains: ["'index.node'"])
+        }
+    }
+
+    func testAHostNameBecomesANodeName() {
+        XCTAssertEqual(NodeName.fromHostName("ferry-1.example.net"), "ferry-1.example.net")
+        XCTAssertEqual(NodeName.fromHostName("odd host/name"), "odd-host-name")
+        XCTAssertEqual(NodeName.fromHostName(""), "ferryd")
+        XCTAssertEqual(NodeName.fromHostName(".local"), "ferryd")
+        XCTAssertEqual(NodeName.fromHostName(String(repeating: "h", count: 100)), String(repeating: "h", count: 64))
+    }
 }

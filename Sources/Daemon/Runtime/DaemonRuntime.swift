@@ -82,7 +82,8 @@ struct DaemonRuntime {
         try Self.prepareStorage(root: config.storage.root, staging: config.storage.staging)
         settings = RuntimeSettings(
             listen: config.server.listen, workers: config.workerCount(), protocolConfiguration: protocolConfiguration,
-            storageRoot: config.storage.root, stagingName: config.storage.staging, index: config.index,
+            storageRoot: config.storage.root, stagingName: config.storage.staging, sharedStorage: config.storage.shared,
+            index: config.index,
             allowOverwrite: config.storage.allowOverwrite,
             fsync: config.storage.fsync,
             directIO: config.storage.directIO,

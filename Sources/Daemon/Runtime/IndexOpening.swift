@@ -10,13 +10,19 @@ import Store
 
 enum IndexOpening {
     /// The index to record in, or nil when `[index] backend = "off"`. Blocking; at start and by `ferryd reindex`.
-    static func open(_ section: DaemonConfig.IndexSection, storageRoot: URL) throws -> (any MetadataIndex)? {
+    /// `sharing`: the root is shared, and this daemon's journal is its node's (locked: `inUse` when another daemon
+    /// of that name runs).
+    static func open(_ section: DaemonConfig.IndexSection, storageRoot: URL,
+                     sharing: StoreSharing? = nil) throws -> (any MetadataIndex)? {
         guard section.backend != .off else { return nil }
         // The intent journal is about this tree, so it lives under its root whatever holds the rows.
-        let journal: String
+        let journal: String, indexDirectory: String
+        let rootPath = storageRoot.standardizedFileURL.path
         do {
-            journal = try Store.prepareOwnDirectory(rootPath: storageRoot.standardizedFileURL.path,
-                                                    name: DaemonConfig.defaultIndexDirectory)
+            indexDirectory = try Store.prepareOwnDirectory(rootPath: rootPath, name: DaemonConfig.defaultIndexDirectory)
+            journal = try sharing.map { sharing throws(StoreError) in
+                try Store.prepareNodeDirectory(rootPath: rootPath, name: DaemonConfig.defaultIndexDirectory, node: sharing.node)
+            } ?? indexDirectory
         } catch {
             throw ValidationError("index: \(error)")
         }
@@ -31,7 +37,7 @@ enum IndexOpening {
                     + "`ferryd reindex` to rebuild it from the stored files")
             }
         case .postgresql:
-            let owner = try rootID(in: journal)
+            let owner = try rootID(in: indexDirectory)
             do {
                 rows = try PostgresIndex(url: section.url, owner: owner, poolSize: section.poolSize,
                                          connectTimeout: section.connectTimeout,
@@ -41,9 +47,45 @@ enum IndexOpening {
                     + "ferryd's connections (pg_hba.conf, the passfile)")
             }
         }
-        do { return try JournaledIndex(rows: rows, journalDirectory: journal) } catch {
-            throw ValidationError("index: \(error.description)")
+        // Another shared daemon settling this node's journal (it found its lock free: a restart) holds it for
+        // milliseconds: waited for, a few seconds at most, before a daemon of this name is said to run.
+        var attempts = sharing == nil ? 1 : Self.journalAttempts
+        while true {
+            attempts -= 1
+            do { return try JournaledIndex(rows: rows, journalDirectory: journal, exclusive: sharing != nil) } catch
+                where error.kind == .inUse && attempts > 0 {
+                usleep(100_000)
+            } catch {
+                try journalRefusal(error, journal: journal, sharing: sharing)
+            }
         }
+    }
+
+    /// Tries, 100 ms apart, to lock this node's journal when another daemon holds it.
+    static let journalAttempts = 50
+
+    private static func journalRefusal(_ error: IndexError, journal: String, sharing: StoreSharing?) throws -> Never {
+        if error.kind == .inUse, let sharing {
+            throw ValidationError("index: another ferryd named \"\(sharing.node)\" is running on this storage root "
+                + "(\(journal) is locked): give each daemon sharing it its own [index] node")
+        }
+        throw ValidationError("index: \(error.description)")
+    }
+
+    /// gethostname(2): the kernel's name, without a lookup (Foundation's hostName asks the resolver).
+    private static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// How this daemon shares its root, when `storage.shared`: its node name (`index.node`, else the host name).
+    static func sharing(_ settings: RuntimeSettings) -> StoreSharing? {
+        guard settings.sharedStorage else { return nil }
+        let root = settings.storageRoot.standardizedFileURL.path
+        let node = settings.index.node.isEmpty ? NodeName.fromHostName(hostName()) : settings.index.node
+        return StoreSharing(node: node, journals: (root.hasSuffix("/") ? root : root + "/")
+                                + DaemonConfig.defaultIndexDirectory + "/" + StoreSharing.journalsDirectory)
     }
 
     /// This storage root's id (`<root>/.index/root-id`, made at its first start with a server index): what a

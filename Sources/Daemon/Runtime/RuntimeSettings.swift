@@ -12,6 +12,8 @@ struct RuntimeSettings: Sendable {
     var protocolConfiguration: ServerConfiguration
     var storageRoot: URL
     var stagingName: String
+    /// storage.shared: other daemons share the root (Store+Sharing.swift).
+    var sharedStorage = false
     /// [index]: where the metadata index is kept (IndexOpening).
     var index: DaemonConfig.IndexSection
     var allowOverwrite: Bool

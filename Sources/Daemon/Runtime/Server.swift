@@ -67,11 +67,13 @@ final class Server {
         applied.workers = settings.workers
         applied.storageRoot = settings.storageRoot
         applied.stagingName = settings.stagingName
+        applied.sharedStorage = settings.sharedStorage
         var config = next.config
         config.server.listen = runtime.config.server.listen
         config.server.workers = runtime.config.server.workers
         config.storage.root = runtime.config.storage.root
         config.storage.staging = runtime.config.storage.staging
+        config.storage.shared = runtime.config.storage.shared
         config.metrics.listen = runtime.config.metrics.listen
         let changed = config.changedKeys(from: runtime.config)
         runtime = DaemonRuntime(config: config, settings: applied, warnings: next.warnings, notes: next.notes)
@@ -123,7 +125,7 @@ final class Server {
         let metricsServer = try runtime.config.metrics.listen.map { address in
             try MetricsServer(loop: mainLoop, address: address, logger: logger) { [store] in
                 upkeep?.refresh()  // the index's totals for the next scrape
-                return metrics.exposition(partials: store.partials.kept)
+                return metrics.exposition(partials: store.keptPartials)
             }
         }
         for index in 0..<settings.workers {
@@ -190,16 +192,32 @@ final class Server {
     }
 
     /// Partials whose client did not come back within `storage.partial_ttl` are removed: checked every minute (the
-    /// TTL is at least one), on the thread pool (a few unlinks), with the TTL in force at each check.
+    /// TTL is at least one), on the thread pool (a few unlinks), with the TTL in force at each check. Shared, what the
+    /// daemons that left the root behind them is settled at the same time (Store+Sharing.swift).
     private func startExpiringPartials(on loop: EventLoop) -> LoopTimer {
         let timer = LoopTimer(loop: loop)
         timer.start(afterMilliseconds: Self.expiryPeriodMilliseconds, repeatMilliseconds: Self.expiryPeriodMilliseconds) { [self] in
             let store = self.store, ttl = settings.partialTTLSeconds
-            ThreadPool.run(loop, { store.expirePartials(ttlSeconds: ttl, now: SystemClock.unixSeconds()) }, then: { [logger] removed in
+            ThreadPool.run(loop, { () -> (Int, Store.DepartedNodes) in
+                (store.expirePartials(ttlSeconds: ttl, now: SystemClock.unixSeconds()), store.settleDepartedNodes())
+            }, then: { [logger] removed, departed in
                 if removed > 0 { logger.notice("removed expired partial uploads", metadata: ["count": "\(removed)", "ttl_s": "\(ttl)"]) }
+                Self.logDeparted(departed, logger)
             })
         }
         return timer
+    }
+
+    /// What settling the journals of departed daemons found, when it found anything.
+    static func logDeparted(_ departed: Store.DepartedNodes, _ logger: Logger) {
+        if !departed.nodes.isEmpty {
+            logger.notice("index changes daemons sharing the storage root left unfinished, settled against the stored files",
+                          metadata: ["nodes": "\(departed.nodes.joined(separator: ","))", "settled": "\(departed.settled)",
+                                     "left_for_later": "\(departed.left)"])
+        }
+        for failure in departed.failures {
+            logger.error("cannot settle a departed daemon's index changes", metadata: ["error": "\(failure)"])
+        }
     }
 
     static let expiryPeriodMilliseconds: UInt64 = 60_000

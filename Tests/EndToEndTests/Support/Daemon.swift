@@ -66,16 +66,17 @@ final class Daemon {
     }
 
     /// Starts ferryd on a free port and waits (10 s at most) for `ferryd ready`. A port taken between our probe and the
-    /// daemon's bind is retried on another one. `variables` are added to the daemon's environment.
+    /// daemon's bind is retried on another one. `variables` are added to the daemon's environment; `name` names its
+    /// configuration file (two daemons of one test need two).
     static func start(environment env: TestEnvironment, workers: Int, settings: [String: [String]] = [:],
-                      variables: [String: String] = [:],
+                      variables: [String: String] = [:], name: String = "ferryd",
                       file: StaticString = #filePath, line: UInt = #line) throws -> Daemon {
         let root = env.directory.appendingPathComponent("root", isDirectory: true)
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         var lastLog = ""
         for attempt in 1...5 {
             let port = try freePort()
-            let configURL = env.directory.appendingPathComponent("ferryd-\(attempt).toml")
+            let configURL = env.directory.appendingPathComponent("\(name)-\(attempt).toml")
             try configText(port: port, pki: env.pki, root: root, workers: workers, settings: settings)
                 .write(to: configURL, atomically: true, encoding: .utf8)
             let child = try ChildProcess(env.binaries.ferryd, ["--config", configURL.path],

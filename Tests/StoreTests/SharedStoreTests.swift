@@ -1,0 +1,157 @@
+// Two stores on one root, as two ferryd sharing it (`storage.shared`, Store+Sharing.swift) — two opens in one process
+// take flock(2) locks that conflict as two processes' do (each lock belongs to its open file description): they open
+// beside each other and an unshared one does not; a name one takes is busy for the other; a scan of staging keeps
+// what is recorded, leaves what the other holds and removes the rest; a departed one's journal is settled, a running
+// one's left alone.
+import Foundation
+import Index
+import Platform
+@testable import Store
+import XCTest
+
+final class SharedStoreTests: StoreTestCase {
+    private var journals: String { rootPath + "/.index/" + StoreSharing.journalsDirectory }
+
+    private func makeShared(_ node: String, index: (any MetadataIndex)? = nil) throws -> Store {
+        try Store(rootPath: rootPath, staging: Self.staging, sharing: StoreSharing(node: node, journals: journals),
+                  index: index)
+    }
+
+    /// The journal of `node` over `rows`, locked as ferryd's is.
+    private func journal(_ node: String, rows: any RowStore) throws -> JournaledIndex {
+        let directory = journals + "/" + node
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return try JournaledIndex(rows: rows, journalDirectory: directory, exclusive: true)
+    }
+
+    private func stagingNames() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: rootPath + "/" + Self.staging).sorted()
+    }
+
+    func testSharedStoresOpenBesideEachOtherAndAnUnsharedOneNeverBesideThem() throws {
+        try withExtendedLifetime(try makeShared("a")) {
+            try withExtendedLifetime(try makeShared("b")) {
+                XCTAssertThrowsError(try makeStore()) { error in
+                    XCTAssertTrue("\(error)".contains("another ferryd (or several with storage.shared) is using this storage "
+                        + "root"), "\(error)")
+                }
+            }
+            XCTAssertThrowsError(try makeStore(), "one shared store is enough to keep an unshared one out")
+        }
+        try withExtendedLifetime(try makeStore()) {
+            XCTAssertThrowsError(try makeShared("a")) { error in
+                XCTAssertTrue("\(error)".contains("a ferryd without storage.shared, or `ferryd reindex`"), "\(error)")
+                XCTAssertTrue("\(error)".contains("set storage.shared = true in its configuration too"), "\(error)")
+            }
+        }
+        XCTAssertNoThrow(try makeShared("a"))
+    }
+
+    func testANameOneStoreTookIsBusyForTheOtherUntilItLetsGo() throws {
+        let first = try makeShared("a"), second = try makeShared("b")
+        let name = first.rules.partName(identity: "alice", relativePath: "x.bin")
+        XCTAssertNil(first.partials.claimReportingKept(name, size: 10, now: 1).refusal)
+        XCTAssertEqual(second.partials.claimReportingKept(name, size: 10, now: 1).refusal, .busy)
+        XCTAssertNil(second.partials.hold(name, now: 1), "a delete or rename of the name waits too")
+        XCTAssertNil(second.partials.entry(name), "the refused claim left nothing behind")
+        XCTAssertEqual(try stagingNames(), [NameLocks.lockName(name)])
+
+        first.partials.release(name, kept: nil, now: 2)
+        XCTAssertEqual(try stagingNames(), [], "the lock file goes with the name")
+        let hold = try XCTUnwrap(second.partials.hold(name, now: 3))
+        XCTAssertEqual(first.partials.claimReportingKept(name, size: 10, now: 3).refusal, .busy)
+        second.partials.letGo(hold)
+        let (refusal, kept) = first.partials.claimReportingKept(name, size: 10, now: 4)
+        XCTAssertNil(refusal)
+        XCTAssertTrue(kept, "shared, the disk is always looked at: another daemon may have kept a partial of the name")
+        first.partials.release(name, kept: 4096, now: 5)
+        XCTAssertNil(first.partials.entry(name), "shared, a kept partial is left to its record on disk")
+        XCTAssertEqual(first.keptPartials.count, 0)
+    }
+
+    func testAScanKeepsRecordedPartialsLeavesNamesHeldElsewhereAndRemovesTheRest() throws {
+        let first = try makeShared("a"), second = try makeShared("b")
+        let staging = rootPath + "/" + Self.staging
+        func part(_ path: String) -> String { first.rules.partName(identity: "alice", relativePath: path) }
+        // A kept partial: 8 KiB on disk, 4 KiB recorded.
+        try Data(count: 8192).write(to: URL(fileURLWithPath: staging + "/" + part("kept.bin")))
+        XCTAssertNil(PartialJobs.writeRecord(PartialRecord(identity: "alice", path: "kept.bin", size: 10_000, offset: 4096),
+                                             for: part("kept.bin"), in: first.staging))
+        // A .part nobody writes and no record says anything of (a departed daemon's fresh upload): removed.
+        try Data(count: 100).write(to: URL(fileURLWithPath: staging + "/" + part("orphan.bin")))
+        // One the other daemon writes: left alone, record or none.
+        try Data(count: 100).write(to: URL(fileURLWithPath: staging + "/" + part("live.bin")))
+        XCTAssertNil(second.partials.claimReportingKept(part("live.bin"), size: 100, now: 1).refusal)
+        // A departed daemon's lock file, and a record whose .part was committed: removed.
+        try Data().write(to: URL(fileURLWithPath: staging + "/" + NameLocks.lockName(part("left.bin"))))
+        XCTAssertNil(PartialJobs.writeRecord(PartialRecord(identity: "alice", path: "done.bin", size: 10, offset: 0),
+                                             for: part("done.bin"), in: first.staging))
+
+        let found = first.scanSharedStaging(ttlSeconds: 3600, now: SystemClock.unixSeconds())
+        XCTAssertEqual(found.kept, 1)
+        XCTAssertEqual(found.removed, 1)
+        XCTAssertEqual(first.keptPartials.count, 1)
+        XCTAssertEqual(first.keptPartials.bytes, 4096)
+        XCTAssertEqual(try stagingNames(), [part("kept.bin"), PartialJobs.recordName(part("kept.bin")),
+                                            NameLocks.lockName(part("live.bin")), part("live.bin")].sorted())
+        XCTAssertEqual(first.partials.across?.count, 0, "every name the scan took was given back")
+
+        // Past its time to live, the kept one goes too; the live one stays while its upload runs.
+        let later = first.scanSharedStaging(ttlSeconds: 60, now: SystemClock.unixSeconds() + 120)
+        XCTAssertEqual(later.removed, 1)
+        XCTAssertEqual(try stagingNames(), [NameLocks.lockName(part("live.bin")), part("live.bin")].sorted())
+        second.partials.release(part("live.bin"), kept: nil, now: 2)
+        XCTAssertEqual(first.scanSharedStaging(ttlSeconds: 3600, now: SystemClock.unixSeconds()).removed, 1)
+        XCTAssertEqual(try stagingNames(), [])
+    }
+
+    func testADepartedDaemonsJournalIsSettledAndARunningOnesIsLeftAlone() throws {
+        let rows = try SQLiteIndex(path: outsidePath + "/index.sqlite")
+        var departed: JournaledIndex? = try journal("old", rows: rows)
+        let file = IndexedFile(namespace: "alice", path: "gone.bin", size: 1, sha256: [UInt8](repeating: 1, count: 32),
+                               modified: nil, uploaded: 1, uploader: "alice")
+        try departed?.finishCommit(try XCTUnwrap(departed?.beginCommit(file, durable: false)))
+        // Its delete was begun and the file unlinked (there is none in the tree) when the daemon died.
+        _ = try departed?.beginDelete(namespace: "alice", path: "gone.bin", durable: false)
+        XCTAssertEqual(try rows.file(namespace: "alice", path: "gone.bin")?.size, 1)
+
+        let store = try makeShared("b", index: try journal("b", rows: rows))
+        XCTAssertEqual(store.settleDepartedNodes(), Store.DepartedNodes(), "its daemon still holds the journal")
+        XCTAssertNotNil(try rows.file(namespace: "alice", path: "gone.bin"))
+
+        departed = nil  // the daemon is gone: its journal's lock is free
+        XCTAssertEqual(store.settleDepartedNodes(), Store.DepartedNodes(nodes: ["old"], settled: 1))
+        XCTAssertNil(try rows.file(namespace: "alice", path: "gone.bin"), "the delete was finished: the file is gone")
+        XCTAssertEqual(try rows.usage(namespace: "alice"), Usage())
+        XCTAssertEqual(store.settleDepartedNodes(), Store.DepartedNodes(), "nothing left to settle")
+        XCTAssertEqual(store.partials.across?.count, 0)
+
+        // A second daemon of the same node name cannot open that journal while the first runs.
+        XCTAssertThrowsError(try journal("b", rows: rows)) { error in
+            XCTAssertEqual((error as? IndexError)?.kind, .inUse, "\(error)")
+        }
+    }
+
+    /// An intent this daemon's crash left, whose name another daemon holds when it starts again: left pending (never
+    /// settled under that daemon's feet), and settled by the next round once the name is free.
+    func testAnOwnIntentWhoseNameIsBusyAtStartIsSettledLater() throws {
+        let rows = try SQLiteIndex(path: outsidePath + "/index.sqlite")
+        let other = try makeShared("other")
+        let name = other.rules.partName(identity: "alice", relativePath: "busy.bin")
+        XCTAssertNil(other.partials.claimReportingKept(name, size: 1, now: 1).refusal)
+        let file = IndexedFile(namespace: "alice", path: "busy.bin", size: 1, sha256: [UInt8](repeating: 1, count: 32),
+                               modified: nil, uploaded: 1, uploader: "alice")
+        do {
+            let crashed = try journal("b", rows: rows)
+            try crashed.finishCommit(try crashed.beginCommit(file, durable: false))
+            _ = try crashed.beginDelete(namespace: "alice", path: "busy.bin", durable: false)
+        }
+        let store = try makeShared("b", index: try journal("b", rows: rows))
+        XCTAssertEqual(store.replayedIntents, 1)
+        XCTAssertNotNil(try rows.file(namespace: "alice", path: "busy.bin"), "left: its name is another daemon's")
+        XCTAssertEqual(store.settleDepartedNodes().left, 1)
+        other.partials.release(name, kept: nil, now: 2)
+        XCTAssertEqual(store.settleDepartedNodes(), Store.DepartedNodes())
+        XCTAssertNil(try rows.file(namespace: "alice", path: "busy.bin"), "settled once the name was free")
+    }
+}
