@@ -48,7 +48,7 @@ struct RunCommand: ParsableCommand {
         let sharing = IndexOpening.sharing(loaded.settings)
         do {
             store = try Store(rootPath: loaded.settings.storageRoot.path, staging: loaded.settings.stagingName,
-                              sharing: sharing,
+                              sharing: sharing, journals: IndexOpening.journals(loaded.settings),
                               index: try IndexOpening.open(loaded.settings.index, storageRoot: loaded.settings.storageRoot,
                                                            sharing: sharing))
         } catch {
@@ -65,10 +65,9 @@ struct RunCommand: ParsableCommand {
         if partials.kept + partials.removed > 0 {
             logger.notice("partial uploads found at start", metadata: ["kept": "\(partials.kept)", "removed": "\(partials.removed)"])
         }
-        if let sharing {
-            logger.notice("sharing the storage root", metadata: ["node": "\(sharing.node)"])
-            Server.logDeparted(store.settleDepartedNodes(), logger)
-        }
+        if let sharing { logger.notice("sharing the storage root", metadata: ["node": "\(sharing.node)"]) }
+        // What other daemons on this root left unfinished (shared ones, or an unshared one before it was shared).
+        Server.logUnfinished(store.settleUnfinished(), logger)
         do {
             try Server(runtime: loaded, store: store, configPath: config, logSettings: logSettings, logger: logger).run()
             flushIndex(store, logger)

@@ -241,6 +241,18 @@ final class IntentJournal: @unchecked Sendable {
         unlink(directory + "/" + Self.prefix + "\(generation)")
     }
 
+    /// A departed daemon's journal (opened `exclusive`) with nothing pending: its files, its lock file and its
+    /// directory removed, the lock still held (a daemon of that name starting meanwhile finds its lock file gone and
+    /// makes its directory again: JournalLock). Returns whether it was removed; the journal is not used after.
+    func removeIfEmpty() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        guard journalLock != nil, intents.isEmpty, older.isEmpty else { return false }
+        unlink(directory + "/" + Self.prefix + "\(active.generation)")
+        unlink(directory + "/" + JournalLock.name)
+        return rmdir(directory) == 0
+    }
+
     private static func syncDirectory(_ path: String) {
         let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else { return }
@@ -280,6 +292,13 @@ private final class JournalLock {
                 throw IndexError(.unavailable, "cannot lock the intent journal \(path): \(String(cString: strerror(reason)))")
             }
             throw IndexError(.inUse, "the intent journal \(directory) is in use by another running ferryd")
+        }
+        // Locked after its holder removed the journal (removeIfEmpty): not a lock on anything any more.
+        var held = stat(), named = stat()
+        guard fstat(descriptor, &held) == 0, lstat(path, &named) == 0, held.st_ino == named.st_ino,
+              held.st_dev == named.st_dev else {
+            close(descriptor)
+            throw IndexError(.inUse, "the intent journal \(directory) was being removed")
         }
         self.descriptor = descriptor
     }

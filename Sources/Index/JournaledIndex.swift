@@ -19,6 +19,8 @@ public final class JournaledIndex: MetadataIndex, @unchecked Sendable {
 
     private let rows: any RowStore
     private let journal: IntentJournal
+    /// A batch that could not be written waits for the next try (false: it is dropped, its intents pending again).
+    private let retainsFailedBatches: Bool
     /// Guards `waiting`.
     private let lock = NSLock()
     private var waiting: [(id: Int64, change: RowChange?)] = []
@@ -27,10 +29,22 @@ public final class JournaledIndex: MetadataIndex, @unchecked Sendable {
 
     /// `journalDirectory` must exist; what a previous process left there is pending until settled. `exclusive`: the
     /// journal is locked for this process's life (`inUse` when another has it), for daemons that share a storage
-    /// root, each with its own journal (IntentJournal).
+    /// root, each with its own journal (IntentJournal) — and a batch that cannot be written is dropped rather than
+    /// kept for the next flush, its intents pending again: the name it changes is let go once its change returns,
+    /// and another daemon may change that name before the next flush would write the stale row. What is pending is
+    /// then settled against the tree under the name's lock (Store+Sharing.swift).
     public init(rows: any RowStore, journalDirectory: String, exclusive: Bool = false) throws(IndexError) {
         self.rows = rows
         journal = try IntentJournal(directory: journalDirectory, exclusive: exclusive)
+        retainsFailedBatches = !exclusive
+    }
+
+    /// Removes this journal when nothing is pending (a departed daemon's, opened by `journal(in:)`); whether it did.
+    public func removeIfEmpty() -> Bool {
+        lock.lock()
+        let idle = waiting.isEmpty
+        lock.unlock()
+        return idle && journal.removeIfEmpty()
     }
 
     /// Where quotas count uploads in progress across daemons, when the rows are kept where all of them see them.
@@ -107,9 +121,13 @@ public final class JournaledIndex: MetadataIndex, @unchecked Sendable {
         do {
             if !changes.isEmpty { try rows.apply(changes, durable: journal.anyDurable(ids)) }
         } catch {
-            lock.lock()
-            waiting = batch + waiting
-            lock.unlock()
+            if retainsFailedBatches {
+                lock.lock()
+                waiting = batch + waiting
+                lock.unlock()
+            } else {
+                journal.unclaim(ids)
+            }
             throw error
         }
         journal.forget(ids)

@@ -33,11 +33,11 @@ extension PostgresIndex: QuotaLedger {
         }
     }
 
-    public func releaseQuota(namespace: String, path: String) throws(IndexError) {
+    public func releaseQuota(namespace: String, path: String, node: String) throws(IndexError) {
         try perform { () throws(PostgresFailure) in
             try pool.withConnection { connection throws(PostgresFailure) in
-                _ = try connection.execute("DELETE FROM ferry_pending WHERE namespace = $1 AND path = $2",
-                                           [.text(namespace), .text(path)])
+                _ = try connection.execute("DELETE FROM ferry_pending WHERE namespace = $1 AND path = $2 AND node = $3",
+                                           [.text(namespace), .text(path), .text(node)])
             }
         }
     }

@@ -10,8 +10,9 @@ public protocol QuotaLedger: Sendable {
     /// `releaseQuota`. Returns what `decide` returned. Blocking.
     func claimQuota(namespace: String, path: String, node: String, bytes: UInt64,
                     decide: (_ usage: Usage, _ pending: Usage) -> Bool) throws(IndexError) -> Bool
-    /// The upload of (namespace, path) ended without its file stored: its claim goes. Blocking.
-    func releaseQuota(namespace: String, path: String) throws(IndexError)
+    /// The upload of (namespace, path) by `node` ended without its file stored: its claim goes (none of another node's,
+    /// which a later upload of the name made). Blocking.
+    func releaseQuota(namespace: String, path: String, node: String) throws(IndexError)
     /// Every claim `node` recorded (its daemon is gone, or starting again). Returns how many. Blocking.
     @discardableResult
     func releaseQuotas(node: String) throws(IndexError) -> Int

@@ -85,7 +85,8 @@ extension Store {
         let fd: Int32
         do {
             do { fd = try DirectoryCalls.openDirectory(name, in: root) } catch where error.number == ENOENT {
-                try DirectoryCalls.makeDirectory(name, in: root, mode: 0o750)
+                // Another daemon sharing the root may make it at the same moment: its directory is as good.
+                do { try DirectoryCalls.makeDirectory(name, in: root, mode: 0o750) } catch where error.number == EEXIST {}
                 made = true
                 fd = try DirectoryCalls.openDirectory(name, in: root)
             }

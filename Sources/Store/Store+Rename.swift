@@ -26,7 +26,7 @@ extension Store {
     func rename(_ request: RenameRequest, namespace: String, index: any MetadataIndex,
                 durable: Bool) throws(IndexError) -> StoreOutcome {
         let from = request.from, to = request.to
-        guard let row = try index.file(namespace: namespace, path: from) else {
+        guard try index.file(namespace: namespace, path: from) != nil else {
             if try index.usage(namespace: namespace, prefix: from + "/").files > 0 {
                 return .refused(.badPath, "'\(from)' is a directory: rename the files below it one by one (ferry mv does)")
             }
@@ -45,6 +45,11 @@ extension Store {
             return .refused(.busy, "'\(to)' is being uploaded; retry once that upload ended")
         }
         defer { partials.letGo(toHold) }
+        // Read again under the holds: an upload (here, or on another daemon sharing the root) may have replaced it
+        // between the first read and the holds, and the moved row must be the file that moves.
+        guard let row = try index.file(namespace: namespace, path: from) else {
+            return .refused(.notFound, "'\(from)' is not stored")
+        }
         let moved = IndexedFile(namespace: namespace, path: to, size: row.size, sha256: row.sha256, modified: row.modified,
                                 uploaded: row.uploaded, uploader: row.uploader)
         guard let entry = IndexLookup.entry(moved) else { return IndexLookup.unsendable(row) }
@@ -112,7 +117,8 @@ extension Store {
         if durable {
             do {
                 try DirectoryCalls.sync(destination.descriptor)
-                try UploadJobs.syncCreatedParents(destination)
+                try UploadJobs.syncParents(destination, levels: sharing == nil ? destination.provisional.count
+                                                                               : toComponents.count)
                 if destination.key != source.key { try DirectoryCalls.sync(source.descriptor) }
             } catch {
                 try? settle(deleteIntent, in: index)

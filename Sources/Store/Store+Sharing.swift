@@ -8,28 +8,33 @@
 //   kept partials   their records on disk, whoever wrote them: an upload resumes on whichever daemon its client
 //                   reaches; expiry is a scan of staging, each name under its lock (scanSharedStaging)
 //   intents         a journal per daemon in `<root>/.index/nodes/<node>/`, locked by it; a journal whose lock is free is
-//                   a departed daemon's, and whoever finds it settles it (settleDepartedNodes: at start, every minute)
-//   rows            written before the name is let go, so no daemon's batch outlives its name's lock
+//                   a departed daemon's, and whoever finds it settles it (settleUnfinished: at start, every minute)
+//   rows            written before the name is let go, so no daemon's batch outlives its name's lock; a row the index
+//                   cannot take is dropped, its intent settled against the tree later, under the name's lock
+//   quotas          every daemon's uploads in progress in the index's ledger (QuotaLedger)
 //
-// Left to each daemon: the free-space admission and the quotas count the uploads in progress it runs itself (and the
-// stored files, which the index counts for all).
+// Left to each daemon: the free-space admission counts the uploads in progress it runs itself.
 import Foundation
 import Index
 import Platform
 
+/// An upload's claim in the quota ledger: its file's name.
+struct QuotaClaim: Equatable, Sendable {
+    let namespace: String
+    let path: String
+}
+
 /// How this daemon shares its root with others.
 public struct StoreSharing: Sendable {
-    /// This daemon's name among them (`index.node`): its journal is `<journals>/<node>/`.
+    /// This daemon's name among them (`index.node`): its journal is `<index directory>/nodes/<node>/`.
     public let node: String
-    /// The journals' directory, `<root>/.index/nodes`.
-    public let journals: String
 
-    public init(node: String, journals: String) {
+    public init(node: String) {
         self.node = node
-        self.journals = journals
     }
 
-    /// The directory `nodes` below the index's journal directory, holding one per daemon.
+    /// The directory below the index's (`<root>/.index`, where an unshared daemon keeps its journal) that holds a
+    /// journal per shared daemon.
     public static let journalsDirectory = "nodes"
 }
 
@@ -56,57 +61,69 @@ extension Store {
         return true
     }
 
-    /// At start: every intent a crash left in this daemon's journal, settled; returns how many there were, and those
-    /// left for later (shared: their names busy on another daemon; `settleDepartedNodes` tries them again).
+    /// At start: every intent a crash left in this daemon's journal, settled; returns how many there were. Shared,
+    /// one whose name another daemon holds (an upload of it runs there) stays pending for `settleUnfinished`.
     static func replayIntents(in index: (any MetadataIndex)?, below root: Int32, partials: PartialIndex,
-                              rules: NameRules) throws(IndexError) -> (count: Int, left: [Intent]) {
-        guard let index else { return (0, []) }
+                              rules: NameRules) throws(IndexError) -> Int {
+        guard let index else { return 0 }
         let pending = try index.pendingIntents()
-        var left: [Intent] = []
-        for intent in pending where !(try settleHolding(intent, in: index, below: root, partials: partials, rules: rules)) {
-            left.append(intent)
-        }
+        for intent in pending { _ = try settleHolding(intent, in: index, below: root, partials: partials, rules: rules) }
         try index.flush()  // the settled intents forgotten, the journal's old files gone
-        return (pending.count, left)
+        return pending.count
     }
 
-    /// What settling the departed daemons' journals did: daemons whose journal held intents, intents settled, and
-    /// what could not be read (for the log).
-    public struct DepartedNodes: Equatable, Sendable {
+    /// What settling unfinished changes did: the departed daemons whose journal held intents, intents settled and left
+    /// pending, and what could not be read (for the log).
+    public struct Unfinished: Equatable, Sendable {
         public var nodes: [String] = []
         public var settled = 0
         public var left = 0
         public var failures: [String] = []
+
+        mutating func merge(_ other: Unfinished) {
+            nodes += other.nodes
+            settled += other.settled
+            left += other.left
+            failures += other.failures
+        }
     }
 
-    /// Settles the journals of the daemons that shared this root and are gone (their journal's lock is free): each
-    /// intent under its name's lock, as a crash's own are at start. Journals of running daemons are left alone. Shared
-    /// only; blocking (a few opens and the intents' settling).
-    public func settleDepartedNodes() -> DepartedNodes {
-        var result = DepartedNodes()
-        guard let sharing, let journaled = index as? JournaledIndex else { return result }
-        // First this daemon's own intents a crash left whose names were busy when it started.
-        let left = leftIntents.withLock { left in
-            defer { left = [] }
-            return left
-        }
-        var stillLeft: [Intent] = []
-        for intent in left {
+    /// At start, and shared every minute: this daemon's own pending intents whose change is over (shared: a row the
+    /// index could not take, an intent another daemon's upload kept from being settled at start; those of changes in
+    /// progress are skipped, their names being held) and its unreleased quota claims, then the journals other daemons
+    /// left on this root (settleOtherJournals). Blocking (a few opens and the intents' settling).
+    public func settleUnfinished() -> Unfinished {
+        var result = Unfinished()
+        guard let journaled = index as? JournaledIndex else { return result }
+        if let sharing {
+            releaseClaimsLeft(node: sharing.node)
             do {
-                if try !Self.settleHolding(intent, in: journaled, below: root, partials: partials, rules: rules) {
-                    stillLeft.append(intent)
+                for intent in try journaled.pendingIntents() {
+                    let done = try Self.settleHolding(intent, in: journaled, below: root, partials: partials, rules: rules)
+                    if done { result.settled += 1 } else { result.left += 1 }
                 }
             } catch {
-                stillLeft.append(intent)
                 result.failures.append("\(sharing.node): \(error)")
             }
         }
-        leftIntents.withLock { $0 += stillLeft }
-        result.left += stillLeft.count
-        let nodes = (try? FileManager.default.contentsOfDirectory(atPath: sharing.journals)) ?? []
-        for node in nodes.sorted() where node != sharing.node {
+        result.merge(settleOtherJournals(with: journaled))
+        return result
+    }
+
+    /// The journals of other daemons on this root that are gone: shared daemons' (`<index>/nodes/*`, but this one's),
+    /// and, shared, an unshared daemon's (`<index>` itself, from before the root was shared) — each opened under its
+    /// lock (a running daemon's is `inUse`, and left alone), its intents settled under their names' locks, and a
+    /// departed shared daemon's quota claims removed.
+    private func settleOtherJournals(with journaled: JournaledIndex) -> Unfinished {
+        var result = Unfinished()
+        guard let journals else { return result }
+        let nodesPath = journals + "/" + StoreSharing.journalsDirectory
+        var others = ((try? FileManager.default.contentsOfDirectory(atPath: nodesPath)) ?? []).sorted()
+            .filter { $0 != sharing?.node }.map { (node: $0, path: nodesPath + "/" + $0) }
+        if sharing != nil { others.insert((Self.unsharedJournalName, journals), at: 0) }
+        for (node, path) in others {
             let journal: JournaledIndex
-            do { journal = try journaled.journal(in: sharing.journals + "/" + node) } catch where error.kind == .inUse {
+            do { journal = try journaled.journal(in: path) } catch where error.kind == .inUse {
                 continue
             } catch {
                 result.failures.append("\(node): \(error)")
@@ -114,20 +131,48 @@ extension Store {
             }
             do {
                 // Its uploads in progress ended with it: their quota claims go.
-                try quotaLedger?.releaseQuotas(node: node)
+                if node != Self.unsharedJournalName { try quotaLedger?.releaseQuotas(node: node) }
                 let pending = try journal.pendingIntents()
-                guard !pending.isEmpty else { continue }
-                result.nodes.append(node)
+                if !pending.isEmpty { result.nodes.append(node) }
                 for intent in pending {
                     let done = try Self.settleHolding(intent, in: journal, below: root, partials: partials, rules: rules)
                     if done { result.settled += 1 } else { result.left += 1 }
                 }
                 try journal.flush()
+                // All settled: a departed shared daemon's journal goes (names come and go with hosts and containers;
+                // each left behind would be opened every minute). It comes back when its daemon starts again.
+                if node != Self.unsharedJournalName { _ = journal.removeIfEmpty() }
             } catch {
                 result.failures.append("\(node): \(error)")
             }
         }
         return result
+    }
+
+    /// How the log names the journal an unshared daemon kept (no node name).
+    static let unsharedJournalName = "(unshared)"
+
+    /// The quota claims this daemon could not release when their uploads ended, released now — each under its name's
+    /// lock, so that no upload of the name holds a claim of its own there meanwhile; those still busy wait on.
+    private func releaseClaimsLeft(node: String) {
+        guard let ledger = quotaLedger else { return }
+        let claims = unreleasedClaims.withLock { claims in
+            defer { claims = [] }
+            return claims
+        }
+        var left: [QuotaClaim] = []
+        for claim in claims {
+            let name = rules.partName(identity: claim.namespace, relativePath: claim.path)
+            guard let hold = partials.hold(name, now: SystemClock.unixSeconds()) else {
+                left.append(claim)
+                continue
+            }
+            defer { partials.letGo(hold) }
+            do { try ledger.releaseQuota(namespace: claim.namespace, path: claim.path, node: node) } catch {
+                left.append(claim)
+            }
+        }
+        unreleasedClaims.withLock { $0 += left }
     }
 
     /// Shared: every name in staging, under its lock, as `recoverPartials` treats them at start — a .part with a

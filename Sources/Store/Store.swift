@@ -32,10 +32,13 @@ public final class Store: Sendable {
     public let partials: PartialIndex
     /// With whom this daemon shares its root; nil: nobody (Store+Sharing.swift).
     public let sharing: StoreSharing?
+    /// The index's directory (`<root>/.index`): an unshared daemon's journal, and `nodes/` the shared daemons'; nil
+    /// when there is no index.
+    let journals: String?
     /// Shared: the partials the last scan of staging kept for resume, and the bytes they hold (for the metrics).
     let keptOnDisk = PlainMutex((count: 0, bytes: UInt64(0)))
-    /// Shared: intents of this daemon's journal a crash left whose names another daemon held at start.
-    let leftIntents: PlainMutex<[Intent]>
+    /// Shared: quota claims of uploads that ended unstored and that the index could not remove then.
+    let unreleasedClaims = PlainMutex([QuotaClaim]())
     /// Try openat2 before walking (false in tests of the walk).
     let useOpenat2: Bool
     private let lock: StoreLock
@@ -51,13 +54,16 @@ public final class Store: Sendable {
     /// it has pending (unless `settlingIntents` is false: `ferryd reindex --check` reports them, changing nothing).
     /// Blocking; once, at start.
     /// `sharing`: the root is shared with other daemons (its lock taken shared, names taken from them: Store+Sharing).
-    public init(rootPath: String, staging stagingName: String, sharing: StoreSharing? = nil, useOpenat2: Bool = true,
+    /// `journals`: the index's directory, whose other journals `settleUnfinished` settles.
+    public init(rootPath: String, staging stagingName: String, sharing: StoreSharing? = nil, journals: String? = nil,
+                useOpenat2: Bool = true,
                 index openIndex: @autoclosure () throws -> (any MetadataIndex)? = nil,
                 settlingIntents: Bool = true) throws(StoreError) {
         rules = NameRules(staging: stagingName)
         self.rootPath = rootPath
         self.useOpenat2 = useOpenat2
         self.sharing = sharing
+        self.journals = journals
         // Shared, a directory an upload made stays when it is discarded: another daemon may be about to store there.
         claims = DirectoryClaims(removingUnused: sharing == nil)
         do { root = try DirectoryCalls.openDirectory(path: rootPath) } catch {
@@ -75,10 +81,8 @@ public final class Store: Sendable {
             index = try openIndex()
             // Under the lock: no daemon but the ones sharing the root changes the tree while its intents are settled,
             // and those only under the names' locks (settleHolding).
-            let replayed = settlingIntents ? try Self.replayIntents(in: index, below: root, partials: partials, rules: rules)
-                                           : (count: 0, left: [])
-            replayedIntents = replayed.count
-            leftIntents = PlainMutex(replayed.left)
+            replayedIntents = settlingIntents ? try Self.replayIntents(in: index, below: root, partials: partials, rules: rules)
+                                              : 0
             // What this daemon's previous run claimed for quotas ended with it (its journal's lock says it is gone).
             if let sharing, settlingIntents { try (index as? JournaledIndex)?.quotaLedger?.releaseQuotas(node: sharing.node) }
         } catch {

@@ -103,7 +103,10 @@ extension UploadJobs {
         guard context.durable else { return .success(()) }
         do {
             try DirectoryCalls.sync(directory.descriptor)
-            try syncCreatedParents(directory)
+            // Shared, a directory of the chain may have been made by another daemon's upload, still in progress or
+            // failed, which this daemon's provisional marks know nothing of: every parent of the chain is synced.
+            try syncParents(directory, levels: context.store.sharing == nil ? directory.provisional.count
+                                                                            : context.path.directoryComponents.count)
         } catch {
             return .failure(.system(error, while: "writing the directory of '\(relative)' to disk (fsync)", at: serverPath(context)))
         }
@@ -111,11 +114,12 @@ extension UploadJobs {
     }
 
     /// A directory made since the last commit below it is durable only once its parent's entry is: fsync the parent
-    /// of each provisional directory of the chain, reached through ".." from the held directory.
-    static func syncCreatedParents(_ directory: HeldDirectory) throws(SystemError) {
+    /// of each of the chain's last `levels` directories (its provisional ones, which are the last), reached through
+    /// ".." from the held directory.
+    static func syncParents(_ directory: HeldDirectory, levels: Int) throws(SystemError) {
         var current = directory.descriptor
         defer { if current != directory.descriptor { DirectoryCalls.close(current) } }
-        for _ in directory.provisional {
+        for _ in 0..<levels {
             let parent = try DirectoryCalls.openDirectory("..", in: current)
             if current != directory.descriptor { DirectoryCalls.close(current) }
             current = parent

@@ -93,9 +93,11 @@ extension UploadJobs {
     /// quota ledger holds for it goes first — before the name, which another daemon's upload may take at once.
     static func letGo(_ context: Context, kept: UInt64?, stored: Bool = false) {
         let store = context.store
-        if !stored, context.quota != nil, let ledger = store.quotaLedger {
-            // Its row not written, it would count until this daemon's next start or its departure was settled.
-            try? ledger.releaseQuota(namespace: context.path.identity, path: context.path.relativePath)
+        if !stored, context.quota != nil, let ledger = store.quotaLedger, let node = store.sharing?.node {
+            let claim = QuotaClaim(namespace: context.path.identity, path: context.path.relativePath)
+            do { try ledger.releaseQuota(namespace: claim.namespace, path: claim.path, node: node) } catch {
+                store.unreleasedClaims.withLock { $0.append(claim) }  // tried again every minute (settleUnfinished)
+            }
         }
         store.partials.release(context.partName, kept: kept, now: SystemClock.unixSeconds())
     }

@@ -81,11 +81,13 @@ final class SharedStorageEndToEndTests: XCTestCase {
             try Daemon.configText(port: try TestPorts.free(), pki: env.pki, root: first.root, workers: 1, settings: settings)
                 .write(to: configURL, atomically: true, encoding: .utf8)
             return try runToCompletion(env.binaries.ferryd, ["--config", configURL.path], outputDirectory: env.directory,
-                                       name: name, timeout: 30)
+                                       name: name, timeout: 60)
         }
         let unshared = try attempt(["index": ["backend = \"postgresql\"", "url = \"\(url)\""]], "unshared")
         XCTAssertEqual(unshared.status, 1)
         XCTAssertTrue(unshared.stderr.contains("(or several with storage.shared) is using this storage root"), unshared.stderr)
+        // (It waits half a minute for the journal first: a daemon settling it, had "a" left, would hold it that long
+        // at most — IndexOpening.journalAttempts.)
         let twin = try attempt(settings(url, node: "a"), "twin")
         XCTAssertEqual(twin.status, 1)
         XCTAssertTrue(twin.stderr.contains("another ferryd named \\\"a\\\" is running on this storage root")

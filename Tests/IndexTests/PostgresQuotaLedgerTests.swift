@@ -66,7 +66,9 @@ final class PostgresQuotaLedgerTests: IndexTestCase {
         try ledger.apply([.put(Self.file("a.bin", size: 10))], durable: true)
         XCTAssertEqual(try pendingRows(), ["b.bin|a|40"])
         // An upload that failed gives its claim back.
-        try ledger.releaseQuota(namespace: "alice", path: "b.bin")
+        try ledger.releaseQuota(namespace: "alice", path: "b.bin", node: "other")
+        XCTAssertEqual(try pendingRows(), ["b.bin|a|40"], "another node's release leaves this node's claim")
+        try ledger.releaseQuota(namespace: "alice", path: "b.bin", node: "a")
         XCTAssertEqual(try pendingRows(), [])
         XCTAssertTrue(try Self.claim(ledger, "c.bin", bytes: 40, limit: 100))
         // The daemon's claims go when it is gone; another node's stay.

@@ -10,10 +10,12 @@ import Platform
 import XCTest
 
 final class SharedStoreTests: StoreTestCase {
-    private var journals: String { rootPath + "/.index/" + StoreSharing.journalsDirectory }
+    /// The index's directory, as ferryd has it: an unshared daemon's journal, and `nodes/<node>/` the shared ones'.
+    private var indexDirectory: String { rootPath + "/.index" }
+    private var journals: String { indexDirectory + "/" + StoreSharing.journalsDirectory }
 
     private func makeShared(_ node: String, index: (any MetadataIndex)? = nil) throws -> Store {
-        try Store(rootPath: rootPath, staging: Self.staging, sharing: StoreSharing(node: node, journals: journals),
+        try Store(rootPath: rootPath, staging: Self.staging, sharing: StoreSharing(node: node), journals: indexDirectory,
                   index: index)
     }
 
@@ -23,6 +25,8 @@ final class SharedStoreTests: StoreTestCase {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         return try JournaledIndex(rows: rows, journalDirectory: directory, exclusive: true)
     }
+
+    private func journalExists(_ node: String) -> Bool { FileManager.default.fileExists(atPath: journals + "/" + node) }
 
     private func stagingNames() throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: rootPath + "/" + Self.staging).sorted()
@@ -116,14 +120,17 @@ final class SharedStoreTests: StoreTestCase {
         XCTAssertEqual(try rows.file(namespace: "alice", path: "gone.bin")?.size, 1)
 
         let store = try makeShared("b", index: try journal("b", rows: rows))
-        XCTAssertEqual(store.settleDepartedNodes(), Store.DepartedNodes(), "its daemon still holds the journal")
+        XCTAssertEqual(store.settleUnfinished(), Store.Unfinished(), "its daemon still holds the journal")
         XCTAssertNotNil(try rows.file(namespace: "alice", path: "gone.bin"))
 
         departed = nil  // the daemon is gone: its journal's lock is free
-        XCTAssertEqual(store.settleDepartedNodes(), Store.DepartedNodes(nodes: ["old"], settled: 1))
+        XCTAssertEqual(store.settleUnfinished(), Store.Unfinished(nodes: ["old"], settled: 1))
         XCTAssertNil(try rows.file(namespace: "alice", path: "gone.bin"), "the delete was finished: the file is gone")
         XCTAssertEqual(try rows.usage(namespace: "alice"), Usage())
-        XCTAssertEqual(store.settleDepartedNodes(), Store.DepartedNodes(), "nothing left to settle")
+        XCTAssertFalse(journalExists("old"), "a departed daemon's settled journal goes")
+        XCTAssertTrue(journalExists("b"))
+        XCTAssertEqual(store.settleUnfinished(), Store.Unfinished(), "nothing left to settle")
+        XCTAssertNoThrow(try journal("old", rows: rows), "its daemon starting again makes it anew")
         XCTAssertEqual(store.partials.across?.count, 0)
 
         // A second daemon of the same node name cannot open that journal while the first runs.
@@ -149,9 +156,88 @@ final class SharedStoreTests: StoreTestCase {
         let store = try makeShared("b", index: try journal("b", rows: rows))
         XCTAssertEqual(store.replayedIntents, 1)
         XCTAssertNotNil(try rows.file(namespace: "alice", path: "busy.bin"), "left: its name is another daemon's")
-        XCTAssertEqual(store.settleDepartedNodes().left, 1)
+        XCTAssertEqual(store.settleUnfinished().left, 1)
         other.partials.release(name, kept: nil, now: 2)
-        XCTAssertEqual(store.settleDepartedNodes(), Store.DepartedNodes())
+        XCTAssertEqual(store.settleUnfinished(), Store.Unfinished(settled: 1))
         XCTAssertNil(try rows.file(namespace: "alice", path: "busy.bin"), "settled once the name was free")
+        XCTAssertEqual(store.settleUnfinished(), Store.Unfinished())
+    }
+
+    /// The index failing while a change finishes: shared, its row is not kept to be written by a later flush (the name
+    /// is let go meanwhile, and another daemon's change of it would be overwritten by the stale row); the intent is
+    /// pending again and settled against the tree under the name's lock once the index answers.
+    func testARowTheIndexCouldNotTakeIsSettledAgainstTheTreeNotWrittenLate() throws {
+        let rows = FailingRows(try SQLiteIndex(path: outsidePath + "/index.sqlite"))
+        let index = try journal("b", rows: rows)
+        let store = try makeShared("b", index: index)
+        let file = IndexedFile(namespace: "alice", path: "late.bin", size: 1, sha256: [UInt8](repeating: 1, count: 32),
+                               modified: nil, uploaded: 1, uploader: "alice")
+        rows.failing = true
+        let intent = try index.beginCommit(file, durable: false)
+        XCTAssertThrowsError(try index.finishCommit(intent, waiting: true))
+        rows.failing = false
+        try index.flush()
+        XCTAssertNil(try rows.file(namespace: "alice", path: "late.bin"), "the failed batch was dropped, not kept")
+        // No file in the tree: settled as a commit that did not happen.
+        XCTAssertEqual(store.settleUnfinished().settled, 1)
+        XCTAssertNil(try rows.file(namespace: "alice", path: "late.bin"))
+        XCTAssertEqual(try index.pendingIntents(), [])
+        XCTAssertEqual(store.settleUnfinished(), Store.Unfinished())
+    }
+
+    /// A journal an unshared daemon left (the root shared since) is settled by a shared one; the journals shared
+    /// daemons left, by an unshared one at its start.
+    func testJournalsOfTheOtherModeAreSettled() throws {
+        let rows = try SQLiteIndex(path: outsidePath + "/index.sqlite")
+        let file = IndexedFile(namespace: "alice", path: "gone.bin", size: 1, sha256: [UInt8](repeating: 1, count: 32),
+                               modified: nil, uploaded: 1, uploader: "alice")
+        try FileManager.default.createDirectory(atPath: indexDirectory, withIntermediateDirectories: true)
+        do {
+            let unshared = try JournaledIndex(rows: rows, journalDirectory: indexDirectory)
+            try unshared.finishCommit(try unshared.beginCommit(file, durable: false))
+            _ = try unshared.beginDelete(namespace: "alice", path: "gone.bin", durable: false)
+        }
+        do {
+            let shared = try makeShared("b", index: try journal("b", rows: rows))
+            XCTAssertEqual(shared.settleUnfinished(), Store.Unfinished(nodes: [Store.unsharedJournalName], settled: 1))
+            XCTAssertNil(try rows.file(namespace: "alice", path: "gone.bin"))
+            // And b leaves a delete of its own behind.
+            try rows.apply([.put(file)], durable: true)
+            _ = try (shared.index as? JournaledIndex)?.beginDelete(namespace: "alice", path: "gone.bin", durable: false)
+        }
+        let alone = try Store(rootPath: rootPath, staging: Self.staging, journals: indexDirectory,
+                              index: try JournaledIndex(rows: rows, journalDirectory: indexDirectory))
+        XCTAssertEqual(alone.settleUnfinished(), Store.Unfinished(nodes: ["b"], settled: 1))
+        XCTAssertNil(try rows.file(namespace: "alice", path: "gone.bin"))
+    }
+}
+
+/// Rows that fail every change while `failing` (an index server that went away).
+private final class FailingRows: RowStore, @unchecked Sendable {
+    // @unchecked: `failing` is set by the test between calls.
+    private let rows: any RowStore
+    var failing = false
+
+    init(_ rows: any RowStore) { self.rows = rows }
+
+    func apply(_ changes: [RowChange], durable: Bool) throws(IndexError) {
+        if failing { throw IndexError(.unavailable, "the test's index is down") }
+        try rows.apply(changes, durable: durable)
+    }
+
+    func file(namespace: String, path: String) throws(IndexError) -> IndexedFile? { try rows.file(namespace: namespace, path: path) }
+    func files(namespace: String, prefix: String, after cursor: String?, limit: Int) throws(IndexError) -> [IndexedFile] {
+        try rows.files(namespace: namespace, prefix: prefix, after: cursor, limit: limit)
+    }
+    func usage(namespace: String) throws(IndexError) -> Usage { try rows.usage(namespace: namespace) }
+    func usage(namespace: String, prefix: String) throws(IndexError) -> Usage { try rows.usage(namespace: namespace, prefix: prefix) }
+    func namespaces() throws(IndexError) -> [String] { try rows.namespaces() }
+    func totalUsage() throws(IndexError) -> Usage { try rows.totalUsage() }
+    func scan(namespace: String, from lower: String, inclusive: Bool, below upper: String?, limit: Int) throws(IndexError)
+        -> [IndexedFile] {
+        try rows.scan(namespace: namespace, from: lower, inclusive: inclusive, below: upper, limit: limit)
+    }
+    func replaceNamespace(_ namespace: String, with files: [IndexedFile]) throws(IndexError) {
+        try rows.replaceNamespace(namespace, with: files)
     }
 }

@@ -48,21 +48,30 @@ enum IndexOpening {
             }
         }
         // Another shared daemon settling this node's journal (it found its lock free: a restart) holds it for
-        // milliseconds: waited for, a few seconds at most, before a daemon of this name is said to run.
+        // milliseconds: waited for, half a minute at most, before a daemon of this name is said to run.
         var attempts = sharing == nil ? 1 : Self.journalAttempts
         while true {
             attempts -= 1
-            do { return try JournaledIndex(rows: rows, journalDirectory: journal, exclusive: sharing != nil) } catch
-                where error.kind == .inUse && attempts > 0 {
+            do {
+                // Made again each time: another daemon that found it departed and empty removes it.
+                if let sharing {
+                    _ = try Store.prepareNodeDirectory(rootPath: rootPath, name: DaemonConfig.defaultIndexDirectory,
+                                                       node: sharing.node)
+                }
+                return try JournaledIndex(rows: rows, journalDirectory: journal, exclusive: sharing != nil)
+            } catch let error as IndexError where error.kind == .inUse && attempts > 0 {
                 usleep(100_000)
-            } catch {
+            } catch let error as IndexError {
                 try journalRefusal(error, journal: journal, sharing: sharing)
+            } catch {
+                throw ValidationError("index: \(error)")
             }
         }
     }
 
-    /// Tries, 100 ms apart, to lock this node's journal when another daemon holds it.
-    static let journalAttempts = 50
+    /// Tries, 100 ms apart, to lock this node's journal when another daemon holds it: 30 s, past what settling a
+    /// journal takes even with the index's statements slow.
+    static let journalAttempts = 300
 
     private static func journalRefusal(_ error: IndexError, journal: String, sharing: StoreSharing?) throws -> Never {
         if error.kind == .inUse, let sharing {
@@ -79,32 +88,53 @@ enum IndexOpening {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// The index's directory under the root (`<root>/.index`: the intent journals), nil when the index is off.
+    static func journals(_ settings: RuntimeSettings) -> String? {
+        guard settings.index.backend != .off else { return nil }
+        let root = settings.storageRoot.standardizedFileURL.path
+        return (root.hasSuffix("/") ? root : root + "/") + DaemonConfig.defaultIndexDirectory
+    }
+
     /// How this daemon shares its root, when `storage.shared`: its node name (`index.node`, else the host name).
     static func sharing(_ settings: RuntimeSettings) -> StoreSharing? {
         guard settings.sharedStorage else { return nil }
-        let root = settings.storageRoot.standardizedFileURL.path
         let node = settings.index.node.isEmpty ? NodeName.fromHostName(hostName()) : settings.index.node
-        return StoreSharing(node: node, journals: (root.hasSuffix("/") ? root : root + "/")
-                                + DaemonConfig.defaultIndexDirectory + "/" + StoreSharing.journalsDirectory)
+        return StoreSharing(node: node)
     }
 
     /// This storage root's id (`<root>/.index/root-id`, made at its first start with a server index): what a
-    /// PostgreSQL schema is taken by, so that two roots never share one (PostgresIndex+Schema.swift).
+    /// PostgreSQL schema is taken by, so that two roots never share one (PostgresIndex+Schema.swift). Daemons sharing
+    /// the root may start at once: the id is written to a file of this process's own and linked into place, which
+    /// fails when another was first, whose id is then read — never two ids, never a half-written one read.
     static func rootID(in directory: String) throws -> String {
         let path = directory + "/root-id"
-        if let data = FileManager.default.contents(atPath: path) {
-            let id = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            let allowed = Set("0123456789abcdefABCDEF-".utf8)
-            guard (1...64).contains(id.utf8.count), id.utf8.allSatisfy(allowed.contains) else {
-                throw ValidationError("index: \(path) is damaged (not an id); restore it, or remove it and the schema's "
-                    + "ferry_owner row, then run `ferryd reindex`")
-            }
-            return id
-        }
+        if let id = try readRootID(path) { return id }
         let id = UUID().uuidString.lowercased()
-        guard FileManager.default.createFile(atPath: path, contents: Data((id + "\n").utf8),
+        let temporary = directory + "/root-id.\(getpid()).tmp"
+        unlink(temporary)
+        guard FileManager.default.createFile(atPath: temporary, contents: Data((id + "\n").utf8),
                                              attributes: [.posixPermissions: 0o600]) else {
-            throw ValidationError("index: cannot write \(path)")
+            throw ValidationError("index: cannot write \(temporary)")
+        }
+        defer { unlink(temporary) }
+        if link(temporary, path) != 0 {
+            let reason = errno
+            guard reason == EEXIST, let found = try readRootID(path) else {
+                throw ValidationError("index: cannot make \(path): \(String(cString: strerror(reason)))")
+            }
+            return found
+        }
+        return id
+    }
+
+    /// The id in `path`; nil when there is no such file.
+    private static func readRootID(_ path: String) throws -> String? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        let id = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let allowed = Set("0123456789abcdefABCDEF-".utf8)
+        guard (1...64).contains(id.utf8.count), id.utf8.allSatisfy(allowed.contains) else {
+            throw ValidationError("index: \(path) is damaged (not an id); restore it, or remove it and the schema's "
+                + "ferry_owner row, then run `ferryd reindex`")
         }
         return id
     }

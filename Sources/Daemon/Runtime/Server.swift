@@ -192,31 +192,32 @@ final class Server {
     }
 
     /// Partials whose client did not come back within `storage.partial_ttl` are removed: checked every minute (the
-    /// TTL is at least one), on the thread pool (a few unlinks), with the TTL in force at each check. Shared, what the
-    /// daemons that left the root behind them is settled at the same time (Store+Sharing.swift).
+    /// TTL is at least one), on the thread pool (a few unlinks), with the TTL in force at each check. Shared, unfinished
+    /// index changes — this daemon's own, and those of daemons that left the root — are settled at the same time
+    /// (Store+Sharing.swift).
     private func startExpiringPartials(on loop: EventLoop) -> LoopTimer {
         let timer = LoopTimer(loop: loop)
         timer.start(afterMilliseconds: Self.expiryPeriodMilliseconds, repeatMilliseconds: Self.expiryPeriodMilliseconds) { [self] in
             let store = self.store, ttl = settings.partialTTLSeconds
-            ThreadPool.run(loop, { () -> (Int, Store.DepartedNodes) in
-                (store.expirePartials(ttlSeconds: ttl, now: SystemClock.unixSeconds()), store.settleDepartedNodes())
-            }, then: { [logger] removed, departed in
+            ThreadPool.run(loop, { () -> (Int, Store.Unfinished) in
+                (store.expirePartials(ttlSeconds: ttl, now: SystemClock.unixSeconds()), store.settleUnfinished())
+            }, then: { [logger] removed, unfinished in
                 if removed > 0 { logger.notice("removed expired partial uploads", metadata: ["count": "\(removed)", "ttl_s": "\(ttl)"]) }
-                Self.logDeparted(departed, logger)
+                Self.logUnfinished(unfinished, logger)
             })
         }
         return timer
     }
 
-    /// What settling the journals of departed daemons found, when it found anything.
-    static func logDeparted(_ departed: Store.DepartedNodes, _ logger: Logger) {
-        if !departed.nodes.isEmpty {
-            logger.notice("index changes daemons sharing the storage root left unfinished, settled against the stored files",
-                          metadata: ["nodes": "\(departed.nodes.joined(separator: ","))", "settled": "\(departed.settled)",
-                                     "left_for_later": "\(departed.left)"])
+    /// What settling unfinished index changes (this daemon's, departed daemons') did, when it did anything.
+    static func logUnfinished(_ unfinished: Store.Unfinished, _ logger: Logger) {
+        if unfinished.settled > 0 || !unfinished.nodes.isEmpty {
+            logger.notice("unfinished index changes settled against the stored files",
+                          metadata: ["departed_nodes": "\(unfinished.nodes.joined(separator: ","))",
+                                     "settled": "\(unfinished.settled)", "left_for_later": "\(unfinished.left)"])
         }
-        for failure in departed.failures {
-            logger.error("cannot settle a departed daemon's index changes", metadata: ["error": "\(failure)"])
+        for failure in unfinished.failures {
+            logger.error("cannot settle unfinished index changes", metadata: ["error": "\(failure)"])
         }
     }
 
