@@ -79,7 +79,9 @@ final class IntentJournal: @unchecked Sendable {
             let path = directory + "/" + name
             let descriptor = open(path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC)
             guard descriptor >= 0 else {
-                throw IndexError(.unavailable, "cannot open the intent journal \(path): \(String(cString: strerror(errno)))")
+                let reason = errno
+                for segment in segments.values { close(segment.descriptor) }
+                throw IndexError(.unavailable, "cannot open the intent journal \(path): \(String(cString: strerror(reason)))")
             }
             var info = stat()
             guard fstat(descriptor, &info) == 0, info.st_size <= Self.largestReadable else {
@@ -283,7 +285,10 @@ private final class JournalLock {
         let path = directory + "/" + Self.name
         let descriptor = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
-            throw IndexError(.unavailable, "cannot open the intent journal's lock \(path): \(String(cString: strerror(errno)))")
+            let reason = errno
+            // Its directory removed meanwhile by a daemon that found the journal departed and empty (removeIfEmpty).
+            if reason == ENOENT { throw IndexError(.inUse, "the intent journal \(directory) was being removed") }
+            throw IndexError(.unavailable, "cannot open the intent journal's lock \(path): \(String(cString: strerror(reason)))")
         }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             let reason = errno

@@ -126,7 +126,9 @@ public final class JournaledIndex: MetadataIndex, @unchecked Sendable {
                 waiting = batch + waiting
                 lock.unlock()
             } else {
-                journal.unclaim(ids)
+                // Abandons changed nothing and are done; the rest are pending again, for settling against the tree.
+                journal.forget(batch.filter { $0.change == nil }.map(\.id))
+                journal.unclaim(batch.filter { $0.change != nil }.map(\.id))
             }
             throw error
         }

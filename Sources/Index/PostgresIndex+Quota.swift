@@ -52,4 +52,12 @@ extension PostgresIndex: QuotaLedger {
         }
         return Int(clamping: released)
     }
+
+    public func releaseAllQuotas() throws(IndexError) {
+        try perform { () throws(PostgresFailure) in
+            try pool.withConnection { connection throws(PostgresFailure) in
+                _ = try connection.execute("DELETE FROM ferry_pending")
+            }
+        }
+    }
 }

@@ -16,4 +16,6 @@ public protocol QuotaLedger: Sendable {
     /// Every claim `node` recorded (its daemon is gone, or starting again). Returns how many. Blocking.
     @discardableResult
     func releaseQuotas(node: String) throws(IndexError) -> Int
+    /// Every claim (a daemon that has the root to itself is starting: no upload runs anywhere). Blocking.
+    func releaseAllQuotas() throws(IndexError)
 }

@@ -53,13 +53,19 @@ extension Store {
         try Self.settle(intent, in: index, below: root)
     }
 
-    static func settle(_ intent: Intent, in index: any MetadataIndex, below root: Int32) throws(IndexError) {
+    /// Returns false when the tree could not be read (the intent stays pending). A commit whose file is there when a
+    /// row of the same content is in the index already keeps that row: settled late (another daemon's, or after the
+    /// index was down), the intent's uploader and times may be older than the row's.
+    @discardableResult
+    static func settle(_ intent: Intent, in index: any MetadataIndex, below root: Int32) throws(IndexError) -> Bool {
         let state = treeState(namespace: intent.namespace, path: intent.path, below: root)
         switch (intent.kind, state) {
         case (_, .unknown):
-            return
+            return false
         case (.commit, .file(let size, let digest)):
-            if let file = intent.file, size == file.size, digest == file.sha256 {
+            let row = try index.file(namespace: intent.namespace, path: intent.path)
+            if let file = intent.file, size == file.size, digest == file.sha256,
+               row?.size != file.size || row?.sha256 != file.sha256 {
                 try index.finishCommit(intent)
             } else {
                 try index.abandon(intent)
@@ -71,5 +77,6 @@ extension Store {
         case (.delete, .file):
             try index.abandon(intent)
         }
+        return true
     }
 }

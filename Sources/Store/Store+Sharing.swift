@@ -49,16 +49,30 @@ extension Store {
     /// Blocking.
     static func settleHolding(_ intent: Intent, in index: any MetadataIndex, below root: Int32,
                               partials: PartialIndex, rules: NameRules) throws(IndexError) -> Bool {
-        guard partials.across != nil else {
-            try settle(intent, in: index, below: root)
-            return true
-        }
+        // Held in this daemon's table too (alone on the root as well): an upload, delete or rename of the name here
+        // never runs while it is settled.
         let name = rules.partName(identity: intent.namespace, relativePath: intent.path)
         guard let hold = partials.hold(name, now: SystemClock.unixSeconds()) else { return false }
         defer { partials.letGo(hold) }
-        try settle(intent, in: index, below: root)
+        guard try settle(intent, in: index, below: root) else { return false }
         try index.flush()
         return true
+    }
+
+    /// `settleHolding` of each of `intents`, counted in `result`. An intent no longer pending when its name was held
+    /// (its change, in progress when the list was read, finished meanwhile) is passed over; another failure is noted
+    /// and the rest still settled.
+    private func settle(_ intents: [Intent], in index: any MetadataIndex, node: String, into result: inout Unfinished) {
+        for intent in intents {
+            do {
+                let done = try Self.settleHolding(intent, in: index, below: root, partials: partials, rules: rules)
+                if done { result.settled += 1 } else { result.left += 1 }
+            } catch where error.kind == .unknownIntent {
+                continue
+            } catch {
+                result.failures.append("\(node): \(error)")
+            }
+        }
     }
 
     /// At start: every intent a crash left in this daemon's journal, settled; returns how many there were. Shared,
@@ -97,12 +111,7 @@ extension Store {
         guard let journaled = index as? JournaledIndex else { return result }
         if let sharing {
             releaseClaimsLeft(node: sharing.node)
-            do {
-                for intent in try journaled.pendingIntents() {
-                    let done = try Self.settleHolding(intent, in: journaled, below: root, partials: partials, rules: rules)
-                    if done { result.settled += 1 } else { result.left += 1 }
-                }
-            } catch {
+            do { settle(try journaled.pendingIntents(), in: journaled, node: sharing.node, into: &result) } catch {
                 result.failures.append("\(sharing.node): \(error)")
             }
         }
@@ -134,10 +143,7 @@ extension Store {
                 if node != Self.unsharedJournalName { try quotaLedger?.releaseQuotas(node: node) }
                 let pending = try journal.pendingIntents()
                 if !pending.isEmpty { result.nodes.append(node) }
-                for intent in pending {
-                    let done = try Self.settleHolding(intent, in: journal, below: root, partials: partials, rules: rules)
-                    if done { result.settled += 1 } else { result.left += 1 }
-                }
+                settle(pending, in: journal, node: node, into: &result)
                 try journal.flush()
                 // All settled: a departed shared daemon's journal goes (names come and go with hosts and containers;
                 // each left behind would be opened every minute). It comes back when its daemon starts again.

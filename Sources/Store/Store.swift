@@ -83,8 +83,11 @@ public final class Store: Sendable {
             // and those only under the names' locks (settleHolding).
             replayedIntents = settlingIntents ? try Self.replayIntents(in: index, below: root, partials: partials, rules: rules)
                                               : 0
-            // What this daemon's previous run claimed for quotas ended with it (its journal's lock says it is gone).
-            if let sharing, settlingIntents { try (index as? JournaledIndex)?.quotaLedger?.releaseQuotas(node: sharing.node) }
+            // What this daemon's previous run claimed for quotas ended with it (its journal's lock says it is gone);
+            // a daemon alone on the root (an unshared one, `ferryd reindex`) clears what shared ones left.
+            if settlingIntents, let ledger = (index as? JournaledIndex)?.quotaLedger {
+                if let sharing { try ledger.releaseQuotas(node: sharing.node) } else { try ledger.releaseAllQuotas() }
+            }
         } catch {
             DirectoryCalls.close(staging)
             DirectoryCalls.close(root)

@@ -209,6 +209,7 @@ final class SharedStoreTests: StoreTestCase {
                               index: try JournaledIndex(rows: rows, journalDirectory: indexDirectory))
         XCTAssertEqual(alone.settleUnfinished(), Store.Unfinished(nodes: ["b"], settled: 1))
         XCTAssertNil(try rows.file(namespace: "alice", path: "gone.bin"))
+        XCTAssertFalse(journalExists("b"), "a shared daemon's settled journal goes")
     }
 }
 

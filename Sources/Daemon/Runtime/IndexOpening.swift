@@ -110,21 +110,18 @@ enum IndexOpening {
         let path = directory + "/root-id"
         if let id = try readRootID(path) { return id }
         let id = UUID().uuidString.lowercased()
-        let temporary = directory + "/root-id.\(getpid()).tmp"
-        unlink(temporary)
+        // A name of its own (pids repeat across hosts and containers), the id read back from the name it was linked to.
+        let temporary = directory + "/root-id.\(id).tmp"
         guard FileManager.default.createFile(atPath: temporary, contents: Data((id + "\n").utf8),
                                              attributes: [.posixPermissions: 0o600]) else {
             throw ValidationError("index: cannot write \(temporary)")
         }
         defer { unlink(temporary) }
-        if link(temporary, path) != 0 {
-            let reason = errno
-            guard reason == EEXIST, let found = try readRootID(path) else {
-                throw ValidationError("index: cannot make \(path): \(String(cString: strerror(reason)))")
-            }
-            return found
+        if link(temporary, path) != 0, errno != EEXIST {
+            throw ValidationError("index: cannot make \(path): \(String(cString: strerror(errno)))")
         }
-        return id
+        guard let found = try readRootID(path) else { throw ValidationError("index: \(path) vanished as it was made") }
+        return found
     }
 
     /// The id in `path`; nil when there is no such file.
