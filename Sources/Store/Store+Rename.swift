@@ -92,6 +92,7 @@ extension Store {
                                     in: destination.descriptor, overwrite: overwrite) {
             return .failure(refused)
         }
+        if sharing != nil, let stale = staleRow(row, fromName, in: source.descriptor) { return .failure(stale) }
         let deleteIntent: Intent, commitIntent: Intent
         do { deleteIntent = try index.beginDelete(namespace: namespace, path: row.path, durable: false) } catch {
             return .failure(indexFailure(error))
@@ -138,6 +139,21 @@ extension Store {
 
     /// The old name must be a regular file, the new one free (or, overwriting, a regular file): never a link, never a
     /// directory. RENAME_NOREPLACE checks the new name again, atomically.
+    /// Shared, the index can lag the tree for a minute after PostgreSQL refused a change (until its intent is
+    /// settled): a file whose digest record says other than its row is not renamed with that row. A file with no
+    /// record is taken at its row's word (it is not read here).
+    private func staleRow(_ row: IndexedFile, _ name: String, in directory: Int32) -> StoreFailure? {
+        guard let fd = try? DirectoryCalls.openFile(name, in: directory, flags: O_RDONLY | O_NOFOLLOW | O_NONBLOCK) else {
+            return nil  // checkNames found it a regular file: a race with its removal, which the rename then meets
+        }
+        defer { DirectoryCalls.close(fd) }
+        guard let recorded = StoredDigest.of(fd, rehashUpTo: 0, record: false),
+              recorded.size != row.size || recorded.digest != row.sha256 else { return nil }
+        return StoreFailure(UploadFailure(.busy, "'\(row.path)' changed on the server and its index has not caught up "
+                                          + "yet; retry in a minute"),
+                            detail: "the index's row of '\(row.path)' of '\(row.namespace)' differs from the file's digest record")
+    }
+
     private func checkNames(_ namespace: String, _ fromPath: String, _ fromName: String, in source: Int32, _ toPath: String,
                             _ toName: String, in destination: Int32, overwrite: Bool) -> StoreFailure? {
         do {

@@ -45,8 +45,8 @@ extension Store {
     }
 
     /// Settles `intent` (Store.settle) holding its file's name, its row written before the name is let go. false when
-    /// another daemon holds the name (an upload of it runs there): the intent stays pending, for a later try.
-    /// Blocking.
+    /// the name is held (a change of it runs, here or on another daemon) or the tree could not be read there: the
+    /// intent stays pending, for a later try. Blocking.
     static func settleHolding(_ intent: Intent, in index: any MetadataIndex, below root: Int32,
                               partials: PartialIndex, rules: NameRules) throws(IndexError) -> Bool {
         // Held in this daemon's table too (alone on the root as well): an upload, delete or rename of the name here

@@ -6,6 +6,7 @@
 import Foundation
 import Index
 import Platform
+import Protocol
 @testable import Store
 import XCTest
 
@@ -211,7 +212,36 @@ final class SharedStoreTests: StoreTestCase {
         XCTAssertNil(try rows.file(namespace: "alice", path: "gone.bin"))
         XCTAssertFalse(journalExists("b"), "a shared daemon's settled journal goes")
     }
+
+    /// Shared, a row the index has not caught up on (PostgreSQL refused the change a moment ago) is not moved with a
+    /// rename of its file: refused as busy, nothing moved; once the row is the file's, the rename goes through.
+    func testARenameRefusesARowThatDiffersFromItsFilesRecord() throws {
+        let rows = try SQLiteIndex(path: outsidePath + "/index.sqlite")
+        let index = try journal("b", rows: rows)
+        let store = try makeShared("b", index: index)
+        let content = pattern(3000)
+        let run = try upload(store, "x.bin", content)
+        drive([run], on: executor)
+        let stored = try XCTUnwrap(try rows.file(namespace: "alice", path: "x.bin"), "\(run.events)")
+        let stale = IndexedFile(namespace: "alice", path: "x.bin", size: 10, sha256: [UInt8](repeating: 9, count: 32),
+                                modified: nil, uploaded: 1, uploader: "alice")
+        try rows.apply([.put(stale)], durable: true)
+        let request = StoreRequest.rename(RenameRequest(from: "x.bin", to: "y.bin"))
+        let refused = StoreChange(request: request, namespace: "alice", store: store, index: index, durable: true).answer()
+        guard case .failed(let failure) = refused.answer else { return XCTFail("renamed: \(refused.answer)") }
+        XCTAssertEqual(failure.code, .busy)
+        XCTAssertTrue(failure.message.contains("its index has not caught up yet"), failure.message)
+        XCTAssertEqual(contents("alice/x.bin"), content)
+        XCTAssertFalse(exists("alice/y.bin"))
+
+        try rows.apply([.put(stored)], durable: true)
+        let moved = StoreChange(request: request, namespace: "alice", store: store, index: index, durable: true).answer()
+        guard case .stat = moved.answer else { return XCTFail("not renamed: \(moved.answer)") }
+        XCTAssertEqual(contents("alice/y.bin"), content)
+        XCTAssertEqual(try rows.file(namespace: "alice", path: "y.bin")?.sha256, stored.sha256)
+    }
 }
+
 
 /// Rows that fail every change while `failing` (an index server that went away).
 private final class FailingRows: RowStore, @unchecked Sendable {
