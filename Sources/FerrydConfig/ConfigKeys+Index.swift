@@ -5,7 +5,6 @@ import Foundation
 
 extension ConfigKeys {
     static func validateIndexPlace(_ config: DaemonConfig, line: (String) -> Int?) throws(ConfigError) {
-        try validateIndexServer(config, line: line)
         guard config.index.backend != .off else { return }
         // The intent journal is always there, whatever holds the rows; staging's stale entries are removed.
         let staging = config.storage.staging
@@ -34,7 +33,6 @@ extension ConfigKeys {
     /// `index.url` goes with `backend = "postgresql"`, and only with it: a URL left beside another back end would
     /// otherwise be silently unused.
     static func validateIndexServer(_ config: DaemonConfig, line: (String) -> Int?) throws(ConfigError) {
-        try validateSharing(config, line: line)
         let url = config.index.url.trimmingCharacters(in: .whitespaces)
         switch config.index.backend {
         case .postgresql:

@@ -221,6 +221,8 @@ enum ConfigKeys {
             let key = "metrics.listen"
             throw .invalid(key, "\"\(metrics)\" is also in 'server.listen'; give metrics its own port", line: line(key))
         }
+        try validateSharing(config, line: line)
+        try validateIndexServer(config, line: line)
         try validateIndexPlace(config, line: line)
         // Quotas read the index's usage: without it, they could not be kept.
         if config.quotas.any, config.index.backend == .off {

@@ -13,12 +13,7 @@ import Glibc
 import Musl
 #endif
 
-final class PostgresIndexEndToEndTests: XCTestCase {
-    private var schema: (name: String, url: String)?
-
-    override func setUpWithError() throws { schema = try TestPostgres.makeSchema() }
-    override func tearDown() { if let schema { TestPostgres.dropSchema(schema.name) } }
-
+final class PostgresIndexEndToEndTests: PostgresSchemaTestCase {
     private func settings(_ url: String) -> [String: [String]] {
         ["index": ["backend = \"postgresql\"", "url = \"\(url)\"", "pool_size = 2", "query_timeout = 10"]]
     }

@@ -12,12 +12,7 @@ import Glibc
 import Musl
 #endif
 
-final class SharedStorageCrashTests: XCTestCase {
-    private var schema: (name: String, url: String)?
-
-    override func setUpWithError() throws { schema = try TestPostgres.makeSchema() }
-    override func tearDown() { if let schema { TestPostgres.dropSchema(schema.name) } }
-
+final class SharedStorageCrashTests: PostgresSchemaTestCase {
     private func settings(_ url: String, node: String) -> [String: [String]] {
         ["storage": ["shared = true"],
          "index": ["backend = \"postgresql\"", "url = \"\(url)\"", "pool_size = 2", "node = \"\(node)\""]]

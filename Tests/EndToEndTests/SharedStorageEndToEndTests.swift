@@ -15,12 +15,7 @@ import Glibc
 import Musl
 #endif
 
-final class SharedStorageEndToEndTests: XCTestCase {
-    private var schema: (name: String, url: String)?
-
-    override func setUpWithError() throws { schema = try TestPostgres.makeSchema() }
-    override func tearDown() { if let schema { TestPostgres.dropSchema(schema.name) } }
-
+final class SharedStorageEndToEndTests: PostgresSchemaTestCase {
     private func settings(_ url: String, node: String, quota: String? = nil) -> [String: [String]] {
         ["storage": ["shared = true", "resume_interval = \"1MiB\""],
          "index": ["backend = \"postgresql\"", "url = \"\(url)\"", "pool_size = 2", "node = \"\(node)\""],
