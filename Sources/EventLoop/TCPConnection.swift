@@ -112,6 +112,17 @@ public final class TCPConnection: LoopHandleOwner {
     /// Queues a copy of `bytes` with uv_write; the buffer may be reused as soon as this returns.
     public func write(_ bytes: UnsafeRawBufferPointer) {
         guard state == .open, !bytes.isEmpty else { return }
+        if bytes.count > WriteBufferPool.blockPayload {
+            // In pooled pieces: a flush of several MiB (a Get's blocks sealed together) allocated afresh would cost
+            // its page faults, and its unmapping, every time.
+            var start = 0
+            while start < bytes.count {
+                let end = min(start + WriteBufferPool.blockPayload, bytes.count)
+                write(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+                start = end
+            }
+            return
+        }
         let (request, buffer) = WriteRequest.make(copying: bytes, pool: loop.writeBuffers)
         var buffers = buffer  // uv_write copies the uv_buf_t array, not the bytes
         let rc = uv_write(request, stream, &buffers, 1, connectionWriteDidComplete)

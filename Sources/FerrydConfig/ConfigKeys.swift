@@ -84,7 +84,7 @@ enum ConfigKeys {
         .boolean("storage", "fsync", \.storage.fsync, default: true, reloadable: true,
                  doc: "Whether a file's data and directory entry are fsync'ed before the upload is reported committed."),
         .boolean("storage", "direct_io", \.storage.directIO, default: true, reloadable: true,
-                 doc: "Whether uploads are written with O_DIRECT (past the page cache) where the file system allows it."),
+                 doc: "Whether uploads are written, and large files read for Get, with O_DIRECT (past the page cache) where the file system allows it."),
         .component("storage", "staging", \.storage.staging, default: ".staging", reloadable: false,
                    doc: "Directory under root for partial uploads (.part files); one name, no '/'."),
         .byteSize("storage", "reserve", \.storage.reserve, default: 64 << 20, max: UInt64(Int64.max), reloadable: true,

@@ -51,6 +51,31 @@ public enum BlockingFileIO {
         return fcntl(fd, F_SETFL, wanted) < 0 ? SystemError.last("fcntl(F_SETFL)") : nil
     }
 
+    /// pread(2) of `count` bytes at `offset` into `buffer` on a descriptor with O_DIRECT: `offset` is a multiple of
+    /// `alignment`, and the length asked is `count` rounded up to it (the buffer has room for that: its capacity is a
+    /// multiple of the alignment), as O_DIRECT wants; the buffer's count is set to what the file has of the `count`
+    /// bytes (short only at the end of the file, where a direct read ends off the alignment).
+    public static func readDirect(fd: Int32, into buffer: IOBuffer, count: Int, offset: Int64,
+                                  alignment: Int) -> Result<Int, SystemError> {
+        let asked = (count + alignment - 1) / alignment * alignment
+        precondition(count > 0 && asked <= buffer.capacity && offset % Int64(alignment) == 0,
+                     "direct read of \(count) bytes at \(offset) into \(buffer.capacity)")
+        var total = 0
+        while total < count {
+            let rc = pread(fd, buffer.unsafeStorage + total, asked - total, off_t(offset) + off_t(total))
+            if rc < 0 {
+                if errno == EINTR { continue }
+                return .failure(SystemError.last("pread"))
+            }
+            if rc == 0 { break }
+            total += rc
+            if rc % alignment != 0 { break }  // the end of the file
+        }
+        let got = min(total, count)
+        buffer.didFill(got)
+        return .success(got)
+    }
+
     /// pread(2) of up to `count` bytes at `offset` into `buffer` (its count set to what was read; short only at end
     /// of file). The buffer must not be in use by the loop thread.
     public static func read(fd: Int32, into buffer: IOBuffer, count: Int, offset: Int64) -> Result<Int, SystemError> {

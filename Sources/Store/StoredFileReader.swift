@@ -4,6 +4,12 @@
 // descriptor is the one version of the file the client gets: a commit that replaces the name meanwhile links a new
 // inode and leaves this one whole, so a Get never mixes two versions.
 //
+// A large file is read past the page cache (O_DIRECT, with storage.direct_io, as nginx's `directio` does from a size
+// on): copying it out of the page cache was 37 % of the daemon's CPU in a 2 GiB Get (docs/PERFORMANCE.md), and a file
+// read once would only push others out of the cache. Blocks end at multiples of the direct-I/O alignment, so after a
+// first block from an odd offset (a resumed Get: read through the page cache) every read is aligned; a file system
+// that refuses O_DIRECT is read through the page cache.
+//
 //   open (pool) ──► opened(size, digest, times) ──► read(offset) (pool) … ──► close
 //        └──► refused: not_found, bad_path (a directory, a link), storage_failure (no digest recorded, a read error)
 import Platform
@@ -32,15 +38,27 @@ public final class StoredFileReader: @unchecked Sendable {
         case refused(StoreFailure)
     }
 
+    /// Files from this size on are read with O_DIRECT (when asked): below it a file's pages may as well stay cached
+    /// for the next Get, and a direct read's fixed cost is not worth it.
+    public static let directFrom: UInt64 = 8 << 20
+    /// O_DIRECT's alignment of offsets and lengths (as BatchPipeline.directAlignment).
+    static let directAlignment = 4096
+
     public let path: StoredPath
     private let root: Int32
     private let rootPath: String
+    private let directIO: Bool
+    // Set by the open job, read by the read jobs (one at a time, after it).
     private var descriptor: Int32 = -1
+    private var size: UInt64 = 0
+    private var direct = false
 
-    public init(store: Store, path: StoredPath) {
+    /// `directIO`: read a file of `directFrom` bytes or more with O_DIRECT (storage.direct_io).
+    public init(store: Store, path: StoredPath, directIO: Bool = false) {
         self.path = path
         root = store.root
         rootPath = store.rootPath
+        self.directIO = directIO
     }
 
     deinit { if descriptor >= 0 { DirectoryCalls.close(descriptor) } }
@@ -49,12 +67,49 @@ public final class StoredFileReader: @unchecked Sendable {
         executor.run({ [self] in openNow() }, then: completion)
     }
 
-    /// Reads up to `buffer.capacity` bytes at `offset` (fewer only at the end of the file). One at a time.
+    /// Whether the reads bypass the page cache (known once opened), and whether the descriptor has O_DIRECT now.
+    var readsDirectly: Bool { direct }
+    var descriptorIsDirect: Bool { descriptor >= 0 && fcntl(descriptor, F_GETFL) & BlockingFileIO.directIOFlag != 0 }
+
+    /// The bytes a read at `offset` into a buffer of `capacity` bytes gives, once opened: up to the next multiple of
+    /// the alignment at most `capacity` on (so the reads after an odd first one are aligned), fewer at the end of the
+    /// file. `capacity` is a multiple of the alignment.
+    public func blockLength(at offset: UInt64, capacity: Int) -> Int {
+        let room = capacity - Int(offset % UInt64(Self.directAlignment))
+        return offset >= size ? 0 : Int(min(UInt64(room), size - offset))
+    }
+
+    /// Reads `blockLength(at: offset, capacity: buffer.capacity)` bytes at `offset` (fewer only if the file is now
+    /// shorter than it was at open). One at a time, once opened.
     public func read(at offset: UInt64, into buffer: IOBuffer, executor: BlockingExecutor,
                      then completion: @escaping (Result<Int, SystemError>) -> Void) {
-        let descriptor = self.descriptor
-        executor.run({ BlockingFileIO.read(fd: descriptor, into: buffer, count: buffer.capacity, offset: Int64(offset)) },
-                     then: completion)
+        let count = blockLength(at: offset, capacity: buffer.capacity)
+        executor.run({ [self] in readNow(count, at: offset, into: buffer) }, then: completion)
+    }
+
+    /// Blocking: the pool's.
+    private func readNow(_ count: Int, at offset: UInt64, into buffer: IOBuffer) -> Result<Int, SystemError> {
+        guard count > 0 else {
+            buffer.removeAll()
+            return .success(0)
+        }
+        let alignment = Self.directAlignment
+        guard direct, offset % UInt64(alignment) == 0 else {
+            // Through the page cache: a file read so from the start, or the first block of a Get from an odd offset.
+            if direct, let error = BlockingFileIO.setDirectIO(fd: descriptor, false) { return .failure(error) }
+            let result = BlockingFileIO.read(fd: descriptor, into: buffer, count: count, offset: Int64(offset))
+            if direct, BlockingFileIO.setDirectIO(fd: descriptor, true) != nil { direct = false }  // buffered from now on
+            return result
+        }
+        let result = BlockingFileIO.readDirect(fd: descriptor, into: buffer, count: count, offset: Int64(offset),
+                                               alignment: alignment)
+        if case .failure(let error) = result, error.number == EINVAL {
+            // This file system wants another alignment, or no O_DIRECT at all: the page cache from now on.
+            direct = false
+            if let error = BlockingFileIO.setDirectIO(fd: descriptor, false) { return .failure(error) }
+            return BlockingFileIO.read(fd: descriptor, into: buffer, count: count, offset: Int64(offset))
+        }
+        return result
     }
 
     /// Closes the file; only with no read in flight.
@@ -84,6 +139,10 @@ public final class StoredFileReader: @unchecked Sendable {
                     + "`ferryd reindex --check` lists such files"))
         }
         descriptor = file
+        size = recorded.size
+        // A file system without O_DIRECT refuses the flag here (EINVAL): the file is read through the page cache.
+        direct = directIO && recorded.size >= Self.directFrom && BlockingFileIO.directIOFlag != 0
+            && BlockingFileIO.setDirectIO(fd: file, true) == nil
         return .opened(Opened(size: recorded.size, sha256: recorded.digest,
                               modified: WireTime(seconds: status.modifiedSeconds, nanoseconds: status.modifiedNanoseconds),
                               executable: status.permissions & 0o111 != 0))

@@ -32,7 +32,8 @@ final class GetTests: XCTestCase {
         let daemon = try Daemon.start(environment: env, workers: 1)
         let source = try env.sourceDirectory("sizes")
         var contents: [String: [UInt8]] = [:]
-        for size in [0, 1, 65_535, 65_536, 65_537, 3 << 20 + 7] {
+        // The last two are read past the server's page cache (StoredFileReader.directFrom), one ending off a block.
+        for size in [0, 1, 65_535, 65_536, 65_537, 3 << 20 + 7, 8 << 20, 8 << 20 + 4_097] {
             let name = "f\(size).bin"
             contents[name] = Content.random(size)
             try Content.write(contents[name]!, to: source.appendingPathComponent(name))
@@ -63,7 +64,7 @@ final class GetTests: XCTestCase {
         }
         assertStored(out.appendingPathComponent("bare.bin"), equals: contents["f1.bin"]!)
         assertStored(out.appendingPathComponent("sizes/f65536.bin"), equals: contents["f65536.bin"]!)
-        XCTAssertEqual(daemon.logLines(message: "get sent").count, 14, daemon.log)
+        XCTAssertEqual(daemon.logLines(message: "get sent").count, 18, daemon.log)
     }
 
     func testADirectoryTreeComesBackAndARerunGetsNothingAgain() throws {
@@ -102,18 +103,19 @@ final class GetTests: XCTestCase {
         let env = try TestEnvironment(self)
         let daemon = try Daemon.start(environment: env, workers: 1)
         let file = try env.sourceDirectory("r").appendingPathComponent("big.bin")
-        let bytes = Content.random(5 << 20)
+        let bytes = Content.random(9 << 20 + 3)  // read with O_DIRECT by the server: from an odd offset below
         try Content.write(bytes, to: file)
         XCTAssertEqual(try env.upload([file.path], to: daemon).status, 0)
         let out = try destination(env, "out")
         let target = out.appendingPathComponent("big.bin")
 
-        // What an interrupted run leaves: the first 2 MiB in the .part.
-        try Data(bytes[..<(2 << 20)]).write(to: URL(fileURLWithPath: target.path + ".part"))
+        // What an interrupted run leaves: the first 2 MiB and a bit in the .part.
+        let kept = 2 << 20 + 1_001
+        try Data(bytes[..<kept]).write(to: URL(fileURLWithPath: target.path + ".part"))
         let resumed = try ferry(env, ["--json", "big.bin", out.path], daemon: daemon)
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         let entry = ((try JSONSerialization.jsonObject(with: resumed.stdoutData) as? [String: Any])?["files"] as? [[String: Any]])?.first
-        XCTAssertEqual((entry?["resumed_from"] as? NSNumber)?.intValue, 2 << 20, resumed.stdout)
+        XCTAssertEqual((entry?["resumed_from"] as? NSNumber)?.intValue, kept, resumed.stdout)
         assertStored(target, equals: bytes)
 
         // A .part that is no prefix of the file (another version's): the digest disagrees, the file is got again.

@@ -189,6 +189,8 @@ final class SessionDriver: TCPConnectionDelegate {
                     let actions = session.getRead(reader, buffer, result, now: Clock.now())
                     self?.perform(actions)
                 }
+            case .sealForGet:
+                perform(session.sealGet(now: Clock.now()))
             }
         }
         armTimers()

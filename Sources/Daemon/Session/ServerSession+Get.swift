@@ -6,11 +6,11 @@
 //             └──opened──► GetHeader ──► streaming: read (pool) ⇄ seal ──last byte──► GetEnd, closed
 //                                            └──a read error, a file gone short──► OperationError, closed
 //
-// Pacing: at most `readAhead` blocks read and not yet sealed, one read in flight; sealing stops while the socket's
-// queue is above `outputHighWater` (the driver reports it after each flush, and when it drains) or a rotation holds
-// the keys back (at most one round trip), and starts again on the next drain, read or received record. A client
-// that stops reading therefore costs the daemon this much memory and no more. Every sealed block is progress for
-// the idle timeout.
+// Pacing: at most `readAhead` blocks read and not yet sealed, one read in flight (asked before the sealing of the
+// block before it, so the two overlap); sealing stops while the socket's queue is above `outputHighWater` (the
+// driver reports it after each flush, and when it drains) or a rotation holds the keys back (at most one round
+// trip), and starts again on the next drain, read or received record. A client that stops reading therefore costs
+// the daemon this much memory and no more. Every sealed block is progress for the idle timeout.
 import Logging
 import Platform
 import Protocol
@@ -25,7 +25,7 @@ final class GetTransfer {
     var size: UInt64 = 0
     var startedAt: UInt64 = 0
     var ready: [(buffer: IOBuffer, count: Int)] = []
-    /// Blocks sealed and free for the next reads (the transfer's own: `readAhead` at most).
+    /// Blocks sealed and free for the next reads (the transfer's own: `readAhead` + 1 at most).
     var spare: [IOBuffer] = []
     var reading = false
     /// The header went: blocks may be sealed.
@@ -41,8 +41,8 @@ final class GetTransfer {
 
 extension ServerSession {
     /// Blocks read ahead of the socket, and their size: 1 MiB, sixteen GetData records per job on the pool (256 KiB
-    /// blocks cost a context switch every 256 KiB, a tenth of the daemon's CPU for a 2 GiB file). Two of them: the
-    /// one being sealed and the next being read; a Get holds 2 MiB while it streams, and gives it back when it ends.
+    /// blocks cost a context switch every 256 KiB, a tenth of the daemon's CPU for a 2 GiB file). Up to two read and
+    /// waiting while a third is read: a Get holds at most 3 MiB while it streams, and gives it back when it ends.
     static let readAhead = 2
     static let blockSize = 1 << 20
     /// Sealed bytes the socket may hold queued before sealing waits for it to drain.
@@ -58,7 +58,8 @@ extension ServerSession {
         } catch {
             return refuseGet(request, UploadFailure(.badPath, "\(error)"))
         }
-        let transfer = GetTransfer(request: request, reader: StoredFileReader(store: upload.environment.store, path: path))
+        let reader = StoredFileReader(store: upload.environment.store, path: path, directIO: upload.environment.settings.directIO)
+        let transfer = GetTransfer(request: request, reader: reader)
         getTransfer = transfer
         return [.openForGet(transfer.reader)]
     }
@@ -110,7 +111,7 @@ extension ServerSession {
             endGet(transfer)
             return []
         }
-        let expected = Int(min(UInt64(buffer.capacity), transfer.size - transfer.nextRead))
+        let expected = reader.blockLength(at: transfer.nextRead, capacity: buffer.capacity)
         switch result {
         case .success(let count) where count == expected:
             transfer.ready.append((buffer, count))
@@ -131,8 +132,21 @@ extension ServerSession {
         return pumpGet(now: now)
     }
 
-    /// Seals the blocks read while the socket and the keys allow, then reads ahead.
+    /// Reads ahead, and seals what was read while the socket and the keys allow. The next block's read is asked
+    /// first and the sealing follows as an action after it, so the pool reads one block while this thread seals the
+    /// one before (asked after the sealing, each read waited for the seal and each seal for the read: half of a
+    /// 2 GiB Get's time, docs/PERFORMANCE.md).
     func pumpGet(now: Now) -> [SessionAction] {
+        guard let transfer = getTransfer, transfer.opened, !closing else { return [] }
+        var actions = readAhead(transfer)
+        if transfer.ready.isEmpty ? isSent(transfer) : connection.canSendGetData && outputBacklog < Self.outputHighWater {
+            actions.append(.sealForGet)
+        }
+        return actions
+    }
+
+    /// The blocks read, sealed while the socket and the keys allow (`.sealForGet`); the transfer ends after its last.
+    func sealGet(now: Now) -> [SessionAction] {
         guard let transfer = getTransfer, transfer.opened, !closing else { return [] }
         var sealed = 0
         while let (buffer, count) = transfer.ready.first, connection.canSendGetData,
@@ -152,8 +166,7 @@ extension ServerSession {
             progress &+= 1
         }
         outputBacklog += sealed
-        var actions: [SessionAction] = []
-        if connection.getRemaining == nil, transfer.ready.isEmpty, !transfer.reading {  // GetEnd went with the last byte
+        if isSent(transfer) {  // GetEnd went with the last byte
             let seconds = Double(SystemClock.monotonicNanoseconds() &- transfer.startedAt) / 1e9
             logger.info("get sent", metadata: ["path": "\(transfer.request.path)", "bytes": "\(transfer.size)",
                                                "seconds": "\(String(format: "%.3f", seconds))"])
@@ -161,12 +174,19 @@ extension ServerSession {
             endGet(transfer)
             return flush() + drainedNow(now)
         }
-        if !transfer.reading, transfer.nextRead < transfer.size, transfer.ready.count < Self.readAhead {
-            transfer.reading = true
-            actions.append(.readForGet(transfer.reader, offset: transfer.nextRead,
-                                       transfer.spare.popLast() ?? IOBuffer(capacity: Self.blockSize)))
-        }
-        return (sealed > 0 ? flush() : []) + actions
+        return (sealed > 0 ? flush() : []) + readAhead(transfer)
+    }
+
+    /// Every byte sealed, GetEnd with the last, and no read in flight.
+    private func isSent(_ transfer: GetTransfer) -> Bool {
+        connection.getRemaining == nil && transfer.ready.isEmpty && !transfer.reading
+    }
+
+    /// The next block's read, when none is in flight and fewer than `readAhead` wait to be sealed.
+    private func readAhead(_ transfer: GetTransfer) -> [SessionAction] {
+        guard !transfer.reading, transfer.nextRead < transfer.size, transfer.ready.count < Self.readAhead else { return [] }
+        transfer.reading = true
+        return [.readForGet(transfer.reader, offset: transfer.nextRead, transfer.spare.popLast() ?? IOBuffer(capacity: Self.blockSize))]
     }
 
     private func failGet(_ transfer: GetTransfer, detail: String, now: Now) -> [SessionAction] {

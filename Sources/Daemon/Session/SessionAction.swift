@@ -29,10 +29,13 @@ enum SessionAction: Equatable {
     case openForGet(StoredFileReader)
     /// Read a block of a Get's file at `offset` into the buffer and hand it to `ServerSession.getRead`.
     case readForGet(StoredFileReader, offset: UInt64, IOBuffer)
+    /// Seal the Get's blocks read so far (`ServerSession.sealGet`): after the read asked before it has started.
+    case sealForGet
 
     static func == (lhs: SessionAction, rhs: SessionAction) -> Bool {
         switch (lhs, rhs) {
-        case (.flush, .flush), (.pauseReading, .pauseReading), (.resumeReading, .resumeReading), (.close, .close): true
+        case (.flush, .flush), (.pauseReading, .pauseReading), (.resumeReading, .resumeReading), (.close, .close),
+             (.sealForGet, .sealForGet): true
         case (.watch(let a), .watch(let b)): a === b
         case (.storePipelined(let a, let fileA, _, _), .storePipelined(let b, let fileB, _, _)): a == b && fileA === fileB
         case (.probePipelined(let a, let probeA), .probePipelined(let b, let probeB)): a == b && probeA === probeB

@@ -79,7 +79,7 @@ final class GetDownloader: StoreConversation {
     func getStarted(_ header: GetHeader) {
         guard let getting else { return }
         getting.header = header
-        do { try getting.part.keep(upTo: header.offset) } catch { getting.failure = "\(error)" }
+        do { try getting.part.keep(upTo: header.offset, expecting: header.size - min(header.offset, header.size)) } catch { getting.failure = "\(error)" }
     }
 
     func getData(_ bytes: ArraySlice<UInt8>) {

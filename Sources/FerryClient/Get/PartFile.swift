@@ -7,8 +7,8 @@
 //      ─► header: keep the prefix up to the header's offset (truncate the rest) ─► write … ─► finish: digest = header's?
 //            yes: times, mode, rename over NAME          no: .part removed (the caller may start again from 0)
 //
-// Writes are plain pwrite(2) on the calling thread: one download at a time per process, so a slow disk holds back
-// this client's reading of the socket (TCP then holds the server), which is the pacing wanted.
+// The bytes are hashed and written off the loop thread (PartWriter); every step that looks at the file or the digest
+// (keep, finish, keepForLater, discard) first waits for what is on its way.
 import Foundation
 import Platform
 import Protocol
@@ -23,9 +23,11 @@ final class PartFile {
     let destination: String
     var partPath: String { destination + ".part" }
     private var descriptor: Int32
-    /// Bytes in the .part, all hashed into `digest`.
-    private(set) var length: UInt64
-    private var digest: DigestContext
+    /// Bytes in the .part or on their way to it, all hashed (or being hashed) into the writer's digest.
+    var length: UInt64 { writer.end }
+    /// Whole blocks go past the page cache (this file system took O_DIRECT, or nothing was written yet).
+    var writesDirectly: Bool { writer.writesDirectly }
+    private var writer: PartWriter
 
     struct Failure: Error, CustomStringConvertible {
         let description: String
@@ -34,61 +36,76 @@ final class PartFile {
     /// Opens (or creates) `destination`.part and hashes what it holds: what an interrupted Get left.
     init(destination: String) throws {
         self.destination = destination
-        descriptor = open(destination + ".part", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        let descriptor = open(destination + ".part", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
         guard descriptor >= 0 else {
             throw Failure(description: "cannot write \(destination).part: \(String(cString: strerror(errno)))")
         }
-        length = 0
-        digest = DigestContext(.sha256)
+        self.descriptor = descriptor
         var info = stat()
         guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
             Glibc.close(descriptor)
             throw Failure(description: "\(destination).part is not a regular file: move it away")
         }
-        try rehash(upTo: UInt64(max(0, info.st_size)))
+        let size = UInt64(max(0, info.st_size))
+        do {
+            writer = PartWriter(descriptor: descriptor, offset: size, digest: try Self.hash(descriptor, upTo: size),
+                                expected: UInt64(PartWriter.batchSize), direct: true)
+        } catch {
+            Glibc.close(descriptor)
+            throw Failure(description: "reading \(destination).part: \(error)")
+        }
     }
 
-    deinit { if descriptor >= 0 { Glibc.close(descriptor) } }
-
-    /// Keeps the first `offset` bytes (the server's answer to where it starts) and hashes them again from the start.
-    func keep(upTo offset: UInt64) throws {
-        guard offset != length else { return }
-        guard ftruncate(descriptor, off_t(offset)) == 0 else { throw systemFailure("truncating") }
-        digest = DigestContext(.sha256)
-        try rehash(upTo: offset)
+    deinit {
+        guard descriptor >= 0 else { return }
+        // A session that gave up: what arrived is written first (the next run goes on from it), and the descriptor is
+        // never closed under a write in flight.
+        try? writer.drain()
+        Glibc.close(descriptor)
     }
 
-    private func rehash(upTo size: UInt64) throws {
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+    /// Keeps the first `offset` bytes (the server's answer to where it starts) and hashes them again from the start;
+    /// `size` more bytes are to come.
+    func keep(upTo offset: UInt64, expecting size: UInt64) throws {
+        do { try writer.drain() } catch { throw Failure(description: "writing \(destination).part: \(error)") }
+        if offset != length {
+            guard ftruncate(descriptor, off_t(offset)) == 0 else { throw systemFailure("truncating") }
+        }
+        let digest: DigestContext
+        do { digest = offset == length ? writer.digest : try Self.hash(descriptor, upTo: offset) } catch {
+            throw Failure(description: "reading \(destination).part: \(error)")
+        }
+        writer = PartWriter(descriptor: descriptor, offset: offset, digest: digest, expected: size, direct: true)
+    }
+
+    /// The SHA-256 of the file's first `size` bytes (what an earlier run left).
+    private static func hash(_ descriptor: Int32, upTo size: UInt64) throws(SystemError) -> DigestContext {
+        let digest = DigestContext(.sha256)
+        let buffer = IOBuffer(capacity: 1 << 20)
         var offset: UInt64 = 0
         while offset < size {
-            let count = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, min($0.count, Int(size - offset)), off_t(offset)) }
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { throw systemFailure("reading") }
-            buffer.withUnsafeBytes { digest.update(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+            let count = try BlockingFileIO.read(fd: descriptor, into: buffer, count: Int(min(UInt64(buffer.capacity), size - offset)),
+                                                offset: Int64(offset)).get()
+            guard count > 0 else { throw SystemError(EIO, "pread (the file is shorter than it was)") }
+            buffer.withUnsafeBytes { digest.update($0) }
             offset += UInt64(count)
         }
-        length = size
+        return digest
     }
 
     func append(_ bytes: ArraySlice<UInt8>) throws {
-        try bytes.withUnsafeBytes { chunk in
-            var written = 0
-            while written < chunk.count {
-                let count = pwrite(descriptor, chunk.baseAddress! + written, chunk.count - written, off_t(length) + off_t(written))
-                if count < 0, errno == EINTR { continue }
-                guard count > 0 else { throw systemFailure("writing") }
-                written += count
-            }
-            digest.update(chunk)
+        do {
+            try bytes.withUnsafeBytes { try writer.append($0) }
+        } catch {
+            throw Failure(description: "writing \(destination).part: \(error)")
         }
-        length += UInt64(bytes.count)
     }
 
     /// The whole file arrived: when its SHA-256 is `header`'s, the times and mode are set and it takes its name
     /// (true); otherwise the .part is removed (false).
     func finish(_ header: GetHeader) throws -> Bool {
-        let actual = digest.snapshot()
+        do { try writer.drain() } catch { throw Failure(description: "writing \(destination).part: \(error)") }
+        let actual = writer.digest.snapshot()
         guard length == header.size, constantTimeEqual(actual, header.sha256) else {
             discard()
             return false
@@ -108,6 +125,7 @@ final class PartFile {
 
     /// Removes the .part (a damaged or foreign prefix).
     func discard() {
+        writer.cancel()
         if descriptor >= 0 { Glibc.close(descriptor) }
         descriptor = -1
         unlink(partPath)
@@ -115,7 +133,9 @@ final class PartFile {
 
     /// Closes the .part, keeping it for a later run to go on from.
     func keepForLater() {
-        if descriptor >= 0 { Glibc.close(descriptor) }
+        guard descriptor >= 0 else { return }
+        try? writer.drain()  // what arrived is kept as far as it was written; a later run hashes it again
+        Glibc.close(descriptor)
         descriptor = -1
     }
 

@@ -148,6 +148,8 @@ final class SessionRig {
                 reader.read(at: offset, into: buffer, executor: executor) { [unowned self] result in
                     perform(session.getRead(reader, buffer, result, now: now))
                 }
+            case .sealForGet:
+                perform(session.sealGet(now: now))
             }
         }
     }
