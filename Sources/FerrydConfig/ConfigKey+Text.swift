@@ -11,7 +11,8 @@ extension ConfigKey {
             bounds: nil, boundsText: nil, isRequired: false,
             applyDefault: { $0[keyPath: field] = "" },
             read: { (reader, config) throws(ConfigError) in config[keyPath: field] = try reader.string() },
-            render: { TOMLText.quoted(shown($0[keyPath: field])) })
+            render: { TOMLText.quoted(shown($0[keyPath: field])) },
+            compared: { $0[keyPath: field] })
     }
 }
 

@@ -30,8 +30,14 @@ struct ConfigKey: Sendable {
     let applyDefault: @Sendable (inout DaemonConfig) -> Void
     /// Reads the TOML value into the field, or throws naming the key.
     let read: @Sendable (ConfigValueReader, inout DaemonConfig) throws(ConfigError) -> Void
-    /// The field's value as a TOML literal; `read` of it gives the same value back.
+    /// The field's value as a TOML literal; `read` of it gives the same value back (but for what `shown` hides).
     let render: @Sendable (DaemonConfig) -> String
+    /// The whole value, where `render` hides part of it (index.url's password): what a reload compares, so that a
+    /// change of the hidden part is a change too.
+    var compared: (@Sendable (DaemonConfig) -> String)? = nil
+
+    /// What `restartRequiredChanges` and `changedKeys` compare between two configurations.
+    func value(_ config: DaemonConfig) -> String { (compared ?? render)(config) }
 
     /// "storage.root": the name in messages, in check-config output and in `restartRequiredChanges`.
     var path: String { "\(section).\(name)" }

@@ -212,11 +212,11 @@ package struct DaemonConfig: Equatable, Sendable {
     /// Empty = the reload can take the new configuration as a whole. The daemon logs these and keeps running with
     /// the old values for them until a restart (or refuses the reload: its choice).
     package func restartRequiredChanges(from old: DaemonConfig) -> [String] {
-        ConfigKeys.all.filter { !$0.reloadable && $0.render(old) != $0.render(self) }.map(\.path)
+        ConfigKeys.all.filter { !$0.reloadable && $0.value(old) != $0.value(self) }.map(\.path)
     }
 
     /// Every key whose value differs (for the reload log line).
     package func changedKeys(from old: DaemonConfig) -> [String] {
-        ConfigKeys.all.filter { $0.render(old) != $0.render(self) }.map(\.path)
+        ConfigKeys.all.filter { $0.value(old) != $0.value(self) }.map(\.path)
     }
 }

@@ -159,6 +159,24 @@ final class ConfigRenderTests: XCTestCase {
         XCTAssertEqual(restart.restartRequiredChanges(from: reloadable), restart.restartRequiredChanges(from: old))
     }
 
+    /// check-config never shows index.url's password, but a reload that changes only the password is a change that
+    /// needs a restart (the pool keeps its connections), never taken as "nothing changed".
+    func testAChangedPasswordInTheIndexURLIsAChangeThoughNeverShown() throws {
+        var old = ConfigFixture.defaults()
+        old.index.url = "postgresql://ferry:first@db.example/ferry"
+        var new = old
+        new.index.url = "postgresql://ferry:second@db.example/ferry"
+        let key = try XCTUnwrap(ConfigKeys.all.first { $0.path == "index.url" })
+        XCTAssertEqual(key.render(old), key.render(new), "both shown as ***")
+        XCTAssertFalse(key.render(new).contains("second"))
+        XCTAssertEqual(new.restartRequiredChanges(from: old), ["index.url"])
+        XCTAssertEqual(new.changedKeys(from: old), ["index.url"])
+        new.index.url = "host=db.example password='third' dbname=ferry"
+        old.index.url = "host=db.example password='fourth' dbname=ferry"
+        XCTAssertEqual(key.render(old), key.render(new))
+        XCTAssertEqual(new.restartRequiredChanges(from: old), ["index.url"])
+    }
+
     func testRestartRequiredChangesFromParsedFiles() throws {
         let old = try ConfigFixture.parse("[server]\nlisten = [\"127.0.0.1:7443\"]\n")
         let same = try ConfigFixture.parse("[server]\nlisten = [\"127.0.0.1:7443\"]\n[log]\nlevel = \"debug\"\n")
