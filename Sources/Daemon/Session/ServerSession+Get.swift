@@ -186,7 +186,8 @@ extension ServerSession {
     private func readAhead(_ transfer: GetTransfer) -> [SessionAction] {
         guard !transfer.reading, transfer.nextRead < transfer.size, transfer.ready.count < Self.readAhead else { return [] }
         transfer.reading = true
-        return [.readForGet(transfer.reader, offset: transfer.nextRead, transfer.spare.popLast() ?? IOBuffer(capacity: Self.blockSize))]
+        let buffer = transfer.spare.popLast() ?? IOBuffer(capacity: Self.blockSize)
+        return [.readForGet(transfer.reader, offset: transfer.nextRead, buffer)]
     }
 
     private func failGet(_ transfer: GetTransfer, detail: String, now: Now) -> [SessionAction] {
