@@ -101,8 +101,7 @@ public final class StoredFileReader: @unchecked Sendable {
             if direct, BlockingFileIO.setDirectIO(fd: descriptor, true) != nil { direct = false }  // buffered from now on
             return result
         }
-        let result = BlockingFileIO.readDirect(fd: descriptor, into: buffer, count: count, offset: Int64(offset),
-                                               alignment: alignment)
+        let result = BlockingFileIO.read(fd: descriptor, into: buffer, count: count, offset: Int64(offset), alignment: alignment)
         if case .failure(let error) = result, error.number == EINVAL {
             // This file system wants another alignment, or no O_DIRECT at all: the page cache from now on.
             direct = false

@@ -242,38 +242,14 @@ enum UploadJobs {
                       writeback: (offset: Int64, length: Int64)?) -> (Result<Int, SystemError>, fellBack: Bool) {
         buffer.withUnsafeBytes { all in
             let bytes = UnsafeRawBufferPointer(rebasing: all[..<length])
-            let (written, fellBack) = direct ? writeDirect(fd: fd, bytes, offset: offset)
+            let (written, fellBack) = direct
+                ? BlockingFileIO.writeDirect(fd: fd, bytes, offset: offset, alignment: BatchPipeline.directAlignment)
                 : (BlockingFileIO.write(fd: fd, bytes, offset: offset), false)
             if case .success = written, let writeback {
                 BlockingFileIO.startWriteback(fd: fd, offset: writeback.offset, length: writeback.length)
             }
             return (written, fellBack)
         }
-    }
-
-    /// The whole blocks with O_DIRECT, then the partial block (the end of the file) without it. A write O_DIRECT
-    /// refuses (EINVAL: an alignment this file system wants bigger than ours) is retried buffered, and the file stays
-    /// buffered from then on (O_DIRECT is a flag of the open file, cleared by fcntl).
-    private static func writeDirect(fd: Int32, _ bytes: UnsafeRawBufferPointer,
-                                    offset: Int64) -> (Result<Int, SystemError>, fellBack: Bool) {
-        let alignment = BatchPipeline.directAlignment
-        let whole = bytes.count / alignment * alignment
-        if whole > 0 {
-            let written = BlockingFileIO.write(fd: fd, UnsafeRawBufferPointer(rebasing: bytes[..<whole]), offset: offset)
-            switch written {
-            case .failure(let error) where error.number == EINVAL:
-                if let error = BlockingFileIO.setDirectIO(fd: fd, false) { return (.failure(error), true) }
-                return (BlockingFileIO.write(fd: fd, bytes, offset: offset), true)
-            case .failure:
-                return (written, false)
-            case .success:
-                break
-            }
-        }
-        guard whole < bytes.count else { return (.success(whole), false) }
-        if let error = BlockingFileIO.setDirectIO(fd: fd, false) { return (.failure(error), false) }
-        let tail = UnsafeRawBufferPointer(rebasing: bytes[whole...])
-        return (BlockingFileIO.write(fd: fd, tail, offset: offset + Int64(whole)).map { whole + $0 }, false)
     }
 
     /// The atomic step: the final name appears, complete and (when durable) on stable storage, or not at all.

@@ -27,9 +27,10 @@ import Musl
 #endif
 
 final class PartWriter: @unchecked Sendable {
-    // @unchecked: `filling`, `offset` and `dispatched` belong to the owner's thread; `directNow` to the write queue
-    // (and to the owner while no job runs); `shared` is reached under `condition`'s lock only; the digest is updated
-    // on the hash queue only (or by the owner while no job runs), and read by the owner only after `drain` waited.
+    // @unchecked: `filling`, `offset` and `dispatched` belong to the owner's thread; `shared` is reached under
+    // `condition`'s lock only; the digest is updated on the hash queue only (or by the owner while no job runs), and
+    // read by the owner only after `drain` waited; the descriptor's O_DIRECT flag is set and cleared by the write
+    // queue (or the owner while no job runs).
 
     /// 1 MiB batches, four buffers: a batch hashed while the one before it is written and the next fills (eight
     /// went no faster). The SHA-256 (0.56 s/GB here) and an O_DIRECT write (1.6–1.8 GB/s on this VM's ext4) each keep
@@ -80,8 +81,6 @@ final class PartWriter: @unchecked Sendable {
     private var dispatched = false
     /// The capacity of the first buffer: the bytes expected, rounded up to the block (a small file takes no more).
     private var firstCapacity: Int
-    /// Whether the descriptor has O_DIRECT set now.
-    private var directNow = false
 
     /// Appends go to `descriptor` from `offset` on, hashed into `digest` (which holds the bytes before `offset`);
     /// `expected`: how many bytes will come, at most (sizes the first buffer). `direct`: try O_DIRECT.
@@ -146,13 +145,9 @@ final class PartWriter: @unchecked Sendable {
         leaveBuffered()
     }
 
-    /// With no job running: the descriptor without O_DIRECT again, as it came, for whatever reads or writes it next
-    /// (the prefix's hash after a cut, the next writer, whose first batch may be unaligned).
-    private func leaveBuffered() {
-        guard directNow else { return }
-        _ = BlockingFileIO.setDirectIO(fd: descriptor, false)
-        directNow = false
-    }
+    /// With no job running: the descriptor without O_DIRECT again, as it came, for whatever reads it next (the
+    /// prefix's hash after a cut reads lengths off the alignment).
+    private func leaveBuffered() { _ = BlockingFileIO.setDirectIO(fd: descriptor, false) }
 
     private func takeBuffer() -> IOBuffer {
         condition.lock()
@@ -192,32 +187,19 @@ final class PartWriter: @unchecked Sendable {
         done(batch)
     }
 
-    /// One batch's pwrite: its whole blocks with O_DIRECT when it starts on one, the rest through the page cache.
+    /// One batch's pwrite: its whole blocks with O_DIRECT when it starts on one, the rest through the page cache
+    /// (BlockingFileIO.writeDirect, as the daemon's uploads). The descriptor's flag is set again for each such batch:
+    /// one fcntl a MiB, and no copy of it to keep in step.
     private func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64, direct: Bool) -> Result<Int, SystemError> {
-        let whole = direct && offset % Int64(Self.alignment) == 0 ? bytes.count / Self.alignment * Self.alignment : 0
-        if whole > 0 {
-            let head = UnsafeRawBufferPointer(rebasing: bytes[..<whole])
-            if !directNow {
-                if BlockingFileIO.setDirectIO(fd: descriptor, true) != nil { return fallBack(bytes, at: offset) }
-                directNow = true
+        if direct, offset % Int64(Self.alignment) == 0, bytes.count >= Self.alignment {
+            if BlockingFileIO.setDirectIO(fd: descriptor, true) == nil {
+                let (result, fellBack) = BlockingFileIO.writeDirect(fd: descriptor, bytes, offset: offset, alignment: Self.alignment)
+                if fellBack { locked { $0.direct = false } }
+                return result
             }
-            let result = BlockingFileIO.write(fd: descriptor, head, offset: offset)
-            if case .failure(let error) = result, error.number == EINVAL { return fallBack(bytes, at: offset) }
-            guard case .success = result, whole < bytes.count else { return result }
+            locked { $0.direct = false }  // this file system does not take the flag: the page cache from now on
         }
-        if directNow {
-            if let error = BlockingFileIO.setDirectIO(fd: descriptor, false) { return .failure(error) }
-            directNow = false
-        }
-        let tail = UnsafeRawBufferPointer(rebasing: bytes[whole...])
-        return BlockingFileIO.write(fd: descriptor, tail, offset: offset + Int64(whole)).map { whole + $0 }
-    }
-
-    /// This file system does not take O_DIRECT (at open, at fcntl or at the write): through the page cache from now.
-    private func fallBack(_ bytes: UnsafeRawBufferPointer, at offset: Int64) -> Result<Int, SystemError> {
-        locked { $0.direct = false }
-        if directNow, let error = BlockingFileIO.setDirectIO(fd: descriptor, false) { return .failure(error) }
-        directNow = false
+        if let error = BlockingFileIO.setDirectIO(fd: descriptor, false) { return .failure(error) }
         return BlockingFileIO.write(fd: descriptor, bytes, offset: offset)
     }
 
