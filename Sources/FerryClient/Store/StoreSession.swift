@@ -57,8 +57,8 @@ final class StoreSession: TCPConnectionDelegate {
 
     private var addresses: [ResolvedAddress] = []
     private var tcp: TCPConnection?
-    private var attempt: TCPConnection?
-    private var attemptTimedOut = false
+    /// Connecting to the server's addresses in turn; nil once connected or failed.
+    private var dialer: AddressDialer?
     private var connection: ClientConnection?
     private var watch: StallWatch
     private var bytesRead: UInt64 = 0
@@ -155,40 +155,30 @@ final class StoreSession: TCPConnectionDelegate {
         saidGoodbye = false
         bytesRead = 0
         watchdog.start(afterMilliseconds: 1000, repeatMilliseconds: 1000) { [self] in check() }
-        connect(addresses[...], failures: [])
+        connect()
     }
 
-    private func connect(_ remaining: ArraySlice<ResolvedAddress>, failures: [String]) {
-        guard let address = remaining.first else {
-            let reason = failures.count == 1 ? ": \(failures[0])" : " (tried \(failures.joined(separator: ", ")))"
-            return attemptFailed(SessionFailure(.cannotConnect, "cannot connect to \(target.host):\(target.port)\(reason)"))
-        }
-        attemptTimedOut = false
-        watch.phase = .connecting(since: EventLoop.hrtimeNanoseconds)
-        let attempt = TCPConnection.connect(loop: loop, address: address) { [self] result in
-            self.attempt = nil
-            guard !attemptOver else {
-                if case .success(let tcp) = result { tcp.close() }
-                return
+    private func connect() {
+        let dialer = AddressDialer(loop: loop, host: target.host, port: target.port, timeouts: target.timeouts,
+                                   addresses: addresses)
+        self.dialer = dialer
+        dialer.dial(attempting: { [self] in watch.phase = .connecting(since: EventLoop.hrtimeNanoseconds) },
+                    connected: { [self] tcp, address in
+            self.dialer = nil
+            self.tcp = tcp
+            tcp.delegate = self
+            note(verbose, "connected to \(address)")
+            watch.phase = .handshaking(since: EventLoop.hrtimeNanoseconds)
+            do {
+                connection = try ClientConnection.open(on: tcp, configuration: target.configuration)
+                tcp.startReading()
+            } catch {
+                attemptFailed(SessionFailure(.local, "\(error)"))
             }
-            switch result {
-            case .failure(let error):
-                let reason = attemptTimedOut ? "timed out after \(target.timeouts.connect) s (--connect-timeout)" : error.message
-                connect(remaining.dropFirst(), failures: failures + [addresses.count == 1 ? reason : "\(address): \(reason)"])
-            case .success(let tcp):
-                self.tcp = tcp
-                tcp.delegate = self
-                note(verbose, "connected to \(address)")
-                watch.phase = .handshaking(since: EventLoop.hrtimeNanoseconds)
-                do {
-                    connection = try ClientConnection.open(on: tcp, configuration: target.configuration)
-                    tcp.startReading()
-                } catch {
-                    attemptFailed(SessionFailure(.local, "\(error)"))
-                }
-            }
-        }
-        if !attempt.isClosed { self.attempt = attempt }
+        }, failed: { [self] failure in
+            self.dialer = nil
+            attemptFailed(failure)
+        })
     }
 
     private func check() {
@@ -197,8 +187,7 @@ final class StoreSession: TCPConnectionDelegate {
                            committingSize: reading, hashingLocally: false, serverReading: reading != nil) {
         case nil: break
         case .connect:
-            attemptTimedOut = true
-            attempt?.close()
+            dialer?.timeOut()
         case .end(let message):
             attemptFailed(SessionFailure(.timedOut, message))
         }
@@ -230,8 +219,8 @@ final class StoreSession: TCPConnectionDelegate {
         attemptOver = true
         watchdog.stop()
         watch.phase = nil
-        attempt?.close()
-        attempt = nil
+        dialer?.cancel()
+        dialer = nil
         tcp?.delegate = nil
         tcp?.close()
         tcp = nil

@@ -8,10 +8,7 @@ extension ClientSession {
     /// the partial. A session still connecting or in its handshake just ends.
     func interrupt() {
         guard !endedReported, !closing else { return }
-        guard established else {
-            attempt?.close()
-            return end(nil)
-        }
+        guard established else { return end(nil) }
         if let current, current.stage == .closed { return }
         // Pipelined files not sent yet go back (the engine ends them as interrupted, never started); those sent are
         // left to be answered, like a v1 file whose Close is sent, unless one is half-sealed.

@@ -64,16 +64,15 @@ final class ClientSession: TCPConnectionDelegate {
     /// Connects to the server's addresses in turn (the first that accepts), then starts the handshake.
     func start() {
         watchdog.start(afterMilliseconds: Self.watchdogTick, repeatMilliseconds: Self.watchdogTick) { [self] in check() }
-        connect(engine.addresses[...], failures: [])
+        connect()
     }
 
     // MARK: Timeouts (ClientTimeouts, StallWatch)
 
     private let watchdog: LoopTimer
     private var watch: StallWatch
-    /// The connection being made, and whether the connect timeout gave it up (its completion then reports ECANCELED).
-    private(set) var attempt: TCPConnection?
-    private var attemptTimedOut = false
+    /// Connecting to the server's addresses in turn; nil once connected or failed.
+    private var dialer: AddressDialer?
     private var bytesRead: UInt64 = 0
     /// When the TCP connection was made (ns), for -v's handshake time.
     private var connectedAt: UInt64 = 0
@@ -87,49 +86,36 @@ final class ClientSession: TCPConnectionDelegate {
                            hashingLocally: current?.hashingLocally == true || !pipeline.reading.isEmpty) {
         case nil: break
         case .connect:
-            attemptTimedOut = true
-            attempt?.close()
+            dialer?.timeOut()
         case .end(let message):
             tcp?.close()  // a Goodbye stuck behind writes that no longer move is not waited for either
             end(SessionFailure(.timedOut, message))
         }
     }
 
-    private func connect(_ remaining: ArraySlice<ResolvedAddress>, failures: [String]) {
-        let target = engine.target
-        guard let address = remaining.first else {
-            let tried = failures.count > 1 ? " (tried \(failures.joined(separator: ", ")))" : ""
-            let reason = failures.count == 1 ? ": \(failures[0])" : tried
-            return end(SessionFailure(.cannotConnect, "cannot connect to \(target.host):\(target.port)\(reason)"))
-        }
-        attemptTimedOut = false
-        let attempt = TCPConnection.connect(loop: engine.loop, address: address) { [self] result in
-            self.attempt = nil
-            guard !endedReported else { return }
-            switch result {
-            case .failure(let error):
-                let reason = attemptTimedOut
-                    ? "timed out after \(target.timeouts.connect) s (--connect-timeout)" : error.message
-                let failure = engine.addresses.count == 1 ? reason : "\(address): \(reason)"
-                connect(remaining.dropFirst(), failures: failures + [failure])
-            case .success(let tcp):
-                self.tcp = tcp
-                tcp.delegate = self
-                connectedAt = EventLoop.hrtimeNanoseconds
-                engine.detail(1, "session \(slot + 1): connected to \(address)")
-                watch.phase = .handshaking(since: EventLoop.hrtimeNanoseconds)
-                do {
-                    connection = try ClientConnection.open(on: tcp, configuration: target.configuration)
-                    tcp.startReading()
-                } catch {
-                    end(SessionFailure(.local, "\(error)"))
-                }
+    private func connect() {
+        let dialer = AddressDialer(loop: engine.loop, host: engine.target.host, port: engine.target.port,
+                                   timeouts: engine.target.timeouts, addresses: engine.addresses)
+        self.dialer = dialer
+        dialer.dial(attempting: { [self] in watch.phase = .connecting(since: EventLoop.hrtimeNanoseconds) },
+                    connected: { [self] tcp, address in
+            self.dialer = nil
+            guard !endedReported else { return tcp.close() }
+            self.tcp = tcp
+            tcp.delegate = self
+            connectedAt = EventLoop.hrtimeNanoseconds
+            engine.detail(1, "session \(slot + 1): connected to \(address)")
+            watch.phase = .handshaking(since: EventLoop.hrtimeNanoseconds)
+            do {
+                connection = try ClientConnection.open(on: tcp, configuration: engine.target.configuration)
+                tcp.startReading()
+            } catch {
+                end(SessionFailure(.local, "\(error)"))
             }
-        }
-        if !attempt.isClosed {
-            self.attempt = attempt
-            watch.phase = .connecting(since: EventLoop.hrtimeNanoseconds)
-        }
+        }, failed: { [self] failure in
+            self.dialer = nil
+            end(failure)
+        })
     }
 
     // MARK: TCPConnectionDelegate
@@ -437,6 +423,8 @@ final class ClientSession: TCPConnectionDelegate {
                 index: current.index, result: result(current, stored: nil, digest: nil, error: nil),
                 sent: current.sentThisAttempt, flushed: cutting && failure == nil))
         }
+        dialer?.cancel()
+        dialer = nil
         rotationTimer.close()
         bandwidthTimer.close()
         watchdog.close()
