@@ -39,6 +39,7 @@ final class GetPlanningTests: XCTestCase {
         try Data([UInt8](repeating: 6, count: 50_000)).write(to: URL(fileURLWithPath: destination + ".part"))
         let part = try PartFile(destination: destination)
         XCTAssertEqual(part.length, 50_000)
+        try part.hashPrefix()
         try part.append(content[50_000...])
         XCTAssertFalse(try part.finish(header))
         XCTAssertFalse(FileManager.default.fileExists(atPath: destination))

@@ -13,9 +13,10 @@ package struct GetCommand: ParsableCommand {
             does: into LOCAL when it is a directory (./ by default), as LOCAL otherwise. With several REMOTEs, LOCAL \
             is a directory. REMOTE is relative to your own files on the server.
 
-            Each file is written to NAME.part beside its destination and renamed to NAME only once its SHA-256 is the \
-            one the server recorded when it was uploaded: a file is never left half written or damaged under its \
-            name. An interrupted get (Ctrl-C, a lost connection) leaves the .part; the next run, or the automatic \
+            Each file is written to NAME.part beside its destination (locked: a second get to the same place is \
+            refused) and renamed to NAME only once its SHA-256 is the one the server recorded when it was uploaded \
+            and it is on the disk: a file is never left half written or damaged under its name. A local write that \
+            fails (a full disk) stops that file at once; the others go on. An interrupted get (Ctrl-C, a lost connection) leaves the .part; the next run, or the automatic \
             retry, goes on from where it ends. A file already here with the server's size and modification time is \
             left as it is (reported unchanged), so running the same command again completes a set. Each file gets \
             the server's modification time, and execute bits when the server's copy has them.
@@ -80,8 +81,10 @@ package struct GetCommand: ParsableCommand {
             progress?.erase()
             // A session that gave up leaves its file, and (when every one gave up) the rest, failed with its reason.
             for (downloader, ended) in zip(downloaders, failures) {
-                guard let ended, let job = downloader.unfinished else { continue }
-                jobs.record(GetResult(remote: job.remote, local: job.local, status: .failed, error: ended.message))
+                guard let ended else { continue }
+                for job in downloader.unfinished {
+                    jobs.record(GetResult(remote: job.remote, local: job.local, status: .failed, error: ended.message))
+                }
             }
             failure = failures.allSatisfy { $0 != nil } ? failures.last ?? nil : nil
             for job in jobs.takeRemaining() {

@@ -1,12 +1,17 @@
 // One session's share of `ferry get`'s files (PROTOCOL.md §14.4): it takes the next job from the queue the sessions
 // share, skips a file whose local copy already has the server's size and modification time (rsync's quick check: a
-// re-run gets only what is missing), and otherwise gets it into its `.part` (PartFile) from where an earlier run or
+// re-run gets only what is missing), and otherwise gets it into its partial (PartFile) from where an earlier run or
 // attempt stopped, checks it and renames it. A file whose bytes do not hash to the server's record is not kept: got
 // again from the start once when a resumed prefix may be to blame, else an error (the server's copy is damaged).
 //
 //   next job ─quick check─► unchanged
-//            └─Get(offset = .part's size)─► header ─► data… ─► end ─► digest ok: renamed │ mismatch: from 0 once, or failed
-//                                                └─OperationError: failed (the .part kept for a later run)
+//            └─partial locked (and what it held hashed, on the thread pool)
+//                 └─Get(offset = its size)─► header ─► data… ─► end ─► (thread pool, the session going on with the next
+//                                    │          │                           file) digest ok: synced, renamed │ mismatch:
+//                                    │          │                           from 0 once, or failed
+//                                    │          └─a local write fails: Get stopped (connection closed), failed, partial kept
+//                                    └─OperationError: failed (the partial kept for a later run)
+import EventLoop
 import Foundation
 import Protocol
 
@@ -38,8 +43,6 @@ final class GetDownloader: StoreConversation {
         let job: GetJob
         var part: PartFile
         var header: GetHeader?
-        /// Its bytes do not matter any more (a local write failed): the stream is read to its end and dropped.
-        var failure: String?
         var restarted = false
         let startedAt = Date()
 
@@ -51,92 +54,178 @@ final class GetDownloader: StoreConversation {
 
     private let jobs: GetJobs
     private var getting: Getting?
-    private var exhausted = false
+    private var loop: EventLoop?
+    private var askAgain: () -> Void = {}
+    /// The partial an earlier run left is being hashed on the thread pool: the Get is asked once it is.
+    private var hashingPrefix = false
+    /// Files whose last bytes arrived, being checked, synced and renamed on the thread pool.
+    private var finishing = 0
+    /// Files to get again from the start (a resumed prefix that was not the file's), before any other.
+    private var restarts: [GetJob] = []
+
+    /// Nothing to ask until the thread pool is done: a prefix being hashed, or (with nothing else to ask) a file
+    /// being finished, which may yet need to be got again.
+    var preparing: Bool { hashingPrefix || (finishing > 0 && getting == nil) }
 
     init(jobs: GetJobs) { self.jobs = jobs }
 
-    /// The job this session holds, if its session ends before it is done (it is then failed with the session's reason).
-    var unfinished: GetJob? { getting?.job }
+    func attach(loop: EventLoop, askAgain: @escaping () -> Void) {
+        self.loop = loop
+        self.askAgain = askAgain
+    }
 
-    /// The file being got and the bytes its .part holds (the progress line).
+    /// The jobs this session holds, if its session ends before they are done (they are then failed with the
+    /// session's reason).
+    var unfinished: [GetJob] { (getting.map { [$0.job] } ?? []) + restarts }
+
+    /// The file being got and the bytes its partial holds (the progress line).
     var inFlight: (remote: String, bytes: UInt64)? { getting.map { ($0.job.remote, $0.part.length) } }
 
     var nextRequest: StoreRequest? {
-        if getting == nil, !exhausted { takeNext() }
-        guard let getting else { return nil }
+        if getting == nil, !hashingPrefix { takeNext() }
+        guard let getting, !hashingPrefix else { return nil }
         return .get(GetRequest(path: getting.job.remote, offset: getting.part.length))
     }
 
     func answered(_ answer: StoreAnswer) {
-        // Refused, or the server could not send the rest: what arrived stays in the .part for a later run.
+        // Refused, or the server could not send the rest: what arrived stays in the partial for a later run.
         guard let getting, case .failed(let failure) = answer else { return }
-        getting.part.keepForLater()
-        jobs.record(GetResult(remote: getting.job.remote, local: getting.job.local, status: .failed,
-                              bytes: getting.part.length, error: failure.message))
         self.getting = nil
+        fail(getting, failure.message)
     }
 
-    func getStarted(_ header: GetHeader) {
-        guard let getting else { return }
+    func getStarted(_ header: GetHeader) -> GetFlow {
+        guard let getting else { return .more }
         getting.header = header
-        do { try getting.part.keep(upTo: header.offset, expecting: header.size - min(header.offset, header.size)) } catch { getting.failure = "\(error)" }
+        do {
+            try getting.part.keep(upTo: header.offset, expecting: header.size - min(header.offset, header.size))
+            return .more
+        } catch {
+            return stop(getting, "\(error)")
+        }
     }
 
-    func getData(_ bytes: ArraySlice<UInt8>) {
-        guard let getting, getting.failure == nil else { return }
-        do { try getting.part.append(bytes) } catch { getting.failure = "\(error)" }
+    func getData(_ bytes: ArraySlice<UInt8>) -> GetFlow {
+        guard let getting else { return .more }
+        do {
+            try getting.part.append(bytes)
+            return .more
+        } catch {
+            return stop(getting, "\(error)")
+        }
     }
 
+    /// A local failure (the disk full, a write refused): the rest of the file would be read for nothing, so the Get
+    /// is stopped (the session closes its connection, the one way to stop one: PROTOCOL.md §14.4) and the file
+    /// failed with what its partial holds; the session goes on with the next file on a new connection.
+    private func stop(_ getting: Getting, _ message: String) -> GetFlow {
+        self.getting = nil
+        fail(getting, message)
+        return .stop
+    }
+
+    private func fail(_ getting: Getting, _ message: String) {
+        let kept = getting.part.keepForLater()
+        jobs.record(GetResult(remote: getting.job.remote, local: getting.job.local, status: .failed, bytes: kept,
+                              error: message))
+    }
+
+    /// The whole file arrived: checked, synced and renamed on the thread pool (an fdatasync takes milliseconds, which
+    /// the loop's other sessions must not wait for), while this session goes on with the next file.
     func getFinished() {
         guard let getting, let header = getting.header else { return }
         self.getting = nil
+        guard let loop else { return finished(getting, header, Self.finish(getting.part, header)) }
+        finishing += 1
+        let work = FinishWork(part: getting.part, header: header)
+        ThreadPool.run(loop, { Self.finish(work.part, work.header) }, then: { [self] outcome in
+            finishing -= 1
+            finished(getting, header, outcome)
+            askAgain()
+        })
+    }
+
+    /// What the pool thread is handed: the partial, which nothing on the loop touches any more.
+    private struct FinishWork: @unchecked Sendable {
+        let part: PartFile
+        let header: GetHeader
+    }
+
+    private enum FinishOutcome: Sendable {
+        case renamed
+        case mismatch
+        case failed(String)
+    }
+
+    private static func finish(_ part: PartFile, _ header: GetHeader) -> FinishOutcome {
+        do { return try part.finish(header) ? .renamed : .mismatch } catch { return .failed("\(error)") }
+    }
+
+    private func finished(_ getting: Getting, _ header: GetHeader, _ outcome: FinishOutcome) {
         var result = GetResult(remote: getting.job.remote, local: getting.job.local, status: .got, bytes: header.size,
                                sha256: header.sha256, resumedFrom: header.offset,
                                seconds: Date().timeIntervalSince(getting.startedAt))
-        if let failure = getting.failure {
-            getting.part.keepForLater()
-            result.status = .failed
-            result.error = failure
+        switch outcome {
+        case .renamed:
             return jobs.record(result)
-        }
-        do {
-            if try getting.part.finish(header) { return jobs.record(result) }
-        } catch {
+        case .failed(let message):
+            return fail(getting, message)
+        case .mismatch where header.offset > 0 && !getting.restarted:
+            // The bytes do not hash to the server's record, and a resumed prefix may be someone else's (the partial
+            // is gone now): once more from the start.
+            return restarts.append(getting.job)
+        case .mismatch:
             result.status = .failed
-            result.error = "\(error)"
-            return jobs.record(result)
+            result.bytes = 0
+            result.error = "the bytes received do not hash to the SHA-256 the server recorded for this file: its copy "
+                + "on the server is damaged (nothing was kept; tell the server's operator)"
+            jobs.record(result)
         }
-        // The bytes do not hash to the server's record. A resumed prefix may be someone else's: once from the start.
-        if header.offset > 0, !getting.restarted, let fresh = try? PartFile(destination: getting.job.local) {
-            let again = Getting(job: getting.job, part: fresh)
-            again.restarted = true
-            self.getting = again
-            return
-        }
-        result.status = .failed
-        result.error = "the bytes received do not hash to the SHA-256 the server recorded for this file: its copy on the "
-            + "server is damaged (nothing was kept; tell the server's operator)"
-        jobs.record(result)
     }
 
-    /// The next job that needs the server: those whose local copy passes the quick check are reported unchanged.
+    /// The next job that needs the server: those whose local copy passes the quick check are reported unchanged. A
+    /// partial an earlier run left is hashed on the thread pool first (`preparing`).
     private func takeNext() {
-        while let job = jobs.next() {
-            if Self.unchanged(job) {
+        while let (job, restarted) = restarts.isEmpty ? jobs.next().map({ ($0, false) }) : (restarts.removeFirst(), true) {
+            if !restarted, Self.unchanged(job) {
                 jobs.record(GetResult(remote: job.remote, local: job.local, status: .unchanged, bytes: job.size))
                 continue
             }
             do {
-                // A name with no directory in it ("copy.bin") goes into the current one: nothing to make.
-                let parent = (job.local as NSString).deletingLastPathComponent
-                if !parent.isEmpty { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
-                getting = Getting(job: job, part: try PartFile(destination: job.local))
+                try Self.makeRoom(for: job.local)
+                let part = try PartFile(destination: job.local, partPath: job.partPath)
+                let getting = Getting(job: job, part: part)
+                getting.restarted = restarted
+                self.getting = getting
+                if part.needsPrefixHash, let loop { hashPrefix(getting, loop: loop) }
                 return
             } catch {
                 jobs.record(GetResult(remote: job.remote, local: job.local, status: .failed, error: "\(error)"))
             }
         }
-        exhausted = true
+    }
+
+    private func hashPrefix(_ getting: Getting, loop: EventLoop) {
+        hashingPrefix = true
+        getting.part.hashPrefix(loop: loop) { [self] failure in
+            hashingPrefix = false
+            if let failure, self.getting === getting {
+                self.getting = nil
+                fail(getting, failure.description)
+            }
+            askAgain()
+        }
+    }
+
+    /// The destination's directory made (a name with none, "copy.bin", goes into the current one), and nothing in
+    /// the way of the file's name that a rename could not replace.
+    private static func makeRoom(for local: String) throws {
+        let parent = (local as NSString).deletingLastPathComponent
+        if !parent.isEmpty { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
+        var info = stat()
+        if lstat(local, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
+            throw PartFile.Failure(description: "\(local) is a directory: move it away, or get the file to another place")
+        }
     }
 
     /// rsync's quick check: the local file has the server's size and modification time (which ferry get sets).

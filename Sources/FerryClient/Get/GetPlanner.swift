@@ -15,6 +15,16 @@ struct GetJob: Equatable {
     let local: String
     let size: UInt64
     let modified: WireTime?
+    /// Where it is written until it is whole and checked (PartName): `local`.part unless that is taken or too long.
+    var partPath: String
+
+    init(remote: String, local: String, size: UInt64, modified: WireTime?, partPath: String? = nil) {
+        self.remote = remote
+        self.local = local
+        self.size = size
+        self.modified = modified
+        self.partPath = partPath ?? PartName.partial(for: local, taken: [])
+    }
 }
 
 /// What became of one file (or of an argument that named nothing).
@@ -103,8 +113,34 @@ final class GetPlanner: StoreConversation {
     }
 
     private func advance() {
-        guard let argument = arguments.popFirst() else { return step = .done }
+        guard let argument = arguments.popFirst() else {
+            if case .done = step {} else { settleDestinations() }
+            return step = .done
+        }
         step = .stat(argument)
+    }
+
+    /// Every job's own destination and partial: a second file for a place another already goes to is refused (it
+    /// would overwrite it, or write into its partial at once), and a partial name that is another job's destination
+    /// (`x` beside `x.part`, as a browser's downloads folder holds) takes another name (PartName).
+    private func settleDestinations() {
+        var first: [String: String] = [:]
+        var kept: [GetJob] = []
+        for job in jobs {
+            if let earlier = first[job.local] {
+                fail(GetResult(remote: job.remote, local: job.local, status: .failed,
+                               error: "\(TerminalText.printable(earlier)) goes to the same place: get one of them elsewhere"))
+                continue
+            }
+            first[job.local] = job.remote
+            kept.append(job)
+        }
+        let taken = Set(first.keys)
+        jobs = kept.map { job in
+            var job = job
+            job.partPath = PartName.partial(for: job.local, taken: taken)
+            return job
+        }
     }
 
     /// `relative` (a path below a listed directory, as the server sent it) below `directory`, or nil when it could

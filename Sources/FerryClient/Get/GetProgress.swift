@@ -13,26 +13,32 @@ final class GetProgress {
 
     init(jobs: [GetJob]) {
         totalFiles = jobs.count
-        totalBytes = jobs.reduce(0) { $0 + $1.size }
+        // Saturating: the sizes are the server's, and a sum past 2^64 must not trap (it only makes the line wrong).
+        totalBytes = jobs.reduce(0) { Self.sum($0, $1.size) }
     }
 
     /// Redraws the line from where the files are now.
     func draw(_ jobs: GetJobs, _ downloaders: [GetDownloader]) {
         let done = jobs.results.count
-        var bytes = jobs.results.reduce(UInt64(0)) { $0 + ($1.status == .failed ? 0 : $1.bytes) }
+        var bytes = jobs.results.reduce(UInt64(0)) { Self.sum($0, $1.status == .failed ? 0 : $1.bytes) }
         var current: String?
         for downloader in downloaders {
             if let (name, held) = downloader.inFlight {
-                bytes += held
+                bytes = Self.sum(bytes, held)
                 current = current ?? name
             }
         }
         let seconds = max(Date().timeIntervalSince(startedAt), 0.001)
-        var line = "[\(done)/\(totalFiles)] \(Figures.bytes(bytes, of: totalBytes))  \(Figures.bytes(UInt64(Double(bytes) / seconds)))/s"
+        var line = "[\(done)/\(totalFiles)] \(Figures.bytes(bytes, of: totalBytes))  \(Figures.bytes(UInt64(min(Double(bytes) / seconds, 1e18))))/s"
         if let current { line += "  " + TerminalText.printable(current) }
         let width = (OutputStreams.terminalSize(STDERR_FILENO)?.columns ?? OutputStreams.fallbackColumns) - 1
         TextOutput.writeAll("\r\u{1B}[K" + TerminalText.truncated(line, to: max(width, 10)), to: STDERR_FILENO)
         shown = true
+    }
+
+    static func sum(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let (total, overflow) = a.addingReportingOverflow(b)
+        return overflow ? .max : total
     }
 
     /// Erases the line (before another is written, and at the end).

@@ -19,10 +19,16 @@ protocol StoreConversation: AnyObject {
     /// The answer to the request `nextRequest` gave.
     func answered(_ answer: StoreAnswer)
     /// A Get's file (PROTOCOL.md §14.4): its header, its bytes in order, its end. Only conversations that send Get
-    /// hear them.
-    func getStarted(_ header: GetHeader)
-    func getData(_ bytes: ArraySlice<UInt8>)
+    /// hear them. `.stop` ends the Get there (a local failure: the rest would be read for nothing).
+    func getStarted(_ header: GetHeader) -> GetFlow
+    func getData(_ bytes: ArraySlice<UInt8>) -> GetFlow
     func getFinished()
+    /// Once, with the session's loop and a way to be asked again (`nextRequest`) for a conversation that prepares a
+    /// request off the loop (a Get's resumed partial, hashed on the thread pool).
+    func attach(loop: EventLoop, askAgain: @escaping () -> Void)
+    /// The next request is being prepared: nothing is sent (nor Goodbye) until the conversation calls `askAgain`;
+    /// no byte moves meanwhile, by design (the stall timeout waits).
+    var preparing: Bool { get }
     /// The attempt ended with the request sent and unanswered: the server may have done it (a Delete, a Rename) before
     /// the connection was lost. The same request is asked again on the next attempt; its answer may then say so.
     func requestMayHaveRun()
@@ -38,9 +44,19 @@ extension StoreConversation {
     func requestMayHaveRun() {}
     var busyAnswersTheRequest: Bool { false }
     var serverReadsBeforeAnswering: UInt64? { nil }
-    func getStarted(_ header: GetHeader) {}
-    func getData(_ bytes: ArraySlice<UInt8>) {}
+    func getStarted(_ header: GetHeader) -> GetFlow { .more }
+    func getData(_ bytes: ArraySlice<UInt8>) -> GetFlow { .more }
     func getFinished() {}
+    func attach(loop: EventLoop, askAgain: @escaping () -> Void) {}
+    var preparing: Bool { false }
+}
+
+/// Whether a Get's file is still wanted (StoreConversation.getStarted, getData).
+enum GetFlow {
+    case more
+    /// Stop receiving it: the session closes its connection (PROTOCOL.md §14.4: the one way a client stops a Get) and
+    /// goes on with the next request on a new one, without counting a failure.
+    case stop
 }
 
 final class StoreSession: TCPConnectionDelegate {
@@ -78,6 +94,7 @@ final class StoreSession: TCPConnectionDelegate {
         budget = RetryBudget(policy: target.retry)
         watch = StallWatch(phase: nil, timeouts: target.timeouts)
         watchdog = LoopTimer(loop: loop)
+        conversation.attach(loop: loop) { [weak self] in self?.askAgain() }
     }
 
     /// Runs the conversation to its end; nil when every request was answered.
@@ -184,7 +201,7 @@ final class StoreSession: TCPConnectionDelegate {
     private func check() {
         let reading = awaitingAnswer ? conversation.serverReadsBeforeAnswering : nil
         switch watch.check(now: EventLoop.hrtimeNanoseconds, moved: bytesRead + (tcp?.writtenBytes ?? 0),
-                           committingSize: reading, hashingLocally: false, serverReading: reading != nil) {
+                           committingSize: reading, hashingLocally: conversation.preparing, serverReading: reading != nil) {
         case nil: break
         case .connect:
             dialer?.timeOut()
@@ -324,9 +341,9 @@ final class StoreSession: TCPConnectionDelegate {
         case .peerClosed:
             attemptFailed(SessionFailure(.connectionLost, "the server ended the session"))
         case .getStarted(let header):
-            conversation.getStarted(header)
+            if conversation.getStarted(header) == .stop { stopGet() }
         case .getData(let bytes):
-            conversation.getData(bytes)
+            if conversation.getData(bytes) == .stop { stopGet() }
         case .getFinished:
             awaitingAnswer = false
             budget.progressed()
@@ -339,10 +356,33 @@ final class StoreSession: TCPConnectionDelegate {
         }
     }
 
+    /// The conversation stopped the Get in flight: this connection ends (the server sees it go, as PROTOCOL.md §14.4
+    /// says a client stops a Get), and the next request goes on a new one, on the loop's next turn (not inside the
+    /// read that brought the data). Not a failure: the retry budget is untouched.
+    private func stopGet() {
+        awaitingAnswer = false
+        endAttempt()
+        let timer = LoopTimer(loop: loop)
+        retryTimer = timer
+        timer.start(afterMilliseconds: 0) { [self] in
+            timer.close()
+            retryTimer = nil
+            if conversation.nextRequest == nil, !conversation.preparing { finish(nil) } else { startAttempt() }
+        }
+    }
+
+    /// The conversation has its next request ready (it was preparing it).
+    private func askAgain() {
+        guard !attemptOver, !done else { return }
+        ask()
+    }
+
     /// The next request, or Goodbye once there is none.
     private func ask() {
         guard var connection, connection.canSendStoreRequest else { return }
-        if let request = conversation.nextRequest?.inNamespace(target.namespace) {
+        let next = conversation.nextRequest
+        if next == nil, conversation.preparing { return }  // asked again when it is ready
+        if let request = next?.inNamespace(target.namespace) {
             if let problem = request.problem {
                 // A name the conversation made (a move's new name past 4,096 bytes): that request fails here.
                 self.connection = connection

@@ -1,0 +1,100 @@
+// `ferry get` where the local side is the problem (issue #18), against a real ferryd over 127.0.0.1: a write that
+// fails (the file-size limit, as a full disk would) stops that file's Get at once — the server does not stream the
+// rest for nothing — and the next file is got on a new connection; two files for one place, a name beside its own
+// partial's name, a name too long for `.part`, and a directory where a file goes.
+import Foundation
+import TestSupport
+import XCTest
+
+final class GetDestinationTests: XCTestCase {
+    private func credentials(_ env: TestEnvironment, _ daemon: Daemon) -> [String] {
+        let alice = env.alice
+        return ["--server", daemon.address, "--ca", alice.ca.path, "--cert", alice.certificate.path, "--key", alice.key.path]
+    }
+
+    private func files(_ run: RunResult) -> [String: [String: Any]] {
+        let report = try? JSONSerialization.jsonObject(with: run.stdoutData) as? [String: Any]
+        var byRemote: [String: [String: Any]] = [:]
+        for file in report?["files"] as? [[String: Any]] ?? [] { byRemote[file["remote"] as? String ?? ""] = file }
+        return byRemote
+    }
+
+    /// RLIMIT_FSIZE (`ulimit -f`, SIGXFSZ ignored) makes every write past 4 MiB fail with EFBIG, as ENOSPC would.
+    func testALocalWriteFailureStopsThatGetAndTheNextFileIsStillGot() throws {
+        let env = try TestEnvironment(self)
+        let daemon = try Daemon.start(environment: env, workers: 1)
+        let source = try env.sourceDirectory("d")
+        let big = Content.random(256 << 20 + 5), small = Content.random(100_000)
+        try Content.write(big, to: source.appendingPathComponent("a-big.bin"))
+        try Content.write(small, to: source.appendingPathComponent("b-small.bin"))
+        XCTAssertEqual(try env.upload([source.path], to: daemon).status, 0)
+        let out = env.directory.appendingPathComponent("out", isDirectory: true)
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+
+        let limitBlocks = 4 << 20 / 512  // ulimit -f counts 512-byte blocks
+        let run = try runToCompletion(URL(fileURLWithPath: "/bin/sh"), [
+            "-c", "trap '' XFSZ; ulimit -f \(limitBlocks); exec \"$0\" \"$@\"", env.binaries.ferry.path,
+            "get", "--json", "--parallel", "1", "--retries", "0"] + credentials(env, daemon) + ["d", out.path],
+            outputDirectory: env.directory, name: "ferry-get-limited", timeout: 120)
+        XCTAssertEqual(run.status, 1, run.stderr)
+        let results = files(run)
+        XCTAssertEqual(results["d/a-big.bin"]?["status"] as? String, "failed", run.stdout)
+        XCTAssertTrue((results["d/a-big.bin"]?["error"] as? String ?? "").contains("too large"), run.stdout)
+        // What the partial holds, as written: the limit, not what was received.
+        XCTAssertEqual((results["d/a-big.bin"]?["bytes"] as? NSNumber)?.intValue, 4 << 20, run.stdout)
+        let part = out.appendingPathComponent("d/a-big.bin.part")
+        XCTAssertEqual((try FileManager.default.attributesOfItem(atPath: part.path)[.size] as? NSNumber)?.intValue, 4 << 20)
+        XCTAssertEqual([UInt8](try Data(contentsOf: part)), Array(big[..<(4 << 20)]))
+        XCTAssertEqual(results["d/b-small.bin"]?["status"] as? String, "got", run.stdout)
+        assertStored(out.appendingPathComponent("d/b-small.bin"), equals: small)
+        // The big file's Get was stopped, not read to its end and dropped: the server never finished sending it.
+        let sent = daemon.logLines(message: "get sent").map { $0.fields["path"] ?? "" }
+        XCTAssertEqual(sent, ["d/b-small.bin"], daemon.log)
+
+        // Room again: the next run goes on from the partial.
+        let again = try runToCompletion(env.binaries.ferry, ["get", "--json"] + credentials(env, daemon) + ["d", out.path],
+                                        outputDirectory: env.directory, name: "ferry-get-again", timeout: 120)
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertEqual((files(again)["d/a-big.bin"]?["resumed_from"] as? NSNumber)?.intValue, 4 << 20, again.stdout)
+        assertStored(out.appendingPathComponent("d/a-big.bin"), equals: big)
+    }
+
+    func testEachFileGetsAPlaceAndAPartialOfItsOwn() throws {
+        let env = try TestEnvironment(self)
+        let daemon = try Daemon.start(environment: env, workers: 1)
+        let one = try env.sourceDirectory("one"), two = try env.sourceDirectory("two")
+        let long = String(repeating: "é", count: 120) + "-long.bin"  // 249 bytes: its ".part" would pass 255
+        var contents: [String: [UInt8]] = [:]
+        for name in ["x", "x.part", long, "same.bin"] {
+            contents[name] = Content.random(70_000 + name.utf8.count)
+            try Content.write(contents[name]!, to: one.appendingPathComponent(name))
+        }
+        try Content.write(Content.random(5), to: two.appendingPathComponent("same.bin"))
+        XCTAssertEqual(try env.upload([one.path, two.path], to: daemon).status, 0)
+        let out = env.directory.appendingPathComponent("out", isDirectory: true)
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+
+        let run = try runToCompletion(env.binaries.ferry, ["get", "--json", "--parallel", "4"] + credentials(env, daemon)
+                                        + ["one/x", "one/x.part", "one/\(long)", "one/same.bin", "two/same.bin", out.path],
+                                      outputDirectory: env.directory, name: "ferry-get-places", timeout: 120)
+        XCTAssertEqual(run.status, 1, run.stderr)  // two/same.bin goes where one/same.bin went
+        let results = files(run)
+        for name in ["x", "x.part", long, "same.bin"] {
+            XCTAssertEqual(results["one/\(name)"]?["status"] as? String, "got", run.stdout)
+            assertStored(out.appendingPathComponent(name), equals: contents[name]!, name)
+        }
+        XCTAssertEqual(results["two/same.bin"]?["status"] as? String, "failed", run.stdout)
+        XCTAssertTrue((results["two/same.bin"]?["error"] as? String ?? "").contains("goes to the same place"), run.stdout)
+        let left = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
+        XCTAssertEqual(left, ["same.bin", "x", "x.part", long].sorted(), "no partial left behind")
+
+        // A directory where a file goes: said at once, nothing downloaded.
+        try FileManager.default.removeItem(at: out.appendingPathComponent("x"))
+        try FileManager.default.createDirectory(at: out.appendingPathComponent("x"), withIntermediateDirectories: true)
+        let blocked = try runToCompletion(env.binaries.ferry, ["get"] + credentials(env, daemon) + ["one/x", out.path],
+                                          outputDirectory: env.directory, name: "ferry-get-blocked", timeout: 60)
+        XCTAssertEqual(blocked.status, 1)
+        XCTAssertTrue(blocked.stderr.contains("\(out.path)/x is a directory"), blocked.stderr)
+        XCTAssertEqual(daemon.logLines(message: "get sent").count, 4, daemon.log)
+    }
+}
