@@ -55,6 +55,13 @@ struct RunCommand: ParsableCommand {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode(1)
         }
+        if let problem = store.keepsDigestRecords {
+            // Files up to 64 MiB are hashed again when asked (StoredDigest.rehashLimit); larger ones cannot be.
+            logger.warning("the storage root's file system keeps no extended attributes", metadata: [
+                "root": "\(loaded.settings.storageRoot.path)", "error": "\(problem)",
+                "consequence": "files larger than 64 MiB cannot be got (ferry get) or answered as already stored",
+                "fix": "mount it with user extended attributes"])
+        }
         if store.replayedIntents > 0 {
             logger.notice("index changes a stop left unfinished, settled against the stored files",
                           metadata: ["settled": "\(store.replayedIntents)"])

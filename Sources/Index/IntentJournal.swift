@@ -122,6 +122,13 @@ final class IntentJournal: @unchecked Sendable {
         for segment in older.values { close(segment.descriptor) }
     }
 
+    /// Intents not yet forgotten, pending or claimed.
+    var count: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return intents.count
+    }
+
     /// Intents not yet forgotten and not claimed, oldest first: at open, what a crash left.
     var pending: [Intent] {
         lock.lock()

@@ -15,7 +15,7 @@ public final class JournaledIndex: MetadataIndex, @unchecked Sendable {
     /// Rows written in one transaction at most, and what makes a finish write them.
     public static let batchSize = 256
     /// Finished rows kept waiting when the row store cannot be written: past this, new intents are refused.
-    static let maximumWaiting = 65_536
+    public static let maximumWaiting = 65_536
 
     private let rows: any RowStore
     private let journal: IntentJournal
@@ -33,11 +33,16 @@ public final class JournaledIndex: MetadataIndex, @unchecked Sendable {
     /// kept for the next flush, its intents pending again: the name it changes is let go once its change returns,
     /// and another daemon may change that name before the next flush would write the stale row. What is pending is
     /// then settled against the tree under the name's lock (Store+Sharing.swift).
-    public init(rows: any RowStore, journalDirectory: String, exclusive: Bool = false) throws(IndexError) {
+    /// `backlogLimit`: changes not yet in the index past which new ones are refused (`maximumWaiting`).
+    public init(rows: any RowStore, journalDirectory: String, exclusive: Bool = false,
+                backlogLimit: Int = JournaledIndex.maximumWaiting) throws(IndexError) {
         self.rows = rows
         journal = try IntentJournal(directory: journalDirectory, exclusive: exclusive)
         retainsFailedBatches = !exclusive
+        self.backlogLimit = backlogLimit
     }
+
+    private let backlogLimit: Int
 
     /// Removes this journal when nothing is pending (a departed daemon's, opened by `journal(in:)`); whether it did.
     public func removeIfEmpty() -> Bool {
@@ -143,50 +148,72 @@ public final class JournaledIndex: MetadataIndex, @unchecked Sendable {
         return waiting.count
     }
 
+    /// Past `backlogLimit` changes not yet in the index, new ones are refused. Alone on the root they wait in
+    /// memory; shared, a batch the index refused is dropped and its intents wait in the journal for settling, so
+    /// those are counted (an index down for long would otherwise let them grow without bound).
     private func refuseWhenBackedUp() throws(IndexError) {
-        lock.lock()
-        let count = waiting.count
-        lock.unlock()
-        guard count < Self.maximumWaiting else {
+        let count: Int
+        if retainsFailedBatches {
+            lock.lock()
+            count = waiting.count
+            lock.unlock()
+        } else {
+            count = journal.count
+        }
+        guard count < backlogLimit else {
             throw IndexError(.unavailable, "\(count) stored files wait to be written to the index, which refuses them")
         }
+    }
+
+    /// Before a read: what is waiting is written. Alone on the root, a batch being written by another thread is
+    /// waited for too (its changes were answered before this read was asked). Shared, every change's row is written
+    /// before its change returns (finishCommit waits), so a reader has nothing to wait for when nothing waits, and
+    /// does not queue behind a write to a slow index.
+    private func flushForReading() throws(IndexError) {
+        if !retainsFailedBatches {
+            lock.lock()
+            let idle = waiting.isEmpty
+            lock.unlock()
+            if idle { return }
+        }
+        try flush()
     }
 
     // MARK: Reading: what is waiting is written first
 
     public func file(namespace: String, path: String) throws(IndexError) -> IndexedFile? {
-        try flush()
+        try flushForReading()
         return try rows.file(namespace: namespace, path: path)
     }
 
     public func files(namespace: String, prefix: String, after cursor: String?, limit: Int) throws(IndexError) -> [IndexedFile] {
-        try flush()
+        try flushForReading()
         return try rows.files(namespace: namespace, prefix: prefix, after: cursor, limit: limit)
     }
 
     public func usage(namespace: String) throws(IndexError) -> Usage {
-        try flush()
+        try flushForReading()
         return try rows.usage(namespace: namespace)
     }
 
     public func usage(namespace: String, prefix: String) throws(IndexError) -> Usage {
-        try flush()
+        try flushForReading()
         return try rows.usage(namespace: namespace, prefix: prefix)
     }
 
     public func children(namespace: String, directory: String, after cursor: String?, limit: Int) throws(IndexError)
         -> [IndexChild] {
-        try flush()
+        try flushForReading()
         return try rows.children(namespace: namespace, directory: directory, after: cursor, limit: limit)
     }
 
     public func totalUsage() throws(IndexError) -> Usage {
-        try flush()
+        try flushForReading()
         return try rows.totalUsage()
     }
 
     public func namespaces() throws(IndexError) -> [String] {
-        try flush()
+        try flushForReading()
         return try rows.namespaces()
     }
 

@@ -61,18 +61,26 @@ extension Store {
 
     /// `settleHolding` of each of `intents`, counted in `result`. An intent no longer pending when its name was held
     /// (its change, in progress when the list was read, finished meanwhile) is passed over; another failure is noted
-    /// and the rest still settled.
-    private func settle(_ intents: [Intent], in index: any MetadataIndex, node: String, into result: inout Unfinished) {
-        for intent in intents {
+    /// and the rest still settled — unless the index cannot be reached: each further try would wait out its connect
+    /// timeout (ten seconds, a thousand intents nearly three hours), so they all wait for the next round. Returns
+    /// false then.
+    private func settle(_ intents: [Intent], in index: any MetadataIndex, node: String,
+                        into result: inout Unfinished) -> Bool {
+        for (number, intent) in intents.enumerated() {
             do {
                 let done = try Self.settleHolding(intent, in: index, below: root, partials: partials, rules: rules)
                 if done { result.settled += 1 } else { result.left += 1 }
             } catch where error.kind == .unknownIntent {
                 continue
+            } catch where error.kind == .unavailable {
+                result.left += intents.count - number
+                result.failures.append("\(node): \(error) (\(intents.count - number) left for the next try)")
+                return false
             } catch {
                 result.failures.append("\(node): \(error)")
             }
         }
+        return true
     }
 
     /// At start: every intent a crash left in this daemon's journal, settled; returns how many there were. Shared,
@@ -111,7 +119,11 @@ extension Store {
         guard let journaled = index as? JournaledIndex else { return result }
         if let sharing {
             releaseClaimsLeft(node: sharing.node)
-            do { settle(try journaled.pendingIntents(), in: journaled, node: sharing.node, into: &result) } catch {
+            do {
+                guard settle(try journaled.pendingIntents(), in: journaled, node: sharing.node, into: &result) else {
+                    return result  // the index is unreachable: the other journals wait too
+                }
+            } catch {
                 result.failures.append("\(sharing.node): \(error)")
             }
         }
@@ -139,12 +151,13 @@ extension Store {
                 continue
             }
             do {
-                // Its uploads in progress ended with it: their quota claims go.
-                if node != Self.unsharedJournalName { try quotaLedger?.releaseQuotas(node: node) }
                 let pending = try journal.pendingIntents()
                 if !pending.isEmpty { result.nodes.append(node) }
-                settle(pending, in: journal, node: node, into: &result)
+                guard settle(pending, in: journal, node: node, into: &result) else { break }
                 try journal.flush()
+                // Its uploads in progress ended with it: their quota claims go — once its commits are rows, so that
+                // a file it linked is counted somewhere throughout.
+                if node != Self.unsharedJournalName { try quotaLedger?.releaseQuotas(node: node) }
                 // All settled: a departed shared daemon's journal goes (names come and go with hosts and containers;
                 // each left behind would be opened every minute). It comes back when its daemon starts again.
                 if node != Self.unsharedJournalName { _ = journal.removeIfEmpty() }

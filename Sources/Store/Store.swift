@@ -32,6 +32,9 @@ public final class Store: Sendable {
     public let partials: PartialIndex
     /// With whom this daemon shares its root; nil: nobody (Store+Sharing.swift).
     public let sharing: StoreSharing?
+    /// Why the root's file system keeps no digest records (user extended attributes, StoredDigest), or nil when it
+    /// does: without them `ferry get` and "already stored" answers work only for files that can be hashed again.
+    public let keepsDigestRecords: String?
     /// The index's directory (`<root>/.index`): an unshared daemon's journal, and `nodes/` the shared daemons'; nil
     /// when there is no index.
     let journals: String?
@@ -77,6 +80,15 @@ public final class Store: Sendable {
             throw error
         }
         partials = PartialIndex(across: sharing == nil ? nil : NameLocks(staging: staging))
+        keepsDigestRecords = StoredDigest.probe(in: staging)
+        if sharing != nil, let problem = keepsDigestRecords {
+            DirectoryCalls.close(staging)
+            DirectoryCalls.close(root)
+            throw StoreError("storage.shared needs a file system that keeps user extended attributes (each stored "
+                + "file's SHA-256 record, by which a daemon settles what another left unfinished), and the one under "
+                + "\(rootPath) refuses them (\(problem)): mount it with them (NFS 4.2 and its server's xattr support, "
+                + "ext4's user_xattr), or run one ferryd on it")
+        }
         do {
             index = try openIndex()
             // Under the lock: no daemon but the ones sharing the root changes the tree while its intents are settled,
@@ -138,6 +150,9 @@ public final class Store: Sendable {
             } else if name.hasSuffix(PartialJobs.recordSuffix),
                       !names.contains(String(name.dropLast(PartialJobs.recordSuffix.count)) + NameRules.partSuffix) {
                 try? DirectoryCalls.removeFile(name, in: staging)  // its .part was committed or removed
+            } else if name.hasSuffix(NameLocks.suffix) {
+                // A name's lock file from when the root was shared (NameLocks): alone on the root, none is in use.
+                try? DirectoryCalls.removeFile(name, in: staging)
             }
         }
         return (kept, removed)

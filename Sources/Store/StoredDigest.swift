@@ -55,6 +55,34 @@ enum StoredDigest {
         return (stamp.size, digest, true)
     }
 
+    /// Whether files in `directory` (staging) keep a user extended attribute: nil when they do, else why not. An
+    /// unnamed file where the file system makes one (nothing is left behind), else a named one removed at once.
+    static func probe(in directory: Int32) -> String? {
+        var name: String?
+        let descriptor: Int32
+        do {
+            descriptor = try DirectoryCalls.openAnonymousFile(in: directory, mode: 0o600)
+        } catch {
+            let probeName = ".ferryd-attribute-probe-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            do {
+                descriptor = try DirectoryCalls.openFile(probeName, in: directory,
+                                                         flags: O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
+            } catch {
+                return "cannot make a file in staging to try: \(error.message)"
+            }
+            name = probeName
+        }
+        defer {
+            if let name { try? DirectoryCalls.removeFile(name, in: directory) }
+            DirectoryCalls.close(descriptor)
+        }
+        do { try FileAttributes.set(attribute + ".probe", [version], on: descriptor) } catch { return error.message }
+        guard FileAttributes.get(attribute + ".probe", of: descriptor, maximumLength: 1) == [version] else {
+            return "an attribute set is not read back"
+        }
+        return nil
+    }
+
     private static func hash(_ descriptor: Int32, size: UInt64) -> [UInt8]? {
         let context = DigestContext(.sha256)
         let buffer = IOBuffer(capacity: 1 << 20)

@@ -21,10 +21,11 @@ final class SharedStoreTests: StoreTestCase {
     }
 
     /// The journal of `node` over `rows`, locked as ferryd's is.
-    private func journal(_ node: String, rows: any RowStore) throws -> JournaledIndex {
+    private func journal(_ node: String, rows: any RowStore,
+                         backlogLimit: Int = JournaledIndex.maximumWaiting) throws -> JournaledIndex {
         let directory = journals + "/" + node
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        return try JournaledIndex(rows: rows, journalDirectory: directory, exclusive: true)
+        return try JournaledIndex(rows: rows, journalDirectory: directory, exclusive: true, backlogLimit: backlogLimit)
     }
 
     private func journalExists(_ node: String) -> Bool { FileManager.default.fileExists(atPath: journals + "/" + node) }
@@ -186,6 +187,82 @@ final class SharedStoreTests: StoreTestCase {
         XCTAssertEqual(store.settleUnfinished(), Store.Unfinished())
     }
 
+    /// The index down (a PostgreSQL server gone): settling tries once and leaves every intent for the next round —
+    /// each further try would wait out its connect timeout — and settles them all once the index answers; past the
+    /// backlog limit new changes are refused, shared as alone (the intents in the journal are what is counted).
+    func testAnIndexThatIsDownIsTriedOnceARoundAndItsBacklogIsBounded() throws {
+        let rows = FailingRows(try SQLiteIndex(path: outsidePath + "/index.sqlite"))
+        let index = try journal("b", rows: rows, backlogLimit: 5)
+        let store = try makeShared("b", index: index)
+        rows.failing = true
+        // Five files stored (in the tree) whose rows the index did not take: settling them needs the index.
+        try FileManager.default.createDirectory(atPath: rootPath + "/alice", withIntermediateDirectories: true)
+        for number in 0..<5 {
+            let content = Array("file \(number)".utf8)
+            try Data(content).write(to: URL(fileURLWithPath: rootPath + "/alice/f\(number).bin"))
+            let file = IndexedFile(namespace: "alice", path: "f\(number).bin", size: UInt64(content.count),
+                                   sha256: DigestContext.hash(.sha256, content), modified: nil, uploaded: 1, uploader: "alice")
+            XCTAssertThrowsError(try index.finishCommit(try index.beginCommit(file, durable: false), waiting: true))
+        }
+        let refused = IndexedFile(namespace: "alice", path: "refused.bin", size: 1,
+                                  sha256: [UInt8](repeating: 1, count: 32), modified: nil, uploaded: 1, uploader: "alice")
+        XCTAssertThrowsError(try index.beginCommit(refused, durable: false)) { error in
+            XCTAssertEqual((error as? IndexError)?.kind, .unavailable, "\(error)")
+        }
+        let callsBefore = rows.failedCalls
+        let down = store.settleUnfinished()
+        XCTAssertEqual(rows.failedCalls - callsBefore, 1, "one try of the index a round")
+        XCTAssertEqual(down.failures.count, 1, "\(down.failures)")
+        XCTAssertEqual(down.left, 5)
+        XCTAssertEqual(down.settled, 0)
+        rows.failing = false
+        XCTAssertEqual(store.settleUnfinished().settled, 5)
+        XCTAssertEqual(try index.pendingIntents(), [])
+        XCTAssertNoThrow(try index.beginCommit(refused, durable: false), "room again")
+    }
+
+    /// Shared, a read does not queue behind a batch being written to a slow index: every change's row is written
+    /// before the change returns, so there is nothing for it to wait for.
+    func testAReadDoesNotWaitBehindAWriteToASlowIndex() throws {
+        let rows = FailingRows(try SQLiteIndex(path: outsidePath + "/index.sqlite"))
+        let index = try journal("b", rows: rows)
+        let applying = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        rows.gate = (applying, release)
+        let file = IndexedFile(namespace: "alice", path: "slow.bin", size: 1, sha256: [UInt8](repeating: 1, count: 32),
+                               modified: nil, uploaded: 1, uploader: "alice")
+        let intent = try index.beginCommit(file, durable: false)
+        let committed = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            do { try index.finishCommit(intent, waiting: true) } catch { XCTFail("\(error)") }
+            committed.signal()
+        }
+        applying.wait()  // the batch is in the slow index's hands
+        let read = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            do { _ = try index.file(namespace: "alice", path: "other.bin") } catch { XCTFail("\(error)") }
+            read.signal()
+        }
+        // Not a measure of speed: a read that waits for the write would wait here until the write is let go below.
+        XCTAssertEqual(read.wait(timeout: .now() + 30), .success, "the read waited for the write")
+        rows.gate = nil
+        release.signal()
+        committed.wait()
+        XCTAssertNotNil(try index.file(namespace: "alice", path: "slow.bin"))
+    }
+
+    /// A name's lock file left in staging by shared daemons is removed by an unshared one's start (none is in use).
+    func testAnUnsharedStartRemovesTheSharedNameLocks() throws {
+        do {
+            let shared = try makeShared("a")
+            let name = shared.rules.partName(identity: "alice", relativePath: "x.bin")
+            XCTAssertNil(shared.partials.claimReportingKept(name, size: 10, now: 1).refusal)
+            XCTAssertEqual(try stagingNames(), [NameLocks.lockName(name)])
+        }
+        let alone = try makeStore()
+        _ = alone.recoverPartials(ttlSeconds: 3_600, now: 2)
+        XCTAssertEqual(try stagingNames(), [])
+    }
+
     /// A journal an unshared daemon left (the root shared since) is settled by a shared one; the journals shared
     /// daemons left, by an unshared one at its start.
     func testJournalsOfTheOtherModeAreSettled() throws {
@@ -243,32 +320,63 @@ final class SharedStoreTests: StoreTestCase {
 }
 
 
-/// Rows that fail every change while `failing` (an index server that went away).
+/// Rows that fail every call while `failing` (an index server that went away), counting the calls that failed; with a
+/// `gate`, a change signals the first semaphore and waits for the second (an index that is slow to answer).
 private final class FailingRows: RowStore, @unchecked Sendable {
-    // @unchecked: `failing` is set by the test between calls.
+    // @unchecked: `failing` and `gate` are set by the test between calls; `failedCalls` is read between them too.
     private let rows: any RowStore
     var failing = false
+    var gate: (started: DispatchSemaphore, release: DispatchSemaphore)?
+    private(set) var failedCalls = 0
 
     init(_ rows: any RowStore) { self.rows = rows }
 
+    private func check() throws(IndexError) {
+        guard failing else { return }
+        failedCalls += 1
+        throw IndexError(.unavailable, "the test's index is down")
+    }
+
     func apply(_ changes: [RowChange], durable: Bool) throws(IndexError) {
-        if failing { throw IndexError(.unavailable, "the test's index is down") }
+        try check()
+        if let gate {
+            gate.started.signal()
+            gate.release.wait()
+        }
         try rows.apply(changes, durable: durable)
     }
 
-    func file(namespace: String, path: String) throws(IndexError) -> IndexedFile? { try rows.file(namespace: namespace, path: path) }
-    func files(namespace: String, prefix: String, after cursor: String?, limit: Int) throws(IndexError) -> [IndexedFile] {
-        try rows.files(namespace: namespace, prefix: prefix, after: cursor, limit: limit)
+    func file(namespace: String, path: String) throws(IndexError) -> IndexedFile? {
+        try check()
+        return try rows.file(namespace: namespace, path: path)
     }
-    func usage(namespace: String) throws(IndexError) -> Usage { try rows.usage(namespace: namespace) }
-    func usage(namespace: String, prefix: String) throws(IndexError) -> Usage { try rows.usage(namespace: namespace, prefix: prefix) }
-    func namespaces() throws(IndexError) -> [String] { try rows.namespaces() }
-    func totalUsage() throws(IndexError) -> Usage { try rows.totalUsage() }
+    func files(namespace: String, prefix: String, after cursor: String?, limit: Int) throws(IndexError) -> [IndexedFile] {
+        try check()
+        return try rows.files(namespace: namespace, prefix: prefix, after: cursor, limit: limit)
+    }
+    func usage(namespace: String) throws(IndexError) -> Usage {
+        try check()
+        return try rows.usage(namespace: namespace)
+    }
+    func usage(namespace: String, prefix: String) throws(IndexError) -> Usage {
+        try check()
+        return try rows.usage(namespace: namespace, prefix: prefix)
+    }
+    func namespaces() throws(IndexError) -> [String] {
+        try check()
+        return try rows.namespaces()
+    }
+    func totalUsage() throws(IndexError) -> Usage {
+        try check()
+        return try rows.totalUsage()
+    }
     func scan(namespace: String, from lower: String, inclusive: Bool, below upper: String?, limit: Int) throws(IndexError)
         -> [IndexedFile] {
-        try rows.scan(namespace: namespace, from: lower, inclusive: inclusive, below: upper, limit: limit)
+        try check()
+        return try rows.scan(namespace: namespace, from: lower, inclusive: inclusive, below: upper, limit: limit)
     }
     func replaceNamespace(_ namespace: String, with files: [IndexedFile]) throws(IndexError) {
+        try check()
         try rows.replaceNamespace(namespace, with: files)
     }
 }

@@ -197,11 +197,17 @@ final class Server {
     /// (Store+Sharing.swift).
     private func startExpiringPartials(on loop: EventLoop) -> LoopTimer {
         let timer = LoopTimer(loop: loop)
+        // One round at a time: a round slower than the period (an index that does not answer) is not joined by
+        // another each minute, which would take the thread pool from the uploads.
+        var running = false
         timer.start(afterMilliseconds: Self.expiryPeriodMilliseconds, repeatMilliseconds: Self.expiryPeriodMilliseconds) { [self] in
+            guard !running else { return }
+            running = true
             let store = self.store, ttl = settings.partialTTLSeconds
             ThreadPool.run(loop, { () -> (Int, Store.Unfinished) in
                 (store.expirePartials(ttlSeconds: ttl, now: SystemClock.unixSeconds()), store.settleUnfinished())
             }, then: { [logger] removed, unfinished in
+                running = false
                 if removed > 0 { logger.notice("removed expired partial uploads", metadata: ["count": "\(removed)", "ttl_s": "\(ttl)"]) }
                 Self.logUnfinished(unfinished, logger)
             })
@@ -216,10 +222,16 @@ final class Server {
                           metadata: ["departed_nodes": "\(unfinished.nodes.joined(separator: ","))",
                                      "settled": "\(unfinished.settled)", "left_for_later": "\(unfinished.left)"])
         }
-        for failure in unfinished.failures {
+        // A few lines a round at most: an index that is down fails every intent alike, every minute.
+        for failure in unfinished.failures.prefix(Self.settlingFailuresLogged) {
             logger.error("cannot settle unfinished index changes", metadata: ["error": "\(failure)"])
+        }
+        if unfinished.failures.count > Self.settlingFailuresLogged {
+            logger.error("cannot settle unfinished index changes",
+                         metadata: ["more_failures": "\(unfinished.failures.count - Self.settlingFailuresLogged)"])
         }
     }
 
     static let expiryPeriodMilliseconds: UInt64 = 60_000
+    static let settlingFailuresLogged = 5
 }
