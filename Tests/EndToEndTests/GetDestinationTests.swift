@@ -97,4 +97,66 @@ final class GetDestinationTests: XCTestCase {
         XCTAssertTrue(blocked.stderr.contains("\(out.path)/x is a directory"), blocked.stderr)
         XCTAssertEqual(daemon.logLines(message: "get sent").count, 4, daemon.log)
     }
+
+    /// A symbolic link already in the destination where the server's names go (a compromised server listing
+    /// `sub/x` to write through the user's `sub -> elsewhere`): refused, nothing written there; LOCAL itself, typed
+    /// by the user, may be one.
+    func testAServersNamesNeverReachThroughALinkInTheDestination() throws {
+        let env = try TestEnvironment(self)
+        let daemon = try Daemon.start(environment: env, workers: 1)
+        let source = try env.sourceDirectory("t")
+        try FileManager.default.createDirectory(at: source.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        let inner = Content.random(1_000), top = Content.random(2_000)
+        try Content.write(inner, to: source.appendingPathComponent("sub/x.bin"))
+        try Content.write(top, to: source.appendingPathComponent("top.bin"))
+        XCTAssertEqual(try env.upload([source.path], to: daemon).status, 0)
+        let out = env.directory.appendingPathComponent("out", isDirectory: true)
+        let elsewhere = env.directory.appendingPathComponent("elsewhere", isDirectory: true)
+        for directory in [out.appendingPathComponent("t"), elsewhere] {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        }
+        try FileManager.default.createSymbolicLink(at: out.appendingPathComponent("t/sub"), withDestinationURL: elsewhere)
+
+        let run = try runToCompletion(env.binaries.ferry, ["get", "--json"] + credentials(env, daemon) + ["t", out.path],
+                                      outputDirectory: env.directory, name: "ferry-get-link", timeout: 60)
+        XCTAssertEqual(run.status, 1, run.stderr)
+        let results = files(run)
+        XCTAssertEqual(results["t/sub/x.bin"]?["status"] as? String, "failed", run.stdout)
+        XCTAssertTrue((results["t/sub/x.bin"]?["error"] as? String ?? "").contains("is a symbolic link"), run.stdout)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: elsewhere.path), [], "written through the link")
+        assertStored(out.appendingPathComponent("t/top.bin"), equals: top)
+
+        // LOCAL itself a link the user made: followed, as cp does.
+        let linked = env.directory.appendingPathComponent("linked")
+        try FileManager.default.createSymbolicLink(at: linked, withDestinationURL: elsewhere)
+        let through = try runToCompletion(env.binaries.ferry, ["get"] + credentials(env, daemon) + ["t", linked.path],
+                                          outputDirectory: env.directory, name: "ferry-get-linked", timeout: 60)
+        XCTAssertEqual(through.status, 0, through.stderr)
+        assertStored(elsewhere.appendingPathComponent("t/sub/x.bin"), equals: inner)
+    }
+
+    /// A file uploaded without its time (--no-times): the server knows none, so a re-run compares the local copy by
+    /// content (its SHA-256 against the recorded one) rather than getting it again; a copy changed in place is got.
+    func testAReRunComparesByContentWhenTheServerHasNoTime() throws {
+        let env = try TestEnvironment(self)
+        let daemon = try Daemon.start(environment: env, workers: 1)
+        let source = try env.sourceDirectory("nt")
+        let content = Content.random(300_000)
+        try Content.write(content, to: source.appendingPathComponent("f.bin"))
+        XCTAssertEqual(try env.upload([source.path], to: daemon, extra: ["--no-times"]).status, 0)
+        let out = env.directory.appendingPathComponent("out", isDirectory: true)
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        func get(_ name: String) throws -> RunResult {
+            try runToCompletion(env.binaries.ferry, ["get", "--json"] + credentials(env, daemon) + ["nt", out.path],
+                                outputDirectory: env.directory, name: name, timeout: 60)
+        }
+        XCTAssertEqual(files(try get("first"))["nt/f.bin"]?["status"] as? String, "got")
+        XCTAssertEqual(files(try get("again"))["nt/f.bin"]?["status"] as? String, "unchanged")
+        var changed = content
+        changed[1_000] ^= 0xFF
+        try Content.write(changed, to: out.appendingPathComponent("nt/f.bin"))
+        XCTAssertEqual(files(try get("changed"))["nt/f.bin"]?["status"] as? String, "got")
+        assertStored(out.appendingPathComponent("nt/f.bin"), equals: content)
+        XCTAssertEqual(daemon.logLines(message: "get sent").count, 2, daemon.log)
+    }
 }

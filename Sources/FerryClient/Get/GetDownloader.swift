@@ -13,6 +13,7 @@
 //                                    └─OperationError: failed (the partial kept for a later run)
 import EventLoop
 import Foundation
+import Platform
 import Protocol
 
 /// The files still to get, shared by the sessions of one `ferry get`, and what became of each.
@@ -56,8 +57,9 @@ final class GetDownloader: StoreConversation {
     private var getting: Getting?
     private var loop: EventLoop?
     private var askAgain: () -> Void = {}
-    /// The partial an earlier run left is being hashed on the thread pool: the Get is asked once it is.
-    private var hashingPrefix = false
+    /// A local file is being hashed on the thread pool — the partial an earlier run left, or a file compared by
+    /// content (quickCheck): the Get is asked, or the file found unchanged, once it is.
+    private var hashing = false
     /// Files whose last bytes arrived, being checked, synced and renamed on the thread pool.
     private var finishing = 0
     /// Files to get again from the start (a resumed prefix that was not the file's), before any other.
@@ -65,7 +67,7 @@ final class GetDownloader: StoreConversation {
 
     /// Nothing to ask until the thread pool is done: a prefix being hashed, or (with nothing else to ask) a file
     /// being finished, which may yet need to be got again.
-    var preparing: Bool { hashingPrefix || (finishing > 0 && getting == nil) }
+    var preparing: Bool { hashing || (finishing > 0 && getting == nil) }
 
     init(jobs: GetJobs) { self.jobs = jobs }
 
@@ -82,8 +84,8 @@ final class GetDownloader: StoreConversation {
     var inFlight: (remote: String, bytes: UInt64)? { getting.map { ($0.job.remote, $0.part.length) } }
 
     var nextRequest: StoreRequest? {
-        if getting == nil, !hashingPrefix { takeNext() }
-        guard let getting, !hashingPrefix else { return nil }
+        if getting == nil, !hashing { takeNext() }
+        guard let getting, !hashing else { return nil }
         return .get(GetRequest(path: getting.job.remote, offset: getting.part.length))
     }
 
@@ -187,28 +189,58 @@ final class GetDownloader: StoreConversation {
     /// partial an earlier run left is hashed on the thread pool first (`preparing`).
     private func takeNext() {
         while let (job, restarted) = restarts.isEmpty ? jobs.next().map({ ($0, false) }) : (restarts.removeFirst(), true) {
-            if !restarted, Self.unchanged(job) {
-                jobs.record(GetResult(remote: job.remote, local: job.local, status: .unchanged, bytes: job.size))
-                continue
+            if !restarted {
+                switch Self.quickCheck(job) {
+                case .unchanged:
+                    jobs.record(GetResult(remote: job.remote, local: job.local, status: .unchanged, bytes: job.size))
+                    continue
+                case .hashToCompare(let recorded):
+                    guard let loop else { break }
+                    return compare(job, with: recorded, loop: loop)
+                case .changed:
+                    break
+                }
             }
-            do {
-                try Self.makeRoom(for: job.local)
-                let part = try PartFile(destination: job.local, partPath: job.partPath)
-                let getting = Getting(job: job, part: part)
-                getting.restarted = restarted
-                self.getting = getting
-                if part.needsPrefixHash, let loop { hashPrefix(getting, loop: loop) }
-                return
-            } catch {
-                jobs.record(GetResult(remote: job.remote, local: job.local, status: .failed, error: "\(error)"))
-            }
+            if begin(job, restarted: restarted) { return }
         }
     }
 
+    /// The file's partial locked, and what it held hashed: true when its Get can be asked (or will be, once hashed).
+    private func begin(_ job: GetJob, restarted: Bool) -> Bool {
+        do {
+            try Self.makeRoom(for: job)
+            let part = try PartFile(destination: job.local, partPath: job.partPath)
+            let getting = Getting(job: job, part: part)
+            getting.restarted = restarted
+            self.getting = getting
+            if part.needsPrefixHash, let loop { hashPrefix(getting, loop: loop) }
+            return true
+        } catch {
+            jobs.record(GetResult(remote: job.remote, local: job.local, status: .failed, error: "\(error)"))
+            return false
+        }
+    }
+
+    /// A local file of the server's size whose time the server does not know (the upload carried none): hashed on
+    /// the thread pool and compared with the recorded SHA-256 — reading it here costs less than getting it again.
+    private func compare(_ job: GetJob, with recorded: [UInt8], loop: EventLoop) {
+        hashing = true
+        let path = job.local
+        ThreadPool.run(loop, { LocalFileDigest.of(path: path) }, then: { [self] digest in
+            hashing = false
+            if let digest, constantTimeEqual(digest, recorded) {
+                jobs.record(GetResult(remote: job.remote, local: job.local, status: .unchanged, bytes: job.size))
+            } else {
+                _ = begin(job, restarted: false)
+            }
+            askAgain()
+        })
+    }
+
     private func hashPrefix(_ getting: Getting, loop: EventLoop) {
-        hashingPrefix = true
+        hashing = true
         getting.part.hashPrefix(loop: loop) { [self] failure in
-            hashingPrefix = false
+            hashing = false
             if let failure, self.getting === getting {
                 self.getting = nil
                 fail(getting, failure.description)
@@ -218,8 +250,23 @@ final class GetDownloader: StoreConversation {
     }
 
     /// The destination's directory made (a name with none, "copy.bin", goes into the current one), and nothing in
-    /// the way of the file's name that a rename could not replace.
-    private static func makeRoom(for local: String) throws {
+    /// the way of the file's name that a rename could not replace. Below a listed directory's LOCAL, no component
+    /// the server named may be a symbolic link: a server must not write outside LOCAL through one that is there.
+    private static func makeRoom(for job: GetJob) throws {
+        let local = job.local
+        if let below = job.below {
+            let base = below.isEmpty ? "" : (below.hasSuffix("/") ? below : below + "/")
+            var path = base
+            for component in String(decoding: local.utf8.dropFirst(base.utf8.count), as: UTF8.self).split(separator: "/") {
+                path += (path == base ? "" : "/") + component
+                var info = stat()
+                guard lstat(path, &info) == 0 else { break }  // not there yet: made below, as a directory
+                if info.st_mode & S_IFMT == S_IFLNK {
+                    throw PartFile.Failure(description: "\(path) is a symbolic link: a file from the server is never "
+                        + "written through one (move it away, or get to another place)")
+                }
+            }
+        }
         let parent = (local as NSString).deletingLastPathComponent
         if !parent.isEmpty { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
         var info = stat()
@@ -228,13 +275,42 @@ final class GetDownloader: StoreConversation {
         }
     }
 
-    /// rsync's quick check: the local file has the server's size and modification time (which ferry get sets).
-    static func unchanged(_ job: GetJob) -> Bool {
-        guard let modified = job.modified else { return false }
+    enum QuickCheck: Equatable {
+        case unchanged
+        case changed
+        /// The same size, and no time to compare: the content decides.
+        case hashToCompare([UInt8])
+    }
+
+    /// rsync's quick check: the local file has the server's size and modification time (which ferry get sets). When
+    /// the server has no time for the file (its upload carried none), a file of the right size is compared by content.
+    static func quickCheck(_ job: GetJob) -> QuickCheck {
         var info = stat()
         guard lstat(job.local, &info) == 0, info.st_mode & S_IFMT == S_IFREG, UInt64(info.st_size) == job.size else {
-            return false
+            return .changed
         }
-        return Int64(info.st_mtim.tv_sec) == modified.seconds && Int(info.st_mtim.tv_nsec) == Int(modified.nanoseconds)
+        guard let modified = job.modified else { return job.sha256.map { .hashToCompare($0) } ?? .changed }
+        let same = Int64(info.st_mtim.tv_sec) == modified.seconds && Int(info.st_mtim.tv_nsec) == Int(modified.nanoseconds)
+        return same ? .unchanged : .changed
+    }
+}
+
+/// The SHA-256 of a local file (`ferry get`'s comparison by content), read in 1 MiB blocks; nil when it cannot be
+/// read. Blocking: the thread pool's.
+enum LocalFileDigest {
+    static func of(path: String) -> [UInt8]? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        let digest = DigestContext(.sha256)
+        let buffer = IOBuffer(capacity: 1 << 20)
+        var offset: Int64 = 0
+        while true {
+            guard case .success(let count) = BlockingFileIO.read(fd: descriptor, into: buffer, count: buffer.capacity,
+                                                                 offset: offset) else { return nil }
+            if count == 0 { return digest.snapshot() }
+            buffer.withUnsafeBytes { digest.update($0) }
+            offset += Int64(count)
+        }
     }
 }

@@ -15,15 +15,22 @@ struct GetJob: Equatable {
     let local: String
     let size: UInt64
     let modified: WireTime?
+    /// The SHA-256 the server recorded (for the quick check of a file whose time the server does not know).
+    var sha256: [UInt8]? = nil
     /// Where it is written until it is whole and checked (PartName): `local`.part unless that is taken or too long.
     var partPath: String
+    /// For a file found by listing a directory: the local directory the server's names are below (LOCAL, as typed),
+    /// where no link is followed — a name from the server never reaches through a symbolic link that happens to be
+    /// in the destination.
+    let below: String?
 
-    init(remote: String, local: String, size: UInt64, modified: WireTime?, partPath: String? = nil) {
+    init(remote: String, local: String, size: UInt64, modified: WireTime?, partPath: String? = nil, below: String? = nil) {
         self.remote = remote
         self.local = local
         self.size = size
         self.modified = modified
         self.partPath = partPath ?? PartName.partial(for: local, taken: [])
+        self.below = below
     }
 }
 
@@ -78,7 +85,9 @@ final class GetPlanner: StoreConversation {
     func answered(_ answer: StoreAnswer) {
         switch (step, answer) {
         case (.stat(let argument), .stat(.file(let entry))):
-            jobs.append(GetJob(remote: entry.path, local: argument.asFile, size: entry.size, modified: entry.modified))
+            var job = GetJob(remote: entry.path, local: argument.asFile, size: entry.size, modified: entry.modified)
+            job.sha256 = entry.sha256
+            jobs.append(job)
             advance()
         case (.stat(let argument), .stat(.directory)):
             step = .listing(ListRequest(directory: argument.remote.isEmpty ? "" : argument.remote + "/", recursive: true),
@@ -91,7 +100,10 @@ final class GetPlanner: StoreConversation {
                                    error: "the server sent a name that is no safe local path: \(TerminalText.printable(relative))"))
                     continue
                 }
-                jobs.append(GetJob(remote: entry.path, local: local, size: entry.size, modified: entry.modified))
+                var job = GetJob(remote: entry.path, local: local, size: entry.size, modified: entry.modified,
+                                 below: argument.asDirectory)
+                job.sha256 = entry.sha256
+                jobs.append(job)
             }
             guard page.nextCursor.isEmpty else {
                 request.cursor = page.nextCursor
