@@ -109,7 +109,9 @@ package struct AccessGrant: Equatable, Sendable {
             }
         }
         if target == "*" { return .success(AccessGrant(identity: identity, operations: operations, namespace: nil)) }
-        let components = target.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        // At the byte "/" (a "/" followed by a combining mark is no Character "/" to Swift, and still a separator).
+        let components = target.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+            .map { String(decoding: $0, as: UTF8.self) }
         guard let namespace = components.first, components.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." }),
               !namespace.hasPrefix("."),
               !target.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {

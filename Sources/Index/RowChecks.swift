@@ -36,7 +36,9 @@ extension RowStore {
     /// that every page of a listing re-read the rows of all the pages before it.
     public func files(namespace: String, prefix: String, after cursor: String?, limit: Int) throws(IndexError) -> [IndexedFile] {
         let upper = PathRange.upperBound(ofPrefix: prefix)
-        if let cursor, prefix.utf8.lexicographicallyPrecedes(cursor.utf8) || prefix == cursor {
+        // On bytes, as the index orders keys: `==` on Strings is canonical equivalence, which two different keys
+        // may share (a cursor in another normal form must not move the lower bound below the prefix).
+        if let cursor, prefix.utf8.lexicographicallyPrecedes(cursor.utf8) || prefix.utf8.elementsEqual(cursor.utf8) {
             return try scan(namespace: namespace, from: cursor, inclusive: false, below: upper, limit: limit)
         }
         return try scan(namespace: namespace, from: prefix, inclusive: true, below: upper, limit: limit)

@@ -26,17 +26,19 @@ extension RowStore {
     /// first), at most `limit` (at most `IndexPaging.maximumPage`).
     public func children(namespace: String, directory: String, after cursor: String?, limit: Int) throws(IndexError)
         -> [IndexChild] {
-        guard directory.isEmpty || directory.hasSuffix("/") else {
+        guard directory.isEmpty || directory.utf8.last == UInt8(ascii: "/") else {
             throw IndexError(.unrepresentable, "a directory to list must be \"\" or end with \"/\", not \"\(directory)\"")
         }
         let limit = max(0, min(limit, IndexPaging.maximumPage))
         let upper = PathRange.upperBound(ofPrefix: directory)
         var lower = directory, inclusive = true
         if let cursor {
-            guard cursor.hasPrefix(directory) else {
+            // Bytes, as the index orders keys (not Swift's canonical equivalence, which a cursor in another normal
+            // form would pass while its bytes lie outside the directory's range).
+            guard cursor.utf8.starts(with: directory.utf8) else {
                 throw IndexError(.unrepresentable, "the cursor \"\(cursor)\" is not inside \"\(directory)\"")
             }
-            if cursor.hasSuffix("/") {
+            if cursor.utf8.last == UInt8(ascii: "/") {
                 guard let past = PathRange.upperBound(ofPrefix: cursor) else { return [] }
                 lower = past
             } else {

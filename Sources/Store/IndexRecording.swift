@@ -31,7 +31,7 @@ extension Store {
     /// What the tree holds at `path` below the root, reached through descriptors with no link followed
     /// (StoredFileProbe.openChain: openat2, else one component at a time). Blocking.
     static func treeState(namespace: String, path: String, below root: Int32) -> TreeState {
-        let components = path.split(separator: "/").map(String.init)
+        let components = NameRules.components(of: path)
         guard let name = components.last else { return .absent }
         let directory: Int32
         switch StoredFileProbe.openChain([namespace] + components.dropLast(), below: root) {

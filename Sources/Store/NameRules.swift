@@ -98,6 +98,13 @@ public struct NameRules: Sendable {
     }
 
     /// Checks the client's relative path and returns its components (at least one). See the rules at the top.
+    /// The components of a path checked before (`validateRelativePath`; an index row's), split at the byte "/" —
+    /// never at Swift's Character "/", which a following combining mark would hide (its "/" byte still separating
+    /// components for the kernel).
+    public static func components(of path: String) -> [String] {
+        path.utf8.split(separator: slash).map { String(decoding: $0, as: UTF8.self) }
+    }
+
     public static func validateRelativePath(_ path: String, staging: String) throws(StorageNameError) -> [String] {
         let bytes = Array(path.utf8)
         guard !bytes.isEmpty else { throw .empty }

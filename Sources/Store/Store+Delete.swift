@@ -92,7 +92,7 @@ extension Store {
                 removal.busy.append(row.path)
                 continue
             }
-            let components = [namespace] + row.path.split(separator: "/").dropLast().map(String.init)
+            let components = [namespace] + NameRules.components(of: row.path).dropLast()
             if directories[components] == nil {
                 do { directories[components] = .some(try HeldDirectory.reachWithoutCreating(components, below: root, claims: claims)) } catch {
                     partials.letGo(hold)
@@ -141,7 +141,7 @@ extension Store {
     private func unlink(_ item: Pending) -> StoreFailure? {
         let path = item.row.path
         guard let directory = item.directory else { return nil }
-        let name = String(path.split(separator: "/").last ?? "")
+        let name = NameRules.components(of: path).last ?? ""
         let serverPath = "\(rootPath)/\(item.row.namespace)/\(path)"
         do {
             switch try DirectoryCalls.status(of: name, in: directory.descriptor)?.kind {

@@ -34,7 +34,7 @@ extension Store {
         }
         guard from != to else { return .refused(.badPath, "'\(from)' already has that name") }
         if try index.usage(namespace: namespace, prefix: to + "/").files > 0 {
-            return .refused(.badPath, "'\(to)' is a directory: give the file's whole new path (\(to)/\(from.split(separator: "/").last ?? ""))")
+            return .refused(.badPath, "'\(to)' is a directory: give the file's whole new path (\(to)/\(NameRules.components(of: from).last ?? ""))")
         }
         let now = SystemClock.unixSeconds()
         guard let fromHold = partials.hold(rules.partName(identity: namespace, relativePath: from), now: now) else {
@@ -63,7 +63,7 @@ extension Store {
     private func move(_ row: IndexedFile, to moved: IndexedFile, overwrite: Bool, index: any MetadataIndex,
                       durable: Bool) -> Result<Void, StoreFailure> {
         let namespace = row.namespace
-        let fromNames = row.path.split(separator: "/").map(String.init), toNames = moved.path.split(separator: "/").map(String.init)
+        let fromNames = NameRules.components(of: row.path), toNames = NameRules.components(of: moved.path)
         let fromComponents = [namespace] + fromNames.dropLast(), toComponents = [namespace] + toNames.dropLast()
         let fromName = fromNames.last ?? "", toName = toNames.last ?? ""
         let source: HeldDirectory

@@ -28,6 +28,18 @@ class IndexChildrenTests: IndexTestCase {
         }
     }
 
+    /// A cursor canonically equivalent to a key in the directory but with other bytes (decomposed, where the keys are
+    /// composed) is not inside it: neither listing may start from its bytes, which lie outside the directory's range
+    /// (a List with it reached files of the namespace that a grant on the directory does not cover).
+    func testACursorInAnotherNormalFormNeverLeavesTheDirectory() throws {
+        let index = try makeIndex()
+        try commit(["\u{C9}ditions/a", "Fin/b", "Zeta/c"], in: index)
+        let directory = "\u{C9}ditions/", decomposed = "E\u{301}ditions/"
+        XCTAssertThrowsError(try index.children(namespace: "alice", directory: directory, after: decomposed, limit: 10))
+        let files = try index.files(namespace: "alice", prefix: directory, after: decomposed, limit: 10)
+        XCTAssertEqual(files.map(\.path), ["\u{C9}ditions/a"], "only the directory's files, from its own start")
+    }
+
     func testFilesAndSubdirectoriesComeOnceInByteOrderAtEveryPageSize() throws {
         let index = try makeIndex()
         try commit(["a.txt", "a/x", "a/y/z", "a/y/w", "a-b", "b/c/d/e", "é", "z", "a0/q", "日本/語"], in: index)

@@ -10,8 +10,9 @@ package struct GetCommand: ParsableCommand {
         abstract: "Download files and directories (recursively) from a ferryd server.",
         discussion: """
             ferry get REMOTE [LOCAL] puts REMOTE (a file, or a directory and everything below it) at LOCAL, as cp -r \
-            does: into LOCAL when it is a directory (./ by default), as LOCAL otherwise. With several REMOTEs, LOCAL \
-            is a directory. REMOTE is relative to your own files on the server.
+            does: into LOCAL when it is a directory (./ by default; LOCAL ending in / is one, made when missing), as \
+            LOCAL otherwise. With several REMOTEs, LOCAL is a directory. REMOTE is relative to your own files on the \
+            server. A local file of the same name with other content is replaced, as rsync does.
 
             Each file is written to NAME.part beside its destination (locked: a second get to the same place is \
             refused) and renamed to NAME only once its SHA-256 is the one the server recorded when it was uploaded \
@@ -100,16 +101,23 @@ package struct GetCommand: ParsableCommand {
 
     /// Where each REMOTE goes (cp -r's rules): into LOCAL when it is a directory; as LOCAL when there is one REMOTE
     /// and LOCAL is not a directory (a directory REMOTE then makes it).
+    /// LOCAL ending in "/" names a directory, made when missing.
     static func arguments(_ remotes: [String], local: String) throws -> [GetPlanner.Argument] {
-        var isDirectory: ObjCBool = false
-        let exists = FileManager.default.fileExists(atPath: local, isDirectory: &isDirectory)
-        if remotes.count > 1, !(exists && isDirectory.boolValue) {
-            throw ValidationError("with several paths to get, the last (\(local)) must be an existing directory")
+        var info = stat()
+        let exists = stat(local, &info) == 0
+        let isDirectory = exists && info.st_mode & S_IFMT == S_IFDIR
+        let namesDirectory = local.hasSuffix("/")
+        if exists, !isDirectory, namesDirectory {
+            throw ValidationError("\(local) is not a directory (a file is there)")
+        }
+        if remotes.count > 1, !isDirectory, !namesDirectory {
+            throw ValidationError("with several paths to get, the last (\(local)) must be a directory: an existing one, "
+                + "or one to make, written with a trailing /")
         }
         return remotes.map { remote in
             let base = remote.split(separator: "/").last.map(String.init) ?? ""
-            if exists, isDirectory.boolValue {
-                let inside = base.isEmpty ? local : (local as NSString).appendingPathComponent(base)
+            if isDirectory || namesDirectory {
+                let inside = base.isEmpty ? local : LocalPath.appending(base, to: local)
                 return GetPlanner.Argument(remote: remote, asFile: inside, asDirectory: inside)
             }
             return GetPlanner.Argument(remote: remote, asFile: local, asDirectory: local)

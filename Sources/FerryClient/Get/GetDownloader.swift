@@ -267,8 +267,7 @@ final class GetDownloader: StoreConversation {
                 }
             }
         }
-        let parent = (local as NSString).deletingLastPathComponent
-        if !parent.isEmpty { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
+        try LocalPath.makeDirectories(LocalPath.parent(of: local))
         var info = stat()
         if lstat(local, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
             throw PartFile.Failure(description: "\(local) is a directory: move it away, or get the file to another place")

@@ -94,7 +94,7 @@ extension StoreRequest {
         case .stat(let stat):
             if stat.namespace.utf8.count > Limits.maxNamespaceLength { return "a namespace longer than \(Limits.maxNamespaceLength) bytes" }
             if stat.path.utf8.count > Limits.maxPathLength { return "a path longer than \(Limits.maxPathLength) bytes" }
-            if stat.path.hasPrefix("/") || stat.path.hasSuffix("/") { return "a path with a leading or trailing \"/\"" }
+            if PathBytes.hasEdgeSlash(stat.path) { return "a path with a leading or trailing \"/\"" }
             return nil
         case .list(let list):
             if list.namespace.utf8.count > Limits.maxNamespaceLength { return "a namespace longer than \(Limits.maxNamespaceLength) bytes" }
@@ -105,7 +105,7 @@ extension StoreRequest {
         case .get(let get):
             if get.namespace.utf8.count > Limits.maxNamespaceLength { return "a namespace longer than \(Limits.maxNamespaceLength) bytes" }
             if get.path.isEmpty || get.path.utf8.count > Limits.maxPathLength { return "a path of 1…\(Limits.maxPathLength) bytes" }
-            if get.path.hasPrefix("/") || get.path.hasSuffix("/") { return "a path with a leading or trailing \"/\"" }
+            if PathBytes.hasEdgeSlash(get.path) { return "a path with a leading or trailing \"/\"" }
             return nil
         case .delete(let delete): return Self.problem(namespace: delete.namespace, paths: [delete.path])
         case .rename(let rename): return Self.problem(namespace: rename.namespace, paths: [rename.from, rename.to])

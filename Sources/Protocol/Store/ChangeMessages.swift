@@ -182,4 +182,20 @@ public struct VerifyResult: Equatable, Sendable {
 }
 
 /// A path a Delete, Rename or Verify may name (§14.1: a file's or directory's, never the namespace's top).
-func isRequestPath(_ path: String) -> Bool { !path.isEmpty && !path.hasPrefix("/") && !path.hasSuffix("/") }
+func isRequestPath(_ path: String) -> Bool { !path.isEmpty && !PathBytes.hasEdgeSlash(path) }
+
+/// §14.1's path rules on UTF-8 bytes, never on Swift's Characters (grapheme clusters): "/" followed by a combining
+/// mark is one Character, so `hasPrefix("/")` is false for a path whose first byte is "/", and `hasPrefix` of two
+/// canonically equivalent strings is true for different bytes — which the index, ordering keys as bytes, does not
+/// take for the same key.
+enum PathBytes {
+    static let slash = UInt8(ascii: "/")
+
+    /// The first or the last byte is "/".
+    static func hasEdgeSlash(_ path: String) -> Bool { path.utf8.first == slash || path.utf8.last == slash }
+
+    /// `key`'s bytes begin with all of `directory`'s and go on past them.
+    static func isBelow(_ key: String, _ directory: String) -> Bool {
+        key.utf8.count > directory.utf8.count && key.utf8.starts(with: directory.utf8)
+    }
+}

@@ -29,7 +29,7 @@ public struct GetRequest: Equatable, Sendable {
         let request = GetRequest(namespace: try decoder.text(maxBytes: Limits.maxNamespaceLength),
                                  path: try decoder.text(maxBytes: Limits.maxPathLength), offset: try decoder.u64())
         try decoder.finish()
-        guard !request.path.isEmpty, !request.path.hasPrefix("/"), !request.path.hasSuffix("/") else {
+        guard isRequestPath(request.path) else {
             throw .illegal("Get of \"\(request.path)\": a file's path is not empty and has no leading or trailing \"/\"")
         }
         return request

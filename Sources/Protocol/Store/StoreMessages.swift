@@ -113,7 +113,7 @@ public struct StatRequest: Equatable, Sendable {
         let request = StatRequest(namespace: try decoder.text(maxBytes: Limits.maxNamespaceLength),
                                   path: try decoder.text(maxBytes: Limits.maxPathLength))
         try decoder.finish()
-        guard !request.path.hasSuffix("/"), !request.path.hasPrefix("/") else {
+        guard !PathBytes.hasEdgeSlash(request.path) else {
             throw .illegal("Stat of \"\(request.path)\": a path has no leading or trailing \"/\"")
         }
         return request
@@ -190,10 +190,10 @@ public struct ListRequest: Equatable, Sendable {
 
     /// Whether the request keeps §14.3's rules (the client checks before sending, the server when decoding).
     var problem: String? {
-        if !directory.isEmpty, !directory.hasSuffix("/") || directory.hasPrefix("/") {
+        if !directory.isEmpty, directory.utf8.last != PathBytes.slash || directory.utf8.first == PathBytes.slash {
             return "a directory to list is \"\" or a relative path ending in \"/\", not \"\(directory)\""
         }
-        if !cursor.isEmpty, !(cursor.hasPrefix(directory) && cursor.utf8.count > directory.utf8.count) {
+        if !cursor.isEmpty, !PathBytes.isBelow(cursor, directory) {
             return "the cursor \"\(cursor)\" is not below the directory \"\(directory)\""
         }
         if !(1...Limits.maxListEntries).contains(limit) { return "a List limit of \(limit) (1...\(Limits.maxListEntries))" }

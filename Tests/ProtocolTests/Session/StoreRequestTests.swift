@@ -100,6 +100,26 @@ final class StoreRequestTests: XCTestCase {
                               (list("") + [0], .decodeError)] {
             XCTAssertThrowsError(try ListRequest.decode(body[...])) { XCTAssertEqual(($0 as? ProtocolError)?.alert, alert) }
         }
+        // On bytes, never Swift's Characters: a cursor canonically equivalent to one below the directory, whose bytes
+        // are not (its range would start below the directory's), and a "/" hidden in a Character by a combining mark.
+        let composed = "\u{C9}ditions/", decomposed = "E\u{301}ditions/x"
+        XCTAssertTrue(decomposed.hasPrefix(composed), "Swift's hasPrefix: canonical equivalence")
+        XCTAssertNoThrow(try ListRequest.decode(list("a/", cursor: "a/\u{301}x")[...]), "a key whose bytes are below")
+        for body in [list(composed, cursor: decomposed), list("/\u{301}a/"), list("a/\u{301}", cursor: "a/\u{301}x")] {
+            XCTAssertThrowsError(try ListRequest.decode(body[...])) {
+                XCTAssertEqual(($0 as? ProtocolError)?.alert, .illegalParameter)
+            }
+        }
+        for path in ["/\u{301}etc", "/\u{301}"] {
+            var hidden = WireEncoder()
+            hidden.text("")
+            hidden.text(path)
+            XCTAssertThrowsError(try StatRequest.decode(hidden.bytes[...]), path) {
+                XCTAssertEqual(($0 as? ProtocolError)?.alert, .illegalParameter)
+            }
+            XCTAssertNotNil(StoreRequest.get(GetRequest(path: path)).problem, path)
+            XCTAssertNotNil(StoreRequest.delete(DeleteRequest(path: path)).problem, path)
+        }
         var stat = WireEncoder()
         stat.text("")
         stat.text("a/")
