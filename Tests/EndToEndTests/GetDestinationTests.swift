@@ -12,8 +12,10 @@ final class GetDestinationTests: XCTestCase {
         return ["--server", daemon.address, "--ca", alice.ca.path, "--cert", alice.certificate.path, "--key", alice.key.path]
     }
 
-    private func files(_ run: RunResult) -> [String: [String: Any]] {
-        let report = try? JSONSerialization.jsonObject(with: run.stdoutData) as? [String: Any]
+    private func files(_ run: RunResult) -> [String: [String: Any]] { files(run.stdoutData) }
+
+    private func files(_ data: Data) -> [String: [String: Any]] {
+        let report = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         var byRemote: [String: [String: Any]] = [:]
         for file in report?["files"] as? [[String: Any]] ?? [] { byRemote[file["remote"] as? String ?? ""] = file }
         return byRemote
@@ -158,5 +160,51 @@ final class GetDestinationTests: XCTestCase {
         XCTAssertEqual(files(try get("changed"))["nt/f.bin"]?["status"] as? String, "got")
         assertStored(out.appendingPathComponent("nt/f.bin"), equals: content)
         XCTAssertEqual(daemon.logLines(message: "get sent").count, 2, daemon.log)
+    }
+
+    /// Ctrl-C while a large file arrives: the get stops, reports the file interrupted with what its partial keeps
+    /// (one JSON object, still), exits 130; the next run goes on from the partial.
+    func testCtrlCKeepsThePartialAndSaysSo() throws {
+        let env = try TestEnvironment(self)
+        let daemon = try Daemon.start(environment: env, workers: 1)
+        let source = try env.sourceDirectory("i")
+        let big = Content.random(64 << 20)
+        try Content.write(big, to: source.appendingPathComponent("big.bin"))
+        try Content.write(Content.random(10), to: source.appendingPathComponent("small.bin"))
+        XCTAssertEqual(try env.upload([source.path], to: daemon).status, 0)
+        let out = env.directory.appendingPathComponent("out", isDirectory: true)
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        // Slowed to 8 MiB/s through a proxy, so that the signal comes while bytes arrive.
+        let proxy = try CuttingProxy(forwardingTo: daemon.port, cutEvery: 3_600, bytesPerSecond: 8 << 20, deadline: 60)
+        defer { _ = try? proxy.stop() }
+        let alice = env.alice
+        let child = try ChildProcess(env.binaries.ferry, [
+            "get", "--json", "--parallel", "1", "--server", "127.0.0.1:\(proxy.port)", "--ca", alice.ca.path, "--cert",
+            alice.certificate.path, "--key", alice.key.path, "i/big.bin", "i/small.bin", out.path,
+        ], outputDirectory: env.directory, name: "ferry-get-interrupted")
+        defer { child.kill() }
+        let part = out.appendingPathComponent("big.bin.part").path
+        XCTAssertTrue(waitUntil(timeout: 30, interval: 0.05) {
+            ((try? FileManager.default.attributesOfItem(atPath: part)[.size] as? NSNumber)?.intValue ?? 0) >= 4 << 20
+        }, "the get never got going")
+        child.signal(SIGINT)
+        XCTAssertTrue(child.wait(timeout: 20), "ferry get did not stop on Ctrl-C")
+        XCTAssertEqual(child.exitStatus, 130, child.stderr)
+        let report = try JSONSerialization.jsonObject(with: child.stdoutData) as? [String: Any]
+        XCTAssertEqual(report?["ok"] as? Bool, false, child.stdout)
+        let results = files(child.stdoutData)
+        XCTAssertEqual(results["i/big.bin"]?["status"] as? String, "interrupted", child.stdout)
+        let kept = (results["i/big.bin"]?["bytes"] as? NSNumber)?.intValue ?? 0
+        XCTAssertGreaterThanOrEqual(kept, 4 << 20, child.stdout)
+        XCTAssertEqual((try FileManager.default.attributesOfItem(atPath: part)[.size] as? NSNumber)?.intValue, kept,
+                       "the partial holds what the report says")
+        XCTAssertEqual(results["i/small.bin"]?["status"] as? String, "interrupted", "not started: \(child.stdout)")
+
+        let again = try runToCompletion(env.binaries.ferry, ["get", "--json"] + credentials(env, daemon)
+                                          + ["i/big.bin", "i/small.bin", out.path],
+                                        outputDirectory: env.directory, name: "ferry-get-resumed", timeout: 60)
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertEqual((files(again)["i/big.bin"]?["resumed_from"] as? NSNumber)?.intValue, kept, again.stdout)
+        assertStored(out.appendingPathComponent("big.bin"), equals: big)
     }
 }

@@ -30,8 +30,11 @@ package struct GetCommand: ParsableCommand {
             --json prints one JSON object at the end instead. Connection options, defaults, timeouts and retries are those of \
             `ferry upload`.
 
-            Exit status: 0 every file got or unchanged; 1 a file failed (each says why); 64, 69, 75, 77, 78 as \
-            `ferry upload`.
+            Ctrl-C (SIGINT) or SIGTERM stops the get: each file being got keeps its .part for the next run, and \
+            the report says which files were interrupted (a second one quits at once).
+
+            Exit status: 0 every file got or unchanged; 1 a file failed (each says why); 130 (SIGINT) or 143 \
+            (SIGTERM) interrupted; 64, 69, 75, 77, 78 as `ferry upload`.
             """)
 
     @Argument(help: "Paths on the server, then optionally where to put them (default: the current directory).")
@@ -75,27 +78,41 @@ package struct GetCommand: ParsableCommand {
             progress?.erase()
             report(result)
         }
+        let interruption = StoreInterruption()
         if failure == nil, !planner.jobs.isEmpty {
             let downloaders = (0..<min(parallel, planner.jobs.count)).map { _ in GetDownloader(jobs: jobs) }
             let failures = try StoreSession.run(command: "get", target: target, downloaders,
-                                                tick: progress.map { progress in { progress.draw(jobs, downloaders) } })
+                                                tick: progress.map { progress in { progress.draw(jobs, downloaders) } },
+                                                interruption: interruption)
             progress?.erase()
-            // A session that gave up leaves its file, and (when every one gave up) the rest, failed with its reason.
-            for (downloader, ended) in zip(downloaders, failures) {
-                guard let ended else { continue }
-                for job in downloader.unfinished {
-                    jobs.record(GetResult(remote: job.remote, local: job.local, status: .failed, error: ended.message))
+            if interruption.signal != nil {
+                for downloader in downloaders {
+                    for (job, kept) in downloader.interrupt() {
+                        jobs.record(GetResult(remote: job.remote, local: job.local, status: .interrupted, bytes: kept))
+                    }
                 }
-            }
-            failure = failures.allSatisfy { $0 != nil } ? failures.last ?? nil : nil
-            for job in jobs.takeRemaining() {
-                jobs.record(GetResult(remote: job.remote, local: job.local, status: .failed,
-                                      error: failure?.message ?? "not got: every session ended"))
+                for job in jobs.takeRemaining() {
+                    jobs.record(GetResult(remote: job.remote, local: job.local, status: .interrupted))
+                }
+            } else {
+                // A session that gave up leaves its file, and (when every one gave up) the rest, failed with its reason.
+                for (downloader, ended) in zip(downloaders, failures) {
+                    guard let ended else { continue }
+                    for job in downloader.unfinished {
+                        jobs.record(GetResult(remote: job.remote, local: job.local, status: .failed, error: ended.message))
+                    }
+                }
+                failure = failures.allSatisfy { $0 != nil } ? failures.last ?? nil : nil
+                for job in jobs.takeRemaining() {
+                    jobs.record(GetResult(remote: job.remote, local: job.local, status: .failed,
+                                          error: failure?.message ?? "not got: every session ended"))
+                }
             }
         }
         let results = planner.failures + jobs.results
         if json { TextOutput.writeAll(Self.json(results, failure: failure, seconds: Date().timeIntervalSince(started)), to: STDOUT_FILENO) }
-        let status = StoreExitStatus.of(failure, failedArguments: results.filter { $0.status == .failed }.count)
+        let status = interruption.signal.map { 128 + $0 }
+            ?? StoreExitStatus.of(failure, failedArguments: results.filter { $0.status == .failed }.count)
         if status != 0 { throw ExitCode(status) }
     }
 
@@ -133,6 +150,9 @@ package struct GetCommand: ParsableCommand {
         guard !json, !quiet else { return }
         var line = "\(result.status.rawValue) \(TerminalText.printable(result.remote)) -> \(TerminalText.printable(result.local))  "
             + Figures.bytes(result.bytes)
+        if result.status == .interrupted {
+            line += result.bytes > 0 ? " kept in its .part: the next run goes on from there" : ", not started"
+        }
         if result.status == .got {
             line += "  " + String(format: "%.1f s", result.seconds)
             if result.resumedFrom > 0 { line += "  resumed at \(Figures.bytes(result.resumedFrom))" }
@@ -142,7 +162,7 @@ package struct GetCommand: ParsableCommand {
     }
 
     static func json(_ results: [GetResult], failure: SessionFailure?, seconds: Double) -> String {
-        var out = "{\"ok\":\(failure == nil && !results.contains { $0.status == .failed }),\"seconds\":\(String(format: "%.3f", seconds))"
+        var out = "{\"ok\":\(failure == nil && results.allSatisfy { $0.status == .got || $0.status == .unchanged }),\"seconds\":\(String(format: "%.3f", seconds))"
         if let failure {
             out += ",\"error\":"
             JSONText.appendQuoted(failure.message, to: &out)

@@ -80,6 +80,16 @@ final class GetDownloader: StoreConversation {
     /// session's reason).
     var unfinished: [GetJob] { (getting.map { [$0.job] } ?? []) + restarts }
 
+    /// The run was interrupted (after its loop ended): the file being got lets its partial go, kept for the next run.
+    /// Returns each job this session held, with the bytes its partial holds.
+    func interrupt() -> [(job: GetJob, kept: UInt64)] {
+        var held = restarts.map { (job: $0, kept: UInt64(0)) }
+        if let getting { held.insert((getting.job, getting.part.keepForLater()), at: 0) }
+        getting = nil
+        restarts = []
+        return held
+    }
+
     /// The file being got and the bytes its partial holds (the progress line).
     var inFlight: (remote: String, bytes: UInt64)? { getting.map { ($0.job.remote, $0.part.length) } }
 

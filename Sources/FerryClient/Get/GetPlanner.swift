@@ -36,7 +36,7 @@ struct GetJob: Equatable {
 
 /// What became of one file (or of an argument that named nothing).
 struct GetResult {
-    enum Status: String { case got, unchanged, failed }
+    enum Status: String { case got, unchanged, failed, interrupted }
 
     let remote: String
     let local: String

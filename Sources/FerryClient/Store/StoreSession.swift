@@ -120,8 +120,10 @@ final class StoreSession: TCPConnectionDelegate {
     /// Each conversation in a session of its own, all on one loop at once; notes and each session's failure on
     /// stderr. Returns the sessions' failures, in the conversations' order.
     /// `tick`, when given, runs every 200 ms while they do (a progress line).
+    /// `interruption`, when given, is stopped by SIGINT or SIGTERM: every session ends where it is (a Get's partial is
+    /// kept: the caller lets it go), the signal is recorded in it, and a second signal exits at once with 128 + it.
     static func run(command: String, target: ServerTarget, _ conversations: [StoreConversation], verbose: Bool = false,
-                    tick: (() -> Void)? = nil) throws -> [SessionFailure?] {
+                    tick: (() -> Void)? = nil, interruption: StoreInterruption? = nil) throws -> [SessionFailure?] {
         let loop = try EventLoop()
         let sessions = conversations.map { StoreSession(loop: loop, target: target, conversation: $0) }
         for session in sessions {
@@ -129,6 +131,10 @@ final class StoreSession: TCPConnectionDelegate {
             session.onNote = { FileHandle.standardError.write(Data("ferry \(command): \($0)\n".utf8)) }
             session.resolve()
         }
+        interruption?.watch(loop, command: command) {
+            for session in sessions { session.interrupt() }
+        }
+        defer { interruption?.close() }
         let ticker = tick.map { body in
             let timer = LoopTimer(loop: loop)
             timer.keepsLoopAlive = false  // the sessions keep the loop running; the ticks follow them
@@ -138,8 +144,10 @@ final class StoreSession: TCPConnectionDelegate {
         loop.run()
         ticker?.close()  // its close callback runs in loop.close()
         _ = loop.close()
-        for failure in sessions.compactMap(\.failure) {
-            FileHandle.standardError.write(Data("ferry \(command): \(failure.message)\n".utf8))
+        if interruption?.signal == nil {
+            for failure in sessions.compactMap(\.failure) {
+                FileHandle.standardError.write(Data("ferry \(command): \(failure.message)\n".utf8))
+            }
         }
         return sessions.map(\.failure)
     }
@@ -369,6 +377,11 @@ final class StoreSession: TCPConnectionDelegate {
             retryTimer = nil
             if conversation.nextRequest == nil, !conversation.preparing { finish(nil) } else { startAttempt() }
         }
+    }
+
+    /// Ends the conversation where it is (SIGINT, SIGTERM): the connection closes, nothing is tried again.
+    func interrupt() {
+        finish(SessionFailure(.local, "interrupted"))
     }
 
     /// The conversation has its next request ready (it was preparing it).
