@@ -26,8 +26,12 @@ struct CredentialFiles {
             do { signingKey = try PrivateKeyFile.load(Self.expand(key), passphrase: keyPassphrase) } catch {
                 throw CredentialError(description: error.description)
             }
-            let identity = try Identity(chainPEM: chainPEM, key: signingKey)
+            let identity: Identity
+            do { identity = try Identity(chainPEM: chainPEM, key: signingKey) } catch {
+                throw CredentialError(description: "\(certificate) with the key \(key): \(error)")
+            }
             try Self.checkPurpose(identity.chain.first, path: certificate)
+            try Self.checkValidity(identity.chain.first, path: certificate, now: Int64(Date().timeIntervalSince1970))
             var lists: [RevocationList] = []
             for path in crls {
                 do { lists += try RevocationList.load(try Self.read(path, "CRL")) } catch let error as CryptoError {
@@ -65,11 +69,39 @@ struct CredentialFiles {
             + "NAME` (or `openssl x509 -req … -extfile` with extendedKeyUsage = clientAuth)")
     }
 
+    /// Our own certificate out of its validity is refused by every server (certificate_expired, after a connection
+    /// and a handshake, naming neither file nor date); said here, before connecting, with both.
+    static func checkValidity(_ leaf: Certificate?, path: String, now: Int64) throws(CredentialError) {
+        guard let leaf else { return }
+        if let notAfter = leaf.notAfter, notAfter < now {
+            throw CredentialError(description: "your certificate \(path) expired on \(Self.date(notAfter)): get a new one "
+                + "(`ferry ca issue --client --name NAME` where the CA is kept)")
+        }
+        if let notBefore = leaf.notBefore, notBefore > now {
+            throw CredentialError(description: "your certificate \(path) is not valid before \(Self.date(notBefore)): "
+                + "check this machine's clock, or wait")
+        }
+    }
+
+    private static func date(_ seconds: Int64) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss 'UTC'"
+        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+    }
+
     private static func expand(_ path: String) -> String { (path as NSString).expandingTildeInPath }
 
     private static func read(_ path: String, _ what: String) throws(CredentialError) -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: expand(path)) else {
-            throw CredentialError(description: "cannot read the \(what) at \(path)")
+        let expanded = expand(path)
+        var info = stat()
+        if stat(expanded, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
+            throw CredentialError(description: "cannot read the \(what) at \(path): it is a directory (give the file)")
+        }
+        guard let data = FileManager.default.contents(atPath: expanded) else {
+            let reason = access(expanded, R_OK) == 0 ? "unreadable" : String(cString: strerror(errno))
+            throw CredentialError(description: "cannot read the \(what) at \(path): \(reason)")
         }
         return [UInt8](data)
     }

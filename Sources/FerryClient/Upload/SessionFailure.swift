@@ -38,7 +38,8 @@ struct SessionFailure: Equatable, Sendable, CustomStringConvertible {
         let kind = Kind.alert(error.alert, byServer: error.origin == .peer)
         if let advice, let text = advice.explain(error) { return SessionFailure(kind, text) }
         var text = error.origin == .peer ? "the server refused the session: \(error.alert.name)" : "\(error.alert.name)"
-        if !error.detail.isEmpty { text += " (\(error.detail))" }
+        // A detail that only repeats the alert's name (an alert without a reason of its own) is not said twice.
+        if !error.detail.isEmpty, error.detail != error.alert.name { text += " (\(error.detail))" }
         return SessionFailure(kind, text)
     }
 }
