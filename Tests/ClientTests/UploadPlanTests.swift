@@ -171,6 +171,35 @@ final class UploadPlanTests: XCTestCase {
         }
     }
 
+    /// A name and its decomposed twin (as macOS makes them) would be one stored name: the second fails alone, saying
+    /// why; the rest of the upload goes on.
+    func testTwoNamesThatNormaliseAlikeFailTheSecondAlone() throws {
+        try make("twins/caf\u{E9}.txt", "composed")
+        try make("twins/cafe\u{301}.txt", "decomposed")
+        try make("twins/other.txt", "other")
+        let plan = try UploadPlan.make(paths: [path("twins")], destination: nil)
+        XCTAssertEqual(plan.files.map(\.remotePath).sorted(), ["twins/caf\u{E9}.txt", "twins/other.txt"])
+        let failed = plan.results(sent: []).compactMap(\.error).filter { $0.hasPrefix("cannot send") }
+        XCTAssertEqual(failed.count, 1, "\(failed)")
+        XCTAssertTrue(failed.first?.contains("differ only in Unicode normalisation") == true, "\(failed)")
+    }
+
+    /// A name that is not UTF-8 reaches ferry repaired (U+FFFD) from the command line, and is no file by that name:
+    /// said as what it probably is, not only "no such file".
+    func testANameThatIsNotUTF8IsSaidToBeSo() throws {
+        var bytes = Array(path("bad").utf8) + [0xFF] + Array(".txt".utf8)
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        bytes.append(0)
+        let descriptor = bytes.withUnsafeBufferPointer { open(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self),
+                                                             O_CREAT | O_WRONLY, 0o644) }
+        XCTAssertGreaterThanOrEqual(descriptor, 0)
+        close(descriptor)
+        let typed = String(decoding: bytes.dropLast(), as: UTF8.self)
+        let plan = try UploadPlan.make(paths: [typed], destination: nil)
+        let result = plan.results(sent: []).first
+        XCTAssertTrue(result?.error?.contains("probably not valid UTF-8") == true, "\(String(describing: result))")
+    }
+
     // MARK: Helpers
 
     private func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }

@@ -101,9 +101,23 @@ enum UploadPlan {
             }
         }
         plan.entries = plan.entries.map(applyingNamePolicy)
-        var seen = Set<String>()
-        for file in plan.files where !seen.insert(file.remotePath).inserted {
-            throw PlanError(description: "two files would be stored as '\(file.remotePath)'")
+        // One stored name, two files: the same file named twice is a contradiction of the command line; two files
+        // (a name and its decomposed twin, from macOS) fail the second alone, saying why.
+        var seen: [String: String] = [:]
+        for (index, entry) in plan.entries.enumerated() {
+            guard case .file(let file) = entry else { continue }
+            guard let first = seen[file.remotePath] else {
+                seen[file.remotePath] = file.localPath
+                continue
+            }
+            // Bytes: Swift's == takes a name and its decomposed twin for one (canonical equivalence).
+            guard !first.utf8.elementsEqual(file.localPath.utf8) else {
+                throw PlanError(description: "two files would be stored as '\(file.remotePath)'")
+            }
+            let twins = NamePolicy.normalized(first).utf8.elementsEqual(NamePolicy.normalized(file.localPath).utf8)
+            plan.entries[index] = .failed(path: file.localPath, reason: "cannot send \(file.localPath): \(first) is stored "
+                + "as '\(file.remotePath)' too" + (twins ? " (their names differ only in Unicode normalisation, and the "
+                + "server keeps names in one form, NFC)" : "") + "; rename one, or send it separately with --dest")
         }
         return plan
     }
@@ -161,6 +175,10 @@ enum UploadPlan {
             return .failed("cannot read \(shown): \(what), not a regular file")
         case .failure(let error) where error.number == ENOENT && LocalFiles.isSymbolicLink(path):
             return .failed("cannot read \(shown): a broken symbolic link")
+        case .failure(let error) where error.number == ENOENT && path.unicodeScalars.contains("\u{FFFD}"):
+            // The name as the shell passed it was not valid UTF-8, and was repaired on the way in: no such file.
+            return .failed("cannot read \(shown): no such file — its name is probably not valid UTF-8, which Ferry cannot "
+                + "store (names are UTF-8): rename it")
         case .failure(let error):
             return .failed("cannot read \(shown): \(error.reason)")
         }
