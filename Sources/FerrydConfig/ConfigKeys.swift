@@ -159,6 +159,8 @@ enum ConfigKeys {
         .integer("limits", "max_sessions_per_source", \.limits.maxSessionsPerSource, default: 1000, min: 1, max: 1_000_000,
                  reloadable: true,
                  doc: "Connections open at once from one address (an IPv6 /64), handshaking or not."),
+        .integer("limits", "max_downloads", \.limits.maxDownloads, default: 256, min: 1, max: 1_000_000, reloadable: true,
+                 doc: "Files the daemon sends at once (ferry get), over all connections; one more is answered busy."),
         .integer("limits", "max_handshakes_per_source", \.limits.maxHandshakesPerSource, default: 64, min: 1,
                  max: 1_000_000, reloadable: true,
                  doc: "Connections from one address (an IPv6 /64) still in their handshake at once."),

@@ -152,6 +152,7 @@ package struct DaemonConfig: Equatable, Sendable {
     package struct LimitsSection: Equatable, Sendable {
         package var maxSessions = 0
         package var maxSessionsPerSource = 0
+        package var maxDownloads = 0
         package var maxHandshakesPerSource = 0
         package var handshakeRatePerSource = 0
         package var handshakeBurstPerSource = 0

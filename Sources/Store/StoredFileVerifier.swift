@@ -93,13 +93,23 @@ public final class StoredFileVerifier: @unchecked Sendable {
             recorded = StoredDigest.of(file, rehashUpTo: 0, record: false)?.digest ?? row.sha256
             return nil
         case .failure(let failure) where failure.failure.code == .notFound:
-            // The index has it, the disk does not: the stored copy is lost, which is the operator's to hear.
-            return StoreFailure(UploadFailure(.storageFailure, "'\(path.relativePath)' is recorded as stored but the server's "
-                                              + "copy is gone; tell the server's operator"),
-                                detail: "the index lists \(path.identity)/\(path.relativePath), which is not on disk: "
-                                    + "`ferryd reindex` makes the index follow the tree")
+            // A delete or a rename away that finished between the row's read and the open: not stored (any more),
+            // not lost. Only a row still there names a copy the disk lost.
+            if let again = try? index.file(namespace: path.identity, path: path.relativePath),
+               again.sha256 == row.sha256, again.size == row.size {
+                return lostCopy()
+            }
+            return StoreFailure(UploadFailure(.notFound, "'\(path.relativePath)' is not stored"))
         case .failure(let failure):
             return failure
         }
+    }
+
+    /// The index has it, the disk does not: the stored copy is lost, which is the operator's to hear.
+    private func lostCopy() -> StoreFailure {
+        StoreFailure(UploadFailure(.storageFailure, "'\(path.relativePath)' is recorded as stored but the server's copy is "
+                                   + "gone; tell the server's operator"),
+                     detail: "the index lists \(path.identity)/\(path.relativePath), which is not on disk: "
+                         + "`ferryd reindex` makes the index follow the tree")
     }
 }

@@ -40,10 +40,19 @@ final class UploadPlanNameTests: XCTestCase {
         XCTAssertTrue(failures.first?.contains("invoice\\u{202E}fdp.exe") ?? false, failures.first ?? "")
     }
 
+    /// Two files whose names differ only in normalisation would be one stored name: the second fails alone, saying so
+    /// (the first is sent).
     func testTwoNamesThatDifferOnlyInNormalizationCollide() throws {
         _ = try make("a/caf\u{E9}")
         _ = try make("b/cafe\u{301}")
-        XCTAssertThrowsError(try UploadPlan.make(paths: [directory.appending("a/caf\u{E9}").path,
-                                                         directory.appending("b/cafe\u{301}").path], destination: nil))
+        let plan = try UploadPlan.make(paths: [directory.appending("a/caf\u{E9}").path,
+                                               directory.appending("b/cafe\u{301}").path], destination: nil)
+        XCTAssertEqual(plan.files.map(\.remotePath), ["caf\u{E9}"])
+        let failures = plan.entries.compactMap { entry -> String? in
+            if case .failed(_, let reason) = entry { return reason }
+            return nil
+        }
+        XCTAssertEqual(failures.count, 1)
+        XCTAssertTrue(failures.first?.contains("differ only in Unicode normalisation") ?? false, failures.first ?? "")
     }
 }

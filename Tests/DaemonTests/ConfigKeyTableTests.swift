@@ -16,7 +16,7 @@ final class ConfigKeyTableTests: XCTestCase {
             XCTAssertFalse(key.doc.contains("\n"), "\(key.path): the doc is one line")
             XCTAssertTrue(key.name.allSatisfy { $0.isLowercase || $0 == "_" }, key.path)
         }
-        XCTAssertEqual(paths.count, 52)
+        XCTAssertEqual(paths.count, 53)
     }
 
     func testOnlyTheIdentityPathsAreRequired() {
@@ -42,6 +42,7 @@ final class ConfigKeyTableTests: XCTestCase {
             "protocol.rotate_after_seconds": 0...604_800,
             "limits.max_sessions": 1...1_000_000,
             "limits.max_sessions_per_source": 1...1_000_000,
+            "limits.max_downloads": 1...1_000_000,
             "limits.max_handshakes_per_source": 1...1_000_000,
             "limits.handshake_rate_per_source": 1...1_000_000,
             "limits.handshake_burst_per_source": 1...1_000_000,

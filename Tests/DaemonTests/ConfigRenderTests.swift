@@ -57,6 +57,7 @@ final class ConfigRenderTests: XCTestCase {
         rotate_after_seconds = 604800
         [limits]
         max_sessions = 1
+        max_downloads = 7
         max_sessions_per_source = 2
         max_handshakes_per_source = 3
         handshake_rate_per_source = 4

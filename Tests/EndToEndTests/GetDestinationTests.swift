@@ -207,4 +207,39 @@ final class GetDestinationTests: XCTestCase {
         XCTAssertEqual((files(again)["i/big.bin"]?["resumed_from"] as? NSNumber)?.intValue, kept, again.stdout)
         assertStored(out.appendingPathComponent("big.bin"), equals: big)
     }
+
+    /// limits.max_downloads bounds the Gets a daemon streams at once (each holds up to 5 MiB): with one streaming
+    /// (slowed by a proxy), another is answered busy — said as such — and once the first is done the slot is free.
+    func testTheDaemonSendsAtMostMaxDownloadsFilesAtOnce() throws {
+        let env = try TestEnvironment(self)
+        let daemon = try Daemon.start(environment: env, workers: 2, settings: ["limits": ["max_downloads = 1"]])
+        let source = try env.sourceDirectory("m")
+        let big = Content.random(16 << 20), small = Content.random(1_000)
+        try Content.write(big, to: source.appendingPathComponent("big.bin"))
+        try Content.write(small, to: source.appendingPathComponent("small.bin"))
+        XCTAssertEqual(try env.upload([source.path], to: daemon).status, 0)
+        let out = env.directory.appendingPathComponent("out", isDirectory: true)
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let proxy = try CuttingProxy(forwardingTo: daemon.port, cutEvery: 3_600, bytesPerSecond: 4 << 20, deadline: 60)
+        defer { _ = try? proxy.stop() }
+        let alice = env.alice
+        let slow = try ChildProcess(env.binaries.ferry, [
+            "get", "--server", "127.0.0.1:\(proxy.port)", "--ca", alice.ca.path, "--cert", alice.certificate.path,
+            "--key", alice.key.path, "m/big.bin", out.path,
+        ], outputDirectory: env.directory, name: "ferry-get-slow")
+        defer { slow.kill() }
+        XCTAssertNotNil(daemon.waitForLog(timeout: 20) { $0.message == "get started" }, daemon.log)
+        let refused = try runToCompletion(env.binaries.ferry, ["get", "--retries", "0"] + credentials(env, daemon)
+                                            + ["m/small.bin", out.path],
+                                          outputDirectory: env.directory, name: "ferry-get-refused", timeout: 60)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("limits.max_downloads = 1"), refused.stderr)
+        XCTAssertTrue(slow.wait(timeout: 30), "the slow get did not finish")
+        XCTAssertEqual(slow.exitStatus, 0, slow.stderr)
+        let after = try runToCompletion(env.binaries.ferry, ["get"] + credentials(env, daemon) + ["m/small.bin", out.path],
+                                        outputDirectory: env.directory, name: "ferry-get-after", timeout: 60)
+        XCTAssertEqual(after.status, 0, after.stderr)
+        assertStored(out.appendingPathComponent("small.bin"), equals: small)
+        assertStored(out.appendingPathComponent("big.bin"), equals: big)
+    }
 }

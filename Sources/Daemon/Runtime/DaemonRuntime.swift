@@ -89,7 +89,7 @@ struct DaemonRuntime {
             directIO: config.storage.directIO,
             reserve: config.storage.reserve, partialTTLSeconds: Int64(config.storage.partialTTLSeconds),
             resumeInterval: config.storage.resumeInterval,
-            maxSessions: config.limits.maxSessions,
+            maxSessions: config.limits.maxSessions, maxDownloads: config.limits.maxDownloads,
             sourceLimits: SourceLimits.Settings(maxHandshaking: config.limits.maxHandshakesPerSource,
                                                 maxSessions: config.limits.maxSessionsPerSource,
                                                 ratePerSecond: config.limits.handshakeRatePerSource,

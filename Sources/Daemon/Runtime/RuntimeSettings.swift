@@ -26,6 +26,8 @@ struct RuntimeSettings: Sendable {
     var partialTTLSeconds: Int64
     var resumeInterval: UInt64
     var maxSessions: Int
+    /// limits.max_downloads: Gets streaming at once, daemon-wide (DaemonShared.reserveGet).
+    var maxDownloads = 256
     /// limits.*_per_source.
     var sourceLimits: SourceLimits.Settings
     var handshakeTimeoutSeconds: UInt64

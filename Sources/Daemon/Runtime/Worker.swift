@@ -35,6 +35,29 @@ final class DaemonShared: Sendable {
     }
 
     func releaseSession() { activeSessions.subtract(1, ordering: .relaxed) }
+
+    /// Gets streaming now, over every worker (limits.max_downloads): each holds up to its read-ahead and its socket's
+    /// queue (5 MiB), so their number bounds what downloads cost the daemon's memory.
+    let activeGets = Atomic<Int>(0)
+
+    /// A slot for one Get, given back when the returned object goes (with the transfer that holds it); nil when
+    /// `limit` are streaming.
+    func reserveGet(limit: Int) -> GetSlot? {
+        guard activeGets.add(1, ordering: .relaxed).oldValue < limit else {
+            activeGets.subtract(1, ordering: .relaxed)
+            return nil
+        }
+        return GetSlot(self)
+    }
+}
+
+/// One Get's share of limits.max_downloads, released when the transfer holding it is freed (every way it ends).
+final class GetSlot: Sendable {
+    private let shared: DaemonShared
+
+    fileprivate init(_ shared: DaemonShared) { self.shared = shared }
+
+    deinit { shared.activeGets.subtract(1, ordering: .relaxed) }
 }
 
 enum WorkerCommand: Sendable {

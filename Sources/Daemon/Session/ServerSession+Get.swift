@@ -32,10 +32,13 @@ final class GetTransfer {
     var opened = false
     /// The connection ended with a read in flight: close the file when it completes.
     var abandoned = false
+    /// Its share of limits.max_downloads, held as long as the transfer is (nil without a DaemonShared: tests).
+    let slot: GetSlot?
 
-    init(request: GetRequest, reader: StoredFileReader) {
+    init(request: GetRequest, reader: StoredFileReader, slot: GetSlot?) {
         self.request = request
         self.reader = reader
+        self.slot = slot
     }
 }
 
@@ -58,8 +61,16 @@ extension ServerSession {
         } catch {
             return refuseGet(request, UploadFailure(.badPath, "\(error)"))
         }
+        var slot: GetSlot?
+        if let shared {
+            guard let reserved = shared.reserveGet(limit: settings.maxDownloads) else {
+                return refuseGet(request, UploadFailure(.busy, "the server is sending as many files as it may at once "
+                    + "(limits.max_downloads = \(settings.maxDownloads)); try again shortly"))
+            }
+            slot = reserved
+        }
         let reader = StoredFileReader(store: upload.environment.store, path: path, directIO: upload.environment.settings.directIO)
-        let transfer = GetTransfer(request: request, reader: reader)
+        let transfer = GetTransfer(request: request, reader: reader, slot: slot)
         getTransfer = transfer
         return [.openForGet(transfer.reader)]
     }

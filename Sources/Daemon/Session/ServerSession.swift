@@ -25,7 +25,7 @@ final class ServerSession {
     private(set) var logger: Logger
     let metrics: DaemonMetrics
     /// Process-wide counters (bytesReceived, for systemd's STATUS=).
-    private let shared: DaemonShared?
+    let shared: DaemonShared?
     private(set) var settings: RuntimeSettings
     private(set) var identity: String?
     /// The client as the handshake verified it, checked again when the trust or access rules change.

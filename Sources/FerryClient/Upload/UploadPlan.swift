@@ -114,12 +114,20 @@ enum UploadPlan {
             guard !first.utf8.elementsEqual(file.localPath.utf8) else {
                 throw PlanError(description: "two files would be stored as '\(file.remotePath)'")
             }
-            let twins = NamePolicy.normalized(first).utf8.elementsEqual(NamePolicy.normalized(file.localPath).utf8)
+            let (one, other) = (Self.lastComponent(first), Self.lastComponent(file.localPath))
+            let twins = !one.utf8.elementsEqual(other.utf8)
+                && NamePolicy.normalized(String(one)).utf8.elementsEqual(NamePolicy.normalized(String(other)).utf8)
             plan.entries[index] = .failed(path: file.localPath, reason: "cannot send \(file.localPath): \(first) is stored "
                 + "as '\(file.remotePath)' too" + (twins ? " (their names differ only in Unicode normalisation, and the "
                 + "server keeps names in one form, NFC)" : "") + "; rename one, or send it separately with --dest")
         }
         return plan
+    }
+
+    private static func lastComponent(_ path: String) -> Substring {
+        let bytes = path.utf8
+        guard let slash = bytes.lastIndex(of: UInt8(ascii: "/")) else { return Substring(path) }
+        return Substring(path[path.utf8.index(after: slash)...])
     }
 
     /// The stored name in Unicode NFC (a name made on macOS arrives decomposed), and a file whose name breaks the rest
