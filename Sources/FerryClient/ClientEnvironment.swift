@@ -3,7 +3,7 @@
 // instead of repeating --server or writing a file.
 //
 //   FERRY_CONFIG        the client configuration file (--config)
-//   FERRY_SERVER        HOST:PORT (--server)
+//   FERRY_SERVER        HOST[:PORT] (--server)
 //   FERRY_SERVER_NAME   the name the server's certificate must carry (--server-name)
 //   FERRY_CA            the CA bundle (--ca)
 //   FERRY_CERT          this client's certificate chain (--cert)

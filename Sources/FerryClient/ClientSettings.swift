@@ -125,7 +125,7 @@ extension ClientSettings {
 
     /// Every key the file may contain, each declared once.
     static let keys: [Key] = [
-        Key("server", .hostPort(\.server), "ferryd's address as HOST:PORT; an IPv6 literal as [ADDR]:PORT"),
+        Key("server", .hostPort(\.server), "ferryd's address as HOST[:PORT] (port 7443 by default); an IPv6 literal as [ADDR]:PORT"),
         Key("ca", .path(\.ca), "the CA certificate(s) that signed the server's certificate (PEM)"),
         Key("crl", .path(\.crl), "CRLs of the server's CA (PEM or DER): a revoked server certificate is refused"),
         Key("certificate", .path(\.certificate), "this client's certificate chain, leaf first (PEM)"),
@@ -167,7 +167,7 @@ extension ClientSettings.Key {
     /// What the key expects, for error messages.
     var expectation: String {
         switch kind {
-        case .hostPort: "a string \"HOST:PORT\""
+        case .hostPort: "a string \"HOST[:PORT]\""
         case .path: "a string (a file path)"
         case .hostName: "a string (a DNS name or IP address)"
         case .integer(_, let range, _): "an integer \(range.lowerBound)…\(range.upperBound)"

@@ -6,7 +6,7 @@ import Foundation
 import Protocol
 
 package struct ConnectionOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "Server as HOST:PORT (IPv6 as [ADDR]:PORT; else $FERRY_SERVER, else `server`).")
+    @Option(name: .shortAndLong, help: "Server as HOST[:PORT], port 7443 by default (IPv6 as [ADDR]:PORT; else $FERRY_SERVER, else `server`).")
     var server: String?
 
     @Option(help: "CA bundle that signed the server's certificate (PEM).")
@@ -66,7 +66,7 @@ package struct ConnectionOptions: ParsableArguments {
     /// used), the timeouts and the retry policy. Usage errors are ValidationErrors (exit 64).
     func target(_ environment: ClientEnvironment, _ settings: ClientSettings, command: String = "upload") throws -> ServerTarget {
         guard let serverText = serverText(environment, settings) else {
-            throw ValidationError("no server: pass --server HOST:PORT, set $FERRY_SERVER, or set `server` in the client "
+            throw ValidationError("no server: pass --server HOST[:PORT], set $FERRY_SERVER, or set `server` in the client "
                 + "configuration")
         }
         let host: String, port: UInt16

@@ -1,10 +1,14 @@
-// "HOST:PORT" as the client configuration and command line write a server address: a DNS name or IPv4 literal with
-// a port, or an IPv6 literal in brackets ("[2001:db8::1]:7443", RFC 3986 §3.2.2).
+// "HOST[:PORT]" as the client configuration and command line write a server address: a DNS name or IPv4 literal,
+// or an IPv6 literal in brackets ("[2001:db8::1]:7443", RFC 3986 §3.2.2), with a port — ferryd's default, 7443,
+// when none is written (as ssh takes 22).
 
-/// "host:port", "1.2.3.4:port" or "[v6]:port".
+/// "host[:port]", "1.2.3.4[:port]" or "[v6][:port]".
 struct HostPort: Equatable, Sendable {
     let host: String
     let port: UInt16
+
+    /// ferryd's default listening port (config/ferryd.toml, server.listen).
+    static let defaultPort: UInt16 = 7443
 
     static func parse(_ text: String) throws(ClientSettingsError) -> HostPort {
         func bad(_ why: String) -> ClientSettingsError {
@@ -16,15 +20,19 @@ struct HostPort: Equatable, Sendable {
             guard let close = text.firstIndex(of: "]") else { throw bad("missing \"]\" after the IPv6 address") }
             host = text[text.index(after: text.startIndex)..<close]
             let rest = text[text.index(after: close)...]
-            guard rest.hasPrefix(":") else { throw bad("expected \":PORT\" after \"]\"") }
-            portText = rest.dropFirst()
+            guard rest.isEmpty || rest.hasPrefix(":") else { throw bad("expected \":PORT\" or nothing after \"]\"") }
+            portText = rest.isEmpty ? "\(defaultPort)" : rest.dropFirst()
             guard IPAddress(String(host)).map({ $0.bytes.count == 16 }) == true else {
                 throw bad("\"[\(printable(String(host)))]\" is not an IPv6 address")
             }
         } else {
-            guard let colon = text.lastIndex(of: ":") else { throw bad("expected HOST:PORT") }
-            host = text[..<colon]
-            portText = text[text.index(after: colon)...]
+            if let colon = text.lastIndex(of: ":") {
+                host = text[..<colon]
+                portText = text[text.index(after: colon)...]
+            } else {
+                host = Substring(text)
+                portText = "\(defaultPort)"
+            }
             guard !host.contains(":") else { throw bad("write an IPv6 address in brackets: [ADDR]:PORT") }
             do { try validateHost(String(host), bracketsAllowed: false) } catch { throw bad(error.message) }
         }

@@ -121,6 +121,10 @@ final class ClientSettingsTests: XCTestCase {
         XCTAssertNil(try load("server = \"files.example.com:7443\"").serverName)
         XCTAssertEqual(try load("server = \"192.0.2.1:7443\"").effectiveServerName, "192.0.2.1")
         XCTAssertEqual(try load("server = \"[2001:db8::1]:7443\"").effectiveServerName, "2001:db8::1")
+        // No port: ferryd's default.
+        XCTAssertEqual(try HostPort.parse("files.example.com"), HostPort(host: "files.example.com", port: 7443))
+        XCTAssertEqual(try HostPort.parse("[::1]"), HostPort(host: "::1", port: 7443))
+        XCTAssertEqual(try load("server = \"files.example.com\"").effectiveServerName, "files.example.com")
         XCTAssertEqual(try load("server = \"[::1]:1\"").serverHost, "::1")
         XCTAssertEqual(try load("server = \"localhost:65535\"").serverHost, "localhost")
     }
@@ -181,7 +185,6 @@ final class ClientSettingsTests: XCTestCase {
             ("parallel = 0", "parallel", "out of range 1…64"),
             ("parallel = 65", "parallel", "out of range 1…64"),
             ("parallel = -1", "parallel", "out of range"),
-            ("server = \"nohost\"", "server", "HOST:PORT"),
             ("server = \"host:0\"", "server", "1…65535"),
             ("server = \"host:65536\"", "server", "1…65535"),
             ("server = \"host:\"", "server", "1…65535"),
@@ -192,7 +195,7 @@ final class ClientSettingsTests: XCTestCase {
             ("server = \"[::1\"", "server", "missing"),
             ("server = \"[files]:7443\"", "server", "not an IPv6"),
             ("server = \"two words:7443\"", "server", "not a host name"),
-            ("server = \"\"", "server", "HOST:PORT"),
+            ("server = \"\"", "server", "empty host"),
             ("ca = \"\"", "ca", "empty path"),
             ("key = \"~bob/alice.key\"", "key", "~user"),
             ("rotate_after_bytes = -1", "rotate_after_bytes", "negative"),
