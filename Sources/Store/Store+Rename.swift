@@ -188,6 +188,6 @@ extension Store {
     }
 
     private func exists(_ path: String) -> StoreFailure {
-        StoreFailure(UploadFailure(.exists, "'\(path)' already exists (replace it with ferry mv --force)"))
+        StoreFailure(UploadFailure(.exists, "'\(path)' already exists (replace it with ferry mv --force, where the server allows replacing files)"))
     }
 }

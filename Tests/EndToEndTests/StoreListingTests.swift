@@ -106,7 +106,15 @@ final class StoreListingTests: XCTestCase {
         XCTAssertEqual(stat.status, 1)
         XCTAssertTrue(stat.stderr.contains("cannot stat 't/nope'"), stat.stderr)
         XCTAssertTrue(stat.stdout.contains("path: t/a.txt"), stat.stdout)
-        XCTAssertEqual(daemon.logLines(message: "store request refused").count, 3, daemon.log)
+        // With --json the failure is a line of the output too (path, code, error), as ferry rm gives it.
+        for command in ["ls", "stat"] {
+            let json = jsonLines(try ferry(env, command, ["--json", "t/nope", "t/a.txt"], daemon: daemon).stdout)
+            let failed = json.first { $0["path"] as? String == "t/nope" }
+            XCTAssertEqual(failed?["code"] as? String, "not_found", "\(command): \(json)")
+            XCTAssertNotNil(failed?["error"] as? String, command)
+            XCTAssertEqual(json.count, 2, command)
+        }
+        XCTAssertEqual(daemon.logLines(message: "store request refused").count, 5, daemon.log)
         daemon.assertRunning("after the refusals")
     }
 

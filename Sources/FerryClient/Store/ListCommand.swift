@@ -13,7 +13,8 @@ package struct ListCommand: ParsableCommand {
             subdirectories (subdirectories end in "/"), or a file itself. -R lists every file below instead, by its \
             path; -l adds each file's size in bytes, its time (the source's modification time when the upload kept \
             it, else the upload's) and the first 12 hex digits of its SHA-256; --json prints one JSON object per \
-            line (JSON Lines: name, path, type, size, sha256, modified, uploaded, uploader; times in RFC 3339, UTC). \
+            line (JSON Lines: name, path, type, size, sha256, modified, uploaded, uploader; times in RFC 3339, UTC; a \
+            REMOTE that failed: path, code and error, as ferry rm gives them). \
             Entries come in byte order of their names, as the server's index keeps them; a long listing is printed \
             as it arrives.
 

@@ -89,6 +89,7 @@ final class ListConversation: StoreConversation {
     private func failed(_ path: String, _ failure: UploadFailure) {
         failures += 1
         error("cannot access '\(TerminalText.printable(path.isEmpty ? "." : path))': \(failure.message)")
+        if format == .json { _ = write(StoreEntryText.jsonFailure(path: path, failure) + "\n") }
         advance()
     }
 

@@ -11,7 +11,8 @@ package struct StatCommand: ParsableCommand {
         discussion: """
             For a file: its size, SHA-256, modification time (when the upload kept it), when it was uploaded and by \
             whom. For a directory (a path some stored file is below): how many files are below it, at any depth, and \
-            their bytes. --json prints one JSON object per REMOTE and line. The server answers from its index.
+            their bytes. --json prints one JSON object per REMOTE and line (one that failed: path, code and error, as \
+            ferry rm gives them). The server answers from its index.
 
             Connection options, defaults, timeouts and retries are those of `ferry upload`.
 
@@ -65,6 +66,7 @@ final class StatConversation: StoreConversation {
             failures += 1
             let shown = TerminalText.printable(path.isEmpty ? "." : path)
             FileHandle.standardError.write(Data("ferry stat: cannot stat '\(shown)': \(failure.message)\n".utf8))
+            if json { TextOutput.writeAll(StoreEntryText.jsonFailure(path: path, failure) + "\n", to: STDOUT_FILENO) }
         case .list, .deleted, .verified:
             failures += 1  // never: the protocol checks an answer against its request
         }

@@ -24,6 +24,17 @@ enum StoreEntryText {
     }
 
     /// One JSON object (one line of `--json`'s JSON Lines): `name` as printed, `path` in the namespace.
+    /// A REMOTE that failed, as a line of `--json` (ls, stat: the shape `ferry rm --json` gives a failure).
+    static func jsonFailure(path: String, _ failure: UploadFailure) -> String {
+        var out = "{\"path\":"
+        JSONText.appendQuoted(path, to: &out)
+        out += ",\"code\":"
+        JSONText.appendQuoted(failure.code.name, to: &out)
+        out += ",\"error\":"
+        JSONText.appendQuoted(failure.message, to: &out)
+        return out + "}"
+    }
+
     static func json(_ entry: ListEntry, name: String) -> String {
         var out = "{\"name\":"
         JSONText.appendQuoted(name, to: &out)
