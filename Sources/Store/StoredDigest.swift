@@ -68,7 +68,7 @@ enum StoredDigest {
                 descriptor = try DirectoryCalls.openFile(probeName, in: directory,
                                                          flags: O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
             } catch {
-                return "cannot make a file in staging to try: \(error.message)"
+                return nil  // a full or read-only disk says nothing of attributes: uploads will say what is wrong
             }
             name = probeName
         }
@@ -76,7 +76,10 @@ enum StoredDigest {
             if let name { try? DirectoryCalls.removeFile(name, in: directory) }
             DirectoryCalls.close(descriptor)
         }
-        do { try FileAttributes.set(attribute + ".probe", [version], on: descriptor) } catch { return error.message }
+        do { try FileAttributes.set(attribute + ".probe", [version], on: descriptor) } catch {
+            // Only "not supported" is the file system's answer about attributes (ENOSPC, EDQUOT and the like pass).
+            return [EOPNOTSUPP, ENOTSUP].contains(error.number) ? error.message : nil
+        }
         guard FileAttributes.get(attribute + ".probe", of: descriptor, maximumLength: 1) == [version] else {
             return "an attribute set is not read back"
         }

@@ -95,10 +95,12 @@ public final class StoredFileVerifier: @unchecked Sendable {
         case .failure(let failure) where failure.failure.code == .notFound:
             // A delete or a rename away that finished between the row's read and the open: not stored (any more),
             // not lost. Only a row still there names a copy the disk lost.
-            if let again = try? index.file(namespace: path.identity, path: path.relativePath),
-               again.sha256 == row.sha256, again.size == row.size {
-                return lostCopy()
+            let again: IndexedFile?
+            do { again = try index.file(namespace: path.identity, path: path.relativePath) } catch {
+                return StoreFailure(UploadFailure(.storageFailure, "the server cannot read its index; its log says why"),
+                                    detail: "\(error)")
             }
+            if let again, again.sha256 == row.sha256, again.size == row.size { return lostCopy() }
             return StoreFailure(UploadFailure(.notFound, "'\(path.relativePath)' is not stored"))
         case .failure(let failure):
             return failure

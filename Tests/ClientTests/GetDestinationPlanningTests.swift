@@ -13,6 +13,7 @@ final class GetDestinationPlanningTests: XCTestCase {
         XCTAssertEqual(PartName.partial(for: "a.bin", taken: ["a.bin"]), "a.bin.part")
         XCTAssertEqual(PartName.partial(for: "out/x", taken: ["out/x", "out/x.part"]), "out/x.1.part")
         XCTAssertEqual(PartName.partial(for: "out/x", taken: ["out/x.part", "out/x.1.part"]), "out/x.2.part")
+        XCTAssertEqual(PartName.partial(for: "out/a/\u{301}b", taken: []), "out/a/\u{301}b.part", "split at the byte /")
         // 250 bytes: its ".part" fits exactly; 251 bytes and two-byte characters: cut, whole characters, 255 at most.
         let fits = String(repeating: "a", count: 250)
         XCTAssertEqual(PartName.partial(for: "d/" + fits, taken: []), "d/" + fits + ".part")
@@ -39,12 +40,13 @@ final class GetDestinationPlanningTests: XCTestCase {
                                   uploaded: WireTime(seconds: 1, nanoseconds: 0), uploader: "alice"))
         }
         planner.answered(.stat(.directory(path: "d", files: 2, bytes: 2)))
-        planner.answered(.list(ListPage(entries: [entry("d/x"), entry("d/x.part")], nextCursor: "")))
+        planner.answered(.list(ListPage(entries: [entry("d/x"), entry("d/x.1"), entry("d/x.part")], nextCursor: "")))
         guard case .file(let other) = entry("e/x") else { return XCTFail() }
         planner.answered(.stat(.file(other)))
         XCTAssertNil(planner.nextRequest)
-        XCTAssertEqual(planner.jobs.map(\.local), ["out/d/x", "out/d/x.part"])
-        XCTAssertEqual(planner.jobs.map(\.partPath), ["out/d/x.1.part", "out/d/x.part.part"])
+        XCTAssertEqual(planner.jobs.map(\.local), ["out/d/x", "out/d/x.1", "out/d/x.part"])
+        // x's partial cannot be x.part (a file of this get) and takes x.1.part; x.1's then cannot be that either.
+        XCTAssertEqual(planner.jobs.map(\.partPath), ["out/d/x.1.part", "out/d/x.1.1.part", "out/d/x.part.part"])
         XCTAssertEqual(failed.map(\.remote), ["e/x"])
         XCTAssertTrue(failed.first?.error?.contains("d/x goes to the same place") == true, "\(failed)")
     }

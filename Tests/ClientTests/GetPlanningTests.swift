@@ -12,7 +12,9 @@ final class GetPlanningTests: XCTestCase {
         XCTAssertEqual(GetPlanner.localPath("a/b.txt", below: "out"), "out/a/b.txt")
         XCTAssertEqual(GetPlanner.localPath("a", below: "out/"), "out/a")
         XCTAssertEqual(GetPlanner.localPath("a", below: ""), "a")
-        for hostile in ["../x", "a/../../x", "./a", "a//b", "", "a/", "/etc/passwd", "a/.", "a/\0b"] {
+        // "/" followed by a combining mark is one Swift Character and still a separator to the kernel.
+        for hostile in ["../x", "a/../../x", "./a", "a//b", "", "a/", "/etc/passwd", "a/.", "a/\0b", "../\u{301}x",
+                        "a/..\u{0}", "/\u{301}etc"] {
             XCTAssertNil(GetPlanner.localPath(hostile, below: "out"), hostile)
         }
     }

@@ -123,7 +123,7 @@ package struct GetCommand: ParsableCommand {
         var info = stat()
         let exists = stat(local, &info) == 0
         let isDirectory = exists && info.st_mode & S_IFMT == S_IFDIR
-        let namesDirectory = local.hasSuffix("/")
+        let namesDirectory = local.utf8.last == UInt8(ascii: "/")
         if exists, !isDirectory, namesDirectory {
             throw ValidationError("\(local) is not a directory (a file is there)")
         }
@@ -132,7 +132,7 @@ package struct GetCommand: ParsableCommand {
                 + "or one to make, written with a trailing /")
         }
         return remotes.map { remote in
-            let base = remote.split(separator: "/").last.map(String.init) ?? ""
+            let base = LocalPath.components(remote).last ?? ""
             if isDirectory || namesDirectory {
                 let inside = base.isEmpty ? local : LocalPath.appending(base, to: local)
                 return GetPlanner.Argument(remote: remote, asFile: inside, asDirectory: inside)

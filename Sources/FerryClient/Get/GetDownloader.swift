@@ -265,10 +265,11 @@ final class GetDownloader: StoreConversation {
     private static func makeRoom(for job: GetJob) throws {
         let local = job.local
         if let below = job.below {
-            let base = below.isEmpty ? "" : (below.hasSuffix("/") ? below : below + "/")
+            let base = below.isEmpty ? "" : (below.utf8.last == UInt8(ascii: "/") ? below : below + "/")
             var path = base
-            for component in String(decoding: local.utf8.dropFirst(base.utf8.count), as: UTF8.self).split(separator: "/") {
-                path += (path == base ? "" : "/") + component
+            // Split at the byte "/" (LocalPath.components), as the kernel reads the path.
+            for component in LocalPath.components(String(decoding: local.utf8.dropFirst(base.utf8.count), as: UTF8.self)) {
+                path += (path.utf8.count == base.utf8.count ? "" : "/") + component
                 var info = stat()
                 guard lstat(path, &info) == 0 else { break }  // not there yet: made below, as a directory
                 if info.st_mode & S_IFMT == S_IFLNK {

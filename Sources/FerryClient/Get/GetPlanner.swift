@@ -147,20 +147,26 @@ final class GetPlanner: StoreConversation {
             first[job.local] = job.remote
             kept.append(job)
         }
-        let taken = Set(first.keys)
+        // Destinations and the partials given out so far: no two files share either.
+        var taken = Set(first.keys)
         jobs = kept.map { job in
             var job = job
             job.partPath = PartName.partial(for: job.local, taken: taken)
+            taken.insert(job.partPath)
             return job
         }
     }
 
     /// `relative` (a path below a listed directory, as the server sent it) below `directory`, or nil when it could
     /// leave it: an empty, "." or ".." component, a NUL. The server refuses such names; the client does not rely on it.
+    /// Split at the byte "/", as the kernel splits: a "/" followed by a combining mark is one Swift Character, which
+    /// a split on Characters would not see (`../\u{301}x` is a ".." to the kernel).
     static func localPath(_ relative: String, below directory: String) -> String? {
-        let components = relative.split(separator: "/", omittingEmptySubsequences: false)
-        guard !components.isEmpty, components.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." && !$0.contains("\0") })
-        else { return nil }
-        return directory.isEmpty ? relative : (directory.hasSuffix("/") ? directory : directory + "/") + relative
+        let components = relative.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+        let dot = Array(".".utf8), dotDot = Array("..".utf8)
+        guard !components.isEmpty, components.allSatisfy({ component in
+            !component.isEmpty && !component.elementsEqual(dot) && !component.elementsEqual(dotDot) && !component.contains(0)
+        }) else { return nil }
+        return LocalPath.appending(relative, to: directory)
     }
 }

@@ -25,7 +25,13 @@ enum LocalPath {
     /// `name` inside `directory` ("" for the current one), with one "/" between.
     static func appending(_ name: String, to directory: String) -> String {
         if directory.isEmpty { return name }
-        return directory.hasSuffix("/") ? directory + name : directory + "/" + name
+        return directory.utf8.last == UInt8(ascii: "/") ? directory + name : directory + "/" + name
+    }
+
+    /// The non-empty components of `path`, split at the byte "/" — as the kernel splits it; Swift's Character "/"
+    /// misses one followed by a combining mark.
+    static func components(_ path: String) -> [String] {
+        path.utf8.split(separator: UInt8(ascii: "/")).map { String(decoding: $0, as: UTF8.self) }
     }
 
     struct Failure: Error, CustomStringConvertible {
@@ -36,9 +42,9 @@ enum LocalPath {
     /// exists must be a directory (or a link to one: the part of the path the user typed may go through links).
     static func makeDirectories(_ path: String) throws {
         guard !path.isEmpty else { return }
-        var prefix = path.hasPrefix("/") ? "/" : ""
-        for component in path.split(separator: "/") {
-            prefix += (prefix.isEmpty || prefix.hasSuffix("/") ? "" : "/") + component
+        var prefix = path.utf8.first == UInt8(ascii: "/") ? "/" : ""
+        for component in components(path) {
+            prefix += (prefix.isEmpty || prefix.utf8.last == UInt8(ascii: "/") ? "" : "/") + component
             var info = stat()
             if stat(prefix, &info) == 0 {
                 guard info.st_mode & S_IFMT == S_IFDIR else {

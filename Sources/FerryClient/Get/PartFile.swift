@@ -189,9 +189,11 @@ final class PartFile {
             var info = stat()
             if fstat(descriptor, &info) == 0 { _ = fchmod(descriptor, (info.st_mode & 0o777) | ((info.st_mode & 0o444) >> 2)) }
         }
-        Glibc.close(descriptor)  // the lock goes with it, after the last write
-        descriptor = -1
+        // Renamed while still locked: another writer that opened the partial's name meanwhile finds, once it has the
+        // lock, that the name is no longer its inode (init's check), and never writes into the finished file.
         guard rename(partPath, destination) == 0 else { throw systemFailure("renaming \(partPath) to \(destination)") }
+        Glibc.close(descriptor)
+        descriptor = -1
         return true
     }
 
@@ -209,7 +211,10 @@ final class PartFile {
     /// of what arrived). One this run made and left empty is removed.
     @discardableResult
     func keepForLater() -> UInt64 {
-        guard descriptor >= 0 else { return 0 }
+        guard descriptor >= 0 else {
+            var info = stat()  // closed already (a finish that failed late): what the partial's name holds
+            return lstat(partPath, &info) == 0 ? UInt64(max(0, info.st_size)) : 0
+        }
         try? writer?.drain()  // what arrived is kept as far as it was written; a later run hashes it again
         var info = stat()
         let kept = fstat(descriptor, &info) == 0 ? UInt64(max(0, info.st_size)) : 0

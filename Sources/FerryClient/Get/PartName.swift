@@ -12,9 +12,10 @@ enum PartName {
 
     /// The partial for `local` (a path), none of `taken` (the get's destinations).
     static func partial(for local: String, taken: Set<String>) -> String {
-        let slash = local.lastIndex(of: "/")
-        let directory = slash.map { String(local[...$0]) } ?? ""
-        let name = slash.map { String(local[local.index(after: $0)...]) } ?? local
+        // At the last byte "/" (a Character search misses one followed by a combining mark).
+        let slash = local.utf8.lastIndex(of: UInt8(ascii: "/"))
+        let directory = slash.map { String(decoding: local.utf8[...$0], as: UTF8.self) } ?? ""
+        let name = slash.map { String(decoding: local.utf8[local.utf8.index(after: $0)...], as: UTF8.self) } ?? local
         var number = 0
         while true {
             let suffix = number == 0 ? ".part" : ".\(number).part"

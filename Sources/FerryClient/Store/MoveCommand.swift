@@ -165,7 +165,7 @@ final class MoveConversation: StoreConversation {
 
     private func sourceFound(_ answer: StoreAnswer) {
         guard let source = sources.first else { return phase = .done }
-        let name = source.split(separator: "/").last.map(String.init) ?? source
+        let name = LocalPath.components(source).last ?? source
         let target = intoDirectory ? (destination.isEmpty ? name : destination + "/" + name) : destination
         switch answer {
         case .stat(.file):

@@ -164,6 +164,7 @@ final class StoreSession: TCPConnectionDelegate {
 
     private func resolve() {
         AddressResolver.resolve(loop: loop, host: target.host, port: target.port) { [self] result in
+            guard !done else { return }  // interrupted while the name was resolved
             switch result {
             case .success(let resolved):
                 addresses = resolved
@@ -176,6 +177,7 @@ final class StoreSession: TCPConnectionDelegate {
     }
 
     private func startAttempt() {
+        guard !done else { return }
         attemptOver = false
         saidGoodbye = false
         bytesRead = 0

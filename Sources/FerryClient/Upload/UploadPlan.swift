@@ -85,7 +85,7 @@ enum UploadPlan {
     /// those an upload announces before reading them (`opensFrom`).
     static func make(paths: [String], destination: String?, filter: PathFilter = .none,
                      openingEveryFile: Bool = false) throws(PlanError) -> Plan {
-        let prefix = destination.map { $0.split(separator: "/").joined(separator: "/") } ?? ""
+        let prefix = destination.map { LocalPath.components($0).joined(separator: "/") } ?? ""
         var plan = Plan()
         for argument in paths {
             let path = withoutTrailingSlashes(argument)
@@ -136,7 +136,7 @@ enum UploadPlan {
     private static func applyingNamePolicy(_ entry: Entry) -> Entry {
         guard case .file(let file) = entry else { return entry }
         let remote = NamePolicy.normalized(file.remotePath)
-        for component in remote.split(separator: "/") {
+        for component in LocalPath.components(remote).map({ Substring($0) }) {
             if let problem = NamePolicy.problem(in: String(component)) {
                 return .failed(path: file.localPath, reason: "cannot send \(file.localPath): the name \"\(printable(component))\" "
                     + "\(problem); rename it")

@@ -63,11 +63,11 @@ extension ClientConnection {
             return .failed(failure)
         case (.statResult, .stat(let stat)):
             let result = try StatResult.decode(body)
-            guard result.path == stat.path else { throw .illegal("a StatResult about \"\(result.path)\" for a Stat of \"\(stat.path)\"") }
+            guard result.path.utf8.elementsEqual(stat.path.utf8) else { throw .illegal("a StatResult about \"\(result.path)\" for a Stat of \"\(stat.path)\"") }
             if case .file = result, stat.path.isEmpty { throw .illegal("a StatResult that says the namespace's top is a file") }
             return .stat(result)
         case (.statResult, .rename(let rename)):
-            guard case .file(let entry) = try StatResult.decode(body), entry.path == rename.to else {
+            guard case .file(let entry) = try StatResult.decode(body), entry.path.utf8.elementsEqual(rename.to.utf8) else {
                 throw .illegal("a StatResult that is not the file \"\(rename.to)\" for its Rename")
             }
             return .stat(.file(entry))

@@ -74,7 +74,11 @@ public struct ListPage: Equatable, Sendable {
         guard let last = entries.last else {
             return nextCursor.isEmpty ? nil : "an empty page that is not the end of the listing"
         }
-        guard nextCursor.isEmpty || nextCursor == last.key else { return "the next cursor is not the last entry's key" }
+        // Bytes (§14.1): `==` on Strings is canonical equivalence, and a cursor equivalent to the last key but with
+        // smaller bytes would ask for the same page again, forever.
+        guard nextCursor.isEmpty || nextCursor.utf8.elementsEqual(last.key.utf8) else {
+            return "the next cursor is not the last entry's key"
+        }
         let directory = request.directory.utf8
         var previous = request.cursor
         for entry in entries {

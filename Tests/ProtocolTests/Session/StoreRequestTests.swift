@@ -202,6 +202,8 @@ final class StoreRequestTests: XCTestCase {
             ("a repeated entry", ListPage(entries: [.file(entry("d/o")), .file(entry("d/o"))], nextCursor: "")),
             ("a file deeper down", ListPage(entries: [.file(entry("d/x/y"))], nextCursor: "")),
             ("a directory deeper down", ListPage(entries: [.directory("d/x/y")], nextCursor: "")),
+            // Canonically equivalent to the last key, smaller in bytes: the same page asked again, forever.
+            ("a cursor equivalent to the last key", ListPage(entries: [.file(entry("d/\u{E9}"))], nextCursor: "d/e\u{301}")),
         ]
         for (label, page) in bad {
             XCTAssertEqual(try clientError(answering: list, with: page)?.alert, .illegalParameter, label)
