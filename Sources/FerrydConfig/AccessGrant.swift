@@ -39,9 +39,11 @@ package struct AccessGrant: Equatable, Sendable {
     /// Whether it lets `identity` do `operation` on `path` of `namespace`. A path is covered by the grant's path when
     /// it is that path or below it; the empty path (a namespace's top) only by a grant of the whole namespace.
     package func allows(_ identity: String, _ operation: AccessOperation, namespace: String, path: String) -> Bool {
-        guard self.identity == nil || self.identity == identity, operations.contains(operation),
-              self.namespace == nil || self.namespace == namespace else { return false }
-        return self.path.isEmpty || path == self.path || path.hasPrefix(self.path + "/")
+        // Bytes, as the store names files: Swift's == and hasPrefix are canonical equivalence on Characters.
+        func same(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
+        guard self.identity.map({ same($0, identity) }) ?? true, operations.contains(operation),
+              self.namespace.map({ same($0, namespace) }) ?? true else { return false }
+        return self.path.isEmpty || same(path, self.path) || path.utf8.starts(with: Array((self.path + "/").utf8))
     }
 
     /// Its canonical text, as the configuration writes it.

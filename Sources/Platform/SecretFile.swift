@@ -73,7 +73,7 @@ public enum SecretFile {
         // One byte more than the limit, so a file that grew since fstat is still caught.
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: limit + 1, alignment: 16)
         defer {
-            if let base = buffer.baseAddress { _ = memset(base, 0, buffer.count) }
+            if let base = buffer.baseAddress { explicit_bzero(base, buffer.count) }  // a memset before free may be elided
             buffer.deallocate()
         }
         var filled = 0

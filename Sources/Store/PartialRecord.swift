@@ -54,9 +54,11 @@ struct PartialRecord: Equatable, Sendable {
         return PartialRecord(identity: identity, path: path, size: size, offset: offset)
     }
 
+    /// On bytes: a value that begins with a combining mark joins the space before it into one Swift Character, and
+    /// `hasPrefix` on Characters would never find the field (the partial then discarded at every look).
     private static func field(_ name: String, _ line: String) -> String? {
-        let prefix = name + " "
-        guard line.hasPrefix(prefix) else { return nil }
-        return String(line.dropFirst(prefix.count))
+        let prefix = Array((name + " ").utf8)
+        guard line.utf8.starts(with: prefix) else { return nil }
+        return String(decoding: line.utf8.dropFirst(prefix.count), as: UTF8.self)
     }
 }

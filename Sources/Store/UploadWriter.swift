@@ -350,7 +350,7 @@ public final class UploadWriter {
         reportBacklog()
         let context = self.context, prepared = open.prepared, size = received, name = path.relativePath
         let times = fileTimes
-        let mismatch = computed == clientDigest ? nil : StoreFailure(UploadFailure(
+        let mismatch = constantTimeEqual(computed, clientDigest) ? nil : StoreFailure(UploadFailure(
             .digestMismatch, "SHA-256 mismatch for '\(name)': the server computed \(hex(computed))"))
         executor.run({ () -> Result<Void, StoreFailure> in
             if let mismatch {

@@ -42,6 +42,16 @@ final class PathFilterTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(started), 30)
     }
 
+    /// Patterns match the name as stored: NFC (a decomposed local name is left out by the pattern typed composed),
+    /// components split at the byte "/" (a name beginning with a combining mark is still a component of its own).
+    func testPatternsMatchTheStoredNameByScalarsAndBytes() throws {
+        let filter = try PathFilter(excludes: ["*.key", "R\u{E9}sum\u{E9}.pdf", "*cache/"])
+        XCTAssertTrue(filter.excludes("photos/\u{301}x.key", isDirectory: false))
+        XCTAssertTrue(filter.excludes("docs/Re\u{301}sume\u{301}.pdf", isDirectory: false))
+        XCTAssertTrue(filter.excludes("\u{301}cache", isDirectory: true))
+        XCTAssertFalse(filter.excludes("photos/x.jpg", isDirectory: false))
+    }
+
     func testPatternsAreChecked() {
         XCTAssertThrowsError(try PathFilter(excludes: [""]))
         XCTAssertThrowsError(try PathFilter(excludes: ["/"]))

@@ -53,6 +53,11 @@ final class AccessGrantConfigTests: XCTestCase {
                                                        ("bob", .read, "carol", "pub/docs")] {
             XCTAssertFalse(grant.allows(identity, operation, namespace: namespace, path: path), "\(identity) \(operation) \(namespace)/\(path)")
         }
+        // Bytes: a component that begins with a combining mark is below the grant's path (Swift's hasPrefix on
+        // Characters saw "/"+U+0301 as one Character, no "/"), and an NFD twin of the namespace is not it.
+        XCTAssertTrue(grant.allows("bob", .read, namespace: "alice", path: "pub/docs/\u{301}x"))
+        let accented = AccessGrant(identity: "bob", operations: [.read], namespace: "\u{E9}quipe", path: "")
+        XCTAssertFalse(accented.allows("bob", .read, namespace: "e\u{301}quipe", path: "x"))
         let everywhere = AccessGrant(identity: nil, operations: [.list], namespace: nil)
         XCTAssertTrue(everywhere.allows("anyone", .list, namespace: "x", path: ""))
         XCTAssertFalse(everywhere.allows("anyone", .read, namespace: "x", path: ""))

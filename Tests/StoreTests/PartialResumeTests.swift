@@ -21,6 +21,18 @@ final class PartialResumeTests: StoreTestCase {
         XCTAssertTrue(run.writer.hasEnded)
     }
 
+    /// A record whose path or identity begins with a combining mark (which joins the space before it into one Swift
+    /// Character) reads back: it was never found, and its partial was discarded at every look.
+    func testARecordOfANameBeginningWithACombiningMarkReadsBack() {
+        for (identity, path) in [("alice", "\u{301}x.bin"), ("\u{301}ann", "a/\u{301}b"), ("alice", "plain.bin")] {
+            let record = PartialRecord(identity: identity, path: path, size: 10_000, offset: 4_096)
+            let read = PartialRecord.decode(record.encoded[...])
+            XCTAssertNotNil(read, path)
+            XCTAssertTrue(read?.path.utf8.elementsEqual(path.utf8) ?? false, path)
+            XCTAssertTrue(read?.identity.utf8.elementsEqual(identity.utf8) ?? false, identity)
+        }
+    }
+
     func testADroppedUploadIsKeptAndTheNextOpenResumesWhereItStopped() throws {
         let store = try makeStore()
         let content = pattern(size, seed: 3)

@@ -108,7 +108,7 @@ struct StoreRequestHandler {
     /// A namespace another than the client's own must be a name an identity's directory could have (never `..`, the
     /// staging directory or the index's).
     static func namespaceRefusal(_ namespace: String, identity: String, rules: NameRules) -> UploadFailure? {
-        guard namespace != identity else { return nil }
+        guard !namespace.utf8.elementsEqual(identity.utf8) else { return nil }  // bytes, not canonical equivalence
         do throws(StorageNameError) { try rules.validateIdentity(namespace) } catch {
             return UploadFailure(.badPath, "'\(namespace)' cannot be a namespace: \(error.nameProblem)")
         }

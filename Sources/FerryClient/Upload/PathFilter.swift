@@ -19,6 +19,7 @@
 // Hand-written rather than fnmatch(3): glibc's FNM_PATHNAME has no "**", and rsync's own wildmatch is not a library
 // this platform ships. The matcher is a dynamic program over (pattern, name) positions, so no pattern costs more than
 // their product: no exponential backtracking on "*a*a*a*b".
+import Protocol
 
 struct PathFilter: Sendable {
     /// The longest pattern taken: far beyond any real one, and a bound on the matcher's table.
@@ -46,7 +47,9 @@ struct PathFilter: Sendable {
 
     /// Whether `path` — the name it is stored under, relative to the top ("photos/raw/x.dng") — is left out.
     func excludes(_ path: String, isDirectory: Bool) -> Bool {
-        let components = path.split(separator: "/", omittingEmptySubsequences: true).map { Array($0.unicodeScalars) }
+        // The name as it will be stored (NFC: a decomposed local name is excluded by the pattern typed composed), split
+        // at the byte "/" (a "/" followed by a combining mark is one Swift Character, and still a separator).
+        let components = LocalPath.components(NamePolicy.normalized(path)).map { Array($0.unicodeScalars) }
         guard !excludes.isEmpty, !components.isEmpty else { return false }
         guard excludes.contains(where: { $0.matches(components, isDirectory: isDirectory) }) else { return false }
         return !includes.contains { $0.matches(components, isDirectory: isDirectory) }
@@ -79,14 +82,16 @@ struct PathFilter: Sendable {
             guard text.utf8.count <= PathFilter.maximumPatternLength else {
                 throw PlanError(description: "\(option): a pattern longer than \(PathFilter.maximumPatternLength) bytes")
             }
-            var body = Substring(text)
-            directoryOnly = body.count > 1 && body.hasSuffix("/")
-            while body.count > 1, body.hasSuffix("/") { body = body.dropLast() }
-            anchored = body.hasPrefix("/")
-            while body.hasPrefix("/") { body = body.dropFirst() }
+            // On scalars, in NFC as names are stored: Swift's Characters would hide a "/" followed by a combining mark.
+            var body = Array(NamePolicy.normalized(text).unicodeScalars)[...]
+            let slash: Unicode.Scalar = "/", star: Unicode.Scalar = "*"
+            directoryOnly = body.count > 1 && body.last == slash
+            while body.count > 1, body.last == slash { body = body.dropLast() }
+            anchored = body.first == slash
+            while body.first == slash { body = body.dropFirst() }
             guard !body.isEmpty else { throw PlanError(description: "\(option) '\(text)': matches nothing") }
-            wholePath = body.contains("/") || body.contains("**")
-            pattern = Array(body.unicodeScalars)
+            wholePath = body.contains(slash) || zip(body, body.dropFirst()).contains { $0 == star && $1 == star }
+            pattern = Array(body)
         }
 
         func matches(_ components: [[Unicode.Scalar]], isDirectory: Bool) -> Bool {

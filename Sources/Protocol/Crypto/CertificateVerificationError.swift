@@ -87,13 +87,13 @@ extension CertificateVerificationError {
             kind = .revocationUnknown
         case X509_V_ERR_CERT_CHAIN_TOO_LONG:
             kind = .chainTooLong
-        case X509_V_ERR_EE_KEY_TOO_SMALL, X509_V_ERR_CA_KEY_TOO_SMALL:
-            kind = .weakKey
+        case X509_V_ERR_EE_KEY_TOO_SMALL, X509_V_ERR_CA_KEY_TOO_SMALL, X509_V_ERR_CA_MD_TOO_WEAK:
+            kind = .weakKey  // a key too small or a digest too weak (SHA-1): §6.9 item 4, unsupported_certificate
         case X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD, X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD,
             X509_V_ERR_INVALID_EXTENSION:
             kind = .malformed
         default:
-            kind = .other  // e.g. INVALID_CA, PATH_LENGTH_EXCEEDED, CA_MD_TOO_WEAK (SHA-1), UNHANDLED_CRITICAL_EXTENSION
+            kind = .other  // e.g. INVALID_CA, PATH_LENGTH_EXCEEDED, UNHANDLED_CRITICAL_EXTENSION
         }
         return Self(kind, detail)
     }

@@ -55,10 +55,15 @@ public struct ClientAdmission: Sendable {
     public func refusal(of peer: VerifiedPeer) -> ProtocolError? {
         // A home-namespace identity that reads like another namespace's ("partner:alice" in a CN) would share that
         // client's area and rights.
-        if peer.namespace.isEmpty, let colon = peer.certificateIdentity.firstIndex(of: ":"),
-           Set(namespaces.values).contains(String(peer.certificateIdentity[..<colon])) {
-            return ProtocolError(.accessDenied, "identity \"\(peer.certificateIdentity)\" would be taken for a client of "
-                + "the namespace \"\(peer.certificateIdentity[..<colon])\"")
+        // The colon found as a byte: a ":" followed by a combining mark is one Swift Character, and the identity
+        // "partner:"+U+0301"alice" is byte for byte the namespaced "partner" + ":" + U+0301"alice".
+        let identityBytes = peer.certificateIdentity.utf8
+        if peer.namespace.isEmpty, let colon = identityBytes.firstIndex(of: UInt8(ascii: ":")) {
+            let prefix = Array(identityBytes[..<colon])
+            if namespaces.values.contains(where: { $0.utf8.elementsEqual(prefix) }) {
+                return ProtocolError(.accessDenied, "identity \"\(peer.certificateIdentity)\" would be taken for a client of "
+                    + "the namespace \"\(String(decoding: prefix, as: UTF8.self))\"")
+            }
         }
         if deniedIdentities.contains(peer.identity) {
             return ProtocolError(.accessDenied, "identity \"\(peer.identity)\" is denied")
@@ -66,6 +71,12 @@ public struct ClientAdmission: Sendable {
         for (depth, certificate) in peer.chain.enumerated() where deniedFingerprints.contains(certificate.fingerprint) {
             let which = depth == 0 ? "its certificate" : "the intermediate CA certificate at depth \(depth)"
             return ProtocolError(.accessDenied, "\(which) (SHA-256 \(hex(certificate.fingerprint))) is denied")
+        }
+        // The path's anchor too: the client need not send it (a root, or an intermediate the operator trusts in
+        // client_ca, which ends the path there), and "anywhere in the chain" (§6.9) includes it.
+        let anchor = DigestContext.hash(.sha256, peer.anchor)
+        if !peer.anchor.isEmpty, deniedFingerprints.contains(anchor) {
+            return ProtocolError(.accessDenied, "the CA certificate it verifies against (SHA-256 \(hex(anchor))) is denied")
         }
         if let rule = identityRule, let reason = rule(peer.identity) {
             return ProtocolError(.accessDenied, "identity \"\(peer.identity)\" cannot be served: \(reason)")

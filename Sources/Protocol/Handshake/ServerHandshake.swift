@@ -100,6 +100,9 @@ struct ServerHandshake {
 
     private mutating func handleClientHello(_ body: ArraySlice<UInt8>, now: Now) throws(ProtocolError) -> (HandshakeKeys, SignatureScheme) {
         let hello = try ClientHello.decode(body)
+        // Decoded before anything is negotiated or computed: a malformed upload_features extension is a ClientHello
+        // refused in plaintext (§6.2 step 4, §9.2), not one answered with a ServerHello first.
+        let offeredFeatures = try UploadFeatures.from(hello.extensions)
         let preferences = configuration.preferences
         guard let version = Self.choose(configuration.versions, offered: hello.versions) else {
             throw ProtocolError(.protocolVersion, "client offers versions \(hello.versions.map { "0x" + String($0, radix: 16) }), "
@@ -153,7 +156,7 @@ struct ServerHandshake {
         records.receiveKeys = try HandshakeKeys.trafficKeys(negotiated, secret: secrets.client, now: now, encrypting: false)
         var keys = HandshakeKeys(negotiated: negotiated, transcript: transcript, secrets: secrets)
 
-        agreedFeatures = try UploadFeatures.from(hello.extensions).intersection(configuration.uploadFeatures)
+        agreedFeatures = offeredFeatures.intersection(configuration.uploadFeatures)
         var parameters = WireEncoder()
         ServerParameters(rotateAfterBytes: configuration.rotation.afterBytes ?? 0,
                          rotateAfterSeconds: UInt32(clamping: configuration.rotation.afterSeconds ?? 0),

@@ -253,7 +253,7 @@ final class CertificateVerificationTests: XCTestCase {
             (10, .expired), (9, .notYetValid), (2, .untrustedIssuer), (20, .untrustedIssuer), (21, .untrustedIssuer),
             (18, .selfSigned), (19, .selfSigned), (26, .wrongPurpose), (32, .wrongPurpose), (39, .wrongPurpose),
             (62, .nameMismatch), (64, .nameMismatch), (7, .badSignature), (4, .badSignature), (22, .chainTooLong),
-            (66, .weakKey), (67, .weakKey), (13, .malformed), (14, .malformed), (79, .other), (68, .other),
+            (66, .weakKey), (67, .weakKey), (13, .malformed), (14, .malformed), (79, .other), (68, .weakKey),  // 68: CA_MD_TOO_WEAK (SHA-1)
         ]
         for (code, kind) in table {
             let error = CertificateVerificationError.fromVerifyResult(code, depth: 0)

@@ -107,6 +107,22 @@ final class AdmissionTests: XCTestCase {
         let ipv6 = server.admission.namespaced(VerifiedPeer(certificateIdentity: "2001:db8::1", chain: chain,
                                                             anchor: try Certificate.chain(fromPEM: pki.caPEM)[0].der))
         XCTAssertNil(server.admission.refusal(of: ipv6), "a colon alone is fine")
+        // ":" followed by a combining mark is one Swift Character; its bytes still read as "partner" + ":" + the rest,
+        // which is what the partner CA's client "\u{301}alice" is called.
+        let hidden = server.admission.namespaced(VerifiedPeer(certificateIdentity: "partner:\u{301}alice", chain: chain,
+                                                              anchor: try Certificate.chain(fromPEM: pki.caPEM)[0].der))
+        XCTAssertEqual(server.admission.refusal(of: hidden)?.alert, .accessDenied)
+    }
+
+    /// The CA a client's path ends at is denied by its fingerprint too, though the client never sends it (§6.9: a
+    /// fingerprint anywhere in the chain) — a root in the bundle, or an intermediate the operator trusts in client_ca.
+    func testDeniedFingerprintOfTheAnchorIsRefused() throws {
+        let anchor = try Certificate.chain(fromPEM: pki.caPEM)[0]
+        let pair = try handshake { $0.admission.deniedFingerprints = [anchor.fingerprint] }
+        XCTAssertFalse(pair.server.isEstablished)
+        XCTAssertEqual(pair.serverError?.alert, .accessDenied)
+        XCTAssertTrue(pair.serverError?.detail.contains("the CA certificate it verifies against") ?? false,
+                      pair.serverError?.detail ?? "")
     }
 
     func testRecheckEndsASessionWhoseIdentityWouldChange() throws {
