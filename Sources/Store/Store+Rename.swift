@@ -22,18 +22,24 @@ import Musl
 #endif
 
 extension Store {
+    /// Whether some file is stored below `path` (a directory there): one row read, where a count would read the whole
+    /// subtree (millions of rows for a large directory, on every Rename near it).
+    static func anythingBelow(_ path: String, namespace: String, in index: any MetadataIndex) throws(IndexError) -> Bool {
+        !(try index.files(namespace: namespace, prefix: path + "/", after: nil, limit: 1)).isEmpty
+    }
+
     /// Answers `request` for `namespace` (blocking: the pool's).
     func rename(_ request: RenameRequest, namespace: String, index: any MetadataIndex,
                 durable: Bool) throws(IndexError) -> StoreOutcome {
         let from = request.from, to = request.to
         guard try index.file(namespace: namespace, path: from) != nil else {
-            if try index.usage(namespace: namespace, prefix: from + "/").files > 0 {
+            if try Self.anythingBelow(from, namespace: namespace, in: index) {
                 return .refused(.badPath, "'\(from)' is a directory: rename the files below it one by one (ferry mv does)")
             }
             return .refused(.notFound, "'\(from)' is not stored")
         }
-        guard from != to else { return .refused(.badPath, "'\(from)' already has that name") }
-        if try index.usage(namespace: namespace, prefix: to + "/").files > 0 {
+        guard !from.utf8.elementsEqual(to.utf8) else { return .refused(.badPath, "'\(from)' already has that name") }
+        if try Self.anythingBelow(to, namespace: namespace, in: index) {
             return .refused(.badPath, "'\(to)' is a directory: give the file's whole new path (\(to)/\(NameRules.components(of: from).last ?? ""))")
         }
         let now = SystemClock.unixSeconds()
