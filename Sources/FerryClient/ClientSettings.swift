@@ -1,6 +1,6 @@
 // The client configuration file: ~/.config/ferry/client.toml, or the path given with --config.
 //
-//   server = "files.example.com:7443"     # HOST:PORT; an IPv6 literal as "[2001:db8::1]:7443"
+//   server = "files.example.com:7443"     # HOST[:PORT] (7443 by default); an IPv6 literal as "[2001:db8::1]:7443"
 //   ca = "ca.crt"                         # relative paths are relative to this file's directory; "~/" is $HOME
 //   crl = "ca.crl"                        # the server CA's revocation list(s); --crl overrides
 //   certificate = "alice.crt"
@@ -26,7 +26,7 @@ import TOMLKit
 import Units
 
 struct ClientSettings: Equatable, Sendable {
-    /// "HOST:PORT" of ferryd, as written (validated).
+    /// "HOST[:PORT]" of ferryd, as written (validated).
     var server: String?
     /// Absolute paths (after `~` expansion and resolution against the configuration file's directory).
     var ca: String?
@@ -87,7 +87,7 @@ extension ClientSettings {
     /// One configuration key: its name in the file, what it holds, and its help text.
     struct Key: Sendable {
         enum Kind: Sendable {
-            /// "HOST:PORT" (see HostPort).
+            /// "HOST[:PORT]" (see HostPort).
             case hostPort(WritableKeyPath<ClientSettings, String?> & Sendable)
             /// A file path; "~" expanded, relative paths resolved against the configuration file's directory.
             case path(WritableKeyPath<ClientSettings, String?> & Sendable)

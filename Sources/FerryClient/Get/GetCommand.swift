@@ -12,14 +12,15 @@ package struct GetCommand: ParsableCommand {
             ferry get REMOTE [LOCAL] puts REMOTE (a file, or a directory and everything below it) at LOCAL, as cp -r \
             does: into LOCAL when it is a directory (./ by default; LOCAL ending in / is one, made when missing), as \
             LOCAL otherwise. With several REMOTEs, LOCAL is a directory. REMOTE is relative to your own files on the \
-            server. A local file of the same name with other content is replaced, as rsync does.
+            server. A local file of the same name with other content is replaced, as rsync does; names from the \
+            server never reach through a symbolic link inside LOCAL.
 
             Each file is written to NAME.part beside its destination (locked: a second get to the same place is \
             refused) and renamed to NAME only once its SHA-256 is the one the server recorded when it was uploaded \
             and it is on the disk: a file is never left half written or damaged under its name. A local write that \
             fails (a full disk) stops that file at once; the others go on. An interrupted get (Ctrl-C, a lost connection) leaves the .part; the next run, or the automatic \
-            retry, goes on from where it ends. A file already here with the server's size and modification time is \
-            left as it is (reported unchanged), so running the same command again completes a set. Each file gets \
+            retry, goes on from where it ends. A file already here with the server's size and modification time (or, \
+            when its upload carried no time, its SHA-256) is left as it is (reported unchanged), so running the same command again completes a set. Each file gets \
             the server's modification time, and execute bits when the server's copy has them.
 
             --parallel N (-j) gets N files at once, each session taking the next file when its last is done: what \
@@ -70,7 +71,8 @@ package struct GetCommand: ParsableCommand {
         // What to get: one session asks about every argument (Stat, and List -R for a directory).
         let planner = GetPlanner(arguments: try Self.arguments(normalized, local: local))
         planner.onFailure = report
-        var failure = try StoreSession.run(command: "get", target: target, [planner]).first ?? nil
+        let interruption = StoreInterruption()
+        var failure = try StoreSession.run(command: "get", target: target, [planner], interruption: interruption).first ?? nil
         // Then the files, `parallel` sessions taking them from one queue.
         let jobs = GetJobs(planner.jobs)
         let progress = !quiet && !json && isatty(STDERR_FILENO) == 1 ? GetProgress(jobs: planner.jobs) : nil
@@ -78,8 +80,11 @@ package struct GetCommand: ParsableCommand {
             progress?.erase()
             report(result)
         }
-        let interruption = StoreInterruption()
-        if failure == nil, !planner.jobs.isEmpty {
+        if interruption.signal != nil {
+            // Stopped while the files were being found: none was started, each one found is reported interrupted.
+            for job in planner.jobs { jobs.record(GetResult(remote: job.remote, local: job.local, status: .interrupted)) }
+            failure = nil
+        } else if failure == nil, !planner.jobs.isEmpty {
             let downloaders = (0..<min(parallel, planner.jobs.count)).map { _ in GetDownloader(jobs: jobs) }
             let failures = try StoreSession.run(command: "get", target: target, downloaders,
                                                 tick: progress.map { progress in { progress.draw(jobs, downloaders) } },
